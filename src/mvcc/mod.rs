@@ -1,0 +1,776 @@
+//! Revisions over a key space: transactions with compares, reads at any retained revision,
+//! compaction and a change feed — etcd's mvcc contract, over any [`Backend`].
+//!
+//! # Design notes
+//!
+//! * **One global revision.** A fresh store is at revision 1 (as etcd); every committed write
+//!   transaction that changes something takes the next revision. A transaction whose puts all
+//!   equal the stored bytes (and whose deletes find nothing) changes nothing and consumes no
+//!   revision, as etcd and Kubernetes' no-op update rule require.
+//! * **Layout.** The engine's `Revisions` table is keyed by (revision, sub), so its order is
+//!   commit order; an in-memory index (see `index.rs`) maps each key to its retained versions,
+//!   values included. Reads are served from the index alone; the engine is read only at open.
+//!   This is etcd's `treeIndex` + bbolt, with the values kept in memory as Kubernetes' watch
+//!   cache keeps them — so no read ever waits on I/O or races a compaction.
+//! * **Group commit.** Committers enqueue their transaction; one of them becomes the leader,
+//!   validates every queued transaction in order (later ones see earlier ones' effects), writes
+//!   all of them to the engine in one atomic batch, publishes them in the index, and wakes the
+//!   others. The next queued committer then leads. The write-ahead log's append + fdatasync
+//!   slots in before the engine write, so many commits share one sync. If the write fails,
+//!   every transaction of the group fails and nothing of it is visible: no revision consumed,
+//!   no change emitted.
+//! * **Compaction** to N removes every version superseded at or before N and every tombstone
+//!   at or before N; the state *at* N stays readable. Reads below N are [`MvccError::Compacted`].
+//! * **Change feed.** `revlog` names the keys each retained revision changed; a [`ChangeFeed`]
+//!   replays it from any revision ≥ the compaction point and then follows live commits, so
+//!   replay and live meet with no gap and no duplicate.
+
+mod feed;
+mod index;
+pub mod record;
+
+pub use self::feed::ChangeFeed;
+
+use self::index::{State, Version};
+use self::record::{
+    decode_record, decode_u32, decode_u64, encode_record, parse_revision_key, revision_key,
+    RecordRef, FORMAT_VERSION, META_COMPACTED, META_FORMAT, META_REVISION,
+};
+use crate::backend::{Backend, BackendError, KeyRange, Table, WriteBatch};
+use crossbeam_channel::{bounded, Sender};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Errors of the mvcc layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MvccError {
+    /// The requested revision is below the compaction point.
+    #[error("revision {requested} has been compacted (compacted through {compacted})")]
+    Compacted {
+        /// Revision asked for.
+        requested: u64,
+        /// Current compaction point.
+        compacted: u64,
+    },
+    /// The requested revision has not been committed yet.
+    #[error("revision {requested} is newer than the current revision {current}")]
+    FutureRevision {
+        /// Revision asked for.
+        requested: u64,
+        /// Latest committed revision.
+        current: u64,
+    },
+    /// A compare of a transaction did not hold; nothing was written.
+    #[error(
+        "compare {index} failed on key {key:?}: expected mod revision {expected}, found {actual}"
+    )]
+    CompareFailed {
+        /// Position of the failed compare in the transaction.
+        index: usize,
+        /// Key compared (lossy UTF-8 for display).
+        key: String,
+        /// Expected mod revision (0 = absent).
+        expected: u64,
+        /// Actual mod revision (0 = absent).
+        actual: u64,
+    },
+    /// The transaction itself is malformed (empty key, a key written twice).
+    #[error("invalid transaction: {0}")]
+    InvalidTxn(String),
+    /// The engine holds a storage format this build does not know.
+    #[error("unsupported storage format version {found} (this build reads version {supported})")]
+    UnsupportedFormat {
+        /// Version found in the engine.
+        found: u32,
+        /// Version this build supports.
+        supported: u32,
+    },
+    /// Stored bytes cannot be decoded.
+    #[error("stored data in {table:?} is corrupt: {detail}")]
+    Corrupt {
+        /// Table holding the bad bytes.
+        table: Table,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The engine failed.
+    #[error("storage engine failed")]
+    Backend(#[from] BackendError),
+}
+
+/// One live key-value at some revision, with etcd's per-key revision metadata.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyValue {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value (shared, cheap to clone).
+    pub value: Arc<[u8]>,
+    /// Revision that created this incarnation of the key.
+    pub create_revision: u64,
+    /// Revision of the last write to the key.
+    pub mod_revision: u64,
+    /// Number of writes since creation (1 on create).
+    pub version: u64,
+}
+
+impl fmt::Debug for KeyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyValue")
+            .field("key", &String::from_utf8_lossy(&self.key))
+            .field("value_len", &self.value.len())
+            .field("create_revision", &self.create_revision)
+            .field("mod_revision", &self.mod_revision)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// A condition a transaction checks before writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compare {
+    /// The key's mod revision equals `revision`; 0 means "the key is absent".
+    ModRevision {
+        /// Key to check.
+        key: Vec<u8>,
+        /// Expected mod revision.
+        revision: u64,
+    },
+}
+
+/// A write of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnOp {
+    /// Set the key's value.
+    Put {
+        /// Key.
+        key: Vec<u8>,
+        /// Value.
+        value: Vec<u8>,
+    },
+    /// Delete the key (deleting an absent key changes nothing).
+    Delete {
+        /// Key.
+        key: Vec<u8>,
+    },
+}
+
+/// A write transaction: compares, then puts and deletes, all under one new revision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Txn {
+    /// Conditions, all of which must hold.
+    pub compares: Vec<Compare>,
+    /// Writes, applied together if the compares hold.
+    pub ops: Vec<TxnOp>,
+}
+
+impl Txn {
+    /// An empty transaction.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Requires `key` to be absent.
+    #[must_use]
+    pub fn when_absent(self, key: impl Into<Vec<u8>>) -> Self {
+        self.when_mod_revision(key, 0)
+    }
+    /// Requires `key`'s mod revision to be `revision` (0 = absent).
+    #[must_use]
+    pub fn when_mod_revision(mut self, key: impl Into<Vec<u8>>, revision: u64) -> Self {
+        self.compares.push(Compare::ModRevision {
+            key: key.into(),
+            revision,
+        });
+        self
+    }
+    /// Puts `value` at `key`.
+    #[must_use]
+    pub fn put(mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        self.ops.push(TxnOp::Put {
+            key: key.into(),
+            value: value.into(),
+        });
+        self
+    }
+    /// Deletes `key`.
+    #[must_use]
+    pub fn delete(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.ops.push(TxnOp::Delete { key: key.into() });
+        self
+    }
+}
+
+/// The outcome of a committed transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnResult {
+    /// The transaction's revision; when nothing changed, the revision it was evaluated at.
+    pub revision: u64,
+    /// Whether anything was written (false: every put equalled the stored bytes and every
+    /// deleted key was absent; no revision was consumed).
+    pub changed: bool,
+}
+
+/// Options of a [`Mvcc::range`] read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RangeOptions {
+    /// Revision to read at; 0 reads the latest.
+    pub revision: u64,
+    /// Most keys to return; 0 returns all.
+    pub limit: usize,
+    /// Whether to count every live key of the range (costs a walk of the whole range).
+    pub count: bool,
+}
+
+/// The result of a range read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeResult {
+    /// Live keys in ascending byte order, at most `limit`.
+    pub kvs: Vec<KeyValue>,
+    /// Whether more live keys follow the returned ones.
+    pub more: bool,
+    /// Number of live keys in the whole range, when asked for.
+    pub count: Option<usize>,
+    /// The revision the read was served at.
+    pub revision: u64,
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The key was created or updated.
+    Put,
+    /// The key was deleted.
+    Delete,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The commit's revision.
+    pub revision: u64,
+    /// Put or delete.
+    pub kind: ChangeKind,
+    /// The new state; for a delete, the key with an empty value and `mod_revision` = the
+    /// delete's revision (as etcd reports it).
+    pub kv: KeyValue,
+    /// The state before the change, if the key was live.
+    pub prev: Option<KeyValue>,
+}
+
+enum Reply {
+    Done(Result<TxnResult, MvccError>),
+    Lead,
+}
+
+struct Request {
+    txn: Txn,
+    reply: Sender<Reply>,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<Request>,
+    leader_active: bool,
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    state: RwLock<State>,
+    queue: Mutex<Queue>,
+    /// Held by the commit leader and by compaction: one writer at a time.
+    writer: Mutex<()>,
+    /// Signalled with the new current revision after every publish.
+    published: Mutex<u64>,
+    published_cv: Condvar,
+}
+
+/// A multi-version key-value store over a [`Backend`]. Cheap to clone; share it freely.
+#[derive(Clone)]
+pub struct Mvcc {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Mvcc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.state.read();
+        f.debug_struct("Mvcc")
+            .field("backend", &self.inner.backend.name())
+            .field("current", &state.current)
+            .field("compacted", &state.compacted)
+            .field("keys", &state.keys.len())
+            .finish()
+    }
+}
+
+impl Mvcc {
+    /// Opens the mvcc state held by `backend`, creating the format record on a fresh engine.
+    ///
+    /// # Errors
+    /// [`MvccError::UnsupportedFormat`] for an engine written by an unknown format version,
+    /// [`MvccError::Corrupt`] for undecodable records, [`MvccError::Backend`] on engine failure.
+    pub fn open(backend: Arc<dyn Backend>) -> Result<Self, MvccError> {
+        let mut state = State {
+            current: 1,
+            ..State::default()
+        };
+        match backend.get(Table::Meta, META_FORMAT)? {
+            Some(bytes) => {
+                let found = decode_u32("format", &bytes)?;
+                if found != FORMAT_VERSION {
+                    return Err(MvccError::UnsupportedFormat {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            None => {
+                if backend
+                    .scan(Table::Revisions, KeyRange::all())
+                    .next()
+                    .is_some()
+                {
+                    return Err(MvccError::Corrupt {
+                        table: Table::Meta,
+                        detail: "revisions are stored but the format record is missing".into(),
+                    });
+                }
+                let mut batch = WriteBatch::new();
+                batch.put(Table::Meta, META_FORMAT, FORMAT_VERSION.to_be_bytes());
+                batch.put(Table::Meta, META_REVISION, 1u64.to_be_bytes());
+                backend.write(batch)?;
+            }
+        }
+        if let Some(bytes) = backend.get(Table::Meta, META_COMPACTED)? {
+            state.compacted = decode_u64("compacted", &bytes)?;
+        }
+        if let Some(bytes) = backend.get(Table::Meta, META_REVISION)? {
+            state.current = decode_u64("revision", &bytes)?.max(1);
+        }
+        for item in backend.scan(Table::Revisions, KeyRange::all()) {
+            let (key, value) = item?;
+            let (revision, sub) = parse_revision_key(&key)?;
+            let record = decode_record(&value)?;
+            let version = Version {
+                revision,
+                sub,
+                create_revision: record.create_revision,
+                version: record.version,
+                value: record.value.map(Arc::from),
+            };
+            state.insert(record.key, version);
+        }
+        let current = state.current;
+        Ok(Mvcc {
+            inner: Arc::new(Inner {
+                backend,
+                state: RwLock::new(state),
+                queue: Mutex::new(Queue::default()),
+                writer: Mutex::new(()),
+                published: Mutex::new(current),
+                published_cv: Condvar::new(),
+            }),
+        })
+    }
+
+    /// The engine underneath.
+    #[must_use]
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.inner.backend
+    }
+
+    /// The latest committed revision.
+    #[must_use]
+    pub fn current_revision(&self) -> u64 {
+        self.inner.state.read().current
+    }
+
+    /// The compaction point: reads below it fail with [`MvccError::Compacted`].
+    #[must_use]
+    pub fn compacted_revision(&self) -> u64 {
+        self.inner.state.read().compacted
+    }
+
+    fn check_revision(state: &State, revision: u64) -> Result<u64, MvccError> {
+        if revision == 0 {
+            return Ok(state.current);
+        }
+        if revision > state.current {
+            return Err(MvccError::FutureRevision {
+                requested: revision,
+                current: state.current,
+            });
+        }
+        if revision < state.compacted {
+            return Err(MvccError::Compacted {
+                requested: revision,
+                compacted: state.compacted,
+            });
+        }
+        Ok(revision)
+    }
+
+    /// Reads one key at `revision` (0 = latest).
+    ///
+    /// # Errors
+    /// [`MvccError::Compacted`] below the compaction point, [`MvccError::FutureRevision`] above
+    /// the current revision.
+    pub fn get(&self, key: &[u8], revision: u64) -> Result<Option<KeyValue>, MvccError> {
+        let state = self.inner.state.read();
+        let at = Self::check_revision(&state, revision)?;
+        Ok(state.get(key, at))
+    }
+
+    /// Reads the live keys of `range` at a revision, as etcd's Range with `revision`.
+    ///
+    /// # Errors
+    /// As [`Mvcc::get`].
+    pub fn range(&self, range: &KeyRange, options: RangeOptions) -> Result<RangeResult, MvccError> {
+        let state = self.inner.state.read();
+        let at = Self::check_revision(&state, options.revision)?;
+        if range.is_empty() {
+            return Ok(RangeResult {
+                kvs: Vec::new(),
+                more: false,
+                count: options.count.then_some(0),
+                revision: at,
+            });
+        }
+        let start = range.start.as_ref().map(Vec::as_slice);
+        let end = range.end.as_ref().map(Vec::as_slice);
+        let (kvs, more, count) = state.range(start, end, at, options.limit, options.count);
+        Ok(RangeResult {
+            kvs,
+            more,
+            count,
+            revision: at,
+        })
+    }
+
+    /// Commits `txn`: all of it under one new revision, or nothing.
+    ///
+    /// # Errors
+    /// [`MvccError::CompareFailed`] when a compare does not hold, [`MvccError::InvalidTxn`] for
+    /// an empty key or a key written twice, [`MvccError::Backend`] when the engine write fails
+    /// (then nothing is visible and no revision is consumed).
+    pub fn commit(&self, txn: Txn) -> Result<TxnResult, MvccError> {
+        validate_shape(&txn)?;
+        let (reply, receive) = bounded(1);
+        let lead = {
+            let mut queue = self.inner.queue.lock();
+            queue.pending.push(Request { txn, reply });
+            !std::mem::replace(&mut queue.leader_active, true)
+        };
+        if !lead {
+            match receive.recv() {
+                Ok(Reply::Done(result)) => return result,
+                Ok(Reply::Lead) => {}
+                Err(_) => return Err(MvccError::InvalidTxn("commit queue closed".into())),
+            }
+        }
+        // Leader: take everything queued (ours included) and process it as one group.
+        let group = std::mem::take(&mut self.inner.queue.lock().pending);
+        self.process_group(group);
+        {
+            let mut queue = self.inner.queue.lock();
+            match queue.pending.first() {
+                Some(next) => {
+                    let _ = next.reply.send(Reply::Lead);
+                }
+                None => queue.leader_active = false,
+            }
+        }
+        match receive.recv() {
+            Ok(Reply::Done(result)) => result,
+            _ => Err(MvccError::InvalidTxn("commit reply lost".into())),
+        }
+    }
+
+    fn process_group(&self, group: Vec<Request>) {
+        let _writer = self.inner.writer.lock();
+        let mut results: Vec<Result<TxnResult, MvccError>> = Vec::with_capacity(group.len());
+        let mut batch = WriteBatch::new();
+        // Versions to publish after the write succeeds.
+        let mut published: Vec<(Vec<u8>, Version)> = Vec::new();
+        {
+            let state = self.inner.state.read();
+            let mut next = state.current + 1;
+            // Writer view of keys touched earlier in this group.
+            let mut overlay: HashMap<Vec<u8>, Version> = HashMap::new();
+            for request in &group {
+                let result = evaluate(&state, &mut overlay, &request.txn, next, &mut published);
+                if let Ok(TxnResult { changed: true, .. }) = result {
+                    next += 1;
+                }
+                results.push(result);
+            }
+            for (key, version) in &published {
+                let record = RecordRef {
+                    key,
+                    value: version.value.as_deref(),
+                    create_revision: version.create_revision,
+                    version: version.version,
+                };
+                batch.put(
+                    Table::Revisions,
+                    revision_key(version.revision, version.sub),
+                    encode_record(&record),
+                );
+            }
+            if !published.is_empty() {
+                batch.put(Table::Meta, META_REVISION, (next - 1).to_be_bytes());
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(e) = self.inner.backend.write(batch) {
+                let message = e.to_string();
+                let mut first = Some(e);
+                for result in &mut results {
+                    let err = first
+                        .take()
+                        .unwrap_or_else(|| BackendError::Injected(message.clone()));
+                    *result = Err(MvccError::Backend(err));
+                }
+                published.clear();
+            }
+        }
+        if !published.is_empty() {
+            let mut state = self.inner.state.write();
+            for (key, version) in published {
+                state.insert(key, version);
+            }
+            let current = state.current;
+            drop(state);
+            *self.inner.published.lock() = current;
+            self.inner.published_cv.notify_all();
+        }
+        for (request, result) in group.into_iter().zip(results) {
+            let _ = request.reply.send(Reply::Done(result));
+        }
+    }
+
+    /// Compacts history to `revision`: versions superseded at or before it, and tombstones at or
+    /// before it, are removed; the state at `revision` stays readable. Compacting to a revision
+    /// at or below the current compaction point does nothing.
+    ///
+    /// # Errors
+    /// [`MvccError::FutureRevision`] above the current revision; [`MvccError::Backend`] when the
+    /// engine write fails (then nothing changes).
+    pub fn compact(&self, revision: u64) -> Result<(), MvccError> {
+        let _writer = self.inner.writer.lock();
+        let victims = {
+            let state = self.inner.state.read();
+            if revision > state.current {
+                return Err(MvccError::FutureRevision {
+                    requested: revision,
+                    current: state.current,
+                });
+            }
+            if revision <= state.compacted {
+                return Ok(());
+            }
+            state.compaction_victims(revision)
+        };
+        let mut batch = WriteBatch::new();
+        for (rev, sub) in victims {
+            batch.delete(Table::Revisions, revision_key(rev, sub));
+        }
+        batch.put(Table::Meta, META_COMPACTED, revision.to_be_bytes());
+        self.inner.backend.write(batch)?;
+        self.inner.state.write().compact(revision);
+        Ok(())
+    }
+
+    /// Makes everything committed so far survive a reopen of the engine (a checkpoint).
+    ///
+    /// # Errors
+    /// [`MvccError::Backend`] when the engine cannot flush.
+    pub fn flush(&self) -> Result<(), MvccError> {
+        let _writer = self.inner.writer.lock();
+        self.inner.backend.flush().map_err(MvccError::from)
+    }
+
+    /// The changes with revision in `(after, after + max]` that are committed, in revision and
+    /// then sub order.
+    ///
+    /// # Errors
+    /// [`MvccError::Compacted`] when `after` is below the compaction point (the changes right
+    /// after it are gone); [`MvccError::FutureRevision`] when `after` is above the current one.
+    pub fn changes_after(
+        &self,
+        after: u64,
+        max_revisions: usize,
+    ) -> Result<Vec<Change>, MvccError> {
+        let state = self.inner.state.read();
+        if after < state.compacted {
+            return Err(MvccError::Compacted {
+                requested: after,
+                compacted: state.compacted,
+            });
+        }
+        if after > state.current {
+            return Err(MvccError::FutureRevision {
+                requested: after,
+                current: state.current,
+            });
+        }
+        let mut out = Vec::new();
+        let revisions: Vec<u64> = state
+            .revlog
+            .range(after + 1..)
+            .take(max_revisions.max(1))
+            .map(|(r, _)| *r)
+            .collect();
+        for revision in revisions {
+            out.extend(state.changes_at(revision));
+        }
+        Ok(out)
+    }
+
+    /// A feed of every change after revision `after`: the retained history first, then live
+    /// commits as they are published.
+    ///
+    /// # Errors
+    /// As [`Mvcc::changes_after`].
+    pub fn feed(&self, after: u64) -> Result<ChangeFeed, MvccError> {
+        let state = self.inner.state.read();
+        if after < state.compacted {
+            return Err(MvccError::Compacted {
+                requested: after,
+                compacted: state.compacted,
+            });
+        }
+        if after > state.current {
+            return Err(MvccError::FutureRevision {
+                requested: after,
+                current: state.current,
+            });
+        }
+        Ok(ChangeFeed::new(self.clone(), after))
+    }
+
+    /// Waits until the current revision is at least `revision`, or `timeout` passes. Returns
+    /// the current revision.
+    pub fn wait_for(&self, revision: u64, timeout: Duration) -> u64 {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut published = self.inner.published.lock();
+        while *published < revision {
+            if self
+                .inner
+                .published_cv
+                .wait_until(&mut published, deadline)
+                .timed_out()
+            {
+                break;
+            }
+        }
+        *published
+    }
+}
+
+fn validate_shape(txn: &Txn) -> Result<(), MvccError> {
+    let mut seen = std::collections::HashSet::new();
+    for op in &txn.ops {
+        let key = match op {
+            TxnOp::Put { key, .. } | TxnOp::Delete { key } => key,
+        };
+        if key.is_empty() {
+            return Err(MvccError::InvalidTxn("empty key".into()));
+        }
+        if !seen.insert(key.as_slice()) {
+            return Err(MvccError::InvalidTxn(format!(
+                "key {:?} is written twice",
+                String::from_utf8_lossy(key)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates one transaction of a group against the published state plus the group's earlier
+/// effects; on success with a change, records its versions in `overlay` and `published`.
+fn evaluate(
+    state: &State,
+    overlay: &mut HashMap<Vec<u8>, Version>,
+    txn: &Txn,
+    revision: u64,
+    published: &mut Vec<(Vec<u8>, Version)>,
+) -> Result<TxnResult, MvccError> {
+    let latest = |key: &[u8], overlay: &HashMap<Vec<u8>, Version>| -> Option<Version> {
+        overlay
+            .get(key)
+            .cloned()
+            .or_else(|| state.latest(key).cloned())
+    };
+    let live_mod = |v: &Option<Version>| match v {
+        Some(v) if v.value.is_some() => v.revision,
+        _ => 0,
+    };
+    for (index, compare) in txn.compares.iter().enumerate() {
+        let Compare::ModRevision {
+            key,
+            revision: expected,
+        } = compare;
+        let actual = live_mod(&latest(key, overlay));
+        if actual != *expected {
+            return Err(MvccError::CompareFailed {
+                index,
+                key: String::from_utf8_lossy(key).into_owned(),
+                expected: *expected,
+                actual,
+            });
+        }
+    }
+    let mut versions = Vec::new();
+    for op in &txn.ops {
+        match op {
+            TxnOp::Put { key, value } => {
+                let prev = latest(key, overlay);
+                let live = prev.as_ref().filter(|p| p.value.is_some());
+                if live.and_then(|p| p.value.as_deref()) == Some(value.as_slice()) {
+                    continue;
+                }
+                let (create_revision, version) = match live {
+                    Some(p) => (p.create_revision, p.version + 1),
+                    None => (revision, 1),
+                };
+                versions.push((
+                    key.clone(),
+                    create_revision,
+                    version,
+                    Some(Arc::<[u8]>::from(value.as_slice())),
+                ));
+            }
+            TxnOp::Delete { key } => {
+                if live_mod(&latest(key, overlay)) == 0 {
+                    continue;
+                }
+                versions.push((key.clone(), 0, 0, None));
+            }
+        }
+    }
+    if versions.is_empty() {
+        return Ok(TxnResult {
+            revision: revision - 1,
+            changed: false,
+        });
+    }
+    for (sub, (key, create_revision, version, value)) in versions.into_iter().enumerate() {
+        let v = Version {
+            revision,
+            sub: u32::try_from(sub).unwrap_or(u32::MAX),
+            create_revision,
+            version,
+            value,
+        };
+        overlay.insert(key.clone(), v.clone());
+        published.push((key, v));
+    }
+    Ok(TxnResult {
+        revision,
+        changed: true,
+    })
+}

@@ -1,0 +1,278 @@
+//! Random transactions, reads at random revisions, range reads with limits, compactions,
+//! change-feed replays and reopens, checked against a naive `BTreeMap` history model.
+
+use apistore::backend::{Backend, KeyRange, MemoryBackend, SledBackend};
+use apistore::mvcc::{ChangeKind, Mvcc, MvccError, RangeOptions, Txn};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const KEYS: &[&str] = &["a", "a/b", "a-b", "b", "b/1", "c"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Txn {
+        guard: Option<(usize, u8)>,
+        writes: Vec<(usize, Option<u8>)>,
+    },
+    Get {
+        key: usize,
+        back: u8,
+    },
+    Range {
+        lo: usize,
+        hi: usize,
+        back: u8,
+        limit: u8,
+    },
+    Compact {
+        back: u8,
+    },
+    Feed {
+        back: u8,
+    },
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (proptest::option::of((0..KEYS.len(), 0u8..4)), proptest::collection::vec((0..KEYS.len(), proptest::option::of(0u8..3)), 1..4))
+            .prop_map(|(guard, writes)| Op::Txn { guard, writes }),
+        2 => (0..KEYS.len(), 0u8..8).prop_map(|(key, back)| Op::Get { key, back }),
+        2 => (0..KEYS.len(), 0..KEYS.len(), 0u8..8, 0u8..4).prop_map(|(lo, hi, back, limit)| Op::Range { lo, hi, back, limit }),
+        1 => (0u8..6).prop_map(|back| Op::Compact { back }),
+        1 => (0u8..8).prop_map(|back| Op::Feed { back }),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+/// One key's history: (revision, value or tombstone), oldest first.
+type History = Vec<(u64, Option<Vec<u8>>)>;
+
+/// key → history, plus the counters.
+#[derive(Default)]
+struct Model {
+    history: BTreeMap<Vec<u8>, History>,
+    current: u64,
+    compacted: u64,
+    /// (revision, key, new value or None) in commit order.
+    log: Vec<(u64, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Model {
+    fn at(&self, key: &[u8], rev: u64) -> Option<(u64, Vec<u8>)> {
+        let h = self.history.get(key)?;
+        let (r, v) = h.iter().rev().find(|(r, _)| *r <= rev)?;
+        v.clone().map(|v| (*r, v))
+    }
+    fn latest_mod(&self, key: &[u8]) -> u64 {
+        self.at(key, self.current).map_or(0, |(r, _)| r)
+    }
+}
+
+fn value(v: u8) -> Vec<u8> {
+    vec![b'v', v]
+}
+
+fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCaseError> {
+    let mut mvcc = Mvcc::open(open()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut model = Model {
+        current: 1,
+        ..Model::default()
+    };
+    prop_assert_eq!(mvcc.current_revision(), 1);
+    for op in ops {
+        match op {
+            Op::Txn { guard, writes } => {
+                let mut txn = Txn::new();
+                let mut pass = true;
+                if let Some((k, g)) = guard {
+                    let key = KEYS[k].as_bytes();
+                    let actual = model.latest_mod(key);
+                    // g: 0 absent, 1 the real mod revision, 2+ a wrong one.
+                    let expected = match g {
+                        0 => 0,
+                        1 => actual,
+                        _ => actual + u64::from(g),
+                    };
+                    pass = expected == actual;
+                    txn = txn.when_mod_revision(key, expected);
+                }
+                let mut seen = std::collections::HashSet::new();
+                let mut dup = false;
+                for (k, v) in &writes {
+                    dup |= !seen.insert(*k);
+                    txn = match v {
+                        Some(v) => txn.put(KEYS[*k], value(*v)),
+                        None => txn.delete(KEYS[*k]),
+                    };
+                }
+                let result = mvcc.commit(txn);
+                if dup {
+                    prop_assert!(matches!(result, Err(MvccError::InvalidTxn(_))));
+                    continue;
+                }
+                if !pass {
+                    prop_assert!(
+                        matches!(result, Err(MvccError::CompareFailed { .. })),
+                        "{:?}",
+                        result
+                    );
+                    continue;
+                }
+                let result = result.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let rev = model.current + 1;
+                let mut changed = false;
+                for (k, v) in &writes {
+                    let key = KEYS[*k].as_bytes().to_vec();
+                    let now = model.at(&key, model.current).map(|(_, v)| v);
+                    let new = v.map(value);
+                    if now == new || (now.is_none() && new.is_none()) {
+                        continue;
+                    }
+                    changed = true;
+                    model
+                        .history
+                        .entry(key.clone())
+                        .or_default()
+                        .push((rev, new.clone()));
+                    model.log.push((rev, key, new));
+                }
+                if changed {
+                    model.current = rev;
+                }
+                prop_assert_eq!(result.changed, changed);
+                prop_assert_eq!(result.revision, model.current);
+                prop_assert_eq!(mvcc.current_revision(), model.current);
+            }
+            Op::Get { key, back } => {
+                let rev = model.current.saturating_sub(u64::from(back)).max(1);
+                let key = KEYS[key].as_bytes();
+                let got = mvcc.get(key, rev);
+                if rev < model.compacted {
+                    prop_assert!(matches!(got, Err(MvccError::Compacted { .. })), "{:?}", got);
+                } else {
+                    let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let want = model.at(key, rev);
+                    prop_assert_eq!(got.map(|kv| (kv.mod_revision, kv.value.to_vec())), want);
+                }
+            }
+            Op::Range {
+                lo,
+                hi,
+                back,
+                limit,
+            } => {
+                let rev = model.current.saturating_sub(u64::from(back)).max(1);
+                let (lo, hi) = (KEYS[lo.min(hi)].as_bytes(), KEYS[lo.max(hi)].as_bytes());
+                let range = KeyRange::between(lo.to_vec(), hi.to_vec());
+                let got = mvcc.range(
+                    &range,
+                    RangeOptions {
+                        revision: rev,
+                        limit: usize::from(limit),
+                        count: true,
+                    },
+                );
+                if rev < model.compacted {
+                    prop_assert!(matches!(got, Err(MvccError::Compacted { .. })), "{:?}", got);
+                    continue;
+                }
+                let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let all: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .history
+                    .keys()
+                    .filter(|k| k.as_slice() >= lo && k.as_slice() < hi)
+                    .filter_map(|k| model.at(k, rev).map(|(_, v)| (k.clone(), v)))
+                    .collect();
+                let take = if limit == 0 {
+                    all.len()
+                } else {
+                    usize::from(limit).min(all.len())
+                };
+                let kvs: Vec<(Vec<u8>, Vec<u8>)> = got
+                    .kvs
+                    .iter()
+                    .map(|kv| (kv.key.clone(), kv.value.to_vec()))
+                    .collect();
+                prop_assert_eq!(&kvs[..], &all[..take]);
+                prop_assert_eq!(got.more, take < all.len());
+                prop_assert_eq!(got.count, Some(all.len()));
+                prop_assert_eq!(got.revision, rev);
+            }
+            Op::Compact { back } => {
+                let rev = model.current.saturating_sub(u64::from(back)).max(1);
+                mvcc.compact(rev)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                model.compacted = model.compacted.max(rev);
+                prop_assert_eq!(mvcc.compacted_revision(), model.compacted);
+            }
+            Op::Feed { back } => {
+                let after = model.current.saturating_sub(u64::from(back)).max(1);
+                let feed = mvcc.changes_after(after, usize::MAX);
+                if after < model.compacted {
+                    prop_assert!(
+                        matches!(feed, Err(MvccError::Compacted { .. })),
+                        "{:?}",
+                        feed
+                    );
+                    continue;
+                }
+                let feed = feed.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let got: Vec<(u64, Vec<u8>, Option<Vec<u8>>)> = feed
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.revision,
+                            c.kv.key.clone(),
+                            (c.kind == ChangeKind::Put).then(|| c.kv.value.to_vec()),
+                        )
+                    })
+                    .collect();
+                let want: Vec<_> = model
+                    .log
+                    .iter()
+                    .filter(|(r, _, _)| *r > after)
+                    .cloned()
+                    .collect();
+                prop_assert_eq!(got, want);
+                for c in &feed {
+                    let prev = model.at(&c.kv.key, c.revision - 1).map(|(_, v)| v);
+                    prop_assert_eq!(c.prev.as_ref().map(|p| p.value.to_vec()), prev);
+                }
+            }
+            Op::Reopen => {
+                drop(mvcc);
+                mvcc = Mvcc::open(open()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(mvcc.current_revision(), model.current);
+                prop_assert_eq!(mvcc.compacted_revision(), model.compacted);
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn memory_engine_matches_the_model(ops in proptest::collection::vec(op(), 1..60)) {
+        let backend: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+        run(ops, &|| backend.clone())?;
+    }
+
+    #[test]
+    fn sled_engine_matches_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        let shared: parking_lot::Mutex<Option<Arc<dyn Backend>>> = parking_lot::Mutex::new(None);
+        // sled keeps a directory lock while open: reopen drops the old handle first.
+        run(ops, &|| {
+            let mut slot = shared.lock();
+            slot.take();
+            let b: Arc<dyn Backend> = Arc::new(SledBackend::open(&path).expect("open sled"));
+            *slot = Some(b.clone());
+            b
+        })?;
+    }
+}
