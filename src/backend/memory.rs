@@ -105,4 +105,8 @@ impl Backend for MemoryBackend {
     fn name(&self) -> &'static str {
         "memory"
     }
+
+    fn is_persistent(&self) -> bool {
+        false
+    }
 }

@@ -16,10 +16,12 @@
 //! * **A new engine is done when the conformance suite passes** (`tests/backend_conformance.rs`,
 //!   one check per clause of this contract).
 
+mod faulty;
 mod memory;
 mod redb;
 mod sled;
 
+pub use self::faulty::FaultyBackend;
 pub use self::memory::MemoryBackend;
 pub use self::redb::RedbBackend;
 pub use self::sled::SledBackend;
@@ -312,4 +314,11 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 
     /// A short engine name for logs and reports.
     fn name(&self) -> &'static str;
+
+    /// Whether a successful [`Backend::flush`] makes data survive a process restart. The
+    /// write-ahead log deletes covered segments after a checkpoint only when this is true; an
+    /// engine that forgets everything on drop (memory) keeps its whole log instead.
+    fn is_persistent(&self) -> bool {
+        true
+    }
 }

@@ -28,8 +28,10 @@
 mod feed;
 mod index;
 pub mod record;
+pub mod wal;
 
 pub use self::feed::ChangeFeed;
+pub use self::wal::{LogEntry, Wal};
 
 use self::index::{State, Version};
 use self::record::{
@@ -100,7 +102,27 @@ pub enum MvccError {
     /// The engine failed.
     #[error("storage engine failed")]
     Backend(#[from] BackendError),
+    /// Reading or writing the write-ahead log failed.
+    #[error("write-ahead log {path:?} failed")]
+    Log {
+        /// The segment or directory involved.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The write-ahead log is damaged before its end: a bad record is followed by good ones.
+    #[error("write-ahead log {path:?} is corrupt at offset {offset}")]
+    LogCorrupt {
+        /// The damaged segment.
+        path: std::path::PathBuf,
+        /// Byte offset of the first bad record.
+        offset: u64,
+    },
 }
+
+/// Bytes of log after which the leader checkpoints the engine and starts a new segment.
+const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One live key-value at some revision, with etcd's per-key revision metadata.
 #[derive(Clone, PartialEq, Eq)]
@@ -286,6 +308,8 @@ struct Inner {
     /// Signalled with the new current revision after every publish.
     published: Mutex<u64>,
     published_cv: Condvar,
+    /// The write-ahead log, when the store is durable. Touched only under `writer`.
+    wal: Option<Mutex<Wal>>,
 }
 
 /// A multi-version key-value store over a [`Backend`]. Cheap to clone; share it freely.
@@ -372,8 +396,97 @@ impl Mvcc {
                 writer: Mutex::new(()),
                 published: Mutex::new(current),
                 published_cv: Condvar::new(),
+                wal: None,
             }),
         })
+    }
+
+    /// Opens a durable store: `backend` plus a write-ahead log in `wal_dir`. Every commit is
+    /// acknowledged only after its log record is written and `fdatasync`ed (group commit: one
+    /// sync per group of concurrent commits). Recovery replays every logged commit and
+    /// compaction the engine does not hold yet, then checkpoints.
+    ///
+    /// # Errors
+    /// As [`Mvcc::open`], plus [`MvccError::Log`] and [`MvccError::LogCorrupt`].
+    pub fn open_durable(
+        backend: Arc<dyn Backend>,
+        wal_dir: &std::path::Path,
+    ) -> Result<Self, MvccError> {
+        let (mut wal, entries) = Wal::open(wal_dir)?;
+        // Make sure the format record exists before replaying into the engine.
+        Self::open_shallow(&backend)?;
+        let applied = match backend.get(Table::Meta, META_REVISION)? {
+            Some(bytes) => decode_u64("revision", &bytes)?,
+            None => 1,
+        };
+        let mut compactions = Vec::new();
+        for entry in entries {
+            match entry {
+                LogEntry::Commit {
+                    last_revision,
+                    rows,
+                } if last_revision > applied => {
+                    let mut batch = WriteBatch::new();
+                    for (revision, sub, record) in rows {
+                        let bytes = encode_record(&RecordRef {
+                            key: &record.key,
+                            value: record.value.as_deref(),
+                            create_revision: record.create_revision,
+                            version: record.version,
+                        });
+                        batch.put(Table::Revisions, revision_key(revision, sub), bytes);
+                    }
+                    batch.put(Table::Meta, META_REVISION, last_revision.to_be_bytes());
+                    backend.write(batch)?;
+                }
+                LogEntry::Commit { .. } => {}
+                LogEntry::Compact { revision } => compactions.push(revision),
+            }
+        }
+        let mut mvcc = Self::open(backend)?;
+        for revision in compactions {
+            mvcc.compact(revision)?;
+        }
+        mvcc.inner.backend.flush()?;
+        if mvcc.inner.backend.is_persistent() || !wal.has_segment() {
+            wal.rotate(mvcc.current_revision())?;
+        }
+        match Arc::get_mut(&mut mvcc.inner) {
+            Some(inner) => inner.wal = Some(Mutex::new(wal)),
+            None => {
+                return Err(MvccError::InvalidTxn(
+                    "store handle shared during open".into(),
+                ))
+            }
+        }
+        Ok(mvcc)
+    }
+
+    /// Checks (and on a fresh engine writes) the format record.
+    fn open_shallow(backend: &Arc<dyn Backend>) -> Result<(), MvccError> {
+        match backend.get(Table::Meta, META_FORMAT)? {
+            Some(bytes) => {
+                let found = decode_u32("format", &bytes)?;
+                if found != FORMAT_VERSION {
+                    return Err(MvccError::UnsupportedFormat {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            None => {
+                let mut batch = WriteBatch::new();
+                batch.put(Table::Meta, META_FORMAT, FORMAT_VERSION.to_be_bytes());
+                backend.write(batch)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether commits are made durable by a write-ahead log.
+    #[must_use]
+    pub fn is_durable(&self) -> bool {
+        self.inner.wal.is_some()
     }
 
     /// The engine underneath.
@@ -524,15 +637,52 @@ impl Mvcc {
                 batch.put(Table::Meta, META_REVISION, (next - 1).to_be_bytes());
             }
         }
-        if !batch.is_empty() {
+        let mut wal = self.inner.wal.as_ref().map(|w| w.lock());
+        let log_len_before = wal.as_ref().map_or(0, |w| w.len());
+        let mut failure: Option<MvccError> = None;
+        if let (Some(wal), false) = (wal.as_mut(), published.is_empty()) {
+            let rows = published
+                .iter()
+                .map(|(key, v)| {
+                    let record = record::Record {
+                        key: key.clone(),
+                        value: v.value.as_deref().map(<[u8]>::to_vec),
+                        create_revision: v.create_revision,
+                        version: v.version,
+                    };
+                    (v.revision, v.sub, record)
+                })
+                .collect();
+            let last_revision = published.last().map_or(0, |(_, v)| v.revision);
+            if let Err(e) = wal.append(
+                &LogEntry::Commit {
+                    last_revision,
+                    rows,
+                },
+                true,
+            ) {
+                failure = Some(e);
+            }
+        }
+        if failure.is_none() && !batch.is_empty() {
             if let Err(e) = self.inner.backend.write(batch) {
+                if let Some(wal) = wal.as_mut() {
+                    // The engine refused the group: take it back out of the log too.
+                    wal.truncate_to(log_len_before);
+                }
+                failure = Some(MvccError::Backend(e));
+            }
+        }
+        if let Some(e) = failure {
+            {
                 let message = e.to_string();
                 let mut first = Some(e);
                 for result in &mut results {
-                    let err = first
-                        .take()
-                        .unwrap_or_else(|| BackendError::Injected(message.clone()));
-                    *result = Err(MvccError::Backend(err));
+                    *result = Err(first.take().unwrap_or_else(|| {
+                        MvccError::Backend(BackendError::Injected(format!(
+                            "group failed: {message}"
+                        )))
+                    }));
                 }
                 published.clear();
             }
@@ -546,6 +696,15 @@ impl Mvcc {
             drop(state);
             *self.inner.published.lock() = current;
             self.inner.published_cv.notify_all();
+            if let Some(wal) = wal.as_mut() {
+                if wal.len() > CHECKPOINT_BYTES
+                    && self.inner.backend.is_persistent()
+                    && self.inner.backend.flush().is_ok()
+                {
+                    // A failed rotation keeps the old segments: replay stays correct.
+                    let _ = wal.rotate(current);
+                }
+            }
         }
         for (request, result) in group.into_iter().zip(results) {
             let _ = request.reply.send(Reply::Done(result));
@@ -574,6 +733,9 @@ impl Mvcc {
             }
             state.compaction_victims(revision)
         };
+        if let Some(wal) = &self.inner.wal {
+            wal.lock().append(&LogEntry::Compact { revision }, true)?;
+        }
         let mut batch = WriteBatch::new();
         for (rev, sub) in victims {
             batch.delete(Table::Revisions, revision_key(rev, sub));
@@ -590,7 +752,11 @@ impl Mvcc {
     /// [`MvccError::Backend`] when the engine cannot flush.
     pub fn flush(&self) -> Result<(), MvccError> {
         let _writer = self.inner.writer.lock();
-        self.inner.backend.flush().map_err(MvccError::from)
+        self.inner.backend.flush()?;
+        if let (Some(wal), true) = (&self.inner.wal, self.inner.backend.is_persistent()) {
+            wal.lock().rotate(self.inner.state.read().current)?;
+        }
+        Ok(())
     }
 
     /// The changes with revision in `(after, after + max]` that are committed, in revision and

@@ -1,0 +1,311 @@
+//! The write-ahead log: where a commit becomes durable.
+//!
+//! # Design notes
+//!
+//! * **Frames.** `[len: u32 LE][crc32c(payload): u32 LE][payload]`, payload a bincode
+//!   [`LogEntry`]. One frame per commit group, so a group costs one `write` + one `fdatasync`.
+//! * **Segments** are files `wal/<first revision, 20 digits>.log`. A checkpoint (engine flush)
+//!   starts a new segment and deletes the older ones, whose entries the engine now holds.
+//!   Creating or deleting a segment syncs the directory.
+//! * **Recovery** reads every segment in order. A frame that is cut short or fails its checksum
+//!   at the very end of the last segment is a torn write: the file is truncated there. A bad
+//!   frame followed by a good one is corruption: [`MvccError::LogCorrupt`] names the file and
+//!   offset, and nothing is silently dropped.
+//! * **Failure leaves no trace.** If an append or sync fails, the segment is truncated back to
+//!   its length before the group, so the failed group can never be replayed; if even that
+//!   fails, the log refuses further appends until the store is reopened.
+
+use super::record::Record;
+use super::MvccError;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+const HEADER: usize = 8;
+/// Frames larger than this are treated as damage, never allocated.
+const MAX_FRAME: usize = 512 * 1024 * 1024;
+
+/// One logged step of the store.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub enum LogEntry {
+    /// A commit group: rows `(revision, sub, record)`, and the group's last revision.
+    Commit {
+        /// Last revision of the group.
+        last_revision: u64,
+        /// The versions written.
+        rows: Vec<(u64, u32, Record)>,
+    },
+    /// A compaction to `revision`.
+    Compact {
+        /// The new compaction point.
+        revision: u64,
+    },
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_fixed_int_encoding()
+}
+
+fn encode_frame(entry: &LogEntry) -> Vec<u8> {
+    let payload = bincode::encode_to_vec(entry, config()).unwrap_or_default();
+    let mut frame = Vec::with_capacity(HEADER + payload.len());
+    frame.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
+    frame.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+enum Frame {
+    Good(LogEntry, usize),
+    /// Zero length: preallocated or never-written space; the end of the log.
+    End,
+    Bad,
+}
+
+fn parse_frame(bytes: &[u8]) -> Frame {
+    let Some(header) = bytes.get(..HEADER) else {
+        return if bytes.iter().all(|b| *b == 0) {
+            Frame::End
+        } else {
+            Frame::Bad
+        };
+    };
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if len == 0 && crc == 0 {
+        return Frame::End;
+    }
+    if len > MAX_FRAME {
+        return Frame::Bad;
+    }
+    let Some(payload) = bytes.get(HEADER..HEADER + len) else {
+        return Frame::Bad;
+    };
+    if crc32c::crc32c(payload) != crc {
+        return Frame::Bad;
+    }
+    let limited = bincode::config::standard()
+        .with_fixed_int_encoding()
+        .with_limit::<MAX_FRAME>();
+    match bincode::decode_from_slice::<LogEntry, _>(payload, limited) {
+        Ok((entry, used)) if used == len => Frame::Good(entry, HEADER + len),
+        _ => Frame::Bad,
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn segment_name(first_revision: u64) -> String {
+    format!("{first_revision:020}.log")
+}
+
+/// The log of one store.
+#[derive(Debug)]
+pub struct Wal {
+    dir: PathBuf,
+    file: Option<File>,
+    path: PathBuf,
+    len: u64,
+    /// Set when a failed append could not be undone: no further appends are accepted.
+    poisoned: bool,
+}
+
+fn log_error(path: &Path, e: std::io::Error) -> MvccError {
+    MvccError::Log {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+impl Wal {
+    /// Opens the log in `dir`, returning it with every intact entry in order. Cuts a torn tail.
+    ///
+    /// # Errors
+    /// [`MvccError::LogCorrupt`] for damage followed by intact entries; [`MvccError::Log`] on I/O
+    /// failure.
+    pub fn open(dir: &Path) -> Result<(Wal, Vec<LogEntry>), MvccError> {
+        fs::create_dir_all(dir).map_err(|e| log_error(dir, e))?;
+        let mut segments: Vec<PathBuf> = fs::read_dir(dir)
+            .map_err(|e| log_error(dir, e))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        segments.sort();
+        let mut entries = Vec::new();
+        let last_index = segments.len().saturating_sub(1);
+        let mut tail = None;
+        for (i, path) in segments.iter().enumerate() {
+            let mut bytes = Vec::new();
+            File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map_err(|e| log_error(path, e))?;
+            let mut offset = 0usize;
+            loop {
+                match parse_frame(&bytes[offset..]) {
+                    Frame::Good(entry, used) => {
+                        entries.push(entry);
+                        offset += used;
+                    }
+                    Frame::End => break,
+                    Frame::Bad => {
+                        let rest = &bytes[offset..];
+                        let claimed = rest
+                            .get(..4)
+                            .map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize)
+                            .unwrap_or(usize::MAX);
+                        let next = offset.saturating_add(HEADER).saturating_add(claimed);
+                        let good_after = claimed <= MAX_FRAME
+                            && next < bytes.len()
+                            && matches!(parse_frame(&bytes[next..]), Frame::Good(..));
+                        if i != last_index || good_after {
+                            return Err(MvccError::LogCorrupt {
+                                path: path.clone(),
+                                offset: offset as u64,
+                            });
+                        }
+                        break;
+                    }
+                }
+            }
+            if i == last_index {
+                tail = Some((path.clone(), offset as u64, bytes.len() as u64));
+            }
+        }
+        let mut wal = Wal {
+            dir: dir.to_path_buf(),
+            file: None,
+            path: PathBuf::new(),
+            len: 0,
+            poisoned: false,
+        };
+        if let Some((path, good_len, file_len)) = tail {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| log_error(&path, e))?;
+            if good_len != file_len {
+                file.set_len(good_len).map_err(|e| log_error(&path, e))?;
+                file.sync_all().map_err(|e| log_error(&path, e))?;
+            }
+            wal.file = Some(file);
+            wal.path = path;
+            wal.len = good_len;
+        }
+        Ok((wal, entries))
+    }
+
+    /// Starts a new segment whose entries begin after `revision`, then deletes every older
+    /// segment. Call only after the engine durably holds everything logged so far.
+    ///
+    /// # Errors
+    /// [`MvccError::Log`] on I/O failure (then the old segments are kept).
+    pub fn rotate(&mut self, revision: u64) -> Result<(), MvccError> {
+        let path = self.dir.join(segment_name(revision + 1));
+        if path == self.path && self.file.is_some() {
+            return Ok(());
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| log_error(&path, e))?;
+        sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))?;
+        self.file = Some(file);
+        self.path = path.clone();
+        self.len = 0;
+        self.poisoned = false;
+        let old: Vec<PathBuf> = fs::read_dir(&self.dir)
+            .map_err(|e| log_error(&self.dir, e))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log") && *p != path)
+            .collect();
+        for p in old {
+            fs::remove_file(&p).map_err(|e| log_error(&p, e))?;
+        }
+        sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))
+    }
+
+    /// Whether a segment is open for appending.
+    #[must_use]
+    pub fn has_segment(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Bytes in the current segment.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the current segment is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Cuts the segment back to `len` bytes, undoing appends after it (used when the engine
+    /// refuses a group that was already logged). If that fails, the log refuses further appends.
+    pub fn truncate_to(&mut self, len: u64) {
+        let ok = self
+            .file
+            .as_mut()
+            .is_some_and(|f| f.set_len(len).and_then(|()| f.sync_data()).is_ok());
+        if ok {
+            self.len = len;
+        } else {
+            self.poisoned = true;
+        }
+    }
+
+    /// Appends `entry` and makes it durable (`fdatasync`) before returning.
+    ///
+    /// # Errors
+    /// [`MvccError::Log`] when the write or sync fails; the segment is then cut back so the
+    /// entry can never be replayed.
+    pub fn append(&mut self, entry: &LogEntry, sync: bool) -> Result<(), MvccError> {
+        if self.poisoned {
+            return Err(MvccError::Log {
+                path: self.path.clone(),
+                source: std::io::Error::other(
+                    "an earlier failed append could not be undone; reopen the store",
+                ),
+            });
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Err(log_error(
+                &self.dir,
+                std::io::Error::other("no open log segment"),
+            ));
+        };
+        let frame = encode_frame(entry);
+        let result = file
+            .seek(SeekFrom::Start(self.len))
+            .and_then(|_| file.write_all(&frame))
+            .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
+        match result {
+            Ok(()) => {
+                self.len += frame.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                if file
+                    .set_len(self.len)
+                    .and_then(|()| file.sync_data())
+                    .is_err()
+                {
+                    self.poisoned = true;
+                }
+                Err(log_error(&self.path, e))
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! An engine write that fails makes its commit fail with no trace: no revision consumed, no
+//! change emitted, nothing visible, nothing replayed after reopen; the store then keeps working.
+
+use apistore::backend::{Backend, FaultyBackend, MemoryBackend};
+use apistore::mvcc::{Mvcc, MvccError, Txn};
+use std::sync::Arc;
+
+#[test]
+fn a_failed_engine_write_leaves_no_revision_no_change_and_no_log_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    let faulty = Arc::new(FaultyBackend::new(engine.clone()));
+    let mvcc = Mvcc::open_durable(faulty.clone(), &dir.path().join("wal")).expect("open");
+    mvcc.commit(Txn::new().put("a", "1")).expect("commit");
+    let before = mvcc.current_revision();
+
+    faulty.fail_write_at(1);
+    let err = mvcc
+        .commit(Txn::new().put("b", "2"))
+        .expect_err("injected failure");
+    assert!(matches!(err, MvccError::Backend(_)), "{err}");
+    assert_eq!(mvcc.current_revision(), before, "no revision consumed");
+    assert_eq!(mvcc.get(b"b", 0).expect("get"), None, "nothing visible");
+    assert!(
+        mvcc.changes_after(before, 10).expect("feed").is_empty(),
+        "no change emitted"
+    );
+
+    let ok = mvcc
+        .commit(Txn::new().put("c", "3"))
+        .expect("works after the fault clears");
+    assert_eq!(
+        ok.revision,
+        before + 1,
+        "the failed commit's revision is reused by the next one"
+    );
+    drop(mvcc);
+
+    let reopened = Mvcc::open_durable(engine, &dir.path().join("wal")).expect("reopen");
+    assert_eq!(
+        reopened.get(b"b", 0).expect("get"),
+        None,
+        "the failed group is not replayed"
+    );
+    assert!(reopened.get(b"c", 0).expect("get").is_some());
+    assert_eq!(reopened.current_revision(), before + 1);
+}
+
+#[test]
+fn a_failed_flush_is_reported_and_the_store_keeps_working() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faulty = Arc::new(FaultyBackend::new(Arc::new(MemoryBackend::new())));
+    let mvcc = Mvcc::open_durable(faulty.clone(), &dir.path().join("wal")).expect("open");
+    mvcc.commit(Txn::new().put("a", "1")).expect("commit");
+    faulty.fail_flush_at(1);
+    assert!(mvcc.flush().is_err());
+    mvcc.commit(Txn::new().put("b", "1"))
+        .expect("commit after failed flush");
+    mvcc.flush().expect("flush works again");
+}
+
+#[test]
+fn a_failed_compaction_changes_nothing() {
+    let faulty = Arc::new(FaultyBackend::new(Arc::new(MemoryBackend::new())));
+    let mvcc = Mvcc::open(faulty.clone()).expect("open");
+    mvcc.commit(Txn::new().put("a", "1")).expect("commit");
+    mvcc.commit(Txn::new().put("a", "2")).expect("commit");
+    faulty.fail_write_at(1);
+    assert!(mvcc.compact(3).is_err());
+    assert_eq!(mvcc.compacted_revision(), 0);
+    assert!(mvcc
+        .get(b"a", 2)
+        .expect("old revision still readable")
+        .is_some());
+}
