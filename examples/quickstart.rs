@@ -6,8 +6,9 @@ use apistore::mvcc::{Mvcc, RangeOptions, Txn};
 use std::sync::Arc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = Arc::new(SledBackend::open("data")?);
-    let mvcc = Mvcc::open(backend)?;
+    // The durable default: sled as the engine, a write-ahead log beside it.
+    let backend = Arc::new(SledBackend::open("data/sled")?);
+    let mvcc = Mvcc::open_durable(backend, std::path::Path::new("data/wal"))?;
     println!("opened ./data at revision {}", mvcc.current_revision());
 
     let prefix = b"/registry/configmaps/default/";

@@ -26,6 +26,11 @@ fn segment(wal: &Path) -> PathBuf {
     files.pop().expect("one segment")
 }
 
+/// Where the written frames end: segments are preallocated, so the file is longer.
+fn data_end(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)
+}
+
 fn reopen(wal: &Path) -> Result<Mvcc, MvccError> {
     let engine: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
     Mvcc::open_durable(engine, wal)
@@ -36,14 +41,14 @@ fn a_torn_last_record_is_cut_and_everything_before_it_survives() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wal = write_log(dir.path(), 5);
     let seg = segment(&wal);
-    let len = std::fs::metadata(&seg).expect("meta").len();
-    // Tear the last record: drop its final 3 bytes.
-    std::fs::OpenOptions::new()
+    let end = data_end(&std::fs::read(&seg).expect("read")) as u64;
+    // Tear the last record: drop its final 3 bytes, as a crash mid-write leaves it.
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .open(&seg)
-        .expect("open")
-        .set_len(len - 3)
-        .expect("truncate");
+        .expect("open");
+    file.set_len(end - 3).expect("truncate");
+    drop(file);
     let mvcc = reopen(&wal).expect("torn tail is recovered");
     assert_eq!(
         mvcc.current_revision(),
@@ -62,15 +67,22 @@ fn a_torn_last_record_is_cut_and_everything_before_it_survives() {
 }
 
 #[test]
-fn garbage_appended_after_the_last_record_is_cut() {
+fn garbage_written_after_the_last_record_is_cut() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wal = write_log(dir.path(), 3);
     let seg = segment(&wal);
     let mut bytes = std::fs::read(&seg).expect("read");
-    bytes.extend_from_slice(&[0x13, 0x00, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x01]);
+    let end = data_end(&bytes) + 7; // the last record ends in 7 zero bytes (version's high bytes)
+    bytes[end..end + 9].copy_from_slice(&[0x13, 0x00, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x01]);
     std::fs::write(&seg, &bytes).expect("write");
     let mvcc = reopen(&wal).expect("recovered");
     assert_eq!(mvcc.current_revision(), 4);
+    drop(mvcc);
+    let after = std::fs::read(segment(&wal)).expect("read");
+    assert!(
+        after[end..end + 9].iter().all(|b| *b == 0),
+        "the garbage was cut"
+    );
 }
 
 #[test]

@@ -22,6 +22,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 const HEADER: usize = 8;
+/// Segments are preallocated to this size, so an fdatasync after an append does not also
+/// commit a file-size change. The unwritten tail reads as zeros: the end of the log.
+const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// Frames larger than this are treated as damage, never allocated.
 const MAX_FRAME: usize = 512 * 1024 * 1024;
 
@@ -95,6 +98,12 @@ fn parse_frame(bytes: &[u8]) -> Frame {
         Ok((entry, used)) if used == len => Frame::Good(entry, HEADER + len),
         _ => Frame::Bad,
     }
+}
+
+/// Cuts `file` to `len` bytes and preallocates it again: everything after `len` reads as zeros.
+fn preallocated_cut(file: &File, len: u64) -> std::io::Result<()> {
+    file.set_len(len)?;
+    file.set_len(len.max(SEGMENT_BYTES))
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -191,7 +200,11 @@ impl Wal {
                 .open(&path)
                 .map_err(|e| log_error(&path, e))?;
             if good_len != file_len {
+                // Cut everything after the last good frame (a torn tail, or old preallocation),
+                // then preallocate again: the new tail is zeros.
                 file.set_len(good_len).map_err(|e| log_error(&path, e))?;
+                file.set_len(good_len.max(SEGMENT_BYTES))
+                    .map_err(|e| log_error(&path, e))?;
                 file.sync_all().map_err(|e| log_error(&path, e))?;
             }
             wal.file = Some(file);
@@ -216,6 +229,9 @@ impl Wal {
             .truncate(true)
             .write(true)
             .open(&path)
+            .map_err(|e| log_error(&path, e))?;
+        file.set_len(SEGMENT_BYTES)
+            .and_then(|()| file.sync_all())
             .map_err(|e| log_error(&path, e))?;
         sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))?;
         self.file = Some(file);
@@ -255,10 +271,11 @@ impl Wal {
     /// Cuts the segment back to `len` bytes, undoing appends after it (used when the engine
     /// refuses a group that was already logged). If that fails, the log refuses further appends.
     pub fn truncate_to(&mut self, len: u64) {
-        let ok = self
-            .file
-            .as_mut()
-            .is_some_and(|f| f.set_len(len).and_then(|()| f.sync_data()).is_ok());
+        let ok = self.file.as_mut().is_some_and(|f| {
+            preallocated_cut(f, len)
+                .and_then(|()| f.sync_data())
+                .is_ok()
+        });
         if ok {
             self.len = len;
         } else {
@@ -297,8 +314,7 @@ impl Wal {
                 Ok(())
             }
             Err(e) => {
-                if file
-                    .set_len(self.len)
+                if preallocated_cut(file, self.len)
                     .and_then(|()| file.sync_data())
                     .is_err()
                 {
