@@ -73,3 +73,31 @@ fn a_failed_compaction_changes_nothing() {
         .expect("old revision still readable")
         .is_some());
 }
+
+#[test]
+fn a_failed_durable_compaction_is_not_replayed_after_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    let faulty = Arc::new(FaultyBackend::new(engine));
+    let wal = dir.path().join("wal");
+    let mvcc = Mvcc::open_durable(faulty.clone(), &wal).expect("open");
+    mvcc.commit(Txn::new().put("a", "1")).expect("commit");
+    mvcc.commit(Txn::new().put("a", "2")).expect("commit");
+    faulty.fail_write_at(1);
+    assert!(mvcc.compact(3).is_err());
+    mvcc.commit(Txn::new().put("b", "1"))
+        .expect("the store keeps working");
+    drop(mvcc);
+    // A memory engine forgets everything: the reopen replays the whole log.
+    let reopened = Mvcc::open_durable(Arc::new(MemoryBackend::new()), &wal).expect("reopen");
+    assert_eq!(
+        reopened.compacted_revision(),
+        0,
+        "the failed compaction left no trace"
+    );
+    assert!(reopened
+        .get(b"a", 2)
+        .expect("old revision still readable")
+        .is_some());
+    assert_eq!(reopened.current_revision(), 4);
+}

@@ -733,15 +733,24 @@ impl Mvcc {
             }
             state.compaction_victims(revision)
         };
-        if let Some(wal) = &self.inner.wal {
-            wal.lock().append(&LogEntry::Compact { revision }, true)?;
+        let mut wal = self.inner.wal.as_ref().map(|w| w.lock());
+        let log_len_before = wal.as_ref().map_or(0, |w| w.len());
+        if let Some(wal) = wal.as_mut() {
+            wal.append(&LogEntry::Compact { revision }, true)?;
         }
         let mut batch = WriteBatch::new();
         for (rev, sub) in victims {
             batch.delete(Table::Revisions, revision_key(rev, sub));
         }
         batch.put(Table::Meta, META_COMPACTED, revision.to_be_bytes());
-        self.inner.backend.write(batch)?;
+        if let Err(e) = self.inner.backend.write(batch) {
+            // postmortem: the logged compaction used to stay in the log and be replayed on
+            // reopen, so a compaction that had failed took effect later.
+            if let Some(wal) = wal.as_mut() {
+                wal.truncate_to(log_len_before);
+            }
+            return Err(e.into());
+        }
         self.inner.state.write().compact(revision);
         Ok(())
     }
