@@ -2,7 +2,7 @@
 //! change emitted, nothing visible, nothing replayed after reopen; the store then keeps working.
 
 use apistore::backend::{Backend, FaultyBackend, MemoryBackend};
-use apistore::mvcc::{Mvcc, MvccError, Txn};
+use apistore::mvcc::{LogFaults, Mvcc, MvccError, Txn};
 use std::sync::Arc;
 
 #[test]
@@ -100,4 +100,61 @@ fn a_failed_durable_compaction_is_not_replayed_after_reopen() {
         .expect("old revision still readable")
         .is_some());
     assert_eq!(reopened.current_revision(), 4);
+}
+
+#[test]
+fn a_failed_log_write_or_sync_leaves_no_trace_and_is_never_replayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wal = dir.path().join("wal");
+    let faults = Arc::new(LogFaults::default());
+    let mvcc = Mvcc::open_durable_with_faults(Arc::new(MemoryBackend::new()), &wal, faults.clone())
+        .expect("open");
+    mvcc.commit(Txn::new().put("ok1", "1")).expect("commit"); // 2
+    for (what, arm) in [("write", 0), ("sync", 1)] {
+        if arm == 0 {
+            faults.fail_write_at(1);
+        } else {
+            faults.fail_sync_at(1);
+        }
+        let before = mvcc.current_revision();
+        let err = mvcc
+            .commit(Txn::new().put(format!("bad-{what}"), "x"))
+            .expect_err(what);
+        assert!(matches!(err, MvccError::Log { .. }), "{what}: {err}");
+        assert_eq!(
+            mvcc.current_revision(),
+            before,
+            "{what}: no revision consumed"
+        );
+        assert!(
+            mvcc.changes_after(before, 10).expect("feed").is_empty(),
+            "{what}: no change"
+        );
+        assert_eq!(
+            mvcc.get(format!("bad-{what}").as_bytes(), 0).expect("get"),
+            None
+        );
+        mvcc.commit(Txn::new().put(format!("after-{what}"), "1"))
+            .expect("works after the fault");
+    }
+    drop(mvcc);
+    let reopened = Mvcc::open_durable(Arc::new(MemoryBackend::new()), &wal).expect("reopen");
+    assert_eq!(
+        reopened.current_revision(),
+        4,
+        "revisions 2..=4: ok1, after-write, after-sync"
+    );
+    for key in ["bad-write", "bad-sync"] {
+        assert_eq!(
+            reopened.get(key.as_bytes(), 0).expect("get"),
+            None,
+            "{key} was replayed"
+        );
+    }
+    for key in ["ok1", "after-write", "after-sync"] {
+        assert!(
+            reopened.get(key.as_bytes(), 0).expect("get").is_some(),
+            "{key} lost"
+        );
+    }
 }

@@ -31,7 +31,7 @@ pub mod record;
 pub mod wal;
 
 pub use self::feed::ChangeFeed;
-pub use self::wal::{LogEntry, Wal};
+pub use self::wal::{LogEntry, LogFaults, Wal};
 
 use self::index::{State, Version};
 use self::record::{
@@ -412,7 +412,30 @@ impl Mvcc {
         backend: Arc<dyn Backend>,
         wal_dir: &std::path::Path,
     ) -> Result<Self, MvccError> {
+        Self::open_durable_inner(backend, wal_dir, None)
+    }
+
+    /// As [`Mvcc::open_durable`], with injected log-file faults (for tests of failure paths).
+    ///
+    /// # Errors
+    /// As [`Mvcc::open_durable`].
+    pub fn open_durable_with_faults(
+        backend: Arc<dyn Backend>,
+        wal_dir: &std::path::Path,
+        faults: Arc<LogFaults>,
+    ) -> Result<Self, MvccError> {
+        Self::open_durable_inner(backend, wal_dir, Some(faults))
+    }
+
+    fn open_durable_inner(
+        backend: Arc<dyn Backend>,
+        wal_dir: &std::path::Path,
+        faults: Option<Arc<LogFaults>>,
+    ) -> Result<Self, MvccError> {
         let (mut wal, entries) = Wal::open(wal_dir)?;
+        if let Some(faults) = faults {
+            wal.set_faults(faults);
+        }
         // Make sure the format record exists before replaying into the engine.
         Self::open_shallow(&backend)?;
         let applied = match backend.get(Table::Meta, META_REVISION)? {

@@ -20,6 +20,8 @@ use super::MvccError;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 const HEADER: usize = 8;
 /// Segments are preallocated to this size, so an fdatasync after an append does not also
@@ -123,6 +125,37 @@ pub struct Wal {
     len: u64,
     /// Set when a failed append could not be undone: no further appends are accepted.
     poisoned: bool,
+    /// Injected failures, for tests.
+    faults: Option<Arc<LogFaults>>,
+}
+
+/// Fault injection for the log file: makes the Nth following frame write (left half-written,
+/// as a crash or full disk leaves it) or the Nth following sync fail. Install it with
+/// [`Mvcc::open_durable_with_faults`](super::Mvcc::open_durable_with_faults); 0 disarms.
+#[derive(Debug, Default)]
+pub struct LogFaults {
+    writes_until_fault: AtomicU64,
+    syncs_until_fault: AtomicU64,
+}
+
+impl LogFaults {
+    /// Makes the `n`th following frame write fail after writing half the frame (0 disarms).
+    pub fn fail_write_at(&self, n: u64) {
+        self.writes_until_fault.store(n, Ordering::SeqCst);
+    }
+
+    /// Makes the `n`th following sync fail after the frame was written (0 disarms).
+    pub fn fail_sync_at(&self, n: u64) {
+        self.syncs_until_fault.store(n, Ordering::SeqCst);
+    }
+
+    fn trip(counter: &AtomicU64) -> bool {
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n > 0).then(|| n - 1)
+            })
+            .is_ok_and(|before| before == 1)
+    }
 }
 
 fn log_error(path: &Path, e: std::io::Error) -> MvccError {
@@ -193,6 +226,7 @@ impl Wal {
             path: PathBuf::new(),
             len: 0,
             poisoned: false,
+            faults: None,
         };
         if let Some((path, good_len, file_len)) = tail {
             let file = OpenOptions::new()
@@ -250,6 +284,11 @@ impl Wal {
         sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))
     }
 
+    /// Installs fault injection (tests).
+    pub fn set_faults(&mut self, faults: Arc<LogFaults>) {
+        self.faults = Some(faults);
+    }
+
     /// Whether a segment is open for appending.
     #[must_use]
     pub fn has_segment(&self) -> bool {
@@ -304,10 +343,28 @@ impl Wal {
             ));
         };
         let frame = encode_frame(entry);
-        let result = file
-            .seek(SeekFrom::Start(self.len))
-            .and_then(|_| file.write_all(&frame))
-            .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
+        let faults = self.faults.clone();
+        let injected = |what: &str| std::io::Error::other(format!("injected log {what} fault"));
+        let result = file.seek(SeekFrom::Start(self.len)).and_then(|_| {
+            if faults
+                .as_ref()
+                .is_some_and(|f| LogFaults::trip(&f.writes_until_fault))
+            {
+                file.write_all(&frame[..frame.len() / 2])?;
+                return Err(injected("write"));
+            }
+            file.write_all(&frame)?;
+            if !sync {
+                return Ok(());
+            }
+            if faults
+                .as_ref()
+                .is_some_and(|f| LogFaults::trip(&f.syncs_until_fault))
+            {
+                return Err(injected("sync"));
+            }
+            file.sync_data()
+        });
         match result {
             Ok(()) => {
                 self.len += frame.len() as u64;
