@@ -7,9 +7,10 @@
 //! cargo run --release --example loadgen -- put-conc --n 20000 --inflight 64
 //! cargo run --release --example loadgen -- load --n 100000
 //! cargo run --release --example loadgen -- fsync-loop --n 3000
+//! cargo run --release --example loadgen -- put-seq --n 3000 --engine redb   # or memory
 //! ```
 
-use apistore::backend::SledBackend;
+use apistore::backend::{Backend, MemoryBackend, RedbBackend, SledBackend};
 use apistore::mvcc::{Mvcc, Txn};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +22,7 @@ struct Args {
     n: usize,
     inflight: usize,
     dir: Option<String>,
+    engine: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -33,6 +35,7 @@ fn parse_args() -> Result<Args, String> {
         n: 3000,
         inflight: 64,
         dir: None,
+        engine: "sled".into(),
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -40,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
             "--n" => out.n = value.parse().map_err(|e| format!("--n: {e}"))?,
             "--inflight" => out.inflight = value.parse().map_err(|e| format!("--inflight: {e}"))?,
             "--dir" => out.dir = Some(value),
+            "--engine" => out.engine = value,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -54,18 +58,25 @@ fn percentile(sorted: &[Duration], p: f64) -> u128 {
     sorted[idx.min(sorted.len() - 1)].as_micros()
 }
 
-fn report(test: &str, params: &str, secs: f64, mut latencies: Vec<Duration>) {
+fn report(engine: &str, test: &str, params: &str, secs: f64, mut latencies: Vec<Duration>) {
     latencies.sort();
     let ops = latencies.len() as f64 / secs;
     println!(
-        r#"{{"test":"{test}",{params},"secs":{secs:.3},"ops_per_s":{ops:.0},"p50_us":{},"p99_us":{}}}"#,
+        r#"{{"test":"{test}","engine":"{engine}",{params},"secs":{secs:.3},"ops_per_s":{ops:.0},"p50_us":{},"p99_us":{}}}"#,
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99)
     );
 }
 
-fn open(dir: &std::path::Path) -> Result<Mvcc, Box<dyn std::error::Error>> {
-    let backend = Arc::new(SledBackend::open(dir.join("sled"))?);
+/// The durable store under test: `--engine sled` (the default), `redb` or `memory`, each with
+/// the write-ahead log.
+fn open(dir: &std::path::Path, engine: &str) -> Result<Mvcc, Box<dyn std::error::Error>> {
+    let backend: Arc<dyn Backend> = match engine {
+        "sled" => Arc::new(SledBackend::open(dir.join("sled"))?),
+        "redb" => Arc::new(RedbBackend::open(dir.join("redb"))?),
+        "memory" => Arc::new(MemoryBackend::new()),
+        other => return Err(format!("unknown engine {other} (sled, redb, memory)").into()),
+    };
     Ok(Mvcc::open_durable(backend, &dir.join("wal"))?)
 }
 
@@ -114,17 +125,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tmp.as_path();
     match args.command.as_str() {
         "put-seq" => {
-            let mvcc = open(dir)?;
+            let mvcc = open(dir, &args.engine)?;
             run_writers(&mvcc, 50, 1, &|i| format!("/bench/warmup/{i:08}"));
             let (secs, lat) = run_writers(&mvcc, args.n, 1, &|i| format!("/bench/seq/{i:08}"));
-            report("put-seq", &format!(r#""n":{}"#, args.n), secs, lat);
+            report(
+                &args.engine,
+                "put-seq",
+                &format!(r#""n":{}"#, args.n),
+                secs,
+                lat,
+            );
         }
         "put-conc" => {
-            let mvcc = open(dir)?;
+            let mvcc = open(dir, &args.engine)?;
             let (secs, lat) = run_writers(&mvcc, args.n, args.inflight, &|i| {
                 format!("/bench/conc/{i:08}")
             });
             report(
+                &args.engine,
                 "put-conc",
                 &format!(r#""n":{},"inflight":{}"#, args.n, args.inflight),
                 secs,
@@ -132,11 +150,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         "load" => {
-            let mvcc = open(dir)?;
+            let mvcc = open(dir, &args.engine)?;
             let (secs, lat) = run_writers(&mvcc, args.n, 64, &|i| {
                 format!("/registry/pods/ns-{:03}/obj-{i:08}", i % 100)
             });
             report(
+                &args.engine,
                 "load",
                 &format!(r#""n":{},"writers":64"#, args.n),
                 secs,
@@ -173,6 +192,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     lat.push(t.elapsed());
                 }
                 report(
+                    "none",
                     name,
                     &format!(r#""n":{}"#, args.n),
                     start.elapsed().as_secs_f64(),

@@ -199,3 +199,18 @@ fn durable_engines_keep_flushed_data_across_reopen() {
         );
     }
 }
+
+#[test]
+fn sled_reopen_waits_for_a_handle_released_a_moment_later() {
+    // postmortem: under load, the model test's in-process reopen failed with sled's "could not
+    // acquire lock" because the dropped handle's background thread still held the directory.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = SledBackend::open(dir.path().join("db")).expect("open");
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(first);
+    });
+    let second = SledBackend::open(dir.path().join("db"));
+    releaser.join().expect("thread");
+    assert!(second.is_ok(), "{:?}", second.err());
+}

@@ -10,11 +10,20 @@ use super::{
 };
 use std::ops::Bound;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// An engine on a sled database directory.
 #[derive(Debug, Clone)]
 pub struct SledBackend {
     db: sled::Db,
+}
+
+/// How long [`SledBackend::open`] waits for another handle's directory lock to be released.
+const LOCK_RETRY: Duration = Duration::from_secs(5);
+
+fn is_lock_conflict(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock
+        || io.to_string().contains("could not acquire lock"))
 }
 
 fn engine_error(e: sled::Error) -> BackendError {
@@ -39,14 +48,26 @@ impl SledBackend {
     ///
     /// # Errors
     /// [`BackendError`] when sled cannot open the directory.
+    ///
+    /// sled releases its directory lock only when its background threads let go of the
+    /// database, a moment after the last handle is dropped; so a reopen in the same process
+    /// retries a lock conflict for up to five seconds before reporting it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, BackendError> {
-        let db = sled::Config::new()
-            .path(path.as_ref())
-            .cache_capacity(256 * 1024 * 1024)
-            .flush_every_ms(None)
-            .open()
-            .map_err(engine_error)?;
-        Ok(SledBackend { db })
+        let started = Instant::now();
+        loop {
+            let opened = sled::Config::new()
+                .path(path.as_ref())
+                .cache_capacity(256 * 1024 * 1024)
+                .flush_every_ms(None)
+                .open();
+            match opened {
+                Ok(db) => return Ok(SledBackend { db }),
+                Err(e) if is_lock_conflict(&e) && started.elapsed() < LOCK_RETRY => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(engine_error(e)),
+            }
+        }
     }
 }
 
