@@ -341,33 +341,7 @@ impl Mvcc {
             current: 1,
             ..State::default()
         };
-        match backend.get(Table::Meta, META_FORMAT)? {
-            Some(bytes) => {
-                let found = decode_u32("format", &bytes)?;
-                if found != FORMAT_VERSION {
-                    return Err(MvccError::UnsupportedFormat {
-                        found,
-                        supported: FORMAT_VERSION,
-                    });
-                }
-            }
-            None => {
-                if backend
-                    .scan(Table::Revisions, KeyRange::all())
-                    .next()
-                    .is_some()
-                {
-                    return Err(MvccError::Corrupt {
-                        table: Table::Meta,
-                        detail: "revisions are stored but the format record is missing".into(),
-                    });
-                }
-                let mut batch = WriteBatch::new();
-                batch.put(Table::Meta, META_FORMAT, FORMAT_VERSION.to_be_bytes());
-                batch.put(Table::Meta, META_REVISION, 1u64.to_be_bytes());
-                backend.write(batch)?;
-            }
-        }
+        Self::ensure_format(&backend)?;
         if let Some(bytes) = backend.get(Table::Meta, META_COMPACTED)? {
             state.compacted = decode_u64("compacted", &bytes)?;
         }
@@ -437,7 +411,7 @@ impl Mvcc {
             wal.set_faults(faults);
         }
         // Make sure the format record exists before replaying into the engine.
-        Self::open_shallow(&backend)?;
+        Self::ensure_format(&backend)?;
         let applied = match backend.get(Table::Meta, META_REVISION)? {
             Some(bytes) => decode_u64("revision", &bytes)?,
             None => 1,
@@ -485,24 +459,33 @@ impl Mvcc {
         Ok(mvcc)
     }
 
-    /// Checks (and on a fresh engine writes) the format record.
-    fn open_shallow(backend: &Arc<dyn Backend>) -> Result<(), MvccError> {
-        match backend.get(Table::Meta, META_FORMAT)? {
-            Some(bytes) => {
-                let found = decode_u32("format", &bytes)?;
-                if found != FORMAT_VERSION {
-                    return Err(MvccError::UnsupportedFormat {
-                        found,
-                        supported: FORMAT_VERSION,
-                    });
-                }
+    /// Checks the format record; on a fresh engine (no revisions stored) writes it. An engine
+    /// holding revisions but no format record is corrupt.
+    fn ensure_format(backend: &Arc<dyn Backend>) -> Result<(), MvccError> {
+        if let Some(bytes) = backend.get(Table::Meta, META_FORMAT)? {
+            let found = decode_u32("format", &bytes)?;
+            if found != FORMAT_VERSION {
+                return Err(MvccError::UnsupportedFormat {
+                    found,
+                    supported: FORMAT_VERSION,
+                });
             }
-            None => {
-                let mut batch = WriteBatch::new();
-                batch.put(Table::Meta, META_FORMAT, FORMAT_VERSION.to_be_bytes());
-                backend.write(batch)?;
-            }
+            return Ok(());
         }
+        if backend
+            .scan(Table::Revisions, KeyRange::all())
+            .next()
+            .is_some()
+        {
+            return Err(MvccError::Corrupt {
+                table: Table::Meta,
+                detail: "revisions are stored but the format record is missing".into(),
+            });
+        }
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Meta, META_FORMAT, FORMAT_VERSION.to_be_bytes());
+        batch.put(Table::Meta, META_REVISION, 1u64.to_be_bytes());
+        backend.write(batch)?;
         Ok(())
     }
 
