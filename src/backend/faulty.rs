@@ -12,8 +12,8 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct FaultyBackend {
     inner: Arc<dyn Backend>,
-    writes_until_fault: AtomicU64,
-    flushes_until_fault: AtomicU64,
+    writes_until_fault: Countdown,
+    flushes_until_fault: Countdown,
 }
 
 impl FaultyBackend {
@@ -22,23 +22,36 @@ impl FaultyBackend {
     pub fn new(inner: Arc<dyn Backend>) -> Self {
         FaultyBackend {
             inner,
-            writes_until_fault: AtomicU64::new(0),
-            flushes_until_fault: AtomicU64::new(0),
+            writes_until_fault: Countdown::default(),
+            flushes_until_fault: Countdown::default(),
         }
     }
 
     /// Makes the `n`th following `write` fail (0 disarms).
     pub fn fail_write_at(&self, n: u64) {
-        self.writes_until_fault.store(n, Ordering::SeqCst);
+        self.writes_until_fault.arm(n);
     }
 
     /// Makes the `n`th following `flush` fail (0 disarms).
     pub fn fail_flush_at(&self, n: u64) {
-        self.flushes_until_fault.store(n, Ordering::SeqCst);
+        self.flushes_until_fault.arm(n);
+    }
+}
+
+/// A fault trigger shared by the fault injectors: armed with N, the Nth following
+/// [`Countdown::trip`] returns true (once); armed with 0 it never fires.
+#[derive(Debug, Default)]
+pub(crate) struct Countdown(AtomicU64);
+
+impl Countdown {
+    /// Arms the trigger for the `n`th following call (0 disarms).
+    pub(crate) fn arm(&self, n: u64) {
+        self.0.store(n, Ordering::SeqCst);
     }
 
-    fn trip(counter: &AtomicU64) -> bool {
-        counter
+    /// Counts one call; true when it is the armed one.
+    pub(crate) fn trip(&self) -> bool {
+        self.0
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 (n > 0).then(|| n - 1)
             })
@@ -60,14 +73,14 @@ impl Backend for FaultyBackend {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), BackendError> {
-        if Self::trip(&self.writes_until_fault) {
+        if self.writes_until_fault.trip() {
             return Err(BackendError::Injected("write".into()));
         }
         self.inner.write(batch)
     }
 
     fn flush(&self) -> Result<(), BackendError> {
-        if Self::trip(&self.flushes_until_fault) {
+        if self.flushes_until_fault.trip() {
             return Err(BackendError::Injected("flush".into()));
         }
         self.inner.flush()

@@ -21,6 +21,7 @@ mod memory;
 mod redb;
 mod sled;
 
+pub(crate) use self::faulty::Countdown;
 pub use self::faulty::FaultyBackend;
 pub use self::memory::MemoryBackend;
 pub use self::redb::RedbBackend;

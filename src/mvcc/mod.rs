@@ -423,18 +423,8 @@ impl Mvcc {
                     last_revision,
                     rows,
                 } if last_revision > applied => {
-                    let mut batch = WriteBatch::new();
-                    for (revision, sub, record) in rows {
-                        let bytes = encode_record(&RecordRef {
-                            key: &record.key,
-                            value: record.value.as_deref(),
-                            create_revision: record.create_revision,
-                            version: record.version,
-                        });
-                        batch.put(Table::Revisions, revision_key(revision, sub), bytes);
-                    }
-                    batch.put(Table::Meta, META_REVISION, last_revision.to_be_bytes());
-                    backend.write(batch)?;
+                    // The rows are encoded records: `Mvcc::open` below decodes and checks them.
+                    backend.write(commit_batch(rows, last_revision))?;
                 }
                 LogEntry::Commit { .. } => {}
                 LogEntry::Compact { revision } => compactions.push(revision),
@@ -611,7 +601,6 @@ impl Mvcc {
     fn process_group(&self, group: Vec<Request>) {
         let _writer = self.inner.writer.lock();
         let mut results: Vec<Result<TxnResult, MvccError>> = Vec::with_capacity(group.len());
-        let mut batch = WriteBatch::new();
         // Versions to publish after the write succeeds.
         let mut published: Vec<(Vec<u8>, Version)> = Vec::new();
         {
@@ -626,50 +615,37 @@ impl Mvcc {
                 }
                 results.push(result);
             }
-            for (key, version) in &published {
+        }
+        // Each version is encoded once; the same bytes go to the log and then to the engine.
+        let rows: Vec<(u64, u32, Vec<u8>)> = published
+            .iter()
+            .map(|(key, version)| {
                 let record = RecordRef {
                     key,
                     value: version.value.as_deref(),
                     create_revision: version.create_revision,
                     version: version.version,
                 };
-                batch.put(
-                    Table::Revisions,
-                    revision_key(version.revision, version.sub),
-                    encode_record(&record),
-                );
-            }
-            if !published.is_empty() {
-                batch.put(Table::Meta, META_REVISION, (next - 1).to_be_bytes());
-            }
-        }
+                (version.revision, version.sub, encode_record(&record))
+            })
+            .collect();
+        let last_revision = published.last().map_or(0, |(_, v)| v.revision);
+        let entry = LogEntry::Commit {
+            last_revision,
+            rows,
+        };
         let mut wal = self.inner.wal.as_ref().map(|w| w.lock());
         let log_len_before = wal.as_ref().map_or(0, |w| w.len());
         let mut failure: Option<MvccError> = None;
         if let (Some(wal), false) = (wal.as_mut(), published.is_empty()) {
-            let rows = published
-                .iter()
-                .map(|(key, v)| {
-                    let record = record::Record {
-                        key: key.clone(),
-                        value: v.value.as_deref().map(<[u8]>::to_vec),
-                        create_revision: v.create_revision,
-                        version: v.version,
-                    };
-                    (v.revision, v.sub, record)
-                })
-                .collect();
-            let last_revision = published.last().map_or(0, |(_, v)| v.revision);
-            if let Err(e) = wal.append(
-                &LogEntry::Commit {
-                    last_revision,
-                    rows,
-                },
-                true,
-            ) {
+            if let Err(e) = wal.append(&entry, true) {
                 failure = Some(e);
             }
         }
+        let batch = match entry {
+            LogEntry::Commit { rows, .. } if !rows.is_empty() => commit_batch(rows, last_revision),
+            _ => WriteBatch::new(),
+        };
         if failure.is_none() && !batch.is_empty() {
             if let Err(e) = self.inner.backend.write(batch) {
                 if let Some(wal) = wal.as_mut() {
@@ -680,18 +656,14 @@ impl Mvcc {
             }
         }
         if let Some(e) = failure {
-            {
-                let message = e.to_string();
-                let mut first = Some(e);
-                for result in &mut results {
-                    *result = Err(first.take().unwrap_or_else(|| {
-                        MvccError::Backend(BackendError::Injected(format!(
-                            "group failed: {message}"
-                        )))
-                    }));
-                }
-                published.clear();
+            let message = e.to_string();
+            let mut first = Some(e);
+            for result in &mut results {
+                *result = Err(first.take().unwrap_or_else(|| {
+                    MvccError::Backend(BackendError::Injected(format!("group failed: {message}")))
+                }));
             }
+            published.clear();
         }
         if !published.is_empty() {
             let mut state = self.inner.state.write();
@@ -850,6 +822,16 @@ impl Mvcc {
         }
         *published
     }
+}
+
+/// The engine batch of one commit group: its encoded rows and the new applied revision.
+fn commit_batch(rows: Vec<(u64, u32, Vec<u8>)>, last_revision: u64) -> WriteBatch {
+    let mut batch = WriteBatch::new();
+    for (revision, sub, bytes) in rows {
+        batch.put(Table::Revisions, revision_key(revision, sub), bytes);
+    }
+    batch.put(Table::Meta, META_REVISION, last_revision.to_be_bytes());
+    batch
 }
 
 fn validate_shape(txn: &Txn) -> Result<(), MvccError> {

@@ -15,12 +15,11 @@
 //!   its length before the group, so the failed group can never be replayed; if even that
 //!   fails, the log refuses further appends until the store is reopened.
 
-use super::record::Record;
 use super::MvccError;
+use crate::backend::Countdown;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const HEADER: usize = 8;
@@ -33,12 +32,12 @@ const MAX_FRAME: usize = 512 * 1024 * 1024;
 /// One logged step of the store.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub enum LogEntry {
-    /// A commit group: rows `(revision, sub, record)`, and the group's last revision.
+    /// A commit group: rows `(revision, sub, encoded record)`, and the group's last revision.
     Commit {
         /// Last revision of the group.
         last_revision: u64,
         /// The versions written.
-        rows: Vec<(u64, u32, Record)>,
+        rows: Vec<(u64, u32, Vec<u8>)>,
     },
     /// A compaction to `revision`.
     Compact {
@@ -134,27 +133,19 @@ pub struct Wal {
 /// [`Mvcc::open_durable_with_faults`](super::Mvcc::open_durable_with_faults); 0 disarms.
 #[derive(Debug, Default)]
 pub struct LogFaults {
-    writes_until_fault: AtomicU64,
-    syncs_until_fault: AtomicU64,
+    writes_until_fault: Countdown,
+    syncs_until_fault: Countdown,
 }
 
 impl LogFaults {
     /// Makes the `n`th following frame write fail after writing half the frame (0 disarms).
     pub fn fail_write_at(&self, n: u64) {
-        self.writes_until_fault.store(n, Ordering::SeqCst);
+        self.writes_until_fault.arm(n);
     }
 
     /// Makes the `n`th following sync fail after the frame was written (0 disarms).
     pub fn fail_sync_at(&self, n: u64) {
-        self.syncs_until_fault.store(n, Ordering::SeqCst);
-    }
-
-    fn trip(counter: &AtomicU64) -> bool {
-        counter
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n > 0).then(|| n - 1)
-            })
-            .is_ok_and(|before| before == 1)
+        self.syncs_until_fault.arm(n);
     }
 }
 
@@ -346,10 +337,7 @@ impl Wal {
         let faults = self.faults.clone();
         let injected = |what: &str| std::io::Error::other(format!("injected log {what} fault"));
         let result = file.seek(SeekFrom::Start(self.len)).and_then(|_| {
-            if faults
-                .as_ref()
-                .is_some_and(|f| LogFaults::trip(&f.writes_until_fault))
-            {
+            if faults.as_ref().is_some_and(|f| f.writes_until_fault.trip()) {
                 file.write_all(&frame[..frame.len() / 2])?;
                 return Err(injected("write"));
             }
@@ -357,10 +345,7 @@ impl Wal {
             if !sync {
                 return Ok(());
             }
-            if faults
-                .as_ref()
-                .is_some_and(|f| LogFaults::trip(&f.syncs_until_fault))
-            {
+            if faults.as_ref().is_some_and(|f| f.syncs_until_fault.trip()) {
                 return Err(injected("sync"));
             }
             file.sync_data()
