@@ -39,4 +39,13 @@
 )]
 
 pub mod backend;
+pub mod error;
 pub mod mvcc;
+pub mod store;
+
+pub use error::{Error, Result, Status, StatusCause, StatusDetails};
+pub use store::{
+    Api, Config, DeleteParams, GetParams, ListMeta, ListParams, ObjectList, ObjectMeta,
+    OwnerReference, Patch, PatchParams, PostParams, Preconditions, Resource, Store, Time, TypeMeta,
+    VersionMatch, WatchParams,
+};

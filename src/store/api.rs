@@ -1,0 +1,810 @@
+//! `Api<K>`: the typed verbs, with the API server's registry semantics.
+//!
+//! Design notes: every write follows the generic registry store of `kube-apiserver`: read the
+//! current object, check preconditions, let the kind's strategy prepare and validate, encode,
+//! then commit with a compare on the mod revision that was read. A compare failure means a
+//! concurrent writer won: writes that carried an explicit resourceVersion answer Conflict, the
+//! others (guaranteed update, patch, delete) re-read and try again. Nothing is written, and no
+//! revision consumed, when a write fails, is a dry run, or would store identical bytes.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use rand::Rng;
+use serde_json::Value;
+
+use crate::error::{qualified, Error, Result, StatusCause};
+use crate::mvcc::{MvccError, Txn};
+use crate::store::codec::{self, Encoded};
+use crate::store::key::{self, KeySpace};
+use crate::store::meta::{ObjectMeta, Time};
+use crate::store::params::{
+    DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions,
+};
+use crate::store::strategy::Resource;
+use crate::store::validation::validate_object_meta;
+use crate::store::Store;
+
+/// The alphabet of generated name suffixes (`storage/names/generate.go`): no vowels, no
+/// confusable characters.
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+const GENERATED_SUFFIX_LEN: usize = 5;
+const GENERATED_BASE_MAX: usize = 58;
+const GENERATE_ATTEMPTS: usize = 8;
+
+/// A typed handle on one resource, optionally narrowed to a namespace (`kube::Api`).
+pub struct Api<K> {
+    pub(crate) store: Store,
+    pub(crate) namespace: Option<String>,
+    pub(crate) space: KeySpace,
+    _kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for Api<K> {
+    fn clone(&self) -> Self {
+        Api {
+            store: self.store.clone(),
+            namespace: self.namespace.clone(),
+            space: self.space.clone(),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for Api<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("prefix", &String::from_utf8_lossy(&self.space.resource))
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+/// An object as read from the engine.
+pub(crate) struct Stored<K> {
+    pub obj: K,
+    pub key: Vec<u8>,
+    pub mod_revision: u64,
+    pub bytes: Arc<[u8]>,
+}
+
+/// What one optimistic attempt came to.
+enum Attempt<T> {
+    Done(T),
+    /// The compare failed: somebody else wrote first.
+    Lost,
+}
+
+/// Which part of the object an update may change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Main,
+    Status,
+}
+
+/// Parses a resourceVersion parameter: `""` and `"0"` are 0.
+pub(crate) fn parse_resource_version(text: &str) -> Result<u64> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    text.parse::<u64>().map_err(|_| {
+        Error::bad_request(format!(
+            "invalid resource version: {text:?} is not an unsigned integer"
+        ))
+    })
+}
+
+impl<K: Resource> Api<K> {
+    pub(crate) fn new(store: Store, namespace: Option<String>) -> Api<K> {
+        Api {
+            store,
+            namespace,
+            space: KeySpace {
+                resource: key::resource_prefix(K::GROUP, K::PLURAL),
+                namespace: None,
+            },
+            _kind: PhantomData,
+        }
+    }
+
+    /// The store this handle belongs to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The namespace this handle is narrowed to, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    fn resource(&self) -> String {
+        qualified(K::GROUP, K::PLURAL)
+    }
+
+    fn not_found(&self, name: &str) -> Error {
+        Error::not_found(K::GROUP, K::PLURAL, name)
+    }
+
+    /// Checks the handle's own scope (namespace given only for namespaced kinds, and valid).
+    pub(crate) fn check_scope(&self) -> Result<()> {
+        match (&self.namespace, K::NAMESPACED) {
+            (Some(_), false) => Err(Error::bad_request(format!(
+                "{} is cluster-scoped: use Store::all, not Store::namespaced",
+                self.resource()
+            ))),
+            (Some(ns), true) => key::check_request_namespace(ns),
+            (None, _) => Ok(()),
+        }
+    }
+
+    /// The namespace a request for one named object is in.
+    fn request_namespace(&self) -> Result<Option<&str>> {
+        self.check_scope()?;
+        if K::NAMESPACED {
+            match &self.namespace {
+                Some(ns) => Ok(Some(ns)),
+                None => Err(Error::bad_request("Namespace parameter required.")),
+            }
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The key of the named object in this handle's namespace.
+    fn key_of(&self, name: &str) -> Result<Vec<u8>> {
+        let ns = self.request_namespace()?;
+        key::check_request_name(name)?;
+        Ok(self.space.object_key(ns, name))
+    }
+
+    /// Resolves the namespace of an object sent in a body against the request's.
+    fn body_namespace(&self, body: Option<&str>) -> Result<Option<String>> {
+        self.check_scope()?;
+        if !K::NAMESPACED {
+            return Ok(None);
+        }
+        let body = body.filter(|ns| !ns.is_empty());
+        match (&self.namespace, body) {
+            (Some(request), Some(body)) if request != body => Err(Error::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            )),
+            (Some(request), _) => Ok(Some(request.clone())),
+            (None, Some(body)) => {
+                key::check_request_namespace(body)?;
+                Ok(Some(body.to_string()))
+            }
+            (None, None) => Err(Error::bad_request("Namespace parameter required.")),
+        }
+    }
+
+    pub(crate) fn load(&self, key: &[u8]) -> Result<Option<Stored<K>>> {
+        match self.store.shared.mvcc.get(key, 0)? {
+            None => Ok(None),
+            Some(kv) => Ok(Some(Stored {
+                obj: codec::decode(&kv.value, kv.mod_revision)?,
+                key: kv.key,
+                mod_revision: kv.mod_revision,
+                bytes: kv.value,
+            })),
+        }
+    }
+
+    fn load_existing(&self, name: &str) -> Result<Stored<K>> {
+        let key = self.key_of(name)?;
+        self.load(&key)?.ok_or_else(|| self.not_found(name))
+    }
+
+    fn check_size(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let limit = self.store.shared.config.max_object_bytes;
+        if bytes.len() > limit {
+            return Err(Error::TooLarge {
+                message: format!(
+                    "{} \"{name}\" is too large: {} bytes encoded, the limit is {limit} bytes",
+                    self.resource(),
+                    bytes.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn invalid(&self, name: &str, causes: Vec<StatusCause>) -> Error {
+        Error::invalid(K::GROUP, K::KIND, name, causes)
+    }
+
+    fn commit(&self, txn: Txn) -> Result<Option<u64>> {
+        match self.store.shared.mvcc.commit(txn) {
+            Ok(result) => Ok(Some(result.revision)),
+            Err(MvccError::CompareFailed { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /// Creates `obj` (`POST`). The store sets uid, creationTimestamp, generation and
+    /// resourceVersion, generates the name from `generateName` when `name` is empty, and
+    /// answers AlreadyExists when the name is taken.
+    pub fn create(&self, pp: &PostParams, obj: &K) -> Result<K> {
+        let mut obj = obj.clone();
+        let namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
+        obj.meta_mut().namespace = namespace;
+        if obj
+            .meta()
+            .resource_version
+            .as_deref()
+            .is_some_and(|rv| !rv.is_empty())
+        {
+            return Err(Error::internal(
+                "resourceVersion should not be set on objects to be created",
+            ));
+        }
+        let base = obj.meta().generate_name.clone().unwrap_or_default();
+        let generate = obj.meta().name_str().is_empty() && !base.is_empty();
+        if !generate {
+            return self.create_once(pp, obj);
+        }
+        let mut last = None;
+        for _ in 0..GENERATE_ATTEMPTS {
+            let mut candidate = obj.clone();
+            candidate.meta_mut().name = Some(generate_name(&base));
+            match self.create_once(pp, candidate) {
+                Err(e) if e.is_already_exists() => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(match last {
+            Some(Error::AlreadyExists {
+                message,
+                mut details,
+            }) => {
+                details.retry_after_seconds = Some(1);
+                Error::AlreadyExists { message, details }
+            }
+            Some(other) => other,
+            None => Error::internal("name generation made no attempt"),
+        })
+    }
+
+    fn create_once(&self, pp: &PostParams, mut obj: K) -> Result<K> {
+        let now = Time::now();
+        {
+            let meta = obj.meta_mut();
+            meta.uid = Some(uuid::Uuid::new_v4().to_string());
+            meta.creation_timestamp = Some(now);
+            meta.generation = Some(1);
+            meta.deletion_timestamp = None;
+            meta.deletion_grace_period_seconds = None;
+            meta.self_link = None;
+            meta.resource_version = None;
+        }
+        obj.prepare_for_create();
+        let name = obj.meta().name_str().to_string();
+        let mut causes = validate_object_meta(obj.meta(), K::NAMESPACED, name_problems::<K>);
+        causes.extend(obj.validate_create());
+        if !causes.is_empty() {
+            return Err(self.invalid(&name, causes));
+        }
+        obj.canonicalize();
+        let mut encoded = Encoded::new(&obj)?;
+        if K::HAS_STATUS_SUBRESOURCE {
+            encoded.value.remove("status");
+        }
+        let bytes = encoded.to_bytes()?;
+        self.check_size(&name, &bytes)?;
+        let key = self
+            .space
+            .object_key(obj.meta().namespace.as_deref(), &name);
+        if pp.dry_run {
+            if let Some(existing) = self.load(&key)? {
+                return Err(self.already_exists(&name, &existing.obj));
+            }
+            let mut out: K = codec::decode(&bytes, 0)?;
+            out.meta_mut().resource_version = None;
+            return Ok(out);
+        }
+        let txn = Txn::new()
+            .when_absent(key.clone())
+            .put(key.clone(), bytes.clone());
+        match self.commit(txn)? {
+            Some(revision) => codec::decode(&bytes, revision),
+            None => match self.load(&key)? {
+                Some(existing) => Err(self.already_exists(&name, &existing.obj)),
+                // Deleted again in between: report the collision all the same.
+                None => Err(Error::already_exists(K::GROUP, K::PLURAL, &name, false)),
+            },
+        }
+    }
+
+    fn already_exists(&self, name: &str, existing: &K) -> Error {
+        Error::already_exists(K::GROUP, K::PLURAL, name, existing.meta().is_deleting())
+    }
+
+    // ---------------------------------------------------------------- get
+
+    /// Reads the latest version of the named object.
+    pub fn get(&self, name: &str) -> Result<K> {
+        Ok(self.load_existing(name)?.obj)
+    }
+
+    /// Reads the named object, or `None` when it does not exist.
+    pub fn get_opt(&self, name: &str) -> Result<Option<K>> {
+        match self.get(name) {
+            Ok(obj) => Ok(Some(obj)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads the named object with a resourceVersion constraint: unset = most recent, `"0"` =
+    /// any, `"N"` = not older than N (N in the future answers TooLargeResourceVersion). The
+    /// store is linearizable, so every form returns the latest version.
+    pub fn get_with(&self, name: &str, gp: &GetParams) -> Result<K> {
+        let requested = parse_resource_version(gp.resource_version.as_deref().unwrap_or(""))?;
+        let current = self.store.resource_version();
+        if requested > current {
+            return Err(Error::TooLargeResourceVersion { requested, current });
+        }
+        self.get(name)
+    }
+
+    // ---------------------------------------------------------------- replace
+
+    /// Replaces the named object (`PUT`), with optimistic concurrency on
+    /// `metadata.resourceVersion`: a stale version answers Conflict; an empty one is Invalid
+    /// unless the kind allows unconditional updates. Changes to `status` are ignored for kinds
+    /// with a status subresource.
+    pub fn replace(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
+        self.replace_part(name, pp, obj, Part::Main)
+    }
+
+    /// Replaces only the `status` of the named object (the `/status` subresource).
+    pub fn replace_status(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
+        if !K::HAS_STATUS_SUBRESOURCE {
+            return Err(Error::NotFound {
+                message: format!(
+                    "the server could not find the requested resource ({} {name}/status)",
+                    self.resource()
+                ),
+                details: crate::error::StatusDetails::default(),
+            });
+        }
+        self.replace_part(name, pp, obj, Part::Status)
+    }
+
+    fn check_body_identity(&self, name: &str, obj: &mut K) -> Result<()> {
+        key::check_request_name(name)?;
+        match obj.meta().name.as_deref() {
+            None | Some("") => obj.meta_mut().name = Some(name.to_string()),
+            Some(body) if body != name => {
+                return Err(Error::bad_request(format!(
+                    "the name of the object ({body}) does not match the name on the URL ({name})"
+                )))
+            }
+            Some(_) => {}
+        }
+        let namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
+        obj.meta_mut().namespace = namespace;
+        Ok(())
+    }
+
+    fn replace_part(&self, name: &str, pp: &PostParams, obj: &K, part: Part) -> Result<K> {
+        let mut obj = obj.clone();
+        self.check_body_identity(name, &mut obj)?;
+        let key = self.space.object_key(obj.meta().namespace.as_deref(), name);
+        let sent = obj.meta().resource_version.clone().unwrap_or_default();
+        let expected = parse_resource_version(&sent)?;
+        loop {
+            let Some(current) = self.load(&key)? else {
+                if K::ALLOW_CREATE_ON_UPDATE && part == Part::Main {
+                    let mut fresh = obj.clone();
+                    fresh.meta_mut().resource_version = None;
+                    return self.create_once(pp, fresh);
+                }
+                return Err(self.not_found(name));
+            };
+            if expected == 0 {
+                if !K::ALLOW_UNCONDITIONAL_UPDATE {
+                    return Err(self.invalid(
+                        name,
+                        vec![StatusCause::new(
+                            "FieldValueInvalid",
+                            "metadata.resourceVersion",
+                            "Invalid value: 0x0: must be specified for an update".to_string(),
+                        )],
+                    ));
+                }
+            } else if expected != current.mod_revision {
+                return Err(Error::modified(K::GROUP, K::PLURAL, name));
+            }
+            match self.apply_update(&current, obj.clone(), pp.dry_run, part)? {
+                Attempt::Done(out) => return Ok(out),
+                Attempt::Lost if expected == 0 => continue,
+                Attempt::Lost => return Err(Error::modified(K::GROUP, K::PLURAL, name)),
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- guaranteed update
+
+    /// Guaranteed update: reads the object, calls `f` with it, and writes what `f` returns,
+    /// calling `f` again with fresh state whenever a concurrent write wins. An error from `f`
+    /// aborts with that error. Returning the object unchanged writes nothing.
+    pub fn update<F>(&self, name: &str, f: F) -> Result<K>
+    where
+        F: FnMut(K) -> Result<K>,
+    {
+        self.update_with(name, &PostParams::default(), None, f)
+    }
+
+    /// [`Api::update`] with dry-run and preconditions (uid / resourceVersion, checked against
+    /// every state `f` is offered; a mismatch answers Conflict).
+    pub fn update_with<F>(
+        &self,
+        name: &str,
+        pp: &PostParams,
+        preconditions: Option<&Preconditions>,
+        mut f: F,
+    ) -> Result<K>
+    where
+        F: FnMut(K) -> Result<K>,
+    {
+        let key = self.key_of(name)?;
+        loop {
+            let current = self.load(&key)?.ok_or_else(|| self.not_found(name))?;
+            if let Some(p) = preconditions {
+                self.check_preconditions(name, &current, p)?;
+            }
+            let mut next = f(current.obj.clone())?;
+            {
+                let meta = next.meta_mut();
+                meta.name = current.obj.meta().name.clone();
+                meta.namespace = current.obj.meta().namespace.clone();
+                meta.resource_version = current.obj.meta().resource_version.clone();
+            }
+            match self.apply_update(&current, next, pp.dry_run, Part::Main)? {
+                Attempt::Done(out) => return Ok(out),
+                Attempt::Lost => continue,
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- patch
+
+    /// Patches the named object with a JSON merge patch (RFC 7386) or a JSON patch (RFC 6902).
+    /// A patch that sets `metadata.resourceVersion` is conditional on it (Conflict when
+    /// stale); otherwise the patch is re-applied to fresh state when a concurrent write wins.
+    pub fn patch(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<K> {
+        self.patch_part(name, pp, patch, Part::Main)
+    }
+
+    /// Patches only the `status` of the named object (the `/status` subresource).
+    pub fn patch_status(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<K> {
+        if !K::HAS_STATUS_SUBRESOURCE {
+            return Err(Error::NotFound {
+                message: format!(
+                    "the server could not find the requested resource ({} {name}/status)",
+                    self.resource()
+                ),
+                details: crate::error::StatusDetails::default(),
+            });
+        }
+        self.patch_part(name, pp, patch, Part::Status)
+    }
+
+    fn patch_part(&self, name: &str, pp: &PatchParams, patch: &Patch, part: Part) -> Result<K> {
+        let key = self.key_of(name)?;
+        loop {
+            let current = self.load(&key)?.ok_or_else(|| self.not_found(name))?;
+            let mut doc = Value::Object(codec::to_map(&current.obj)?);
+            match patch {
+                Patch::Merge(merge) => json_patch::merge(&mut doc, merge),
+                Patch::Json(ops) => json_patch::patch(&mut doc, ops).map_err(|e| {
+                    self.invalid(
+                        name,
+                        vec![StatusCause::new(
+                            "FieldValueInvalid",
+                            "patch",
+                            format!("Invalid value: the JSON patch could not be applied: {e}"),
+                        )],
+                    )
+                })?,
+            }
+            let patched: K = serde_json::from_value(doc).map_err(|e| {
+                Error::bad_request(format!(
+                    "the patched {} object could not be decoded: {e}",
+                    self.resource()
+                ))
+            })?;
+            if patched.meta().name_str() != name {
+                return Err(Error::bad_request(format!(
+                    "the name of the object ({}) does not match the name on the URL ({name})",
+                    patched.meta().name_str()
+                )));
+            }
+            if patched.meta().namespace != current.obj.meta().namespace {
+                return Err(Error::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            let sent = patched.meta().resource_version.clone().unwrap_or_default();
+            let explicit = sent != current.mod_revision.to_string();
+            if explicit && !sent.is_empty() {
+                let wanted = parse_resource_version(&sent)?;
+                if wanted != current.mod_revision {
+                    return Err(Error::modified(K::GROUP, K::PLURAL, name));
+                }
+            }
+            match self.apply_update(&current, patched, pp.dry_run, part)? {
+                Attempt::Done(out) => return Ok(out),
+                Attempt::Lost => continue,
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the update core
+
+    /// Prepares `next` as an update of `current` and commits it if anything changed.
+    fn apply_update(
+        &self,
+        current: &Stored<K>,
+        mut next: K,
+        dry_run: bool,
+        part: Part,
+    ) -> Result<Attempt<K>> {
+        let old = &current.obj;
+        let name = old.meta().name_str().to_string();
+        let sent_uid = next.meta().uid.clone().unwrap_or_default();
+        let old_uid = old.meta().uid.clone().unwrap_or_default();
+        if !sent_uid.is_empty() && sent_uid != old_uid {
+            return Err(Error::conflict(
+                K::GROUP,
+                K::PLURAL,
+                &name,
+                &format!(
+                    "Precondition failed: UID in precondition: {sent_uid}, UID in object meta: {old_uid}"
+                ),
+            ));
+        }
+        if part == Part::Status {
+            next = with_status_of(old, &next)?;
+        } else if K::HAS_STATUS_SUBRESOURCE {
+            next = with_status_of(&next, old)?;
+        }
+        copy_owned_fields(next.meta_mut(), old.meta());
+        if old.meta().is_deleting() {
+            let before: Vec<&String> = old.meta().finalizers.iter().flatten().collect();
+            let added: Vec<String> = next
+                .meta()
+                .finalizers
+                .iter()
+                .flatten()
+                .filter(|f| !before.contains(f))
+                .map(|f| format!("{f:?}"))
+                .collect();
+            if !added.is_empty() {
+                return Err(self.invalid(
+                    &name,
+                    vec![StatusCause::forbidden(
+                        "metadata.finalizers",
+                        &format!(
+                            "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                            added.join(", ")
+                        ),
+                    )],
+                ));
+            }
+        }
+        let mut causes;
+        match part {
+            Part::Main => {
+                next.prepare_for_update(old);
+                causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
+                causes.extend(next.validate_update(old));
+            }
+            Part::Status => {
+                next.prepare_for_status_update(old);
+                causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
+                causes.extend(next.validate_status_update(old));
+            }
+        }
+        if !causes.is_empty() {
+            return Err(self.invalid(&name, causes));
+        }
+        next.canonicalize();
+        let mut encoded = Encoded::new(&next)?;
+        let previous = codec::parse_map(&current.bytes)?;
+        if codec::spec_differs(&encoded.value, &previous) {
+            encoded.set_generation(old.meta().generation.unwrap_or(0) + 1);
+        }
+        let bytes = encoded.to_bytes()?;
+        if *bytes == *current.bytes {
+            return Ok(Attempt::Done(old.clone()));
+        }
+        self.check_size(&name, &bytes)?;
+        let meta = next.meta();
+        let finishes_delete = meta.is_deleting()
+            && !meta.has_finalizers()
+            && meta.deletion_grace_period_seconds.unwrap_or(0) == 0;
+        if dry_run {
+            return Ok(Attempt::Done(codec::decode(&bytes, current.mod_revision)?));
+        }
+        let txn = Txn::new().when_mod_revision(current.key.clone(), current.mod_revision);
+        let txn = if finishes_delete {
+            txn.delete(current.key.clone())
+        } else {
+            txn.put(current.key.clone(), bytes.clone())
+        };
+        match self.commit(txn)? {
+            Some(revision) => Ok(Attempt::Done(codec::decode(&bytes, revision)?)),
+            None => Ok(Attempt::Lost),
+        }
+    }
+
+    // ---------------------------------------------------------------- delete
+
+    fn check_preconditions(
+        &self,
+        name: &str,
+        current: &Stored<K>,
+        p: &Preconditions,
+    ) -> Result<()> {
+        let meta = current.obj.meta();
+        if let Some(uid) = &p.uid {
+            let actual = meta.uid.as_deref().unwrap_or("");
+            if uid != actual {
+                return Err(Error::conflict(
+                    K::GROUP,
+                    K::PLURAL,
+                    name,
+                    &format!("the UID in the precondition ({uid}) does not match the UID in record ({actual}). The object might have been deleted and then recreated"),
+                ));
+            }
+        }
+        if let Some(rv) = &p.resource_version {
+            let actual = current.mod_revision.to_string();
+            if *rv != actual {
+                return Err(Error::conflict(
+                    K::GROUP,
+                    K::PLURAL,
+                    name,
+                    &format!("the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({actual}). The object might have been modified"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the named object. With preconditions, a mismatch answers Conflict. An object
+    /// with finalizers (or, for kinds with graceful deletion, a grace period) is only marked:
+    /// it gets `deletionTimestamp` and stays until its last finalizer is removed. The returned
+    /// object carries the revision of the delete (or of the marking update).
+    pub fn delete(&self, name: &str, dp: &DeleteParams) -> Result<K> {
+        let key = self.key_of(name)?;
+        loop {
+            let current = self.load(&key)?.ok_or_else(|| self.not_found(name))?;
+            if let Some(p) = &dp.preconditions {
+                self.check_preconditions(name, &current, p)?;
+            }
+            match self.delete_once(&current, dp)? {
+                Attempt::Done(out) => return Ok(out),
+                Attempt::Lost => continue,
+            }
+        }
+    }
+
+    fn delete_once(&self, current: &Stored<K>, dp: &DeleteParams) -> Result<Attempt<K>> {
+        let meta = current.obj.meta();
+        let grace = K::DEFAULT_GRACE_PERIOD_SECONDS
+            .map(|default| dp.grace_period_seconds.map_or(default, i64::from).max(0));
+        let graceful = grace.is_some_and(|g| g > 0);
+        let now = Time::now();
+        if meta.is_deleting() {
+            // Already pending: only a shorter grace period (or an immediate delete of an
+            // object without finalizers) changes anything.
+            let immediate = grace == Some(0) && !meta.has_finalizers();
+            if !immediate {
+                let shorter = match (grace, meta.deletion_timestamp) {
+                    (Some(g), Some(deadline)) if g > 0 => now.plus_seconds(g) < deadline,
+                    _ => false,
+                };
+                if !shorter || meta.has_finalizers() {
+                    return Ok(Attempt::Done(current.obj.clone()));
+                }
+                return self.mark_deleting(current, grace.unwrap_or(0), dp.dry_run);
+            }
+        } else if meta.has_finalizers() || graceful {
+            return self.mark_deleting(current, grace.unwrap_or(0), dp.dry_run);
+        }
+        if dp.dry_run {
+            return Ok(Attempt::Done(current.obj.clone()));
+        }
+        let txn = Txn::new()
+            .when_mod_revision(current.key.clone(), current.mod_revision)
+            .delete(current.key.clone());
+        match self.commit(txn)? {
+            Some(revision) => {
+                let mut out = current.obj.clone();
+                out.meta_mut().resource_version = Some(revision.to_string());
+                Ok(Attempt::Done(out))
+            }
+            None => Ok(Attempt::Lost),
+        }
+    }
+
+    fn mark_deleting(&self, current: &Stored<K>, grace: i64, dry_run: bool) -> Result<Attempt<K>> {
+        let mut next = current.obj.clone();
+        {
+            let meta = next.meta_mut();
+            meta.deletion_timestamp = Some(Time::now().plus_seconds(grace));
+            meta.deletion_grace_period_seconds = Some(grace);
+            if let Some(generation) = meta.generation.filter(|g| *g > 0) {
+                if current.obj.meta().deletion_timestamp.is_none() {
+                    meta.generation = Some(generation + 1);
+                }
+            }
+        }
+        let encoded = Encoded::new(&next)?;
+        let bytes = encoded.to_bytes()?;
+        if dry_run {
+            return Ok(Attempt::Done(codec::decode(&bytes, current.mod_revision)?));
+        }
+        let txn = Txn::new()
+            .when_mod_revision(current.key.clone(), current.mod_revision)
+            .put(current.key.clone(), bytes.clone());
+        match self.commit(txn)? {
+            Some(revision) => Ok(Attempt::Done(codec::decode(&bytes, revision)?)),
+            None => Ok(Attempt::Lost),
+        }
+    }
+}
+
+/// The kind's name rule plus the path-segment rule every key needs.
+fn name_problems<K: Resource>(name: &str) -> Vec<String> {
+    let mut problems = key::path_segment_problems(name);
+    problems.extend(K::name_problems(name));
+    problems
+}
+
+/// `base[:58]` plus five random characters from Kubernetes' alphabet.
+fn generate_name(base: &str) -> String {
+    let mut cut = base.len().min(GENERATED_BASE_MAX);
+    while !base.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut rng = rand::thread_rng();
+    let mut name = String::with_capacity(cut + GENERATED_SUFFIX_LEN);
+    name.push_str(&base[..cut]);
+    for _ in 0..GENERATED_SUFFIX_LEN {
+        name.push(char::from(
+            NAME_ALPHABET[rng.gen_range(0..NAME_ALPHABET.len())],
+        ));
+    }
+    name
+}
+
+/// Copies the fields the store owns from the stored object into an update.
+fn copy_owned_fields(next: &mut ObjectMeta, old: &ObjectMeta) {
+    next.uid = old.uid.clone();
+    next.creation_timestamp = old.creation_timestamp;
+    next.deletion_timestamp = old.deletion_timestamp;
+    next.deletion_grace_period_seconds = old.deletion_grace_period_seconds;
+    next.generation = old.generation;
+    next.self_link = None;
+    next.generate_name = old.generate_name.clone().or(next.generate_name.take());
+}
+
+/// `base` with the `status` of `source` (removed when `source` has none).
+fn with_status_of<K: Resource>(base: &K, source: &K) -> Result<K> {
+    let mut map = codec::to_map(base)?;
+    let source = codec::to_map(source)?;
+    match source.get("status") {
+        Some(status) => {
+            map.insert("status".into(), status.clone());
+        }
+        None => {
+            map.remove("status");
+        }
+    }
+    codec::from_map(map)
+}

@@ -1,0 +1,181 @@
+//! Object keys and the name rules that keep every key inside its own prefix.
+//!
+//! Design notes: a key is `/registry/<group>/<plural>/<namespace>/<name>` (namespaced) or
+//! `/registry/<group>/<plural>/<name>` (cluster scoped). Names and namespaces are checked as path
+//! segments (not `.`/`..`, no `/`, no `%`) before they become keys, so no input can reach a key
+//! outside its own prefix; because the namespace and name are joined by `/`, byte order of keys
+//! is byte order of `namespace/name`, which is the list order Kubernetes gives (`a-b/x` sorts
+//! before `a/x`). The DNS rules (RFC 1123 subdomain for names, label for namespaces) are
+//! validation on create, reported as `Invalid` with field causes, as the API server does.
+
+use crate::error::{Error, StatusCause};
+
+const DNS1123_LABEL_MAX: usize = 63;
+const DNS1123_SUBDOMAIN_MAX: usize = 253;
+
+const LABEL_HELP: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const SUBDOMAIN_HELP: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+/// The problems with `name` as a path segment (`content.IsPathSegmentName` plus the prefix
+/// rules): empty when it is a safe key segment.
+pub fn path_segment_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if name == "." || name == ".." {
+        problems.push(format!("may not be '{name}'"));
+        return problems;
+    }
+    if name.contains('/') {
+        problems.push("may not contain '/'".to_string());
+    }
+    if name.contains('%') {
+        problems.push("may not contain '%'".to_string());
+    }
+    problems
+}
+
+fn is_label_shaped(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// The problems with `text` as an RFC 1123 label (namespaces); empty when valid.
+pub fn dns1123_label_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if text.len() > DNS1123_LABEL_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_LABEL_MAX} characters"
+        ));
+    }
+    if !is_label_shaped(text) {
+        problems.push(LABEL_HELP.to_string());
+    }
+    problems
+}
+
+/// The problems with `text` as an RFC 1123 subdomain (most object names); empty when valid.
+pub fn dns1123_subdomain_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if text.len() > DNS1123_SUBDOMAIN_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
+        ));
+    }
+    if text.is_empty() || !text.split('.').all(is_label_shaped) {
+        problems.push(SUBDOMAIN_HELP.to_string());
+    }
+    problems
+}
+
+/// Turns name problems into `Invalid value` causes on `field`.
+pub(crate) fn causes_for(field: &str, value: &str, problems: Vec<String>) -> Vec<StatusCause> {
+    problems
+        .into_iter()
+        .map(|p| StatusCause::invalid(field, value, &p))
+        .collect()
+}
+
+/// The key prefix of one resource: `/registry/<group>/<plural>/`.
+pub(crate) fn resource_prefix(group: &str, plural: &str) -> Vec<u8> {
+    format!("/registry/{group}/{plural}/").into_bytes()
+}
+
+/// Where a request points: a whole resource, one namespace of it, or one object.
+#[derive(Clone, Debug)]
+pub(crate) struct KeySpace {
+    /// `/registry/<group>/<plural>/`.
+    pub resource: Vec<u8>,
+    /// The namespace of the request, if any (namespaced kinds only).
+    pub namespace: Option<String>,
+}
+
+impl KeySpace {
+    /// The prefix a list or watch of this request covers.
+    pub fn list_prefix(&self) -> Vec<u8> {
+        let mut prefix = self.resource.clone();
+        if let Some(ns) = &self.namespace {
+            prefix.extend_from_slice(ns.as_bytes());
+            prefix.push(b'/');
+        }
+        prefix
+    }
+
+    /// The key of one object. `namespace` must be given for namespaced kinds.
+    pub fn object_key(&self, namespace: Option<&str>, name: &str) -> Vec<u8> {
+        let mut key = self.resource.clone();
+        if let Some(ns) = namespace {
+            key.extend_from_slice(ns.as_bytes());
+            key.push(b'/');
+        }
+        key.extend_from_slice(name.as_bytes());
+        key
+    }
+}
+
+/// Checks a name given in a request before it becomes part of a key.
+pub(crate) fn check_request_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Err(Error::bad_request("Name parameter required."));
+    }
+    let problems = path_segment_problems(name);
+    if !problems.is_empty() {
+        return Err(Error::bad_request(format!(
+            "invalid resource name {name:?}: [{}]",
+            problems.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a namespace given in a request before it becomes part of a key.
+pub(crate) fn check_request_namespace(namespace: &str) -> Result<(), Error> {
+    if namespace.is_empty() {
+        return Err(Error::bad_request("Namespace parameter required."));
+    }
+    let problems = path_segment_problems(namespace);
+    if !problems.is_empty() {
+        return Err(Error::bad_request(format!(
+            "invalid namespace {namespace:?}: [{}]",
+            problems.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_reject_traversal() {
+        for bad in [".", "..", "a/b", "a%2fb"] {
+            assert!(!path_segment_problems(bad).is_empty(), "{bad}");
+        }
+        assert!(path_segment_problems("sha256:abc").is_empty());
+    }
+
+    #[test]
+    fn dns_rules() {
+        assert!(dns1123_subdomain_problems("web.example-1").is_empty());
+        assert!(!dns1123_subdomain_problems("Web").is_empty());
+        assert!(!dns1123_subdomain_problems("a..b").is_empty());
+        assert!(!dns1123_subdomain_problems("-a").is_empty());
+        assert!(dns1123_label_problems("ns-1").is_empty());
+        assert!(!dns1123_label_problems("ns.1").is_empty());
+        assert!(!dns1123_label_problems(&"a".repeat(64)).is_empty());
+    }
+
+    #[test]
+    fn key_order_is_namespace_slash_name_order() {
+        let space = KeySpace {
+            resource: resource_prefix("", "pods"),
+            namespace: None,
+        };
+        assert!(space.object_key(Some("a-b"), "x") < space.object_key(Some("a"), "x"));
+    }
+}

@@ -1,0 +1,216 @@
+//! Object and list metadata, shaped and serialised as k8s-openapi's `meta/v1` types.
+//!
+//! Design notes: these are plain data with public fields, as in k8s-openapi, so code written
+//! against kube-rs moves over with few changes. JSON is camelCase with `None` omitted, exactly
+//! what the API server writes; `Time` is RFC 3339 at whole seconds in UTC, as `metav1.Time`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A timestamp (`metav1.Time`): RFC 3339, whole seconds, UTC (`2026-11-23T17:19:40Z`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub DateTime<Utc>);
+
+impl Time {
+    /// The current time, truncated to whole seconds as the API server stores it.
+    pub fn now() -> Time {
+        Time(Utc::now().trunc_subsecs(0))
+    }
+
+    /// This time plus `seconds` (saturating at the representable range).
+    pub fn plus_seconds(self, seconds: i64) -> Time {
+        let delta = chrono::TimeDelta::try_seconds(seconds).unwrap_or(chrono::TimeDelta::zero());
+        Time(self.0.checked_add_signed(delta).unwrap_or(self.0))
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| Time(t.with_timezone(&Utc)))
+            .map_err(|e| serde::de::Error::custom(format!("invalid time {text:?}: {e}")))
+    }
+}
+
+/// `metav1.ObjectMeta`: the metadata every stored object has.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// The object's name, unique within its namespace (or cluster, for cluster-scoped kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A prefix from which the store generates a unique name when `name` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate_name: Option<String>,
+    /// The namespace of a namespaced object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Never stored; kept for JSON compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_link: Option<String>,
+    /// Set by the store on create; immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// The revision of the object's last write, as a decimal string; set by the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// 1 on create, +1 on every change outside metadata and status; set by the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// Set by the store on create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<Time>,
+    /// Set by the store when a delete is pending (finalizers or grace period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_timestamp: Option<Time>,
+    /// The grace period of a pending delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_grace_period_seconds: Option<i64>,
+    /// Labels, selectable with label selectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Free-form annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// Objects this one depends on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_references: Option<Vec<OwnerReference>>,
+    /// Finalizers that must be removed before a pending delete completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalizers: Option<Vec<String>>,
+    /// Server-side-apply bookkeeping; carried through unchanged, not interpreted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_fields: Option<Vec<serde_json::Value>>,
+}
+
+impl ObjectMeta {
+    /// The name, or `""`.
+    pub fn name_str(&self) -> &str {
+        self.name.as_deref().unwrap_or("")
+    }
+
+    /// The namespace, or `""`.
+    pub fn namespace_str(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("")
+    }
+
+    /// The labels, or an empty map.
+    pub fn labels_or_empty(&self) -> &BTreeMap<String, String> {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        self.labels.as_ref().unwrap_or(&EMPTY)
+    }
+
+    /// True when a delete is pending.
+    pub fn is_deleting(&self) -> bool {
+        self.deletion_timestamp.is_some()
+    }
+
+    /// True when the object has at least one finalizer.
+    pub fn has_finalizers(&self) -> bool {
+        self.finalizers.as_ref().is_some_and(|f| !f.is_empty())
+    }
+}
+
+/// `metav1.OwnerReference`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerReference {
+    /// The owner's apiVersion.
+    pub api_version: String,
+    /// The owner's kind.
+    pub kind: String,
+    /// The owner's name.
+    pub name: String,
+    /// The owner's uid.
+    pub uid: String,
+    /// True when the owner is the managing controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<bool>,
+    /// True when the owner cannot be deleted before this object (foreground deletion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_owner_deletion: Option<bool>,
+}
+
+/// `metav1.ListMeta`: the metadata of a list response.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListMeta {
+    /// The opaque continue token for the next page, if there is one.
+    #[serde(rename = "continue", default, skip_serializing_if = "Option::is_none")]
+    pub continue_: Option<String>,
+    /// The snapshot revision the list was read at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// An estimate of how many items follow this page (unfiltered, paged lists only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_item_count: Option<i64>,
+    /// Never set; kept for JSON compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_link: Option<String>,
+}
+
+/// `apiVersion` and `kind`, as they appear at the top of every object.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeMeta {
+    /// `group/version`, or just the version for the core group.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    /// The kind.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+}
+
+/// A list of objects with its metadata (`kube::api::ObjectList`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectList<K> {
+    /// The list's metadata: snapshot revision, continue token, remaining count.
+    #[serde(default)]
+    pub metadata: ListMeta,
+    /// The items, in key order (`namespace/name`, byte-wise); never absent.
+    #[serde(bound(
+        deserialize = "K: serde::de::DeserializeOwned",
+        serialize = "K: Serialize"
+    ))]
+    pub items: Vec<K>,
+}
+
+impl<K> ObjectList<K> {
+    /// Iterates over the items.
+    pub fn iter(&self) -> std::slice::Iter<'_, K> {
+        self.items.iter()
+    }
+}
+
+impl<K> IntoIterator for ObjectList<K> {
+    type Item = K;
+    type IntoIter = std::vec::IntoIter<K>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a, K> IntoIterator for &'a ObjectList<K> {
+    type Item = &'a K;
+    type IntoIter = std::slice::Iter<'a, K>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}

@@ -1,0 +1,92 @@
+//! The `Resource` trait: what a kind is, and how the store treats it (its strategy).
+//!
+//! Design notes: the API server gives each kind a strategy object (PrepareForCreate, Validate,
+//! Canonicalize, AllowCreateOnUpdate, …). Here the strategy is default methods and constants on
+//! the kind's own trait, so a kind that wants the defaults writes only its names and its
+//! metadata accessors. The defaults are those of a Kubernetes custom resource: names are RFC
+//! 1123 subdomains, no unconditional update, no create-on-update, no graceful deletion.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::StatusCause;
+use crate::store::key::dns1123_subdomain_problems;
+use crate::store::meta::ObjectMeta;
+
+/// A kind the store can hold: its names, its metadata, and its strategy hooks.
+pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {
+    /// The API group (`"image.openshift.io"`; `""` for the core group).
+    const GROUP: &'static str;
+    /// The API version (`"v1"`).
+    const VERSION: &'static str;
+    /// The kind (`"ImageStream"`).
+    const KIND: &'static str;
+    /// The resource name, lower-case plural (`"imagestreams"`).
+    const PLURAL: &'static str;
+    /// True for namespaced kinds.
+    const NAMESPACED: bool;
+    /// True when the kind has a status subresource: the main resource ignores changes to
+    /// `status`, and `replace_status` changes nothing but `status`.
+    const HAS_STATUS_SUBRESOURCE: bool = false;
+    /// True when a replace without `metadata.resourceVersion` overwrites unconditionally;
+    /// false (the default) makes it 422 Invalid.
+    const ALLOW_UNCONDITIONAL_UPDATE: bool = false;
+    /// True when a replace of a missing object creates it.
+    const ALLOW_CREATE_ON_UPDATE: bool = false;
+    /// The default grace period of a delete; `None` for kinds deleted at once (most kinds).
+    const DEFAULT_GRACE_PERIOD_SECONDS: Option<i64> = None;
+    /// Field-selector fields beyond `metadata.name` and `metadata.namespace`.
+    const SELECTABLE_FIELDS: &'static [&'static str] = &[];
+
+    /// The object's metadata.
+    fn meta(&self) -> &ObjectMeta;
+    /// The object's metadata, mutable.
+    fn meta_mut(&mut self) -> &mut ObjectMeta;
+
+    /// `group/version`, or just the version for the core group.
+    fn api_version() -> String {
+        if Self::GROUP.is_empty() {
+            Self::VERSION.to_string()
+        } else {
+            format!("{}/{}", Self::GROUP, Self::VERSION)
+        }
+    }
+
+    /// The value of a selectable field listed in [`Resource::SELECTABLE_FIELDS`]
+    /// (`metadata.name` and `metadata.namespace` are handled by the store).
+    fn field_value(&self, _field: &str) -> Option<String> {
+        None
+    }
+
+    /// The problems with `name` as this kind's object name (default: RFC 1123 subdomain).
+    fn name_problems(name: &str) -> Vec<String> {
+        dns1123_subdomain_problems(name)
+    }
+
+    /// Prepares a new object before validation (clear fields users may not set, default others).
+    fn prepare_for_create(&mut self) {}
+
+    /// Prepares an update before validation; `old` is the stored object.
+    fn prepare_for_update(&mut self, _old: &Self) {}
+
+    /// Validates a new object; returns field causes (empty when valid).
+    fn validate_create(&self) -> Vec<StatusCause> {
+        Vec::new()
+    }
+
+    /// Validates an update against the stored object; returns field causes.
+    fn validate_update(&self, _old: &Self) -> Vec<StatusCause> {
+        Vec::new()
+    }
+
+    /// Prepares a status update: by default the store keeps everything but `status` from `old`.
+    fn prepare_for_status_update(&mut self, _old: &Self) {}
+
+    /// Validates a status update against the stored object; returns field causes.
+    fn validate_status_update(&self, _old: &Self) -> Vec<StatusCause> {
+        Vec::new()
+    }
+
+    /// Puts the object in canonical form before it is stored (sorting, normalising).
+    fn canonicalize(&mut self) {}
+}

@@ -1,0 +1,176 @@
+//! Validation of the metadata every kind shares (`ValidateObjectMeta`): names, namespaces,
+//! labels, annotations and finalizers.
+//!
+//! Design notes: messages match apimachinery's validators word for word, because clients and
+//! tests compare them; label key and value rules live here and are reused by the label
+//! selector parser so the two can never disagree.
+
+use crate::error::StatusCause;
+use crate::store::key::{causes_for, dns1123_label_problems, dns1123_subdomain_problems};
+use crate::store::meta::ObjectMeta;
+
+const QUALIFIED_NAME_MAX: usize = 63;
+const LABEL_VALUE_MAX: usize = 63;
+const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
+const QUALIFIED_HELP: &str = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const LABEL_VALUE_HELP: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+fn is_qualified_shape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let inner = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && bytes.iter().all(inner)
+        }
+        _ => false,
+    }
+}
+
+/// The problems with `key` as a qualified name (label and annotation keys, finalizers):
+/// an optional DNS subdomain prefix and `/`, then a name of at most 63 characters.
+pub fn qualified_name_problems(key: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let parts: Vec<&str> = key.split('/').collect();
+    let name = match parts.as_slice() {
+        [name] => *name,
+        [prefix, name] => {
+            if prefix.is_empty() {
+                problems.push("prefix part must be non-empty".to_string());
+            } else {
+                for p in dns1123_subdomain_problems(prefix) {
+                    problems.push(format!("prefix part {p}"));
+                }
+            }
+            *name
+        }
+        _ => {
+            problems.push(format!("a qualified name {QUALIFIED_HELP} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"));
+            return problems;
+        }
+    };
+    if name.is_empty() {
+        problems.push("name part must be non-empty".to_string());
+    } else {
+        if name.len() > QUALIFIED_NAME_MAX {
+            problems.push(format!(
+                "name part must be no more than {QUALIFIED_NAME_MAX} characters"
+            ));
+        }
+        if !is_qualified_shape(name) {
+            problems.push(QUALIFIED_HELP.to_string());
+        }
+    }
+    problems
+}
+
+/// The problems with `value` as a label value: empty, or at most 63 characters of the
+/// qualified-name shape.
+pub fn label_value_problems(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > LABEL_VALUE_MAX {
+        problems.push(format!("must be no more than {LABEL_VALUE_MAX} characters"));
+    }
+    if !value.is_empty() && !is_qualified_shape(value) {
+        problems.push(LABEL_VALUE_HELP.to_string());
+    }
+    problems
+}
+
+/// Validates the shared metadata of an object; `name_problems` is the kind's name rule.
+pub(crate) fn validate_object_meta(
+    meta: &ObjectMeta,
+    namespaced: bool,
+    name_problems: fn(&str) -> Vec<String>,
+) -> Vec<StatusCause> {
+    let mut causes = Vec::new();
+    let name = meta.name_str();
+    if name.is_empty() {
+        causes.push(StatusCause::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
+    } else {
+        causes.extend(causes_for("metadata.name", name, name_problems(name)));
+    }
+    if namespaced {
+        let ns = meta.namespace_str();
+        if ns.is_empty() {
+            causes.push(StatusCause::required("metadata.namespace", ""));
+        } else {
+            causes.extend(causes_for(
+                "metadata.namespace",
+                ns,
+                dns1123_label_problems(ns),
+            ));
+        }
+    } else if meta.namespace.as_deref().is_some_and(|ns| !ns.is_empty()) {
+        causes.push(StatusCause::forbidden(
+            "metadata.namespace",
+            "not allowed on this type",
+        ));
+    }
+    for (key, value) in meta.labels_or_empty() {
+        causes.extend(causes_for(
+            "metadata.labels",
+            key,
+            qualified_name_problems(key),
+        ));
+        causes.extend(causes_for(
+            "metadata.labels",
+            value,
+            label_value_problems(value),
+        ));
+    }
+    if let Some(annotations) = &meta.annotations {
+        let mut total = 0usize;
+        for (key, value) in annotations {
+            total += key.len() + value.len();
+            causes.extend(causes_for(
+                "metadata.annotations",
+                key,
+                qualified_name_problems(&key.to_lowercase()),
+            ));
+        }
+        if total > ANNOTATIONS_MAX_BYTES {
+            causes.push(StatusCause::too_long(
+                "metadata.annotations",
+                ANNOTATIONS_MAX_BYTES,
+            ));
+        }
+    }
+    if let Some(finalizers) = &meta.finalizers {
+        for (i, finalizer) in finalizers.iter().enumerate() {
+            causes.extend(causes_for(
+                &format!("metadata.finalizers[{i}]"),
+                finalizer,
+                qualified_name_problems(finalizer),
+            ));
+        }
+    }
+    if let Some(generation) = meta.generation {
+        if generation < 0 {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "metadata.generation",
+                format!("Invalid value: {generation}: must be greater than or equal to 0"),
+            ));
+        }
+    }
+    causes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualified_names() {
+        assert!(qualified_name_problems("app").is_empty());
+        assert!(qualified_name_problems("example.com/App_1").is_empty());
+        assert!(!qualified_name_problems("a/b/c").is_empty());
+        assert!(!qualified_name_problems("/a").is_empty());
+        assert!(!qualified_name_problems("-a").is_empty());
+        assert!(label_value_problems("").is_empty());
+        assert!(!label_value_problems("a b").is_empty());
+    }
+}
