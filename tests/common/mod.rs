@@ -1,0 +1,138 @@
+//! Kinds and store helpers shared by the store integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use apistore::{Config, ObjectMeta, Resource, Store};
+use serde::{Deserialize, Serialize};
+
+/// A pod-shaped namespaced kind with a status subresource and a selectable `spec.nodeName`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pod {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: PodSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<PodStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node_name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodStatus {
+    #[serde(default)]
+    pub phase: String,
+}
+
+impl Resource for Pod {
+    const GROUP: &'static str = "";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Pod";
+    const PLURAL: &'static str = "pods";
+    const NAMESPACED: bool = true;
+    const HAS_STATUS_SUBRESOURCE: bool = true;
+    const SELECTABLE_FIELDS: &'static [&'static str] = &["spec.nodeName", "status.phase"];
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+    fn field_value(&self, field: &str) -> Option<String> {
+        match field {
+            "spec.nodeName" => Some(self.spec.node_name.clone()),
+            "status.phase" => Some(
+                self.status
+                    .as_ref()
+                    .map(|s| s.phase.clone())
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A cluster-scoped kind with no status, that allows unconditional update and
+/// create-on-update (like many built-in kinds).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+impl Resource for Node {
+    const GROUP: &'static str = "example.com";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Node";
+    const PLURAL: &'static str = "nodes";
+    const NAMESPACED: bool = false;
+    const ALLOW_UNCONDITIONAL_UPDATE: bool = true;
+    const ALLOW_CREATE_ON_UPDATE: bool = true;
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+pub fn pod(name: &str) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            ..ObjectMeta::default()
+        },
+        ..Pod::default()
+    }
+}
+
+pub fn labelled(name: &str, labels: &[(&str, &str)]) -> Pod {
+    let mut p = pod(name);
+    p.metadata.labels = Some(
+        labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    p
+}
+
+pub fn node(name: &str) -> Node {
+    Node {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            ..ObjectMeta::default()
+        },
+        ..Node::default()
+    }
+}
+
+/// Runs `check` on an in-memory store and on a durable sled store.
+pub fn on_each_store(check: impl Fn(&Store)) {
+    check(&Store::memory());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(Config::sled(dir.path())).expect("open sled store");
+    check(&store);
+}
+
+/// The resourceVersion of an object as a number.
+pub fn rv<K: Resource>(obj: &K) -> u64 {
+    obj.meta()
+        .resource_version
+        .as_deref()
+        .expect("resourceVersion set")
+        .parse()
+        .expect("numeric resourceVersion")
+}
