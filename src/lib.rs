@@ -41,6 +41,7 @@
 pub mod backend;
 pub mod error;
 pub mod mvcc;
+pub mod selector;
 pub mod store;
 
 pub use error::{Error, Result, Status, StatusCause, StatusDetails};
