@@ -363,7 +363,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn method_not_allowed(group: &str, plural: &str, verb: &str) -> Error {
+    /// A 405 for a verb the resource does not support.
+    pub fn method_not_allowed(group: &str, plural: &str, verb: &str) -> Error {
         Error::MethodNotAllowed {
             message: format!(
                 "{verb} is not supported on resources of kind \"{}\"",

@@ -607,12 +607,14 @@ impl<'a> Parser<'a> {
                         values.push(String::new());
                     }
                 }
-                _ => return Err(self.error(
-                    position,
-                    format!(
+                _ => {
+                    return Err(self.error(
+                        position,
+                        format!(
                         "unable to parse requirement: found '{text}', expected: ',', or identifier"
                     ),
-                )),
+                    ))
+                }
             }
         }
     }

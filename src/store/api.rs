@@ -101,7 +101,6 @@ impl<K: Resource> Api<K> {
             namespace,
             space: KeySpace {
                 resource: key::resource_prefix(K::GROUP, K::PLURAL),
-                namespace: None,
             },
             _kind: PhantomData,
         }

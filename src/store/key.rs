@@ -85,26 +85,14 @@ pub(crate) fn resource_prefix(group: &str, plural: &str) -> Vec<u8> {
     format!("/registry/{group}/{plural}/").into_bytes()
 }
 
-/// Where a request points: a whole resource, one namespace of it, or one object.
+/// The key space of one resource: `/registry/<group>/<plural>/`.
 #[derive(Clone, Debug)]
 pub(crate) struct KeySpace {
     /// `/registry/<group>/<plural>/`.
     pub resource: Vec<u8>,
-    /// The namespace of the request, if any (namespaced kinds only).
-    pub namespace: Option<String>,
 }
 
 impl KeySpace {
-    /// The prefix a list or watch of this request covers.
-    pub fn list_prefix(&self) -> Vec<u8> {
-        let mut prefix = self.resource.clone();
-        if let Some(ns) = &self.namespace {
-            prefix.extend_from_slice(ns.as_bytes());
-            prefix.push(b'/');
-        }
-        prefix
-    }
-
     /// The key of one object. `namespace` must be given for namespaced kinds.
     pub fn object_key(&self, namespace: Option<&str>, name: &str) -> Vec<u8> {
         let mut key = self.resource.clone();
@@ -174,7 +162,6 @@ mod tests {
     fn key_order_is_namespace_slash_name_order() {
         let space = KeySpace {
             resource: resource_prefix("", "pods"),
-            namespace: None,
         };
         assert!(space.object_key(Some("a-b"), "x") < space.object_key(Some("a"), "x"));
     }

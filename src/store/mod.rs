@@ -9,7 +9,9 @@
 
 mod api;
 mod codec;
+pub mod continue_token;
 pub mod key;
+mod list;
 mod meta;
 mod params;
 mod strategy;

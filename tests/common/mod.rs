@@ -136,3 +136,86 @@ pub fn rv<K: Resource>(obj: &K) -> u64 {
         .parse()
         .expect("numeric resourceVersion")
 }
+
+/// Fixture F1 (seedMultiLevelData) of the storage spec: revisions R0..R8, compaction at R1 and a
+/// bump, so current = C = R9.
+pub struct F1 {
+    pub r: [u64; 9],
+    pub l: u64,
+    pub c: u64,
+}
+
+pub fn seed_f1(store: &Store) -> F1 {
+    use apistore::{DeleteParams, ListParams, PostParams};
+    let mut r = [0u64; 9];
+    r[0] = store
+        .all::<Pod>()
+        .list(&ListParams::default())
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap()
+        .parse()
+        .unwrap();
+    let create = |ns: &str, name: &str| {
+        rv(&store
+            .namespaced::<Pod>(ns)
+            .create(&PostParams::default(), &pod(name))
+            .unwrap())
+    };
+    r[1] = create("first", "bar");
+    r[2] = create("second", "bar");
+    r[3] = create("second", "foo");
+    r[4] = create("third", "barfoo");
+    r[5] = create("third", "foo");
+    r[6] = create("second", "baz");
+    r[7] = rv(&store
+        .namespaced::<Pod>("first")
+        .update("bar", |mut p| {
+            p.spec.node_name = "fakeNode".into();
+            Ok(p)
+        })
+        .unwrap());
+    r[8] = rv(&store
+        .namespaced::<Pod>("second")
+        .delete("baz", &DeleteParams::default())
+        .unwrap());
+    let l: u64 = store
+        .namespaced::<Pod>("second")
+        .list(&ListParams::default())
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap()
+        .parse()
+        .unwrap();
+    store.compact(r[1]).unwrap();
+    bump(store);
+    F1 {
+        r,
+        l,
+        c: store.resource_version(),
+    }
+}
+
+/// A committed write to an unrelated resource, to advance the global revision.
+pub fn bump(store: &Store) -> u64 {
+    use apistore::PostParams;
+    let n = store.resource_version();
+    rv(&store
+        .all::<Node>()
+        .create(&PostParams::default(), &node(&format!("bump-{n}")))
+        .unwrap())
+}
+
+/// `namespace/name` of each item.
+pub fn keys(list: &apistore::ObjectList<Pod>) -> Vec<String> {
+    list.items
+        .iter()
+        .map(|p| format!("{}/{}", p.metadata.namespace_str(), p.metadata.name_str()))
+        .collect()
+}
+
+pub fn token(rv: i64, start: &str) -> String {
+    apistore::store::continue_token::encode(rv, start)
+}

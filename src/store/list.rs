@@ -1,0 +1,414 @@
+//! List and delete-collection: consistent-snapshot pages with continue tokens.
+//!
+//! Design notes: a list fixes one revision R before reading (the latest, a requested Exact
+//! revision, or the token's) and reads every page of that list at R from the mvcc index, so all
+//! pages are one snapshot. The scan fetches keys in chunks that start at the page size and
+//! double (as etcd3's store does) and keeps going until the page is full or the range ends, so
+//! a page is never empty while a token is returned. A token is returned iff the page is full
+//! and some key, matching or not, follows the last returned item. Label-only filters decode
+//! just the metadata of each candidate, and decode the whole object only for matches.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use serde::Deserialize;
+
+use crate::backend::{prefix_successor, KeyRange};
+use crate::error::{Error, Result, StatusCause};
+use crate::mvcc::{KeyValue, MvccError, RangeOptions};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::store::api::{parse_resource_version, Api};
+use crate::store::codec;
+use crate::store::continue_token;
+use crate::store::meta::{ListMeta, ObjectList, ObjectMeta};
+use crate::store::params::{DeleteParams, ListParams, VersionMatch};
+use crate::store::strategy::Resource;
+
+/// The largest chunk one index read fetches while filling a page.
+const MAX_CHUNK: usize = 10_000;
+
+const TOO_OLD_LIST: &str = "The resourceVersion for the provided list is too old.";
+const TOO_OLD_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+/// Label and field selectors compiled for one kind.
+pub(crate) struct Filter {
+    labels: LabelSelector,
+    fields: FieldSelector,
+    /// True when the field selector reads only metadata (name, namespace).
+    metadata_only: bool,
+}
+
+#[derive(Deserialize)]
+struct MetaOnly {
+    #[serde(default)]
+    metadata: ObjectMeta,
+}
+
+impl Filter {
+    /// Parses and checks both selectors against the fields `K` supports.
+    pub fn new<K: Resource>(labels: Option<&str>, fields: Option<&str>) -> Result<Filter> {
+        let labels = LabelSelector::parse(labels.unwrap_or(""))
+            .map_err(|e| Error::bad_request(format!("unable to parse label selector: {e}")))?;
+        let fields = FieldSelector::parse(fields.unwrap_or(""))
+            .map_err(|e| Error::bad_request(format!("unable to parse field selector: {e}")))?;
+        let mut metadata_only = true;
+        for term in fields.terms() {
+            let field = term.field.as_str();
+            let is_meta =
+                field == "metadata.name" || (K::NAMESPACED && field == "metadata.namespace");
+            if is_meta {
+                continue;
+            }
+            if K::SELECTABLE_FIELDS.contains(&field) {
+                metadata_only = false;
+                continue;
+            }
+            return Err(Error::bad_request(if K::SELECTABLE_FIELDS.is_empty() {
+                let known = if K::NAMESPACED {
+                    "only \"metadata.name\", \"metadata.namespace\""
+                } else {
+                    "only \"metadata.name\""
+                };
+                format!("\"{field}\" is not a known field selector: {known}")
+            } else {
+                format!("field label not supported: {field}")
+            }));
+        }
+        Ok(Filter {
+            labels,
+            fields,
+            metadata_only,
+        })
+    }
+
+    /// True when the filter matches everything.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty()
+    }
+
+    fn matches_meta(&self, meta: &ObjectMeta) -> bool {
+        self.labels.matches(meta.labels_or_empty())
+            && self.fields.terms().iter().all(|t| match t.field.as_str() {
+                "metadata.name" => t.matches(meta.name_str()),
+                "metadata.namespace" => t.matches(meta.namespace_str()),
+                _ => true,
+            })
+    }
+
+    /// True when `obj` matches.
+    pub fn matches<K: Resource>(&self, obj: &K) -> bool {
+        self.matches_meta(obj.meta())
+            && (self.metadata_only
+                || self.fields.matches(|field| match field {
+                    "metadata.name" => Some(obj.meta().name_str().to_string()),
+                    "metadata.namespace" => Some(obj.meta().namespace_str().to_string()),
+                    other => obj.field_value(other),
+                }))
+    }
+
+    /// Decodes `kv` if it matches (only the metadata first, when that decides).
+    fn select<K: Resource>(&self, kv: &KeyValue) -> Result<Option<K>> {
+        if self.is_empty() {
+            return codec::decode(&kv.value, kv.mod_revision).map(Some);
+        }
+        if self.metadata_only {
+            let meta: MetaOnly = serde_json::from_slice(&kv.value).map_err(|e| {
+                Error::internal(format!("unable to decode stored {} object: {e}", K::KIND))
+            })?;
+            if !self.matches_meta(&meta.metadata) {
+                return Ok(None);
+            }
+            return codec::decode(&kv.value, kv.mod_revision).map(Some);
+        }
+        let obj: K = codec::decode(&kv.value, kv.mod_revision)?;
+        Ok(self.matches(&obj).then_some(obj))
+    }
+
+    /// The exact value a `metadata.<field>=` term pins, for scope narrowing.
+    fn pinned(&self, field: &str) -> Option<&str> {
+        self.fields.requires_exact_match(field)
+    }
+}
+
+/// Where and at which revision one list reads.
+struct Plan {
+    /// The prefix continue tokens are relative to.
+    prefix: Vec<u8>,
+    /// The first key to read.
+    start: Vec<u8>,
+    /// The snapshot revision.
+    revision: u64,
+    /// A single key (name narrowing): read exactly this key.
+    single: Option<Vec<u8>>,
+}
+
+fn invalid_list_options(causes: Vec<StatusCause>) -> Error {
+    Error::invalid("meta.k8s.io", "ListOptions", "", causes)
+}
+
+fn map_read_error(e: MvccError) -> Error {
+    match e {
+        MvccError::Compacted { .. } => Error::Expired {
+            message: TOO_OLD_LIST.into(),
+            continue_token: None,
+        },
+        MvccError::FutureRevision { requested, current } => {
+            Error::TooLargeResourceVersion { requested, current }
+        }
+        other => other.into(),
+    }
+}
+
+impl<K: Resource> Api<K> {
+    /// Lists objects (`GET` on the collection): selectors, `limit` pages with continue tokens,
+    /// and the resourceVersion / resourceVersionMatch semantics of Kubernetes. Every page of one
+    /// list is read at the same snapshot revision, which the list's metadata reports.
+    pub fn list(&self, lp: &ListParams) -> Result<ObjectList<K>> {
+        self.check_scope()?;
+        let filter = Filter::new::<K>(lp.label_selector.as_deref(), lp.field_selector.as_deref())?;
+        let limit = lp.limit.unwrap_or(0) as usize;
+        let plan = self.plan(lp, &filter, limit)?;
+        let mvcc = &self.store.shared.mvcc;
+        if let Some(key) = &plan.single {
+            let items = match mvcc.get(key, plan.revision).map_err(map_read_error)? {
+                Some(kv) => filter.select::<K>(&kv)?.into_iter().collect(),
+                None => Vec::new(),
+            };
+            return Ok(ObjectList {
+                metadata: ListMeta {
+                    resource_version: Some(plan.revision.to_string()),
+                    ..ListMeta::default()
+                },
+                items,
+            });
+        }
+        let end = match prefix_successor(&plan.prefix) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        };
+        let mut items = Vec::new();
+        let mut cursor = Bound::Included(plan.start.clone());
+        let mut chunk = limit;
+        let mut last_returned: Option<Vec<u8>> = None;
+        let mut more_after_page = false;
+        'scan: loop {
+            let range = KeyRange {
+                start: cursor.clone(),
+                end: end.clone(),
+            };
+            let page = mvcc
+                .range(
+                    &range,
+                    RangeOptions {
+                        revision: plan.revision,
+                        limit: chunk,
+                        count: false,
+                    },
+                )
+                .map_err(map_read_error)?;
+            let fetched = page.kvs.len();
+            for (i, kv) in page.kvs.iter().enumerate() {
+                if let Some(obj) = filter.select::<K>(kv)? {
+                    items.push(obj);
+                    last_returned = Some(kv.key.clone());
+                    if limit > 0 && items.len() == limit {
+                        more_after_page = i + 1 < fetched || page.more;
+                        break 'scan;
+                    }
+                }
+            }
+            if !page.more {
+                break;
+            }
+            match page.kvs.last() {
+                Some(kv) => cursor = Bound::Excluded(kv.key.clone()),
+                None => break,
+            }
+            chunk = (chunk.max(1) * 2).min(MAX_CHUNK);
+        }
+        let mut metadata = ListMeta {
+            resource_version: Some(plan.revision.to_string()),
+            ..ListMeta::default()
+        };
+        if let (true, Some(last)) = (more_after_page, last_returned) {
+            let relative = String::from_utf8_lossy(&last[plan.prefix.len()..]).into_owned();
+            metadata.continue_ = Some(continue_token::encode(
+                i64::try_from(plan.revision).unwrap_or(i64::MAX),
+                &format!("{relative}\u{0}"),
+            ));
+            if filter.is_empty() {
+                let mut after = last;
+                after.push(0);
+                let rest = mvcc
+                    .range(
+                        &KeyRange {
+                            start: Bound::Included(after),
+                            end,
+                        },
+                        RangeOptions {
+                            revision: plan.revision,
+                            limit: 1,
+                            count: true,
+                        },
+                    )
+                    .map_err(map_read_error)?;
+                metadata.remaining_item_count =
+                    rest.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
+            }
+        }
+        Ok(ObjectList { metadata, items })
+    }
+
+    fn plan(&self, lp: &ListParams, filter: &Filter, limit: usize) -> Result<Plan> {
+        let mvcc = &self.store.shared.mvcc;
+        let rv_text = lp.resource_version.as_deref().unwrap_or("");
+        let token = lp.continue_token.as_deref().filter(|t| !t.is_empty());
+        // ListOptions validation (apimachinery), 422 on ListOptions.
+        if lp.version_match != VersionMatch::Unset {
+            let field = "resourceVersionMatch";
+            if rv_text.is_empty() {
+                return Err(invalid_list_options(vec![StatusCause::forbidden(
+                    field,
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                )]));
+            }
+            if token.is_some() {
+                return Err(invalid_list_options(vec![StatusCause::forbidden(
+                    field,
+                    "resourceVersionMatch is forbidden when continue is provided",
+                )]));
+            }
+            if lp.version_match == VersionMatch::Exact && rv_text == "0" {
+                return Err(invalid_list_options(vec![StatusCause::forbidden(
+                    field,
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                )]));
+            }
+        }
+        let requested = parse_resource_version(rv_text)?;
+        let (mut prefix, single) = self.scope(filter);
+        let current = mvcc.current_revision();
+        let compacted = mvcc.compacted_revision();
+        if let Some(token) = token {
+            if !(rv_text.is_empty() || rv_text == "0") {
+                return Err(Error::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            let decoded = continue_token::decode(token)
+                .map_err(|e| Error::bad_request(format!("invalid continue token: {e}")))?;
+            let revision = if decoded.rv > 0 {
+                let revision = decoded.rv.unsigned_abs();
+                if revision > current {
+                    return Err(Error::TooLargeResourceVersion {
+                        requested: revision,
+                        current,
+                    });
+                }
+                if revision < compacted {
+                    return Err(Error::Expired {
+                        message: TOO_OLD_CONTINUE.into(),
+                        continue_token: Some(continue_token::encode(-1, &decoded.start)),
+                    });
+                }
+                revision
+            } else {
+                current
+            };
+            let mut start = prefix.clone();
+            start.extend_from_slice(decoded.start.as_bytes());
+            return Ok(Plan {
+                prefix: std::mem::take(&mut prefix),
+                start,
+                revision,
+                single: None,
+            });
+        }
+        let exact = match lp.version_match {
+            VersionMatch::Exact => true,
+            VersionMatch::NotOlderThan => false,
+            VersionMatch::Unset => requested > 0 && limit > 0,
+        };
+        if requested > current {
+            return Err(Error::TooLargeResourceVersion { requested, current });
+        }
+        let revision = if exact {
+            if requested < compacted {
+                return Err(Error::Expired {
+                    message: TOO_OLD_LIST.into(),
+                    continue_token: None,
+                });
+            }
+            requested
+        } else {
+            current
+        };
+        Ok(Plan {
+            start: prefix.clone(),
+            prefix,
+            revision,
+            single,
+        })
+    }
+
+    /// The list prefix, narrowed by `metadata.namespace=` / `metadata.name=` where that gives
+    /// the same result as the full scan.
+    fn scope(&self, filter: &Filter) -> (Vec<u8>, Option<Vec<u8>>) {
+        let namespace = match (&self.namespace, K::NAMESPACED) {
+            (Some(ns), true) => Some(ns.as_str()),
+            (None, true) => filter
+                .pinned("metadata.namespace")
+                .filter(|ns| crate::store::key::check_request_namespace(ns).is_ok()),
+            _ => None,
+        };
+        let mut prefix = self.space.resource.clone();
+        if let Some(ns) = namespace {
+            prefix.extend_from_slice(ns.as_bytes());
+            prefix.push(b'/');
+        }
+        let single = match filter.pinned("metadata.name") {
+            Some(name)
+                if (namespace.is_some() || !K::NAMESPACED)
+                    && crate::store::key::check_request_name(name).is_ok() =>
+            {
+                let mut key = prefix.clone();
+                key.extend_from_slice(name.as_bytes());
+                Some(key)
+            }
+            _ => None,
+        };
+        (prefix, single)
+    }
+
+    /// Deletes every object the list parameters select, each in its own revision; returns the
+    /// deleted (or deletion-marked) objects.
+    pub fn delete_collection(&self, dp: &DeleteParams, lp: &ListParams) -> Result<ObjectList<K>> {
+        let mut selection = lp.clone();
+        selection.limit = None;
+        selection.continue_token = None;
+        let listed = self.list(&selection)?;
+        let mut deleted = Vec::with_capacity(listed.items.len());
+        let mut per_namespace: BTreeMap<Option<String>, Api<K>> = BTreeMap::new();
+        for item in listed.items {
+            let namespace = item.meta().namespace.clone();
+            let api = per_namespace
+                .entry(namespace.clone())
+                .or_insert_with(|| match namespace {
+                    Some(ns) if K::NAMESPACED => self.store.namespaced::<K>(&ns),
+                    _ => self.store.all::<K>(),
+                });
+            match api.delete(item.meta().name_str(), dp) {
+                Ok(obj) => deleted.push(obj),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ObjectList {
+            metadata: ListMeta {
+                resource_version: Some(self.store.resource_version().to_string()),
+                ..ListMeta::default()
+            },
+            items: deleted,
+        })
+    }
+}
