@@ -43,6 +43,8 @@ pub mod error;
 pub mod mvcc;
 pub mod selector;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result, Status, StatusCause, StatusDetails};
 pub use store::{

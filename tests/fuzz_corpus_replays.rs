@@ -51,3 +51,30 @@ fn mvcc_record_corpus_never_panics_and_round_trips() {
     }
     assert!(decoded >= 2, "the valid seeds decode");
 }
+
+#[test]
+fn label_selector_corpus_never_panics_and_reprints_stably() {
+    let inputs = corpus("label_selector");
+    assert!(inputs.len() >= 10, "the committed corpus is present");
+    for data in inputs {
+        apistore::testing::check_label_selector(&data);
+    }
+}
+
+#[test]
+fn field_selector_corpus_never_panics_and_reprints_stably() {
+    let inputs = corpus("field_selector");
+    assert!(inputs.len() >= 10, "the committed corpus is present");
+    for data in inputs {
+        apistore::testing::check_field_selector(&data);
+    }
+}
+
+#[test]
+fn continue_token_corpus_never_panics_or_escapes_its_prefix() {
+    let inputs = corpus("continue_token");
+    assert!(inputs.len() >= 5, "the committed corpus is present");
+    for data in inputs {
+        apistore::testing::check_continue_token(&data);
+    }
+}
