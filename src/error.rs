@@ -24,7 +24,7 @@ pub enum Error {
         /// The message, as the API server words it.
         message: String,
         /// Name, group and resource of the missing object.
-        details: StatusDetails,
+        details: Box<StatusDetails>,
     },
     /// 409 AlreadyExists: create of an existing name (`pods "foo" already exists`).
     #[error("{message}")]
@@ -32,7 +32,7 @@ pub enum Error {
         /// The message, as the API server words it.
         message: String,
         /// Name, group and resource of the existing object.
-        details: StatusDetails,
+        details: Box<StatusDetails>,
     },
     /// 409 Conflict: a stale resourceVersion, or a failed uid/resourceVersion precondition.
     #[error("{message}")]
@@ -40,7 +40,7 @@ pub enum Error {
         /// The message, as the API server words it.
         message: String,
         /// Name, group and resource of the object.
-        details: StatusDetails,
+        details: Box<StatusDetails>,
     },
     /// 422 Invalid: validation failed; `details.causes` says which fields and why.
     #[error("{message}")]
@@ -48,7 +48,7 @@ pub enum Error {
         /// The message: `<Kind> "<name>" is invalid: <causes>`.
         message: String,
         /// Name, group, kind and the field causes.
-        details: StatusDetails,
+        details: Box<StatusDetails>,
     },
     /// 410 Expired: the requested revision (or continue token) is older than the compaction.
     #[error("{message}")]
@@ -91,7 +91,7 @@ pub enum Error {
         /// The message, as the API server words it.
         message: String,
         /// Name, group and resource.
-        details: StatusDetails,
+        details: Box<StatusDetails>,
     },
     /// 403 Forbidden: the request is understood but refused.
     #[error("{message}")]
@@ -99,7 +99,7 @@ pub enum Error {
         /// The message, as the API server words it.
         message: String,
         /// Name, group and resource.
-        details: StatusDetails,
+        details: Box<StatusDetails>,
     },
     /// 413 RequestEntityTooLarge: the encoded object exceeds the store's size limit.
     #[error("{message}")]
@@ -117,8 +117,7 @@ pub enum Error {
     #[error("Internal error occurred: {source}")]
     Backend {
         /// The underlying engine error.
-        #[from]
-        source: MvccError,
+        source: Box<MvccError>,
     },
 }
 
@@ -226,7 +225,7 @@ impl Error {
             | Error::Conflict { details, .. }
             | Error::Invalid { details, .. }
             | Error::MethodNotAllowed { details, .. }
-            | Error::Forbidden { details, .. } => Some(details),
+            | Error::Forbidden { details, .. } => Some(&**details),
             _ => None,
         }
     }
@@ -271,7 +270,7 @@ impl Error {
     /// Unknown reasons become [`Error::Internal`].
     pub fn from_status(status: &Status) -> Error {
         let message = status.message.clone().unwrap_or_default();
-        let details = status.details.clone().unwrap_or_default();
+        let details = Box::new(status.details.clone().unwrap_or_default());
         match status.reason.as_deref() {
             Some("NotFound") => Error::NotFound { message, details },
             Some("AlreadyExists") => Error::AlreadyExists { message, details },
@@ -296,7 +295,7 @@ impl Error {
     pub(crate) fn not_found(group: &str, plural: &str, name: &str) -> Error {
         Error::NotFound {
             message: format!("{} \"{name}\" not found", qualified(group, plural)),
-            details: StatusDetails::named(group, plural, name),
+            details: Box::new(StatusDetails::named(group, plural, name)),
         }
     }
 
@@ -311,7 +310,7 @@ impl Error {
                 "{prefix}{} \"{name}\" already exists",
                 qualified(group, plural)
             ),
-            details: StatusDetails::named(group, plural, name),
+            details: Box::new(StatusDetails::named(group, plural, name)),
         }
     }
 
@@ -331,7 +330,7 @@ impl Error {
                 "Operation cannot be fulfilled on {} \"{name}\": {why}",
                 qualified(group, plural)
             ),
-            details: StatusDetails::named(group, plural, name),
+            details: Box::new(StatusDetails::named(group, plural, name)),
         }
     }
 
@@ -343,7 +342,7 @@ impl Error {
         } else {
             format!("[{}]", rendered.join(", "))
         };
-        let mut details = StatusDetails::named(group, kind, name);
+        let mut details = Box::new(StatusDetails::named(group, kind, name));
         details.causes = Some(causes);
         Error::Invalid {
             message: format!("{} \"{name}\" is invalid: {joined}", qualified(group, kind)),
@@ -370,11 +369,19 @@ impl Error {
                 "{verb} is not supported on resources of kind \"{}\"",
                 qualified(group, plural)
             ),
-            details: StatusDetails {
+            details: Box::new(StatusDetails {
                 group: non_empty(group),
                 kind: non_empty(plural),
                 ..StatusDetails::default()
-            },
+            }),
+        }
+    }
+}
+
+impl From<MvccError> for Error {
+    fn from(source: MvccError) -> Error {
+        Error::Backend {
+            source: Box::new(source),
         }
     }
 }

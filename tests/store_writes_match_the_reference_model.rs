@@ -88,10 +88,7 @@ fn run(store: &Store, ops: Vec<Op>) {
                 let mut p = pod(&name);
                 p.spec.node_name = NODES[node].into();
                 let res = pods.create(&PostParams::default(), &p);
-                if model.contains_key(&name) {
-                    assert!(res.unwrap_err().is_already_exists());
-                    assert_eq!(store.resource_version(), before);
-                } else {
+                if let std::collections::btree_map::Entry::Vacant(slot) = model.entry(name) {
                     let out = res.unwrap();
                     let live = Live {
                         uid: out.metadata.uid.clone().unwrap(),
@@ -102,7 +99,10 @@ fn run(store: &Store, ops: Vec<Op>) {
                         previous_rv: None,
                     };
                     check(&out, &live);
-                    model.insert(name, live);
+                    slot.insert(live);
+                } else {
+                    assert!(res.unwrap_err().is_already_exists());
+                    assert_eq!(store.resource_version(), before);
                 }
             }
             Op::Replace { name, node, stale } => {

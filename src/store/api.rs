@@ -365,7 +365,7 @@ impl<K: Resource> Api<K> {
                     "the server could not find the requested resource ({} {name}/status)",
                     self.resource()
                 ),
-                details: crate::error::StatusDetails::default(),
+                details: Box::default(),
             });
         }
         self.replace_part(name, pp, obj, Part::Status)
@@ -485,7 +485,7 @@ impl<K: Resource> Api<K> {
                     "the server could not find the requested resource ({} {name}/status)",
                     self.resource()
                 ),
-                details: crate::error::StatusDetails::default(),
+                details: Box::default(),
             });
         }
         self.patch_part(name, pp, patch, Part::Status)
