@@ -147,6 +147,8 @@ impl FieldSelector {
                 negated: op == "!=",
             });
         }
+        // Canonical order: by printed form, so printing and re-parsing gives the same AST.
+        terms.sort_by_cached_key(|t| t.to_string());
         Ok(FieldSelector { terms })
     }
 
