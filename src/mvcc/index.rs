@@ -73,12 +73,14 @@ impl State {
         let mut more = false;
         let mut total = 0usize;
         for (key, history) in self.keys.range::<[u8], _>((start, end)) {
-            let Some(kv) = version_at(history, at).and_then(|v| to_kv(key, v)) else {
+            let Some(live) = version_at(history, at).filter(|v| v.value.is_some()) else {
                 continue;
             };
             total += 1;
             if limit == 0 || kvs.len() < limit {
-                kvs.push(kv);
+                if let Some(kv) = to_kv(key, live) {
+                    kvs.push(kv);
+                }
             } else {
                 more = true;
                 if !count {

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::error::{qualified, Error, Result, StatusCause};
 use crate::mvcc::{MvccError, Txn};
-use crate::store::codec::{self, Encoded};
+use crate::store::codec;
 use crate::store::key::{self, KeySpace};
 use crate::store::meta::{ObjectMeta, Time};
 use crate::store::params::{
@@ -176,11 +176,22 @@ impl<K: Resource> Api<K> {
         }
     }
 
+    /// Decodes a key-value read from the index, through the decoded-object cache.
+    pub(crate) fn decode_kv(&self, kv: &crate::mvcc::KeyValue) -> Result<K> {
+        let cache = &self.store.shared.objects;
+        if let Some(obj) = cache.get::<K>(&kv.key, kv.mod_revision) {
+            return Ok(obj);
+        }
+        let obj: K = codec::decode(&kv.value, kv.mod_revision)?;
+        cache.put(&kv.key, kv.mod_revision, obj.clone());
+        Ok(obj)
+    }
+
     pub(crate) fn load(&self, key: &[u8]) -> Result<Option<Stored<K>>> {
         match self.store.shared.mvcc.get(key, 0)? {
             None => Ok(None),
             Some(kv) => Ok(Some(Stored {
-                obj: codec::decode(&kv.value, kv.mod_revision)?,
+                obj: self.decode_kv(&kv)?,
                 key: kv.key,
                 mod_revision: kv.mod_revision,
                 bytes: kv.value,
@@ -285,11 +296,10 @@ impl<K: Resource> Api<K> {
             return Err(self.invalid(&name, causes));
         }
         obj.canonicalize();
-        let mut encoded = Encoded::new(&obj)?;
         if K::HAS_STATUS_SUBRESOURCE {
-            encoded.value.remove("status");
+            obj.clear_status()?;
         }
-        let bytes = encoded.to_bytes()?;
+        let bytes = codec::encode(&mut obj)?;
         self.check_size(&name, &bytes)?;
         let key = self
             .space
@@ -298,15 +308,14 @@ impl<K: Resource> Api<K> {
             if let Some(existing) = self.load(&key)? {
                 return Err(self.already_exists(&name, &existing.obj));
             }
-            let mut out: K = codec::decode(&bytes, 0)?;
-            out.meta_mut().resource_version = None;
-            return Ok(out);
+            return Ok(obj);
         }
-        let txn = Txn::new()
-            .when_absent(key.clone())
-            .put(key.clone(), bytes.clone());
+        let txn = Txn::new().when_absent(key.clone()).put(key.clone(), bytes);
         match self.commit(txn)? {
-            Some(revision) => codec::decode(&bytes, revision),
+            Some(revision) => {
+                obj.meta_mut().resource_version = Some(revision.to_string());
+                Ok(obj)
+            }
             None => match self.load(&key)? {
                 Some(existing) => Err(self.already_exists(&name, &existing.obj)),
                 // Deleted again in between: report the collision all the same.
@@ -566,9 +575,11 @@ impl<K: Resource> Api<K> {
             ));
         }
         if part == Part::Status {
-            next = with_status_of(old, &next)?;
+            let mut kept = old.clone();
+            kept.copy_status_from(&next)?;
+            next = kept;
         } else if K::HAS_STATUS_SUBRESOURCE {
-            next = with_status_of(&next, old)?;
+            next.copy_status_from(old)?;
         }
         copy_owned_fields(next.meta_mut(), old.meta());
         if old.meta().is_deleting() {
@@ -611,12 +622,10 @@ impl<K: Resource> Api<K> {
             return Err(self.invalid(&name, causes));
         }
         next.canonicalize();
-        let mut encoded = Encoded::new(&next)?;
-        let previous = codec::parse_map(&current.bytes)?;
-        if codec::spec_differs(&encoded.value, &previous) {
-            encoded.set_generation(old.meta().generation.unwrap_or(0) + 1);
+        if part == Part::Main && next.spec_changed(old) {
+            next.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
         }
-        let bytes = encoded.to_bytes()?;
+        let bytes = codec::encode(&mut next)?;
         if *bytes == *current.bytes {
             return Ok(Attempt::Done(old.clone()));
         }
@@ -625,17 +634,21 @@ impl<K: Resource> Api<K> {
         let finishes_delete = meta.is_deleting()
             && !meta.has_finalizers()
             && meta.deletion_grace_period_seconds.unwrap_or(0) == 0;
+        next.meta_mut().resource_version = Some(current.mod_revision.to_string());
         if dry_run {
-            return Ok(Attempt::Done(codec::decode(&bytes, current.mod_revision)?));
+            return Ok(Attempt::Done(next));
         }
         let txn = Txn::new().when_mod_revision(current.key.clone(), current.mod_revision);
         let txn = if finishes_delete {
             txn.delete(current.key.clone())
         } else {
-            txn.put(current.key.clone(), bytes.clone())
+            txn.put(current.key.clone(), bytes)
         };
         match self.commit(txn)? {
-            Some(revision) => Ok(Attempt::Done(codec::decode(&bytes, revision)?)),
+            Some(revision) => {
+                next.meta_mut().resource_version = Some(revision.to_string());
+                Ok(Attempt::Done(next))
+            }
             None => Ok(Attempt::Lost),
         }
     }
@@ -743,16 +756,18 @@ impl<K: Resource> Api<K> {
                 }
             }
         }
-        let encoded = Encoded::new(&next)?;
-        let bytes = encoded.to_bytes()?;
+        let bytes = codec::encode(&mut next)?;
         if dry_run {
-            return Ok(Attempt::Done(codec::decode(&bytes, current.mod_revision)?));
+            return Ok(Attempt::Done(next));
         }
         let txn = Txn::new()
             .when_mod_revision(current.key.clone(), current.mod_revision)
-            .put(current.key.clone(), bytes.clone());
+            .put(current.key.clone(), bytes);
         match self.commit(txn)? {
-            Some(revision) => Ok(Attempt::Done(codec::decode(&bytes, revision)?)),
+            Some(revision) => {
+                next.meta_mut().resource_version = Some(revision.to_string());
+                Ok(Attempt::Done(next))
+            }
             None => Ok(Attempt::Lost),
         }
     }
@@ -791,19 +806,4 @@ fn copy_owned_fields(next: &mut ObjectMeta, old: &ObjectMeta) {
     next.generation = old.generation;
     next.self_link = None;
     next.generate_name = old.generate_name.clone().or(next.generate_name.take());
-}
-
-/// `base` with the `status` of `source` (removed when `source` has none).
-fn with_status_of<K: Resource>(base: &K, source: &K) -> Result<K> {
-    let mut map = codec::to_map(base)?;
-    let source = codec::to_map(source)?;
-    match source.get("status") {
-        Some(status) => {
-            map.insert("status".into(), status.clone());
-        }
-        None => {
-            map.remove("status");
-        }
-    }
-    codec::from_map(map)
 }

@@ -3,20 +3,14 @@
 //! Design notes: bodies are stored as JSON (self-describing, as Kubernetes stores them), so a
 //! kind can gain a defaulted field without breaking stored data. Stored bytes never contain
 //! `resourceVersion` or `selfLink` (the revision *is* the resource version; it is stamped on
-//! every object read), and always contain `apiVersion` and `kind`, so a type that carries them
-//! gets them filled. Generation bumps compare the "spec part" of two bodies: everything outside
-//! `metadata`, `status`, `apiVersion` and `kind`.
+//! every object read). The typed value is serialised straight to bytes, once per write; the
+//! JSON-tree helpers here back the generic defaults of the strategy hooks (status copy, spec
+//! comparison) that a kind may override with typed code.
 
 use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::store::strategy::Resource;
-
-/// An object turned into its stored form.
-pub(crate) struct Encoded {
-    /// The JSON body as stored.
-    pub value: Map<String, Value>,
-}
 
 /// Serialises `obj` to a JSON object map, failing if it is not a JSON object.
 pub(crate) fn to_map<K: Resource>(obj: &K) -> Result<Map<String, Value>, Error> {
@@ -36,48 +30,45 @@ pub(crate) fn from_map<K: Resource>(map: Map<String, Value>) -> Result<K, Error>
         .map_err(|e| Error::internal(format!("decoding {}: {e}", K::KIND)))
 }
 
-impl Encoded {
-    /// The stored form of `obj`: type fields set, resourceVersion and selfLink removed.
-    pub fn new<K: Resource>(obj: &K) -> Result<Encoded, Error> {
-        let mut value = to_map(obj)?;
-        value.insert("apiVersion".into(), Value::String(K::api_version()));
-        value.insert("kind".into(), Value::String(K::KIND.into()));
-        if let Some(Value::Object(meta)) = value.get_mut("metadata") {
-            meta.remove("resourceVersion");
-            meta.remove("selfLink");
-        }
-        Ok(Encoded { value })
-    }
-
-    /// The stored bytes.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        serde_json::to_vec(&self.value).map_err(|e| Error::internal(format!("encoding: {e}")))
-    }
-
-    /// Sets `metadata.generation`.
-    pub fn set_generation(&mut self, generation: i64) {
-        if let Some(Value::Object(meta)) = self.value.get_mut("metadata") {
-            meta.insert("generation".into(), Value::from(generation));
-        }
-    }
+/// The stored bytes of `obj`: its JSON with resourceVersion and selfLink left out.
+pub(crate) fn encode<K: Resource>(obj: &mut K) -> Result<Vec<u8>, Error> {
+    let meta = obj.meta_mut();
+    let rv = meta.resource_version.take();
+    let link = meta.self_link.take();
+    let bytes = serde_json::to_vec(obj).map_err(|e| Error::internal(format!("encoding {}: {e}", K::KIND)));
+    let meta = obj.meta_mut();
+    meta.resource_version = rv;
+    meta.self_link = link;
+    bytes
 }
 
-/// Parses stored bytes as a JSON map (for spec comparison).
-pub(crate) fn parse_map(bytes: &[u8]) -> Result<Map<String, Value>, Error> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::internal(format!("decoding stored object: {e}")))
-}
-
-/// True when two bodies differ outside `metadata`, `status`, `apiVersion` and `kind`.
-pub(crate) fn spec_differs(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+/// True when two objects differ outside `metadata`, `status`, `apiVersion` and `kind`,
+/// compared as JSON trees (the generic default of [`Resource::spec_changed`]).
+pub(crate) fn spec_differs<K: Resource>(a: &K, b: &K) -> bool {
     const IGNORED: [&str; 4] = ["metadata", "status", "apiVersion", "kind"];
-    let relevant = |m: &Map<String, Value>| {
-        m.iter()
-            .filter(|(k, v)| !IGNORED.contains(&k.as_str()) && !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect::<Vec<_>>()
+    let relevant = |obj: &K| {
+        to_map(obj).ok().map(|m| {
+            m.into_iter()
+                .filter(|(k, v)| !IGNORED.contains(&k.as_str()) && !v.is_null())
+                .collect::<Vec<_>>()
+        })
     };
     relevant(a) != relevant(b)
+}
+
+/// `base` with the `status` of `source` (removed when `source` has none), via JSON trees (the
+/// generic default of [`Resource::copy_status_from`]).
+pub(crate) fn with_status_of<K: Resource>(base: &K, source: &K) -> Result<K, Error> {
+    let mut map = to_map(base)?;
+    match to_map(source)?.remove("status") {
+        Some(status) => {
+            map.insert("status".into(), status);
+        }
+        None => {
+            map.remove("status");
+        }
+    }
+    from_map(map)
 }
 
 /// Decodes stored bytes into a typed object stamped with `revision` as its resourceVersion.

@@ -18,7 +18,6 @@ use crate::error::{Error, Result, StatusCause};
 use crate::mvcc::{KeyValue, MvccError, RangeOptions};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::api::{parse_resource_version, Api};
-use crate::store::codec;
 use crate::store::continue_token;
 use crate::store::meta::{ListMeta, ObjectList, ObjectMeta};
 use crate::store::params::{DeleteParams, ListParams, VersionMatch};
@@ -106,10 +105,14 @@ impl Filter {
                 }))
     }
 
-    /// Decodes `kv` if it matches (only the metadata first, when that decides).
-    fn select<K: Resource>(&self, kv: &KeyValue) -> Result<Option<K>> {
+    /// Decodes `kv` if it matches (only the metadata first, when that decides and the object
+    /// is not cached).
+    fn select<K: Resource>(&self, api: &Api<K>, kv: &KeyValue) -> Result<Option<K>> {
         if self.is_empty() {
-            return codec::decode(&kv.value, kv.mod_revision).map(Some);
+            return api.decode_kv(kv).map(Some);
+        }
+        if let Some(obj) = api.store.shared.objects.get::<K>(&kv.key, kv.mod_revision) {
+            return Ok(self.matches(&obj).then_some(obj));
         }
         if self.metadata_only {
             let meta: MetaOnly = serde_json::from_slice(&kv.value).map_err(|e| {
@@ -118,9 +121,9 @@ impl Filter {
             if !self.matches_meta(&meta.metadata) {
                 return Ok(None);
             }
-            return codec::decode(&kv.value, kv.mod_revision).map(Some);
+            return api.decode_kv(kv).map(Some);
         }
-        let obj: K = codec::decode(&kv.value, kv.mod_revision)?;
+        let obj: K = api.decode_kv(kv)?;
         Ok(self.matches(&obj).then_some(obj))
     }
 
@@ -140,6 +143,8 @@ struct Plan {
     revision: u64,
     /// A single key (name narrowing): read exactly this key.
     single: Option<Vec<u8>>,
+    /// The continue token this page continues, if any.
+    from_token: Option<String>,
 }
 
 fn invalid_list_options(causes: Vec<StatusCause>) -> Error {
@@ -171,7 +176,7 @@ impl<K: Resource> Api<K> {
         let mvcc = &self.store.shared.mvcc;
         if let Some(key) = &plan.single {
             let items = match mvcc.get(key, plan.revision).map_err(map_read_error)? {
-                Some(kv) => filter.select::<K>(&kv)?.into_iter().collect(),
+                Some(kv) => filter.select(self, &kv)?.into_iter().collect(),
                 None => Vec::new(),
             };
             return Ok(ObjectList {
@@ -208,7 +213,7 @@ impl<K: Resource> Api<K> {
                 .map_err(map_read_error)?;
             let fetched = page.kvs.len();
             for (i, kv) in page.kvs.iter().enumerate() {
-                if let Some(obj) = filter.select::<K>(kv)? {
+                if let Some(obj) = filter.select(self, kv)? {
                     items.push(obj);
                     last_returned = Some(kv.key.clone());
                     if limit > 0 && items.len() == limit {
@@ -236,7 +241,17 @@ impl<K: Resource> Api<K> {
                 i64::try_from(plan.revision).unwrap_or(i64::MAX),
                 &format!("{relative}\u{0}"),
             ));
-            if filter.is_empty() {
+            let token = metadata.continue_.clone().unwrap_or_default();
+            let remaining = &self.store.shared.remaining;
+            let derived = plan
+                .from_token
+                .as_deref()
+                .and_then(|previous| remaining.get(&plan.prefix, previous))
+                .map(|before| before.saturating_sub(items.len() as u64));
+            if let (true, Some(count)) = (filter.is_empty(), derived) {
+                remaining.put(&plan.prefix, &token, count);
+                metadata.remaining_item_count = Some(i64::try_from(count).unwrap_or(i64::MAX));
+            } else if filter.is_empty() {
                 let mut after = last;
                 after.push(0);
                 let rest = mvcc
@@ -252,8 +267,9 @@ impl<K: Resource> Api<K> {
                         },
                     )
                     .map_err(map_read_error)?;
-                metadata.remaining_item_count =
-                    rest.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
+                let count = rest.count.unwrap_or(0) as u64;
+                remaining.put(&plan.prefix, &token, count);
+                metadata.remaining_item_count = Some(i64::try_from(count).unwrap_or(i64::MAX));
             }
         }
         Ok(ObjectList { metadata, items })
@@ -322,6 +338,7 @@ impl<K: Resource> Api<K> {
                 start,
                 revision,
                 single: None,
+                from_token: Some(token.to_string()),
             });
         }
         let exact = match lp.version_match {
@@ -348,6 +365,7 @@ impl<K: Resource> Api<K> {
             prefix,
             revision,
             single,
+            from_token: None,
         })
     }
 

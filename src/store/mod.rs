@@ -8,6 +8,7 @@
 //! compare on the mod revision it read, and retries or reports a conflict when that fails.
 
 mod api;
+mod cache;
 mod codec;
 pub mod continue_token;
 pub mod key;
@@ -35,6 +36,9 @@ pub use strategy::Resource;
 /// etcd's default request size limit, which the API server inherits.
 pub const DEFAULT_MAX_OBJECT_BYTES: usize = 1536 * 1024;
 
+/// Decoded objects kept by default.
+pub const DEFAULT_OBJECT_CACHE_ENTRIES: usize = 128 * 1024;
+
 /// Which engine holds the materialised state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -56,6 +60,9 @@ pub struct Config {
     pub dir: Option<PathBuf>,
     /// Objects whose stored form is larger than this are rejected (default 1.5 MiB).
     pub max_object_bytes: usize,
+    /// How many decoded objects reads keep to skip JSON decoding (default 131,072; 0 turns
+    /// the cache off). Memory cost: about one decoded copy of each cached object.
+    pub object_cache_entries: usize,
 }
 
 impl Config {
@@ -65,6 +72,7 @@ impl Config {
             engine: Engine::Sled,
             dir: Some(dir.as_ref().to_path_buf()),
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+            object_cache_entries: DEFAULT_OBJECT_CACHE_ENTRIES,
         }
     }
 
@@ -82,6 +90,7 @@ impl Config {
             engine: Engine::Memory,
             dir: None,
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+            object_cache_entries: DEFAULT_OBJECT_CACHE_ENTRIES,
         }
     }
 
@@ -92,6 +101,13 @@ impl Config {
             engine: Engine::Memory,
             ..Config::sled(dir)
         }
+    }
+
+    /// Sets how many decoded objects reads keep (0 turns the cache off).
+    #[must_use]
+    pub fn object_cache_entries(mut self, entries: usize) -> Config {
+        self.object_cache_entries = entries;
+        self
     }
 
     /// Sets the object size limit.
@@ -105,6 +121,8 @@ impl Config {
 pub(crate) struct Shared {
     pub mvcc: Mvcc,
     pub config: Config,
+    pub objects: cache::ObjectCache,
+    pub remaining: cache::RemainingCounts,
 }
 
 /// An open store: a cheap, `Send + Sync` handle; clones share everything.
@@ -160,7 +178,12 @@ impl Store {
     /// A store over an already-open [`Mvcc`] (custom engines, fault injection).
     pub fn from_mvcc(mvcc: Mvcc, config: Config) -> Store {
         Store {
-            shared: Arc::new(Shared { mvcc, config }),
+            shared: Arc::new(Shared {
+                objects: cache::ObjectCache::new(config.object_cache_entries),
+                remaining: cache::RemainingCounts::default(),
+                mvcc,
+                config,
+            }),
         }
     }
 

@@ -89,4 +89,28 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
 
     /// Puts the object in canonical form before it is stored (sorting, normalising).
     fn canonicalize(&mut self) {}
+
+    /// True when `self` differs from `old` outside metadata and status (the store then bumps
+    /// `generation`). The default compares JSON trees; a kind may override it with a typed
+    /// comparison (`self.spec != old.spec`) to save the conversion.
+    fn spec_changed(&self, old: &Self) -> bool {
+        crate::store::codec::spec_differs(self, old)
+    }
+
+    /// Replaces this object's `status` with `source`'s (kinds with a status subresource). The
+    /// default goes through JSON trees; a kind may override it with a typed assignment.
+    fn copy_status_from(&mut self, source: &Self) -> Result<(), crate::Error> {
+        *self = crate::store::codec::with_status_of(self, source)?;
+        Ok(())
+    }
+
+    /// Removes `status` (on create, for kinds with a status subresource). The default goes
+    /// through JSON trees; a kind may override it with a typed assignment.
+    fn clear_status(&mut self) -> Result<(), crate::Error> {
+        let mut map = crate::store::codec::to_map(self)?;
+        if map.remove("status").is_some() {
+            *self = crate::store::codec::from_map(map)?;
+        }
+        Ok(())
+    }
 }

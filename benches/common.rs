@@ -1,0 +1,73 @@
+//! A 1 KiB ImageStream-shaped kind shared by the store and list benches.
+#![allow(dead_code, missing_docs)]
+
+use std::collections::BTreeMap;
+
+use apistore::{ObjectMeta, Resource};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stream {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: StreamSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamSpec {
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tag {
+    pub name: String,
+    pub from: String,
+    pub generation: i64,
+}
+
+impl Resource for Stream {
+    const GROUP: &'static str = "bench.example.com";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Stream";
+    const PLURAL: &'static str = "streams";
+    const NAMESPACED: bool = true;
+    const HAS_STATUS_SUBRESOURCE: bool = true;
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+/// An object whose stored JSON is about 1 KiB.
+pub fn stream(name: &str, labels: &[(&str, &str)]) -> Stream {
+    let tags = (0..8)
+        .map(|i| Tag {
+            name: format!("v{i}.0"),
+            from: format!("quay.io/example/app@sha256:{:064x}", i),
+            generation: 1,
+        })
+        .collect();
+    Stream {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: (!labels.is_empty()).then(|| {
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            }),
+            ..ObjectMeta::default()
+        },
+        spec: StreamSpec { tags },
+        status: None,
+    }
+}
