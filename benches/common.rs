@@ -45,6 +45,17 @@ impl Resource for Stream {
     fn meta_mut(&mut self) -> &mut ObjectMeta {
         &mut self.metadata
     }
+    fn spec_changed(&self, old: &Self) -> bool {
+        self.spec != old.spec
+    }
+    fn copy_status_from(&mut self, source: &Self) -> apistore::Result<()> {
+        self.status = source.status.clone();
+        Ok(())
+    }
+    fn clear_status(&mut self) -> apistore::Result<()> {
+        self.status = None;
+        Ok(())
+    }
 }
 
 /// An object whose stored JSON is about 1 KiB.

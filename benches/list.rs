@@ -37,10 +37,17 @@ fn bench(c: &mut Criterion) {
     let api = store.all::<Stream>();
     for i in 0..OBJECTS {
         let ns = format!("ns-{:03}", i % 100);
-        let labels: &[(&str, &str)] = if i % 100 == 7 { &[("rare", "yes")] } else { &[("rare", "no")] };
+        let labels: &[(&str, &str)] = if i % 100 == 7 {
+            &[("rare", "yes")]
+        } else {
+            &[("rare", "no")]
+        };
         store
             .namespaced::<Stream>(&ns)
-            .create(&PostParams::default(), &stream(&format!("obj-{i:08}"), labels))
+            .create(
+                &PostParams::default(),
+                &stream(&format!("obj-{i:08}"), labels),
+            )
             .expect("load");
     }
     let at = store.resource_version().to_string();
@@ -71,11 +78,15 @@ fn bench(c: &mut Criterion) {
         }
     }
     drop(first);
-    group.bench_function("first_page_of_500", |b| b.iter(|| api.list(&pages).expect("first")));
+    group.bench_function("first_page_of_500", |b| {
+        b.iter(|| api.list(&pages).expect("first"))
+    });
     let last = ListParams::default()
         .limit(500)
         .continue_token(&last_token.expect("many pages"));
-    group.bench_function("last_page_of_500", |b| b.iter(|| api.list(&last).expect("last")));
+    group.bench_function("last_page_of_500", |b| {
+        b.iter(|| api.list(&last).expect("last"))
+    });
     group.finish();
 }
 

@@ -47,11 +47,13 @@ fn bench(c: &mut Criterion) {
             })
         });
         let mut n = 0usize;
+        let template = stream("template", &[]);
         group.bench_function("typed_create_1KiB", |b| {
             b.iter(|| {
                 n += 1;
-                api.create(&PostParams::default(), &stream(&format!("new-{n:09}"), &[]))
-                    .expect("create")
+                let mut obj = template.clone();
+                obj.metadata.name = Some(format!("new-{n:09}"));
+                api.create(&PostParams::default(), &obj).expect("create")
             })
         });
         let mut i = 0usize;

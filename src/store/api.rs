@@ -314,6 +314,7 @@ impl<K: Resource> Api<K> {
         match self.commit(txn)? {
             Some(revision) => {
                 obj.meta_mut().resource_version = Some(revision.to_string());
+                self.store.shared.objects.put(&key, revision, obj.clone());
                 Ok(obj)
             }
             None => match self.load(&key)? {
@@ -647,6 +648,10 @@ impl<K: Resource> Api<K> {
         match self.commit(txn)? {
             Some(revision) => {
                 next.meta_mut().resource_version = Some(revision.to_string());
+                self.store
+                    .shared
+                    .objects
+                    .put(&current.key, revision, next.clone());
                 Ok(Attempt::Done(next))
             }
             None => Ok(Attempt::Lost),
@@ -766,6 +771,10 @@ impl<K: Resource> Api<K> {
         match self.commit(txn)? {
             Some(revision) => {
                 next.meta_mut().resource_version = Some(revision.to_string());
+                self.store
+                    .shared
+                    .objects
+                    .put(&current.key, revision, next.clone());
                 Ok(Attempt::Done(next))
             }
             None => Ok(Attempt::Lost),

@@ -35,7 +35,8 @@ pub(crate) fn encode<K: Resource>(obj: &mut K) -> Result<Vec<u8>, Error> {
     let meta = obj.meta_mut();
     let rv = meta.resource_version.take();
     let link = meta.self_link.take();
-    let bytes = serde_json::to_vec(obj).map_err(|e| Error::internal(format!("encoding {}: {e}", K::KIND)));
+    let bytes =
+        serde_json::to_vec(obj).map_err(|e| Error::internal(format!("encoding {}: {e}", K::KIND)));
     let meta = obj.meta_mut();
     meta.resource_version = rv;
     meta.self_link = link;
