@@ -111,8 +111,13 @@ impl Filter {
         if self.is_empty() {
             return api.decode_kv(kv).map(Some);
         }
-        if let Some(obj) = api.store.shared.objects.get::<K>(&kv.key, kv.mod_revision) {
-            return Ok(self.matches(&obj).then_some(obj));
+        let cached = api
+            .store
+            .shared
+            .objects
+            .get_shared::<K>(&kv.key, kv.mod_revision);
+        if let Some(obj) = cached.as_deref().and_then(|o| o.downcast_ref::<K>()) {
+            return Ok(self.matches(obj).then(|| obj.clone()));
         }
         if self.metadata_only {
             let meta: MetaOnly = serde_json::from_slice(&kv.value).map_err(|e| {
