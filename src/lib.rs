@@ -48,7 +48,7 @@ pub mod testing;
 
 pub use error::{Error, Result, Status, StatusCause, StatusDetails};
 pub use store::{
-    Api, Config, DeleteParams, GetParams, ListMeta, ListParams, ObjectList, ObjectMeta,
+    Api, Bookmark, Config, DeleteParams, GetParams, ListMeta, ListParams, ObjectList, ObjectMeta,
     OwnerReference, Patch, PatchParams, PostParams, Preconditions, Resource, Store, Time, TypeMeta,
-    VersionMatch, WatchParams,
+    VersionMatch, Watch, WatchEvent, WatchParams,
 };

@@ -17,6 +17,7 @@ mod meta;
 mod params;
 mod strategy;
 pub mod validation;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use params::{
     PropagationPolicy, VersionMatch, WatchParams,
 };
 pub use strategy::Resource;
+pub use watch::{Bookmark, BookmarkMeta, Watch, WatchEvent, WatchReceiver, INITIAL_EVENTS_END};
 
 /// etcd's default request size limit, which the API server inherits.
 pub const DEFAULT_MAX_OBJECT_BYTES: usize = 1536 * 1024;

@@ -219,3 +219,39 @@ pub fn keys(list: &apistore::ObjectList<Pod>) -> Vec<String> {
 pub fn token(rv: i64, start: &str) -> String {
     apistore::store::continue_token::encode(rv, start)
 }
+
+/// A short description of a watch event: `ADDED ns/name@rv`.
+pub fn describe(event: &apistore::WatchEvent<Pod>) -> String {
+    use apistore::WatchEvent::*;
+    let obj = |kind: &str, p: &Pod| {
+        format!(
+            "{kind} {}/{}@{}",
+            p.metadata.namespace_str(),
+            p.metadata.name_str(),
+            p.metadata.resource_version.as_deref().unwrap_or("")
+        )
+    };
+    match event {
+        Added(p) => obj("ADDED", p),
+        Modified(p) => obj("MODIFIED", p),
+        Deleted(p) => obj("DELETED", p),
+        Bookmark(b) => format!("BOOKMARK@{}", b.metadata.resource_version),
+        Error(s) => format!("ERROR {}", s.code.unwrap_or(0)),
+    }
+}
+
+/// Collects events until `quiet` passes with none (bookmarks skipped when `skip_bookmarks`).
+pub fn drain(
+    watch: &mut apistore::Watch<Pod>,
+    quiet: std::time::Duration,
+    skip_bookmarks: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(event) = watch.recv_timeout(quiet) {
+        if skip_bookmarks && matches!(event, apistore::WatchEvent::Bookmark(_)) {
+            continue;
+        }
+        out.push(describe(&event));
+    }
+    out
+}

@@ -1,0 +1,478 @@
+//! Watch: every change to a resource after a revision, filtered per watcher, as Kubernetes
+//! watch events.
+//!
+//! Design notes — the slow-watcher policy. Kubernetes' watch cache gives each watcher a small
+//! buffer and closes watchers that fall behind; clients then relist. Here a watcher is a
+//! cursor over the mvcc change feed, which reads the store's own retained history (the
+//! in-memory revision log), so:
+//! * writers never wait for watchers: a commit only wakes them;
+//! * a watcher that falls behind loses nothing: it reads the history it missed on the
+//!   consumer's own thread, at its own pace, and is "live" again once caught up — there is no
+//!   per-watcher buffer to overflow and no memory grows with its lag;
+//! * only when compaction removes history the watcher has not read yet does it end, with one
+//!   terminal `Error` event carrying 410 Expired, as Kubernetes ends a too-old watch.
+//!
+//! Events are decoded through the store's decoded-object cache, so N watchers of one change
+//! decode it once. Selector transitions follow the API server: an update that moves an object
+//! into a watcher's selection is `Added`, out of it `Deleted` (with the previous content at the
+//! update's revision). Within one revision, events come in key order.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, Status};
+use crate::mvcc::{Change, ChangeFeed, ChangeKind, MvccError};
+use crate::store::api::{parse_resource_version, Api};
+use crate::store::list::Filter;
+use crate::store::meta::TypeMeta;
+use crate::store::params::{ListParams, WatchParams};
+use crate::store::strategy::Resource;
+
+/// How often a watcher with bookmarks enabled reports its position when idle.
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(1);
+/// The annotation of the bookmark that ends the initial events of a streaming list.
+pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
+/// A watch event (`kube::api::WatchEvent`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "object", rename_all = "UPPERCASE")]
+#[serde(bound(
+    deserialize = "K: serde::de::DeserializeOwned",
+    serialize = "K: Serialize"
+))]
+pub enum WatchEvent<K> {
+    /// An object entered the watched set (created, or changed into the selection).
+    Added(K),
+    /// An object in the set changed.
+    Modified(K),
+    /// An object left the set (deleted, or changed out of the selection); it carries the last
+    /// state in the set, stamped with the revision of the change.
+    Deleted(K),
+    /// Every matching change up to this resourceVersion has been delivered.
+    Bookmark(Bookmark),
+    /// The watch failed; always the last event.
+    Error(Status),
+}
+
+/// A bookmark: only a resourceVersion (and, for the end of initial events, an annotation).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bookmark {
+    /// `apiVersion` and `kind` of the watched resource.
+    #[serde(flatten)]
+    pub types: TypeMeta,
+    /// The bookmark's metadata.
+    pub metadata: BookmarkMeta,
+}
+
+/// The metadata of a [`Bookmark`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookmarkMeta {
+    /// All events up to this revision were delivered.
+    pub resource_version: String,
+    /// `k8s.io/initial-events-end: "true"` on the bookmark that ends the initial events.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A running watch: an iterator of [`WatchEvent`]s. Dropping it unsubscribes.
+pub struct Watch<K: Resource> {
+    api: Api<K>,
+    filter: Filter,
+    prefix: Vec<u8>,
+    feed: Option<ChangeFeed>,
+    /// Events with revision ≤ this are skipped (a start in the future).
+    skip_through: u64,
+    pending: VecDeque<WatchEvent<K>>,
+    bookmarks: bool,
+    deadline: Option<Instant>,
+    last_report: Instant,
+    /// The highest revision delivered or bookmarked.
+    reported: u64,
+    /// A change read ahead while collecting one revision's changes.
+    lookahead: Option<Change>,
+    done: bool,
+}
+
+impl<K: Resource> std::fmt::Debug for Watch<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("prefix", &String::from_utf8_lossy(&self.prefix))
+            .field("position", &self.feed.as_ref().map(ChangeFeed::position))
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<K: Resource> Api<K> {
+    /// Watches this resource from `version`: `""` or `"0"` starts with an `Added` event for
+    /// every matching object and then follows changes; `"N"` delivers every change after N
+    /// (a 410 `Error` event if N was compacted). `WatchParams::initial_events()` ends the
+    /// initial events with a bookmark annotated `k8s.io/initial-events-end`.
+    pub fn watch(&self, wp: &WatchParams, version: &str) -> Result<Watch<K>> {
+        self.check_scope()?;
+        let filter = Filter::new::<K>(wp.label_selector.as_deref(), wp.field_selector.as_deref())?;
+        let requested = parse_resource_version(version)?;
+        let mvcc = &self.store.shared.mvcc;
+        let prefix = self.watch_prefix();
+        let mut watch = Watch {
+            api: self.clone(),
+            filter,
+            prefix,
+            feed: None,
+            skip_through: 0,
+            pending: VecDeque::new(),
+            bookmarks: wp.bookmarks,
+            deadline: wp
+                .timeout
+                .map(|s| Instant::now() + Duration::from_secs(u64::from(s))),
+            last_report: Instant::now(),
+            reported: 0,
+            lookahead: None,
+            done: false,
+        };
+        let initial = wp.send_initial_events || requested == 0;
+        if initial {
+            let current = mvcc.current_revision();
+            if requested > current {
+                watch.fail(Error::TooLargeResourceVersion { requested, current });
+                return Ok(watch);
+            }
+            let list = self.list(&ListParams {
+                label_selector: wp.label_selector.clone(),
+                field_selector: wp.field_selector.clone(),
+                ..ListParams::default()
+            })?;
+            let snapshot: u64 = list
+                .metadata
+                .resource_version
+                .as_deref()
+                .and_then(|rv| rv.parse().ok())
+                .unwrap_or(current);
+            watch
+                .pending
+                .extend(list.items.into_iter().map(WatchEvent::Added));
+            if wp.send_initial_events && wp.bookmarks {
+                watch.pending.push_back(WatchEvent::Bookmark(Bookmark {
+                    types: TypeMeta {
+                        api_version: K::api_version(),
+                        kind: K::KIND.to_string(),
+                    },
+                    metadata: BookmarkMeta {
+                        resource_version: snapshot.to_string(),
+                        annotations: [(INITIAL_EVENTS_END.to_string(), "true".to_string())].into(),
+                    },
+                }));
+            }
+            watch.reported = snapshot;
+            watch.open_feed(snapshot);
+            return Ok(watch);
+        }
+        let current = mvcc.current_revision();
+        if requested > current {
+            watch.skip_through = requested;
+            watch.reported = requested;
+            watch.open_feed(current);
+        } else {
+            watch.reported = requested;
+            watch.open_feed(requested);
+        }
+        Ok(watch)
+    }
+
+    fn watch_prefix(&self) -> Vec<u8> {
+        let mut prefix = self.space.resource.clone();
+        if let (Some(ns), true) = (&self.namespace, K::NAMESPACED) {
+            prefix.extend_from_slice(ns.as_bytes());
+            prefix.push(b'/');
+        }
+        prefix
+    }
+}
+
+impl<K: Resource> Watch<K> {
+    fn open_feed(&mut self, after: u64) {
+        match self.api.store.shared.mvcc.feed(after) {
+            Ok(feed) => self.feed = Some(feed),
+            Err(MvccError::Compacted { .. }) => self.fail(Error::Expired {
+                message: "The resourceVersion for the provided watch is too old.".into(),
+                continue_token: None,
+            }),
+            Err(e) => self.fail(e.into()),
+        }
+    }
+
+    /// Queues the terminal error event; nothing follows it.
+    fn fail(&mut self, error: Error) {
+        self.pending.push_back(WatchEvent::Error(error.status()));
+        self.feed = None;
+        self.lookahead = None;
+    }
+
+    fn feed_error(&mut self, error: MvccError) {
+        match error {
+            MvccError::Compacted {
+                requested,
+                compacted,
+            } => self.fail(Error::Expired {
+                message: format!("too old resource version: {requested} ({compacted})"),
+                continue_token: None,
+            }),
+            other => self.fail(other.into()),
+        }
+    }
+
+    /// The revision through which this watch has delivered (or bookmarked) every change.
+    pub fn resource_version(&self) -> u64 {
+        self.reported
+    }
+
+    /// The next event if one is ready, without waiting.
+    pub fn try_next(&mut self) -> Option<WatchEvent<K>> {
+        self.next_within(Duration::ZERO)
+    }
+
+    /// The next event, waiting up to `timeout`; `None` on timeout or when the watch ended.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<WatchEvent<K>> {
+        self.next_within(timeout)
+    }
+
+    /// True once the watch has ended (stopped, timed out, or after its `Error` event).
+    pub fn is_done(&self) -> bool {
+        self.done && self.pending.is_empty()
+    }
+
+    /// Ends the watch: later calls return `None`.
+    pub fn stop(&mut self) {
+        self.done = true;
+        self.pending.clear();
+        self.feed = None;
+        self.lookahead = None;
+    }
+
+    /// Hands the watch to a thread of its own and returns a receiver with a bounded buffer
+    /// (its [`WatchReceiver::receiver`] works in crossbeam's `select!`). A receiver that falls
+    /// behind makes only that thread wait; it resumes from the store's history, so nothing is
+    /// lost and no writer waits. Dropping the receiver ends the thread and the watch.
+    pub fn into_receiver(mut self, capacity: usize) -> WatchReceiver<K> {
+        let (send, receive) = crossbeam_channel::bounded(capacity.max(1));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let pump = move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                match self.next_within(Duration::from_millis(100)) {
+                    Some(mut event) => loop {
+                        match send.send_timeout(event, Duration::from_millis(100)) {
+                            Ok(()) => break,
+                            Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                                if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                                    return;
+                                }
+                                event = back;
+                            }
+                            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return,
+                        }
+                    },
+                    None if self.is_done() => return,
+                    None => {}
+                }
+            }
+        };
+        let receiver = match std::thread::Builder::new()
+            .name("apistore-watch".into())
+            .spawn(pump)
+        {
+            Ok(_) => receive,
+            // Without a thread the receiver reports the end of the stream at once.
+            Err(_) => crossbeam_channel::bounded(0).1,
+        };
+        WatchReceiver { receiver, stop }
+    }
+
+    fn bookmark(&self, revision: u64, annotations: BTreeMap<String, String>) -> WatchEvent<K> {
+        WatchEvent::Bookmark(Bookmark {
+            types: TypeMeta {
+                api_version: K::api_version(),
+                kind: K::KIND.to_string(),
+            },
+            metadata: BookmarkMeta {
+                resource_version: revision.to_string(),
+                annotations,
+            },
+        })
+    }
+
+    /// Turns one change into this watcher's event, if it has one.
+    fn transform(&mut self, change: Change) {
+        if change.revision <= self.skip_through || !change.kv.key.starts_with(&self.prefix) {
+            return;
+        }
+        let stamped = |mut obj: K, revision: u64| {
+            obj.meta_mut().resource_version = Some(revision.to_string());
+            obj
+        };
+        let old = match &change.prev {
+            Some(prev) => match self.api.decode_kv(prev) {
+                Ok(obj) => Some(obj),
+                Err(e) => return self.fail(e),
+            },
+            None => None,
+        };
+        let old_matches = old.as_ref().is_some_and(|o| self.filter.matches(o));
+        let event = match change.kind {
+            ChangeKind::Delete => match old {
+                Some(old) if old_matches => {
+                    Some(WatchEvent::Deleted(stamped(old, change.revision)))
+                }
+                _ => None,
+            },
+            ChangeKind::Put => {
+                let new = match self.api.decode_kv(&change.kv) {
+                    Ok(obj) => obj,
+                    Err(e) => return self.fail(e),
+                };
+                match (old_matches, self.filter.matches(&new)) {
+                    (false, true) => Some(WatchEvent::Added(new)),
+                    (true, true) => Some(WatchEvent::Modified(new)),
+                    (true, false) => old.map(|o| WatchEvent::Deleted(stamped(o, change.revision))),
+                    (false, false) => None,
+                }
+            }
+        };
+        if let Some(event) = event {
+            self.reported = self.reported.max(change.revision);
+            self.pending.push_back(event);
+        }
+    }
+
+    /// Reads the next revision's changes (all of them, so they can go out in key order).
+    fn pull(&mut self) -> bool {
+        let Some(feed) = self.feed.as_mut() else {
+            return false;
+        };
+        let first = match self.lookahead.take() {
+            Some(change) => change,
+            None => match feed.try_next() {
+                Ok(Some(change)) => change,
+                Ok(None) => return false,
+                Err(e) => {
+                    self.feed_error(e);
+                    return true;
+                }
+            },
+        };
+        let revision = first.revision;
+        let mut group = vec![first];
+        loop {
+            match feed.try_next() {
+                Ok(Some(next)) if next.revision == revision => group.push(next),
+                Ok(Some(next)) => {
+                    self.lookahead = Some(next);
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.feed_error(e);
+                    return true;
+                }
+            }
+        }
+        group.sort_by(|a, b| a.kv.key.cmp(&b.kv.key));
+        for change in group {
+            self.transform(change);
+            if self.feed.is_none() {
+                break;
+            }
+        }
+        true
+    }
+
+    fn next_within(&mut self, timeout: Duration) -> Option<WatchEvent<K>> {
+        let mut wait_until = Instant::now() + timeout;
+        if let Some(deadline) = self.deadline {
+            wait_until = wait_until.min(deadline);
+        }
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                if matches!(event, WatchEvent::Error(_)) {
+                    self.done = true;
+                    self.pending.clear();
+                }
+                return Some(event);
+            }
+            if self.done {
+                return None;
+            }
+            if self.deadline.is_some_and(|d| Instant::now() >= d) || self.feed.is_none() {
+                self.stop();
+                return None;
+            }
+            if self.pull() {
+                continue;
+            }
+            let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
+            if self.bookmarks
+                && position > self.reported
+                && position > self.skip_through
+                && self.last_report.elapsed() >= BOOKMARK_INTERVAL
+            {
+                self.reported = position;
+                self.last_report = Instant::now();
+                return Some(self.bookmark(position, BTreeMap::new()));
+            }
+            let now = Instant::now();
+            if now >= wait_until {
+                return None;
+            }
+            let mut nap = wait_until - now;
+            if self.bookmarks {
+                nap = nap.min(BOOKMARK_INTERVAL);
+            }
+            self.api.store.shared.mvcc.wait_for(position + 1, nap);
+        }
+    }
+}
+
+impl<K: Resource> Iterator for Watch<K> {
+    type Item = WatchEvent<K>;
+
+    /// Blocks until the next event; `None` once the watch ended.
+    fn next(&mut self) -> Option<WatchEvent<K>> {
+        loop {
+            if let Some(event) = self.next_within(Duration::from_secs(3600)) {
+                return Some(event);
+            }
+            if self.is_done() {
+                return None;
+            }
+        }
+    }
+}
+
+/// A watch running on its own thread, delivering into a bounded channel.
+pub struct WatchReceiver<K> {
+    receiver: crossbeam_channel::Receiver<WatchEvent<K>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<K> WatchReceiver<K> {
+    /// The channel, for `recv`, `recv_timeout` or crossbeam's `select!`.
+    pub fn receiver(&self) -> &crossbeam_channel::Receiver<WatchEvent<K>> {
+        &self.receiver
+    }
+}
+
+impl<K> std::ops::Deref for WatchReceiver<K> {
+    type Target = crossbeam_channel::Receiver<WatchEvent<K>>;
+    fn deref(&self) -> &Self::Target {
+        &self.receiver
+    }
+}
+
+impl<K> Drop for WatchReceiver<K> {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
