@@ -88,6 +88,7 @@ pub struct Watch<K: Resource> {
     pending: VecDeque<WatchEvent<K>>,
     bookmarks: bool,
     deadline: Option<Instant>,
+    /// When the last bookmark went out (bookmarks are sent about once per interval).
     last_report: Instant,
     /// The highest revision delivered or bookmarked.
     reported: u64,
@@ -414,7 +415,7 @@ impl<K: Resource> Watch<K> {
             }
             let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
             if self.bookmarks
-                && position > self.reported
+                && position >= self.reported
                 && position > self.skip_through
                 && self.last_report.elapsed() >= BOOKMARK_INTERVAL
             {
