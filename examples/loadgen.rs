@@ -8,10 +8,21 @@
 //! cargo run --release --example loadgen -- load --n 100000
 //! cargo run --release --example loadgen -- fsync-loop --n 3000
 //! cargo run --release --example loadgen -- put-seq --n 3000 --engine redb   # or memory
+//! cargo run --release --example loadgen -- put-seq --n 3000 --typed           # through Api<K>
+//! cargo run --release --example loadgen -- get-seq --n 5000 [--typed]
+//! cargo run --release --example loadgen -- list --n 100000 --limit 500
+//! cargo run --release --example loadgen -- watch-fanout --watchers 100 --puts 2000
 //! ```
+//!
+//! `--typed` runs the same workload through `Api<K>` with 1 KiB ImageStream-sized objects, so
+//! raw and typed costs stand side by side.
+
+#[path = "../benches/common.rs"]
+mod common;
 
 use apistore::backend::{Backend, MemoryBackend, RedbBackend, SledBackend};
 use apistore::mvcc::{Mvcc, Txn};
+use apistore::{Config, ListParams, PostParams, Store, WatchEvent, WatchParams};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,12 +34,16 @@ struct Args {
     inflight: usize,
     dir: Option<String>,
     engine: String,
+    typed: bool,
+    limit: u32,
+    watchers: usize,
+    puts: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or(
-        "usage: loadgen <put-seq|put-conc|load|fsync-loop> [--n N] [--inflight K] [--dir D]",
+        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--limit L] [--watchers W] [--puts P]",
     )?;
     let mut out = Args {
         command,
@@ -36,14 +51,25 @@ fn parse_args() -> Result<Args, String> {
         inflight: 64,
         dir: None,
         engine: "sled".into(),
+        typed: false,
+        limit: 500,
+        watchers: 100,
+        puts: 2000,
     };
     while let Some(flag) = args.next() {
+        if flag == "--typed" {
+            out.typed = true;
+            continue;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--n" => out.n = value.parse().map_err(|e| format!("--n: {e}"))?,
             "--inflight" => out.inflight = value.parse().map_err(|e| format!("--inflight: {e}"))?,
             "--dir" => out.dir = Some(value),
             "--engine" => out.engine = value,
+            "--limit" => out.limit = value.parse().map_err(|e| format!("--limit: {e}"))?,
+            "--watchers" => out.watchers = value.parse().map_err(|e| format!("--watchers: {e}"))?,
+            "--puts" => out.puts = value.parse().map_err(|e| format!("--puts: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -80,15 +106,84 @@ fn open(dir: &std::path::Path, engine: &str) -> Result<Mvcc, Box<dyn std::error:
     Ok(Mvcc::open_durable(backend, &dir.join("wal"))?)
 }
 
-/// `writers` threads commit `n` puts of 1 KiB to keys from `key(i)`; returns per-op latencies.
+/// The store under test, raw (mvcc) or typed (`Api<K>` over a [`Store`]).
+enum Target {
+    Raw(Mvcc),
+    Typed(Store),
+}
+
+impl Target {
+    fn open(
+        dir: &std::path::Path,
+        engine: &str,
+        typed: bool,
+    ) -> Result<Target, Box<dyn std::error::Error>> {
+        let mvcc = open(dir, engine)?;
+        Ok(if typed {
+            Target::Typed(Store::from_mvcc(mvcc, Config::sled(dir)))
+        } else {
+            Target::Raw(mvcc)
+        })
+    }
+
+    fn mvcc(&self) -> &Mvcc {
+        match self {
+            Target::Raw(m) => m,
+            Target::Typed(s) => s.mvcc(),
+        }
+    }
+
+    /// Writes one 1 KiB object at `/<group>/<ns>/<name>` (raw) or creates it (typed).
+    fn put(
+        &self,
+        ns: &str,
+        name: &str,
+        value: &[u8],
+        template: &common::Stream,
+    ) -> Result<(), String> {
+        match self {
+            Target::Raw(m) => m
+                .commit(Txn::new().put(format!("/bench/{ns}/{name}"), value.to_vec()))
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Target::Typed(s) => {
+                let mut obj = template.clone();
+                obj.metadata.name = Some(name.to_string());
+                s.namespaced::<common::Stream>(ns)
+                    .create(&PostParams::default(), &obj)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn get(&self, ns: &str, name: &str) -> Result<(), String> {
+        match self {
+            Target::Raw(m) => match m.get(format!("/bench/{ns}/{name}").as_bytes(), 0) {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => Err(format!("{ns}/{name} missing")),
+                Err(e) => Err(e.to_string()),
+            },
+            Target::Typed(s) => s
+                .namespaced::<common::Stream>(ns)
+                .get(name)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// `writers` threads write `n` objects of 1 KiB named by `key(i)` = (namespace, name); returns
+/// per-op latencies.
 fn run_writers(
-    mvcc: &Mvcc,
+    target: &Target,
     n: usize,
     writers: usize,
-    key: &(dyn Fn(usize) -> String + Sync),
+    key: &(dyn Fn(usize) -> (String, String) + Sync),
 ) -> (f64, Vec<Duration>) {
     let next = AtomicUsize::new(0);
-    let value = vec![b'x'; 1024];
+    let value = serde_json::to_vec(&common::stream("template", &[])).unwrap_or_default();
+    let template = common::stream("template", &[]);
     let start = Instant::now();
     let latencies: Vec<Duration> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..writers)
@@ -101,8 +196,9 @@ fn run_writers(
                             break;
                         }
                         let t = Instant::now();
-                        if let Err(e) = mvcc.commit(Txn::new().put(key(i), value.clone())) {
-                            eprintln!("commit failed: {e}");
+                        let (ns, name) = key(i);
+                        if let Err(e) = target.put(&ns, &name, &value, &template) {
+                            eprintln!("write failed: {e}");
                             break;
                         }
                         lat.push(t.elapsed());
@@ -125,11 +221,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tmp.as_path();
     match args.command.as_str() {
         "put-seq" => {
-            let mvcc = open(dir, &args.engine)?;
-            run_writers(&mvcc, 50, 1, &|i| format!("/bench/warmup/{i:08}"));
-            let (secs, lat) = run_writers(&mvcc, args.n, 1, &|i| format!("/bench/seq/{i:08}"));
+            let target = Target::open(dir, &args.engine, args.typed)?;
+            run_writers(&target, 50, 1, &|i| ("warmup".into(), format!("w-{i:08}")));
+            let (secs, lat) =
+                run_writers(&target, args.n, 1, &|i| ("seq".into(), format!("s-{i:08}")));
             report(
-                &args.engine,
+                &label(&args),
                 "put-seq",
                 &format!(r#""n":{}"#, args.n),
                 secs,
@@ -137,12 +234,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         "put-conc" => {
-            let mvcc = open(dir, &args.engine)?;
-            let (secs, lat) = run_writers(&mvcc, args.n, args.inflight, &|i| {
-                format!("/bench/conc/{i:08}")
+            let target = Target::open(dir, &args.engine, args.typed)?;
+            let (secs, lat) = run_writers(&target, args.n, args.inflight, &|i| {
+                ("conc".into(), format!("c-{i:08}"))
             });
             report(
-                &args.engine,
+                &label(&args),
                 "put-conc",
                 &format!(r#""n":{},"inflight":{}"#, args.n, args.inflight),
                 secs,
@@ -150,12 +247,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         "load" => {
-            let mvcc = open(dir, &args.engine)?;
-            let (secs, lat) = run_writers(&mvcc, args.n, 64, &|i| {
-                format!("/registry/pods/ns-{:03}/obj-{i:08}", i % 100)
+            let target = Target::open(dir, &args.engine, args.typed)?;
+            let mvcc = target.mvcc();
+            let (secs, lat) = run_writers(&target, args.n, 64, &|i| {
+                (format!("ns-{:03}", i % 100), format!("obj-{i:08}"))
             });
             report(
-                &args.engine,
+                &label(&args),
                 "load",
                 &format!(r#""n":{},"writers":64"#, args.n),
                 secs,
@@ -200,8 +298,169 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
             }
         }
+        "get-seq" => {
+            let target = Target::open(dir, &args.engine, args.typed)?;
+            run_writers(&target, args.n, 16, &|i| {
+                ("get".into(), format!("g-{i:08}"))
+            });
+            let mut lat = Vec::with_capacity(args.n);
+            let start = Instant::now();
+            for i in 0..args.n {
+                let name = format!("g-{:08}", (i * 7919) % args.n);
+                let t = Instant::now();
+                target.get("get", &name)?;
+                lat.push(t.elapsed());
+            }
+            report(
+                &label(&args),
+                "get-seq",
+                &format!(r#""n":{}"#, args.n),
+                start.elapsed().as_secs_f64(),
+                lat,
+            );
+        }
+        "list" => {
+            let store = Store::open(Config::memory())?;
+            let template = common::stream("template", &[]);
+            for i in 0..args.n {
+                let mut obj = template.clone();
+                obj.metadata.name = Some(format!("obj-{i:08}"));
+                store
+                    .namespaced::<common::Stream>(&format!("ns-{:03}", i % 100))
+                    .create(&PostParams::default(), &obj)?;
+            }
+            let api = store.all::<common::Stream>();
+            let at = store.resource_version().to_string();
+            let mut lat = Vec::new();
+            let start = Instant::now();
+            let mut lp = ListParams::default().limit(args.limit).at(&at);
+            let mut items = 0;
+            loop {
+                let t = Instant::now();
+                let page = api.list(&lp)?;
+                lat.push(t.elapsed());
+                items += page.items.len();
+                match page.metadata.continue_ {
+                    Some(token) => {
+                        lp = ListParams::default()
+                            .limit(args.limit)
+                            .continue_token(&token)
+                    }
+                    None => break,
+                }
+            }
+            let secs = start.elapsed().as_secs_f64();
+            let first = lat.first().map_or(0, Duration::as_micros);
+            let last = lat.last().map_or(0, Duration::as_micros);
+            let mut sorted = lat.clone();
+            sorted.sort();
+            println!(
+                r#"{{"test":"list","n":{},"limit":{},"items":{items},"pages":{},"secs":{secs:.3},"first_page_us":{first},"median_page_us":{},"last_page_us":{last},"max_page_us":{}}}"#,
+                args.n,
+                args.limit,
+                lat.len(),
+                percentile(&sorted, 0.5),
+                percentile(&sorted, 1.0)
+            );
+        }
+        "watch-fanout" => watch_fanout(&args)?,
         other => return Err(format!("unknown command {other}").into()),
     }
+    Ok(())
+}
+
+fn label(args: &Args) -> String {
+    if args.typed {
+        format!("{}+typed", args.engine)
+    } else {
+        args.engine.clone()
+    }
+}
+
+/// W4: `--watchers` watchers on one resource, `--puts` creates from 16 writers (memory store,
+/// so the figure is the fan-out's, not the disk's). Reports delivered events per second and
+/// the commit → delivery latency.
+fn watch_fanout(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::memory();
+    let api = store.namespaced::<common::Stream>("fan");
+    let start_rv = store.resource_version().to_string();
+    let committed: Arc<parking_lot::Mutex<std::collections::HashMap<u64, Instant>>> =
+        Arc::default();
+    let watchers: Vec<_> = (0..args.watchers)
+        .map(|_| {
+            let mut watch = api.watch(&WatchParams::default(), &start_rv)?;
+            let committed = committed.clone();
+            let puts = args.puts;
+            Ok(std::thread::spawn(move || {
+                let mut lat = Vec::with_capacity(puts);
+                while lat.len() < puts {
+                    match watch.recv_timeout(Duration::from_secs(30)) {
+                        Some(WatchEvent::Added(obj)) => {
+                            let now = Instant::now();
+                            let rv: u64 = obj
+                                .metadata
+                                .resource_version
+                                .as_deref()
+                                .and_then(|r| r.parse().ok())
+                                .unwrap_or(0);
+                            let at = committed.lock().get(&rv).copied();
+                            lat.push(
+                                at.map_or(Duration::ZERO, |t| now.saturating_duration_since(t)),
+                            );
+                        }
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+                (lat, Instant::now())
+            }))
+        })
+        .collect::<Result<_, apistore::Error>>()?;
+    let template = common::stream("template", &[]);
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= args.puts {
+                    break;
+                }
+                let mut obj = template.clone();
+                obj.metadata.name = Some(format!("w-{i:08}"));
+                if let Ok(out) = api.create(&PostParams::default(), &obj) {
+                    let rv: u64 = out
+                        .metadata
+                        .resource_version
+                        .as_deref()
+                        .and_then(|r| r.parse().ok())
+                        .unwrap_or(0);
+                    committed.lock().insert(rv, Instant::now());
+                }
+            });
+        }
+    });
+    let write_secs = start.elapsed().as_secs_f64();
+    let mut all = Vec::new();
+    let mut finished = start;
+    for w in watchers {
+        if let Ok((lat, done)) = w.join() {
+            all.extend(lat);
+            finished = finished.max(done);
+        }
+    }
+    let secs = finished.duration_since(start).as_secs_f64();
+    all.sort();
+    println!(
+        r#"{{"test":"watch-fanout","watchers":{},"puts":{},"delivered":{},"secs":{secs:.3},"events_per_s":{:.0},"puts_per_s":{:.0},"p50_us":{},"p99_us":{}}}"#,
+        args.watchers,
+        args.puts,
+        all.len(),
+        all.len() as f64 / secs,
+        args.puts as f64 / write_secs,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99)
+    );
     Ok(())
 }
 

@@ -36,6 +36,8 @@ const BOOKMARK_INTERVAL: Duration = Duration::from_secs(1);
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
 /// A watch event (`kube::api::WatchEvent`).
+// The variants stay unboxed, as kube-rs's, so `WatchEvent::Error(status)` matches as users expect.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "object", rename_all = "UPPERCASE")]
 #[serde(bound(
