@@ -1,55 +1,81 @@
-//! Opens a durable store in ./data, writes, reads and lists through the crate, and prints what
-//! it did. Run it twice: the second run sees the first run's data.
+//! Opens a durable store in ./data (sled + write-ahead log), creates, updates, lists and
+//! watches typed objects through `Api<K>`, and prints what it did. Run it twice: the second
+//! run sees the first run's objects.
 
-use apistore::backend::{KeyRange, SledBackend};
-use apistore::mvcc::{Mvcc, RangeOptions, Txn};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use apistore::{
+    Config, ListParams, ObjectMeta, PostParams, Resource, Store, WatchEvent, WatchParams,
+};
+use serde::{Deserialize, Serialize};
+
+/// A ConfigMap-shaped kind: metadata plus string data.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct ConfigMap {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    data: BTreeMap<String, String>,
+}
+
+impl Resource for ConfigMap {
+    const GROUP: &'static str = "";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "ConfigMap";
+    const PLURAL: &'static str = "configmaps";
+    const NAMESPACED: bool = true;
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The durable default: sled as the engine, a write-ahead log beside it.
-    let backend = Arc::new(SledBackend::open("data/sled")?);
-    let mvcc = Mvcc::open_durable(backend, std::path::Path::new("data/wal"))?;
-    println!("opened ./data at revision {}", mvcc.current_revision());
+    let store = Store::open(Config::sled("data"))?;
+    println!("opened ./data at resourceVersion {}", store.resource_version());
+    let maps = store.namespaced::<ConfigMap>("default");
 
-    let prefix = b"/registry/configmaps/default/";
-    let before = mvcc.range(&KeyRange::prefix(prefix), RangeOptions::default())?;
-    println!("found {} object(s) from earlier runs", before.kvs.len());
+    let earlier = maps.list(&ListParams::default())?;
+    println!("found {} config map(s) from earlier runs", earlier.items.len());
 
-    let run = before.kvs.len() + 1;
-    let key = format!("/registry/configmaps/default/run-{run:04}");
-    let body = format!(
-        r#"{{"kind":"ConfigMap","metadata":{{"name":"run-{run:04}"}},"data":{{"run":"{run}"}}}}"#
-    );
-    let written = mvcc.commit(Txn::new().when_absent(key.clone()).put(key.clone(), body))?;
-    println!("created {key} at revision {}", written.revision);
-
-    if let Some(kv) = mvcc.get(key.as_bytes(), 0)? {
-        println!(
-            "read back {} bytes (create revision {}, version {})",
-            kv.value.len(),
-            kv.create_revision,
-            kv.version
-        );
-    }
-    let list = mvcc.range(
-        &KeyRange::prefix(prefix),
-        RangeOptions {
-            count: true,
-            ..RangeOptions::default()
-        },
-    )?;
+    let mut watch = maps.watch(&WatchParams::default(), &store.resource_version().to_string())?;
+    let run = earlier.items.len() + 1;
+    let mut cm = ConfigMap::default();
+    cm.metadata.generate_name = Some("run-".into());
+    cm.metadata.labels = Some([("app".to_string(), "quickstart".to_string())].into());
+    cm.data.insert("run".into(), run.to_string());
+    let created = maps.create(&PostParams::default(), &cm)?;
+    let name = created.metadata.name.clone().unwrap_or_default();
     println!(
-        "listing at revision {}: {} object(s)",
-        list.revision,
-        list.count.unwrap_or(0)
+        "created {name} (uid {}, resourceVersion {})",
+        created.metadata.uid.as_deref().unwrap_or(""),
+        created.metadata.resource_version.as_deref().unwrap_or("")
     );
-    for kv in &list.kvs {
-        println!(
-            "  {} (revision {})",
-            String::from_utf8_lossy(&kv.key),
-            kv.mod_revision
-        );
+    let updated = maps.update(&name, |mut cm| {
+        cm.data.insert("updated".into(), "yes".into());
+        Ok(cm)
+    })?;
+    println!(
+        "updated {name} to resourceVersion {}",
+        updated.metadata.resource_version.as_deref().unwrap_or("")
+    );
+    while let Some(event) = watch.recv_timeout(Duration::from_millis(100)) {
+        match event {
+            WatchEvent::Added(cm) => println!("watch: ADDED {}", cm.metadata.name_str()),
+            WatchEvent::Modified(cm) => println!("watch: MODIFIED {}", cm.metadata.name_str()),
+            other => println!("watch: {other:?}"),
+        }
     }
-    mvcc.flush()?;
+    let page = maps.list(&ListParams::default().labels("app=quickstart").limit(2))?;
+    println!(
+        "first page of the list at resourceVersion {}: {:?} (more: {})",
+        page.metadata.resource_version.as_deref().unwrap_or(""),
+        page.items.iter().map(|c| c.metadata.name_str()).collect::<Vec<_>>(),
+        page.metadata.continue_.is_some()
+    );
+    store.flush()?;
     Ok(())
 }
