@@ -35,13 +35,22 @@ impl Resource for ConfigMap {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(Config::sled("data"))?;
-    println!("opened ./data at resourceVersion {}", store.resource_version());
+    println!(
+        "opened ./data at resourceVersion {}",
+        store.resource_version()
+    );
     let maps = store.namespaced::<ConfigMap>("default");
 
     let earlier = maps.list(&ListParams::default())?;
-    println!("found {} config map(s) from earlier runs", earlier.items.len());
+    println!(
+        "found {} config map(s) from earlier runs",
+        earlier.items.len()
+    );
 
-    let mut watch = maps.watch(&WatchParams::default(), &store.resource_version().to_string())?;
+    let mut watch = maps.watch(
+        &WatchParams::default(),
+        &store.resource_version().to_string(),
+    )?;
     let run = earlier.items.len() + 1;
     let mut cm = ConfigMap::default();
     cm.metadata.generate_name = Some("run-".into());
@@ -73,7 +82,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "first page of the list at resourceVersion {}: {:?} (more: {})",
         page.metadata.resource_version.as_deref().unwrap_or(""),
-        page.items.iter().map(|c| c.metadata.name_str()).collect::<Vec<_>>(),
+        page.items
+            .iter()
+            .map(|c| c.metadata.name_str())
+            .collect::<Vec<_>>(),
         page.metadata.continue_.is_some()
     );
     store.flush()?;
