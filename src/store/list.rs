@@ -247,6 +247,10 @@ impl<K: Resource> Api<K> {
                 &format!("{relative}\u{0}"),
             ));
             let token = metadata.continue_.clone().unwrap_or_default();
+            self.store
+                .shared
+                .pins
+                .pin(plan.revision, self.store.shared.config.list_pin_lease);
             let remaining = &self.store.shared.remaining;
             let derived = plan
                 .from_token

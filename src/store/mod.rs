@@ -15,12 +15,14 @@ pub mod key;
 mod list;
 mod meta;
 mod params;
+mod pins;
 mod strategy;
 pub mod validation;
 mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use crate::backend::{Backend, MemoryBackend, RedbBackend, SledBackend};
 use crate::error::{Error, Result};
@@ -37,6 +39,9 @@ pub use watch::{Bookmark, BookmarkMeta, Watch, WatchEvent, WatchReceiver, INITIA
 
 /// etcd's default request size limit, which the API server inherits.
 pub const DEFAULT_MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
+/// How long a paged list pins its snapshot by default.
+pub const DEFAULT_LIST_PIN_LEASE: Duration = Duration::from_secs(300);
 
 /// Decoded objects kept by default.
 pub const DEFAULT_OBJECT_CACHE_ENTRIES: usize = 128 * 1024;
@@ -65,6 +70,9 @@ pub struct Config {
     /// How many decoded objects reads keep to skip JSON decoding (default 131,072; 0 turns
     /// the cache off). Memory cost: about one decoded copy of each cached object.
     pub object_cache_entries: usize,
+    /// How long a paged list's snapshot stays pinned against retention compaction after each
+    /// page (default 5 minutes; zero disables pinning).
+    pub list_pin_lease: Duration,
 }
 
 impl Config {
@@ -75,6 +83,7 @@ impl Config {
             dir: Some(dir.as_ref().to_path_buf()),
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             object_cache_entries: DEFAULT_OBJECT_CACHE_ENTRIES,
+            list_pin_lease: DEFAULT_LIST_PIN_LEASE,
         }
     }
 
@@ -93,6 +102,7 @@ impl Config {
             dir: None,
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             object_cache_entries: DEFAULT_OBJECT_CACHE_ENTRIES,
+            list_pin_lease: DEFAULT_LIST_PIN_LEASE,
         }
     }
 
@@ -112,6 +122,13 @@ impl Config {
         self
     }
 
+    /// Sets how long a paged list pins its snapshot against retention compaction.
+    #[must_use]
+    pub fn list_pin_lease(mut self, lease: Duration) -> Config {
+        self.list_pin_lease = lease;
+        self
+    }
+
     /// Sets the object size limit.
     #[must_use]
     pub fn max_object_bytes(mut self, bytes: usize) -> Config {
@@ -125,6 +142,7 @@ pub(crate) struct Shared {
     pub config: Config,
     pub objects: cache::ObjectCache,
     pub remaining: cache::RemainingCounts,
+    pub pins: pins::Pins,
 }
 
 /// An open store: a cheap, `Send + Sync` handle; clones share everything.
@@ -183,6 +201,7 @@ impl Store {
             shared: Arc::new(Shared {
                 objects: cache::ObjectCache::new(config.object_cache_entries),
                 remaining: cache::RemainingCounts::default(),
+                pins: pins::Pins::default(),
                 mvcc,
                 config,
             }),
@@ -216,6 +235,47 @@ impl Store {
         }
         self.shared.mvcc.compact(revision)?;
         Ok(())
+    }
+
+    /// Retention compaction: compacts towards `revision` but never past the snapshot of a
+    /// paged list still in progress (see the pins module notes). Returns the revision the store
+    /// is compacted to afterwards.
+    pub fn compact_retained(&self, revision: u64) -> Result<u64> {
+        let target = match self.shared.pins.oldest() {
+            Some(pinned) => revision.min(pinned),
+            None => revision,
+        };
+        if target > self.compacted_revision() {
+            self.compact(target)?;
+        }
+        Ok(self.compacted_revision())
+    }
+
+    /// Starts the background compactor, as the API server runs one: every `interval` it
+    /// compacts (respecting pinned lists) to the revision it saw one interval earlier, so at
+    /// least `interval` of history is always kept. The thread ends when the last handle on the
+    /// store is dropped.
+    pub fn start_compactor(&self, interval: Duration) -> Result<()> {
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        std::thread::Builder::new()
+            .name("apistore-compactor".into())
+            .spawn(move || {
+                let mut previous = None;
+                loop {
+                    std::thread::sleep(interval);
+                    let Some(shared) = weak.upgrade() else {
+                        return;
+                    };
+                    let store = Store { shared };
+                    if let Some(target) = previous {
+                        // A failed compaction leaves history in place; the next tick retries.
+                        let _ = store.compact_retained(target);
+                    }
+                    previous = Some(store.resource_version());
+                }
+            })
+            .map(|_| ())
+            .map_err(|e| Error::internal(format!("starting the compactor: {e}")))
     }
 
     /// Checkpoints the engine and trims the log.
