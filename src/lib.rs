@@ -40,6 +40,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod image;
 pub mod mvcc;
 pub mod selector;
 pub mod store;

@@ -1,0 +1,76 @@
+//! The OpenShift image API (`image.openshift.io/v1`) as a library on top of [`crate::Store`].
+//!
+//! Design notes: this module is a client of the store's public API like any server would be:
+//! the stored kinds (Image, and ImageStream in a later part) are ordinary [`Resource`]s whose
+//! strategies carry OpenShift's rules, and the virtual kinds (signatures, stream tags, stream
+//! images, mappings, layers) are computed from them. Types serialise to the JSON OpenShift
+//! serves.
+//!
+//! Built so far: every type of the group ([`types`]), references and digests ([`reference`]),
+//! the Image resource with its create/update strategy and validation ([`ImageApi::images`]),
+//! and signatures ([`ImageApi::signatures`]). Manifest parsing (deriving layers and metadata
+//! from a manifest), ImageStream semantics and the virtual stream kinds are not built yet.
+//!
+//! [`Resource`]: crate::Resource
+
+mod image_resource;
+pub mod reference;
+mod signature;
+pub mod types;
+
+pub use image_resource::{
+    DOCKER_LAYERS_ORDER, MANAGED_BY_OPENSHIFT, MANAGED_SIGNATURE, MANIFEST_BLOB_STORED,
+};
+pub use reference::{Digest, DockerImageReference, ReferenceError};
+pub use signature::{split_signature_name, SignatureApi};
+pub use types::*;
+
+use crate::store::{Api, Store};
+
+/// Settings of the image API: registry host names and import defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    /// The integrated registry's in-cluster host name (`image-registry.openshift-image-registry.svc:5000`).
+    pub internal_registry_hostname: Option<String>,
+    /// The integrated registry's public host name.
+    pub external_registry_hostname: Option<String>,
+    /// The import mode used when a tag does not set one (`Legacy` when empty).
+    pub default_import_mode: String,
+}
+
+/// Entry point of the image API over one store.
+#[derive(Clone, Debug)]
+pub struct ImageApi {
+    store: Store,
+    config: ImageConfig,
+}
+
+impl ImageApi {
+    /// The image API with default settings.
+    pub fn new(store: &Store) -> ImageApi {
+        ImageApi::with_config(store, ImageConfig::default())
+    }
+
+    /// The image API with explicit settings.
+    pub fn with_config(store: &Store, config: ImageConfig) -> ImageApi {
+        ImageApi {
+            store: store.clone(),
+            config,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ImageConfig {
+        &self.config
+    }
+
+    /// Images (stored, cluster scoped).
+    pub fn images(&self) -> Api<Image> {
+        self.store.all::<Image>()
+    }
+
+    /// Image signatures (virtual: entries of `Image.signatures`; create and delete only).
+    pub fn signatures(&self) -> SignatureApi {
+        SignatureApi::new(self.images())
+    }
+}

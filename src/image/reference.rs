@@ -1,0 +1,486 @@
+//! Image references, digests and the names of the virtual image kinds.
+//!
+//! Design notes: the grammar is docker/distribution's reference grammar, as OpenShift's
+//! library-go uses it; errors use its exact messages ("invalid reference format", "repository
+//! name must be lowercase", …) because clients match them. After the grammar, OpenShift splits
+//! the name: the first component is a registry iff it contains `.` or `:` or is `localhost`,
+//! the next is the namespace, and the rest is the name (`bar/foo/baz` → ns `bar`, name
+//! `foo/baz`). Digests are `sha256|sha384|sha512:<lowercase hex of exact length>`.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use sha2::Digest as _;
+
+/// The default tag.
+pub const DEFAULT_TAG: &str = "latest";
+/// The longest repository name (registry + path) a reference may have.
+pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
+
+/// Why a reference or digest did not parse, with the input and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ReferenceError {
+    /// The input.
+    pub input: String,
+    /// The byte offset the problem was found at (0 when the whole input is at fault).
+    pub position: usize,
+    /// The upstream message (`invalid reference format`, …).
+    pub message: String,
+}
+
+fn error(input: &str, position: usize, message: &str) -> ReferenceError {
+    ReferenceError {
+        input: input.to_string(),
+        position,
+        message: message.to_string(),
+    }
+}
+
+/// The compiled grammar (`None` only if the constant pattern failed to compile, which a unit
+/// test rules out; parse then refuses every input rather than panic).
+fn reference_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        let domain_component = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+        let domain = format!(r"{domain_component}(?:\.{domain_component})*(?::[0-9]+)?");
+        let path_component = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*";
+        let name = format!(r"(?:{domain}/)?{path_component}(?:/{path_component})*");
+        let tag = r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
+        let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+        Regex::new(&format!(r"^({name})(?::({tag}))?(?:@({digest}))?$")).ok()
+    })
+    .as_ref()
+}
+
+/// A content digest: `algorithm:hex`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest {
+    algorithm: String,
+    hex: String,
+}
+
+impl Digest {
+    /// Parses `sha256:<64 hex>`, `sha384:<96 hex>` or `sha512:<128 hex>` (lowercase hex).
+    pub fn parse(input: &str) -> Result<Digest, ReferenceError> {
+        let Some((algorithm, hex)) = input.split_once(':') else {
+            return Err(error(input, 0, "invalid checksum digest format"));
+        };
+        let length = match algorithm {
+            "sha256" => 64,
+            "sha384" => 96,
+            "sha512" => 128,
+            _ if algorithm.is_empty() => {
+                return Err(error(input, 0, "invalid checksum digest format"))
+            }
+            _ => return Err(error(input, 0, "unsupported digest algorithm")),
+        };
+        if let Some(bad) = hex.find(|c: char| !matches!(c, '0'..='9' | 'a'..='f')) {
+            return Err(error(
+                input,
+                algorithm.len() + 1 + bad,
+                "invalid checksum digest format",
+            ));
+        }
+        if hex.len() != length {
+            return Err(error(
+                input,
+                algorithm.len() + 1,
+                "invalid checksum digest length",
+            ));
+        }
+        Ok(Digest {
+            algorithm: algorithm.to_string(),
+            hex: hex.to_string(),
+        })
+    }
+
+    /// The sha256 digest of `bytes`.
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        Digest {
+            algorithm: "sha256".into(),
+            hex: hex::encode(sha2::Sha256::digest(bytes)),
+        }
+    }
+
+    /// True when `bytes` hash to this digest.
+    pub fn verifies(&self, bytes: &[u8]) -> bool {
+        let actual = match self.algorithm.as_str() {
+            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
+            "sha384" => hex::encode(sha2::Sha384::digest(bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+            _ => return false,
+        };
+        actual == self.hex
+    }
+
+    /// The algorithm (`sha256`).
+    pub fn algorithm(&self) -> &str {
+        &self.algorithm
+    }
+
+    /// The hex part.
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm, self.hex)
+    }
+}
+
+/// A parsed pull spec: registry, namespace, name, tag, id (`DockerImageReference`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DockerImageReference {
+    /// The registry host (and port), if any.
+    pub registry: String,
+    /// The first path component after the registry, if the path has more than one.
+    pub namespace: String,
+    /// The rest of the path.
+    pub name: String,
+    /// The tag, if any.
+    pub tag: String,
+    /// The digest, if any.
+    pub id: String,
+}
+
+impl DockerImageReference {
+    /// Parses a pull spec with the docker reference grammar and OpenShift's component split.
+    pub fn parse(spec: &str) -> Result<DockerImageReference, ReferenceError> {
+        let Some(re) = reference_regex() else {
+            return Err(error(spec, 0, "invalid reference format"));
+        };
+        let Some(captures) = re.captures(spec) else {
+            if spec.is_empty() {
+                return Err(error(
+                    spec,
+                    0,
+                    "repository name must have at least one component",
+                ));
+            }
+            if re.is_match(&spec.to_lowercase()) {
+                let at = spec.find(|c: char| c.is_ascii_uppercase()).unwrap_or(0);
+                return Err(error(spec, at, "repository name must be lowercase"));
+            }
+            return Err(error(spec, 0, "invalid reference format"));
+        };
+        let full_name = captures.get(1).map_or("", |m| m.as_str());
+        if full_name.len() > NAME_TOTAL_LENGTH_MAX {
+            return Err(error(
+                spec,
+                NAME_TOTAL_LENGTH_MAX,
+                "repository name must not be more than 255 characters",
+            ));
+        }
+        let mut reference = DockerImageReference {
+            tag: captures.get(2).map_or("", |m| m.as_str()).to_string(),
+            ..DockerImageReference::default()
+        };
+        if let Some(id) = captures.get(3) {
+            let digest = Digest::parse(id.as_str()).map_err(|e| ReferenceError {
+                input: spec.to_string(),
+                position: id.start() + e.position,
+                message: e.message,
+            })?;
+            reference.id = digest.to_string();
+        }
+        let (registry, path) = match full_name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first, rest)
+            }
+            Some(_) => ("", full_name),
+            None if full_name.contains('.') || full_name.starts_with("localhost") => {
+                (full_name, "")
+            }
+            None => ("", full_name),
+        };
+        reference.registry = registry.to_string();
+        match path.split_once('/') {
+            Some((namespace, name)) => {
+                reference.namespace = namespace.to_string();
+                reference.name = name.to_string();
+            }
+            None => reference.name = path.to_string(),
+        }
+        Ok(reference)
+    }
+
+    /// `name@id`, `name:tag` or `name` (empty when there is no name).
+    pub fn name_string(&self) -> String {
+        if self.name.is_empty() {
+            String::new()
+        } else if !self.id.is_empty() {
+            format!("{}@{}", self.name, self.id)
+        } else if !self.tag.is_empty() {
+            format!("{}:{}", self.name, self.tag)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// Exactly what was set: `registry/namespace/name@id` (the id wins over the tag).
+    pub fn exact(&self) -> String {
+        let name = self.name_string();
+        if name.is_empty() {
+            return name;
+        }
+        let mut out = String::new();
+        if !self.registry.is_empty() {
+            out.push_str(&self.registry);
+            out.push('/');
+        }
+        if !self.namespace.is_empty() {
+            out.push_str(&self.namespace);
+            out.push('/');
+        }
+        out.push_str(&name);
+        out
+    }
+
+    /// The same reference without its tag when it has a digest id.
+    pub fn most_specific(&self) -> DockerImageReference {
+        let mut out = self.clone();
+        if !out.id.is_empty() && Digest::parse(&out.id).is_ok() {
+            out.tag.clear();
+        }
+        out
+    }
+
+    /// The repository without tag or id (`registry/namespace/name`).
+    pub fn as_repository(&self) -> DockerImageReference {
+        DockerImageReference {
+            tag: String::new(),
+            id: String::new(),
+            ..self.clone()
+        }
+    }
+
+    /// True for Docker Hub's registry names (and no registry).
+    pub fn is_docker_hub(&self) -> bool {
+        matches!(
+            self.registry.as_str(),
+            "" | "docker.io" | "index.docker.io" | "registry-1.docker.io"
+        )
+    }
+}
+
+impl fmt::Display for DockerImageReference {
+    /// As [`DockerImageReference::exact`], with `library` inserted for Docker Hub images
+    /// without a namespace when a Docker Hub registry is named.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() && !self.registry.is_empty() && self.is_docker_hub() {
+            let with_library = DockerImageReference {
+                namespace: "library".into(),
+                ..self.clone()
+            };
+            return f.write_str(&with_library.exact());
+        }
+        f.write_str(&self.exact())
+    }
+}
+
+impl std::str::FromStr for DockerImageReference {
+    type Err = ReferenceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DockerImageReference::parse(s)
+    }
+}
+
+/// Splits an ImageStreamTag name `stream:tag` (no `@`, exactly one `:`, both sides non-empty).
+pub fn parse_image_stream_tag_name(name: &str) -> Result<(String, String), ReferenceError> {
+    if let Some(at) = name.find('@') {
+        return Err(error(
+            name,
+            at,
+            &format!("{name:?} is an image stream image, not an image stream tag"),
+        ));
+    }
+    let parts: Vec<&str> = name.splitn(3, ':').collect();
+    match parts.as_slice() {
+        [stream, tag] if !stream.is_empty() && !tag.is_empty() => {
+            Ok((stream.to_string(), tag.to_string()))
+        }
+        [_, _] => Err(error(
+            name,
+            0,
+            &format!("image stream tag name {name:?} must have a name and a tag"),
+        )),
+        _ => Err(error(
+            name,
+            0,
+            &format!("expected exactly one : delimiter in the istag {name:?}"),
+        )),
+    }
+}
+
+/// Splits an ImageStreamImage name `stream@id` (exactly one `@`, both sides non-empty).
+pub fn parse_image_stream_image_name(name: &str) -> Result<(String, String), ReferenceError> {
+    let parts: Vec<&str> = name.splitn(3, '@').collect();
+    match parts.as_slice() {
+        [stream, id] if !stream.is_empty() && !id.is_empty() => {
+            Ok((stream.to_string(), id.to_string()))
+        }
+        [_, _] => Err(error(
+            name,
+            0,
+            &format!("image stream image name {name:?} must have a name and ID"),
+        )),
+        _ => Err(error(
+            name,
+            0,
+            &format!("expected exactly one @ in the isimage name {name:?}"),
+        )),
+    }
+}
+
+/// Splits `stream[:tag]` on the first `:`, defaulting the tag to `latest`; the flag says
+/// whether a `:` was present.
+pub fn split_image_stream_tag(name_and_tag: &str) -> (String, String, bool) {
+    match name_and_tag.split_once(':') {
+        Some((name, tag)) => {
+            let tag = if tag.is_empty() { DEFAULT_TAG } else { tag };
+            (name.to_string(), tag.to_string(), true)
+        }
+        None => (name_and_tag.to_string(), DEFAULT_TAG.to_string(), false),
+    }
+}
+
+/// True when `id` names `image`: a prefix of the image name, or of its hex when the image name
+/// is a digest. There is no minimum length (as upstream).
+pub fn digest_or_image_match(image: &str, id: &str) -> bool {
+    if let Ok(digest) = Digest::parse(image) {
+        return digest.hex().starts_with(id) || image.starts_with(id);
+    }
+    image.starts_with(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(spec: &str) -> (String, String, String, String, String) {
+        let r = DockerImageReference::parse(spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+        (r.registry, r.namespace, r.name, r.tag, r.id)
+    }
+
+    #[test]
+    fn components_split_as_openshift_does() {
+        let s = String::from;
+        assert_eq!(parsed("foo"), (s(""), s(""), s("foo"), s(""), s("")));
+        assert_eq!(parsed("foo:tag").3, "tag");
+        assert_eq!(parsed("bar/foo"), (s(""), s("bar"), s("foo"), s(""), s("")));
+        assert_eq!(
+            parsed("bar/foo/baz"),
+            (s(""), s("bar"), s("foo/baz"), s(""), s(""))
+        );
+        assert_eq!(
+            parsed("bar:5000/baz"),
+            (s("bar:5000"), s(""), s("baz"), s(""), s(""))
+        );
+        assert_eq!(parsed("localhost/bar").0, "localhost");
+        assert_eq!(
+            parsed("docker.io/myapp"),
+            (s("docker.io"), s(""), s("myapp"), s(""), s(""))
+        );
+        assert_eq!(
+            parsed("quay.io"),
+            (s("quay.io"), s(""), s(""), s(""), s(""))
+        );
+    }
+
+    #[test]
+    fn digests_and_errors() {
+        let hex = "a".repeat(64);
+        assert_eq!(
+            parsed(&format!("foo@sha256:{hex}")).4,
+            format!("sha256:{hex}")
+        );
+        let err = DockerImageReference::parse("a/b@sha256:something").unwrap_err();
+        assert_eq!(err.message, "invalid reference format");
+        assert_eq!(
+            DockerImageReference::parse("Foo").unwrap_err().message,
+            "repository name must be lowercase"
+        );
+        assert_eq!(
+            DockerImageReference::parse("").unwrap_err().message,
+            "repository name must have at least one component"
+        );
+        let long = format!("bar:5000/{}/{}:tag", "a".repeat(63), "b".repeat(182));
+        assert!(DockerImageReference::parse(&long).is_ok());
+        let too_long = format!("bar:5000/{}/{}:tag", "a".repeat(63), "b".repeat(183));
+        assert_eq!(
+            DockerImageReference::parse(&too_long).unwrap_err().message,
+            "repository name must not be more than 255 characters"
+        );
+        assert_eq!(
+            Digest::parse(&format!("sha256:{}", "a".repeat(63)))
+                .unwrap_err()
+                .message,
+            "invalid checksum digest length"
+        );
+        assert_eq!(
+            Digest::parse("md5:abc").unwrap_err().message,
+            "unsupported digest algorithm"
+        );
+    }
+
+    #[test]
+    fn printing() {
+        let r = DockerImageReference::parse("docker.io/myapp:1").unwrap();
+        assert_eq!(r.exact(), "docker.io/myapp:1");
+        assert_eq!(r.to_string(), "docker.io/library/myapp:1");
+        let hex = "b".repeat(64);
+        let r = DockerImageReference::parse(&format!("reg:5000/ns/app:v1@sha256:{hex}")).unwrap();
+        assert_eq!(r.exact(), format!("reg:5000/ns/app@sha256:{hex}"));
+        assert_eq!(r.most_specific().tag, "");
+    }
+
+    #[test]
+    fn virtual_names() {
+        assert_eq!(
+            parse_image_stream_tag_name("web:latest").unwrap(),
+            ("web".into(), "latest".into())
+        );
+        for bad in ["web", "web:", ":t", "a:b:c", "a@b:c"] {
+            assert!(parse_image_stream_tag_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_image_stream_image_name("web@sha256:4a").unwrap(),
+            ("web".into(), "sha256:4a".into())
+        );
+        for bad in ["", "a", "a@b@c", "@id", "name@"] {
+            assert!(parse_image_stream_image_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            split_image_stream_tag("web"),
+            ("web".into(), "latest".into(), false)
+        );
+        assert_eq!(
+            split_image_stream_tag("web:"),
+            ("web".into(), "latest".into(), true)
+        );
+        let image = format!("sha256:{}", "3c87".repeat(16));
+        assert!(digest_or_image_match(&image, &"3c87".repeat(16)));
+        assert!(digest_or_image_match(&image, "sha256:3c8"));
+        assert!(digest_or_image_match("mytag", "mytag"));
+        assert!(!digest_or_image_match("mytag", "mytag2"));
+    }
+
+    #[test]
+    fn the_grammar_compiles() {
+        assert!(reference_regex().is_some());
+    }
+
+    #[test]
+    fn sha256_digests_verify() {
+        let d = Digest::sha256_of(b"hello");
+        assert!(d.verifies(b"hello"));
+        assert!(!d.verifies(b"hellO"));
+        assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
+    }
+}
