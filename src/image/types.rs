@@ -463,8 +463,8 @@ pub struct NamedTagEventList {
     /// The tag.
     #[serde(default)]
     pub tag: String,
-    /// The events, newest first (always written).
-    #[serde(default, deserialize_with = "null_as_empty")]
+    /// The events, newest first (always written; `null` when empty, as Go writes a nil slice).
+    #[serde(default, deserialize_with = "null_as_empty", serialize_with = "empty_as_null")]
     pub items: Vec<TagEvent>,
     /// Conditions of the tag.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -827,6 +827,18 @@ pub struct SecretList {
     /// The secrets (always written).
     #[serde(default)]
     pub items: Vec<Secret>,
+}
+
+fn empty_as_null<S, T>(items: &[T], serializer: S) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    T: Serialize,
+{
+    if items.is_empty() {
+        serializer.serialize_none()
+    } else {
+        serializer.collect_seq(items)
+    }
 }
 
 fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
