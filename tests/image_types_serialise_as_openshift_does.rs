@@ -1,19 +1,27 @@
 //! The image types read and write exactly the JSON OpenShift serves (image spec §2): which
 //! fields are always written, `null` versus omitted, base64 bytes, Docker-style metadata keys.
-use apistore::image::{Image, ImageStream, ImageStreamLayers, ImageStreamTag, ImageTag, TagReference};
+use apistore::image::{
+    Image, ImageStream, ImageStreamLayers, ImageStreamTag, ImageTag, TagReference,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn round_trip<T: Serialize + DeserializeOwned>(name: &str) -> T {
     let original = fixture(name);
     let typed: T = serde_json::from_value(original.clone()).unwrap();
-    assert_eq!(serde_json::to_value(&typed).unwrap(), original, "{name} re-serialises byte-for-byte (as a JSON tree)");
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        original,
+        "{name} re-serialises byte-for-byte (as a JSON tree)"
+    );
     typed
 }
 
@@ -42,12 +50,19 @@ fn virtual_kinds_write_their_always_present_fields() {
     let layers: ImageStreamLayers = round_trip("imagestreamlayers.json");
     assert!(layers.images["gone"].image_missing);
     let empty = serde_json::to_value(ImageTag::default()).unwrap();
-    assert_eq!(empty, json!({"metadata": {}, "spec": null, "status": null, "image": null}));
+    assert_eq!(
+        empty,
+        json!({"metadata": {}, "spec": null, "status": null, "image": null})
+    );
 }
 
 #[test]
 fn a_default_tag_reference_writes_nulls_and_empty_policies() {
-    let value = serde_json::to_value(TagReference { name: "t".into(), ..TagReference::default() }).unwrap();
+    let value = serde_json::to_value(TagReference {
+        name: "t".into(),
+        ..TagReference::default()
+    })
+    .unwrap();
     assert_eq!(
         value,
         json!({"name": "t", "annotations": null, "generation": null, "importPolicy": {}, "referencePolicy": {"type": ""}})

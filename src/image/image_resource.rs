@@ -7,15 +7,15 @@
 //! manifest may be cleared, or replaced by one whose digest is the image's name. Labels,
 //! annotations, the pull spec and signatures stay mutable. Validation messages are OpenShift's.
 //!
-//! Not built yet (left for the next session, see the README status table): deriving
-//! `dockerImageLayers`, `dockerImageMetadata` and `dockerImageManifests` from the manifest
-//! (§5.3 of the image spec). Images are stored with what the client sent.
+//! On create and update the manifest fills `dockerImageLayers`, `dockerImageMetadata` and,
+//! for manifest lists, `dockerImageManifests` (see [`crate::image::manifest`]).
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use crate::error::StatusCause;
+use crate::image::manifest;
 use crate::image::reference::{Digest, DockerImageReference};
 use crate::image::signature::validate_signature;
 use crate::image::types::{Image, API_VERSION, GROUP, VERSION};
@@ -78,9 +78,19 @@ fn normalise(image: &mut Image) {
     }
 }
 
-/// True when `manifest` hashes to the image name (a digest): the manifest may then be set.
-fn manifest_matches_image(name: &str, manifest: &str) -> bool {
-    Digest::parse(name).is_ok_and(|digest| digest.verifies(manifest.as_bytes()))
+/// True when `manifest` (its canonical form for `media_type`; `""` means schema1) hashes to
+/// the image name as a digest (`ManifestMatchesImage`).
+fn manifest_matches_image(name: &str, manifest: &str, media_type: &str) -> bool {
+    let canonical = manifest::canonical_bytes(manifest, media_type);
+    Digest::parse(name).is_ok_and(|digest| digest.verifies(&canonical))
+}
+
+/// Derives metadata from the manifest; like OpenShift, a manifest that cannot be used leaves
+/// the image as sent rather than failing the write.
+fn derive(image: &mut Image) {
+    if manifest::derive_metadata(image).is_err() {
+        // Logged and ignored upstream; the image is stored with what could be derived.
+    }
 }
 
 /// The `config.digest` of a schema2/OCI manifest.
@@ -176,6 +186,10 @@ impl Resource for Image {
     }
 
     fn prepare_for_create(&mut self) {
+        derive(self);
+        if let Some(entries) = manifest::list_entries(&self.docker_image_manifest) {
+            self.docker_image_manifests = entries;
+        }
         normalise(self);
     }
 
@@ -186,7 +200,11 @@ impl Resource for Image {
         self.docker_image_signatures = old.docker_image_signatures.clone();
         let manifest_ok = self.docker_image_manifest == old.docker_image_manifest
             || self.docker_image_manifest.is_empty()
-            || manifest_matches_image(self.metadata.name_str(), &self.docker_image_manifest);
+            || manifest_matches_image(
+                self.metadata.name_str(),
+                &self.docker_image_manifest,
+                &old.docker_image_manifest_media_type,
+            );
         if !manifest_ok {
             self.docker_image_manifest = old.docker_image_manifest.clone();
         }
@@ -199,6 +217,7 @@ impl Resource for Image {
                 self.docker_image_config = old.docker_image_config.clone();
             }
         }
+        derive(self);
         normalise(self);
     }
 

@@ -8,12 +8,14 @@
 //!
 //! Built so far: every type of the group ([`types`]), references and digests ([`reference`]),
 //! the Image resource with its create/update strategy and validation ([`ImageApi::images`]),
-//! and signatures ([`ImageApi::signatures`]). Manifest parsing (deriving layers and metadata
-//! from a manifest), ImageStream semantics and the virtual stream kinds are not built yet.
+//! manifests and the metadata derived from them ([`manifest`]), and signatures
+//! ([`ImageApi::signatures`]). ImageStream semantics and the virtual stream kinds (tags,
+//! stream images, mappings, layers, imports) are not built yet.
 //!
 //! [`Resource`]: crate::Resource
 
 mod image_resource;
+pub mod manifest;
 pub mod reference;
 mod signature;
 pub mod types;

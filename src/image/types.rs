@@ -464,7 +464,11 @@ pub struct NamedTagEventList {
     #[serde(default)]
     pub tag: String,
     /// The events, newest first (always written; `null` when empty, as Go writes a nil slice).
-    #[serde(default, deserialize_with = "null_as_empty", serialize_with = "empty_as_null")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        serialize_with = "empty_as_null"
+    )]
     pub items: Vec<TagEvent>,
     /// Conditions of the tag.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
