@@ -4,6 +4,9 @@
 //! the properties its fuzz target promises. The fuzzer calls them on generated input; `cargo
 //! test` calls them on the committed corpus, so a regression shows up without a fuzzer.
 
+use crate::image::manifest;
+use crate::image::reference::{Digest, DockerImageReference};
+use crate::image::types::Image;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::continue_token;
 
@@ -64,4 +67,45 @@ pub fn check_continue_token(data: &[u8]) {
             }
         }
     }
+}
+
+/// Image reference: never panics; `exact()` of a parsed reference parses to the same reference
+/// (when it has a name); errors carry a position inside the input.
+pub fn check_image_reference(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match DockerImageReference::parse(text) {
+        Ok(parsed) => {
+            let printed = parsed.exact();
+            if !parsed.name.is_empty() {
+                let again = DockerImageReference::parse(&printed);
+                assert_eq!(
+                    again.as_ref(),
+                    Ok(&parsed.most_specific_or_self()),
+                    "reparse of {printed:?}"
+                );
+            }
+        }
+        Err(e) => assert!(e.position <= text.len()),
+    }
+    if let Ok(digest) = Digest::parse(text) {
+        assert_eq!(Digest::parse(&digest.to_string()).as_ref(), Ok(&digest));
+    }
+}
+
+/// Manifest: deriving metadata from arbitrary bytes never panics, and list parsing agrees
+/// with the media type.
+pub fn check_manifest(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut image = Image {
+        docker_image_manifest: text.to_string(),
+        docker_image_config: text.to_string(),
+        ..Image::default()
+    };
+    let _ = manifest::derive_metadata(&mut image);
+    let _ = manifest::list_entries(text);
+    let _ = manifest::canonical_bytes(text, "");
 }

@@ -78,3 +78,21 @@ fn continue_token_corpus_never_panics_or_escapes_its_prefix() {
         apistore::testing::check_continue_token(&data);
     }
 }
+
+#[test]
+fn image_reference_corpus_never_panics_and_reprints_stably() {
+    let inputs = corpus("image_reference");
+    assert!(inputs.len() >= 10, "the committed corpus is present");
+    for data in inputs {
+        apistore::testing::check_image_reference(&data);
+    }
+}
+
+#[test]
+fn manifest_corpus_never_panics() {
+    let inputs = corpus("manifest");
+    assert!(inputs.len() >= 5, "the committed corpus is present");
+    for data in inputs {
+        apistore::testing::check_manifest(&data);
+    }
+}

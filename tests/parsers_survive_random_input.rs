@@ -19,3 +19,23 @@ proptest! {
         apistore::testing::check_continue_token(s.as_bytes());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #[test]
+    fn image_references_never_panic_and_reprint_stably(s in r"([a-z0-9.:-]{1,12}/)?[a-zA-Z0-9._/-]{0,20}(:[A-Za-z0-9_.-]{0,8})?(@sha256:[0-9a-f]{0,64})?") {
+        apistore::testing::check_image_reference(s.as_bytes());
+    }
+
+    #[test]
+    fn manifests_never_panic(s in r#"\{("schemaVersion":[0-9],)?("mediaType":"[a-z./+-]{0,40}",)?("fsLayers":\[\{"blobSum":"x"\}\],)?("history":\[\{"v1Compatibility":"[{}a-z:"]{0,10}"\}\],)?("config":\{"digest":"d"\},)?"layers":\[\]\}"#) {
+        apistore::testing::check_manifest(s.as_bytes());
+    }
+
+    #[test]
+    fn sha256_digests_of_random_bytes_verify(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let digest = apistore::image::Digest::sha256_of(&bytes);
+        prop_assert!(digest.verifies(&bytes));
+        prop_assert_eq!(apistore::image::Digest::parse(&digest.to_string()).unwrap(), digest);
+    }
+}

@@ -251,6 +251,16 @@ impl DockerImageReference {
         out
     }
 
+    /// What `exact()` re-parses to: the id wins over the tag in print, so a reference with
+    /// both comes back without its tag.
+    pub fn most_specific_or_self(&self) -> DockerImageReference {
+        let mut out = self.clone();
+        if !out.id.is_empty() {
+            out.tag.clear();
+        }
+        out
+    }
+
     /// The repository without tag or id (`registry/namespace/name`).
     pub fn as_repository(&self) -> DockerImageReference {
         DockerImageReference {
