@@ -6,7 +6,7 @@
 //! images, mappings, layers) are computed from them. Types serialise to the JSON OpenShift
 //! serves.
 //!
-//! Built so far: every type of the group ([`types`]), references and digests ([`reference`]),
+//! Built so far: every type of the group ([`types`]), references and digests ([`mod@reference`]),
 //! the Image resource with its create/update strategy and validation ([`ImageApi::images`]),
 //! manifests and the metadata derived from them ([`manifest`]), and signatures
 //! ([`ImageApi::signatures`]). ImageStream semantics and the virtual stream kinds (tags,
