@@ -7,11 +7,8 @@
 //! the next is the namespace, and the rest is the name (`bar/foo/baz` → ns `bar`, name
 //! `foo/baz`). Digests are `sha256|sha384|sha512:<lowercase hex of exact length>`.
 
-use std::fmt;
-use std::sync::OnceLock;
-
-use regex::Regex;
 use sha2::Digest as _;
+use std::fmt;
 
 /// The default tag.
 pub const DEFAULT_TAG: &str = "latest";
@@ -38,20 +35,155 @@ fn error(input: &str, position: usize, message: &str) -> ReferenceError {
     }
 }
 
-/// The compiled grammar (`None` only if the constant pattern failed to compile, which a unit
-/// test rules out; parse then refuses every input rather than panic).
-fn reference_regex() -> Option<&'static Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| {
-        let domain_component = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-        let domain = format!(r"{domain_component}(?:\.{domain_component})*(?::[0-9]+)?");
-        let path_component = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*";
-        let name = format!(r"(?:{domain}/)?{path_component}(?:/{path_component})*");
-        let tag = r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
-        let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-        Regex::new(&format!(r"^({name})(?::({tag}))?(?:@({digest}))?$")).ok()
-    })
-    .as_ref()
+fn is_lower_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
+fn is_path_component(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || !is_lower_alnum(bytes[0]) || !is_lower_alnum(bytes[bytes.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_lower_alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !is_lower_alnum(bytes[i]) {
+            i += 1;
+        }
+        let separator = &text[start..i];
+        let ok = matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// `[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`
+fn is_domain_component(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// `domain-component(\.domain-component)*(:[0-9]+)?`
+fn is_domain(text: &str) -> bool {
+    let (host, port) = match text.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (text, None),
+    };
+    if let Some(port) = port {
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    host.split('.').all(is_domain_component)
+}
+
+/// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
+fn is_tag(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
+fn is_digest_shape(text: &str) -> bool {
+    let Some(split) = text.bytes().position(|b| b == b':') else {
+        return false;
+    };
+    let (algorithm, hex) = (&text.as_bytes()[..split], &text.as_bytes()[split + 1..]);
+    // Components of letters and digits, each starting with a letter, joined by one of `-_+.`.
+    let mut at_start = true;
+    for &b in algorithm {
+        if matches!(b, b'-' | b'_' | b'+' | b'.') {
+            if at_start {
+                return false;
+            }
+            at_start = true;
+        } else if at_start {
+            if !b.is_ascii_alphabetic() {
+                return false;
+            }
+            at_start = false;
+        } else if !b.is_ascii_alphanumeric() {
+            return false;
+        }
+    }
+    !at_start && hex.len() >= 32 && hex.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// The reference grammar split into (name, tag, digest), or `None` when it does not match.
+fn split_reference(spec: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
+    let (rest, digest) = match spec.bytes().position(|b| b == b'@') {
+        Some(at) => (&spec[..at], Some(&spec[at + 1..])),
+        None => (spec, None),
+    };
+    if digest.is_some_and(|d| !is_digest_shape(d)) {
+        return None;
+    }
+    let last_slash = rest.rfind('/');
+    let (name, tag) = match rest.rfind(':') {
+        Some(colon) if last_slash.is_none_or(|slash| colon > slash) => {
+            (&rest[..colon], Some(&rest[colon + 1..]))
+        }
+        _ => (rest, None),
+    };
+    if tag.is_some_and(|t| !is_tag(t)) {
+        return None;
+    }
+    let mut components = name.split('/');
+    let first = components.next()?;
+    let rest_ok = components.clone().all(is_path_component);
+    let has_more = components.next().is_some();
+    let first_ok = is_path_component(first) || (has_more && is_domain(first));
+    (first_ok && rest_ok).then_some((name, tag, digest))
+}
+
+/// Checks a digest without allocating; returns the offset of its `:`.
+fn check_digest(input: &str) -> Result<usize, ReferenceError> {
+    let Some(split) = input.find(':') else {
+        return Err(error(input, 0, "invalid checksum digest format"));
+    };
+    let (algorithm, hex) = (&input[..split], &input[split + 1..]);
+    let length = match algorithm {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        "" => return Err(error(input, 0, "invalid checksum digest format")),
+        _ => return Err(error(input, 0, "unsupported digest algorithm")),
+    };
+    if let Some(bad) = hex
+        .bytes()
+        .position(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(error(
+            input,
+            split + 1 + bad,
+            "invalid checksum digest format",
+        ));
+    }
+    if hex.len() != length {
+        return Err(error(input, split + 1, "invalid checksum digest length"));
+    }
+    Ok(split)
 }
 
 /// A content digest: `algorithm:hex`.
@@ -64,35 +196,10 @@ pub struct Digest {
 impl Digest {
     /// Parses `sha256:<64 hex>`, `sha384:<96 hex>` or `sha512:<128 hex>` (lowercase hex).
     pub fn parse(input: &str) -> Result<Digest, ReferenceError> {
-        let Some((algorithm, hex)) = input.split_once(':') else {
-            return Err(error(input, 0, "invalid checksum digest format"));
-        };
-        let length = match algorithm {
-            "sha256" => 64,
-            "sha384" => 96,
-            "sha512" => 128,
-            _ if algorithm.is_empty() => {
-                return Err(error(input, 0, "invalid checksum digest format"))
-            }
-            _ => return Err(error(input, 0, "unsupported digest algorithm")),
-        };
-        if let Some(bad) = hex.find(|c: char| !matches!(c, '0'..='9' | 'a'..='f')) {
-            return Err(error(
-                input,
-                algorithm.len() + 1 + bad,
-                "invalid checksum digest format",
-            ));
-        }
-        if hex.len() != length {
-            return Err(error(
-                input,
-                algorithm.len() + 1,
-                "invalid checksum digest length",
-            ));
-        }
+        let split = check_digest(input)?;
         Ok(Digest {
-            algorithm: algorithm.to_string(),
-            hex: hex.to_string(),
+            algorithm: input[..split].to_string(),
+            hex: input[split + 1..].to_string(),
         })
     }
 
@@ -150,10 +257,7 @@ pub struct DockerImageReference {
 impl DockerImageReference {
     /// Parses a pull spec with the docker reference grammar and OpenShift's component split.
     pub fn parse(spec: &str) -> Result<DockerImageReference, ReferenceError> {
-        let Some(re) = reference_regex() else {
-            return Err(error(spec, 0, "invalid reference format"));
-        };
-        let Some(captures) = re.captures(spec) else {
+        let Some((full_name, tag, id)) = split_reference(spec) else {
             if spec.is_empty() {
                 return Err(error(
                     spec,
@@ -161,13 +265,12 @@ impl DockerImageReference {
                     "repository name must have at least one component",
                 ));
             }
-            if re.is_match(&spec.to_lowercase()) {
+            if split_reference(&spec.to_lowercase()).is_some() {
                 let at = spec.find(|c: char| c.is_ascii_uppercase()).unwrap_or(0);
                 return Err(error(spec, at, "repository name must be lowercase"));
             }
             return Err(error(spec, 0, "invalid reference format"));
         };
-        let full_name = captures.get(1).map_or("", |m| m.as_str());
         if full_name.len() > NAME_TOTAL_LENGTH_MAX {
             return Err(error(
                 spec,
@@ -176,16 +279,17 @@ impl DockerImageReference {
             ));
         }
         let mut reference = DockerImageReference {
-            tag: captures.get(2).map_or("", |m| m.as_str()).to_string(),
+            tag: tag.unwrap_or("").to_string(),
             ..DockerImageReference::default()
         };
-        if let Some(id) = captures.get(3) {
-            let digest = Digest::parse(id.as_str()).map_err(|e| ReferenceError {
+        if let Some(id) = id {
+            let offset = spec.len() - id.len();
+            check_digest(id).map_err(|e| ReferenceError {
                 input: spec.to_string(),
-                position: id.start() + e.position,
+                position: offset + e.position,
                 message: e.message,
             })?;
-            reference.id = digest.to_string();
+            reference.id = id.to_string();
         }
         let (registry, path) = match full_name.split_once('/') {
             Some((first, rest))
@@ -481,9 +585,61 @@ mod tests {
         assert!(!digest_or_image_match("mytag", "mytag2"));
     }
 
+    /// The docker/distribution grammar as a regex: the oracle the hand-written matcher is
+    /// checked against.
+    fn oracle() -> regex::Regex {
+        let domain_component = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+        let domain = format!(r"{domain_component}(?:\.{domain_component})*(?::[0-9]+)?");
+        let path_component = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*";
+        let name = format!(r"(?:{domain}/)?{path_component}(?:/{path_component})*");
+        let tag = r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
+        let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+        regex::Regex::new(&format!(r"^({name})(?::({tag}))?(?:@({digest}))?$")).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+        #[test]
+        fn the_matcher_agrees_with_the_grammar(s in r"[aA0._:/@-]{0,12}(@sha256:[0-9a-f]{30,34})?") {
+            let re = oracle();
+            let ours = split_reference(&s);
+            let theirs = re.captures(&s);
+            proptest::prop_assert_eq!(ours.is_some(), theirs.is_some(), "{:?}", s);
+            if let (Some((name, tag, digest)), Some(c)) = (ours, theirs) {
+                proptest::prop_assert_eq!(Some(name), c.get(1).map(|m| m.as_str()));
+                proptest::prop_assert_eq!(tag, c.get(2).map(|m| m.as_str()));
+                proptest::prop_assert_eq!(digest, c.get(3).map(|m| m.as_str()));
+            }
+        }
+    }
+
     #[test]
-    fn the_grammar_compiles() {
-        assert!(reference_regex().is_some());
+    fn grammar_edges() {
+        for ok in [
+            "a__b",
+            "a---b",
+            "a.b_c",
+            "Host-1.example:5000/a/b",
+            "a:Tag_1.x-y",
+            "localhost:5000/x",
+        ] {
+            assert!(DockerImageReference::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "a..b",
+            "a___b",
+            "-a",
+            "a/",
+            "/a",
+            "a//b",
+            "a:",
+            "a:-x",
+            "Host/A",
+            "a@sha256:zz",
+            "host:port/a",
+        ] {
+            assert!(DockerImageReference::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
