@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::error::{qualified, Error, Result, StatusCause};
 use crate::mvcc::{MvccError, Txn};
 use crate::store::codec;
+use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};
 use crate::store::meta::{ObjectMeta, Time};
 use crate::store::params::{
@@ -176,6 +177,12 @@ impl<K: Resource> Api<K> {
         }
     }
 
+    /// An object on its way out: the kind's read-time decoration applied.
+    pub(crate) fn out(&self, mut obj: K) -> K {
+        obj.decorate(&StrategyContext::new(&self.store));
+        obj
+    }
+
     /// Decodes a key-value read from the index, through the decoded-object cache.
     pub(crate) fn decode_kv(&self, kv: &crate::mvcc::KeyValue) -> Result<K> {
         let cache = &self.store.shared.objects;
@@ -236,6 +243,10 @@ impl<K: Resource> Api<K> {
     /// resourceVersion, generates the name from `generateName` when `name` is empty, and
     /// answers AlreadyExists when the name is taken.
     pub fn create(&self, pp: &PostParams, obj: &K) -> Result<K> {
+        self.create_inner(pp, obj).map(|o| self.out(o))
+    }
+
+    fn create_inner(&self, pp: &PostParams, obj: &K) -> Result<K> {
         let mut obj = obj.clone();
         let namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
         obj.meta_mut().namespace = namespace;
@@ -288,7 +299,7 @@ impl<K: Resource> Api<K> {
             meta.self_link = None;
             meta.resource_version = None;
         }
-        obj.prepare_for_create();
+        obj.prepare_for_create_in(&StrategyContext::new(&self.store))?;
         let name = obj.meta().name_str().to_string();
         let mut causes = validate_object_meta(obj.meta(), K::NAMESPACED, name_problems::<K>);
         causes.extend(obj.validate_create());
@@ -333,7 +344,7 @@ impl<K: Resource> Api<K> {
 
     /// Reads the latest version of the named object.
     pub fn get(&self, name: &str) -> Result<K> {
-        Ok(self.load_existing(name)?.obj)
+        Ok(self.out(self.load_existing(name)?.obj))
     }
 
     /// Reads the named object, or `None` when it does not exist.
@@ -365,6 +376,7 @@ impl<K: Resource> Api<K> {
     /// with a status subresource.
     pub fn replace(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
         self.replace_part(name, pp, obj, Part::Main)
+            .map(|o| self.out(o))
     }
 
     /// Replaces only the `status` of the named object (the `/status` subresource).
@@ -379,6 +391,7 @@ impl<K: Resource> Api<K> {
             });
         }
         self.replace_part(name, pp, obj, Part::Status)
+            .map(|o| self.out(o))
     }
 
     fn check_body_identity(&self, name: &str, obj: &mut K) -> Result<()> {
@@ -472,7 +485,7 @@ impl<K: Resource> Api<K> {
                 meta.resource_version = current.obj.meta().resource_version.clone();
             }
             match self.apply_update(&current, next, pp.dry_run, Part::Main)? {
-                Attempt::Done(out) => return Ok(out),
+                Attempt::Done(out) => return Ok(self.out(out)),
                 Attempt::Lost => continue,
             }
         }
@@ -485,6 +498,7 @@ impl<K: Resource> Api<K> {
     /// stale); otherwise the patch is re-applied to fresh state when a concurrent write wins.
     pub fn patch(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<K> {
         self.patch_part(name, pp, patch, Part::Main)
+            .map(|o| self.out(o))
     }
 
     /// Patches only the `status` of the named object (the `/status` subresource).
@@ -499,6 +513,7 @@ impl<K: Resource> Api<K> {
             });
         }
         self.patch_part(name, pp, patch, Part::Status)
+            .map(|o| self.out(o))
     }
 
     fn patch_part(&self, name: &str, pp: &PatchParams, patch: &Patch, part: Part) -> Result<K> {
@@ -609,12 +624,12 @@ impl<K: Resource> Api<K> {
         let mut causes;
         match part {
             Part::Main => {
-                next.prepare_for_update(old);
+                next.prepare_for_update_in(old, &StrategyContext::new(&self.store))?;
                 causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
                 causes.extend(next.validate_update(old));
             }
             Part::Status => {
-                next.prepare_for_status_update(old);
+                next.prepare_for_status_update_in(old, &StrategyContext::new(&self.store))?;
                 causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
                 causes.extend(next.validate_status_update(old));
             }
@@ -704,7 +719,7 @@ impl<K: Resource> Api<K> {
                 self.check_preconditions(name, &current, p)?;
             }
             match self.delete_once(&current, dp)? {
-                Attempt::Done(out) => return Ok(out),
+                Attempt::Done(out) => return Ok(self.out(out)),
                 Attempt::Lost => continue,
             }
         }

@@ -189,7 +189,7 @@ impl<K: Resource> Api<K> {
                     resource_version: Some(plan.revision.to_string()),
                     ..ListMeta::default()
                 },
-                items,
+                items: items.into_iter().map(|o| self.out(o)).collect(),
             });
         }
         let end = match prefix_successor(&plan.prefix) {
@@ -281,6 +281,7 @@ impl<K: Resource> Api<K> {
                 metadata.remaining_item_count = Some(i64::try_from(count).unwrap_or(i64::MAX));
             }
         }
+        let items = items.into_iter().map(|o| self.out(o)).collect();
         Ok(ObjectList { metadata, items })
     }
 

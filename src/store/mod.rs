@@ -10,6 +10,7 @@
 mod api;
 mod cache;
 mod codec;
+mod context;
 pub mod continue_token;
 pub mod key;
 mod list;
@@ -29,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::mvcc::Mvcc;
 
 pub use api::Api;
+pub use context::StrategyContext;
 pub use meta::{ListMeta, ObjectList, ObjectMeta, OwnerReference, Time, TypeMeta};
 pub use params::{
     DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Preconditions,
@@ -143,6 +145,7 @@ pub(crate) struct Shared {
     pub objects: cache::ObjectCache,
     pub remaining: cache::RemainingCounts,
     pub pins: pins::Pins,
+    pub extensions: context::Extensions,
 }
 
 /// An open store: a cheap, `Send + Sync` handle; clones share everything.
@@ -202,6 +205,7 @@ impl Store {
                 objects: cache::ObjectCache::new(config.object_cache_entries),
                 remaining: cache::RemainingCounts::default(),
                 pins: pins::Pins::default(),
+                extensions: context::Extensions::default(),
                 mvcc,
                 config,
             }),
@@ -276,6 +280,17 @@ impl Store {
             })
             .map(|_| ())
             .map_err(|e| Error::internal(format!("starting the compactor: {e}")))
+    }
+
+    /// Sets the per-store setting of type `T` (read by strategy hooks through
+    /// [`StrategyContext::extension`]); replaces an earlier value of the same type.
+    pub fn set_extension<T: std::any::Any + Send + Sync>(&self, value: T) {
+        self.shared.extensions.set(value);
+    }
+
+    /// The per-store setting of type `T`, if one was set.
+    pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.shared.extensions.get::<T>()
     }
 
     /// Checkpoints the engine and trims the log.

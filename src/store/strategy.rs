@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::StatusCause;
+use crate::store::context::StrategyContext;
 use crate::store::key::dns1123_subdomain_problems;
 use crate::store::meta::ObjectMeta;
 
@@ -89,6 +90,36 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
 
     /// Puts the object in canonical form before it is stored (sorting, normalising).
     fn canonicalize(&mut self) {}
+
+    /// [`Resource::prepare_for_create`] with a view of the store; an error aborts the create.
+    fn prepare_for_create_in(&mut self, _ctx: &StrategyContext<'_>) -> Result<(), crate::Error> {
+        self.prepare_for_create();
+        Ok(())
+    }
+
+    /// [`Resource::prepare_for_update`] with a view of the store; an error aborts the update.
+    fn prepare_for_update_in(
+        &mut self,
+        old: &Self,
+        _ctx: &StrategyContext<'_>,
+    ) -> Result<(), crate::Error> {
+        self.prepare_for_update(old);
+        Ok(())
+    }
+
+    /// [`Resource::prepare_for_status_update`] with a view of the store.
+    fn prepare_for_status_update_in(
+        &mut self,
+        old: &Self,
+        _ctx: &StrategyContext<'_>,
+    ) -> Result<(), crate::Error> {
+        self.prepare_for_status_update(old);
+        Ok(())
+    }
+
+    /// Fills fields computed at read time (not stored) on every object the store returns:
+    /// reads, write responses, list items and watch events.
+    fn decorate(&mut self, _ctx: &StrategyContext<'_>) {}
 
     /// True when `self` differs from `old` outside metadata and status (the store then bumps
     /// `generation`). The default compares JSON trees; a kind may override it with a typed

@@ -344,6 +344,12 @@ impl<K: Resource> Watch<K> {
                 }
             }
         };
+        let event = event.map(|event| match event {
+            WatchEvent::Added(o) => WatchEvent::Added(self.api.out(o)),
+            WatchEvent::Modified(o) => WatchEvent::Modified(self.api.out(o)),
+            WatchEvent::Deleted(o) => WatchEvent::Deleted(self.api.out(o)),
+            other => other,
+        });
         if let Some(event) = event {
             self.reported = self.reported.max(change.revision);
             self.pending.push_back(event);
