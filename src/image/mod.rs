@@ -9,8 +9,9 @@
 //! Built so far: every type of the group ([`types`]), references and digests ([`mod@reference`]),
 //! the Image resource with its create/update strategy and validation ([`ImageApi::images`]),
 //! manifests and the metadata derived from them ([`manifest`]), and signatures
-//! ([`ImageApi::signatures`]). ImageStream semantics and the virtual stream kinds (tags,
-//! stream images, mappings, layers, imports) are not built yet.
+//! ([`ImageApi::signatures`]), and ImageStreams with generations and spec → status tag
+//! processing ([`ImageApi::streams`], [`stream`]). The virtual stream kinds (tags, stream
+//! images, mappings, layers, imports) are not built yet.
 //!
 //! [`Resource`]: crate::Resource
 
@@ -18,6 +19,7 @@ mod image_resource;
 pub mod manifest;
 pub mod reference;
 mod signature;
+pub mod stream;
 pub mod types;
 
 pub use image_resource::{
@@ -50,11 +52,20 @@ pub struct ImageApi {
 impl ImageApi {
     /// The image API with default settings.
     pub fn new(store: &Store) -> ImageApi {
-        ImageApi::with_config(store, ImageConfig::default())
+        let config = store
+            .extension::<ImageConfig>()
+            .map(|c| (*c).clone())
+            .unwrap_or_default();
+        ImageApi {
+            store: store.clone(),
+            config,
+        }
     }
 
-    /// The image API with explicit settings.
+    /// The image API with explicit settings. The settings are per store: they also apply to
+    /// every other `ImageApi` of the same store.
     pub fn with_config(store: &Store, config: ImageConfig) -> ImageApi {
+        store.set_extension(config.clone());
         ImageApi {
             store: store.clone(),
             config,
@@ -69,6 +80,11 @@ impl ImageApi {
     /// Images (stored, cluster scoped).
     pub fn images(&self) -> Api<Image> {
         self.store.all::<Image>()
+    }
+
+    /// Image streams (stored, namespaced, with a status subresource).
+    pub fn streams(&self, namespace: &str) -> Api<ImageStream> {
+        self.store.namespaced::<ImageStream>(namespace)
     }
 
     /// Image signatures (virtual: entries of `Image.signatures`; create and delete only).

@@ -1,0 +1,586 @@
+//! The ImageStream resource: spec tags, tag history in status, generations, and the
+//! spec → status processing OpenShift runs on every create and update.
+//!
+//! Design notes: OpenShift keeps tags in maps internally and writes them as lists sorted by
+//! name; here they stay lists, kept sorted by `canonicalize`, and looked up by name. The
+//! stream's generation counts spec changes; every spec tag records the stream generation of its
+//! last change, and every tag event the generation that produced it, so an importer can tell
+//! which spec tags still need work. Tag history is newest first and only ever compared with
+//! its newest entry (A→B→A keeps three entries), exactly as upstream.
+//!
+//! Processing per new or changed spec tag: a `DockerImage` reference tag gets an event
+//! pointing at its pull spec (a non-reference one waits for an import); an `ImageStreamTag`
+//! copies the newest event of its source tag; an `ImageStreamImage` resolves an image id
+//! prefix over the source stream's whole history. Then tags tracking a changed tag (same
+//! stream, `ImageStreamTag` kind) receive the same event, in one pass. Errors become one
+//! `InternalError` cause of a 422, as upstream.
+//!
+//! Not built yet: the registry allow-list, cross-namespace authorization, limit ranges, and
+//! rewriting events that point into the source stream's internal registry repository.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::error::{Error, StatusCause};
+use crate::image::reference::{digest_or_image_match, DockerImageReference};
+use crate::image::types::{
+    ImageStream, NamedTagEventList, TagEvent, TagReference, API_VERSION, GROUP, VERSION,
+};
+use crate::image::ImageConfig;
+use crate::store::{ObjectMeta, Resource, StrategyContext, Time};
+
+const NAME_PATTERN: &str = "[a-z0-9]+(?:[._-][a-z0-9]+)*";
+
+fn name_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&format!("^{NAME_PATTERN}$")).ok())
+        .as_ref()
+}
+
+fn config(ctx: &StrategyContext<'_>) -> ImageConfig {
+    ctx.extension::<ImageConfig>()
+        .map(|c| (*c).clone())
+        .unwrap_or_default()
+}
+
+/// v1 defaulting of a spec tag: reference policy `Source`, import mode from the config.
+fn default_tag(tag: &mut TagReference, import_mode: &str) {
+    if tag.reference_policy.type_.is_empty() {
+        tag.reference_policy.type_ = "Source".into();
+    }
+    if tag.import_policy.import_mode.is_empty() {
+        tag.import_policy.import_mode = if import_mode.is_empty() {
+            "Legacy".into()
+        } else {
+            import_mode.to_string()
+        };
+    }
+}
+
+/// Whether a spec tag's reference changed in a way that needs processing (`tagRefChanged`);
+/// `namespace` is the stream's, the effective namespace of a `from` without one.
+pub fn tag_ref_changed(old: Option<&TagReference>, next: &TagReference, namespace: &str) -> bool {
+    let Some(from) = next.from.as_ref() else {
+        return false;
+    };
+    if from.kind.is_empty() && from.name.is_empty() {
+        return false;
+    }
+    let Some(old) = old else {
+        return true;
+    };
+    let Some(old_from) = old.from.as_ref() else {
+        return true;
+    };
+    let effective = |ns: &str| {
+        if ns.is_empty() {
+            namespace.to_string()
+        } else {
+            ns.to_string()
+        }
+    };
+    next.reference != old.reference
+        || effective(&old_from.namespace) != effective(&from.namespace)
+        || old_from.name != from.name
+        || old.import_policy.import_mode != next.import_policy.import_mode
+        || next.generation == Some(0)
+}
+
+/// Adds `event` to `tag`'s history following OpenShift's rule; true when status changed.
+pub fn add_tag_event(stream: &mut ImageStream, tag: &str, event: TagEvent) -> bool {
+    let list = match stream.status.tags.iter_mut().position(|t| t.tag == tag) {
+        Some(i) => &mut stream.status.tags[i],
+        None => {
+            stream.status.tags.push(NamedTagEventList {
+                tag: tag.to_string(),
+                ..NamedTagEventList::default()
+            });
+            let last = stream.status.tags.len() - 1;
+            &mut stream.status.tags[last]
+        }
+    };
+    let Some(previous) = list.items.first_mut() else {
+        list.items = vec![event];
+        list.conditions.clear();
+        return true;
+    };
+    let same_ref = previous.docker_image_reference == event.docker_image_reference;
+    let same_image = previous.image == event.image;
+    let same_generation = previous.generation == event.generation;
+    match (same_ref, same_image) {
+        (true, true) if same_generation => return false,
+        (true, true) => previous.generation = event.generation,
+        (true, false) => {
+            previous.image = event.image;
+            previous.generation = event.generation;
+        }
+        (false, true) => {
+            previous.docker_image_reference = event.docker_image_reference;
+            previous.generation = event.generation;
+        }
+        (false, false) => list.items.insert(0, event),
+    }
+    list.conditions.clear();
+    true
+}
+
+/// The newest event of `tag`, if any.
+pub fn latest_event<'a>(stream: &'a ImageStream, tag: &str) -> Option<&'a TagEvent> {
+    stream
+        .status
+        .tags
+        .iter()
+        .find(|t| t.tag == tag)
+        .and_then(|t| t.items.first())
+}
+
+fn internal(stream: &ImageStream, message: String) -> Error {
+    Error::invalid(
+        GROUP,
+        "ImageStream",
+        stream.metadata.name_str(),
+        vec![StatusCause::new(
+            "InternalError",
+            "",
+            format!("Internal error: {message}"),
+        )],
+    )
+}
+
+/// Resolves a spec tag's `from` into the event it produces (`None`: no event for now).
+fn event_for(
+    stream: &ImageStream,
+    tag: &TagReference,
+    ctx: &StrategyContext<'_>,
+) -> Result<Option<TagEvent>, Error> {
+    let Some(from) = tag.from.as_ref() else {
+        return Ok(None);
+    };
+    let generation = tag.generation.unwrap_or(0);
+    let namespace = stream.metadata.namespace_str();
+    let name = stream.metadata.name_str();
+    match from.kind.as_str() {
+        "DockerImage" => Ok(tag.reference.then(|| TagEvent {
+            created: Some(Time::now()),
+            docker_image_reference: from.name.clone(),
+            image: String::new(),
+            generation,
+            platforms: Vec::new(),
+        })),
+        kind @ ("ImageStreamTag" | "ImageStreamImage") => {
+            let separator = if kind == "ImageStreamTag" { ':' } else { '@' };
+            let parts: Vec<&str> = from.name.split(separator).collect();
+            let (source_name, key) = match parts.as_slice() {
+                [key] => (name, *key),
+                [source, key] => (*source, *key),
+                _ => {
+                    return Err(internal(
+                        stream,
+                        format!(
+                            "{:?} must be of the form <tag>, <repo>:<tag>, <id>, or <repo>@<id>",
+                            from.name
+                        ),
+                    ))
+                }
+            };
+            let source_namespace = if from.namespace.is_empty() {
+                namespace
+            } else {
+                from.namespace.as_str()
+            };
+            let fetched;
+            let source = if source_namespace == namespace && source_name == name {
+                stream
+            } else {
+                fetched = ctx
+                    .store()
+                    .namespaced::<ImageStream>(source_namespace)
+                    .get(source_name)
+                    .map_err(|e| internal(stream, e.to_string()))?;
+                &fetched
+            };
+            if kind == "ImageStreamTag" {
+                return Ok(latest_event(source, key).map(|e| TagEvent {
+                    generation,
+                    ..e.clone()
+                }));
+            }
+            let mut matches: Vec<&TagEvent> = Vec::new();
+            for item in source.status.tags.iter().flat_map(|t| t.items.iter()) {
+                if digest_or_image_match(&item.image, key)
+                    && !matches.iter().any(|m| m.image == item.image)
+                {
+                    matches.push(item);
+                }
+            }
+            match matches.as_slice() {
+                [one] => Ok(Some(TagEvent {
+                    created: Some(Time::now()),
+                    docker_image_reference: one.docker_image_reference.clone(),
+                    image: one.image.clone(),
+                    generation,
+                    platforms: Vec::new(),
+                })),
+                [] => Err(internal(
+                    stream,
+                    format!(
+                        "imagestreamimages.image.openshift.io \"{source_name}@{key}\" not found"
+                    ),
+                )),
+                _ => Err(internal(
+                    stream,
+                    format!("multiple images match the prefix {key:?}"),
+                )),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Runs spec → status processing for the tags named in `changed` (all tags when `None`).
+fn process_tags(
+    stream: &mut ImageStream,
+    old: Option<&ImageStream>,
+    changed: Option<&[String]>,
+    ctx: &StrategyContext<'_>,
+) -> Result<(), Error> {
+    let namespace = stream.metadata.namespace_str().to_string();
+    let tags = stream.spec.tags.clone();
+    for tag in &tags {
+        if changed.is_some_and(|names| !names.contains(&tag.name)) {
+            continue;
+        }
+        if let Some(event) = event_for(stream, tag, ctx)? {
+            add_tag_event(stream, &tag.name, event);
+        }
+    }
+    // Tracking tags: one pass over the tags whose newest event changed.
+    let moved: Vec<(String, TagEvent)> = stream
+        .status
+        .tags
+        .iter()
+        .filter_map(|t| {
+            let newest = t.items.first()?;
+            let before = old.and_then(|o| latest_event(o, &t.tag));
+            (before != Some(newest)).then(|| (t.tag.clone(), newest.clone()))
+        })
+        .collect();
+    let name = stream.metadata.name_str().to_string();
+    for (source_tag, event) in moved {
+        let trackers: Vec<String> = stream
+            .spec
+            .tags
+            .iter()
+            .filter(|t| {
+                t.from.as_ref().is_some_and(|f| {
+                    f.kind == "ImageStreamTag"
+                        && (f.namespace.is_empty() || f.namespace == namespace)
+                        && (f.name == source_tag || f.name == format!("{name}:{source_tag}"))
+                })
+            })
+            .map(|t| t.name.clone())
+            .filter(|t| *t != source_tag)
+            .collect();
+        for tracker in trackers {
+            add_tag_event(stream, &tracker, event.clone());
+        }
+    }
+    Ok(())
+}
+
+fn normalise(stream: &mut ImageStream, config: &ImageConfig) {
+    stream.api_version = API_VERSION.to_string();
+    stream.kind = "ImageStream".to_string();
+    for tag in &mut stream.spec.tags {
+        default_tag(tag, &config.default_import_mode);
+    }
+    stream
+        .status
+        .tags
+        .retain(|t| !t.items.is_empty() || !t.conditions.is_empty());
+    stream.status.docker_image_repository = docker_image_repository(stream, config);
+    stream.status.public_docker_image_repository = public_repository(stream, config);
+}
+
+fn docker_image_repository(stream: &ImageStream, config: &ImageConfig) -> String {
+    match config.internal_registry_hostname.as_deref() {
+        Some(host) if !host.is_empty() => {
+            let ns = match stream.metadata.namespace_str() {
+                "" => "default",
+                ns => ns,
+            };
+            format!("{host}/{ns}/{}", stream.metadata.name_str())
+        }
+        _ => stream.spec.docker_image_repository.clone(),
+    }
+}
+
+fn public_repository(stream: &ImageStream, config: &ImageConfig) -> String {
+    match config.external_registry_hostname.as_deref() {
+        Some(host) if !host.is_empty() => {
+            let ns = stream.metadata.namespace_str();
+            if ns.is_empty() {
+                format!("{host}/{}", stream.metadata.name_str())
+            } else {
+                format!("{host}/{ns}/{}", stream.metadata.name_str())
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// `ValidateImageStream` (without the registry allow-list).
+fn validate_stream(stream: &ImageStream) -> Vec<StatusCause> {
+    let mut causes = Vec::new();
+    let name = stream.metadata.name_str();
+    let namespace = stream.metadata.namespace_str();
+    if namespace.len() + 1 + name.len() > 255 {
+        causes.push(StatusCause::invalid(
+            "metadata.name",
+            name,
+            "'namespace/name' cannot be longer than 255 characters",
+        ));
+    }
+    let repo = &stream.spec.docker_image_repository;
+    if !repo.is_empty() {
+        match DockerImageReference::parse(repo) {
+            Err(e) => causes.push(StatusCause::invalid(
+                "spec.dockerImageRepository",
+                repo,
+                &e.message,
+            )),
+            Ok(r) if !r.tag.is_empty() => causes.push(StatusCause::invalid(
+                "spec.dockerImageRepository",
+                repo,
+                "the repository name may not contain a tag",
+            )),
+            Ok(r) if !r.id.is_empty() => causes.push(StatusCause::invalid(
+                "spec.dockerImageRepository",
+                repo,
+                "the repository name may not contain an ID",
+            )),
+            Ok(_) => {}
+        }
+    }
+    for tag in &stream.spec.tags {
+        let path = format!("spec.tags[{}]", tag.name);
+        if let Some(from) = &tag.from {
+            if from.name.is_empty() {
+                causes.push(StatusCause::required(&format!("{path}.from.name"), ""));
+            }
+            match from.kind.as_str() {
+                "DockerImage" => {
+                    if !from.name.is_empty() {
+                        if let Err(e) = DockerImageReference::parse(&from.name) {
+                            causes.push(StatusCause::invalid(
+                                &format!("{path}.from.name"),
+                                &from.name,
+                                &e.message,
+                            ));
+                        }
+                    }
+                }
+                "ImageStreamTag" | "ImageStreamImage" => {
+                    if tag.import_policy.scheduled {
+                        causes.push(StatusCause::invalid(
+                            &format!("{path}.importPolicy.scheduled"),
+                            "true",
+                            "only tags pointing to Docker repositories may be scheduled for background import",
+                        ));
+                    }
+                }
+                _ => causes.push(StatusCause::required(
+                    &format!("{path}.from.kind"),
+                    "valid values are 'DockerImage', 'ImageStreamImage', 'ImageStreamTag'",
+                )),
+            }
+        }
+        let policy = tag.reference_policy.type_.as_str();
+        if policy != "Source" && policy != "Local" {
+            causes.push(StatusCause::invalid(
+                &format!("{path}.referencePolicy.type"),
+                policy,
+                "valid values are \"Source\", \"Local\"",
+            ));
+        }
+        let mode = tag.import_policy.import_mode.as_str();
+        if !matches!(mode, "" | "Legacy" | "PreserveOriginal") {
+            causes.push(StatusCause::invalid(
+                &format!("{path}.importPolicy.importMode"),
+                mode,
+                "invalid import mode, valid modes are '', 'Legacy', 'PreserveOriginal'",
+            ));
+        }
+    }
+    for list in &stream.status.tags {
+        for (i, event) in list.items.iter().enumerate() {
+            let field = format!("status.tags[{}].items[{i}].dockerImageReference", list.tag);
+            if event.docker_image_reference.is_empty() {
+                causes.push(StatusCause::required(&field, ""));
+            } else if let Err(e) = DockerImageReference::parse(&event.docker_image_reference) {
+                causes.push(StatusCause::invalid(
+                    &field,
+                    &event.docker_image_reference,
+                    &e.message,
+                ));
+            }
+        }
+    }
+    causes
+}
+
+impl Resource for ImageStream {
+    const GROUP: &'static str = GROUP;
+    const VERSION: &'static str = VERSION;
+    const KIND: &'static str = "ImageStream";
+    const PLURAL: &'static str = "imagestreams";
+    const NAMESPACED: bool = true;
+    const HAS_STATUS_SUBRESOURCE: bool = true;
+    const SELECTABLE_FIELDS: &'static [&'static str] =
+        &["spec.dockerImageRepository", "status.dockerImageRepository"];
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+
+    fn field_value(&self, field: &str) -> Option<String> {
+        match field {
+            "spec.dockerImageRepository" => Some(self.spec.docker_image_repository.clone()),
+            "status.dockerImageRepository" => Some(self.status.docker_image_repository.clone()),
+            _ => None,
+        }
+    }
+
+    fn name_problems(name: &str) -> Vec<String> {
+        if name_regex().is_some_and(|re| re.is_match(name)) {
+            Vec::new()
+        } else {
+            vec![format!("must match {NAME_PATTERN:?}")]
+        }
+    }
+
+    fn prepare_for_create_in(&mut self, ctx: &StrategyContext<'_>) -> Result<(), Error> {
+        let config = config(ctx);
+        self.status = Default::default();
+        for tag in &mut self.spec.tags {
+            tag.generation = Some(1);
+        }
+        normalise(self, &config);
+        process_tags(self, None, None, ctx)?;
+        normalise(self, &config);
+        Ok(())
+    }
+
+    fn prepare_for_update_in(
+        &mut self,
+        old: &Self,
+        ctx: &StrategyContext<'_>,
+    ) -> Result<(), Error> {
+        let config = config(ctx);
+        normalise(self, &config);
+        // (b) clients cannot set tag generations, except to 0 (re-import) or null (keep).
+        for tag in &mut self.spec.tags {
+            if let Some(previous) = old.spec.tags.iter().find(|t| t.name == tag.name) {
+                if tag.generation != Some(0) {
+                    tag.generation = previous.generation;
+                }
+            }
+        }
+        // (c) the stream generation counts spec changes.
+        let old_generation = old.metadata.generation.unwrap_or(0);
+        let generation = if self.spec != old.spec || old_generation == 0 {
+            old_generation + 1
+        } else {
+            old_generation
+        };
+        self.metadata.generation = Some(generation);
+        // (d) new, changed, unset and reset tags take the stream generation; the new and
+        // changed ones (a reset to 0 counts as changed) are processed into status.
+        let namespace = self.metadata.namespace_str().to_string();
+        let mut changed = Vec::new();
+        for tag in &mut self.spec.tags {
+            let previous = old.spec.tags.iter().find(|t| t.name == tag.name);
+            let ref_changed = tag_ref_changed(previous, tag, &namespace);
+            if ref_changed {
+                changed.push(tag.name.clone());
+            }
+            if previous.is_none() || ref_changed || matches!(tag.generation, None | Some(0)) {
+                tag.generation = Some(generation);
+            }
+        }
+        process_tags(self, Some(old), Some(&changed), ctx)?;
+        normalise(self, &config);
+        Ok(())
+    }
+
+    fn prepare_for_status_update_in(
+        &mut self,
+        old: &Self,
+        ctx: &StrategyContext<'_>,
+    ) -> Result<(), Error> {
+        let config = config(ctx);
+        // Fill a 0 generation on each tag's newest event (upstream status strategy).
+        for list in &mut self.status.tags {
+            let spec_generation = old
+                .spec
+                .tags
+                .iter()
+                .find(|t| t.name == list.tag)
+                .and_then(|t| t.generation);
+            let unchanged = latest_event(old, &list.tag) == list.items.first();
+            if let Some(first) = list.items.first_mut() {
+                if first.generation == 0 {
+                    first.generation = if unchanged {
+                        old.metadata.generation.unwrap_or(0)
+                    } else {
+                        spec_generation.unwrap_or(old.metadata.generation.unwrap_or(0))
+                    };
+                }
+            }
+        }
+        normalise(self, &config);
+        Ok(())
+    }
+
+    fn validate_create(&self) -> Vec<StatusCause> {
+        validate_stream(self)
+    }
+
+    fn validate_update(&self, _old: &Self) -> Vec<StatusCause> {
+        validate_stream(self)
+    }
+
+    fn validate_status_update(&self, _old: &Self) -> Vec<StatusCause> {
+        validate_stream(self)
+    }
+
+    fn canonicalize(&mut self) {
+        self.spec.tags.sort_by(|a, b| a.name.cmp(&b.name));
+        self.spec.tags.dedup_by(|b, a| a.name == b.name);
+        self.status.tags.sort_by(|a, b| a.tag.cmp(&b.tag));
+    }
+
+    fn spec_changed(&self, old: &Self) -> bool {
+        self.spec != old.spec
+    }
+
+    fn copy_status_from(&mut self, source: &Self) -> Result<(), Error> {
+        self.status = source.status.clone();
+        Ok(())
+    }
+
+    fn clear_status(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn decorate(&mut self, ctx: &StrategyContext<'_>) {
+        let config = config(ctx);
+        self.status.docker_image_repository = docker_image_repository(self, &config);
+        self.status.public_docker_image_repository = public_repository(self, &config);
+    }
+}
