@@ -35,6 +35,13 @@ fn bench(c: &mut Criterion) {
             .sample_size(20)
             .measurement_time(Duration::from_secs(3))
             .warm_up_time(Duration::from_secs(1));
+        let mut i = 0usize;
+        group.bench_function("typed_get_latest", |b| {
+            b.iter(|| {
+                i = (i + 7919) % PRELOAD;
+                api.get(&format!("s-{i:06}")).expect("get")
+            })
+        });
         let mut n = 0usize;
         group.bench_function("raw_mvcc_commit_1KiB", |b| {
             b.iter(|| {
@@ -54,13 +61,6 @@ fn bench(c: &mut Criterion) {
                 let mut obj = template.clone();
                 obj.metadata.name = Some(format!("new-{n:09}"));
                 api.create(&PostParams::default(), &obj).expect("create")
-            })
-        });
-        let mut i = 0usize;
-        group.bench_function("typed_get_latest", |b| {
-            b.iter(|| {
-                i = (i + 7919) % PRELOAD;
-                api.get(&format!("s-{i:06}")).expect("get")
             })
         });
         let mut i = 0usize;
