@@ -10,13 +10,14 @@
 //! the Image resource with its create/update strategy and validation ([`ImageApi::images`]),
 //! manifests and the metadata derived from them ([`manifest`]), and signatures
 //! ([`ImageApi::signatures`]), and ImageStreams with generations and spec → status tag
-//! processing ([`ImageApi::streams`], [`stream`]). The virtual stream kinds (tags, stream
-//! images, mappings, layers, imports) are not built yet.
+//! processing ([`ImageApi::streams`], [`stream`]), and mappings ([`ImageApi::mappings`]). The
+//! other virtual stream kinds (tags, stream images, layers, imports) are not built yet.
 //!
 //! [`Resource`]: crate::Resource
 
 mod image_resource;
 pub mod manifest;
+mod mapping;
 pub mod reference;
 mod signature;
 pub mod stream;
@@ -25,6 +26,7 @@ pub mod types;
 pub use image_resource::{
     DOCKER_LAYERS_ORDER, MANAGED_BY_OPENSHIFT, MANAGED_SIGNATURE, MANIFEST_BLOB_STORED,
 };
+pub use mapping::MappingApi;
 pub use reference::{Digest, DockerImageReference, ReferenceError};
 pub use signature::{split_signature_name, SignatureApi};
 pub use types::*;
@@ -85,6 +87,11 @@ impl ImageApi {
     /// Image streams (stored, namespaced, with a status subresource).
     pub fn streams(&self, namespace: &str) -> Api<ImageStream> {
         self.store.namespaced::<ImageStream>(namespace)
+    }
+
+    /// Image stream mappings of a namespace (virtual: create only, answers a `Status`).
+    pub fn mappings(&self, namespace: &str) -> MappingApi {
+        MappingApi::new(self.store.clone(), namespace, self.config.clone())
     }
 
     /// Image signatures (virtual: entries of `Image.signatures`; create and delete only).
