@@ -10,8 +10,9 @@
 //! the Image resource with its create/update strategy and validation ([`ImageApi::images`]),
 //! manifests and the metadata derived from them ([`manifest`]), and signatures
 //! ([`ImageApi::signatures`]), and ImageStreams with generations and spec → status tag
-//! processing ([`ImageApi::streams`], [`stream`]), and mappings ([`ImageApi::mappings`]). The
-//! other virtual stream kinds (tags, stream images, layers, imports) are not built yet.
+//! processing ([`ImageApi::streams`], [`stream`]), mappings ([`ImageApi::mappings`]), and the
+//! read side of stream tags, image tags, stream images and layers. Writes through tags,
+//! imports, secrets, lookup and pruning are not built yet.
 //!
 //! [`Resource`]: crate::Resource
 
@@ -22,6 +23,7 @@ pub mod reference;
 mod signature;
 pub mod stream;
 pub mod types;
+mod views;
 
 pub use image_resource::{
     DOCKER_LAYERS_ORDER, MANAGED_BY_OPENSHIFT, MANAGED_SIGNATURE, MANIFEST_BLOB_STORED,
@@ -30,6 +32,7 @@ pub use mapping::MappingApi;
 pub use reference::{Digest, DockerImageReference, ReferenceError};
 pub use signature::{split_signature_name, SignatureApi};
 pub use types::*;
+pub use views::{resolve_reference, ImageTagApi, StreamImageApi, StreamTagApi};
 
 use crate::store::{Api, Store};
 
@@ -92,6 +95,26 @@ impl ImageApi {
     /// Image stream mappings of a namespace (virtual: create only, answers a `Status`).
     pub fn mappings(&self, namespace: &str) -> MappingApi {
         MappingApi::new(self.store.clone(), namespace, self.config.clone())
+    }
+
+    /// ImageStreamTags of a namespace (virtual; reads: `get("stream:tag")`, `list`).
+    pub fn stream_tags(&self, namespace: &str) -> StreamTagApi {
+        StreamTagApi::new(self.store.clone(), namespace)
+    }
+
+    /// ImageTags of a namespace (virtual; reads: `get("stream:tag")`, `list`).
+    pub fn image_tags(&self, namespace: &str) -> ImageTagApi {
+        ImageTagApi::new(self.store.clone(), namespace)
+    }
+
+    /// ImageStreamImages of a namespace (virtual; `get("stream@id")`).
+    pub fn stream_images(&self, namespace: &str) -> StreamImageApi {
+        StreamImageApi::new(self.store.clone(), namespace)
+    }
+
+    /// The blobs of every image in stream `name`'s history (`imagestreams/<name>/layers`).
+    pub fn layers(&self, namespace: &str, name: &str) -> crate::Result<ImageStreamLayers> {
+        views::layers(&self.store, namespace, name)
     }
 
     /// Image signatures (virtual: entries of `Image.signatures`; create and delete only).

@@ -1,0 +1,417 @@
+//! The read side of the virtual stream kinds: ImageStreamTag, ImageTag, ImageStreamImage and
+//! ImageStreamLayers, computed from the stored streams and images.
+//!
+//! Design notes: none of these is stored; each read assembles the view from one stream and the
+//! Images its history names, as upstream's REST handlers do, so a view's resourceVersion and
+//! uid are its stream's. Views never carry manifest or config blobs. Pull specs follow the
+//! tag's reference policy (`Local` points into the stream's registry repository). Where
+//! upstream picks an arbitrary match (ImageStreamImage prefixes), this picks the smallest
+//! image name, so the answer is stable.
+//!
+//! Not built yet: writes through these kinds (create/update/delete of tags), imports, secrets,
+//! lookup and pruning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, Result};
+use crate::image::manifest::{is_list, OCI_MANIFEST, SCHEMA2};
+use crate::image::reference::{
+    digest_or_image_match, parse_image_stream_image_name, parse_image_stream_tag_name,
+    DockerImageReference,
+};
+use crate::image::stream::latest_event;
+use crate::image::types::{
+    Image, ImageBlobReferences, ImageLayerData, ImageStream, ImageStreamImage, ImageStreamLayers,
+    ImageStreamTag, ImageTag, NamedTagEventList, TagEvent, API_VERSION, GROUP,
+};
+use crate::store::{Api, ListMeta, ListParams, ObjectList, ObjectMeta, Store};
+
+fn streams(store: &Store, namespace: &str) -> Api<ImageStream> {
+    store.namespaced::<ImageStream>(namespace)
+}
+
+/// The pull spec of `event` in `tag`, honouring a `Local` reference policy (§7.7).
+pub fn resolve_reference(stream: &ImageStream, tag: &str, event: &TagEvent) -> String {
+    let local = stream
+        .spec
+        .tags
+        .iter()
+        .find(|t| t.name == tag)
+        .is_some_and(|t| t.reference_policy.type_ == "Local");
+    let repository = &stream.status.docker_image_repository;
+    if local
+        && !event.image.is_empty()
+        && !repository.is_empty()
+        && DockerImageReference::parse(repository).is_ok()
+    {
+        format!("{repository}@{}", event.image)
+    } else {
+        event.docker_image_reference.clone()
+    }
+}
+
+/// An Image as views show it: no manifest or config blobs.
+fn blanked(mut image: Image) -> Image {
+    image.docker_image_manifest.clear();
+    image.docker_image_config.clear();
+    image.metadata.resource_version = None;
+    image
+}
+
+fn view_meta(stream: &ImageStream, name: String) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: stream.metadata.namespace.clone(),
+        uid: stream.metadata.uid.clone(),
+        resource_version: stream.metadata.resource_version.clone(),
+        labels: stream.metadata.labels.clone(),
+        ..ObjectMeta::default()
+    }
+}
+
+/// ImageStreamTags of one namespace (`stream:tag`).
+#[derive(Clone, Debug)]
+pub struct StreamTagApi {
+    store: Store,
+    namespace: String,
+}
+
+impl StreamTagApi {
+    pub(crate) fn new(store: Store, namespace: &str) -> StreamTagApi {
+        StreamTagApi {
+            store,
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// The image a tag currently points to.
+    pub fn get(&self, name: &str) -> Result<ImageStreamTag> {
+        let (stream_name, tag) = parse_image_stream_tag_name(name).map_err(|_| {
+            Error::bad_request("ImageStreamTags must be retrieved with <name>:<tag>")
+        })?;
+        let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
+        let not_found = || Error::not_found(GROUP, "imagestreamtags", name);
+        let event = latest_event(&stream, &tag)
+            .filter(|e| !e.image.is_empty())
+            .ok_or_else(not_found)?
+            .clone();
+        let image = self.store.all::<Image>().get(&event.image)?;
+        let spec = stream.spec.tags.iter().find(|t| t.name == tag).cloned();
+        let mut view_image = blanked(image);
+        view_image.docker_image_reference = resolve_reference(&stream, &tag, &event);
+        let tag_annotations = spec.as_ref().and_then(|t| t.annotations.clone());
+        if let Some(extra) = &tag_annotations {
+            view_image
+                .metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .extend(extra.clone());
+        }
+        let mut metadata = view_meta(&stream, name.to_string());
+        metadata.creation_timestamp = event.created;
+        metadata.annotations = Some(tag_annotations.unwrap_or_default());
+        Ok(ImageStreamTag {
+            api_version: API_VERSION.into(),
+            kind: "ImageStreamTag".into(),
+            metadata,
+            tag: spec,
+            generation: event.generation,
+            lookup_policy: stream.spec.lookup_policy.clone(),
+            conditions: stream
+                .status
+                .tags
+                .iter()
+                .find(|t| t.tag == tag)
+                .map(|t| t.conditions.clone())
+                .unwrap_or_default(),
+            image: view_image,
+        })
+    }
+
+    /// One item per status tag with an image, streams in name order and tags sorted; items
+    /// carry only the image name and pull spec.
+    pub fn list(&self, lp: &ListParams) -> Result<ObjectList<ImageStreamTag>> {
+        let listed = streams(&self.store, &self.namespace).list(&ListParams {
+            limit: None,
+            continue_token: None,
+            field_selector: None,
+            ..lp.clone()
+        })?;
+        let mut items = Vec::new();
+        for stream in &listed.items {
+            for list in &stream.status.tags {
+                let Some(event) = list.items.first().filter(|e| !e.image.is_empty()) else {
+                    continue;
+                };
+                let mut metadata = view_meta(
+                    stream,
+                    format!("{}:{}", stream.metadata.name_str(), list.tag),
+                );
+                metadata.creation_timestamp = event.created;
+                items.push(ImageStreamTag {
+                    api_version: API_VERSION.into(),
+                    kind: "ImageStreamTag".into(),
+                    metadata,
+                    tag: stream
+                        .spec
+                        .tags
+                        .iter()
+                        .find(|t| t.name == list.tag)
+                        .cloned(),
+                    generation: event.generation,
+                    lookup_policy: stream.spec.lookup_policy.clone(),
+                    conditions: list.conditions.clone(),
+                    image: Image {
+                        metadata: ObjectMeta {
+                            name: Some(event.image.clone()),
+                            ..ObjectMeta::default()
+                        },
+                        docker_image_reference: resolve_reference(stream, &list.tag, event),
+                        ..Image::default()
+                    },
+                });
+            }
+        }
+        Ok(ObjectList {
+            metadata: ListMeta::default(),
+            items,
+        })
+    }
+}
+
+/// ImageTags of one namespace (`stream:tag`): spec, history and current image of a tag.
+#[derive(Clone, Debug)]
+pub struct ImageTagApi {
+    store: Store,
+    namespace: String,
+}
+
+impl ImageTagApi {
+    pub(crate) fn new(store: Store, namespace: &str) -> ImageTagApi {
+        ImageTagApi {
+            store,
+            namespace: namespace.to_string(),
+        }
+    }
+
+    fn view(&self, stream: &ImageStream, tag: &str, with_image: bool) -> Result<Option<ImageTag>> {
+        let spec = stream.spec.tags.iter().find(|t| t.name == tag).cloned();
+        let status: Option<NamedTagEventList> =
+            stream.status.tags.iter().find(|t| t.tag == tag).cloned();
+        if spec.is_none() && status.is_none() {
+            return Ok(None);
+        }
+        let mut image = None;
+        if with_image {
+            if let Some(event) = latest_event(stream, tag).filter(|e| !e.image.is_empty()) {
+                match self.store.all::<Image>().get(&event.image) {
+                    Ok(found) => {
+                        let mut found = blanked(found);
+                        found.docker_image_reference = resolve_reference(stream, tag, event);
+                        image = Some(found);
+                    }
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let mut metadata = stream.metadata.clone();
+        metadata.name = Some(format!("{}:{tag}", stream.metadata.name_str()));
+        Ok(Some(ImageTag {
+            api_version: API_VERSION.into(),
+            kind: "ImageTag".into(),
+            metadata,
+            spec,
+            status,
+            image,
+        }))
+    }
+
+    /// The full view of one tag; 404 when the stream has neither a spec nor a status tag.
+    pub fn get(&self, name: &str) -> Result<ImageTag> {
+        let (stream_name, tag) = parse_image_stream_tag_name(name)
+            .map_err(|_| Error::bad_request("ImageTags must be retrieved with <name>:<tag>"))?;
+        let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
+        self.view(&stream, &tag, true)?
+            .ok_or_else(|| Error::not_found(GROUP, "imagetags", name))
+    }
+
+    /// Every spec or status tag of the selected streams, sorted per stream; no images.
+    pub fn list(&self, lp: &ListParams) -> Result<ObjectList<ImageTag>> {
+        let listed = streams(&self.store, &self.namespace).list(&ListParams {
+            limit: None,
+            continue_token: None,
+            field_selector: None,
+            ..lp.clone()
+        })?;
+        let mut items = Vec::new();
+        for stream in &listed.items {
+            let names: BTreeSet<&str> = stream
+                .spec
+                .tags
+                .iter()
+                .map(|t| t.name.as_str())
+                .chain(stream.status.tags.iter().map(|t| t.tag.as_str()))
+                .collect();
+            for tag in names {
+                if let Some(view) = self.view(stream, tag, false)? {
+                    items.push(view);
+                }
+            }
+        }
+        Ok(ObjectList {
+            metadata: ListMeta::default(),
+            items,
+        })
+    }
+}
+
+/// ImageStreamImages of one namespace (`stream@id`).
+#[derive(Clone, Debug)]
+pub struct StreamImageApi {
+    store: Store,
+    namespace: String,
+}
+
+impl StreamImageApi {
+    pub(crate) fn new(store: Store, namespace: &str) -> StreamImageApi {
+        StreamImageApi {
+            store,
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// The image of the stream's history (or a sub-manifest of one) whose name `id` prefixes.
+    pub fn get(&self, name: &str) -> Result<ImageStreamImage> {
+        let (stream_name, id) = parse_image_stream_image_name(name).map_err(|_| {
+            Error::bad_request("ImageStreamImages must be retrieved with <name>@<id>")
+        })?;
+        let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
+        let layers = compute_layers(&self.store, &stream)?;
+        let chosen = layers
+            .images
+            .keys()
+            .find(|candidate| digest_or_image_match(candidate, &id))
+            .cloned()
+            .ok_or_else(|| Error::not_found(GROUP, "imagestreamimages", name))?;
+        let image = self.store.all::<Image>().get(&chosen)?;
+        let metadata = ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: stream.metadata.namespace.clone(),
+            creation_timestamp: image.metadata.creation_timestamp,
+            annotations: stream.metadata.annotations.clone(),
+            ..ObjectMeta::default()
+        };
+        Ok(ImageStreamImage {
+            api_version: API_VERSION.into(),
+            kind: "ImageStreamImage".into(),
+            metadata,
+            image: blanked(image),
+        })
+    }
+}
+
+fn config_media_type(manifest_media_type: &str) -> &'static str {
+    if manifest_media_type == OCI_MANIFEST {
+        "application/vnd.oci.image.config.v1+json"
+    } else {
+        "application/vnd.docker.container.image.v1+json"
+    }
+}
+
+fn add_image(store: &Store, name: &str, layers: &mut ImageStreamLayers) -> Result<()> {
+    if layers.images.contains_key(name) {
+        return Ok(());
+    }
+    let image = match store.all::<Image>().get(name) {
+        Ok(image) => image,
+        Err(e) if e.is_not_found() => {
+            layers.images.insert(
+                name.to_string(),
+                ImageBlobReferences {
+                    image_missing: true,
+                    ..ImageBlobReferences::default()
+                },
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let media_type = if image.docker_image_manifest_media_type.is_empty() {
+        SCHEMA2.to_string()
+    } else {
+        image.docker_image_manifest_media_type.clone()
+    };
+    let mut references = ImageBlobReferences::default();
+    if !is_list(&media_type) {
+        let mut names = Vec::with_capacity(image.docker_image_layers.len());
+        for layer in &image.docker_image_layers {
+            names.push(layer.name.clone());
+            layers
+                .blobs
+                .entry(layer.name.clone())
+                .or_insert_with(|| ImageLayerData {
+                    size: Some(layer.layer_size),
+                    media_type: layer.media_type.clone(),
+                });
+        }
+        references.layers = Some(names);
+        if media_type == SCHEMA2 || media_type == OCI_MANIFEST {
+            if let Some(config) = image
+                .docker_image_metadata
+                .as_ref()
+                .map(|m| m.id.clone())
+                .filter(|id| !id.is_empty())
+            {
+                layers
+                    .blobs
+                    .entry(config.clone())
+                    .or_insert_with(|| ImageLayerData {
+                        size: None,
+                        media_type: config_media_type(&media_type).to_string(),
+                    });
+                references.config = Some(config);
+            }
+        }
+    }
+    references.manifests = image
+        .docker_image_manifests
+        .iter()
+        .map(|m| m.digest.clone())
+        .collect();
+    layers
+        .blobs
+        .entry(name.to_string())
+        .or_insert_with(|| ImageLayerData {
+            size: None,
+            media_type: media_type.clone(),
+        });
+    let children = references.manifests.clone();
+    layers.images.insert(name.to_string(), references);
+    for child in children {
+        add_image(store, &child, layers)?;
+    }
+    Ok(())
+}
+
+/// `imagestreams/<name>/layers`: every image of the stream's history with its blobs.
+fn compute_layers(store: &Store, stream: &ImageStream) -> Result<ImageStreamLayers> {
+    let mut layers = ImageStreamLayers {
+        api_version: API_VERSION.into(),
+        kind: "ImageStreamLayers".into(),
+        metadata: stream.metadata.clone(),
+        ..ImageStreamLayers::default()
+    };
+    for list in &stream.status.tags {
+        for event in list.items.iter().filter(|e| !e.image.is_empty()) {
+            add_image(store, &event.image, &mut layers)?;
+        }
+    }
+    Ok(layers)
+}
+
+/// The layers view of stream `name` in `namespace`.
+pub(crate) fn layers(store: &Store, namespace: &str, name: &str) -> Result<ImageStreamLayers> {
+    let stream = streams(store, namespace).get(name)?;
+    compute_layers(store, &stream)
+}
