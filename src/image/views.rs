@@ -8,12 +8,15 @@
 //! upstream picks an arbitrary match (ImageStreamImage prefixes), this picks the smallest
 //! image name, so the answer is stable.
 //!
-//! Not built yet: writes through these kinds (create/update/delete of tags), imports, secrets,
+//! Tag writes go through the stream's internal write path (`Api::replace_unrestricted`: spec and
+//! status in one revision), retried on conflicts up to ten times as upstream.
+//!
+//! Not built yet: ImageStreamTag update/patch and ImageTag create/update, imports, secrets,
 //! lookup and pruning.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Status, StatusCause, StatusDetails};
 use crate::image::manifest::{is_list, OCI_MANIFEST, SCHEMA2};
 use crate::image::reference::{
     digest_or_image_match, parse_image_stream_image_name, parse_image_stream_tag_name,
@@ -24,7 +27,65 @@ use crate::image::types::{
     Image, ImageBlobReferences, ImageLayerData, ImageStream, ImageStreamImage, ImageStreamLayers,
     ImageStreamTag, ImageTag, NamedTagEventList, TagEvent, API_VERSION, GROUP,
 };
-use crate::store::{Api, ListMeta, ListParams, ObjectList, ObjectMeta, Store};
+use crate::store::{
+    Api, DeleteParams, ListMeta, ListParams, ObjectList, ObjectMeta, PostParams, Store,
+};
+
+/// Attempts of a tag write before giving up with a timeout (as upstream).
+const TAG_WRITE_ATTEMPTS: usize = 10;
+
+fn too_many_conflicts(name: &str) -> Error {
+    Error::Timeout {
+        message: format!("the server was not able to write {name}: too many conflicting writes"),
+    }
+}
+
+/// Removes spec and status tag `tag` from the stream (istag/itag delete); `resource` names the
+/// virtual resource in errors.
+fn delete_tag(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+    dp: &DeleteParams,
+    resource: &str,
+) -> Result<Status> {
+    let (stream_name, tag) = parse_image_stream_tag_name(name).map_err(|_| {
+        Error::bad_request(format!("{resource} must be accessed with <name>:<tag>"))
+    })?;
+    let api = streams(store, namespace);
+    for _ in 0..TAG_WRITE_ATTEMPTS {
+        let mut stream = api.get(&stream_name)?;
+        if let Some(uid) = dp.preconditions.as_ref().and_then(|p| p.uid.as_ref()) {
+            let actual = stream.metadata.uid.clone().unwrap_or_default();
+            if *uid != actual {
+                return Err(Error::Conflict {
+                    message: format!("Operation cannot be fulfilled on {resource}.image.openshift.io \"{name}\": the UID in the precondition ({uid}) does not match the UID in record ({actual}). The object might have been deleted and then recreated"),
+                    details: Box::new(StatusDetails { name: Some(name.to_string()), group: Some(GROUP.into()), kind: Some(resource.to_string()), ..StatusDetails::default() }),
+                });
+            }
+        }
+        let had_spec = stream.spec.tags.iter().any(|t| t.name == tag);
+        let had_status = stream.status.tags.iter().any(|t| t.tag == tag);
+        if !had_spec && !had_status {
+            return Err(Error::not_found(GROUP, resource, name));
+        }
+        stream.spec.tags.retain(|t| t.name != tag);
+        stream.status.tags.retain(|t| t.tag != tag);
+        match api.replace_unrestricted(
+            &stream_name,
+            &PostParams {
+                dry_run: dp.dry_run,
+                ..PostParams::default()
+            },
+            &stream,
+        ) {
+            Ok(_) => return Ok(Status::success()),
+            Err(e) if e.is_conflict() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(too_many_conflicts(name))
+}
 
 fn streams(store: &Store, namespace: &str) -> Api<ImageStream> {
     store.namespaced::<ImageStream>(namespace)
@@ -126,6 +187,93 @@ impl StreamTagApi {
                 .unwrap_or_default(),
             image: view_image,
         })
+    }
+
+    /// Creates the spec tag `stream:tag` from `istag.tag` (the stream is created if missing);
+    /// an existing spec tag is AlreadyExists. Returns the tag as `get` shows it (the image may
+    /// be empty while nothing is tagged yet).
+    pub fn create(&self, pp: &PostParams, istag: &ImageStreamTag) -> Result<ImageStreamTag> {
+        let name = istag.metadata.name_str().to_string();
+        let Some((stream_name, tag)) = name.split_once(':') else {
+            return Err(Error::internal(format!(
+                "{name:?} is not of the form <stream>:<tag>"
+            )));
+        };
+        if let Some(spec) = &istag.tag {
+            if spec.annotations.is_some() && spec.annotations != istag.metadata.annotations {
+                return Err(Error::invalid(GROUP, "ImageStreamTag", &name, vec![StatusCause::invalid(
+                    "tag.annotations",
+                    "",
+                    "tag annotations must not be provided or must be equal to the object meta annotations",
+                )]));
+            }
+        }
+        let api = streams(&self.store, &self.namespace);
+        for _ in 0..TAG_WRITE_ATTEMPTS {
+            let existing = match api.get(stream_name) {
+                Ok(stream) => Some(stream),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            };
+            if existing
+                .as_ref()
+                .is_some_and(|s| s.spec.tags.iter().any(|t| t.name == tag))
+            {
+                return Err(Error::already_exists(
+                    GROUP,
+                    "imagestreamtags",
+                    &name,
+                    false,
+                ));
+            }
+            let mut stream = existing.clone().unwrap_or_else(|| ImageStream {
+                metadata: ObjectMeta {
+                    name: Some(stream_name.to_string()),
+                    ..ObjectMeta::default()
+                },
+                ..ImageStream::default()
+            });
+            if let Some(spec) = &istag.tag {
+                let mut spec = spec.clone();
+                spec.name = tag.to_string();
+                stream.spec.tags.push(spec);
+            }
+            let written = match existing {
+                Some(_) => api.replace_unrestricted(stream_name, pp, &stream),
+                None => api.create(pp, &stream),
+            };
+            match written {
+                Ok(_) => {}
+                Err(e) if e.is_conflict() || e.is_already_exists() => continue,
+                Err(e) => return Err(e),
+            }
+            if pp.dry_run {
+                return Ok(istag.clone());
+            }
+            return match self.get(&name) {
+                Ok(view) => Ok(view),
+                Err(e) if e.is_not_found() => {
+                    let stream = api.get(stream_name)?;
+                    let mut metadata = view_meta(&stream, name.clone());
+                    metadata.annotations = istag.metadata.annotations.clone();
+                    Ok(ImageStreamTag {
+                        api_version: API_VERSION.into(),
+                        kind: "ImageStreamTag".into(),
+                        metadata,
+                        tag: stream.spec.tags.iter().find(|t| t.name == tag).cloned(),
+                        lookup_policy: stream.spec.lookup_policy.clone(),
+                        ..ImageStreamTag::default()
+                    })
+                }
+                Err(e) => Err(e),
+            };
+        }
+        Err(too_many_conflicts(&name))
+    }
+
+    /// Removes the tag from the stream's spec and status (its history goes; images stay).
+    pub fn delete(&self, name: &str, dp: &DeleteParams) -> Result<Status> {
+        delete_tag(&self.store, &self.namespace, name, dp, "imagestreamtags")
     }
 
     /// One item per status tag with an image, streams in name order and tags sorted; items
@@ -234,6 +382,11 @@ impl ImageTagApi {
         let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
         self.view(&stream, &tag, true)?
             .ok_or_else(|| Error::not_found(GROUP, "imagetags", name))
+    }
+
+    /// Removes the tag from the stream's spec and status.
+    pub fn delete(&self, name: &str, dp: &DeleteParams) -> Result<Status> {
+        delete_tag(&self.store, &self.namespace, name, dp, "imagetags")
     }
 
     /// Every spec or status tag of the selected streams, sorted per stream; no images.

@@ -81,6 +81,8 @@ enum Attempt<T> {
 enum Part {
     Main,
     Status,
+    /// Spec and status together (the internal path controllers use).
+    All,
 }
 
 /// Parses a resourceVersion parameter: `""` and `"0"` are 0.
@@ -394,6 +396,15 @@ impl<K: Resource> Api<K> {
             .map(|o| self.out(o))
     }
 
+    /// Replaces spec and status together in one revision, with the same optimistic
+    /// concurrency as [`Api::replace`]. This is the internal write path of servers and
+    /// controllers built on the store (the API server does not expose it): for kinds with a
+    /// status subresource, `replace` ignores status and `replace_status` ignores the rest.
+    pub fn replace_unrestricted(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
+        self.replace_part(name, pp, obj, Part::All)
+            .map(|o| self.out(o))
+    }
+
     fn check_body_identity(&self, name: &str, obj: &mut K) -> Result<()> {
         key::check_request_name(name)?;
         match obj.meta().name.as_deref() {
@@ -594,7 +605,7 @@ impl<K: Resource> Api<K> {
             let mut kept = old.clone();
             kept.copy_status_from(&next)?;
             next = kept;
-        } else if K::HAS_STATUS_SUBRESOURCE {
+        } else if K::HAS_STATUS_SUBRESOURCE && part == Part::Main {
             next.copy_status_from(old)?;
         }
         copy_owned_fields(next.meta_mut(), old.meta());
@@ -623,7 +634,7 @@ impl<K: Resource> Api<K> {
         }
         let mut causes;
         match part {
-            Part::Main => {
+            Part::Main | Part::All => {
                 next.prepare_for_update_in(old, &StrategyContext::new(&self.store))?;
                 causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
                 causes.extend(next.validate_update(old));
@@ -638,7 +649,7 @@ impl<K: Resource> Api<K> {
             return Err(self.invalid(&name, causes));
         }
         next.canonicalize();
-        if part == Part::Main && next.spec_changed(old) {
+        if part != Part::Status && next.spec_changed(old) {
             next.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
         }
         let bytes = codec::encode(&mut next)?;
