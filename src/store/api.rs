@@ -381,17 +381,23 @@ impl<K: Resource> Api<K> {
             .map(|o| self.out(o))
     }
 
+    /// Kinds without a status subresource have no `/status` endpoint (404, as the API server).
+    fn require_status_subresource(&self, name: &str) -> Result<()> {
+        if K::HAS_STATUS_SUBRESOURCE {
+            return Ok(());
+        }
+        Err(Error::NotFound {
+            message: format!(
+                "the server could not find the requested resource ({} {name}/status)",
+                self.resource()
+            ),
+            details: Box::default(),
+        })
+    }
+
     /// Replaces only the `status` of the named object (the `/status` subresource).
     pub fn replace_status(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
-        if !K::HAS_STATUS_SUBRESOURCE {
-            return Err(Error::NotFound {
-                message: format!(
-                    "the server could not find the requested resource ({} {name}/status)",
-                    self.resource()
-                ),
-                details: Box::default(),
-            });
-        }
+        self.require_status_subresource(name)?;
         self.replace_part(name, pp, obj, Part::Status)
             .map(|o| self.out(o))
     }
@@ -514,15 +520,7 @@ impl<K: Resource> Api<K> {
 
     /// Patches only the `status` of the named object (the `/status` subresource).
     pub fn patch_status(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<K> {
-        if !K::HAS_STATUS_SUBRESOURCE {
-            return Err(Error::NotFound {
-                message: format!(
-                    "the server could not find the requested resource ({} {name}/status)",
-                    self.resource()
-                ),
-                details: Box::default(),
-            });
-        }
+        self.require_status_subresource(name)?;
         self.patch_part(name, pp, patch, Part::Status)
             .map(|o| self.out(o))
     }
