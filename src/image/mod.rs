@@ -32,7 +32,7 @@ pub use mapping::MappingApi;
 pub use reference::{Digest, DockerImageReference, ReferenceError};
 pub use signature::{split_signature_name, SignatureApi};
 pub use types::*;
-pub use views::{resolve_reference, ImageTagApi, StreamImageApi, StreamTagApi};
+pub use views::{resolve_reference, ImageTagApi, StreamImageApi, StreamTagApi, EXCLUDE_SECRET};
 
 use crate::store::{Api, Store};
 
@@ -115,6 +115,12 @@ impl ImageApi {
     /// The blobs of every image in stream `name`'s history (`imagestreams/<name>/layers`).
     pub fn layers(&self, namespace: &str, name: &str) -> crate::Result<ImageStreamLayers> {
         views::layers(&self.store, namespace, name)
+    }
+
+    /// The pull secrets of `namespace` (`imagestreams/<stream>/secrets`; the stream name is
+    /// ignored). Secrets themselves are stored as core `Secret`s: `store.namespaced::<Secret>(ns)`.
+    pub fn secrets(&self, namespace: &str, _stream: &str) -> crate::Result<SecretList> {
+        views::secrets(&self.store, namespace, &crate::ListParams::default())
     }
 
     /// Image signatures (virtual: entries of `Image.signatures`; create and delete only).

@@ -815,6 +815,27 @@ pub struct Secret {
     pub immutable: Option<bool>,
 }
 
+impl crate::store::Resource for Secret {
+    const GROUP: &'static str = "";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Secret";
+    const PLURAL: &'static str = "secrets";
+    const NAMESPACED: bool = true;
+    const SELECTABLE_FIELDS: &'static [&'static str] = &["type"];
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+
+    fn field_value(&self, field: &str) -> Option<String> {
+        (field == "type").then(|| self.type_.clone())
+    }
+}
+
 /// A core `SecretList`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -25,7 +25,7 @@ use crate::image::reference::{
 use crate::image::stream::latest_event;
 use crate::image::types::{
     Image, ImageBlobReferences, ImageLayerData, ImageStream, ImageStreamImage, ImageStreamLayers,
-    ImageStreamTag, ImageTag, NamedTagEventList, TagEvent, API_VERSION, GROUP,
+    ImageStreamTag, ImageTag, NamedTagEventList, Secret, SecretList, TagEvent, API_VERSION, GROUP,
 };
 use crate::store::{
     Api, DeleteParams, ListMeta, ListParams, ObjectList, ObjectMeta, PostParams, Store,
@@ -562,6 +562,39 @@ fn compute_layers(store: &Store, stream: &ImageStream) -> Result<ImageStreamLaye
     }
     Ok(layers)
 }
+
+/// `imagestreams/<any>/secrets`: the namespace's pull secrets (`kubernetes.io/dockercfg` and
+/// `kubernetes.io/dockerconfigjson`) not annotated `openshift.io/image.excludeSecret: "true"`.
+/// The stream name is ignored and the stream need not exist, as upstream.
+pub(crate) fn secrets(store: &Store, namespace: &str, lp: &ListParams) -> Result<SecretList> {
+    let listed = store.namespaced::<Secret>(namespace).list(lp)?;
+    let items = listed
+        .items
+        .into_iter()
+        .filter(|secret| {
+            let pull = matches!(
+                secret.type_.as_str(),
+                "kubernetes.io/dockercfg" | "kubernetes.io/dockerconfigjson"
+            );
+            let excluded = secret
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(EXCLUDE_SECRET))
+                .is_some_and(|v| v == "true");
+            pull && !excluded
+        })
+        .collect();
+    Ok(SecretList {
+        api_version: "v1".into(),
+        kind: "SecretList".into(),
+        metadata: listed.metadata,
+        items,
+    })
+}
+
+/// Annotation that keeps a secret out of `imagestreams/secrets`.
+pub const EXCLUDE_SECRET: &str = "openshift.io/image.excludeSecret";
 
 /// The layers view of stream `name` in `namespace`.
 pub(crate) fn layers(store: &Store, namespace: &str, name: &str) -> Result<ImageStreamLayers> {
