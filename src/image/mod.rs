@@ -123,6 +123,29 @@ impl ImageApi {
         views::secrets(&self.store, namespace, &crate::ListParams::default())
     }
 
+    /// `lookupPolicy.local` resolution: a short name `stream[:tag]` (tag defaults to `latest`)
+    /// of a stream in `namespace` with `spec.lookupPolicy.local: true` resolves to the pull spec
+    /// of the tag's newest event (reference policy honoured). Anything else — a name with a
+    /// registry or path, a missing stream or tag, a stream without local lookup — is `None`.
+    pub fn resolve_local(&self, namespace: &str, name: &str) -> crate::Result<Option<String>> {
+        if name.contains('/') || name.contains('@') {
+            return Ok(None);
+        }
+        let (stream_name, tag, _) = reference::split_image_stream_tag(name);
+        let stream = match self.streams(namespace).get(&stream_name) {
+            Ok(stream) => stream,
+            Err(e) if e.is_not_found() || e.is_bad_request() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !stream.spec.lookup_policy.local {
+            return Ok(None);
+        }
+        Ok(
+            stream::latest_event(&stream, &tag)
+                .map(|event| resolve_reference(&stream, &tag, event)),
+        )
+    }
+
     /// Image signatures (virtual: entries of `Image.signatures`; create and delete only).
     pub fn signatures(&self) -> SignatureApi {
         SignatureApi::new(self.images())
