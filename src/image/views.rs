@@ -91,6 +91,21 @@ fn streams(store: &Store, namespace: &str) -> Api<ImageStream> {
     store.namespaced::<ImageStream>(namespace)
 }
 
+/// The streams a tag list covers: the label selector applies, but not pagination or field
+/// selectors (those name tags, not streams), as upstream.
+fn streams_for_tag_list(
+    store: &Store,
+    namespace: &str,
+    lp: &ListParams,
+) -> Result<ObjectList<ImageStream>> {
+    streams(store, namespace).list(&ListParams {
+        limit: None,
+        continue_token: None,
+        field_selector: None,
+        ..lp.clone()
+    })
+}
+
 /// The pull spec of `event` in `tag`, honouring a `Local` reference policy (§7.7).
 pub fn resolve_reference(stream: &ImageStream, tag: &str, event: &TagEvent) -> String {
     let local = stream
@@ -279,12 +294,7 @@ impl StreamTagApi {
     /// One item per status tag with an image, streams in name order and tags sorted; items
     /// carry only the image name and pull spec.
     pub fn list(&self, lp: &ListParams) -> Result<ObjectList<ImageStreamTag>> {
-        let listed = streams(&self.store, &self.namespace).list(&ListParams {
-            limit: None,
-            continue_token: None,
-            field_selector: None,
-            ..lp.clone()
-        })?;
+        let listed = streams_for_tag_list(&self.store, &self.namespace, lp)?;
         let mut items = Vec::new();
         for stream in &listed.items {
             for list in &stream.status.tags {
@@ -391,12 +401,7 @@ impl ImageTagApi {
 
     /// Every spec or status tag of the selected streams, sorted per stream; no images.
     pub fn list(&self, lp: &ListParams) -> Result<ObjectList<ImageTag>> {
-        let listed = streams(&self.store, &self.namespace).list(&ListParams {
-            limit: None,
-            continue_token: None,
-            field_selector: None,
-            ..lp.clone()
-        })?;
+        let listed = streams_for_tag_list(&self.store, &self.namespace, lp)?;
         let mut items = Vec::new();
         for stream in &listed.items {
             let names: BTreeSet<&str> = stream
