@@ -16,12 +16,16 @@
 //!
 //! [`Resource`]: crate::Resource
 
+pub mod hooks;
 mod image_resource;
+mod import;
 pub mod manifest;
 mod mapping;
+mod prune;
 pub mod reference;
 mod signature;
 pub mod stream;
+mod tag_writes;
 pub mod types;
 mod views;
 
@@ -34,10 +38,20 @@ pub use signature::{split_signature_name, SignatureApi};
 pub use types::*;
 pub use views::{resolve_reference, ImageTagApi, StreamImageApi, StreamTagApi, EXCLUDE_SECRET};
 
+use std::sync::Arc;
+
+pub use hooks::{AllowedRegistries, LimitRanges, RegistryAllowList, StreamLimits, TagAuthorizer};
+pub use import::{Importer, MemoryImporter, DOCKER_REPOSITORY_CHECK};
+pub use prune::PruneReport;
+
 use crate::store::{Api, Store};
 
-/// Settings of the image API: registry host names and import defaults.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Settings of the image API: registry host names, import defaults and policy hooks.
+///
+/// Every hook is optional and `None` allows everything, as a cluster without such
+/// configuration does. Build it with struct update syntax:
+/// `ImageConfig { internal_registry_hostname: Some("reg:5000".into()), ..ImageConfig::default() }`.
+#[derive(Clone, Debug, Default)]
 pub struct ImageConfig {
     /// The integrated registry's in-cluster host name (`image-registry.openshift-image-registry.svc:5000`).
     pub internal_registry_hostname: Option<String>,
@@ -45,6 +59,39 @@ pub struct ImageConfig {
     pub external_registry_hostname: Option<String>,
     /// The import mode used when a tag does not set one (`Legacy` when empty).
     pub default_import_mode: String,
+    /// Where [`ImageApi::import`] gets images from (a registry client); without one every
+    /// image of an import fails with a status saying so.
+    pub importer: Option<Arc<dyn Importer>>,
+    /// Registries images may be referenced from or imported out of.
+    pub registry_allow_list: Option<Arc<dyn RegistryAllowList>>,
+    /// Who may take images from streams in other namespaces.
+    pub tag_authorizer: Option<Arc<dyn TagAuthorizer>>,
+    /// Per-namespace limits on stream size.
+    pub limit_ranges: Option<Arc<dyn LimitRanges>>,
+    /// How many tags one repository import brings in (0 means upstream's default, 50).
+    pub max_images_bulk_imported_per_repository: usize,
+}
+
+impl PartialEq for ImageConfig {
+    /// Host names and defaults compare by value, hooks by identity.
+    fn eq(&self, other: &ImageConfig) -> bool {
+        fn same<T: ?Sized>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+            match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+        }
+        self.internal_registry_hostname == other.internal_registry_hostname
+            && self.external_registry_hostname == other.external_registry_hostname
+            && self.default_import_mode == other.default_import_mode
+            && self.max_images_bulk_imported_per_repository
+                == other.max_images_bulk_imported_per_repository
+            && same(&self.importer, &other.importer)
+            && same(&self.registry_allow_list, &other.registry_allow_list)
+            && same(&self.tag_authorizer, &other.tag_authorizer)
+            && same(&self.limit_ranges, &other.limit_ranges)
+    }
 }
 
 /// Entry point of the image API over one store.
@@ -144,6 +191,30 @@ impl ImageApi {
             stream::latest_event(&stream, &tag)
                 .map(|event| resolve_reference(&stream, &tag, event)),
         )
+    }
+
+    /// Imports images into stream `isi.metadata.name` of `namespace` through
+    /// [`ImageConfig::importer`] (`POST imagestreamimports`). With `spec.import` false only the
+    /// status is computed; with it true the stream (created if missing) records what was found
+    /// and the found Images are stored. The answer carries `status.import`, the written stream.
+    pub fn import(
+        &self,
+        namespace: &str,
+        isi: &ImageStreamImport,
+    ) -> crate::Result<ImageStreamImport> {
+        let config = self
+            .store
+            .extension::<ImageConfig>()
+            .map(|c| (*c).clone())
+            .unwrap_or_else(|| self.config.clone());
+        import::import(&self.store, &config, namespace, isi)
+    }
+
+    /// Keeps the `keep` newest events of every tag of every stream in `namespace` (all
+    /// namespaces when empty), as `oc adm prune images --keep-tag-revisions`, and reports the
+    /// stored Images no stream references any more.
+    pub fn prune_tag_history(&self, namespace: &str, keep: usize) -> crate::Result<PruneReport> {
+        prune::prune_tag_history(&self.store, namespace, keep)
     }
 
     /// Image signatures (virtual: entries of `Image.signatures`; create and delete only).

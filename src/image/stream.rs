@@ -15,9 +15,12 @@
 //! stream, `ImageStreamTag` kind) receive the same event, in one pass. Errors become one
 //! `InternalError` cause of a 422, as upstream.
 //!
-//! Not built yet: the registry allow-list, cross-namespace authorization, limit ranges, and
-//! rewriting events that point into the source stream's internal registry repository.
+//! Policy hooks (see [`super::hooks`]) run on every write path: the registry allow-list and
+//! the namespace's limits on new references, the tag authorizer on new or changed
+//! cross-namespace sources. Events copied from another stream that point into that stream's
+//! integrated-registry repository are rewritten to point into this one.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -45,7 +48,7 @@ fn config(ctx: &StrategyContext<'_>) -> ImageConfig {
 }
 
 /// v1 defaulting of a spec tag: reference policy `Source`, import mode from the config.
-fn default_tag(tag: &mut TagReference, import_mode: &str) {
+pub(crate) fn default_tag(tag: &mut TagReference, import_mode: &str) {
     if tag.reference_policy.type_.is_empty() {
         tag.reference_policy.type_ = "Source".into();
     }
@@ -153,6 +156,7 @@ fn event_for(
     stream: &ImageStream,
     tag: &TagReference,
     ctx: &StrategyContext<'_>,
+    config: &ImageConfig,
 ) -> Result<Option<TagEvent>, Error> {
     let Some(from) = tag.from.as_ref() else {
         return Ok(None);
@@ -200,10 +204,43 @@ fn event_for(
                     .map_err(|e| internal(stream, e.to_string()))?;
                 &fetched
             };
+            let foreign = !(source_namespace == namespace && source_name == name);
+            // An event pointing into the source stream's integrated-registry repository is
+            // rewritten to this stream's repository (the registry serves it from here too).
+            let rewrite = |event: TagEvent| -> TagEvent {
+                if !foreign || tag.reference || event.image.is_empty() {
+                    return event;
+                }
+                let Some(host) = config
+                    .internal_registry_hostname
+                    .as_deref()
+                    .filter(|h| !h.is_empty())
+                else {
+                    return event;
+                };
+                match DockerImageReference::parse(&event.docker_image_reference) {
+                    Ok(r)
+                        if r.registry == host
+                            && r.namespace == source_namespace
+                            && r.name == source_name =>
+                    {
+                        TagEvent {
+                            docker_image_reference: format!(
+                                "{host}/{namespace}/{name}@{}",
+                                event.image
+                            ),
+                            ..event
+                        }
+                    }
+                    _ => event,
+                }
+            };
             if kind == "ImageStreamTag" {
-                return Ok(latest_event(source, key).map(|e| TagEvent {
-                    generation,
-                    ..e.clone()
+                return Ok(latest_event(source, key).map(|e| {
+                    rewrite(TagEvent {
+                        generation,
+                        ..e.clone()
+                    })
                 }));
             }
             let mut matches: Vec<&TagEvent> = Vec::new();
@@ -215,13 +252,13 @@ fn event_for(
                 }
             }
             match matches.as_slice() {
-                [one] => Ok(Some(TagEvent {
+                [one] => Ok(Some(rewrite(TagEvent {
                     created: Some(Time::now()),
                     docker_image_reference: one.docker_image_reference.clone(),
                     image: one.image.clone(),
                     generation,
                     platforms: Vec::new(),
-                })),
+                }))),
                 [] => Err(internal(
                     stream,
                     format!(
@@ -244,14 +281,16 @@ fn process_tags(
     old: Option<&ImageStream>,
     changed: Option<&[String]>,
     ctx: &StrategyContext<'_>,
+    config: &ImageConfig,
 ) -> Result<(), Error> {
     let namespace = stream.metadata.namespace_str().to_string();
     let tags = stream.spec.tags.clone();
+    check_cross_namespace(stream, &tags, changed, config)?;
     for tag in &tags {
         if changed.is_some_and(|names| !names.contains(&tag.name)) {
             continue;
         }
-        if let Some(event) = event_for(stream, tag, ctx)? {
+        if let Some(event) = event_for(stream, tag, ctx, config)? {
             add_tag_event(stream, &tag.name, event);
         }
     }
@@ -287,6 +326,193 @@ fn process_tags(
         }
     }
     Ok(())
+}
+
+/// Cross-namespace sources of new or changed tags must pass the [`TagAuthorizer`]: a denial
+/// is a Forbidden cause on `spec.tags[<tag>].from` for every tag naming that source.
+fn check_cross_namespace(
+    stream: &ImageStream,
+    tags: &[TagReference],
+    changed: Option<&[String]>,
+    config: &ImageConfig,
+) -> Result<(), Error> {
+    let Some(authorizer) = config.tag_authorizer.as_ref() else {
+        return Ok(());
+    };
+    let namespace = stream.metadata.namespace_str();
+    let mut verdicts: Vec<((String, String), Result<(), String>)> = Vec::new();
+    let mut causes = Vec::new();
+    for tag in tags {
+        if changed.is_some_and(|names| !names.contains(&tag.name)) {
+            continue;
+        }
+        let Some(from) = tag.from.as_ref() else {
+            continue;
+        };
+        if from.namespace.is_empty()
+            || from.namespace == namespace
+            || !matches!(from.kind.as_str(), "ImageStreamTag" | "ImageStreamImage")
+        {
+            continue;
+        }
+        let separator = if from.kind == "ImageStreamTag" {
+            ':'
+        } else {
+            '@'
+        };
+        let source = from
+            .name
+            .split_once(separator)
+            .map_or(from.name.as_str(), |(s, _)| s)
+            .to_string();
+        let key = (from.namespace.clone(), source);
+        let verdict = match verdicts.iter().find(|(k, _)| *k == key) {
+            Some((_, verdict)) => verdict.clone(),
+            None => {
+                let verdict = authorizer.check(namespace, &key.0, &key.1);
+                verdicts.push((key, verdict.clone()));
+                verdict
+            }
+        };
+        if let Err(reason) = verdict {
+            causes.push(StatusCause::forbidden(
+                &format!("spec.tags[{}].from", tag.name),
+                &reason,
+            ));
+        }
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            GROUP,
+            "ImageStream",
+            stream.metadata.name_str(),
+            causes,
+        ))
+    }
+}
+
+/// Every reference the stream names: spec `DockerImage` sources and status event pull specs.
+fn references(stream: &ImageStream) -> BTreeSet<String> {
+    let spec = stream
+        .spec
+        .tags
+        .iter()
+        .filter_map(|t| t.from.as_ref())
+        .filter(|f| f.kind == "DockerImage")
+        .map(|f| f.name.clone());
+    let status = stream
+        .status
+        .tags
+        .iter()
+        .flat_map(|t| t.items.iter())
+        .map(|e| e.docker_image_reference.clone());
+    spec.chain(status).collect()
+}
+
+/// The registry allow-list and the namespace's limits, checked on every write path. New
+/// references only: what the stored stream already names is grandfathered, and the
+/// integrated registry is always allowed.
+fn check_policies(
+    stream: &ImageStream,
+    old: Option<&ImageStream>,
+    config: &ImageConfig,
+) -> Result<(), Error> {
+    let mut causes = Vec::new();
+    if let Some(allow) = config.registry_allow_list.as_ref() {
+        let known = old.map(references).unwrap_or_default();
+        let own_hosts: Vec<&str> = [
+            config.internal_registry_hostname.as_deref(),
+            config.external_registry_hostname.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|h| !h.is_empty())
+        .collect();
+        let mut check = |field: String, spec: &str| {
+            if known.contains(spec) {
+                return;
+            }
+            let Ok(reference) = DockerImageReference::parse(spec) else {
+                return;
+            };
+            if own_hosts.contains(&reference.registry.as_str()) {
+                return;
+            }
+            if let Err(reason) = allow.check(&reference) {
+                causes.push(StatusCause::forbidden(&field, &reason));
+            }
+        };
+        for tag in &stream.spec.tags {
+            if let Some(from) = tag.from.as_ref().filter(|f| f.kind == "DockerImage") {
+                check(format!("spec.tags[{}].from.name", tag.name), &from.name);
+            }
+        }
+        for list in &stream.status.tags {
+            for (i, event) in list.items.iter().enumerate() {
+                check(
+                    format!("status.tags[{}].items[{i}].dockerImageReference", list.tag),
+                    &event.docker_image_reference,
+                );
+            }
+        }
+    }
+    if let Some(ranges) = config.limit_ranges.as_ref() {
+        let limits = ranges.limits(stream.metadata.namespace_str());
+        let (images, tags) = usage(stream);
+        let (old_images, old_tags) = old.map(usage).unwrap_or((0, 0));
+        if let Some(max) = limits
+            .max_images
+            .filter(|max| images > *max && images > old_images)
+        {
+            causes.push(StatusCause::forbidden(
+                "status.tags",
+                &format!("requested usage of openshift.io/images exceeds the maximum limit per openshift.io/ImageStream ({images} > {max})"),
+            ));
+        }
+        if let Some(max) = limits
+            .max_image_tags
+            .filter(|max| tags > *max && tags > old_tags)
+        {
+            causes.push(StatusCause::forbidden(
+                "spec.tags",
+                &format!("requested usage of openshift.io/image-tags exceeds the maximum limit per openshift.io/ImageStream ({tags} > {max})"),
+            ));
+        }
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            GROUP,
+            "ImageStream",
+            stream.metadata.name_str(),
+            causes,
+        ))
+    }
+}
+
+/// LimitRange usage of a stream: distinct images in status (`openshift.io/images`) and
+/// distinct image references in spec (`openshift.io/image-tags`).
+pub(crate) fn usage(stream: &ImageStream) -> (usize, usize) {
+    let images: BTreeSet<&str> = stream
+        .status
+        .tags
+        .iter()
+        .flat_map(|t| t.items.iter())
+        .map(|e| e.image.as_str())
+        .filter(|i| !i.is_empty())
+        .collect();
+    let tags: BTreeSet<(&str, &str, &str)> = stream
+        .spec
+        .tags
+        .iter()
+        .filter_map(|t| t.from.as_ref())
+        .filter(|f| matches!(f.kind.as_str(), "DockerImage" | "ImageStreamImage"))
+        .map(|f| (f.kind.as_str(), f.namespace.as_str(), f.name.as_str()))
+        .collect();
+    (images.len(), tags.len())
 }
 
 fn normalise(stream: &mut ImageStream, config: &ImageConfig) {
@@ -330,6 +556,59 @@ fn public_repository(stream: &ImageStream, config: &ImageConfig) -> String {
     }
 }
 
+/// `ValidateImageStreamTagReference`: one spec tag, its fields named under `path`.
+pub(crate) fn validate_tag_reference(tag: &TagReference, path: &str) -> Vec<StatusCause> {
+    let mut causes = Vec::new();
+    if let Some(from) = &tag.from {
+        if from.name.is_empty() {
+            causes.push(StatusCause::required(&format!("{path}.from.name"), ""));
+        }
+        match from.kind.as_str() {
+            "DockerImage" => {
+                if !from.name.is_empty() {
+                    if let Err(e) = DockerImageReference::parse(&from.name) {
+                        causes.push(StatusCause::invalid(
+                            &format!("{path}.from.name"),
+                            &from.name,
+                            &e.message,
+                        ));
+                    }
+                }
+            }
+            "ImageStreamTag" | "ImageStreamImage" => {
+                if tag.import_policy.scheduled {
+                    causes.push(StatusCause::invalid(
+                        &format!("{path}.importPolicy.scheduled"),
+                        "true",
+                        "only tags pointing to Docker repositories may be scheduled for background import",
+                    ));
+                }
+            }
+            _ => causes.push(StatusCause::required(
+                &format!("{path}.from.kind"),
+                "valid values are 'DockerImage', 'ImageStreamImage', 'ImageStreamTag'",
+            )),
+        }
+    }
+    let policy = tag.reference_policy.type_.as_str();
+    if policy != "Source" && policy != "Local" {
+        causes.push(StatusCause::invalid(
+            &format!("{path}.referencePolicy.type"),
+            policy,
+            "valid values are \"Source\", \"Local\"",
+        ));
+    }
+    let mode = tag.import_policy.import_mode.as_str();
+    if !matches!(mode, "" | "Legacy" | "PreserveOriginal") {
+        causes.push(StatusCause::invalid(
+            &format!("{path}.importPolicy.importMode"),
+            mode,
+            "invalid import mode, valid modes are '', 'Legacy', 'PreserveOriginal'",
+        ));
+    }
+    causes
+}
+
 /// `ValidateImageStream` (without the registry allow-list).
 fn validate_stream(stream: &ImageStream) -> Vec<StatusCause> {
     let mut causes = Vec::new();
@@ -364,54 +643,10 @@ fn validate_stream(stream: &ImageStream) -> Vec<StatusCause> {
         }
     }
     for tag in &stream.spec.tags {
-        let path = format!("spec.tags[{}]", tag.name);
-        if let Some(from) = &tag.from {
-            if from.name.is_empty() {
-                causes.push(StatusCause::required(&format!("{path}.from.name"), ""));
-            }
-            match from.kind.as_str() {
-                "DockerImage" => {
-                    if !from.name.is_empty() {
-                        if let Err(e) = DockerImageReference::parse(&from.name) {
-                            causes.push(StatusCause::invalid(
-                                &format!("{path}.from.name"),
-                                &from.name,
-                                &e.message,
-                            ));
-                        }
-                    }
-                }
-                "ImageStreamTag" | "ImageStreamImage" => {
-                    if tag.import_policy.scheduled {
-                        causes.push(StatusCause::invalid(
-                            &format!("{path}.importPolicy.scheduled"),
-                            "true",
-                            "only tags pointing to Docker repositories may be scheduled for background import",
-                        ));
-                    }
-                }
-                _ => causes.push(StatusCause::required(
-                    &format!("{path}.from.kind"),
-                    "valid values are 'DockerImage', 'ImageStreamImage', 'ImageStreamTag'",
-                )),
-            }
-        }
-        let policy = tag.reference_policy.type_.as_str();
-        if policy != "Source" && policy != "Local" {
-            causes.push(StatusCause::invalid(
-                &format!("{path}.referencePolicy.type"),
-                policy,
-                "valid values are \"Source\", \"Local\"",
-            ));
-        }
-        let mode = tag.import_policy.import_mode.as_str();
-        if !matches!(mode, "" | "Legacy" | "PreserveOriginal") {
-            causes.push(StatusCause::invalid(
-                &format!("{path}.importPolicy.importMode"),
-                mode,
-                "invalid import mode, valid modes are '', 'Legacy', 'PreserveOriginal'",
-            ));
-        }
+        causes.extend(validate_tag_reference(
+            tag,
+            &format!("spec.tags[{}]", tag.name),
+        ));
     }
     for list in &stream.status.tags {
         for (i, event) in list.items.iter().enumerate() {
@@ -466,14 +701,16 @@ impl Resource for ImageStream {
 
     fn prepare_for_create_in(&mut self, ctx: &StrategyContext<'_>) -> Result<(), Error> {
         let config = config(ctx);
-        self.status = Default::default();
+        if !ctx.is_internal() {
+            self.status = Default::default();
+        }
         for tag in &mut self.spec.tags {
             tag.generation = Some(1);
         }
         normalise(self, &config);
-        process_tags(self, None, None, ctx)?;
+        process_tags(self, None, None, ctx, &config)?;
         normalise(self, &config);
-        Ok(())
+        check_policies(self, None, &config)
     }
 
     fn prepare_for_update_in(
@@ -513,9 +750,9 @@ impl Resource for ImageStream {
                 tag.generation = Some(generation);
             }
         }
-        process_tags(self, Some(old), Some(&changed), ctx)?;
+        process_tags(self, Some(old), Some(&changed), ctx, &config)?;
         normalise(self, &config);
-        Ok(())
+        check_policies(self, Some(old), &config)
     }
 
     fn prepare_for_status_update_in(
@@ -544,7 +781,7 @@ impl Resource for ImageStream {
             }
         }
         normalise(self, &config);
-        Ok(())
+        check_policies(self, Some(old), &config)
     }
 
     fn validate_create(&self) -> Vec<StatusCause> {

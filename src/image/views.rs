@@ -11,8 +11,8 @@
 //! Tag writes go through the stream's internal write path (`Api::replace_unrestricted`: spec and
 //! status in one revision), retried on conflicts up to ten times as upstream.
 //!
-//! Not built yet: ImageStreamTag update/patch and ImageTag create/update, imports, secrets,
-//! lookup and pruning.
+//! Replace and patch of ImageStreamTags and create and replace of ImageTags live in
+//! `tag_writes`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +22,7 @@ use crate::image::reference::{
     digest_or_image_match, parse_image_stream_image_name, parse_image_stream_tag_name,
     DockerImageReference,
 };
-use crate::image::stream::latest_event;
+use crate::image::stream::{default_tag, latest_event, validate_tag_reference};
 use crate::image::types::{
     Image, ImageBlobReferences, ImageLayerData, ImageStream, ImageStreamImage, ImageStreamLayers,
     ImageStreamTag, ImageTag, NamedTagEventList, Secret, SecretList, TagEvent, API_VERSION, GROUP,
@@ -32,9 +32,9 @@ use crate::store::{
 };
 
 /// Attempts of a tag write before giving up with a timeout (as upstream).
-const TAG_WRITE_ATTEMPTS: usize = 10;
+pub(crate) const TAG_WRITE_ATTEMPTS: usize = 10;
 
-fn too_many_conflicts(name: &str) -> Error {
+pub(crate) fn too_many_conflicts(name: &str) -> Error {
     Error::Timeout {
         message: format!("the server was not able to write {name}: too many conflicting writes"),
     }
@@ -87,7 +87,7 @@ fn delete_tag(
     Err(too_many_conflicts(name))
 }
 
-fn streams(store: &Store, namespace: &str) -> Api<ImageStream> {
+pub(crate) fn streams(store: &Store, namespace: &str) -> Api<ImageStream> {
     store.namespaced::<ImageStream>(namespace)
 }
 
@@ -134,6 +134,63 @@ fn blanked(mut image: Image) -> Image {
     image
 }
 
+/// Splits `stream:tag`, or answers upstream's 400 for `kind` (`ImageStreamTags`, `ImageTags`).
+pub(crate) fn parse_stream_tag(name: &str, kind: &str) -> Result<(String, String)> {
+    parse_image_stream_tag_name(name)
+        .map_err(|_| Error::bad_request(format!("{kind} must be retrieved with <name>:<tag>")))
+}
+
+/// The ImageStreamTag view of `tag` (upstream `newISTag`): the newest event with an image,
+/// or an empty one dated at the stream's creation when there is none yet.
+pub(crate) fn istag_view(stream: &ImageStream, tag: &str, image: Option<Image>) -> ImageStreamTag {
+    let empty = TagEvent {
+        created: stream.metadata.creation_timestamp,
+        ..TagEvent::default()
+    };
+    let event = latest_event(stream, tag)
+        .filter(|e| !e.image.is_empty())
+        .unwrap_or(&empty);
+    let spec = stream.spec.tags.iter().find(|t| t.name == tag).cloned();
+    let tag_annotations = spec
+        .as_ref()
+        .and_then(|t| t.annotations.clone())
+        .unwrap_or_default();
+    let image = match image {
+        Some(image) => {
+            let mut view_image = blanked(image);
+            view_image.docker_image_reference = resolve_reference(stream, tag, event);
+            if spec.is_some() {
+                view_image
+                    .metadata
+                    .annotations
+                    .get_or_insert_with(BTreeMap::new)
+                    .extend(tag_annotations.clone());
+            }
+            view_image
+        }
+        None => Image::default(),
+    };
+    let mut metadata = view_meta(stream, format!("{}:{tag}", stream.metadata.name_str()));
+    metadata.creation_timestamp = event.created;
+    metadata.annotations = Some(tag_annotations);
+    ImageStreamTag {
+        api_version: API_VERSION.into(),
+        kind: "ImageStreamTag".into(),
+        metadata,
+        tag: spec,
+        generation: event.generation,
+        lookup_policy: stream.spec.lookup_policy.clone(),
+        conditions: stream
+            .status
+            .tags
+            .iter()
+            .find(|t| t.tag == tag)
+            .map(|t| t.conditions.clone())
+            .unwrap_or_default(),
+        image,
+    }
+}
+
 fn view_meta(stream: &ImageStream, name: String) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
@@ -148,8 +205,8 @@ fn view_meta(stream: &ImageStream, name: String) -> ObjectMeta {
 /// ImageStreamTags of one namespace (`stream:tag`).
 #[derive(Clone, Debug)]
 pub struct StreamTagApi {
-    store: Store,
-    namespace: String,
+    pub(crate) store: Store,
+    pub(crate) namespace: String,
 }
 
 impl StreamTagApi {
@@ -162,46 +219,21 @@ impl StreamTagApi {
 
     /// The image a tag currently points to.
     pub fn get(&self, name: &str) -> Result<ImageStreamTag> {
-        let (stream_name, tag) = parse_image_stream_tag_name(name).map_err(|_| {
-            Error::bad_request("ImageStreamTags must be retrieved with <name>:<tag>")
-        })?;
+        let (stream_name, tag) = parse_stream_tag(name, "ImageStreamTags")?;
         let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
-        let not_found = || Error::not_found(GROUP, "imagestreamtags", name);
         let event = latest_event(&stream, &tag)
             .filter(|e| !e.image.is_empty())
-            .ok_or_else(not_found)?
-            .clone();
+            .ok_or_else(|| Error::not_found(GROUP, "imagestreamtags", name))?;
         let image = self.store.all::<Image>().get(&event.image)?;
-        let spec = stream.spec.tags.iter().find(|t| t.name == tag).cloned();
-        let mut view_image = blanked(image);
-        view_image.docker_image_reference = resolve_reference(&stream, &tag, &event);
-        let tag_annotations = spec.as_ref().and_then(|t| t.annotations.clone());
-        if let Some(extra) = &tag_annotations {
-            view_image
-                .metadata
-                .annotations
-                .get_or_insert_with(BTreeMap::new)
-                .extend(extra.clone());
-        }
-        let mut metadata = view_meta(&stream, name.to_string());
-        metadata.creation_timestamp = event.created;
-        metadata.annotations = Some(tag_annotations.unwrap_or_default());
-        Ok(ImageStreamTag {
-            api_version: API_VERSION.into(),
-            kind: "ImageStreamTag".into(),
-            metadata,
-            tag: spec,
-            generation: event.generation,
-            lookup_policy: stream.spec.lookup_policy.clone(),
-            conditions: stream
-                .status
-                .tags
-                .iter()
-                .find(|t| t.tag == tag)
-                .map(|t| t.conditions.clone())
-                .unwrap_or_default(),
-            image: view_image,
-        })
+        Ok(istag_view(&stream, &tag, Some(image)))
+    }
+
+    /// The tag's image, or `None` when the tag has no image yet or its Image is gone.
+    pub(crate) fn image_for(&self, stream: &ImageStream, tag: &str) -> Result<Option<Image>> {
+        let Some(event) = latest_event(stream, tag).filter(|e| !e.image.is_empty()) else {
+            return Ok(None);
+        };
+        self.store.all::<Image>().get_opt(&event.image)
     }
 
     /// Creates the spec tag `stream:tag` from `istag.tag` (the stream is created if missing);
@@ -214,15 +246,27 @@ impl StreamTagApi {
                 "{name:?} is not of the form <stream>:<tag>"
             )));
         };
-        if let Some(spec) = &istag.tag {
+        let mut istag = istag.clone();
+        if let Some(spec) = istag.tag.as_mut() {
+            let mode = self
+                .store
+                .extension::<crate::image::ImageConfig>()
+                .map(|c| c.default_import_mode.clone())
+                .unwrap_or_default();
+            default_tag(spec, &mode);
+            let mut causes = validate_tag_reference(spec, "tag");
             if spec.annotations.is_some() && spec.annotations != istag.metadata.annotations {
-                return Err(Error::invalid(GROUP, "ImageStreamTag", &name, vec![StatusCause::invalid(
+                causes.push(StatusCause::invalid(
                     "tag.annotations",
                     "",
                     "tag annotations must not be provided or must be equal to the object meta annotations",
-                )]));
+                ));
+            }
+            if !causes.is_empty() {
+                return Err(Error::invalid(GROUP, "ImageStreamTag", &name, causes));
             }
         }
+        let istag = &istag;
         let api = streams(&self.store, &self.namespace);
         for _ in 0..TAG_WRITE_ATTEMPTS {
             let existing = match api.get(stream_name) {
@@ -265,23 +309,9 @@ impl StreamTagApi {
             if pp.dry_run {
                 return Ok(istag.clone());
             }
-            return match self.get(&name) {
-                Ok(view) => Ok(view),
-                Err(e) if e.is_not_found() => {
-                    let stream = api.get(stream_name)?;
-                    let mut metadata = view_meta(&stream, name.clone());
-                    metadata.annotations = istag.metadata.annotations.clone();
-                    Ok(ImageStreamTag {
-                        api_version: API_VERSION.into(),
-                        kind: "ImageStreamTag".into(),
-                        metadata,
-                        tag: stream.spec.tags.iter().find(|t| t.name == tag).cloned(),
-                        lookup_policy: stream.spec.lookup_policy.clone(),
-                        ..ImageStreamTag::default()
-                    })
-                }
-                Err(e) => Err(e),
-            };
+            let stream = api.get(stream_name)?;
+            let image = self.image_for(&stream, tag)?;
+            return Ok(istag_view(&stream, tag, image));
         }
         Err(too_many_conflicts(&name))
     }
@@ -340,8 +370,8 @@ impl StreamTagApi {
 /// ImageTags of one namespace (`stream:tag`): spec, history and current image of a tag.
 #[derive(Clone, Debug)]
 pub struct ImageTagApi {
-    store: Store,
-    namespace: String,
+    pub(crate) store: Store,
+    pub(crate) namespace: String,
 }
 
 impl ImageTagApi {
@@ -352,7 +382,12 @@ impl ImageTagApi {
         }
     }
 
-    fn view(&self, stream: &ImageStream, tag: &str, with_image: bool) -> Result<Option<ImageTag>> {
+    pub(crate) fn view(
+        &self,
+        stream: &ImageStream,
+        tag: &str,
+        with_image: bool,
+    ) -> Result<Option<ImageTag>> {
         let spec = stream.spec.tags.iter().find(|t| t.name == tag).cloned();
         let status: Option<NamedTagEventList> =
             stream.status.tags.iter().find(|t| t.tag == tag).cloned();
@@ -387,8 +422,7 @@ impl ImageTagApi {
 
     /// The full view of one tag; 404 when the stream has neither a spec nor a status tag.
     pub fn get(&self, name: &str) -> Result<ImageTag> {
-        let (stream_name, tag) = parse_image_stream_tag_name(name)
-            .map_err(|_| Error::bad_request("ImageTags must be retrieved with <name>:<tag>"))?;
+        let (stream_name, tag) = parse_stream_tag(name, "ImageTags")?;
         let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
         self.view(&stream, &tag, true)?
             .ok_or_else(|| Error::not_found(GROUP, "imagetags", name))

@@ -245,10 +245,17 @@ impl<K: Resource> Api<K> {
     /// resourceVersion, generates the name from `generateName` when `name` is empty, and
     /// answers AlreadyExists when the name is taken.
     pub fn create(&self, pp: &PostParams, obj: &K) -> Result<K> {
-        self.create_inner(pp, obj).map(|o| self.out(o))
+        self.create_inner(pp, obj, false).map(|o| self.out(o))
     }
 
-    fn create_inner(&self, pp: &PostParams, obj: &K) -> Result<K> {
+    /// Creates `obj` keeping its status (an internal write path: for kinds with a status
+    /// subresource, `create` drops the status the client sent; this keeps it). Strategies see
+    /// [`StrategyContext::is_internal`].
+    pub fn create_unrestricted(&self, pp: &PostParams, obj: &K) -> Result<K> {
+        self.create_inner(pp, obj, true).map(|o| self.out(o))
+    }
+
+    fn create_inner(&self, pp: &PostParams, obj: &K, internal: bool) -> Result<K> {
         let mut obj = obj.clone();
         let namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
         obj.meta_mut().namespace = namespace;
@@ -265,13 +272,13 @@ impl<K: Resource> Api<K> {
         let base = obj.meta().generate_name.clone().unwrap_or_default();
         let generate = obj.meta().name_str().is_empty() && !base.is_empty();
         if !generate {
-            return self.create_once(pp, obj);
+            return self.create_once(pp, obj, internal);
         }
         let mut last = None;
         for _ in 0..GENERATE_ATTEMPTS {
             let mut candidate = obj.clone();
             candidate.meta_mut().name = Some(generate_name(&base));
-            match self.create_once(pp, candidate) {
+            match self.create_once(pp, candidate, internal) {
                 Err(e) if e.is_already_exists() => last = Some(e),
                 other => return other,
             }
@@ -289,7 +296,7 @@ impl<K: Resource> Api<K> {
         })
     }
 
-    fn create_once(&self, pp: &PostParams, mut obj: K) -> Result<K> {
+    fn create_once(&self, pp: &PostParams, mut obj: K, internal: bool) -> Result<K> {
         let now = Time::now();
         {
             let meta = obj.meta_mut();
@@ -301,7 +308,12 @@ impl<K: Resource> Api<K> {
             meta.self_link = None;
             meta.resource_version = None;
         }
-        obj.prepare_for_create_in(&StrategyContext::new(&self.store))?;
+        let ctx = if internal {
+            StrategyContext::internal(&self.store)
+        } else {
+            StrategyContext::new(&self.store)
+        };
+        obj.prepare_for_create_in(&ctx)?;
         let name = obj.meta().name_str().to_string();
         let mut causes = validate_object_meta(obj.meta(), K::NAMESPACED, name_problems::<K>);
         causes.extend(obj.validate_create());
@@ -309,7 +321,7 @@ impl<K: Resource> Api<K> {
             return Err(self.invalid(&name, causes));
         }
         obj.canonicalize();
-        if K::HAS_STATUS_SUBRESOURCE {
+        if K::HAS_STATUS_SUBRESOURCE && !internal {
             obj.clear_status()?;
         }
         let bytes = codec::encode(&mut obj)?;
@@ -438,7 +450,7 @@ impl<K: Resource> Api<K> {
                 if K::ALLOW_CREATE_ON_UPDATE && part == Part::Main {
                     let mut fresh = obj.clone();
                     fresh.meta_mut().resource_version = None;
-                    return self.create_once(pp, fresh);
+                    return self.create_once(pp, fresh, part == Part::All);
                 }
                 return Err(self.not_found(name));
             };
@@ -633,7 +645,12 @@ impl<K: Resource> Api<K> {
         let mut causes;
         match part {
             Part::Main | Part::All => {
-                next.prepare_for_update_in(old, &StrategyContext::new(&self.store))?;
+                let ctx = if part == Part::All {
+                    StrategyContext::internal(&self.store)
+                } else {
+                    StrategyContext::new(&self.store)
+                };
+                next.prepare_for_update_in(old, &ctx)?;
                 causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
                 causes.extend(next.validate_update(old));
             }

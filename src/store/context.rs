@@ -38,11 +38,32 @@ impl Extensions {
 #[derive(Clone, Copy)]
 pub struct StrategyContext<'a> {
     store: &'a Store,
+    internal: bool,
 }
 
 impl<'a> StrategyContext<'a> {
     pub(crate) fn new(store: &'a Store) -> StrategyContext<'a> {
-        StrategyContext { store }
+        StrategyContext {
+            store,
+            internal: false,
+        }
+    }
+
+    pub(crate) fn internal(store: &'a Store) -> StrategyContext<'a> {
+        StrategyContext {
+            store,
+            internal: true,
+        }
+    }
+
+    /// True when the write came through an unrestricted path ([`Api::create_unrestricted`],
+    /// [`Api::replace_unrestricted`]): spec and status are both the caller's to set, as on
+    /// upstream's internal endpoints.
+    ///
+    /// [`Api::create_unrestricted`]: crate::Api::create_unrestricted
+    /// [`Api::replace_unrestricted`]: crate::Api::replace_unrestricted
+    pub fn is_internal(&self) -> bool {
+        self.internal
     }
 
     /// The store, for reading other objects.
