@@ -225,6 +225,43 @@ fn an_image_stream_image_is_found_by_id_prefix_with_the_stream_annotations() {
 }
 
 #[test]
+fn an_ambiguous_stream_image_prefix_is_a_conflict() {
+    let (_store, api, id) = setup();
+    // A second image whose name shares the first hex digit with `id`.
+    let other = format!("sha256:a{}", "b".repeat(63));
+    api.mappings("default")
+        .create(&ImageStreamMapping {
+            metadata: ObjectMeta {
+                name: Some("test".into()),
+                ..ObjectMeta::default()
+            },
+            image: Image {
+                metadata: ObjectMeta {
+                    name: Some(other.clone()),
+                    ..ObjectMeta::default()
+                },
+                docker_image_reference: "foo/bar/baz:other".into(),
+                ..Image::default()
+            },
+            tag: "other".into(),
+            ..ImageStreamMapping::default()
+        })
+        .unwrap();
+    let err = api
+        .stream_images("default")
+        .get("test@sha256:a")
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    assert!(err.to_string().contains("multiple images match the prefix"));
+    // A longer prefix is unambiguous again.
+    let found = api
+        .stream_images("default")
+        .get(&format!("test@{}", &id[..10]))
+        .unwrap();
+    assert_eq!(found.image.metadata.name_str(), id);
+}
+
+#[test]
 fn layers_list_every_history_image_and_its_blobs() {
     let (_store, api, id) = setup();
     let layers = api.layers("default", "test").unwrap();

@@ -1,18 +1,20 @@
 //! The OpenShift image API (`image.openshift.io/v1`) as a library on top of [`crate::Store`].
 //!
 //! Design notes: this module is a client of the store's public API like any server would be:
-//! the stored kinds (Image, and ImageStream in a later part) are ordinary [`Resource`]s whose
+//! the stored kinds (Image and ImageStream) are ordinary [`Resource`]s whose
 //! strategies carry OpenShift's rules, and the virtual kinds (signatures, stream tags, stream
 //! images, mappings, layers) are computed from them. Types serialise to the JSON OpenShift
 //! serves.
 //!
-//! Built so far: every type of the group ([`types`]), references and digests ([`mod@reference`]),
+//! What is here: every type of the group ([`types`]), references and digests ([`mod@reference`]),
 //! the Image resource with its create/update strategy and validation ([`ImageApi::images`]),
 //! manifests and the metadata derived from them ([`manifest`]), and signatures
 //! ([`ImageApi::signatures`]), and ImageStreams with generations and spec → status tag
 //! processing ([`ImageApi::streams`], [`stream`]), mappings ([`ImageApi::mappings`]), and the
-//! read side of stream tags, image tags, stream images and layers. Writes through tags,
-//! imports, secrets, lookup and pruning are not built yet.
+//! virtual kinds: stream tags and image tags (read and write), stream images, layers and
+//! secrets, imports through a pluggable [`Importer`], `lookupPolicy.local` resolution, and
+//! tag history pruning. Policy hooks (registry allow-list, cross-namespace authorisation,
+//! limit ranges) live in [`hooks`].
 //!
 //! [`Resource`]: crate::Resource
 

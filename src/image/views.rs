@@ -5,8 +5,8 @@
 //! Images its history names, as upstream's REST handlers do, so a view's resourceVersion and
 //! uid are its stream's. Views never carry manifest or config blobs. Pull specs follow the
 //! tag's reference policy (`Local` points into the stream's registry repository). Where
-//! upstream picks an arbitrary match (ImageStreamImage prefixes), this picks the smallest
-//! image name, so the answer is stable.
+//! upstream picks an arbitrary match (ImageStreamImage prefixes), this refuses the ambiguity
+//! with a Conflict, so an answer never depends on map order.
 //!
 //! Tag writes go through the stream's internal write path (`Api::replace_unrestricted`: spec and
 //! status in one revision), retried on conflicts up to ten times as upstream.
@@ -480,12 +480,23 @@ impl StreamImageApi {
         })?;
         let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
         let layers = compute_layers(&self.store, &stream)?;
-        let chosen = layers
+        let matches: Vec<&String> = layers
             .images
             .keys()
-            .find(|candidate| digest_or_image_match(candidate, &id))
-            .cloned()
-            .ok_or_else(|| Error::not_found(GROUP, "imagestreamimages", name))?;
+            .filter(|candidate| digest_or_image_match(candidate, &id))
+            .collect();
+        let chosen = match matches.as_slice() {
+            [] => return Err(Error::not_found(GROUP, "imagestreamimages", name)),
+            [one] => (*one).clone(),
+            _ => {
+                return Err(Error::conflict(
+                    GROUP,
+                    "imagestreamimages",
+                    name,
+                    &format!("multiple images match the prefix {id:?}"),
+                ))
+            }
+        };
         let image = self.store.all::<Image>().get(&chosen)?;
         let metadata = ObjectMeta {
             name: Some(name.to_string()),
