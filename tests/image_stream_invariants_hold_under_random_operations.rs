@@ -296,7 +296,6 @@ proptest! {
         prop_assert!(watch.try_next().is_none(), "no extra events");
         prop_assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "watch order is revision order");
         let mut seen_pairs: Vec<(String, String)> = seen.into_iter().map(|(_, n, rv)| (n, rv)).collect();
-        let mut expected = expected;
         seen_pairs.sort();
         expected.sort();
         prop_assert_eq!(seen_pairs, expected);
