@@ -1,10 +1,15 @@
-//! Image costs (issue 7): create of an Image from a schema2 manifest with 10 layers (parse +
+//! Image costs. Issue 7: create of an Image from a schema2 manifest with 10 layers (parse +
 //! digest + derive + store) on memory and on the durable default, and reference parsing.
+//! Issue 8: mapping create into a stream of 100 tags × 10 history entries, ImageStreamTag get,
+//! and the layers of a stream over 1,000 images.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use apistore::image::{Digest, DockerImageReference, Image, ImageApi};
-use apistore::{Config, ObjectMeta, PostParams, Store};
+use apistore::image::{
+    Digest, DockerImageReference, Image, ImageApi, ImageStream, ImageStreamMapping,
+    NamedTagEventList, TagEvent,
+};
+use apistore::{Config, ObjectMeta, PostParams, Store, Time};
 use criterion::{criterion_main, Criterion};
 
 const MANIFEST: &str = include_str!("schema2-10-layers.json");
@@ -58,6 +63,145 @@ fn bench(c: &mut Criterion) {
     group.bench_function("reference_parse", |b| {
         b.iter(|| DockerImageReference::parse(std::hint::black_box(&spec)).expect("parse"))
     });
+    group.finish();
+    streams(c);
+}
+
+const TAGS: usize = 100;
+const HISTORY: usize = 10;
+
+fn image_name(i: usize) -> String {
+    format!("sha256:{i:064x}")
+}
+
+/// A stream with `TAGS` tags of `HISTORY` events each, over `TAGS * HISTORY` distinct images.
+fn big_stream() -> ImageStream {
+    let mut stream = ImageStream {
+        metadata: ObjectMeta {
+            name: Some("big".into()),
+            ..ObjectMeta::default()
+        },
+        ..ImageStream::default()
+    };
+    for t in 0..TAGS {
+        let items = (0..HISTORY)
+            .map(|h| {
+                let image = image_name(t * HISTORY + h);
+                TagEvent {
+                    created: Some(Time::now()),
+                    docker_image_reference: format!("registry.example.com/team/app@{image}"),
+                    image,
+                    generation: 1,
+                    ..TagEvent::default()
+                }
+            })
+            .collect();
+        stream.status.tags.push(NamedTagEventList {
+            tag: format!("tag-{t:03}"),
+            items,
+            ..NamedTagEventList::default()
+        });
+    }
+    stream
+}
+
+/// Puts the stream back to `TAGS` × `HISTORY` (untimed between measured batches).
+fn reset(api: &ImageApi) {
+    let streams = api.streams("bench");
+    let mut stream = big_stream();
+    let current = streams.get("big").expect("stream");
+    stream.metadata.resource_version = current.metadata.resource_version;
+    streams
+        .replace_unrestricted("big", &PostParams::default(), &stream)
+        .expect("reset");
+}
+
+/// Issue 8: mapping create into a 100 × 10 stream, ImageStreamTag get, and the layers of a
+/// stream over 1,000 images (each with 10 layers).
+fn streams(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stores = [
+        ("memory", Store::memory()),
+        (
+            "sled_durable",
+            Store::open(Config::sled(dir.path())).expect("open"),
+        ),
+    ];
+    let mut group = c.benchmark_group("image_streams");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    let layered: Image = {
+        let mut image = Image {
+            docker_image_manifest: MANIFEST.to_string(),
+            docker_image_config: CONFIG.to_string(),
+            ..Image::default()
+        };
+        apistore::image::manifest::derive_metadata(&mut image).expect("derive");
+        image.docker_image_manifest.clear();
+        image.docker_image_config.clear();
+        image
+    };
+    for (name, store) in stores {
+        let api = ImageApi::new(&store);
+        for i in 0..TAGS * HISTORY {
+            let mut image = layered.clone();
+            image.metadata.name = Some(image_name(i));
+            image.docker_image_reference =
+                format!("registry.example.com/team/app@{}", image_name(i));
+            api.images()
+                .create(&PostParams::default(), &image)
+                .expect("image");
+        }
+        api.streams("bench")
+            .create_unrestricted(&PostParams::default(), &big_stream())
+            .expect("stream");
+
+        let mut n = 0usize;
+        group.bench_function(format!("{name}/mapping_create_100x10"), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for i in 0..iters {
+                    if i % 50 == 0 {
+                        reset(&api);
+                    }
+                    n += 1;
+                    let mapping = ImageStreamMapping {
+                        metadata: ObjectMeta {
+                            name: Some("big".into()),
+                            ..ObjectMeta::default()
+                        },
+                        image: Image {
+                            metadata: ObjectMeta {
+                                name: Some(image_name(1_000_000 + n)),
+                                ..ObjectMeta::default()
+                            },
+                            docker_image_reference: format!(
+                                "registry.example.com/team/app@{}",
+                                image_name(1_000_000 + n)
+                            ),
+                            ..Image::default()
+                        },
+                        tag: format!("tag-{:03}", n % TAGS),
+                        ..ImageStreamMapping::default()
+                    };
+                    let start = Instant::now();
+                    api.mappings("bench").create(&mapping).expect("mapping");
+                    spent += start.elapsed();
+                }
+                spent
+            })
+        });
+        reset(&api);
+        let tags = api.stream_tags("bench");
+        group.bench_function(format!("{name}/stream_tag_get"), |b| {
+            b.iter(|| tags.get("big:tag-042").expect("istag"))
+        });
+        group.bench_function(format!("{name}/layers_1000_images"), |b| {
+            b.iter(|| api.layers("bench", "big").expect("layers"))
+        });
+    }
     group.finish();
 }
 

@@ -21,7 +21,7 @@
 //! integrated-registry repository are rewritten to point into this one.
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
@@ -41,10 +41,8 @@ fn name_regex() -> Option<&'static Regex> {
         .as_ref()
 }
 
-fn config(ctx: &StrategyContext<'_>) -> ImageConfig {
-    ctx.extension::<ImageConfig>()
-        .map(|c| (*c).clone())
-        .unwrap_or_default()
+fn config(ctx: &StrategyContext<'_>) -> Arc<ImageConfig> {
+    ctx.extension::<ImageConfig>().unwrap_or_default()
 }
 
 /// v1 defaulting of a spec tag: reference policy `Source`, import mode from the config.
@@ -451,6 +449,9 @@ fn check_policies(
         }
         for list in &stream.status.tags {
             for (i, event) in list.items.iter().enumerate() {
+                if known.contains(&event.docker_image_reference) {
+                    continue;
+                }
                 check(
                     format!("status.tags[{}].items[{i}].dockerImageReference", list.tag),
                     &event.docker_image_reference,
@@ -610,7 +611,7 @@ pub(crate) fn validate_tag_reference(tag: &TagReference, path: &str) -> Vec<Stat
 }
 
 /// `ValidateImageStream` (without the registry allow-list).
-fn validate_stream(stream: &ImageStream) -> Vec<StatusCause> {
+fn validate_stream(stream: &ImageStream, old: Option<&ImageStream>) -> Vec<StatusCause> {
     let mut causes = Vec::new();
     let name = stream.metadata.name_str();
     let namespace = stream.metadata.namespace_str();
@@ -649,13 +650,23 @@ fn validate_stream(stream: &ImageStream) -> Vec<StatusCause> {
         ));
     }
     for list in &stream.status.tags {
+        // Events the stored stream already had were checked when they were written.
+        let before = old.and_then(|o| o.status.tags.iter().find(|t| t.tag == list.tag));
         for (i, event) in list.items.iter().enumerate() {
-            let field = format!("status.tags[{}].items[{i}].dockerImageReference", list.tag);
+            let known = before.is_some_and(|b| {
+                b.items
+                    .iter()
+                    .any(|e| e.docker_image_reference == event.docker_image_reference)
+            });
+            if known {
+                continue;
+            }
+            let field = || format!("status.tags[{}].items[{i}].dockerImageReference", list.tag);
             if event.docker_image_reference.is_empty() {
-                causes.push(StatusCause::required(&field, ""));
+                causes.push(StatusCause::required(&field(), ""));
             } else if let Err(e) = DockerImageReference::parse(&event.docker_image_reference) {
                 causes.push(StatusCause::invalid(
-                    &field,
+                    &field(),
                     &event.docker_image_reference,
                     &e.message,
                 ));
@@ -785,15 +796,15 @@ impl Resource for ImageStream {
     }
 
     fn validate_create(&self) -> Vec<StatusCause> {
-        validate_stream(self)
+        validate_stream(self, None)
     }
 
-    fn validate_update(&self, _old: &Self) -> Vec<StatusCause> {
-        validate_stream(self)
+    fn validate_update(&self, old: &Self) -> Vec<StatusCause> {
+        validate_stream(self, Some(old))
     }
 
-    fn validate_status_update(&self, _old: &Self) -> Vec<StatusCause> {
-        validate_stream(self)
+    fn validate_status_update(&self, old: &Self) -> Vec<StatusCause> {
+        validate_stream(self, Some(old))
     }
 
     fn canonicalize(&mut self) {

@@ -25,10 +25,12 @@ use crate::image::reference::{
 use crate::image::stream::{default_tag, latest_event, validate_tag_reference};
 use crate::image::types::{
     Image, ImageBlobReferences, ImageLayerData, ImageStream, ImageStreamImage, ImageStreamLayers,
-    ImageStreamTag, ImageTag, NamedTagEventList, Secret, SecretList, TagEvent, API_VERSION, GROUP,
+    ImageStreamSpec, ImageStreamStatus, ImageStreamTag, ImageTag, NamedTagEventList, Secret,
+    SecretList, TagEvent, API_VERSION, GROUP,
 };
 use crate::store::{
-    Api, DeleteParams, ListMeta, ListParams, ObjectList, ObjectMeta, PostParams, Store,
+    Api, DeleteParams, ListMeta, ListParams, ObjectList, ObjectMeta, PostParams, Resource, Store,
+    StrategyContext,
 };
 
 /// Attempts of a tag write before giving up with a timeout (as upstream).
@@ -134,6 +136,75 @@ fn blanked(mut image: Image) -> Image {
     image
 }
 
+/// A copy of `image` as views show it, without copying its blobs first.
+fn blanked_copy(image: &Image) -> Image {
+    let mut metadata = image.metadata.clone();
+    metadata.resource_version = None;
+    Image {
+        api_version: image.api_version.clone(),
+        kind: image.kind.clone(),
+        metadata,
+        docker_image_reference: image.docker_image_reference.clone(),
+        docker_image_metadata: image.docker_image_metadata.clone(),
+        docker_image_metadata_version: image.docker_image_metadata_version.clone(),
+        docker_image_manifest: String::new(),
+        docker_image_layers: image.docker_image_layers.clone(),
+        signatures: image.signatures.clone(),
+        docker_image_signatures: image.docker_image_signatures.clone(),
+        docker_image_manifest_media_type: image.docker_image_manifest_media_type.clone(),
+        docker_image_config: String::new(),
+        docker_image_manifests: image.docker_image_manifests.clone(),
+    }
+}
+
+/// Image `name` as views show it (blobs blanked), or `None` when it does not exist.
+pub(crate) fn view_image(store: &Store, name: &str) -> Result<Option<Image>> {
+    match store.all::<Image>().read(name, blanked_copy) {
+        Ok(image) => Ok(Some(image)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Stream `name` with only tag `tag` in its spec and status, decorated as `get` returns it:
+/// everything a view of one tag needs, without copying the rest of a long history.
+pub(crate) fn stream_with_tag(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+    tag: &str,
+) -> Result<ImageStream> {
+    let mut stream = streams(store, namespace).read(name, |s| ImageStream {
+        api_version: s.api_version.clone(),
+        kind: s.kind.clone(),
+        metadata: s.metadata.clone(),
+        spec: ImageStreamSpec {
+            lookup_policy: s.spec.lookup_policy.clone(),
+            docker_image_repository: s.spec.docker_image_repository.clone(),
+            tags: s
+                .spec
+                .tags
+                .iter()
+                .filter(|t| t.name == tag)
+                .cloned()
+                .collect(),
+        },
+        status: ImageStreamStatus {
+            docker_image_repository: s.status.docker_image_repository.clone(),
+            public_docker_image_repository: s.status.public_docker_image_repository.clone(),
+            tags: s
+                .status
+                .tags
+                .iter()
+                .filter(|t| t.tag == tag)
+                .cloned()
+                .collect(),
+        },
+    })?;
+    stream.decorate(&StrategyContext::new(store));
+    Ok(stream)
+}
+
 /// Splits `stream:tag`, or answers upstream's 400 for `kind` (`ImageStreamTags`, `ImageTags`).
 pub(crate) fn parse_stream_tag(name: &str, kind: &str) -> Result<(String, String)> {
     parse_image_stream_tag_name(name)
@@ -220,11 +291,12 @@ impl StreamTagApi {
     /// The image a tag currently points to.
     pub fn get(&self, name: &str) -> Result<ImageStreamTag> {
         let (stream_name, tag) = parse_stream_tag(name, "ImageStreamTags")?;
-        let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
+        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag)?;
         let event = latest_event(&stream, &tag)
             .filter(|e| !e.image.is_empty())
             .ok_or_else(|| Error::not_found(GROUP, "imagestreamtags", name))?;
-        let image = self.store.all::<Image>().get(&event.image)?;
+        let image = view_image(&self.store, &event.image)?
+            .ok_or_else(|| Error::not_found(GROUP, "images", &event.image))?;
         Ok(istag_view(&stream, &tag, Some(image)))
     }
 
@@ -233,7 +305,7 @@ impl StreamTagApi {
         let Some(event) = latest_event(stream, tag).filter(|e| !e.image.is_empty()) else {
             return Ok(None);
         };
-        self.store.all::<Image>().get_opt(&event.image)
+        view_image(&self.store, &event.image)
     }
 
     /// Creates the spec tag `stream:tag` from `istag.tag` (the stream is created if missing);
@@ -397,14 +469,9 @@ impl ImageTagApi {
         let mut image = None;
         if with_image {
             if let Some(event) = latest_event(stream, tag).filter(|e| !e.image.is_empty()) {
-                match self.store.all::<Image>().get(&event.image) {
-                    Ok(found) => {
-                        let mut found = blanked(found);
-                        found.docker_image_reference = resolve_reference(stream, tag, event);
-                        image = Some(found);
-                    }
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e),
+                if let Some(mut found) = view_image(&self.store, &event.image)? {
+                    found.docker_image_reference = resolve_reference(stream, tag, event);
+                    image = Some(found);
                 }
             }
         }
@@ -423,7 +490,7 @@ impl ImageTagApi {
     /// The full view of one tag; 404 when the stream has neither a spec nor a status tag.
     pub fn get(&self, name: &str) -> Result<ImageTag> {
         let (stream_name, tag) = parse_stream_tag(name, "ImageTags")?;
-        let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
+        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag)?;
         self.view(&stream, &tag, true)?
             .ok_or_else(|| Error::not_found(GROUP, "imagetags", name))
     }
@@ -478,8 +545,8 @@ impl StreamImageApi {
         let (stream_name, id) = parse_image_stream_image_name(name).map_err(|_| {
             Error::bad_request("ImageStreamImages must be retrieved with <name>@<id>")
         })?;
-        let stream = streams(&self.store, &self.namespace).get(&stream_name)?;
-        let layers = compute_layers(&self.store, &stream)?;
+        let (stream_meta, history) = stream_history(&self.store, &self.namespace, &stream_name)?;
+        let layers = compute_layers(&self.store, stream_meta.clone(), &history)?;
         let matches: Vec<&String> = layers
             .images
             .keys()
@@ -500,9 +567,9 @@ impl StreamImageApi {
         let image = self.store.all::<Image>().get(&chosen)?;
         let metadata = ObjectMeta {
             name: Some(name.to_string()),
-            namespace: stream.metadata.namespace.clone(),
+            namespace: stream_meta.namespace.clone(),
             creation_timestamp: image.metadata.creation_timestamp,
-            annotations: stream.metadata.annotations.clone(),
+            annotations: stream_meta.annotations.clone(),
             ..ObjectMeta::default()
         };
         Ok(ImageStreamImage {
@@ -522,12 +589,12 @@ fn config_media_type(manifest_media_type: &str) -> &'static str {
     }
 }
 
-fn add_image(store: &Store, name: &str, layers: &mut ImageStreamLayers) -> Result<()> {
+fn add_image(images: &Api<Image>, name: &str, layers: &mut ImageStreamLayers) -> Result<()> {
     if layers.images.contains_key(name) {
         return Ok(());
     }
-    let image = match store.all::<Image>().get(name) {
-        Ok(image) => image,
+    let children = match images.read(name, |image| describe(name, image, layers)) {
+        Ok(children) => children,
         Err(e) if e.is_not_found() => {
             layers.images.insert(
                 name.to_string(),
@@ -540,40 +607,52 @@ fn add_image(store: &Store, name: &str, layers: &mut ImageStreamLayers) -> Resul
         }
         Err(e) => return Err(e),
     };
+    for child in children {
+        add_image(images, &child, layers)?;
+    }
+    Ok(())
+}
+
+/// Records `image`'s blobs and references in `layers`; answers its sub-manifests.
+fn describe(name: &str, image: &Image, layers: &mut ImageStreamLayers) -> Vec<String> {
     let media_type = if image.docker_image_manifest_media_type.is_empty() {
-        SCHEMA2.to_string()
+        SCHEMA2
     } else {
-        image.docker_image_manifest_media_type.clone()
+        image.docker_image_manifest_media_type.as_str()
     };
     let mut references = ImageBlobReferences::default();
-    if !is_list(&media_type) {
+    if !is_list(media_type) {
         let mut names = Vec::with_capacity(image.docker_image_layers.len());
         for layer in &image.docker_image_layers {
             names.push(layer.name.clone());
-            layers
-                .blobs
-                .entry(layer.name.clone())
-                .or_insert_with(|| ImageLayerData {
-                    size: Some(layer.layer_size),
-                    media_type: layer.media_type.clone(),
-                });
+            if !layers.blobs.contains_key(&layer.name) {
+                layers.blobs.insert(
+                    layer.name.clone(),
+                    ImageLayerData {
+                        size: Some(layer.layer_size),
+                        media_type: layer.media_type.clone(),
+                    },
+                );
+            }
         }
         references.layers = Some(names);
         if media_type == SCHEMA2 || media_type == OCI_MANIFEST {
             if let Some(config) = image
                 .docker_image_metadata
                 .as_ref()
-                .map(|m| m.id.clone())
+                .map(|m| m.id.as_str())
                 .filter(|id| !id.is_empty())
             {
-                layers
-                    .blobs
-                    .entry(config.clone())
-                    .or_insert_with(|| ImageLayerData {
-                        size: None,
-                        media_type: config_media_type(&media_type).to_string(),
-                    });
-                references.config = Some(config);
+                if !layers.blobs.contains_key(config) {
+                    layers.blobs.insert(
+                        config.to_string(),
+                        ImageLayerData {
+                            size: None,
+                            media_type: config_media_type(media_type).to_string(),
+                        },
+                    );
+                }
+                references.config = Some(config.to_string());
             }
         }
     }
@@ -582,35 +661,53 @@ fn add_image(store: &Store, name: &str, layers: &mut ImageStreamLayers) -> Resul
         .iter()
         .map(|m| m.digest.clone())
         .collect();
-    layers
-        .blobs
-        .entry(name.to_string())
-        .or_insert_with(|| ImageLayerData {
-            size: None,
-            media_type: media_type.clone(),
-        });
+    if !layers.blobs.contains_key(name) {
+        layers.blobs.insert(
+            name.to_string(),
+            ImageLayerData {
+                size: None,
+                media_type: media_type.to_string(),
+            },
+        );
+    }
     let children = references.manifests.clone();
     layers.images.insert(name.to_string(), references);
-    for child in children {
-        add_image(store, &child, layers)?;
-    }
-    Ok(())
+    children
 }
 
-/// `imagestreams/<name>/layers`: every image of the stream's history with its blobs.
-fn compute_layers(store: &Store, stream: &ImageStream) -> Result<ImageStreamLayers> {
+/// `imagestreams/<name>/layers` of a stream given by its metadata and the images of its
+/// history (every event of every tag, in order).
+fn compute_layers(
+    store: &Store,
+    metadata: ObjectMeta,
+    history: &[String],
+) -> Result<ImageStreamLayers> {
     let mut layers = ImageStreamLayers {
         api_version: API_VERSION.into(),
         kind: "ImageStreamLayers".into(),
-        metadata: stream.metadata.clone(),
+        metadata,
         ..ImageStreamLayers::default()
     };
-    for list in &stream.status.tags {
-        for event in list.items.iter().filter(|e| !e.image.is_empty()) {
-            add_image(store, &event.image, &mut layers)?;
-        }
+    let images = store.all::<Image>();
+    for image in history {
+        add_image(&images, image, &mut layers)?;
     }
     Ok(layers)
+}
+
+/// The metadata of stream `name` and the image of every event in its history.
+fn stream_history(store: &Store, namespace: &str, name: &str) -> Result<(ObjectMeta, Vec<String>)> {
+    streams(store, namespace).read(name, |stream| {
+        let history = stream
+            .status
+            .tags
+            .iter()
+            .flat_map(|t| t.items.iter())
+            .filter(|e| !e.image.is_empty())
+            .map(|e| e.image.clone())
+            .collect();
+        (stream.metadata.clone(), history)
+    })
 }
 
 /// `imagestreams/<any>/secrets`: the namespace's pull secrets (`kubernetes.io/dockercfg` and
@@ -648,6 +745,6 @@ pub const EXCLUDE_SECRET: &str = "openshift.io/image.excludeSecret";
 
 /// The layers view of stream `name` in `namespace`.
 pub(crate) fn layers(store: &Store, namespace: &str, name: &str) -> Result<ImageStreamLayers> {
-    let stream = streams(store, namespace).get(name)?;
-    compute_layers(store, &stream)
+    let (metadata, history) = stream_history(store, namespace, name)?;
+    compute_layers(store, metadata, &history)
 }

@@ -361,6 +361,26 @@ impl<K: Resource> Api<K> {
         Ok(self.out(self.load_existing(name)?.obj))
     }
 
+    /// Reads the latest version of the named object without copying it: `f` sees the
+    /// object as stored (resourceVersion set, read-time decoration *not* applied) and its
+    /// answer is returned. For large objects of which a caller needs a small part — a tag of
+    /// a stream with a long history — this skips cloning the whole object.
+    pub fn read<R>(&self, name: &str, f: impl FnOnce(&K) -> R) -> Result<R> {
+        let key = self.key_of(name)?;
+        let Some(kv) = self.store.shared.mvcc.get(&key, 0)? else {
+            return Err(self.not_found(name));
+        };
+        let cache = &self.store.shared.objects;
+        if let Some(shared) = cache.get_shared::<K>(&kv.key, kv.mod_revision) {
+            if let Some(obj) = shared.downcast_ref::<K>() {
+                return Ok(f(obj));
+            }
+        }
+        let obj: Arc<K> = Arc::new(codec::decode(&kv.value, kv.mod_revision)?);
+        cache.put_shared(&kv.key, kv.mod_revision, obj.clone());
+        Ok(f(&obj))
+    }
+
     /// Reads the named object, or `None` when it does not exist.
     pub fn get_opt(&self, name: &str) -> Result<Option<K>> {
         match self.get(name) {

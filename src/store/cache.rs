@@ -72,6 +72,11 @@ impl ObjectCache {
 
     /// Remembers `object` as `key` decoded at `revision`.
     pub fn put<K: Send + Sync + 'static>(&self, key: &[u8], revision: u64, object: K) {
+        self.put_shared(key, revision, Arc::new(object));
+    }
+
+    /// Remembers an already shared `object` as `key` decoded at `revision`.
+    pub fn put_shared<K: Send + Sync + 'static>(&self, key: &[u8], revision: u64, object: Arc<K>) {
         if self.per_shard == 0 {
             return;
         }
@@ -81,13 +86,7 @@ impl ObjectCache {
                 shard.remove(&victim);
             }
         }
-        shard.insert(
-            key.to_vec(),
-            Entry {
-                revision,
-                object: Arc::new(object),
-            },
-        );
+        shard.insert(key.to_vec(), Entry { revision, object });
     }
 }
 

@@ -31,16 +31,35 @@ impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use chrono::{Datelike, Timelike};
         let t = &self.0;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return write!(
+                f,
+                "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+        }
+        // Written by hand: timestamps are on every stored event, and `write!` with padding
+        // was a measurable part of encoding a stream.
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let put = |out: &mut [u8; 20], at: usize, value: u32, digits: usize| {
+            let mut v = value;
+            for i in (0..digits).rev() {
+                out[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(&mut out, 0, year as u32, 4);
+        put(&mut out, 5, t.month(), 2);
+        put(&mut out, 8, t.day(), 2);
+        put(&mut out, 11, t.hour(), 2);
+        put(&mut out, 14, t.minute(), 2);
+        put(&mut out, 17, t.second(), 2);
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 
