@@ -30,7 +30,10 @@ fn read_sees_the_latest_version_without_a_copy() {
             .unwrap();
         assert_eq!(label, "2");
         assert_eq!(version, updated.metadata.resource_version);
-        assert_eq!(pods.read("a", |p| p.clone()).unwrap(), pods.get("a").unwrap());
+        assert_eq!(
+            pods.read("a", |p| p.clone()).unwrap(),
+            pods.get("a").unwrap()
+        );
         assert!(pods.read("missing", |_| ()).unwrap_err().is_not_found());
         assert!(pods.read("a/b", |_| ()).is_err());
     });

@@ -40,8 +40,7 @@ fn is_lower_alnum(b: u8) -> bool {
 }
 
 /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
-fn is_path_component(text: &str) -> bool {
-    let bytes = text.as_bytes();
+fn is_path_component(bytes: &[u8]) -> bool {
     if bytes.is_empty() || !is_lower_alnum(bytes[0]) || !is_lower_alnum(bytes[bytes.len() - 1]) {
         return false;
     }
@@ -55,8 +54,8 @@ fn is_path_component(text: &str) -> bool {
         while i < bytes.len() && !is_lower_alnum(bytes[i]) {
             i += 1;
         }
-        let separator = &text[start..i];
-        let ok = matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-');
+        let separator = &bytes[start..i];
+        let ok = matches!(separator, b"." | b"_" | b"__") || separator.iter().all(|&b| b == b'-');
         if !ok {
             return false;
         }
@@ -65,8 +64,7 @@ fn is_path_component(text: &str) -> bool {
 }
 
 /// `[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`
-fn is_domain_component(text: &str) -> bool {
-    let bytes = text.as_bytes();
+fn is_domain_component(bytes: &[u8]) -> bool {
     match (bytes.first(), bytes.last()) {
         (Some(first), Some(last)) => {
             first.is_ascii_alphanumeric()
@@ -80,17 +78,17 @@ fn is_domain_component(text: &str) -> bool {
 }
 
 /// `domain-component(\.domain-component)*(:[0-9]+)?`
-fn is_domain(text: &str) -> bool {
-    let (host, port) = match text.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
+fn is_domain(text: &[u8]) -> bool {
+    let (host, port) = match text.iter().position(|&b| b == b':') {
+        Some(colon) => (&text[..colon], Some(&text[colon + 1..])),
         None => (text, None),
     };
     if let Some(port) = port {
-        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        if port.is_empty() || !port.iter().all(u8::is_ascii_digit) {
             return false;
         }
     }
-    host.split('.').all(is_domain_component)
+    host.split(|&b| b == b'.').all(is_domain_component)
 }
 
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
@@ -132,29 +130,47 @@ fn is_digest_shape(text: &str) -> bool {
 
 /// The reference grammar split into (name, tag, digest), or `None` when it does not match.
 fn split_reference(spec: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
+    split_checked(spec).map(|(name, tag, digest, _)| (name, tag, digest))
+}
+
+/// [`split_reference`], also telling whether the digest already passed [`check_digest`]
+/// (the common case is checked once, strictly, instead of twice).
+fn split_checked(spec: &str) -> Option<(&str, Option<&str>, Option<&str>, bool)> {
     let (rest, digest) = match spec.bytes().position(|b| b == b'@') {
         Some(at) => (&spec[..at], Some(&spec[at + 1..])),
         None => (spec, None),
     };
-    if digest.is_some_and(|d| !is_digest_shape(d)) {
+    // A valid sha256/384/512 digest has the generic digest shape too.
+    let digest_valid = digest.is_some_and(|d| check_digest(d).is_ok());
+    if !digest_valid && digest.is_some_and(|d| !is_digest_shape(d)) {
         return None;
     }
-    let last_slash = rest.rfind('/');
-    let (name, tag) = match rest.rfind(':') {
-        Some(colon) if last_slash.is_none_or(|slash| colon > slash) => {
-            (&rest[..colon], Some(&rest[colon + 1..]))
+    let bytes = rest.as_bytes();
+    // The tag is after the last `:` that follows the last `/`.
+    let mut colon = None;
+    for (i, &b) in bytes.iter().enumerate().rev() {
+        match b {
+            b'/' => break,
+            b':' => {
+                colon = Some(i);
+                break;
+            }
+            _ => {}
         }
-        _ => (rest, None),
+    }
+    let (name, tag) = match colon {
+        Some(colon) => (&rest[..colon], Some(&rest[colon + 1..])),
+        None => (rest, None),
     };
     if tag.is_some_and(|t| !is_tag(t)) {
         return None;
     }
-    let mut components = name.split('/');
+    let mut components = name.as_bytes().split(|&b| b == b'/');
     let first = components.next()?;
     let rest_ok = components.clone().all(is_path_component);
     let has_more = components.next().is_some();
     let first_ok = is_path_component(first) || (has_more && is_domain(first));
-    (first_ok && rest_ok).then_some((name, tag, digest))
+    (first_ok && rest_ok).then_some((name, tag, digest, digest_valid))
 }
 
 /// Checks a digest without allocating; returns the offset of its `:`.
@@ -172,7 +188,7 @@ fn check_digest(input: &str) -> Result<usize, ReferenceError> {
     };
     if let Some(bad) = hex
         .bytes()
-        .position(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        .position(|b| !(b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
     {
         return Err(error(
             input,
@@ -257,7 +273,7 @@ pub struct DockerImageReference {
 impl DockerImageReference {
     /// Parses a pull spec with the docker reference grammar and OpenShift's component split.
     pub fn parse(spec: &str) -> Result<DockerImageReference, ReferenceError> {
-        let Some((full_name, tag, id)) = split_reference(spec) else {
+        let Some((full_name, tag, id, id_valid)) = split_checked(spec) else {
             if spec.is_empty() {
                 return Err(error(
                     spec,
@@ -283,12 +299,14 @@ impl DockerImageReference {
             ..DockerImageReference::default()
         };
         if let Some(id) = id {
-            let offset = spec.len() - id.len();
-            check_digest(id).map_err(|e| ReferenceError {
-                input: spec.to_string(),
-                position: offset + e.position,
-                message: e.message,
-            })?;
+            if !id_valid {
+                let offset = spec.len() - id.len();
+                check_digest(id).map_err(|e| ReferenceError {
+                    input: spec.to_string(),
+                    position: offset + e.position,
+                    message: e.message,
+                })?;
+            }
             reference.id = id.to_string();
         }
         let (registry, path) = match full_name.split_once('/') {
