@@ -278,3 +278,58 @@ fn layers_list_every_history_image_and_its_blobs() {
     assert!(layers.images[&id].image_missing);
     assert!(api.layers("default", "nope").unwrap_err().is_not_found());
 }
+
+#[test]
+fn tag_lists_apply_field_selectors_to_tags_and_label_selectors_to_streams() {
+    let (_store, api, _id) = setup();
+    let params = |fields: &str, labels: &str| {
+        let mut lp = apistore::ListParams::default();
+        if !fields.is_empty() {
+            lp = lp.fields(fields);
+        }
+        if !labels.is_empty() {
+            lp = lp.labels(labels);
+        }
+        lp
+    };
+    let names = |list: Vec<ObjectMeta>| -> Vec<String> {
+        list.into_iter()
+            .map(|m| m.name.unwrap_or_default())
+            .collect()
+    };
+    let istags = api
+        .stream_tags("default")
+        .list(&params("metadata.name=test:latest", ""))
+        .unwrap();
+    assert_eq!(
+        names(istags.items.into_iter().map(|t| t.metadata).collect()),
+        ["test:latest"]
+    );
+    let itags = api
+        .image_tags("default")
+        .list(&params("metadata.name!=test:latest", ""))
+        .unwrap();
+    assert_eq!(
+        names(itags.items.into_iter().map(|t| t.metadata).collect()),
+        ["test:ref"]
+    );
+    assert!(api
+        .image_tags("default")
+        .list(&params("", "app=other"))
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(
+        api.image_tags("default")
+            .list(&params("", "app=web"))
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    let err = api
+        .stream_tags("default")
+        .list(&params("spec.foo=x", ""))
+        .unwrap_err();
+    assert!(err.is_bad_request(), "{err:?}");
+}

@@ -28,6 +28,7 @@ use crate::image::types::{
     ImageStreamSpec, ImageStreamStatus, ImageStreamTag, ImageTag, NamedTagEventList, Secret,
     SecretList, TagEvent, API_VERSION, GROUP,
 };
+use crate::selector::{FieldSelector, FieldTerm};
 use crate::store::{
     Api, DeleteParams, ListMeta, ListParams, ObjectList, ObjectMeta, PostParams, Resource, Store,
     StrategyContext,
@@ -93,18 +94,51 @@ pub(crate) fn streams(store: &Store, namespace: &str) -> Api<ImageStream> {
     store.namespaced::<ImageStream>(namespace)
 }
 
-/// The streams a tag list covers: the label selector applies, but not pagination or field
-/// selectors (those name tags, not streams), as upstream.
+/// The streams a tag list covers, and the field selector its items must match. The label
+/// selector applies to the streams (a tag's labels are its stream's); pagination does not
+/// apply (as upstream); the field selector names tags (`metadata.name=stream:tag`), so it is
+/// applied to the items — upstream also applies it to the stream list, where a tag name can
+/// never match — and only its `metadata.namespace` terms narrow the stream list.
 fn streams_for_tag_list(
     store: &Store,
     namespace: &str,
     lp: &ListParams,
-) -> Result<ObjectList<ImageStream>> {
-    streams(store, namespace).list(&ListParams {
+) -> Result<(ObjectList<ImageStream>, FieldSelector)> {
+    let fields = match lp.field_selector.as_deref() {
+        None | Some("") => FieldSelector::everything(),
+        Some(text) => FieldSelector::parse(text)
+            .map_err(|e| Error::bad_request(format!("unable to parse field selector: {e}")))?,
+    };
+    for term in fields.terms() {
+        if !matches!(term.field.as_str(), "metadata.name" | "metadata.namespace") {
+            return Err(Error::bad_request(format!(
+                "field label not supported: {}",
+                term.field
+            )));
+        }
+    }
+    let namespace_terms: Vec<FieldTerm> = fields
+        .terms()
+        .iter()
+        .filter(|t| t.field == "metadata.namespace")
+        .cloned()
+        .collect();
+    let stream_fields = FieldSelector::from_terms(namespace_terms);
+    let listed = streams(store, namespace).list(&ListParams {
         limit: None,
         continue_token: None,
-        field_selector: None,
+        field_selector: (!stream_fields.is_empty()).then(|| stream_fields.to_string()),
         ..lp.clone()
+    })?;
+    Ok((listed, fields))
+}
+
+/// Whether a tag view named `name` in `namespace` matches the list's field selector.
+fn tag_matches(fields: &FieldSelector, meta: &ObjectMeta) -> bool {
+    fields.matches(|field| match field {
+        "metadata.name" => meta.name.clone(),
+        "metadata.namespace" => meta.namespace.clone(),
+        _ => None,
     })
 }
 
@@ -396,7 +430,7 @@ impl StreamTagApi {
     /// One item per status tag with an image, streams in name order and tags sorted; items
     /// carry only the image name and pull spec.
     pub fn list(&self, lp: &ListParams) -> Result<ObjectList<ImageStreamTag>> {
-        let listed = streams_for_tag_list(&self.store, &self.namespace, lp)?;
+        let (listed, fields) = streams_for_tag_list(&self.store, &self.namespace, lp)?;
         let mut items = Vec::new();
         for stream in &listed.items {
             for list in &stream.status.tags {
@@ -408,6 +442,9 @@ impl StreamTagApi {
                     format!("{}:{}", stream.metadata.name_str(), list.tag),
                 );
                 metadata.creation_timestamp = event.created;
+                if !tag_matches(&fields, &metadata) {
+                    continue;
+                }
                 items.push(ImageStreamTag {
                     api_version: API_VERSION.into(),
                     kind: "ImageStreamTag".into(),
@@ -502,7 +539,7 @@ impl ImageTagApi {
 
     /// Every spec or status tag of the selected streams, sorted per stream; no images.
     pub fn list(&self, lp: &ListParams) -> Result<ObjectList<ImageTag>> {
-        let listed = streams_for_tag_list(&self.store, &self.namespace, lp)?;
+        let (listed, fields) = streams_for_tag_list(&self.store, &self.namespace, lp)?;
         let mut items = Vec::new();
         for stream in &listed.items {
             let names: BTreeSet<&str> = stream
@@ -514,7 +551,9 @@ impl ImageTagApi {
                 .collect();
             for tag in names {
                 if let Some(view) = self.view(stream, tag, false)? {
-                    items.push(view);
+                    if tag_matches(&fields, &view.metadata) {
+                        items.push(view);
+                    }
                 }
             }
         }
