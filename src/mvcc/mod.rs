@@ -533,6 +533,14 @@ impl Mvcc {
         Ok(state.get(key, at))
     }
 
+    /// The latest live value of `key` and its mod revision, without copying the key (the
+    /// point-read path of typed gets, which only need the value and its revision).
+    pub(crate) fn latest_value(&self, key: &[u8]) -> Option<(u64, Arc<[u8]>)> {
+        let state = self.inner.state.read();
+        let version = state.latest(key)?;
+        version.value.clone().map(|value| (version.revision, value))
+    }
+
     /// Reads the live keys of `range` at a revision, as etcd's Range with `revision`.
     ///
     /// # Errors

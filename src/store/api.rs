@@ -208,11 +208,6 @@ impl<K: Resource> Api<K> {
         }
     }
 
-    fn load_existing(&self, name: &str) -> Result<Stored<K>> {
-        let key = self.key_of(name)?;
-        self.load(&key)?.ok_or_else(|| self.not_found(name))
-    }
-
     fn check_size(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let limit = self.store.shared.config.max_object_bytes;
         if bytes.len() > limit {
@@ -358,7 +353,17 @@ impl<K: Resource> Api<K> {
 
     /// Reads the latest version of the named object.
     pub fn get(&self, name: &str) -> Result<K> {
-        Ok(self.out(self.load_existing(name)?.obj))
+        let key = self.key_of(name)?;
+        let Some((revision, value)) = self.store.shared.mvcc.latest_value(&key) else {
+            return Err(self.not_found(name));
+        };
+        let cache = &self.store.shared.objects;
+        if let Some(obj) = cache.get::<K>(&key, revision) {
+            return Ok(self.out(obj));
+        }
+        let obj: K = codec::decode(&value, revision)?;
+        cache.put(&key, revision, obj.clone());
+        Ok(self.out(obj))
     }
 
     /// Reads the latest version of the named object without copying it: `f` sees the
@@ -367,17 +372,17 @@ impl<K: Resource> Api<K> {
     /// a stream with a long history — this skips cloning the whole object.
     pub fn read<R>(&self, name: &str, f: impl FnOnce(&K) -> R) -> Result<R> {
         let key = self.key_of(name)?;
-        let Some(kv) = self.store.shared.mvcc.get(&key, 0)? else {
+        let Some((revision, value)) = self.store.shared.mvcc.latest_value(&key) else {
             return Err(self.not_found(name));
         };
         let cache = &self.store.shared.objects;
-        if let Some(shared) = cache.get_shared::<K>(&kv.key, kv.mod_revision) {
+        if let Some(shared) = cache.get_shared::<K>(&key, revision) {
             if let Some(obj) = shared.downcast_ref::<K>() {
                 return Ok(f(obj));
             }
         }
-        let obj: Arc<K> = Arc::new(codec::decode(&kv.value, kv.mod_revision)?);
-        cache.put_shared(&kv.key, kv.mod_revision, obj.clone());
+        let obj: Arc<K> = Arc::new(codec::decode(&value, revision)?);
+        cache.put_shared(&key, revision, obj.clone());
         Ok(f(&obj))
     }
 

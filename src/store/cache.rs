@@ -52,8 +52,12 @@ impl ObjectCache {
 
     /// The object decoded from `key` at `revision`, if cached as a `K`.
     pub fn get<K: Clone + Send + Sync + 'static>(&self, key: &[u8], revision: u64) -> Option<K> {
-        self.get_shared::<K>(key, revision)
-            .and_then(|object| object.downcast_ref::<K>().cloned())
+        if self.per_shard == 0 {
+            return None;
+        }
+        let shard = self.shard(key).lock();
+        let entry = shard.get(key).filter(|e| e.revision == revision)?;
+        entry.object.downcast_ref::<K>().cloned()
     }
 
     /// The shared cached object (check it with `downcast_ref::<K>()`), without cloning it.
