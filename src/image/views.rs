@@ -200,13 +200,24 @@ pub(crate) fn view_image(store: &Store, name: &str) -> Result<Option<Image>> {
     }
 }
 
+/// The entry named `name` of a list kept sorted by name (stored streams are canonicalised
+/// so), by binary search; a linear scan backs it up should a list not be sorted.
+fn find_sorted<'a, T>(items: &'a [T], name: &str, key: impl Fn(&T) -> &String) -> Option<&'a T> {
+    match items.binary_search_by(|item| key(item).as_str().cmp(name)) {
+        Ok(i) => items.get(i),
+        Err(_) => items.iter().find(|item| key(item) == name),
+    }
+}
+
 /// Stream `name` with only tag `tag` in its spec and status, decorated as `get` returns it:
-/// everything a view of one tag needs, without copying the rest of a long history.
+/// everything a view of one tag needs, without copying the rest of a long history (nor,
+/// with `newest_only`, more than the tag's newest event).
 pub(crate) fn stream_with_tag(
     store: &Store,
     namespace: &str,
     name: &str,
     tag: &str,
+    newest_only: bool,
 ) -> Result<ImageStream> {
     let mut stream = streams(store, namespace).read(name, |s| ImageStream {
         api_version: s.api_version.clone(),
@@ -215,23 +226,25 @@ pub(crate) fn stream_with_tag(
         spec: ImageStreamSpec {
             lookup_policy: s.spec.lookup_policy.clone(),
             docker_image_repository: s.spec.docker_image_repository.clone(),
-            tags: s
-                .spec
-                .tags
-                .iter()
-                .filter(|t| t.name == tag)
+            tags: find_sorted(&s.spec.tags, tag, |t| &t.name)
                 .cloned()
+                .into_iter()
                 .collect(),
         },
         status: ImageStreamStatus {
             docker_image_repository: s.status.docker_image_repository.clone(),
             public_docker_image_repository: s.status.public_docker_image_repository.clone(),
-            tags: s
-                .status
-                .tags
-                .iter()
-                .filter(|t| t.tag == tag)
-                .cloned()
+            tags: find_sorted(&s.status.tags, tag, |t| &t.tag)
+                .map(|t| NamedTagEventList {
+                    tag: t.tag.clone(),
+                    items: if newest_only {
+                        t.items.iter().take(1).cloned().collect()
+                    } else {
+                        t.items.clone()
+                    },
+                    conditions: t.conditions.clone(),
+                })
+                .into_iter()
                 .collect(),
         },
     })?;
@@ -325,7 +338,7 @@ impl StreamTagApi {
     /// The image a tag currently points to.
     pub fn get(&self, name: &str) -> Result<ImageStreamTag> {
         let (stream_name, tag) = parse_stream_tag(name, "ImageStreamTags")?;
-        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag)?;
+        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag, true)?;
         let event = latest_event(&stream, &tag)
             .filter(|e| !e.image.is_empty())
             .ok_or_else(|| Error::not_found(GROUP, "imagestreamtags", name))?;
@@ -527,7 +540,7 @@ impl ImageTagApi {
     /// The full view of one tag; 404 when the stream has neither a spec nor a status tag.
     pub fn get(&self, name: &str) -> Result<ImageTag> {
         let (stream_name, tag) = parse_stream_tag(name, "ImageTags")?;
-        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag)?;
+        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag, false)?;
         self.view(&stream, &tag, true)?
             .ok_or_else(|| Error::not_found(GROUP, "imagetags", name))
     }

@@ -82,7 +82,14 @@ pub(crate) fn causes_for(field: &str, value: &str, problems: Vec<String>) -> Vec
 
 /// The key prefix of one resource: `/registry/<group>/<plural>/`.
 pub(crate) fn resource_prefix(group: &str, plural: &str) -> Vec<u8> {
-    format!("/registry/{group}/{plural}/").into_bytes()
+    // Built by hand: every `Api` handle makes one, and views make handles per call.
+    let mut prefix = Vec::with_capacity(12 + group.len() + plural.len());
+    prefix.extend_from_slice(b"/registry/");
+    prefix.extend_from_slice(group.as_bytes());
+    prefix.push(b'/');
+    prefix.extend_from_slice(plural.as_bytes());
+    prefix.push(b'/');
+    prefix
 }
 
 /// The key space of one resource: `/registry/<group>/<plural>/`.
