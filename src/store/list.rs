@@ -22,6 +22,7 @@ use crate::store::continue_token;
 use crate::store::meta::{ListMeta, ObjectList, ObjectMeta};
 use crate::store::params::{DeleteParams, ListParams, VersionMatch};
 use crate::store::strategy::Resource;
+use crate::store::StrategyContext;
 
 /// The largest chunk one index read fetches while filling a page.
 const MAX_CHUNK: usize = 10_000;
@@ -196,7 +197,7 @@ impl<K: Resource> Api<K> {
             Some(end) => Bound::Excluded(end),
             None => Bound::Unbounded,
         };
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(limit.min(MAX_CHUNK));
         let mut cursor = Bound::Included(plan.start.clone());
         let mut chunk = limit;
         let mut last_returned: Option<Vec<u8>> = None;
@@ -217,15 +218,20 @@ impl<K: Resource> Api<K> {
                 )
                 .map_err(map_read_error)?;
             let fetched = page.kvs.len();
+            let mut last_in_chunk = None;
             for (i, kv) in page.kvs.iter().enumerate() {
                 if let Some(obj) = filter.select(self, kv)? {
                     items.push(obj);
-                    last_returned = Some(kv.key.clone());
+                    last_in_chunk = Some(i);
                     if limit > 0 && items.len() == limit {
                         more_after_page = i + 1 < fetched || page.more;
+                        last_returned = Some(kv.key.clone());
                         break 'scan;
                     }
                 }
+            }
+            if let Some(i) = last_in_chunk {
+                last_returned = Some(page.kvs[i].key.clone());
             }
             if !page.more {
                 break;
@@ -281,7 +287,10 @@ impl<K: Resource> Api<K> {
                 metadata.remaining_item_count = Some(i64::try_from(count).unwrap_or(i64::MAX));
             }
         }
-        let items = items.into_iter().map(|o| self.out(o)).collect();
+        let ctx = StrategyContext::new(&self.store);
+        for item in &mut items {
+            item.decorate(&ctx);
+        }
         Ok(ObjectList { metadata, items })
     }
 
