@@ -61,6 +61,10 @@ fn creating_a_stream_tag_adds_a_spec_tag_and_creates_the_stream() {
         )
         .unwrap_err();
     assert!(err.is_already_exists());
+    assert_eq!(
+        err.status().details.unwrap().kind.as_deref(),
+        Some("imagestreamtag")
+    );
     // A nil tag is a successful no-op.
     api.stream_tags("ns")
         .create(&PostParams::default(), &istag("test:other", None))

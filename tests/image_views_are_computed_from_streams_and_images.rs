@@ -217,11 +217,13 @@ fn an_image_stream_image_is_found_by_id_prefix_with_the_stream_annotations() {
             "{bad}"
         );
     }
-    assert!(api
-        .stream_images("default")
-        .get("test@ffff")
-        .unwrap_err()
-        .is_not_found());
+    let missing = api.stream_images("default").get("test@ffff").unwrap_err();
+    assert!(missing.is_not_found());
+    assert_eq!(
+        missing.status().details.unwrap().kind.as_deref(),
+        Some("imagestreamimage"),
+        "upstream names the resource in the singular here"
+    );
 }
 
 #[test]

@@ -537,7 +537,7 @@ pub(crate) fn import(
     let existing = streams.get_opt(&name)?;
     match &existing {
         None if !sent_rv.is_empty() || !sent_uid.is_empty() => {
-            return Err(Error::not_found(GROUP, "imagestreams", &name));
+            return Err(Error::not_found(GROUP, "imagestream", &name));
         }
         Some(stream) => {
             let rv = stream.metadata.resource_version.clone().unwrap_or_default();
@@ -553,7 +553,7 @@ pub(crate) fn import(
                 });
             }
             if !sent_uid.is_empty() && Some(&sent_uid) != stream.metadata.uid.as_ref() {
-                return Err(Error::not_found(GROUP, "imagestreams", &name));
+                return Err(Error::not_found(GROUP, "imagestream", &name));
             }
         }
         None => {}

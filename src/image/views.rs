@@ -397,12 +397,7 @@ impl StreamTagApi {
                 .as_ref()
                 .is_some_and(|s| s.spec.tags.iter().any(|t| t.name == tag))
             {
-                return Err(Error::already_exists(
-                    GROUP,
-                    "imagestreamtags",
-                    &name,
-                    false,
-                ));
+                return Err(Error::already_exists(GROUP, "imagestreamtag", &name, false));
             }
             let mut stream = existing.clone().unwrap_or_else(|| ImageStream {
                 metadata: ObjectMeta {
@@ -605,7 +600,7 @@ impl StreamImageApi {
             .filter(|candidate| digest_or_image_match(candidate, &id))
             .collect();
         let chosen = match matches.as_slice() {
-            [] => return Err(Error::not_found(GROUP, "imagestreamimages", name)),
+            [] => return Err(Error::not_found(GROUP, "imagestreamimage", name)),
             [one] => (*one).clone(),
             _ => {
                 return Err(Error::conflict(
