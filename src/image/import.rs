@@ -28,8 +28,9 @@ use crate::image::types::{
     ObjectReference, RepositoryImportStatus, TagEvent, TagEventCondition, TagImportPolicy,
     TagReference, TagReferencePolicy, API_VERSION, GROUP,
 };
+use crate::image::views::empty_stream;
 use crate::image::ImageConfig;
-use crate::store::{ObjectMeta, PostParams, Resource, Store, Time};
+use crate::store::{PostParams, Resource, Store, Time};
 
 /// Annotation recording when a stream was last checked against its registry.
 pub const DOCKER_REPOSITORY_CHECK: &str = "openshift.io/image.dockerRepositoryCheck";
@@ -498,6 +499,18 @@ fn strip(status: &mut ImageImportStatus, keep_manifest: bool) {
     }
 }
 
+/// Strips manifest and config from every status image whose request did not ask for them.
+fn strip_blobs(isi: &mut ImageStreamImport) {
+    for (spec, status) in isi.spec.images.iter().zip(isi.status.images.iter_mut()) {
+        strip(status, spec.include_manifest);
+    }
+    if let (Some(spec), Some(status)) = (&isi.spec.repository, &mut isi.status.repository) {
+        for image in &mut status.images {
+            strip(image, spec.include_manifest);
+        }
+    }
+}
+
 fn store_image(store: &Store, image: &Image) -> Result<()> {
     let mut stored = image.clone();
     stored.signatures.clear();
@@ -629,26 +642,14 @@ pub(crate) fn import(
     }
 
     if !isi.spec.import {
-        for (spec, status) in isi.spec.images.iter().zip(isi.status.images.iter_mut()) {
-            strip(status, spec.include_manifest);
-        }
-        if let (Some(spec), Some(status)) = (&isi.spec.repository, &mut isi.status.repository) {
-            for image in &mut status.images {
-                strip(image, spec.include_manifest);
-            }
-        }
+        strip_blobs(&mut isi);
         return Ok(isi);
     }
 
     // Record what was found in the stream.
-    let mut stream = existing.clone().unwrap_or_else(|| ImageStream {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            namespace: Some(namespace.to_string()),
-            ..ObjectMeta::default()
-        },
-        ..ImageStream::default()
-    });
+    let mut stream = existing
+        .clone()
+        .unwrap_or_else(|| empty_stream(namespace, &name));
     let generation = stream.metadata.generation.unwrap_or(0) + 1;
     let now = Time::now();
     let mut items = Vec::new();
@@ -704,14 +705,7 @@ pub(crate) fn import(
         None => streams.create_unrestricted(&PostParams::default(), &stream)?,
         Some(_) => streams.replace_unrestricted(&name, &PostParams::default(), &stream)?,
     };
-    for (spec, status) in isi.spec.images.iter().zip(isi.status.images.iter_mut()) {
-        strip(status, spec.include_manifest);
-    }
-    if let (Some(spec), Some(status)) = (&isi.spec.repository, &mut isi.status.repository) {
-        for image in &mut status.images {
-            strip(image, spec.include_manifest);
-        }
-    }
+    strip_blobs(&mut isi);
     isi.status.import = Some(Box::new(written));
     Ok(isi)
 }

@@ -14,23 +14,15 @@
 
 use crate::error::{Error, Result, StatusCause, StatusDetails};
 use crate::image::stream::{default_tag, validate_tag_reference};
-use crate::image::types::{ImageStream, ImageStreamTag, ImageTag, TagReference, GROUP};
+use crate::image::types::{ImageStreamTag, ImageTag, TagReference, GROUP};
 use crate::image::views::{
-    istag_view, parse_stream_tag, streams, too_many_conflicts, ImageTagApi, StreamTagApi,
-    TAG_WRITE_ATTEMPTS,
+    empty_stream, import_mode, istag_view, parse_stream_tag, streams, too_many_conflicts,
+    write_stream, ImageTagApi, StreamTagApi, TAG_WRITE_ATTEMPTS,
 };
-use crate::image::ImageConfig;
-use crate::store::{ObjectMeta, Patch, PatchParams, PostParams, Store};
+use crate::store::{ObjectMeta, Patch, PatchParams, PostParams};
 
 /// Attempts of a blind ImageStreamTag update (client-go's `DefaultBackoff` steps).
 const BLIND_UPDATE_ATTEMPTS: usize = 4;
-
-fn import_mode(store: &Store) -> String {
-    store
-        .extension::<ImageConfig>()
-        .map(|c| c.default_import_mode.clone())
-        .unwrap_or_default()
-}
 
 /// Metadata with empty collections as `None`, so comparisons treat them alike (as k8s'
 /// semantic equality does).
@@ -95,33 +87,6 @@ fn version_conflict(resource: &str, name: &str, current: &str) -> Error {
             kind: Some(resource.to_string()),
             ..StatusDetails::default()
         }),
-    }
-}
-
-fn empty_stream(namespace: &str, name: &str) -> ImageStream {
-    ImageStream {
-        metadata: ObjectMeta {
-            name: Some(name.to_string()),
-            namespace: Some(namespace.to_string()),
-            ..ObjectMeta::default()
-        },
-        ..ImageStream::default()
-    }
-}
-
-/// Writes `stream`: created when it did not exist, else through the internal update path.
-fn write_stream(
-    store: &Store,
-    namespace: &str,
-    stream: &ImageStream,
-    create: bool,
-    pp: &PostParams,
-) -> Result<ImageStream> {
-    let api = streams(store, namespace);
-    if create {
-        api.create(pp, stream)
-    } else {
-        api.replace_unrestricted(stream.metadata.name_str(), pp, stream)
     }
 }
 

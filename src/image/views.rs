@@ -28,6 +28,7 @@ use crate::image::types::{
     ImageStreamSpec, ImageStreamStatus, ImageStreamTag, ImageTag, NamedTagEventList, Secret,
     SecretList, TagEvent, API_VERSION, GROUP,
 };
+use crate::image::ImageConfig;
 use crate::selector::{FieldSelector, FieldTerm};
 use crate::store::{
     Api, DeleteParams, ListMeta, ListParams, ObjectList, ObjectMeta, PostParams, Resource, Store,
@@ -92,6 +93,42 @@ fn delete_tag(
 
 pub(crate) fn streams(store: &Store, namespace: &str) -> Api<ImageStream> {
     store.namespaced::<ImageStream>(namespace)
+}
+
+/// The import mode tags default to in this store.
+pub(crate) fn import_mode(store: &Store) -> String {
+    store
+        .extension::<ImageConfig>()
+        .map(|c| c.default_import_mode.clone())
+        .unwrap_or_default()
+}
+
+/// A new, empty stream `namespace/name`.
+pub(crate) fn empty_stream(namespace: &str, name: &str) -> ImageStream {
+    ImageStream {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(namespace.to_string()),
+            ..ObjectMeta::default()
+        },
+        ..ImageStream::default()
+    }
+}
+
+/// Writes `stream`: created when it did not exist, else through the internal update path.
+pub(crate) fn write_stream(
+    store: &Store,
+    namespace: &str,
+    stream: &ImageStream,
+    create: bool,
+    pp: &PostParams,
+) -> Result<ImageStream> {
+    let api = streams(store, namespace);
+    if create {
+        api.create(pp, stream)
+    } else {
+        api.replace_unrestricted(stream.metadata.name_str(), pp, stream)
+    }
 }
 
 /// The streams a tag list covers, and the field selector its items must match. The label
@@ -367,12 +404,7 @@ impl StreamTagApi {
         };
         let mut istag = istag.clone();
         if let Some(spec) = istag.tag.as_mut() {
-            let mode = self
-                .store
-                .extension::<crate::image::ImageConfig>()
-                .map(|c| c.default_import_mode.clone())
-                .unwrap_or_default();
-            default_tag(spec, &mode);
+            default_tag(spec, &import_mode(&self.store));
             let mut causes = validate_tag_reference(spec, "tag");
             if spec.annotations.is_some() && spec.annotations != istag.metadata.annotations {
                 causes.push(StatusCause::invalid(
@@ -399,23 +431,14 @@ impl StreamTagApi {
             {
                 return Err(Error::already_exists(GROUP, "imagestreamtag", &name, false));
             }
-            let mut stream = existing.clone().unwrap_or_else(|| ImageStream {
-                metadata: ObjectMeta {
-                    name: Some(stream_name.to_string()),
-                    ..ObjectMeta::default()
-                },
-                ..ImageStream::default()
-            });
+            let create = existing.is_none();
+            let mut stream = existing.unwrap_or_else(|| empty_stream(&self.namespace, stream_name));
             if let Some(spec) = &istag.tag {
                 let mut spec = spec.clone();
                 spec.name = tag.to_string();
                 stream.spec.tags.push(spec);
             }
-            let written = match existing {
-                Some(_) => api.replace_unrestricted(stream_name, pp, &stream),
-                None => api.create(pp, &stream),
-            };
-            match written {
+            match write_stream(&self.store, &self.namespace, &stream, create, pp) {
                 Ok(_) => {}
                 Err(e) if e.is_conflict() || e.is_already_exists() => continue,
                 Err(e) => return Err(e),
