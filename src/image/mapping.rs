@@ -134,7 +134,7 @@ impl MappingApi {
                 generation: current.metadata.generation.unwrap_or(0),
                 platforms: Vec::new(),
             };
-            let mut next = current.clone();
+            let mut next = std::mem::take(&mut current);
             if !add_tag_event(&mut next, &tag, event.clone()) {
                 return Ok(created());
             }
