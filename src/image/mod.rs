@@ -21,10 +21,12 @@
 pub mod hooks;
 mod image_resource;
 mod import;
+mod layers;
 pub mod manifest;
 mod mapping;
 mod prune;
 pub mod reference;
+mod secrets;
 mod signature;
 pub mod stream;
 mod tag_writes;
@@ -34,11 +36,13 @@ mod views;
 pub use image_resource::{
     DOCKER_LAYERS_ORDER, MANAGED_BY_OPENSHIFT, MANAGED_SIGNATURE, MANIFEST_BLOB_STORED,
 };
+pub use layers::StreamImageApi;
 pub use mapping::MappingApi;
 pub use reference::{Digest, DockerImageReference, ReferenceError};
+pub use secrets::EXCLUDE_SECRET;
 pub use signature::{split_signature_name, SignatureApi};
 pub use types::*;
-pub use views::{resolve_reference, ImageTagApi, StreamImageApi, StreamTagApi, EXCLUDE_SECRET};
+pub use views::{resolve_reference, ImageTagApi, StreamTagApi};
 
 use std::sync::Arc;
 
@@ -163,13 +167,13 @@ impl ImageApi {
 
     /// The blobs of every image in stream `name`'s history (`imagestreams/<name>/layers`).
     pub fn layers(&self, namespace: &str, name: &str) -> crate::Result<ImageStreamLayers> {
-        views::layers(&self.store, namespace, name)
+        layers::layers(&self.store, namespace, name)
     }
 
     /// The pull secrets of `namespace` (`imagestreams/<stream>/secrets`; the stream name is
     /// ignored). Secrets themselves are stored as core `Secret`s: `store.namespaced::<Secret>(ns)`.
     pub fn secrets(&self, namespace: &str, _stream: &str) -> crate::Result<SecretList> {
-        views::secrets(&self.store, namespace, &crate::ListParams::default())
+        secrets::secrets(&self.store, namespace, &crate::ListParams::default())
     }
 
     /// `lookupPolicy.local` resolution: a short name `stream[:tag]` (tag defaults to `latest`)

@@ -1,12 +1,13 @@
-//! The read side of the virtual stream kinds: ImageStreamTag, ImageTag, ImageStreamImage and
-//! ImageStreamLayers, computed from the stored streams and images.
+//! The tag views of a stream: ImageStreamTag and ImageTag reads, lists and deletes, and the
+//! stream helpers every virtual kind shares.
 //!
 //! Design notes: none of these is stored; each read assembles the view from one stream and the
 //! Images its history names, as upstream's REST handlers do, so a view's resourceVersion and
 //! uid are its stream's. Views never carry manifest or config blobs. Pull specs follow the
-//! tag's reference policy (`Local` points into the stream's registry repository). Where
-//! upstream picks an arbitrary match (ImageStreamImage prefixes), this refuses the ambiguity
-//! with a Conflict, so an answer never depends on map order.
+//! tag's reference policy (`Local` points into the stream's registry repository). A view of
+//! one tag reads only that tag out of the stored stream (`Api::read`), so a long history
+//! costs nothing to a reader of one tag. Layers and stream images live in `layers`, pull
+//! secrets in `secrets`.
 //!
 //! Tag writes go through the stream's internal write path (`Api::replace_unrestricted`: spec and
 //! status in one revision), retried on conflicts up to ten times as upstream.
@@ -17,16 +18,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result, Status, StatusCause, StatusDetails};
-use crate::image::manifest::{is_list, OCI_MANIFEST, SCHEMA2};
-use crate::image::reference::{
-    digest_or_image_match, parse_image_stream_image_name, parse_image_stream_tag_name,
-    DockerImageReference,
-};
+use crate::image::reference::{parse_image_stream_tag_name, DockerImageReference};
 use crate::image::stream::{default_tag, latest_event, validate_tag_reference};
 use crate::image::types::{
-    Image, ImageBlobReferences, ImageLayerData, ImageStream, ImageStreamImage, ImageStreamLayers,
-    ImageStreamSpec, ImageStreamStatus, ImageStreamTag, ImageTag, NamedTagEventList, Secret,
-    SecretList, TagEvent, API_VERSION, GROUP,
+    Image, ImageStream, ImageStreamSpec, ImageStreamStatus, ImageStreamTag, ImageTag,
+    NamedTagEventList, TagEvent, API_VERSION, GROUP,
 };
 use crate::image::ImageConfig;
 use crate::selector::{FieldSelector, FieldTerm};
@@ -200,7 +196,7 @@ pub fn resolve_reference(stream: &ImageStream, tag: &str, event: &TagEvent) -> S
 }
 
 /// An Image as views show it: no manifest or config blobs.
-fn blanked(mut image: Image) -> Image {
+pub(crate) fn blanked(mut image: Image) -> Image {
     image.docker_image_manifest.clear();
     image.docker_image_config.clear();
     image.metadata.resource_version = None;
@@ -593,228 +589,4 @@ impl ImageTagApi {
             items,
         })
     }
-}
-
-/// ImageStreamImages of one namespace (`stream@id`).
-#[derive(Clone, Debug)]
-pub struct StreamImageApi {
-    store: Store,
-    namespace: String,
-}
-
-impl StreamImageApi {
-    pub(crate) fn new(store: Store, namespace: &str) -> StreamImageApi {
-        StreamImageApi {
-            store,
-            namespace: namespace.to_string(),
-        }
-    }
-
-    /// The image of the stream's history (or a sub-manifest of one) whose name `id` prefixes.
-    pub fn get(&self, name: &str) -> Result<ImageStreamImage> {
-        let (stream_name, id) = parse_image_stream_image_name(name).map_err(|_| {
-            Error::bad_request("ImageStreamImages must be retrieved with <name>@<id>")
-        })?;
-        let (stream_meta, history) = stream_history(&self.store, &self.namespace, &stream_name)?;
-        let layers = compute_layers(&self.store, stream_meta.clone(), &history)?;
-        let matches: Vec<&String> = layers
-            .images
-            .keys()
-            .filter(|candidate| digest_or_image_match(candidate, &id))
-            .collect();
-        let chosen = match matches.as_slice() {
-            [] => return Err(Error::not_found(GROUP, "imagestreamimage", name)),
-            [one] => (*one).clone(),
-            _ => {
-                return Err(Error::conflict(
-                    GROUP,
-                    "imagestreamimages",
-                    name,
-                    &format!("multiple images match the prefix {id:?}"),
-                ))
-            }
-        };
-        let image = self.store.all::<Image>().get(&chosen)?;
-        let metadata = ObjectMeta {
-            name: Some(name.to_string()),
-            namespace: stream_meta.namespace.clone(),
-            creation_timestamp: image.metadata.creation_timestamp,
-            annotations: stream_meta.annotations.clone(),
-            ..ObjectMeta::default()
-        };
-        Ok(ImageStreamImage {
-            api_version: API_VERSION.into(),
-            kind: "ImageStreamImage".into(),
-            metadata,
-            image: blanked(image),
-        })
-    }
-}
-
-fn config_media_type(manifest_media_type: &str) -> &'static str {
-    if manifest_media_type == OCI_MANIFEST {
-        "application/vnd.oci.image.config.v1+json"
-    } else {
-        "application/vnd.docker.container.image.v1+json"
-    }
-}
-
-fn add_image(images: &Api<Image>, name: &str, layers: &mut ImageStreamLayers) -> Result<()> {
-    if layers.images.contains_key(name) {
-        return Ok(());
-    }
-    let children = match images.read(name, |image| describe(name, image, layers)) {
-        Ok(children) => children,
-        Err(e) if e.is_not_found() => {
-            layers.images.insert(
-                name.to_string(),
-                ImageBlobReferences {
-                    image_missing: true,
-                    ..ImageBlobReferences::default()
-                },
-            );
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    for child in children {
-        add_image(images, &child, layers)?;
-    }
-    Ok(())
-}
-
-/// Records `image`'s blobs and references in `layers`; answers its sub-manifests.
-fn describe(name: &str, image: &Image, layers: &mut ImageStreamLayers) -> Vec<String> {
-    let media_type = if image.docker_image_manifest_media_type.is_empty() {
-        SCHEMA2
-    } else {
-        image.docker_image_manifest_media_type.as_str()
-    };
-    let mut references = ImageBlobReferences::default();
-    if !is_list(media_type) {
-        let mut names = Vec::with_capacity(image.docker_image_layers.len());
-        for layer in &image.docker_image_layers {
-            names.push(layer.name.clone());
-            if !layers.blobs.contains_key(&layer.name) {
-                layers.blobs.insert(
-                    layer.name.clone(),
-                    ImageLayerData {
-                        size: Some(layer.layer_size),
-                        media_type: layer.media_type.clone(),
-                    },
-                );
-            }
-        }
-        references.layers = Some(names);
-        if media_type == SCHEMA2 || media_type == OCI_MANIFEST {
-            if let Some(config) = image
-                .docker_image_metadata
-                .as_ref()
-                .map(|m| m.id.as_str())
-                .filter(|id| !id.is_empty())
-            {
-                if !layers.blobs.contains_key(config) {
-                    layers.blobs.insert(
-                        config.to_string(),
-                        ImageLayerData {
-                            size: None,
-                            media_type: config_media_type(media_type).to_string(),
-                        },
-                    );
-                }
-                references.config = Some(config.to_string());
-            }
-        }
-    }
-    references.manifests = image
-        .docker_image_manifests
-        .iter()
-        .map(|m| m.digest.clone())
-        .collect();
-    if !layers.blobs.contains_key(name) {
-        layers.blobs.insert(
-            name.to_string(),
-            ImageLayerData {
-                size: None,
-                media_type: media_type.to_string(),
-            },
-        );
-    }
-    let children = references.manifests.clone();
-    layers.images.insert(name.to_string(), references);
-    children
-}
-
-/// `imagestreams/<name>/layers` of a stream given by its metadata and the images of its
-/// history (every event of every tag, in order).
-fn compute_layers(
-    store: &Store,
-    metadata: ObjectMeta,
-    history: &[String],
-) -> Result<ImageStreamLayers> {
-    let mut layers = ImageStreamLayers {
-        api_version: API_VERSION.into(),
-        kind: "ImageStreamLayers".into(),
-        metadata,
-        ..ImageStreamLayers::default()
-    };
-    let images = store.all::<Image>();
-    for image in history {
-        add_image(&images, image, &mut layers)?;
-    }
-    Ok(layers)
-}
-
-/// The metadata of stream `name` and the image of every event in its history.
-fn stream_history(store: &Store, namespace: &str, name: &str) -> Result<(ObjectMeta, Vec<String>)> {
-    streams(store, namespace).read(name, |stream| {
-        let history = stream
-            .status
-            .tags
-            .iter()
-            .flat_map(|t| t.items.iter())
-            .filter(|e| !e.image.is_empty())
-            .map(|e| e.image.clone())
-            .collect();
-        (stream.metadata.clone(), history)
-    })
-}
-
-/// `imagestreams/<any>/secrets`: the namespace's pull secrets (`kubernetes.io/dockercfg` and
-/// `kubernetes.io/dockerconfigjson`) not annotated `openshift.io/image.excludeSecret: "true"`.
-/// The stream name is ignored and the stream need not exist, as upstream.
-pub(crate) fn secrets(store: &Store, namespace: &str, lp: &ListParams) -> Result<SecretList> {
-    let listed = store.namespaced::<Secret>(namespace).list(lp)?;
-    let items = listed
-        .items
-        .into_iter()
-        .filter(|secret| {
-            let pull = matches!(
-                secret.type_.as_str(),
-                "kubernetes.io/dockercfg" | "kubernetes.io/dockerconfigjson"
-            );
-            let excluded = secret
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(EXCLUDE_SECRET))
-                .is_some_and(|v| v == "true");
-            pull && !excluded
-        })
-        .collect();
-    Ok(SecretList {
-        api_version: "v1".into(),
-        kind: "SecretList".into(),
-        metadata: listed.metadata,
-        items,
-    })
-}
-
-/// Annotation that keeps a secret out of `imagestreams/secrets`.
-pub const EXCLUDE_SECRET: &str = "openshift.io/image.excludeSecret";
-
-/// The layers view of stream `name` in `namespace`.
-pub(crate) fn layers(store: &Store, namespace: &str, name: &str) -> Result<ImageStreamLayers> {
-    let (metadata, history) = stream_history(store, namespace, name)?;
-    compute_layers(store, metadata, &history)
 }
