@@ -19,6 +19,9 @@ fn create_returns_the_object_with_owned_fields_set_by_the_store() {
         assert_eq!(created.metadata.namespace.as_deref(), Some("test-ns"));
         assert_ne!(created.metadata.uid.as_deref(), Some("bad-uid"));
         assert_eq!(created.metadata.uid.as_deref().map(str::len), Some(36));
+        let uid = uuid::Uuid::parse_str(created.metadata.uid.as_deref().unwrap()).unwrap();
+        assert_eq!(uid.get_version_num(), 4, "a random (v4) uid");
+        assert_eq!(uid.get_variant(), uuid::Variant::RFC4122);
         assert_eq!(created.metadata.generation, Some(1));
         assert_ne!(
             created.metadata.creation_timestamp,
