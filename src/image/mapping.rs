@@ -10,7 +10,7 @@
 use crate::error::{Error, Result, Status, StatusCause};
 use crate::image::image_resource::MANAGED_BY_OPENSHIFT;
 use crate::image::reference::{Digest, DockerImageReference};
-use crate::image::stream::{add_tag_event, latest_event};
+use crate::image::stream::{add_tag_event, latest_event, tracking_tags};
 use crate::image::types::{Image, ImageStream, ImageStreamMapping, TagEvent, GROUP};
 use crate::image::ImageConfig;
 use crate::store::{Api, PostParams, Store, Time};
@@ -139,20 +139,7 @@ impl MappingApi {
                 return Ok(created());
             }
             let stream_name = next.metadata.name_str().to_string();
-            let trackers: Vec<String> = next
-                .spec
-                .tags
-                .iter()
-                .filter(|t| {
-                    t.from.as_ref().is_some_and(|f| {
-                        f.kind == "ImageStreamTag"
-                            && (f.namespace.is_empty() || f.namespace == self.namespace)
-                            && (f.name == tag || f.name == format!("{stream_name}:{tag}"))
-                    })
-                })
-                .map(|t| t.name.clone())
-                .filter(|t| *t != tag)
-                .collect();
+            let trackers = tracking_tags(&next, &tag);
             for tracker in trackers {
                 add_tag_event(&mut next, &tracker, event.clone());
             }

@@ -281,7 +281,6 @@ fn process_tags(
     ctx: &StrategyContext<'_>,
     config: &ImageConfig,
 ) -> Result<(), Error> {
-    let namespace = stream.metadata.namespace_str().to_string();
     let tags = stream.spec.tags.clone();
     check_cross_namespace(stream, &tags, changed, config)?;
     for tag in &tags {
@@ -303,27 +302,41 @@ fn process_tags(
             (before != Some(newest)).then(|| (t.tag.clone(), newest.clone()))
         })
         .collect();
-    let name = stream.metadata.name_str().to_string();
     for (source_tag, event) in moved {
-        let trackers: Vec<String> = stream
-            .spec
-            .tags
-            .iter()
-            .filter(|t| {
-                t.from.as_ref().is_some_and(|f| {
-                    f.kind == "ImageStreamTag"
-                        && (f.namespace.is_empty() || f.namespace == namespace)
-                        && (f.name == source_tag || f.name == format!("{name}:{source_tag}"))
-                })
-            })
-            .map(|t| t.name.clone())
-            .filter(|t| *t != source_tag)
-            .collect();
-        for tracker in trackers {
+        for tracker in tracking_tags(stream, &source_tag) {
             add_tag_event(stream, &tracker, event.clone());
         }
     }
     Ok(())
+}
+
+/// The spec tags of `stream` that follow `source_tag` of the same stream (`from` an
+/// ImageStreamTag `<tag>` or `<this stream>:<tag>`, namespace empty or this one), itself
+/// excluded.
+pub(crate) fn tracking_tags(stream: &ImageStream, source_tag: &str) -> Vec<String> {
+    let namespace = stream.metadata.namespace_str();
+    let name = stream.metadata.name_str();
+    let names_source = |from: &str| {
+        from == source_tag
+            || from
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .is_some_and(|tag| tag == source_tag)
+    };
+    stream
+        .spec
+        .tags
+        .iter()
+        .filter(|t| t.name != source_tag)
+        .filter(|t| {
+            t.from.as_ref().is_some_and(|f| {
+                f.kind == "ImageStreamTag"
+                    && (f.namespace.is_empty() || f.namespace == namespace)
+                    && names_source(&f.name)
+            })
+        })
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 /// Cross-namespace sources of new or changed tags must pass the [`TagAuthorizer`]: a denial
