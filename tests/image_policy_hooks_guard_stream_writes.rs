@@ -2,25 +2,15 @@
 //! registry allow-list, cross-namespace tag authorisation and limit ranges refuse new
 //! references with Forbidden causes in a 422 (grandfathering what is stored); events copied
 //! from another stream's integrated-registry repository are rewritten to this stream.
+mod image_common;
 use std::sync::Arc;
 
 use apistore::image::{
-    AllowedRegistries, Image, ImageApi, ImageConfig, ImageStream, ImageStreamMapping,
-    ObjectReference, StreamLimits, TagAuthorizer, TagReference,
+    AllowedRegistries, Image, ImageApi, ImageConfig, ImageStreamMapping, ObjectReference,
+    StreamLimits, TagAuthorizer, TagReference,
 };
 use apistore::{ObjectMeta, PostParams, Store};
-
-fn stream(name: &str, tags: Vec<TagReference>) -> ImageStream {
-    let mut s = ImageStream {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..ObjectMeta::default()
-        },
-        ..ImageStream::default()
-    };
-    s.spec.tags = tags;
-    s
-}
+use image_common::{mapping, stream};
 
 fn tag(name: &str, kind: &str, from: &str, namespace: &str) -> TagReference {
     TagReference {
@@ -224,22 +214,10 @@ fn limit_ranges_refuse_growth_beyond_the_maximum() {
         .create(&PostParams::default(), &stream("s", Vec::new()))
         .unwrap();
     let map = |tag: &str, image: char| {
-        api.mappings("ns").create(&ImageStreamMapping {
-            metadata: ObjectMeta {
-                name: Some("s".into()),
-                ..ObjectMeta::default()
-            },
-            image: Image {
-                metadata: ObjectMeta {
-                    name: Some(format!("sha256:{}", image.to_string().repeat(64))),
-                    ..ObjectMeta::default()
-                },
-                docker_image_reference: format!("quay.io/a/b:{image}"),
-                ..Image::default()
-            },
-            tag: tag.into(),
-            ..ImageStreamMapping::default()
-        })
+        let name = format!("sha256:{}", image.to_string().repeat(64));
+        let reference = format!("quay.io/a/b:{image}");
+        api.mappings("ns")
+            .create(&mapping("s", tag, &name, &reference))
     };
     map("one", 'a').unwrap();
     map("two", 'a').unwrap();

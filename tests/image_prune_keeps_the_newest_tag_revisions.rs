@@ -2,46 +2,25 @@
 //! `oc adm prune images --keep-tag-revisions`): each tag keeps its newest N events, the
 //! newest one stays what ImageStreamTag shows, and the report names Images no stream
 //! references any more.
-use apistore::image::{Image, ImageApi, ImageStream, ImageStreamMapping};
-use apistore::{ObjectMeta, PostParams, Store};
+mod image_common;
+use apistore::image::ImageApi;
+use apistore::{PostParams, Store};
+use image_common::{mapping, stream};
 
 fn digest(c: char) -> String {
-    format!("sha256:{}", c.to_string().repeat(64))
+    image_common::digest(&c.to_string())
 }
 
 fn map(api: &ImageApi, ns: &str, stream: &str, tag: &str, image: char) {
+    let reference = format!("quay.io/a/b@{}", digest(image));
     api.mappings(ns)
-        .create(&ImageStreamMapping {
-            metadata: ObjectMeta {
-                name: Some(stream.into()),
-                ..ObjectMeta::default()
-            },
-            image: Image {
-                metadata: ObjectMeta {
-                    name: Some(digest(image)),
-                    ..ObjectMeta::default()
-                },
-                docker_image_reference: format!("quay.io/a/b@{}", digest(image)),
-                ..Image::default()
-            },
-            tag: tag.into(),
-            ..ImageStreamMapping::default()
-        })
+        .create(&mapping(stream, tag, &digest(image), &reference))
         .unwrap();
 }
 
 fn new_stream(api: &ImageApi, ns: &str, name: &str) {
     api.streams(ns)
-        .create(
-            &PostParams::default(),
-            &ImageStream {
-                metadata: ObjectMeta {
-                    name: Some(name.into()),
-                    ..ObjectMeta::default()
-                },
-                ..ImageStream::default()
-            },
-        )
+        .create(&PostParams::default(), &stream(name, Vec::new()))
         .unwrap();
 }
 

@@ -1,34 +1,11 @@
 //! ImageStreamMapping (image spec §8, catalogue 12, 51–57, 59): the stream must exist, the
 //! Image is created once and never modified, the tag gets the event, trackers follow.
+mod image_common;
 use std::collections::BTreeMap;
 
-use apistore::image::{
-    Image, ImageApi, ImageConfig, ImageStream, ImageStreamMapping, ObjectReference, TagReference,
-};
+use apistore::image::{ImageApi, ImageConfig, ImageStream, ObjectReference, TagReference};
 use apistore::{ObjectMeta, PostParams, Store};
-
-fn digest(c: &str) -> String {
-    format!("sha256:{}", c.repeat(64))
-}
-
-fn mapping(stream: &str, tag: &str, image: &str, reference: &str) -> ImageStreamMapping {
-    ImageStreamMapping {
-        metadata: ObjectMeta {
-            name: Some(stream.into()),
-            ..ObjectMeta::default()
-        },
-        image: Image {
-            metadata: ObjectMeta {
-                name: Some(image.into()),
-                ..ObjectMeta::default()
-            },
-            docker_image_reference: reference.into(),
-            ..Image::default()
-        },
-        tag: tag.into(),
-        ..ImageStreamMapping::default()
-    }
-}
+use image_common::{digest, mapping};
 
 fn api() -> (Store, ImageApi) {
     let store = Store::memory();

@@ -1,22 +1,12 @@
 //! ImageStream (image spec §7, catalogue 14, 16–23, 26, 29–35): generations, spec → status tag
 //! processing, the tag history rule, tracking tags, repository decoration, validation.
+mod image_common;
 use apistore::image::stream::{add_tag_event, tag_ref_changed};
 use apistore::image::{
     ImageApi, ImageConfig, ImageStream, ObjectReference, TagEvent, TagReference,
 };
-use apistore::{ObjectMeta, PostParams, Store};
-
-fn stream(name: &str, tags: Vec<TagReference>) -> ImageStream {
-    let mut s = ImageStream {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..ObjectMeta::default()
-        },
-        ..ImageStream::default()
-    };
-    s.spec.tags = tags;
-    s
-}
+use apistore::{PostParams, Store};
+use image_common::stream;
 
 fn tag(name: &str, kind: &str, from: &str, reference: bool) -> TagReference {
     TagReference {

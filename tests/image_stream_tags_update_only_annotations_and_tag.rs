@@ -2,36 +2,17 @@
 //! annotations, tag and lookup policy may change; annotations become the spec tag's; the
 //! stream's resourceVersion guards the write; a blind write retries; a missing stream is
 //! created.
+mod image_common;
 use std::collections::BTreeMap;
 
-use apistore::image::{
-    Image, ImageApi, ImageStream, ImageStreamMapping, ImageStreamTag, ObjectReference, TagReference,
-};
+use apistore::image::{ImageApi, ImageStream, ImageStreamTag, ObjectReference, TagReference};
 use apistore::{ObjectMeta, Patch, PatchParams, PostParams, Store};
+use image_common::{digest, mapping};
 use serde_json::json;
-
-fn digest(c: &str) -> String {
-    format!("sha256:{}", c.repeat(64))
-}
 
 fn map(api: &ImageApi, stream: &str, tag: &str, image: &str, reference: &str) {
     api.mappings("default")
-        .create(&ImageStreamMapping {
-            metadata: ObjectMeta {
-                name: Some(stream.into()),
-                ..ObjectMeta::default()
-            },
-            image: Image {
-                metadata: ObjectMeta {
-                    name: Some(image.into()),
-                    ..ObjectMeta::default()
-                },
-                docker_image_reference: reference.into(),
-                ..Image::default()
-            },
-            tag: tag.into(),
-            ..ImageStreamMapping::default()
-        })
+        .create(&mapping(stream, tag, image, reference))
         .unwrap();
 }
 

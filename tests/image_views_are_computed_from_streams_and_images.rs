@@ -1,15 +1,13 @@
 //! The read side of the virtual kinds (image spec §9–§12, catalogue 60–62, 69–71, 74–78):
 //! ImageStreamTag, ImageTag, ImageStreamImage and ImageStreamLayers.
+mod image_common;
 use std::collections::BTreeMap;
 
 use apistore::image::{
     Image, ImageApi, ImageLayer, ImageStream, ImageStreamMapping, ObjectReference, TagReference,
 };
 use apistore::{ObjectMeta, PostParams, Store};
-
-fn digest(c: &str) -> String {
-    format!("sha256:{}", c.repeat(64))
-}
+use image_common::digest;
 
 fn setup() -> (Store, ImageApi, String) {
     let store = Store::memory();

@@ -1,0 +1,43 @@
+//! Builders shared by the image API integration tests.
+#![allow(dead_code)]
+
+use apistore::image::{Image, ImageStream, ImageStreamMapping, TagReference};
+use apistore::ObjectMeta;
+
+/// `sha256:` followed by `c` repeated to 64 hex digits.
+pub fn digest(c: &str) -> String {
+    format!("sha256:{}", c.repeat(64))
+}
+
+/// A mapping of image `image` (pulled from `reference`) into `stream:tag`.
+pub fn mapping(stream: &str, tag: &str, image: &str, reference: &str) -> ImageStreamMapping {
+    ImageStreamMapping {
+        metadata: ObjectMeta {
+            name: Some(stream.into()),
+            ..ObjectMeta::default()
+        },
+        image: Image {
+            metadata: ObjectMeta {
+                name: Some(image.into()),
+                ..ObjectMeta::default()
+            },
+            docker_image_reference: reference.into(),
+            ..Image::default()
+        },
+        tag: tag.into(),
+        ..ImageStreamMapping::default()
+    }
+}
+
+/// A stream named `name` with spec tags `tags`.
+pub fn stream(name: &str, tags: Vec<TagReference>) -> ImageStream {
+    let mut s = ImageStream {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        ..ImageStream::default()
+    };
+    s.spec.tags = tags;
+    s
+}
