@@ -25,6 +25,7 @@
 //!   replays it from any revision ≥ the compaction point and then follows live commits, so
 //!   replay and live meet with no gap and no duplicate.
 
+mod apply;
 mod feed;
 mod index;
 pub mod record;
@@ -39,7 +40,6 @@ use self::record::{
     RecordRef, FORMAT_VERSION, META_COMPACTED, META_FORMAT, META_REVISION,
 };
 use crate::backend::{Backend, BackendError, KeyRange, Table, WriteBatch};
-use crossbeam_channel::{bounded, Sender};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::fmt;
@@ -121,8 +121,8 @@ pub enum MvccError {
     },
 }
 
-/// Bytes of log after which the leader checkpoints the engine and starts a new segment.
-const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
+/// Bytes of log after which the leader starts a new segment and asks for a checkpoint.
+pub const DEFAULT_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One live key-value at some revision, with etcd's per-key revision metadata.
 #[derive(Clone, PartialEq, Eq)]
@@ -288,9 +288,39 @@ enum Reply {
     Lead,
 }
 
+/// Where a queued committer waits for its reply. It parks its thread rather than spinning:
+/// with dozens of committers waiting on two cores, spinning waiters starve the leader.
+struct Waiter {
+    reply: Mutex<Option<Reply>>,
+    thread: std::thread::Thread,
+}
+
+impl Waiter {
+    fn new() -> Arc<Self> {
+        Arc::new(Waiter {
+            reply: Mutex::new(None),
+            thread: std::thread::current(),
+        })
+    }
+
+    fn send(&self, reply: Reply) {
+        *self.reply.lock() = Some(reply);
+        self.thread.unpark();
+    }
+
+    fn wait(&self) -> Reply {
+        loop {
+            if let Some(reply) = self.reply.lock().take() {
+                return reply;
+            }
+            std::thread::park();
+        }
+    }
+}
+
 struct Request {
     txn: Txn,
-    reply: Sender<Reply>,
+    waiter: Arc<Waiter>,
 }
 
 #[derive(Default)]
@@ -310,6 +340,11 @@ struct Inner {
     published_cv: Condvar,
     /// The write-ahead log, when the store is durable. Touched only under `writer`.
     wal: Option<Mutex<Wal>>,
+    /// The background engine writer, when the store is durable (see `apply.rs`); without a
+    /// log the commit leader writes the engine itself.
+    applier: Option<apply::Applier>,
+    /// Segment size that starts a checkpoint.
+    checkpoint_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// A multi-version key-value store over a [`Backend`]. Cheap to clone; share it freely.
@@ -371,6 +406,8 @@ impl Mvcc {
                 published: Mutex::new(current),
                 published_cv: Condvar::new(),
                 wal: None,
+                applier: None,
+                checkpoint_bytes: std::sync::atomic::AtomicU64::new(DEFAULT_CHECKPOINT_BYTES),
             }),
         })
     }
@@ -438,8 +475,20 @@ impl Mvcc {
         if mvcc.inner.backend.is_persistent() || !wal.has_segment() {
             wal.rotate(mvcc.current_revision())?;
         }
+        let applier = apply::Applier::start(
+            mvcc.inner.backend.clone(),
+            wal.dir().to_path_buf(),
+            mvcc.current_revision(),
+        )
+        .map_err(|e| MvccError::Log {
+            path: wal.dir().to_path_buf(),
+            source: e,
+        })?;
         match Arc::get_mut(&mut mvcc.inner) {
-            Some(inner) => inner.wal = Some(Mutex::new(wal)),
+            Some(inner) => {
+                inner.wal = Some(Mutex::new(wal));
+                inner.applier = Some(applier);
+            }
             None => {
                 return Err(MvccError::InvalidTxn(
                     "store handle shared during open".into(),
@@ -477,6 +526,15 @@ impl Mvcc {
         batch.put(Table::Meta, META_REVISION, 1u64.to_be_bytes());
         backend.write(batch)?;
         Ok(())
+    }
+
+    /// Sets the log segment size after which a background checkpoint starts (default
+    /// [`DEFAULT_CHECKPOINT_BYTES`]): smaller means a shorter replay at reopen and less log on
+    /// disk, at the cost of more engine flushes.
+    pub fn set_checkpoint_bytes(&self, bytes: u64) {
+        self.inner
+            .checkpoint_bytes
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether commits are made durable by a write-ahead log.
@@ -575,38 +633,48 @@ impl Mvcc {
     /// (then nothing is visible and no revision is consumed).
     pub fn commit(&self, txn: Txn) -> Result<TxnResult, MvccError> {
         validate_shape(&txn)?;
-        let (reply, receive) = bounded(1);
+        let waiter = Waiter::new();
         let lead = {
             let mut queue = self.inner.queue.lock();
-            queue.pending.push(Request { txn, reply });
+            queue.pending.push(Request {
+                txn,
+                waiter: waiter.clone(),
+            });
             !std::mem::replace(&mut queue.leader_active, true)
         };
         if !lead {
-            match receive.recv() {
-                Ok(Reply::Done(result)) => return result,
-                Ok(Reply::Lead) => {}
-                Err(_) => return Err(MvccError::InvalidTxn("commit queue closed".into())),
+            match waiter.wait() {
+                Reply::Done(result) => return result,
+                Reply::Lead => {}
             }
         }
         // Leader: take everything queued (ours included) and process it as one group.
         let group = std::mem::take(&mut self.inner.queue.lock().pending);
-        self.process_group(group);
+        let replies = self.process_group(group);
+        // Hand leadership on before waking the group, so the next group's log sync overlaps
+        // with the wake-ups of this one.
         {
             let mut queue = self.inner.queue.lock();
             match queue.pending.first() {
-                Some(next) => {
-                    let _ = next.reply.send(Reply::Lead);
-                }
+                Some(next) => next.waiter.send(Reply::Lead),
                 None => queue.leader_active = false,
             }
         }
-        match receive.recv() {
-            Ok(Reply::Done(result)) => result,
-            _ => Err(MvccError::InvalidTxn("commit reply lost".into())),
+        for (waiter, result) in replies {
+            waiter.send(Reply::Done(result));
+        }
+        match waiter.wait() {
+            Reply::Done(result) => result,
+            Reply::Lead => Err(MvccError::InvalidTxn("commit reply lost".into())),
         }
     }
 
-    fn process_group(&self, group: Vec<Request>) {
+    /// Commits one group under the writer lock; returns each committer's result, for the
+    /// caller to deliver once the lock is released.
+    fn process_group(
+        &self,
+        group: Vec<Request>,
+    ) -> Vec<(Arc<Waiter>, Result<TxnResult, MvccError>)> {
         let _writer = self.inner.writer.lock();
         let mut results: Vec<Result<TxnResult, MvccError>> = Vec::with_capacity(group.len());
         // Versions to publish after the write succeeds.
@@ -650,17 +718,22 @@ impl Mvcc {
                 failure = Some(e);
             }
         }
-        let batch = match entry {
-            LogEntry::Commit { rows, .. } if !rows.is_empty() => commit_batch(rows, last_revision),
-            _ => WriteBatch::new(),
+        let rows = match entry {
+            LogEntry::Commit { rows, .. } => rows,
+            LogEntry::Compact { .. } => Vec::new(),
         };
-        if failure.is_none() && !batch.is_empty() {
-            if let Err(e) = self.inner.backend.write(batch) {
-                if let Some(wal) = wal.as_mut() {
-                    // The engine refused the group: take it back out of the log too.
-                    wal.truncate_to(log_len_before);
+        if failure.is_none() && !rows.is_empty() {
+            match &self.inner.applier {
+                // Durable: the group is in the log; the engine catches up in the background.
+                Some(applier) => applier.enqueue(rows, last_revision),
+                None => {
+                    if let Err(e) = self.inner.backend.write(commit_batch(rows, last_revision)) {
+                        if let Some(wal) = wal.as_mut() {
+                            wal.truncate_to(log_len_before);
+                        }
+                        failure = Some(MvccError::Backend(e));
+                    }
                 }
-                failure = Some(MvccError::Backend(e));
             }
         }
         if let Some(e) = failure {
@@ -682,19 +755,25 @@ impl Mvcc {
             drop(state);
             *self.inner.published.lock() = current;
             self.inner.published_cv.notify_all();
-            if let Some(wal) = wal.as_mut() {
-                if wal.len() > CHECKPOINT_BYTES
-                    && self.inner.backend.is_persistent()
-                    && self.inner.backend.flush().is_ok()
-                {
-                    // A failed rotation keeps the old segments: replay stays correct.
-                    let _ = wal.rotate(current);
+            if let (Some(wal), Some(applier)) = (wal.as_mut(), &self.inner.applier) {
+                let limit = self
+                    .inner
+                    .checkpoint_bytes
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                if wal.len() > limit && self.inner.backend.is_persistent() {
+                    // The old segments end at `current`; they go once the engine holds it.
+                    // A failed new segment keeps appending to the old one: replay stays correct.
+                    if let Ok(keep) = wal.start_segment(current) {
+                        applier.checkpoint(current, keep);
+                    }
                 }
             }
         }
-        for (request, result) in group.into_iter().zip(results) {
-            let _ = request.reply.send(Reply::Done(result));
-        }
+        group
+            .into_iter()
+            .zip(results)
+            .map(|(request, result)| (request.waiter, result))
+            .collect()
     }
 
     /// Compacts history to `revision`: versions superseded at or before it, and tombstones at or
@@ -719,6 +798,11 @@ impl Mvcc {
             }
             state.compaction_victims(revision)
         };
+        if let Some(applier) = &self.inner.applier {
+            // The compaction's deletes must follow every queued engine write of the rows
+            // they delete; commits wait on `writer`, so nothing new is queued meanwhile.
+            applier.wait_applied(self.current_revision())?;
+        }
         let mut wal = self.inner.wal.as_ref().map(|w| w.lock());
         let log_len_before = wal.as_ref().map_or(0, |w| w.len());
         if let Some(wal) = wal.as_mut() {
@@ -747,6 +831,9 @@ impl Mvcc {
     /// [`MvccError::Backend`] when the engine cannot flush.
     pub fn flush(&self) -> Result<(), MvccError> {
         let _writer = self.inner.writer.lock();
+        if let Some(applier) = &self.inner.applier {
+            applier.wait_applied(self.current_revision())?;
+        }
         self.inner.backend.flush()?;
         if let (Some(wal), true) = (&self.inner.wal, self.inner.backend.is_persistent()) {
             wal.lock().rotate(self.inner.state.read().current)?;
@@ -833,7 +920,10 @@ impl Mvcc {
 }
 
 /// The engine batch of one commit group: its encoded rows and the new applied revision.
-fn commit_batch(rows: Vec<(u64, u32, Vec<u8>)>, last_revision: u64) -> WriteBatch {
+fn commit_batch(
+    rows: impl IntoIterator<Item = (u64, u32, Vec<u8>)>,
+    last_revision: u64,
+) -> WriteBatch {
     let mut batch = WriteBatch::new();
     for (revision, sub, bytes) in rows {
         batch.put(Table::Revisions, revision_key(revision, sub), bytes);
@@ -843,6 +933,13 @@ fn commit_batch(rows: Vec<(u64, u32, Vec<u8>)>, last_revision: u64) -> WriteBatc
 }
 
 fn validate_shape(txn: &Txn) -> Result<(), MvccError> {
+    if let [TxnOp::Put { key, .. } | TxnOp::Delete { key }] = txn.ops.as_slice() {
+        // One write cannot repeat a key: skip the set.
+        if key.is_empty() {
+            return Err(MvccError::InvalidTxn("empty key".into()));
+        }
+        return Ok(());
+    }
     let mut seen = std::collections::HashSet::new();
     for op in &txn.ops {
         let key = match op {

@@ -18,7 +18,8 @@
 use super::MvccError;
 use crate::backend::Countdown;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -109,6 +110,30 @@ fn preallocated_cut(file: &File, len: u64) -> std::io::Result<()> {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Deletes every segment of `dir` that precedes `keep` (segment names order as their first
+/// revisions), then syncs the directory.
+///
+/// # Errors
+/// [`MvccError::Log`] on I/O failure; the segments not yet deleted stay and are replayed.
+pub fn remove_segments_before(dir: &Path, keep: &Path) -> Result<(), MvccError> {
+    let Some(keep_name) = keep.file_name() else {
+        return Ok(());
+    };
+    let old: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| log_error(dir, e))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "log")
+                && p.file_name().is_some_and(|name| name < keep_name)
+        })
+        .collect();
+    for p in old {
+        fs::remove_file(&p).map_err(|e| log_error(&p, e))?;
+    }
+    sync_dir(dir).map_err(|e| log_error(dir, e))
 }
 
 fn segment_name(first_revision: u64) -> String {
@@ -245,9 +270,21 @@ impl Wal {
     /// # Errors
     /// [`MvccError::Log`] on I/O failure (then the old segments are kept).
     pub fn rotate(&mut self, revision: u64) -> Result<(), MvccError> {
+        let path = self.start_segment(revision)?;
+        remove_segments_before(&self.dir, &path)
+    }
+
+    /// Starts a new segment whose entries begin after `revision` and returns its path; older
+    /// segments are kept until [`remove_segments_before`] is called with that path, once the
+    /// engine durably holds everything up to `revision` (a checkpoint in two steps, so appends
+    /// never wait for the engine's flush).
+    ///
+    /// # Errors
+    /// [`MvccError::Log`] on I/O failure (then appends continue in the current segment).
+    pub fn start_segment(&mut self, revision: u64) -> Result<PathBuf, MvccError> {
         let path = self.dir.join(segment_name(revision + 1));
         if path == self.path && self.file.is_some() {
-            return Ok(());
+            return Ok(path);
         }
         let file = OpenOptions::new()
             .create(true)
@@ -263,16 +300,13 @@ impl Wal {
         self.path = path.clone();
         self.len = 0;
         self.poisoned = false;
-        let old: Vec<PathBuf> = fs::read_dir(&self.dir)
-            .map_err(|e| log_error(&self.dir, e))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "log") && *p != path)
-            .collect();
-        for p in old {
-            fs::remove_file(&p).map_err(|e| log_error(&p, e))?;
-        }
-        sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))
+        Ok(path)
+    }
+
+    /// The directory holding the segments.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Installs fault injection (tests).
@@ -336,12 +370,14 @@ impl Wal {
         let frame = encode_frame(entry);
         let faults = self.faults.clone();
         let injected = |what: &str| std::io::Error::other(format!("injected log {what} fault"));
-        let result = file.seek(SeekFrom::Start(self.len)).and_then(|_| {
+        let offset = self.len;
+        // One positioned write (no seek): a syscall less on every commit.
+        let result = (|| {
             if faults.as_ref().is_some_and(|f| f.writes_until_fault.trip()) {
-                file.write_all(&frame[..frame.len() / 2])?;
+                file.write_all_at(&frame[..frame.len() / 2], offset)?;
                 return Err(injected("write"));
             }
-            file.write_all(&frame)?;
+            file.write_all_at(&frame, offset)?;
             if !sync {
                 return Ok(());
             }
@@ -349,7 +385,7 @@ impl Wal {
                 return Err(injected("sync"));
             }
             file.sync_data()
-        });
+        })();
         match result {
             Ok(()) => {
                 self.len += frame.len() as u64;
