@@ -8,6 +8,12 @@
 //! comparison) that a kind may override with typed code.
 
 use serde_json::{Map, Value};
+use std::cell::Cell;
+
+thread_local! {
+    /// Capacity for the next encoding on this thread (the last size, with some room).
+    static LAST_ENCODED_LEN: Cell<usize> = const { Cell::new(1024) };
+}
 
 use crate::error::Error;
 use crate::store::strategy::Resource;
@@ -35,8 +41,16 @@ pub(crate) fn encode<K: Resource>(obj: &mut K) -> Result<Vec<u8>, Error> {
     let meta = obj.meta_mut();
     let rv = meta.resource_version.take();
     let link = meta.self_link.take();
-    let bytes =
-        serde_json::to_vec(obj).map_err(|e| Error::internal(format!("encoding {}: {e}", K::KIND)));
+    // Start at the size of this thread's last encoding: growing the buffer by doubling was a
+    // tenth of a typed create's cost in profiles.
+    let mut buffer = Vec::with_capacity(LAST_ENCODED_LEN.with(Cell::get).max(256));
+    let bytes = serde_json::to_writer(&mut buffer, obj)
+        .map(|()| {
+            LAST_ENCODED_LEN
+                .with(|last| last.set((buffer.len() + buffer.len() / 8 + 64).min(1 << 20)));
+            buffer
+        })
+        .map_err(|e| Error::internal(format!("encoding {}: {e}", K::KIND)));
     let meta = obj.meta_mut();
     meta.resource_version = rv;
     meta.self_link = link;
