@@ -218,6 +218,9 @@ fn run_writers(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let tmp = tempfile_dir(args.dir.as_deref())?;
+    // A directory of our own is removed when the run ends (after every store in it is dropped);
+    // a `--dir` the caller named is left for inspection.
+    let _cleanup = RemoveOnDrop(args.dir.is_none().then(|| tmp.clone()));
     let dir = tmp.as_path();
     match args.command.as_str() {
         "put-seq" => {
@@ -478,6 +481,17 @@ fn dir_size(dir: &std::path::Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// Removes its directory, if any, when dropped.
+struct RemoveOnDrop(Option<std::path::PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// The run's directory: `--dir` if given, else a fresh one under the system temp dir.

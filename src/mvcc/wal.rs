@@ -27,6 +27,8 @@ const HEADER: usize = 8;
 /// Segments are preallocated to this size, so an fdatasync after an append does not also
 /// commit a file-size change. The unwritten tail reads as zeros: the end of the log.
 const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// A frame buffer larger than this is not kept for the next append.
+const MAX_KEPT_FRAME_BUFFER: usize = 4 * 1024 * 1024;
 /// Frames larger than this are treated as damage, never allocated.
 const MAX_FRAME: usize = 512 * 1024 * 1024;
 
@@ -51,17 +53,20 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_fixed_int_encoding()
 }
 
-fn encode_frame(entry: &LogEntry) -> Vec<u8> {
-    let payload = bincode::encode_to_vec(entry, config()).unwrap_or_default();
-    let mut frame = Vec::with_capacity(HEADER + payload.len());
-    frame.extend_from_slice(
-        &u32::try_from(payload.len())
-            .unwrap_or(u32::MAX)
-            .to_le_bytes(),
-    );
-    frame.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
-    frame.extend_from_slice(&payload);
-    frame
+/// Encodes `entry` as one frame into `frame` (cleared first; its capacity is reused, so a
+/// busy log allocates no buffer per commit).
+fn encode_frame_into(entry: &LogEntry, frame: &mut Vec<u8>) {
+    frame.clear();
+    frame.extend_from_slice(&[0; HEADER]);
+    // Writing into a Vec cannot fail for these plain types.
+    if bincode::encode_into_std_write(entry, frame, config()).is_err() {
+        frame.truncate(HEADER);
+    }
+    let payload = &frame[HEADER..];
+    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    let crc = crc32c::crc32c(payload);
+    frame[..4].copy_from_slice(&len.to_le_bytes());
+    frame[4..HEADER].copy_from_slice(&crc.to_le_bytes());
 }
 
 enum Frame {
@@ -151,6 +156,8 @@ pub struct Wal {
     poisoned: bool,
     /// Injected failures, for tests.
     faults: Option<Arc<LogFaults>>,
+    /// The frame buffer, reused by every append.
+    frame: Vec<u8>,
 }
 
 /// Fault injection for the log file: makes the Nth following frame write (left half-written,
@@ -243,6 +250,7 @@ impl Wal {
             len: 0,
             poisoned: false,
             faults: None,
+            frame: Vec::new(),
         };
         if let Some((path, good_len, file_len)) = tail {
             let file = OpenOptions::new()
@@ -367,7 +375,8 @@ impl Wal {
                 std::io::Error::other("no open log segment"),
             ));
         };
-        let frame = encode_frame(entry);
+        let mut frame = std::mem::take(&mut self.frame);
+        encode_frame_into(entry, &mut frame);
         let faults = self.faults.clone();
         let injected = |what: &str| std::io::Error::other(format!("injected log {what} fault"));
         let offset = self.len;
@@ -386,9 +395,13 @@ impl Wal {
             }
             file.sync_data()
         })();
+        let frame_len = frame.len() as u64;
+        if frame.capacity() <= MAX_KEPT_FRAME_BUFFER {
+            self.frame = frame;
+        }
         match result {
             Ok(()) => {
-                self.len += frame.len() as u64;
+                self.len += frame_len;
                 Ok(())
             }
             Err(e) => {
