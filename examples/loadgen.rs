@@ -20,8 +20,8 @@
 #[path = "../benches/common.rs"]
 mod common;
 
-use apistore::backend::{Backend, MemoryBackend, RedbBackend, SledBackend};
-use apistore::mvcc::{Mvcc, Txn};
+use apistore::backend::{Backend, KeyRange, MemoryBackend, RedbBackend, SledBackend};
+use apistore::mvcc::{Mvcc, RangeOptions, Txn};
 use apistore::{Config, ListParams, PostParams, Store, WatchEvent, WatchParams};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -263,7 +263,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 lat,
             );
             mvcc.flush()?;
-            let live = (args.n * 1024) as f64;
+            // Live data: the bytes of every live key and value, as stored.
+            let live = mvcc
+                .range(&KeyRange::all(), RangeOptions::default())?
+                .kvs
+                .iter()
+                .map(|kv| kv.key.len() + kv.value.len())
+                .sum::<usize>() as f64;
             let used = dir_size(dir) as f64;
             println!(
                 r#"{{"test":"load-disk","live_bytes":{live:.0},"disk_bytes":{used:.0},"ratio":{:.2}}}"#,

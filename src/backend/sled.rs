@@ -59,6 +59,12 @@ impl SledBackend {
                 .path(path.as_ref())
                 .cache_capacity(256 * 1024 * 1024)
                 .flush_every_ms(None)
+                // zstd level 1 on sled's pages: stored objects are JSON, which shrinks 3-5×;
+                // the cost falls on sled's background writes, not on commits (those wait
+                // only for the log). Measured: disk after a checkpoint 1.8× → 0.35× the live
+                // data, at unchanged load throughput (see the README).
+                .use_compression(true)
+                .compression_factor(1)
                 .open();
             match opened {
                 Ok(db) => return Ok(SledBackend { db }),
