@@ -7,7 +7,7 @@
 //! in sub order: the change feed reads it.
 
 use super::{Change, ChangeKind, KeyValue};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -22,11 +22,43 @@ pub(crate) struct Version {
     pub(crate) value: Option<Arc<[u8]>>,
 }
 
+/// The retained versions of one key (oldest first), with the newest one's revision and
+/// liveness kept inline: a scan at or after a key's newest revision — every scan at the
+/// current revision — decides liveness from the map node alone, without following the
+/// pointer to the version list. That is what makes counting the live keys of a range (a
+/// list's `remainingItemCount`) cheap.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    newest_revision: u64,
+    newest_live: bool,
+    versions: Vec<Version>,
+}
+
+impl History {
+    fn push(&mut self, version: Version) {
+        self.newest_revision = version.revision;
+        self.newest_live = version.value.is_some();
+        self.versions.push(version);
+    }
+
+    /// Whether the key is live at `at`.
+    fn live_at(&self, at: u64) -> bool {
+        if at >= self.newest_revision {
+            return self.newest_live;
+        }
+        version_at(&self.versions, at).is_some_and(|v| v.value.is_some())
+    }
+}
+
 /// The whole retained state.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) keys: BTreeMap<Vec<u8>, Vec<Version>>,
+    pub(crate) keys: BTreeMap<Vec<u8>, History>,
     pub(crate) revlog: BTreeMap<u64, Vec<Vec<u8>>>,
+    /// Live keys at the current revision under each `/`-terminated prefix of a key
+    /// (`/registry/`, `/registry/pods/`, `/registry/pods/ns/`, ...): a list's first page gets
+    /// its `remainingItemCount` from here instead of counting the rest of the range.
+    pub(crate) live_under: HashMap<Box<[u8]>, usize>,
     pub(crate) current: u64,
     pub(crate) compacted: u64,
 }
@@ -51,12 +83,12 @@ impl State {
     /// The live key-value of `key` at `at`.
     pub(crate) fn get(&self, key: &[u8], at: u64) -> Option<KeyValue> {
         let history = self.keys.get(key)?;
-        version_at(history, at).and_then(|v| to_kv(key, v))
+        version_at(&history.versions, at).and_then(|v| to_kv(key, v))
     }
 
     /// The newest version of `key` (live or tombstone), for writers.
     pub(crate) fn latest(&self, key: &[u8]) -> Option<&Version> {
-        self.keys.get(key).and_then(|h| h.last())
+        self.keys.get(key).and_then(|h| h.versions.last())
     }
 
     /// Live keys in `(start, end)` at `at`: up to `limit` (0 = all) of them, whether more
@@ -73,12 +105,12 @@ impl State {
         let mut more = false;
         let mut total = 0usize;
         for (key, history) in self.keys.range::<[u8], _>((start, end)) {
-            let Some(live) = version_at(history, at).filter(|v| v.value.is_some()) else {
+            if !history.live_at(at) {
                 continue;
-            };
+            }
             total += 1;
             if limit == 0 || kvs.len() < limit {
-                if let Some(kv) = to_kv(key, live) {
+                if let Some(kv) = version_at(&history.versions, at).and_then(|v| to_kv(key, v)) {
                     kvs.push(kv);
                 }
             } else {
@@ -98,7 +130,7 @@ impl State {
         };
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            let Some(history) = self.keys.get(key) else {
+            let Some(history) = self.keys.get(key).map(|h| &h.versions) else {
                 continue;
             };
             let idx = history.partition_point(|v| v.revision < revision);
@@ -138,15 +170,42 @@ impl State {
         if revision > self.compacted {
             self.revlog.entry(revision).or_default().push(key.clone());
         }
+        let live = version.value.is_some();
+        let was_live = self.keys.get(&key).is_some_and(|h| h.newest_live);
+        if live != was_live {
+            for (i, byte) in key.iter().enumerate() {
+                if *byte != b'/' {
+                    continue;
+                }
+                let prefix = &key[..=i];
+                match self.live_under.get_mut(prefix) {
+                    Some(count) if live => *count += 1,
+                    Some(count) => *count = count.saturating_sub(1),
+                    None if live => {
+                        self.live_under.insert(prefix.into(), 1);
+                    }
+                    None => {}
+                }
+            }
+        }
         self.keys.entry(key).or_default().push(version);
         self.current = self.current.max(revision);
+    }
+
+    /// Live keys at the current revision whose key starts with `prefix`, when `prefix` ends
+    /// with `/` (only those prefixes are counted).
+    pub(crate) fn live_count_under(&self, prefix: &[u8]) -> Option<usize> {
+        if prefix.last() != Some(&b'/') {
+            return None;
+        }
+        Some(self.live_under.get(prefix).copied().unwrap_or(0))
     }
 
     /// Which (revision, sub) rows a compaction to `at` removes: every version superseded at or
     /// before `at`, and tombstones at or before `at`.
     pub(crate) fn compaction_victims(&self, at: u64) -> Vec<(u64, u32)> {
         let mut victims = Vec::new();
-        for history in self.keys.values() {
+        for history in self.keys.values().map(|h| &h.versions) {
             let keep_from = history.partition_point(|v| v.revision <= at);
             if keep_from == 0 {
                 continue;
@@ -164,16 +223,81 @@ impl State {
 
     /// Applies a compaction to `at` to the in-memory state.
     pub(crate) fn compact(&mut self, at: u64) {
+        // Only older versions go (the newest one stays unless it is a compacted tombstone,
+        // and then the whole key goes), so the inline newest-version summary stays right.
         self.keys.retain(|_, history| {
-            let keep_from = history.partition_point(|v| v.revision <= at);
+            let versions = &mut history.versions;
+            let keep_from = versions.partition_point(|v| v.revision <= at);
             if keep_from > 0 {
                 let last = keep_from - 1;
-                let drop_last = history.get(last).is_some_and(|v| v.value.is_none());
-                history.drain(..if drop_last { keep_from } else { last });
+                let drop_last = versions.get(last).is_some_and(|v| v.value.is_none());
+                versions.drain(..if drop_last { keep_from } else { last });
             }
-            !history.is_empty()
+            !versions.is_empty()
         });
         self.revlog = self.revlog.split_off(&(at + 1));
         self.compacted = self.compacted.max(at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(state: &mut State, key: &str, revision: u64) {
+        state.insert(
+            key.as_bytes().to_vec(),
+            Version {
+                revision,
+                sub: 0,
+                create_revision: revision,
+                version: 1,
+                value: Some(Arc::from(&b"v"[..])),
+            },
+        );
+    }
+
+    fn delete(state: &mut State, key: &str, revision: u64) {
+        state.insert(
+            key.as_bytes().to_vec(),
+            Version {
+                revision,
+                sub: 0,
+                create_revision: 0,
+                version: 0,
+                value: None,
+            },
+        );
+    }
+
+    #[test]
+    fn live_counts_under_each_prefix_follow_creates_updates_deletes_and_compaction() {
+        let mut state = State::default();
+        put(&mut state, "/r/pods/a/x", 2);
+        put(&mut state, "/r/pods/a/y", 3);
+        put(&mut state, "/r/pods/a-b/x", 4);
+        put(&mut state, "/r/pods/a/x", 5); // an update is not a new key
+        delete(&mut state, "/r/pods/a/y", 6);
+        delete(&mut state, "/r/pods/a/gone", 7); // deleting an absent key changes nothing
+        assert_eq!(state.live_count_under(b"/r/pods/"), Some(2));
+        assert_eq!(state.live_count_under(b"/r/pods/a/"), Some(1));
+        assert_eq!(state.live_count_under(b"/r/pods/a-b/"), Some(1));
+        assert_eq!(state.live_count_under(b"/r/nodes/"), Some(0));
+        assert_eq!(
+            state.live_count_under(b"/r/pods/a"),
+            None,
+            "not a counted prefix"
+        );
+        put(&mut state, "/r/pods/a/y", 8); // recreated
+        state.compact(8);
+        assert_eq!(state.live_count_under(b"/r/pods/a/"), Some(2));
+        let (_, _, scanned) = state.range(
+            Bound::Included(&b"/r/pods/"[..]),
+            Bound::Excluded(&b"/r/pods0"[..]),
+            8,
+            1,
+            true,
+        );
+        assert_eq!(scanned, state.live_count_under(b"/r/pods/"));
     }
 }

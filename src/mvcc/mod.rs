@@ -599,6 +599,17 @@ impl Mvcc {
         version.value.clone().map(|value| (version.revision, value))
     }
 
+    /// The number of live keys under `prefix` at revision `at`, answered in O(1) when `at` is
+    /// the current revision and `prefix` ends with `/` (every such prefix of every key is
+    /// counted as commits publish); `None` otherwise, when only a scan can tell.
+    pub(crate) fn live_count(&self, prefix: &[u8], at: u64) -> Option<usize> {
+        let state = self.inner.state.read();
+        if at != state.current {
+            return None;
+        }
+        state.live_count_under(prefix)
+    }
+
     /// Reads the live keys of `range` at a revision, as etcd's Range with `revision`.
     ///
     /// # Errors

@@ -263,7 +263,15 @@ impl<K: Resource> Api<K> {
                 .as_deref()
                 .and_then(|previous| remaining.get(&plan.prefix, previous))
                 .map(|before| before.saturating_sub(items.len() as u64));
-            if let (true, Some(count)) = (filter.is_empty(), derived) {
+            // A first page without a selector returned every live key from the start of the
+            // prefix up to `last`: the rest is the prefix's live count minus the page.
+            let first_page = plan
+                .from_token
+                .is_none()
+                .then(|| mvcc.live_count(&plan.prefix, plan.revision))
+                .flatten()
+                .map(|live| (live as u64).saturating_sub(items.len() as u64));
+            if let (true, Some(count)) = (filter.is_empty(), derived.or(first_page)) {
                 remaining.put(&plan.prefix, &token, count);
                 metadata.remaining_item_count = Some(i64::try_from(count).unwrap_or(i64::MAX));
             } else if filter.is_empty() {
