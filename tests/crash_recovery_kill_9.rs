@@ -1,7 +1,8 @@
 //! Crash test with real processes: a child commits transactions from several threads and
 //! reports each acknowledged revision through a pipe; the parent SIGKILLs it at a random moment,
 //! reopens the store and checks that every acknowledged commit is present with its exact bytes,
-//! that no transaction is half-applied, and that revisions are dense.
+//! that no transaction is half-applied, and that revisions are dense. The child checkpoints
+//! every few dozen commits, so kills also interrupt background checkpoints.
 
 use apistore::backend::{Backend, MemoryBackend, RedbBackend, SledBackend};
 use apistore::mvcc::{Mvcc, Txn};
@@ -50,6 +51,9 @@ fn crash_child() {
         parts.next().expect("dir").to_string(),
     );
     let mvcc = open(&engine, Path::new(&dir));
+    // Checkpoint every few dozen commits, so kills also land inside background checkpoints
+    // (a new segment started, the engine flushed, old segments deleted).
+    mvcc.set_checkpoint_bytes(16 * 1024);
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
             let mvcc = mvcc.clone();
