@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use apistore::image::{ImageApi, ImageConfig, ImageStream, ObjectReference, TagReference};
 use apistore::{ObjectMeta, PostParams, Store};
-use image_common::{digest, mapping};
+use image_common::{digest, mapping, stream};
 
 fn api() -> (Store, ImageApi) {
     let store = Store::memory();
@@ -20,16 +20,8 @@ fn api() -> (Store, ImageApi) {
 }
 
 fn create_stream(api: &ImageApi, name: &str, tags: Vec<TagReference>) -> ImageStream {
-    let mut s = ImageStream {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..ObjectMeta::default()
-        },
-        ..ImageStream::default()
-    };
-    s.spec.tags = tags;
     api.streams("default")
-        .create(&PostParams::default(), &s)
+        .create(&PostParams::default(), &stream(name, tags))
         .unwrap()
 }
 
