@@ -353,10 +353,10 @@ impl<K: Resource> Api<K> {
         let txn = Txn::new().when_absent(key.clone()).put(key.clone(), bytes);
         match self.commit(txn)? {
             Some(revision) => {
-                // Not cached: the first read decodes it once. Caching here cost a copy of
-                // every created object, a quarter of a typed create, for objects that are
-                // often never read back by key.
+                // Cached: a copy here (about 1 µs for 1 KiB) saves the first reader — a
+                // watcher, a list, a get — a decode several times as dear.
                 obj.meta_mut().resource_version = Some(revision.to_string());
+                self.store.shared.objects.put(&key, revision, obj.clone());
                 Ok(obj)
             }
             None => match self.load(&key)? {
