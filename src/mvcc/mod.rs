@@ -28,6 +28,7 @@
 mod apply;
 mod feed;
 mod index;
+mod publish;
 pub mod record;
 pub mod wal;
 
@@ -40,7 +41,7 @@ use self::record::{
     RecordRef, FORMAT_VERSION, META_COMPACTED, META_FORMAT, META_REVISION,
 };
 use crate::backend::{Backend, BackendError, KeyRange, Table, WriteBatch};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -335,9 +336,8 @@ struct Inner {
     queue: Mutex<Queue>,
     /// Held by the commit leader and by compaction: one writer at a time.
     writer: Mutex<()>,
-    /// Signalled with the new current revision after every publish.
-    published: Mutex<u64>,
-    published_cv: Condvar,
+    /// The current revision as readers see it, and the wake-ups of readers waiting for more.
+    published: publish::Publication,
     /// The write-ahead log, when the store is durable. Touched only under `writer`.
     wal: Option<Mutex<Wal>>,
     /// The background engine writer, when the store is durable (see `apply.rs`); without a
@@ -403,8 +403,7 @@ impl Mvcc {
                 state: RwLock::new(state),
                 queue: Mutex::new(Queue::default()),
                 writer: Mutex::new(()),
-                published: Mutex::new(current),
-                published_cv: Condvar::new(),
+                published: publish::Publication::new(current),
                 wal: None,
                 applier: None,
                 checkpoint_bytes: std::sync::atomic::AtomicU64::new(DEFAULT_CHECKPOINT_BYTES),
@@ -764,8 +763,7 @@ impl Mvcc {
             }
             let current = state.current;
             drop(state);
-            *self.inner.published.lock() = current;
-            self.inner.published_cv.notify_all();
+            self.inner.published.publish(current);
             if let (Some(wal), Some(applier)) = (wal.as_mut(), &self.inner.applier) {
                 let limit = self
                     .inner
@@ -914,19 +912,7 @@ impl Mvcc {
     /// Waits until the current revision is at least `revision`, or `timeout` passes. Returns
     /// the current revision.
     pub fn wait_for(&self, revision: u64, timeout: Duration) -> u64 {
-        let deadline = std::time::Instant::now() + timeout;
-        let mut published = self.inner.published.lock();
-        while *published < revision {
-            if self
-                .inner
-                .published_cv
-                .wait_until(&mut published, deadline)
-                .timed_out()
-            {
-                break;
-            }
-        }
-        *published
+        self.inner.published.wait_for(revision, timeout)
     }
 }
 

@@ -7,7 +7,9 @@
 //! at, so there is no invalidation protocol: a stale entry is a miss, and a write through any
 //! path (even raw mvcc) cannot make a reader see old data. Entries are `Arc<dyn Any>`: two Rust
 //! types reading one key (a type and its newer version) just miss on each other. Shards keep
-//! the locks short and uncontended; a full shard drops an arbitrary entry.
+//! the locks short; lookups take a shard's lock shared, because every watcher of a resource
+//! looks up the same fresh key at once (with an exclusive lock a thousand watchers queued on
+//! one shard). A full shard drops an arbitrary entry.
 //!
 //! The remaining-count cache exists because `remainingItemCount` is "live keys after this
 //! page", an O(n) count: a continued page derives it from the previous page's count (minus the
@@ -18,7 +20,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 const SHARDS: usize = 64;
 const REMAINING_ENTRIES: usize = 4096;
@@ -30,7 +32,7 @@ struct Entry {
 
 /// Decoded objects by key, valid at one mod revision each.
 pub(crate) struct ObjectCache {
-    shards: Vec<Mutex<HashMap<Vec<u8>, Entry>>>,
+    shards: Vec<RwLock<HashMap<Vec<u8>, Entry>>>,
     per_shard: usize,
     hasher: RandomState,
 }
@@ -39,13 +41,13 @@ impl ObjectCache {
     /// A cache of about `entries` objects (0 disables it).
     pub fn new(entries: usize) -> ObjectCache {
         ObjectCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             per_shard: entries.div_ceil(SHARDS),
             hasher: RandomState::new(),
         }
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<HashMap<Vec<u8>, Entry>> {
+    fn shard(&self, key: &[u8]) -> &RwLock<HashMap<Vec<u8>, Entry>> {
         let index = (self.hasher.hash_one(key) as usize) % SHARDS;
         &self.shards[index]
     }
@@ -55,7 +57,7 @@ impl ObjectCache {
         if self.per_shard == 0 {
             return None;
         }
-        let shard = self.shard(key).lock();
+        let shard = self.shard(key).read();
         let entry = shard.get(key).filter(|e| e.revision == revision)?;
         entry.object.downcast_ref::<K>().cloned()
     }
@@ -69,7 +71,7 @@ impl ObjectCache {
         if self.per_shard == 0 {
             return None;
         }
-        let shard = self.shard(key).lock();
+        let shard = self.shard(key).read();
         let entry = shard.get(key).filter(|e| e.revision == revision)?;
         entry.object.is::<K>().then(|| entry.object.clone())
     }
@@ -84,7 +86,7 @@ impl ObjectCache {
         if self.per_shard == 0 {
             return;
         }
-        let mut shard = self.shard(key).lock();
+        let mut shard = self.shard(key).write();
         if shard.len() >= self.per_shard && !shard.contains_key(key) {
             if let Some(victim) = shard.keys().next().cloned() {
                 shard.remove(&victim);
