@@ -12,7 +12,12 @@
 //! cargo run --release --example loadgen -- get-seq --n 5000 [--typed]
 //! cargo run --release --example loadgen -- list --n 100000 --limit 500
 //! cargo run --release --example loadgen -- watch-fanout --watchers 100 --puts 2000
+//! cargo run --release --example loadgen -- put-conc --n 20000 --inflight 64 --typed --watch 1000
 //! ```
+//!
+//! `--watch W` attaches W watchers (own threads) during `put-conc`: the writers' figure is
+//! compared with the same run without them, and a second line says when every watcher had
+//! caught up with every write.
 //!
 //! `--typed` runs the same workload through `Api<K>` with 1 KiB ImageStream-sized objects, so
 //! raw and typed costs stand side by side.
@@ -38,12 +43,14 @@ struct Args {
     limit: u32,
     watchers: usize,
     puts: usize,
+    /// Watchers attached during `put-conc` (W4's "writers are never slowed" check).
+    watch: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or(
-        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--limit L] [--watchers W] [--puts P]",
+        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--limit L] [--watchers W] [--puts P] [--watch W]",
     )?;
     let mut out = Args {
         command,
@@ -55,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         limit: 500,
         watchers: 100,
         puts: 2000,
+        watch: 0,
     };
     while let Some(flag) = args.next() {
         if flag == "--typed" {
@@ -69,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
             "--engine" => out.engine = value,
             "--limit" => out.limit = value.parse().map_err(|e| format!("--limit: {e}"))?,
             "--watchers" => out.watchers = value.parse().map_err(|e| format!("--watchers: {e}"))?,
+            "--watch" => out.watch = value.parse().map_err(|e| format!("--watch: {e}"))?,
             "--puts" => out.puts = value.parse().map_err(|e| format!("--puts: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
@@ -173,6 +182,53 @@ impl Target {
     }
 }
 
+/// `count` watchers of everything written from now on, each on its own thread and counting
+/// the changes it sees until it has seen `n` (through `Api::watch` when typed, the mvcc change
+/// feed when raw).
+fn attach_watchers(
+    target: &Target,
+    count: usize,
+    n: usize,
+) -> Result<Vec<std::thread::JoinHandle<usize>>, Box<dyn std::error::Error>> {
+    let from = target.mvcc().current_revision();
+    let mut handles = Vec::with_capacity(count);
+    for _ in 0..count {
+        let handle = match target {
+            Target::Typed(store) => {
+                let mut watch = store
+                    .namespaced::<common::Stream>("conc")
+                    .watch(&WatchParams::default(), &from.to_string())?;
+                std::thread::spawn(move || {
+                    let mut seen = 0;
+                    while seen < n {
+                        match watch.recv_timeout(Duration::from_secs(60)) {
+                            Some(WatchEvent::Added(_)) => seen += 1,
+                            Some(_) => {}
+                            None => break,
+                        }
+                    }
+                    seen
+                })
+            }
+            Target::Raw(mvcc) => {
+                let mut feed = mvcc.feed(from)?;
+                std::thread::spawn(move || {
+                    let mut seen = 0;
+                    while seen < n {
+                        match feed.next_timeout(Duration::from_secs(60)) {
+                            Ok(Some(_)) => seen += 1,
+                            _ => break,
+                        }
+                    }
+                    seen
+                })
+            }
+        };
+        handles.push(handle);
+    }
+    Ok(handles)
+}
+
 /// `writers` threads write `n` objects of 1 KiB named by `key(i)` = (namespace, name); returns
 /// per-op latencies.
 fn run_writers(
@@ -238,16 +294,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "put-conc" => {
             let target = Target::open(dir, &args.engine, args.typed)?;
+            let watchers = attach_watchers(&target, args.watch, args.n)?;
             let (secs, lat) = run_writers(&target, args.n, args.inflight, &|i| {
                 ("conc".into(), format!("c-{i:08}"))
             });
             report(
                 &label(&args),
                 "put-conc",
-                &format!(r#""n":{},"inflight":{}"#, args.n, args.inflight),
+                &format!(
+                    r#""n":{},"inflight":{},"watchers":{}"#,
+                    args.n, args.inflight, args.watch
+                ),
                 secs,
                 lat,
             );
+            if !watchers.is_empty() {
+                let start = Instant::now();
+                let delivered: usize = watchers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
+                println!(
+                    r#"{{"test":"put-conc-watchers-caught-up","watchers":{},"delivered":{delivered},"expected":{},"catch_up_secs":{:.3}}}"#,
+                    args.watch,
+                    args.watch * args.n,
+                    start.elapsed().as_secs_f64()
+                );
+            }
         }
         "load" => {
             let target = Target::open(dir, &args.engine, args.typed)?;

@@ -29,6 +29,7 @@ mod apply;
 mod feed;
 mod index;
 mod publish;
+mod recent;
 pub mod record;
 pub mod wal;
 
@@ -338,6 +339,8 @@ struct Inner {
     writer: Mutex<()>,
     /// The current revision as readers see it, and the wake-ups of readers waiting for more.
     published: publish::Publication,
+    /// Each recent revision's changes, for change feeds (see `recent.rs`).
+    recent: recent::RecentChanges,
     /// The write-ahead log, when the store is durable. Touched only under `writer`.
     wal: Option<Mutex<Wal>>,
     /// The background engine writer, when the store is durable (see `apply.rs`); without a
@@ -397,6 +400,8 @@ impl Mvcc {
             state.insert(record.key, version);
         }
         let current = state.current;
+        let recent = recent::RecentChanges::new();
+        recent.set_compacted(state.compacted);
         Ok(Mvcc {
             inner: Arc::new(Inner {
                 backend,
@@ -404,6 +409,7 @@ impl Mvcc {
                 queue: Mutex::new(Queue::default()),
                 writer: Mutex::new(()),
                 published: publish::Publication::new(current),
+                recent,
                 wal: None,
                 applier: None,
                 checkpoint_bytes: std::sync::atomic::AtomicU64::new(DEFAULT_CHECKPOINT_BYTES),
@@ -551,7 +557,9 @@ impl Mvcc {
     /// The latest committed revision.
     #[must_use]
     pub fn current_revision(&self) -> u64 {
-        self.inner.state.read().current
+        // The published revision: everything at or below it is in the index. Read without
+        // the index lock, which watchers polling for news would otherwise hammer.
+        self.inner.published.current()
     }
 
     /// The compaction point: reads below it fail with [`MvccError::Compacted`].
@@ -758,8 +766,16 @@ impl Mvcc {
         }
         if !published.is_empty() {
             let mut state = self.inner.state.write();
+            let mut revisions: Vec<u64> = published.iter().map(|(_, v)| v.revision).collect();
+            revisions.dedup();
             for (key, version) in published {
                 state.insert(key, version);
+            }
+            // Built once here, read by every change feed without the index lock.
+            for revision in revisions {
+                self.inner
+                    .recent
+                    .record(revision, state.changes_at(revision));
             }
             let current = state.current;
             drop(state);
@@ -831,6 +847,7 @@ impl Mvcc {
             return Err(e.into());
         }
         self.inner.state.write().compact(revision);
+        self.inner.recent.set_compacted(revision);
         Ok(())
     }
 

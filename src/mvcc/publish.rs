@@ -10,9 +10,13 @@
 //! * a reader registers its thread in a list, re-reads the revision, and parks;
 //! * a commit stores the revision and, only if someone is registered, unparks one *waker*
 //!   thread — O(1) for the writer whatever the number of watchers;
-//! * the waker takes the whole list and unparks every reader. While it works, more commits
-//!   land, so one round of wake-ups covers many commits: batching comes for free under load,
-//!   and an idle store costs nothing (the waker is started by the first reader that waits).
+//! * the waker takes the whole list and unparks every reader, then pauses a little in
+//!   proportion to how many it woke (4 µs each, at most 4 ms) so that the next round covers
+//!   many commits. Without the pause every commit woke every caught-up watcher — a thousand
+//!   context switches per commit — and writers ran at the watchers' pace (264 puts/s instead
+//!   of 14k with 1000 watchers). The pause bounds the latency this adds; with few watchers
+//!   it is a few microseconds. An idle store costs nothing: the waker is started by the
+//!   first reader that waits.
 //!
 //! No wake-up is lost: the reader stores "I am registered" and then loads the revision; the
 //! committer stores the revision and then loads "anyone registered" (all `SeqCst`), so at
@@ -24,6 +28,11 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+/// Pause after a wake-up round, per reader it woke (bounded by [`MAX_SETTLE`]).
+const ROUND_COST_PER_READER: Duration = Duration::from_micros(4);
+/// The longest pause between rounds: the bound this policy adds to delivery latency.
+const MAX_SETTLE: Duration = Duration::from_millis(4);
 
 /// State shared with the waker thread.
 struct Shared {
@@ -130,8 +139,16 @@ fn wake_readers(shared: &Shared) {
             continue;
         }
         let readers = std::mem::take(&mut *shared.waiting.lock());
+        let woken = readers.len();
         for reader in readers {
             reader.unpark();
+        }
+        // Let commits pile up before the next round, in proportion to what a round costs:
+        // otherwise every commit wakes every caught-up watcher, a thousand context switches
+        // per commit, and the writers crawl at the watchers' pace.
+        let settle = (ROUND_COST_PER_READER * woken as u32).min(MAX_SETTLE);
+        if !settle.is_zero() {
+            std::thread::sleep(settle);
         }
     }
     for reader in std::mem::take(&mut *shared.waiting.lock()) {

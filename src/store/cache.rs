@@ -7,9 +7,11 @@
 //! at, so there is no invalidation protocol: a stale entry is a miss, and a write through any
 //! path (even raw mvcc) cannot make a reader see old data. Entries are `Arc<dyn Any>`: two Rust
 //! types reading one key (a type and its newer version) just miss on each other. Shards keep
-//! the locks short; lookups take a shard's lock shared, because every watcher of a resource
-//! looks up the same fresh key at once (with an exclusive lock a thousand watchers queued on
-//! one shard). A full shard drops an arbitrary entry.
+//! the locks short; lookups take a shard's lock shared and only to clone an `Arc`, because
+//! every watcher of a resource looks up the same fresh key at once (with an exclusive lock a
+//! thousand watchers queued on one shard). Inserts never wait: a shard busy with readers
+//! skips the insert, so a commit is never held up by watchers (the next reader decodes and
+//! caches). A full shard drops an arbitrary entry.
 //!
 //! The remaining-count cache exists because `remainingItemCount` is "live keys after this
 //! page", an O(n) count: a continued page derives it from the previous page's count (minus the
@@ -57,9 +59,16 @@ impl ObjectCache {
         if self.per_shard == 0 {
             return None;
         }
-        let shard = self.shard(key).read();
-        let entry = shard.get(key).filter(|e| e.revision == revision)?;
-        entry.object.downcast_ref::<K>().cloned()
+        // Copy the object outside the lock: the lock is held for an `Arc` clone only.
+        let object = {
+            let shard = self.shard(key).read();
+            shard
+                .get(key)
+                .filter(|e| e.revision == revision)?
+                .object
+                .clone()
+        };
+        object.downcast_ref::<K>().cloned()
     }
 
     /// The shared cached object (check it with `downcast_ref::<K>()`), without cloning it.
@@ -86,7 +95,11 @@ impl ObjectCache {
         if self.per_shard == 0 {
             return;
         }
-        let mut shard = self.shard(key).write();
+        // A writer never waits for the cache: when readers hold the shard, the entry is left
+        // out and the next reader decodes and caches it.
+        let Some(mut shard) = self.shard(key).try_write() else {
+            return;
+        };
         if shard.len() >= self.per_shard && !shard.contains_key(key) {
             if let Some(victim) = shard.keys().next().cloned() {
                 shard.remove(&victim);

@@ -94,8 +94,6 @@ pub struct Watch<K: Resource> {
     last_report: Instant,
     /// The highest revision delivered or bookmarked.
     reported: u64,
-    /// A change read ahead while collecting one revision's changes.
-    lookahead: Option<Change>,
     done: bool,
 }
 
@@ -133,7 +131,6 @@ impl<K: Resource> Api<K> {
                 .map(|s| Instant::now() + Duration::from_secs(u64::from(s))),
             last_report: Instant::now(),
             reported: 0,
-            lookahead: None,
             done: false,
         };
         let initial = wp.send_initial_events || requested == 0;
@@ -211,7 +208,6 @@ impl<K: Resource> Watch<K> {
     fn fail(&mut self, error: Error) {
         self.pending.push_back(WatchEvent::Error(error.status()));
         self.feed = None;
-        self.lookahead = None;
     }
 
     fn feed_error(&mut self, error: MvccError) {
@@ -252,7 +248,6 @@ impl<K: Resource> Watch<K> {
         self.done = true;
         self.pending.clear();
         self.feed = None;
-        self.lookahead = None;
     }
 
     /// Hands the watch to a thread of its own and returns a receiver with a bounded buffer
@@ -308,7 +303,7 @@ impl<K: Resource> Watch<K> {
     }
 
     /// Turns one change into this watcher's event, if it has one.
-    fn transform(&mut self, change: Change) {
+    fn transform(&mut self, change: &Change) {
         if change.revision <= self.skip_through || !change.kv.key.starts_with(&self.prefix) {
             return;
         }
@@ -361,35 +356,19 @@ impl<K: Resource> Watch<K> {
         let Some(feed) = self.feed.as_mut() else {
             return false;
         };
-        let first = match self.lookahead.take() {
-            Some(change) => change,
-            None => match feed.try_next() {
-                Ok(Some(change)) => change,
-                Ok(None) => return false,
-                Err(e) => {
-                    self.feed_error(e);
-                    return true;
-                }
-            },
-        };
-        let revision = first.revision;
-        let mut group = vec![first];
-        loop {
-            match feed.try_next() {
-                Ok(Some(next)) if next.revision == revision => group.push(next),
-                Ok(Some(next)) => {
-                    self.lookahead = Some(next);
-                    break;
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    self.feed_error(e);
-                    return true;
-                }
+        let changes = match feed.try_next_revision() {
+            Ok(Some(changes)) => changes,
+            Ok(None) => return false,
+            Err(e) => {
+                self.feed_error(e);
+                return true;
             }
+        };
+        let mut order: Vec<&Change> = changes.iter().collect();
+        if order.len() > 1 {
+            order.sort_by(|a, b| a.kv.key.cmp(&b.kv.key));
         }
-        group.sort_by(|a, b| a.kv.key.cmp(&b.kv.key));
-        for change in group {
+        for change in order {
             self.transform(change);
             if self.feed.is_none() {
                 break;
