@@ -41,24 +41,32 @@ fn is_lower_alnum(b: u8) -> bool {
 
 /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
 fn is_path_component(bytes: &[u8]) -> bool {
-    if bytes.is_empty() || !is_lower_alnum(bytes[0]) || !is_lower_alnum(bytes[bytes.len() - 1]) {
+    let n = bytes.len();
+    if n == 0 || !is_lower_alnum(bytes[0]) || !is_lower_alnum(bytes[n - 1]) {
         return false;
     }
-    let mut i = 0;
-    while i < bytes.len() {
-        if is_lower_alnum(bytes[i]) {
-            i += 1;
-            continue;
+    // One pass: each separator (`.`, `_`, `__` or a run of `-`) must be followed by an
+    // alphanumeric; the last byte is alphanumeric, so a separator never runs off the end.
+    let mut i = 1;
+    while i < n {
+        match bytes[i] {
+            b'a'..=b'z' | b'0'..=b'9' => {
+                i += 1;
+                continue;
+            }
+            b'.' => i += 1,
+            b'_' => i += if bytes[i + 1] == b'_' { 2 } else { 1 },
+            b'-' => {
+                while bytes[i] == b'-' {
+                    i += 1;
+                }
+            }
+            _ => return false,
         }
-        let start = i;
-        while i < bytes.len() && !is_lower_alnum(bytes[i]) {
-            i += 1;
-        }
-        let separator = &bytes[start..i];
-        let ok = matches!(separator, b"." | b"_" | b"__") || separator.iter().all(|&b| b == b'-');
-        if !ok {
+        if !is_lower_alnum(bytes[i]) {
             return false;
         }
+        i += 1;
     }
     true
 }
@@ -136,7 +144,7 @@ fn split_reference(spec: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
 /// [`split_reference`], also telling whether the digest already passed [`check_digest`]
 /// (the common case is checked once, strictly, instead of twice).
 fn split_checked(spec: &str) -> Option<(&str, Option<&str>, Option<&str>, bool)> {
-    let (rest, digest) = match spec.bytes().position(|b| b == b'@') {
+    let (rest, digest) = match memchr::memchr(b'@', spec.as_bytes()) {
         Some(at) => (&spec[..at], Some(&spec[at + 1..])),
         None => (spec, None),
     };
@@ -147,17 +155,7 @@ fn split_checked(spec: &str) -> Option<(&str, Option<&str>, Option<&str>, bool)>
     }
     let bytes = rest.as_bytes();
     // The tag is after the last `:` that follows the last `/`.
-    let mut colon = None;
-    for (i, &b) in bytes.iter().enumerate().rev() {
-        match b {
-            b'/' => break,
-            b':' => {
-                colon = Some(i);
-                break;
-            }
-            _ => {}
-        }
-    }
+    let colon = memchr::memrchr2(b'/', b':', bytes).filter(|&i| bytes[i] == b':');
     let (name, tag) = match colon {
         Some(colon) => (&rest[..colon], Some(&rest[colon + 1..])),
         None => (rest, None),
@@ -165,17 +163,36 @@ fn split_checked(spec: &str) -> Option<(&str, Option<&str>, Option<&str>, bool)>
     if tag.is_some_and(|t| !is_tag(t)) {
         return None;
     }
-    let mut components = name.as_bytes().split(|&b| b == b'/');
-    let first = components.next()?;
-    let rest_ok = components.clone().all(is_path_component);
-    let has_more = components.next().is_some();
-    let first_ok = is_path_component(first) || (has_more && is_domain(first));
-    (first_ok && rest_ok).then_some((name, tag, digest, digest_valid))
+    let bytes = name.as_bytes();
+    let (first, mut rest) = match memchr::memchr(b'/', bytes) {
+        Some(slash) => (&bytes[..slash], Some(&bytes[slash + 1..])),
+        None => (bytes, None),
+    };
+    let has_more = rest.is_some();
+    if !(is_path_component(first) || (has_more && is_domain(first))) {
+        return None;
+    }
+    while let Some(remaining) = rest {
+        let (component, next) = match memchr::memchr(b'/', remaining) {
+            Some(slash) => (&remaining[..slash], Some(&remaining[slash + 1..])),
+            None => (remaining, None),
+        };
+        if !is_path_component(component) {
+            return None;
+        }
+        rest = next;
+    }
+    Some((name, tag, digest, digest_valid))
+}
+
+/// `text` split at its first `/`.
+fn split_at_slash(text: &str) -> Option<(&str, &str)> {
+    memchr::memchr(b'/', text.as_bytes()).map(|at| (&text[..at], &text[at + 1..]))
 }
 
 /// Checks a digest without allocating; returns the offset of its `:`.
 fn check_digest(input: &str) -> Result<usize, ReferenceError> {
-    let Some(split) = input.find(':') else {
+    let Some(split) = memchr::memchr(b':', input.as_bytes()) else {
         return Err(error(input, 0, "invalid checksum digest format"));
     };
     let (algorithm, hex) = (&input[..split], &input[split + 1..]);
@@ -186,10 +203,10 @@ fn check_digest(input: &str) -> Result<usize, ReferenceError> {
         "" => return Err(error(input, 0, "invalid checksum digest format")),
         _ => return Err(error(input, 0, "unsupported digest algorithm")),
     };
-    if let Some(bad) = hex
-        .bytes()
-        .position(|b| !(b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-    {
+    // Checked without an early exit (so it vectorises); the position only on failure.
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if !hex.bytes().fold(true, |ok, b| ok & lower_hex(b)) {
+        let bad = hex.bytes().position(|b| !lower_hex(b)).unwrap_or(0);
         return Err(error(
             input,
             split + 1 + bad,
@@ -309,9 +326,9 @@ impl DockerImageReference {
             }
             reference.id = id.to_string();
         }
-        let (registry, path) = match full_name.split_once('/') {
+        let (registry, path) = match split_at_slash(full_name) {
             Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
+                if first.bytes().any(|b| b == b'.' || b == b':') || first == "localhost" =>
             {
                 (first, rest)
             }
@@ -322,7 +339,7 @@ impl DockerImageReference {
             None => ("", full_name),
         };
         reference.registry = registry.to_string();
-        match path.split_once('/') {
+        match split_at_slash(path) {
             Some((namespace, name)) => {
                 reference.namespace = namespace.to_string();
                 reference.name = name.to_string();
