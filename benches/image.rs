@@ -1,5 +1,6 @@
 //! Image costs. Issue 7: create of an Image from a schema2 manifest with 10 layers (parse +
-//! digest + derive + store) on memory and on the durable default, and reference parsing.
+//! digest + derive + store) on memory and on the durable default, one at a time and from 32
+//! threads at once (throughput under group commit), and reference parsing.
 //! Issue 8: mapping create into a stream of 100 tags × 10 history entries, ImageStreamTag get,
 //! and the layers of a stream over 1,000 images.
 
@@ -14,6 +15,30 @@ use criterion::{criterion_main, Criterion};
 
 const MANIFEST: &str = include_str!("schema2-10-layers.json");
 const CONFIG: &str = include_str!("../tests/fixtures/manifests/schema2-config.json");
+
+/// Threads creating images at once in the concurrent durable variant.
+const CREATORS: usize = 32;
+
+/// An Image carrying the 10-layer schema2 manifest made unique by `n` (so its digest, and the
+/// Image name, are computed afresh every time) and its config blob.
+fn image_from_manifest(n: u64) -> Image {
+    let manifest = MANIFEST.replacen(
+        "\"schemaVersion\": 2",
+        &format!("\"schemaVersion\": 2, \"n\": {n}"),
+        1,
+    );
+    let digest = Digest::sha256_of(manifest.as_bytes()).to_string();
+    Image {
+        metadata: ObjectMeta {
+            name: Some(digest.clone()),
+            ..ObjectMeta::default()
+        },
+        docker_image_reference: format!("registry.example.com/team/app@{digest}"),
+        docker_image_manifest: manifest,
+        docker_image_config: CONFIG.to_string(),
+        ..Image::default()
+    }
+}
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -35,29 +60,43 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{name}/create_from_schema2_10_layers"), |b| {
             b.iter(|| {
                 n += 1;
-                // Each image gets its own manifest bytes, so the digest is computed every time.
-                let manifest = MANIFEST.replacen(
-                    "\"schemaVersion\": 2",
-                    &format!("\"schemaVersion\": 2, \"n\": {n}"),
-                    1,
-                );
-                let digest = Digest::sha256_of(manifest.as_bytes()).to_string();
-                let image = Image {
-                    metadata: ObjectMeta {
-                        name: Some(digest.clone()),
-                        ..ObjectMeta::default()
-                    },
-                    docker_image_reference: format!("registry.example.com/team/app@{digest}"),
-                    docker_image_manifest: manifest,
-                    docker_image_config: CONFIG.to_string(),
-                    ..Image::default()
-                };
                 images
-                    .create(&PostParams::default(), &image)
+                    .create(&PostParams::default(), &image_from_manifest(n))
                     .expect("create")
             })
         });
     }
+    // Throughput on the durable default: creates from many threads share log syncs (group
+    // commit), as a registry pushing many images would. Reported per create.
+    let concurrent_dir = tempfile::tempdir().expect("tempdir");
+    let durable = Store::open(Config::sled(concurrent_dir.path())).expect("open");
+    let images = ImageApi::new(&durable).images();
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    group.bench_function(
+        format!("sled_durable/create_from_schema2_10_layers_{CREATORS}_threads"),
+        |b| {
+            b.iter_custom(|iters| {
+                let per_thread = iters.div_ceil(CREATORS as u64);
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..CREATORS {
+                        s.spawn(|| {
+                            for _ in 0..per_thread {
+                                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                images
+                                    .create(&PostParams::default(), &image_from_manifest(n))
+                                    .expect("create");
+                            }
+                        });
+                    }
+                });
+                // Time per create: the threads' total work over the elapsed time.
+                start
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per_thread * CREATORS as u64) as f64)
+            })
+        },
+    );
     let hex = "a".repeat(64);
     let spec = format!("registry.example.com:5000/team/app:v1.2@sha256:{hex}");
     group.bench_function("reference_parse", |b| {

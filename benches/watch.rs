@@ -1,6 +1,7 @@
-//! W4 (issue 6): fan-out of 200 creates of 1 KiB objects to N watchers (1, 10, 100), each
-//! watcher reading on its own thread; and the replay speed of one watcher starting 10,000
-//! revisions back. `loadgen watch-fanout` runs the 1000-watcher, 2000-put variant.
+//! W4 (issue 6): fan-out of 2,000 creates of 1 KiB objects from 16 writers to N watchers
+//! (1, 10, 100, 1000), each watcher reading on its own thread; and the replay speed of one
+//! watcher starting 100,000 revisions back. Throughput in delivered events/s is
+//! `N × 2000 / time`. `loadgen watch-fanout` reports the same run with delivery latencies.
 
 #[path = "common.rs"]
 mod common;
@@ -11,7 +12,9 @@ use apistore::{PostParams, Store, WatchEvent, WatchParams};
 use common::{stream, Stream};
 use criterion::{criterion_main, BatchSize, Criterion};
 
-const PUTS: usize = 200;
+const PUTS: usize = 2_000;
+const WRITERS: usize = 16;
+const REPLAY: usize = 100_000;
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("watch");
@@ -20,7 +23,7 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
     let template = stream("template", &[]);
-    for watchers in [1usize, 10, 100] {
+    for watchers in [1usize, 10, 100, 1000] {
         group.bench_function(format!("fanout_{PUTS}_puts_to_{watchers}_watchers"), |b| {
             b.iter_batched(
                 Store::memory,
@@ -43,11 +46,20 @@ fn bench(c: &mut Criterion) {
                             })
                         })
                         .collect();
-                    for i in 0..PUTS {
-                        let mut obj = template.clone();
-                        obj.metadata.name = Some(format!("w-{i:06}"));
-                        api.create(&PostParams::default(), &obj).expect("create");
-                    }
+                    let next = std::sync::atomic::AtomicUsize::new(0);
+                    std::thread::scope(|s| {
+                        for _ in 0..WRITERS {
+                            s.spawn(|| loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                if i >= PUTS {
+                                    break;
+                                }
+                                let mut obj = template.clone();
+                                obj.metadata.name = Some(format!("w-{i:06}"));
+                                api.create(&PostParams::default(), &obj).expect("create");
+                            });
+                        }
+                    });
                     for r in readers {
                         assert_eq!(r.join().expect("reader"), PUTS);
                     }
@@ -59,16 +71,16 @@ fn bench(c: &mut Criterion) {
     let store = Store::memory();
     let api = store.namespaced::<Stream>("replay");
     let from = store.resource_version().to_string();
-    for i in 0..10_000 {
+    for i in 0..REPLAY {
         let mut obj = template.clone();
         obj.metadata.name = Some(format!("r-{i:06}"));
         api.create(&PostParams::default(), &obj).expect("create");
     }
-    group.bench_function("replay_10000_revisions", |b| {
+    group.bench_function(format!("replay_{REPLAY}_revisions"), |b| {
         b.iter(|| {
             let mut w = api.watch(&WatchParams::default(), &from).expect("watch");
             let mut seen = 0;
-            while seen < 10_000 {
+            while seen < REPLAY {
                 match w.try_next() {
                     Some(WatchEvent::Added(_)) => seen += 1,
                     other => panic!("{other:?}"),
