@@ -22,9 +22,10 @@
 //! committer stores the revision and then loads "anyone registered" (all `SeqCst`), so at
 //! least one of them sees the other's write.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::thread::Thread;
+use std::thread::{Thread, ThreadId};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -39,7 +40,9 @@ struct Shared {
     revision: AtomicU64,
     /// True while `waiting` may be non-empty.
     registered: AtomicBool,
-    waiting: Mutex<Vec<Thread>>,
+    /// Readers to wake, one entry per thread however often it registered: an idle store
+    /// with watchers napping in a loop (bookmark intervals) must not grow this list.
+    waiting: Mutex<HashMap<ThreadId, Thread>>,
     shutdown: AtomicBool,
 }
 
@@ -56,7 +59,7 @@ impl Publication {
             shared: Arc::new(Shared {
                 revision: AtomicU64::new(revision),
                 registered: AtomicBool::new(false),
-                waiting: Mutex::new(Vec::new()),
+                waiting: Mutex::new(HashMap::new()),
                 shutdown: AtomicBool::new(false),
             }),
             waker: OnceLock::new(),
@@ -96,7 +99,8 @@ impl Publication {
                 std::thread::sleep((deadline - now).min(Duration::from_millis(1)));
                 continue;
             }
-            self.shared.waiting.lock().push(std::thread::current());
+            let me = std::thread::current();
+            self.shared.waiting.lock().insert(me.id(), me);
             self.shared.registered.store(true, Ordering::SeqCst);
             if self.current() >= revision {
                 // Published meanwhile. The registration stays until the next round; the
@@ -105,6 +109,13 @@ impl Publication {
                 return self.current();
             }
             std::thread::park_timeout(deadline - now);
+            if Instant::now() >= deadline {
+                // Leave no entry behind for a reader that is going away.
+                self.shared
+                    .waiting
+                    .lock()
+                    .remove(&std::thread::current().id());
+            }
         }
     }
 
@@ -140,7 +151,7 @@ fn wake_readers(shared: &Shared) {
         }
         let readers = std::mem::take(&mut *shared.waiting.lock());
         let woken = readers.len();
-        for reader in readers {
+        for reader in readers.into_values() {
             reader.unpark();
         }
         // Let commits pile up before the next round, in proportion to what a round costs:
@@ -151,7 +162,7 @@ fn wake_readers(shared: &Shared) {
             std::thread::sleep(settle);
         }
     }
-    for reader in std::mem::take(&mut *shared.waiting.lock()) {
+    for reader in std::mem::take(&mut *shared.waiting.lock()).into_values() {
         reader.unpark();
     }
 }
@@ -179,6 +190,16 @@ mod tests {
         let publication = Publication::new(7);
         assert_eq!(publication.wait_for(8, Duration::from_millis(10)), 7);
         assert_eq!(publication.wait_for(7, Duration::from_secs(10)), 7);
+    }
+
+    #[test]
+    fn a_reader_napping_without_commits_keeps_one_entry_and_leaves_none() {
+        let publication = Publication::new(1);
+        for _ in 0..50 {
+            assert_eq!(publication.wait_for(2, Duration::from_millis(1)), 1);
+            assert!(publication.shared.waiting.lock().len() <= 1);
+        }
+        assert!(publication.shared.waiting.lock().is_empty());
     }
 
     #[test]
