@@ -74,7 +74,16 @@ impl RecentChanges {
     /// before the revision is published).
     pub fn record(&self, revision: u64, changes: Vec<Change>) {
         let base = revision - revision % CHUNK;
-        let chunk = {
+        // The list itself changes once per chunk: most revisions only need a shared look.
+        let current = self
+            .chunks
+            .read()
+            .back()
+            .filter(|c| c.base == base)
+            .cloned();
+        let chunk = if let Some(chunk) = current {
+            chunk
+        } else {
             let mut chunks = self.chunks.write();
             if chunks.back().is_none_or(|c| c.base < base) {
                 chunks.push_back(Arc::new(Chunk::new(base)));
