@@ -1,6 +1,7 @@
-//! A change feed reads revisions committed before the store was opened from the index and
-//! recent ones from the shared recent-changes window, and the seam between the two has no
-//! gap, no duplicate and no reordering; compaction still ends a feed that falls behind it.
+//! A change feed reads revisions committed before the store was opened (or while no feed was
+//! open) from the index and recent ones from the shared recent-changes window, and the seam
+//! between the two has no gap, no duplicate and no reordering; compaction still ends a feed
+//! that falls behind it.
 
 use apistore::backend::MemoryBackend;
 use apistore::mvcc::{ChangeKind, Mvcc, MvccError, Txn};
@@ -34,6 +35,8 @@ fn a_feed_started_before_a_reopen_reads_every_revision_once_in_order() {
     };
     let mvcc = Mvcc::open(backend).expect("reopen");
     assert_eq!(mvcc.current_revision(), before_reopen);
+    // Revisions are recorded in the window only while some feed is open.
+    let _open_feed = mvcc.feed(before_reopen).expect("feed");
     commit_range(&mvcc, 100, 2600);
     let current = mvcc.current_revision();
 
@@ -115,4 +118,23 @@ fn compaction_past_a_feed_position_ends_it_with_compacted() {
         matches!(result, Err(MvccError::Compacted { .. })),
         "{result:?}"
     );
+}
+
+#[test]
+fn a_feed_opened_after_unrecorded_commits_reads_them_from_the_index() {
+    let mvcc = Mvcc::open(Arc::new(MemoryBackend::new())).expect("open");
+    // No feed is open: nothing goes to the window.
+    commit_range(&mvcc, 0, 50);
+    let mut first = mvcc.feed(1).expect("feed");
+    // Now one is: these are recorded.
+    commit_range(&mvcc, 50, 100);
+    let mut second = mvcc.feed(1).expect("feed");
+    let expected = mvcc.changes_after(1, usize::MAX).expect("history");
+    for feed in [&mut first, &mut second] {
+        let mut seen = Vec::new();
+        while let Some(change) = feed.try_next().expect("next") {
+            seen.push(change);
+        }
+        assert_eq!(seen, expected);
+    }
 }

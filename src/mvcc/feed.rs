@@ -29,6 +29,7 @@ pub struct ChangeFeed {
 
 impl ChangeFeed {
     pub(super) fn new(mvcc: Mvcc, after: u64) -> Self {
+        mvcc.inner.recent.feed_opened();
         ChangeFeed {
             mvcc,
             position: after,
@@ -139,6 +140,12 @@ impl ChangeFeed {
             }
             self.mvcc.wait_for(self.position + 1, deadline - now);
         }
+    }
+}
+
+impl Drop for ChangeFeed {
+    fn drop(&mut self) {
+        self.mvcc.inner.recent.feed_closed();
     }
 }
 

@@ -766,16 +766,22 @@ impl Mvcc {
         }
         if !published.is_empty() {
             let mut state = self.inner.state.write();
-            let mut revisions: Vec<u64> = published.iter().map(|(_, v)| v.revision).collect();
-            revisions.dedup();
+            // Each revision's changes are built once here, read by every change feed without
+            // the index lock; skipped while no feed is open.
+            let revisions = self.inner.recent.wanted().then(|| {
+                let mut revisions: Vec<u64> = published.iter().map(|(_, v)| v.revision).collect();
+                revisions.dedup();
+                revisions
+            });
             for (key, version) in published {
                 state.insert(key, version);
             }
-            // Built once here, read by every change feed without the index lock.
-            for revision in revisions {
-                self.inner
-                    .recent
-                    .record(revision, state.changes_at(revision));
+            if let Some(revisions) = revisions {
+                for revision in revisions {
+                    self.inner
+                        .recent
+                        .record(revision, state.changes_at(revision));
+                }
             }
             let current = state.current;
             drop(state);

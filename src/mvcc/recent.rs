@@ -14,7 +14,7 @@
 //! path it deserves.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
@@ -49,6 +49,9 @@ pub(crate) struct RecentChanges {
     chunks: RwLock<VecDeque<Arc<Chunk>>>,
     /// The index's compaction point, mirrored so feeds can check it without the index lock.
     compacted: AtomicU64,
+    /// Open change feeds: with none, nothing is recorded (fan-out costs nothing when nobody
+    /// watches; a feed opened later reads the index for revisions it finds unrecorded).
+    feeds: AtomicUsize,
 }
 
 impl RecentChanges {
@@ -57,7 +60,23 @@ impl RecentChanges {
         RecentChanges {
             chunks: RwLock::new(VecDeque::new()),
             compacted: AtomicU64::new(0),
+            feeds: AtomicUsize::new(0),
         }
+    }
+
+    /// Whether any change feed is open (then each new revision should be recorded).
+    pub fn wanted(&self) -> bool {
+        self.feeds.load(Ordering::SeqCst) > 0
+    }
+
+    /// Counts a change feed opening.
+    pub fn feed_opened(&self) {
+        self.feeds.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts a change feed closing.
+    pub fn feed_closed(&self) {
+        self.feeds.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// The compaction point last recorded with [`RecentChanges::set_compacted`].
