@@ -92,6 +92,11 @@ impl RecentChanges {
     /// Records the changes of `revision` (called once per revision, in increasing order,
     /// before the revision is published).
     pub fn record(&self, revision: u64, changes: Vec<Change>) {
+        if changes.is_empty() {
+            // Never for a committed revision; left unrecorded, a feed reads the index, and
+            // no reader ever indexes an empty revision.
+            return;
+        }
         let base = revision - revision % CHUNK;
         // The list itself changes once per chunk: most revisions only need a shared look.
         let current = self
@@ -209,6 +214,16 @@ mod tests {
         );
         let tail = recent.read(last - 3, last).expect("recent");
         assert_eq!(tail.len(), 3);
+    }
+
+    #[test]
+    fn an_empty_revision_is_not_recorded_so_readers_fall_back_to_the_index() {
+        let recent = RecentChanges::new();
+        recent.record(2, vec![change(2, "a")]);
+        recent.record(3, Vec::new());
+        recent.record(4, vec![change(4, "a")]);
+        assert_eq!(recent.read(1, 4).expect("window").len(), 1);
+        assert!(recent.read(2, 4).is_none());
     }
 
     #[test]
