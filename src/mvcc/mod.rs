@@ -598,6 +598,13 @@ impl Mvcc {
         Ok(state.get(key, at))
     }
 
+    /// The mod revision of `key`'s newest version, when the key is live. A reader that holds
+    /// the decoded object of that revision needs nothing more (and does not touch the value's
+    /// memory).
+    pub(crate) fn latest_revision(&self, key: &[u8]) -> Option<u64> {
+        self.inner.state.read().latest(key).map(|v| v.revision)
+    }
+
     /// The latest live value of `key` and its mod revision, without copying the key (the
     /// point-read path of typed gets, which only need the value and its revision).
     pub(crate) fn latest_value(&self, key: &[u8]) -> Option<(u64, Arc<[u8]>)> {

@@ -376,13 +376,18 @@ impl<K: Resource> Api<K> {
     /// Reads the latest version of the named object.
     pub fn get(&self, name: &str) -> Result<K> {
         let key = self.key_of(name)?;
-        let Some((revision, value)) = self.store.shared.mvcc.latest_value(&key) else {
+        let mvcc = &self.store.shared.mvcc;
+        let cache = &self.store.shared.objects;
+        let Some(revision) = mvcc.latest_revision(&key) else {
             return Err(self.not_found(name));
         };
-        let cache = &self.store.shared.objects;
         if let Some(obj) = cache.get::<K>(&key, revision) {
             return Ok(self.out(obj));
         }
+        // A miss reads the value (and its revision again: a write may have come in between).
+        let Some((revision, value)) = mvcc.latest_value(&key) else {
+            return Err(self.not_found(name));
+        };
         let obj: K = codec::decode(&value, revision)?;
         cache.put(&key, revision, obj.clone());
         Ok(self.out(obj))
@@ -394,15 +399,19 @@ impl<K: Resource> Api<K> {
     /// a stream with a long history — this skips cloning the whole object.
     pub fn read<R>(&self, name: &str, f: impl FnOnce(&K) -> R) -> Result<R> {
         let key = self.key_of(name)?;
-        let Some((revision, value)) = self.store.shared.mvcc.latest_value(&key) else {
+        let mvcc = &self.store.shared.mvcc;
+        let cache = &self.store.shared.objects;
+        let Some(revision) = mvcc.latest_revision(&key) else {
             return Err(self.not_found(name));
         };
-        let cache = &self.store.shared.objects;
         if let Some(shared) = cache.get_shared::<K>(&key, revision) {
             if let Some(obj) = shared.downcast_ref::<K>() {
                 return Ok(f(obj));
             }
         }
+        let Some((revision, value)) = mvcc.latest_value(&key) else {
+            return Err(self.not_found(name));
+        };
         let obj: Arc<K> = Arc::new(codec::decode(&value, revision)?);
         cache.put_shared(&key, revision, obj.clone());
         Ok(f(&obj))

@@ -19,9 +19,10 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use foldhash::fast::RandomState;
 use parking_lot::{Mutex, RwLock};
 
 const SHARDS: usize = 64;
@@ -34,7 +35,7 @@ struct Entry {
 
 /// Decoded objects by key, valid at one mod revision each.
 pub(crate) struct ObjectCache {
-    shards: Vec<RwLock<HashMap<Vec<u8>, Entry>>>,
+    shards: Vec<RwLock<HashMap<Vec<u8>, Entry, RandomState>>>,
     per_shard: usize,
     hasher: RandomState,
 }
@@ -43,13 +44,15 @@ impl ObjectCache {
     /// A cache of about `entries` objects (0 disables it).
     pub fn new(entries: usize) -> ObjectCache {
         ObjectCache {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(HashMap::default()))
+                .collect(),
             per_shard: entries.div_ceil(SHARDS),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
         }
     }
 
-    fn shard(&self, key: &[u8]) -> &RwLock<HashMap<Vec<u8>, Entry>> {
+    fn shard(&self, key: &[u8]) -> &RwLock<HashMap<Vec<u8>, Entry, RandomState>> {
         let index = (self.hasher.hash_one(key) as usize) % SHARDS;
         &self.shards[index]
     }
