@@ -102,7 +102,9 @@ pub(crate) struct KeySpace {
 impl KeySpace {
     /// The key of one object. `namespace` must be given for namespaced kinds.
     pub fn object_key(&self, namespace: Option<&str>, name: &str) -> Vec<u8> {
-        let mut key = self.resource.clone();
+        let len = self.resource.len() + namespace.map_or(0, |ns| ns.len() + 1) + name.len();
+        let mut key = Vec::with_capacity(len);
+        key.extend_from_slice(&self.resource);
         if let Some(ns) = namespace {
             key.extend_from_slice(ns.as_bytes());
             key.push(b'/');
