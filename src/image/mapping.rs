@@ -143,7 +143,7 @@ impl MappingApi {
             for tracker in trackers {
                 add_tag_event(&mut next, &tracker, event.clone());
             }
-            match streams.replace_status(&stream_name, &PostParams::default(), &next) {
+            match streams.replace_status_owned(&stream_name, &PostParams::default(), next) {
                 Ok(_) => return Ok(created()),
                 Err(e) if e.is_conflict() => {
                     current = streams.get(&stream_name)?;

@@ -835,6 +835,16 @@ impl Resource for ImageStream {
         Ok(())
     }
 
+    fn with_status_from(current: &Self, mut sent: Self) -> Result<Self, Error> {
+        Ok(ImageStream {
+            api_version: current.api_version.clone(),
+            kind: current.kind.clone(),
+            metadata: current.metadata.clone(),
+            spec: current.spec.clone(),
+            status: std::mem::take(&mut sent.status),
+        })
+    }
+
     fn clear_status(&mut self) -> Result<(), Error> {
         Ok(())
     }

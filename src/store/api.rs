@@ -445,7 +445,7 @@ impl<K: Resource> Api<K> {
     /// unless the kind allows unconditional updates. Changes to `status` are ignored for kinds
     /// with a status subresource.
     pub fn replace(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
-        self.replace_part(name, pp, obj, Part::Main)
+        self.replace_part(name, pp, obj.clone(), Part::Main)
             .map(|o| self.out(o))
     }
 
@@ -465,6 +465,11 @@ impl<K: Resource> Api<K> {
 
     /// Replaces only the `status` of the named object (the `/status` subresource).
     pub fn replace_status(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
+        self.replace_status_owned(name, pp, obj.clone())
+    }
+
+    /// [`Api::replace_status`] of an object the caller gives away (no copy of it is made).
+    pub(crate) fn replace_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<K> {
         self.require_status_subresource(name)?;
         self.replace_part(name, pp, obj, Part::Status)
             .map(|o| self.out(o))
@@ -475,7 +480,7 @@ impl<K: Resource> Api<K> {
     /// controllers built on the store (the API server does not expose it): for kinds with a
     /// status subresource, `replace` ignores status and `replace_status` ignores the rest.
     pub fn replace_unrestricted(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
-        self.replace_part(name, pp, obj, Part::All)
+        self.replace_part(name, pp, obj.clone(), Part::All)
             .map(|o| self.out(o))
     }
 
@@ -495,18 +500,20 @@ impl<K: Resource> Api<K> {
         Ok(())
     }
 
-    fn replace_part(&self, name: &str, pp: &PostParams, obj: &K, part: Part) -> Result<K> {
-        let mut obj = obj.clone();
+    fn replace_part(&self, name: &str, pp: &PostParams, mut obj: K, part: Part) -> Result<K> {
         self.check_body_identity(name, &mut obj)?;
         let key = self.space.object_key(obj.meta().namespace.as_deref(), name);
         let sent = obj.meta().resource_version.clone().unwrap_or_default();
         let expected = parse_resource_version(&sent)?;
+        // Only an unconditional write retries; a conditional one hands its object over.
+        let mut obj = Some(obj);
         loop {
             let Some(current) = self.load(&key)? else {
                 if K::ALLOW_CREATE_ON_UPDATE && part == Part::Main {
-                    let mut fresh = obj.clone();
-                    fresh.meta_mut().resource_version = None;
-                    return self.create_once(pp, fresh, part == Part::All);
+                    if let Some(mut fresh) = obj.take() {
+                        fresh.meta_mut().resource_version = None;
+                        return self.create_once(pp, fresh, false);
+                    }
                 }
                 return Err(self.not_found(name));
             };
@@ -524,7 +531,16 @@ impl<K: Resource> Api<K> {
             } else if expected != current.mod_revision {
                 return Err(Error::modified(K::GROUP, K::PLURAL, name));
             }
-            match self.apply_update(&current, obj.clone(), pp.dry_run, part)? {
+            let attempt = if expected == 0 {
+                obj.clone()
+            } else {
+                obj.take()
+            };
+            // `obj` is only taken by the last attempt, so this does not happen.
+            let Some(attempt) = attempt else {
+                return Err(Error::modified(K::GROUP, K::PLURAL, name));
+            };
+            match self.apply_update(&current, attempt, pp.dry_run, part)? {
                 Attempt::Done(out) => return Ok(out),
                 Attempt::Lost if expected == 0 => continue,
                 Attempt::Lost => return Err(Error::modified(K::GROUP, K::PLURAL, name)),
@@ -668,9 +684,7 @@ impl<K: Resource> Api<K> {
             ));
         }
         if part == Part::Status {
-            let mut kept = K::clone(old);
-            kept.copy_status_from(&next)?;
-            next = kept;
+            next = K::with_status_from(old, next)?;
         } else if K::HAS_STATUS_SUBRESOURCE && part == Part::Main {
             next.copy_status_from(old)?;
         }

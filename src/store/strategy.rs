@@ -135,6 +135,15 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
         Ok(())
     }
 
+    /// What a status write stores: `current` with `sent`'s status and nothing else of `sent`.
+    /// The default clones `current` and copies the status over; a kind with a large status
+    /// (a stream's tag history) overrides it to move `sent`'s status instead of copying both.
+    fn with_status_from(current: &Self, sent: Self) -> Result<Self, crate::Error> {
+        let mut kept = current.clone();
+        kept.copy_status_from(&sent)?;
+        Ok(kept)
+    }
+
     /// Removes `status` (on create, for kinds with a status subresource). The default goes
     /// through JSON trees; a kind may override it with a typed assignment.
     fn clear_status(&mut self) -> Result<(), crate::Error> {
