@@ -348,6 +348,25 @@ struct Inner {
     applier: Option<apply::Applier>,
     /// Segment size that starts a checkpoint.
     checkpoint_bytes: std::sync::atomic::AtomicU64,
+    /// Commits between entry and reply: readers that can wait (far-behind watchers) yield the
+    /// CPU while this is non-zero.
+    commits_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a commit in flight for as long as it lives.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// A multi-version key-value store over a [`Backend`]. Cheap to clone; share it freely.
@@ -413,6 +432,7 @@ impl Mvcc {
                 wal: None,
                 applier: None,
                 checkpoint_bytes: std::sync::atomic::AtomicU64::new(DEFAULT_CHECKPOINT_BYTES),
+                commits_in_flight: std::sync::atomic::AtomicUsize::new(0),
             }),
         })
     }
@@ -562,6 +582,14 @@ impl Mvcc {
         self.inner.published.current()
     }
 
+    /// True while some commit is between its call and its reply.
+    pub(crate) fn writers_active(&self) -> bool {
+        self.inner
+            .commits_in_flight
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    }
+
     /// The compaction point: reads below it fail with [`MvccError::Compacted`].
     #[must_use]
     pub fn compacted_revision(&self) -> u64 {
@@ -658,6 +686,7 @@ impl Mvcc {
     /// (then nothing is visible and no revision is consumed).
     pub fn commit(&self, txn: Txn) -> Result<TxnResult, MvccError> {
         validate_shape(&txn)?;
+        let _in_flight = InFlight::enter(&self.inner.commits_in_flight);
         let waiter = Waiter::new();
         let lead = {
             let mut queue = self.inner.queue.lock();

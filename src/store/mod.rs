@@ -15,6 +15,7 @@ pub mod continue_token;
 pub mod key;
 mod list;
 mod meta;
+mod pacing;
 mod params;
 mod pins;
 mod strategy;
@@ -146,6 +147,7 @@ pub(crate) struct Shared {
     pub remaining: cache::RemainingCounts,
     pub pins: pins::Pins,
     pub extensions: context::Extensions,
+    pub pacing: pacing::Pacing,
 }
 
 /// An open store: a cheap, `Send + Sync` handle; clones share everything.
@@ -206,6 +208,7 @@ impl Store {
                 remaining: cache::RemainingCounts::default(),
                 pins: pins::Pins::default(),
                 extensions: context::Extensions::default(),
+                pacing: pacing::Pacing::default(),
                 mvcc,
                 config,
             }),

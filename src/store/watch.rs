@@ -12,6 +12,10 @@
 //! * only when compaction removes history the watcher has not read yet does it end, with one
 //!   terminal `Error` event carrying 410 Expired, as Kubernetes ends a too-old watch.
 //!
+//! Catching up yields to writers: while commits are in flight, a watcher far behind reads its
+//! history in turns spaced so that all such watchers together use a fraction of one core
+//! (see `pacing`); it catches up fully once writers go quiet.
+//!
 //! Events are decoded through the store's decoded-object cache, so N watchers of one change
 //! decode it once. Selector transitions follow the API server: an update that moves an object
 //! into a watcher's selection is `Added`, out of it `Deleted` (with the previous content at the
@@ -27,6 +31,7 @@ use crate::mvcc::{Change, ChangeFeed, ChangeKind, MvccError};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::list::Filter;
 use crate::store::meta::TypeMeta;
+use crate::store::pacing::{Pacing, TURN_REVISIONS};
 use crate::store::params::{ListParams, WatchParams};
 use crate::store::strategy::Resource;
 
@@ -95,6 +100,8 @@ pub struct Watch<K: Resource> {
     /// The highest revision delivered or bookmarked.
     reported: u64,
     done: bool,
+    /// The catch-up turn in progress: when it began and how many revisions it may still read.
+    turn: Option<(Instant, u32)>,
 }
 
 impl<K: Resource> std::fmt::Debug for Watch<K> {
@@ -132,6 +139,7 @@ impl<K: Resource> Api<K> {
             last_report: Instant::now(),
             reported: 0,
             done: false,
+            turn: None,
         };
         let initial = wp.send_initial_events || requested == 0;
         if initial {
@@ -351,6 +359,31 @@ impl<K: Resource> Watch<K> {
         }
     }
 
+    /// Ends a used-up catch-up turn, and waits for the next one while this watcher is far
+    /// behind busy writers (see `pacing`); false when `until` came first.
+    fn pace(&mut self, until: Instant) -> bool {
+        let pacing = &self.api.store.shared.pacing;
+        if let Some((began, 0)) = self.turn {
+            pacing.turn_done(began);
+            self.turn = None;
+        }
+        if self.turn.is_some() {
+            return true;
+        }
+        let mvcc = &self.api.store.shared.mvcc;
+        let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
+        if !Pacing::should_pace(mvcc, position) {
+            return true;
+        }
+        match pacing.wait_turn(mvcc, until) {
+            Some(began) => {
+                self.turn = Some((began, TURN_REVISIONS));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Reads the next revision's changes (all of them, so they can go out in key order).
     fn pull(&mut self) -> bool {
         let Some(feed) = self.feed.as_mut() else {
@@ -397,8 +430,19 @@ impl<K: Resource> Watch<K> {
                 self.stop();
                 return None;
             }
+            // `try_next` promises not to wait, so it reads on without a turn.
+            if !timeout.is_zero() && !self.pace(wait_until) {
+                return None;
+            }
             if self.pull() {
+                if let Some((_, left)) = self.turn.as_mut() {
+                    *left = left.saturating_sub(1);
+                }
                 continue;
+            }
+            // Caught up: a turn in progress ends here.
+            if let Some((began, _)) = self.turn.take() {
+                self.api.store.shared.pacing.turn_done(began);
             }
             let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
             if self.bookmarks
