@@ -186,9 +186,17 @@ impl Resource for Image {
     }
 
     fn prepare_for_create(&mut self) {
+        let media_type_sent = !self.docker_image_manifest_media_type.is_empty();
         derive(self);
-        if let Some(entries) = manifest::list_entries(&self.docker_image_manifest) {
-            self.docker_image_manifests = entries;
+        // A media type that deriving found in the manifest is the manifest's own: a single
+        // image's says it is not a list, and the manifest need not be parsed a third time.
+        let derived_single = !media_type_sent
+            && !self.docker_image_manifest_media_type.is_empty()
+            && !manifest::is_list(&self.docker_image_manifest_media_type);
+        if !derived_single {
+            if let Some(entries) = manifest::list_entries(&self.docker_image_manifest) {
+                self.docker_image_manifests = entries;
+            }
         }
         normalise(self);
     }
