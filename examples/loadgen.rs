@@ -45,12 +45,15 @@ struct Args {
     puts: usize,
     /// Watchers attached during `put-conc` (W4's "writers are never slowed" check).
     watch: usize,
+    /// `watch-fanout`: total writes per second (0: as fast as the writers go), for W4's
+    /// "commit → delivery p99 at a write rate the fan-out can carry".
+    rate: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or(
-        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--limit L] [--watchers W] [--puts P] [--watch W]",
+        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--limit L] [--watchers W] [--puts P] [--watch W] [--rate R]",
     )?;
     let mut out = Args {
         command,
@@ -63,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
         watchers: 100,
         puts: 2000,
         watch: 0,
+        rate: 0,
     };
     while let Some(flag) = args.next() {
         if flag == "--typed" {
@@ -78,6 +82,7 @@ fn parse_args() -> Result<Args, String> {
             "--limit" => out.limit = value.parse().map_err(|e| format!("--limit: {e}"))?,
             "--watchers" => out.watchers = value.parse().map_err(|e| format!("--watchers: {e}"))?,
             "--watch" => out.watch = value.parse().map_err(|e| format!("--watch: {e}"))?,
+            "--rate" => out.rate = value.parse().map_err(|e| format!("--rate: {e}"))?,
             "--puts" => out.puts = value.parse().map_err(|e| format!("--puts: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
@@ -505,6 +510,13 @@ fn watch_fanout(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 if i >= args.puts {
                     break;
                 }
+                if args.rate > 0 {
+                    // Write i is due i/rate seconds after the start.
+                    let due = start + Duration::from_secs_f64(i as f64 / args.rate as f64);
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                }
                 let mut obj = template.clone();
                 obj.metadata.name = Some(format!("w-{i:08}"));
                 if let Ok(out) = api.create(&PostParams::default(), &obj) {
@@ -531,9 +543,10 @@ fn watch_fanout(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let secs = finished.duration_since(start).as_secs_f64();
     all.sort();
     println!(
-        r#"{{"test":"watch-fanout","watchers":{},"puts":{},"delivered":{},"secs":{secs:.3},"events_per_s":{:.0},"puts_per_s":{:.0},"p50_us":{},"p99_us":{}}}"#,
+        r#"{{"test":"watch-fanout","watchers":{},"puts":{},"rate":{},"delivered":{},"secs":{secs:.3},"events_per_s":{:.0},"puts_per_s":{:.0},"p50_us":{},"p99_us":{}}}"#,
         args.watchers,
         args.puts,
+        args.rate,
         all.len(),
         all.len() as f64 / secs,
         args.puts as f64 / write_secs,
