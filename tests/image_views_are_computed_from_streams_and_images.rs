@@ -280,6 +280,50 @@ fn layers_list_every_history_image_and_its_blobs() {
 }
 
 #[test]
+fn layers_naming_an_empty_layer_are_invalid_as_upstream_validates_them() {
+    let (_store, api, id) = setup();
+    // An Image's layers are not validated when it is written; the layers view is. Map an
+    // image whose second layer has no name into the stream's history.
+    let mut image = api.images().get(&id).unwrap();
+    let bad = digest("b");
+    image.metadata = ObjectMeta {
+        name: Some(bad.clone()),
+        ..ObjectMeta::default()
+    };
+    image.docker_image_layers.push(ImageLayer::default());
+    api.images().create(&PostParams::default(), &image).unwrap();
+    let mapping = ImageStreamMapping {
+        metadata: ObjectMeta {
+            name: Some("test".into()),
+            ..ObjectMeta::default()
+        },
+        image: Image {
+            metadata: ObjectMeta {
+                name: Some(bad.clone()),
+                ..ObjectMeta::default()
+            },
+            docker_image_reference: "foo/bar/baz:bad".into(),
+            ..Image::default()
+        },
+        tag: "latest".into(),
+        ..ImageStreamMapping::default()
+    };
+    api.mappings("default").create(&mapping).unwrap();
+    let err = api.layers("default", "test").unwrap_err();
+    assert!(err.is_invalid(), "{err:?}");
+    let causes = err.status().details.unwrap().causes.unwrap_or_default();
+    assert_eq!(causes.len(), 1, "{causes:?}");
+    assert_eq!(
+        causes[0].field.as_deref(),
+        Some(format!("images[{bad}].layers[1]").as_str())
+    );
+    assert_eq!(
+        causes[0].message.as_deref(),
+        Some("Invalid value: \"\": layer cannot be empty")
+    );
+}
+
+#[test]
 fn tag_lists_apply_field_selectors_to_tags_and_label_selectors_to_streams() {
     let (_store, api, _id) = setup();
     let params = |fields: &str, labels: &str| {

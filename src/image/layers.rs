@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StatusCause};
 use crate::image::manifest::{is_list, OCI_MANIFEST, SCHEMA2};
 use crate::image::reference::{digest_or_image_match, parse_image_stream_image_name};
 use crate::image::types::{
@@ -122,8 +122,9 @@ fn add_image(images: &Api<Image>, name: &str, layers: &mut Gathered) -> Result<(
         }
         Err(e) => return Err(e),
     };
-    for child in children {
-        add_image(images, &child, layers)?;
+    // An empty sub-manifest name is reported by the validation of the whole view.
+    for child in children.iter().filter(|c| !c.is_empty()) {
+        add_image(images, child, layers)?;
     }
     Ok(())
 }
@@ -211,8 +212,50 @@ fn stream_history(store: &Store, namespace: &str, name: &str) -> Result<(ObjectM
     })
 }
 
-/// The layers view of stream `name` in `namespace`.
+/// The layers view of stream `name` in `namespace`; 422 Invalid when a stored image makes it
+/// malformed (an empty layer or sub-manifest name), as upstream's `ValidateImageStreamLayers`.
 pub(crate) fn layers(store: &Store, namespace: &str, name: &str) -> Result<ImageStreamLayers> {
     let (metadata, history) = stream_history(store, namespace, name)?;
-    compute_layers(store, metadata, &history)
+    let layers = compute_layers(store, metadata, &history)?;
+    let causes = layers_problems(&layers);
+    if !causes.is_empty() {
+        return Err(Error::invalid(GROUP, "ImageStreamLayers", name, causes));
+    }
+    Ok(layers)
+}
+
+/// `ValidateImageStreamLayers`: every layer and sub-manifest an image names is non-empty, and
+/// a config, when named, is too. (A missing image names nothing and a manifest list no layers
+/// or config, by construction.)
+fn layers_problems(layers: &ImageStreamLayers) -> Vec<StatusCause> {
+    let mut causes = Vec::new();
+    for (image, references) in &layers.images {
+        let path = format!("images[{image}]");
+        for (i, layer) in references.layers.iter().flatten().enumerate() {
+            if layer.is_empty() {
+                causes.push(StatusCause::invalid(
+                    &format!("{path}.layers[{i}]"),
+                    "",
+                    "layer cannot be empty",
+                ));
+            }
+        }
+        if references.config.as_deref() == Some("") {
+            causes.push(StatusCause::invalid(
+                &format!("{path}.config"),
+                "",
+                "config cannot be empty",
+            ));
+        }
+        for (i, manifest) in references.manifests.iter().enumerate() {
+            if manifest.is_empty() {
+                causes.push(StatusCause::invalid(
+                    &format!("{path}.manifests[{i}]"),
+                    "",
+                    "manifest cannot be empty",
+                ));
+            }
+        }
+    }
+    causes
 }
