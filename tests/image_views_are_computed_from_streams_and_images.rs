@@ -62,6 +62,12 @@ fn setup() -> (Store, ImageApi, String) {
         "ascending".to_string(),
     )]));
     api.images().create(&PostParams::default(), &image).unwrap();
+    map_into_latest(&api, &id, "foo/bar/baz:latest");
+    (store, api, id)
+}
+
+/// Maps the existing Image `image` into `default/test:latest` with `reference`.
+fn map_into_latest(api: &ImageApi, image: &str, reference: &str) {
     let mapping = ImageStreamMapping {
         metadata: ObjectMeta {
             name: Some("test".into()),
@@ -69,17 +75,16 @@ fn setup() -> (Store, ImageApi, String) {
         },
         image: Image {
             metadata: ObjectMeta {
-                name: Some(id.clone()),
+                name: Some(image.to_string()),
                 ..ObjectMeta::default()
             },
-            docker_image_reference: "foo/bar/baz:latest".into(),
+            docker_image_reference: reference.into(),
             ..Image::default()
         },
         tag: "latest".into(),
         ..ImageStreamMapping::default()
     };
     api.mappings("default").create(&mapping).unwrap();
-    (store, api, id)
 }
 
 #[test]
@@ -292,23 +297,7 @@ fn layers_naming_an_empty_layer_are_invalid_as_upstream_validates_them() {
     };
     image.docker_image_layers.push(ImageLayer::default());
     api.images().create(&PostParams::default(), &image).unwrap();
-    let mapping = ImageStreamMapping {
-        metadata: ObjectMeta {
-            name: Some("test".into()),
-            ..ObjectMeta::default()
-        },
-        image: Image {
-            metadata: ObjectMeta {
-                name: Some(bad.clone()),
-                ..ObjectMeta::default()
-            },
-            docker_image_reference: "foo/bar/baz:bad".into(),
-            ..Image::default()
-        },
-        tag: "latest".into(),
-        ..ImageStreamMapping::default()
-    };
-    api.mappings("default").create(&mapping).unwrap();
+    map_into_latest(&api, &bad, "foo/bar/baz:bad");
     let err = api.layers("default", "test").unwrap_err();
     assert!(err.is_invalid(), "{err:?}");
     let causes = err.status().details.unwrap().causes.unwrap_or_default();

@@ -32,23 +32,50 @@ fn busy_writers(
         .collect()
 }
 
-#[test]
-fn a_far_behind_watcher_gets_every_event_in_order_while_writers_keep_writing() {
-    let store = apistore::Store::memory();
+/// Watchers left far behind by writers that are still writing.
+struct Behind {
+    /// The revision the watchers started from.
+    start: u64,
+    watchers: Vec<apistore::Watch<Pod>>,
+    /// Set it to stop the writers.
+    stop: Arc<AtomicBool>,
+    /// Each writer's number of writes.
+    writers: Vec<std::thread::JoinHandle<usize>>,
+}
+
+/// `count` watchers from the store's current revision, left 2,000 revisions behind by 3 busy
+/// writers that keep writing until `stop` is set.
+fn far_behind_watchers(store: &apistore::Store, count: usize) -> Behind {
     let pods = store.namespaced::<Pod>("ns");
     let start = store.resource_version();
-    let mut watchers: Vec<_> = (0..4)
+    let watchers = (0..count)
         .map(|_| {
             pods.watch(&WatchParams::default(), &start.to_string())
                 .unwrap()
         })
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
-    let writers = busy_writers(&store, 3, &stop);
-    // Let the watchers fall far behind before they read anything.
+    let writers = busy_writers(store, 3, &stop);
     while store.resource_version() < start + 2_000 {
         std::thread::sleep(Duration::from_millis(5));
     }
+    Behind {
+        start,
+        watchers,
+        stop,
+        writers,
+    }
+}
+
+#[test]
+fn a_far_behind_watcher_gets_every_event_in_order_while_writers_keep_writing() {
+    let store = apistore::Store::memory();
+    let Behind {
+        start,
+        mut watchers,
+        stop,
+        writers,
+    } = far_behind_watchers(&store, 4);
     // Read while the writers go on, then stop them and drain.
     let mut seen: Vec<Vec<u64>> = vec![Vec::new(); watchers.len()];
     let reading_until = Instant::now() + Duration::from_millis(300);
@@ -81,20 +108,13 @@ fn a_far_behind_watcher_gets_every_event_in_order_while_writers_keep_writing() {
 #[test]
 fn recv_timeout_returns_on_time_while_a_watcher_is_paced() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
-    let start = store.resource_version();
-    // Many far-behind watchers share one schedule of turns, so later turns lie well ahead.
-    let mut watchers: Vec<_> = (0..64)
-        .map(|_| {
-            pods.watch(&WatchParams::default(), &start.to_string())
-                .unwrap()
-        })
-        .collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers = busy_writers(&store, 3, &stop);
-    while store.resource_version() < start + 2_000 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // Many far-behind watchers share one schedule of turns, so later turns lie ahead.
+    let Behind {
+        mut watchers,
+        stop,
+        writers,
+        ..
+    } = far_behind_watchers(&store, 64);
     let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         for watch in &mut watchers {
