@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use apistore::{ObjectMeta, Resource};
+use apistore::{ObjectMeta, Resource, Watch, WatchEvent};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -81,4 +81,17 @@ pub fn stream(name: &str, labels: &[(&str, &str)]) -> Stream {
         spec: StreamSpec { tags },
         status: None,
     }
+}
+
+/// Counts `Added` events on `watch` until `n` arrived or none came for `patience`.
+pub fn count_added(mut watch: Watch<Stream>, n: usize, patience: std::time::Duration) -> usize {
+    let mut seen = 0;
+    while seen < n {
+        match watch.recv_timeout(patience) {
+            Some(WatchEvent::Added(_)) => seen += 1,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    seen
 }

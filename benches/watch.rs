@@ -32,17 +32,9 @@ fn bench(c: &mut Criterion) {
                     let from = store.resource_version().to_string();
                     let readers: Vec<_> = (0..watchers)
                         .map(|_| {
-                            let mut w = api.watch(&WatchParams::default(), &from).expect("watch");
+                            let w = api.watch(&WatchParams::default(), &from).expect("watch");
                             std::thread::spawn(move || {
-                                let mut seen = 0;
-                                while seen < PUTS {
-                                    match w.recv_timeout(Duration::from_secs(10)) {
-                                        Some(WatchEvent::Added(_)) => seen += 1,
-                                        Some(_) => {}
-                                        None => break,
-                                    }
-                                }
-                                seen
+                                common::count_added(w, PUTS, Duration::from_secs(10))
                             })
                         })
                         .collect();

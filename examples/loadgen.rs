@@ -200,20 +200,10 @@ fn attach_watchers(
     for _ in 0..count {
         let handle = match target {
             Target::Typed(store) => {
-                let mut watch = store
+                let watch = store
                     .namespaced::<common::Stream>("conc")
                     .watch(&WatchParams::default(), &from.to_string())?;
-                std::thread::spawn(move || {
-                    let mut seen = 0;
-                    while seen < n {
-                        match watch.recv_timeout(Duration::from_secs(60)) {
-                            Some(WatchEvent::Added(_)) => seen += 1,
-                            Some(_) => {}
-                            None => break,
-                        }
-                    }
-                    seen
-                })
+                std::thread::spawn(move || common::count_added(watch, n, Duration::from_secs(60)))
             }
             Target::Raw(mvcc) => {
                 let mut feed = mvcc.feed(from)?;
