@@ -543,6 +543,12 @@ fn normalise(stream: &mut ImageStream, config: &ImageConfig) {
     stream.status.public_docker_image_repository = public_repository(stream, config);
 }
 
+/// The stream's repository in the integrated registry, as `get` decorates
+/// `status.dockerImageRepository`.
+pub(crate) fn registry_repository(stream: &ImageStream, ctx: &StrategyContext<'_>) -> String {
+    docker_image_repository(stream, &config(ctx))
+}
+
 fn docker_image_repository(stream: &ImageStream, config: &ImageConfig) -> String {
     match config.internal_registry_hostname.as_deref() {
         Some(host) if !host.is_empty() => {

@@ -19,10 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result, Status, StatusCause, StatusDetails};
 use crate::image::reference::{parse_image_stream_tag_name, DockerImageReference};
-use crate::image::stream::{default_tag, latest_event, validate_tag_reference};
+use crate::image::stream::{
+    default_tag, latest_event, registry_repository, validate_tag_reference,
+};
 use crate::image::types::{
-    Image, ImageStream, ImageStreamSpec, ImageStreamStatus, ImageStreamTag, ImageTag,
-    NamedTagEventList, TagEvent, API_VERSION, GROUP,
+    Image, ImageLookupPolicy, ImageStream, ImageStreamSpec, ImageStreamStatus, ImageStreamTag,
+    ImageTag, NamedTagEventList, TagEvent, TagEventCondition, TagReference, API_VERSION, GROUP,
 };
 use crate::image::ImageConfig;
 use crate::selector::{FieldSelector, FieldTerm};
@@ -183,9 +185,17 @@ pub fn resolve_reference(stream: &ImageStream, tag: &str, event: &TagEvent) -> S
         .iter()
         .find(|t| t.name == tag)
         .is_some_and(|t| t.reference_policy.type_ == "Local");
-    let repository = &stream.status.docker_image_repository;
-    if local
-        && !event.image.is_empty()
+    if local {
+        resolve_in(&stream.status.docker_image_repository, event)
+    } else {
+        event.docker_image_reference.clone()
+    }
+}
+
+/// The pull spec of `event` under a `Local` reference policy: its image in `repository`
+/// (the stream's registry repository), or its recorded pull spec when that is unusable.
+fn resolve_in(repository: &str, event: &TagEvent) -> String {
+    if !event.image.is_empty()
         && !repository.is_empty()
         && DockerImageReference::parse(repository).is_ok()
     {
@@ -243,14 +253,12 @@ fn find_sorted<'a, T>(items: &'a [T], name: &str, key: impl Fn(&T) -> &String) -
 }
 
 /// Stream `name` with only tag `tag` in its spec and status, decorated as `get` returns it:
-/// everything a view of one tag needs, without copying the rest of a long history (nor,
-/// with `newest_only`, more than the tag's newest event).
+/// everything a view of one tag needs, without copying the rest of a long history.
 pub(crate) fn stream_with_tag(
     store: &Store,
     namespace: &str,
     name: &str,
     tag: &str,
-    newest_only: bool,
 ) -> Result<ImageStream> {
     let mut stream = streams(store, namespace).read(name, |s| ImageStream {
         api_version: s.api_version.clone(),
@@ -270,11 +278,7 @@ pub(crate) fn stream_with_tag(
             tags: find_sorted(&s.status.tags, tag, |t| &t.tag)
                 .map(|t| NamedTagEventList {
                     tag: t.tag.clone(),
-                    items: if newest_only {
-                        t.items.iter().take(1).cloned().collect()
-                    } else {
-                        t.items.clone()
-                    },
+                    items: t.items.clone(),
                     conditions: t.conditions.clone(),
                 })
                 .into_iter()
@@ -291,55 +295,109 @@ pub(crate) fn parse_stream_tag(name: &str, kind: &str) -> Result<(String, String
         .map_err(|_| Error::bad_request(format!("{kind} must be retrieved with <name>:<tag>")))
 }
 
-/// The ImageStreamTag view of `tag` (upstream `newISTag`): the newest event with an image,
-/// or an empty one dated at the stream's creation when there is none yet.
-pub(crate) fn istag_view(stream: &ImageStream, tag: &str, image: Option<Image>) -> ImageStreamTag {
-    let empty = TagEvent {
-        created: stream.metadata.creation_timestamp,
-        ..TagEvent::default()
-    };
-    let event = latest_event(stream, tag)
-        .filter(|e| !e.image.is_empty())
-        .unwrap_or(&empty);
-    let spec = stream.spec.tags.iter().find(|t| t.name == tag).cloned();
-    let tag_annotations = spec
-        .as_ref()
-        .and_then(|t| t.annotations.clone())
-        .unwrap_or_default();
-    let image = match image {
-        Some(image) => {
-            let mut view_image = blanked(image);
-            view_image.docker_image_reference = resolve_reference(stream, tag, event);
-            if spec.is_some() {
-                view_image
-                    .metadata
-                    .annotations
-                    .get_or_insert_with(BTreeMap::new)
-                    .extend(tag_annotations.clone());
-            }
-            view_image
+/// What an ImageStreamTag view takes from its stream (upstream `newISTag`), copied out of a
+/// borrowed stream, so a read copies nothing else of it.
+pub(crate) struct TagHead {
+    metadata: ObjectMeta,
+    spec: Option<TagReference>,
+    lookup_policy: ImageLookupPolicy,
+    conditions: Vec<TagEventCondition>,
+    /// The image of the tag's newest event; empty when the tag has no image yet.
+    pub(crate) image: String,
+    /// That event's pull spec, resolved through the tag's reference policy.
+    reference: String,
+    generation: i64,
+}
+
+impl TagHead {
+    /// The head of `tag`: its newest event with an image, or an empty one dated at the
+    /// stream's creation. `repository` gives the stream's registry repository as `get`
+    /// decorates it; it is asked for only when the tag's reference policy is `Local`.
+    pub(crate) fn of(
+        stream: &ImageStream,
+        tag: &str,
+        repository: impl FnOnce() -> String,
+    ) -> TagHead {
+        let spec = find_sorted(&stream.spec.tags, tag, |t| &t.name);
+        let list = find_sorted(&stream.status.tags, tag, |t| &t.tag);
+        let event = list
+            .and_then(|l| l.items.first())
+            .filter(|e| !e.image.is_empty());
+        let local = spec.is_some_and(|t| t.reference_policy.type_ == "Local");
+        let reference = match event {
+            Some(event) if local => resolve_in(&repository(), event),
+            Some(event) => event.docker_image_reference.clone(),
+            None => String::new(),
+        };
+        let mut metadata = view_meta(stream, format!("{}:{tag}", stream.metadata.name_str()));
+        metadata.creation_timestamp = match event {
+            Some(event) => event.created,
+            None => stream.metadata.creation_timestamp,
+        };
+        TagHead {
+            metadata,
+            spec: spec.cloned(),
+            lookup_policy: stream.spec.lookup_policy.clone(),
+            conditions: list.map(|l| l.conditions.clone()).unwrap_or_default(),
+            image: event.map(|e| e.image.clone()).unwrap_or_default(),
+            reference,
+            generation: event.map_or(0, |e| e.generation),
         }
-        None => Image::default(),
-    };
-    let mut metadata = view_meta(stream, format!("{}:{tag}", stream.metadata.name_str()));
-    metadata.creation_timestamp = event.created;
-    metadata.annotations = Some(tag_annotations);
-    ImageStreamTag {
-        api_version: API_VERSION.into(),
-        kind: "ImageStreamTag".into(),
-        metadata,
-        tag: spec,
-        generation: event.generation,
-        lookup_policy: stream.spec.lookup_policy.clone(),
-        conditions: stream
-            .status
-            .tags
-            .iter()
-            .find(|t| t.tag == tag)
-            .map(|t| t.conditions.clone())
-            .unwrap_or_default(),
-        image,
     }
+
+    /// The view, showing `image` (blanked; `None` shows an empty image) at the head's pull
+    /// spec and with the spec tag's annotations added to it.
+    pub(crate) fn into_view(self, image: Option<Image>) -> ImageStreamTag {
+        let TagHead {
+            mut metadata,
+            spec,
+            lookup_policy,
+            conditions,
+            reference,
+            generation,
+            ..
+        } = self;
+        let tag_annotations = spec
+            .as_ref()
+            .and_then(|t| t.annotations.clone())
+            .unwrap_or_default();
+        let image = match image {
+            Some(image) => {
+                let mut view_image = blanked(image);
+                view_image.docker_image_reference = reference;
+                if spec.is_some() {
+                    view_image
+                        .metadata
+                        .annotations
+                        .get_or_insert_with(BTreeMap::new)
+                        .extend(tag_annotations.clone());
+                }
+                view_image
+            }
+            None => Image::default(),
+        };
+        metadata.annotations = Some(tag_annotations);
+        ImageStreamTag {
+            api_version: API_VERSION.into(),
+            kind: "ImageStreamTag".into(),
+            metadata,
+            tag: spec,
+            generation,
+            lookup_policy,
+            conditions,
+            image,
+        }
+    }
+}
+
+/// The ImageStreamTag view of `tag` in a stream decorated as `get` returns it (upstream
+/// `newISTag`): the newest event with an image, or an empty one dated at the stream's
+/// creation when there is none yet.
+pub(crate) fn istag_view(stream: &ImageStream, tag: &str, image: Option<Image>) -> ImageStreamTag {
+    TagHead::of(stream, tag, || {
+        stream.status.docker_image_repository.clone()
+    })
+    .into_view(image)
 }
 
 fn view_meta(stream: &ImageStream, name: String) -> ObjectMeta {
@@ -371,13 +429,16 @@ impl StreamTagApi {
     /// The image a tag currently points to.
     pub fn get(&self, name: &str) -> Result<ImageStreamTag> {
         let (stream_name, tag) = parse_stream_tag(name, "ImageStreamTags")?;
-        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag, true)?;
-        let event = latest_event(&stream, &tag)
-            .filter(|e| !e.image.is_empty())
-            .ok_or_else(|| Error::not_found(GROUP, "imagestreamtags", name))?;
-        let image = view_image(&self.store, &event.image)?
-            .ok_or_else(|| Error::not_found(GROUP, "images", &event.image))?;
-        Ok(istag_view(&stream, &tag, Some(image)))
+        let ctx = StrategyContext::new(&self.store);
+        let head = streams(&self.store, &self.namespace).read(&stream_name, |stream| {
+            TagHead::of(stream, &tag, || registry_repository(stream, &ctx))
+        })?;
+        if head.image.is_empty() {
+            return Err(Error::not_found(GROUP, "imagestreamtags", name));
+        }
+        let image = view_image(&self.store, &head.image)?
+            .ok_or_else(|| Error::not_found(GROUP, "images", &head.image))?;
+        Ok(head.into_view(Some(image)))
     }
 
     /// The tag's image, or `None` when the tag has no image yet or its Image is gone.
@@ -554,7 +615,7 @@ impl ImageTagApi {
     /// The full view of one tag; 404 when the stream has neither a spec nor a status tag.
     pub fn get(&self, name: &str) -> Result<ImageTag> {
         let (stream_name, tag) = parse_stream_tag(name, "ImageTags")?;
-        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag, false)?;
+        let stream = stream_with_tag(&self.store, &self.namespace, &stream_name, &tag)?;
         self.view(&stream, &tag, true)?
             .ok_or_else(|| Error::not_found(GROUP, "imagetags", name))
     }
