@@ -27,24 +27,14 @@ impl Time {
     }
 }
 
-impl fmt::Display for Time {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Time {
+    /// The RFC 3339 text of a time in years 0–9999 (`2006-01-02T15:04:05Z`), built without
+    /// the formatting machinery: timestamps are on every stored event, and `write!` with
+    /// padding was a measurable part of encoding a stream. `None` outside those years.
+    fn rfc3339(&self) -> Option<[u8; 20]> {
         use chrono::{Datelike, Timelike};
         let t = &self.0;
-        let year = t.year();
-        if !(0..=9999).contains(&year) {
-            return write!(
-                f,
-                "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            );
-        }
-        // Written by hand: timestamps are on every stored event, and `write!` with padding
-        // was a measurable part of encoding a stream.
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
         let mut out = *b"0000-00-00T00:00:00Z";
         let put = |out: &mut [u8; 20], at: usize, value: u32, digits: usize| {
             let mut v = value;
@@ -53,19 +43,49 @@ impl fmt::Display for Time {
                 v /= 10;
             }
         };
-        put(&mut out, 0, year as u32, 4);
+        put(&mut out, 0, year, 4);
         put(&mut out, 5, t.month(), 2);
         put(&mut out, 8, t.day(), 2);
         put(&mut out, 11, t.hour(), 2);
         put(&mut out, 14, t.minute(), 2);
         put(&mut out, 17, t.second(), 2);
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        Some(out)
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use chrono::{Datelike, Timelike};
+        match self.rfc3339() {
+            Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+            None => {
+                let t = &self.0;
+                write!(
+                    f,
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                    t.year(),
+                    t.month(),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                )
+            }
+        }
     }
 }
 
 impl Serialize for Time {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // The common case goes straight to the serializer as one string: no formatter and
+        // no escaping adapter (the text never needs escaping).
+        match self.rfc3339() {
+            Some(text) => match std::str::from_utf8(&text) {
+                Ok(text) => serializer.serialize_str(text),
+                Err(_) => serializer.collect_str(self),
+            },
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -242,5 +262,39 @@ impl<'a, K> IntoIterator for &'a ObjectList<K> {
     type IntoIter = std::slice::Iter<'a, K>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Time;
+    use chrono::{TimeZone, Utc};
+
+    fn at(year: i32) -> Time {
+        Time(
+            Utc.with_ymd_and_hms(year, 3, 4, 5, 6, 7)
+                .single()
+                .expect("valid time"),
+        )
+    }
+
+    #[test]
+    fn times_serialise_as_rfc3339_seconds_in_utc_in_every_year() {
+        for (year, text) in [
+            (2026, "2026-03-04T05:06:07Z"),
+            (7, "0007-03-04T05:06:07Z"),
+            (9999, "9999-03-04T05:06:07Z"),
+            (10000, "10000-03-04T05:06:07Z"),
+            (-1, "-001-03-04T05:06:07Z"),
+        ] {
+            let time = at(year);
+            assert_eq!(time.to_string(), text);
+            assert_eq!(
+                serde_json::to_string(&time).expect("encode"),
+                format!("\"{text}\"")
+            );
+        }
+        let back: Time = serde_json::from_str("\"2026-03-04T05:06:07Z\"").expect("decode");
+        assert_eq!(back, at(2026));
     }
 }
