@@ -143,8 +143,8 @@ impl MappingApi {
             for tracker in trackers {
                 add_tag_event(&mut next, &tracker, event.clone());
             }
-            match streams.replace_status_owned(&stream_name, &PostParams::default(), next) {
-                Ok(_) => return Ok(created()),
+            match streams.write_status_owned(&stream_name, &PostParams::default(), next) {
+                Ok(()) => return Ok(created()),
                 Err(e) if e.is_conflict() => {
                     current = streams.get(&stream_name)?;
                     if !same_event(latest_event(&current, &tag), original.as_ref()) {

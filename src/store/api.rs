@@ -446,7 +446,7 @@ impl<K: Resource> Api<K> {
     /// with a status subresource.
     pub fn replace(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
         self.replace_part(name, pp, obj.clone(), Part::Main)
-            .map(|o| self.out(o))
+            .map(|o| self.out(Arc::unwrap_or_clone(o)))
     }
 
     /// Kinds without a status subresource have no `/status` endpoint (404, as the API server).
@@ -472,7 +472,14 @@ impl<K: Resource> Api<K> {
     pub(crate) fn replace_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<K> {
         self.require_status_subresource(name)?;
         self.replace_part(name, pp, obj, Part::Status)
-            .map(|o| self.out(o))
+            .map(|o| self.out(Arc::unwrap_or_clone(o)))
+    }
+
+    /// [`Api::replace_status_owned`] for a caller that does not want the written object
+    /// back: the object moves into the decoded-object cache and is never copied.
+    pub(crate) fn write_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<()> {
+        self.require_status_subresource(name)?;
+        self.replace_part(name, pp, obj, Part::Status).map(drop)
     }
 
     /// Replaces spec and status together in one revision, with the same optimistic
@@ -481,7 +488,7 @@ impl<K: Resource> Api<K> {
     /// status subresource, `replace` ignores status and `replace_status` ignores the rest.
     pub fn replace_unrestricted(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
         self.replace_part(name, pp, obj.clone(), Part::All)
-            .map(|o| self.out(o))
+            .map(|o| self.out(Arc::unwrap_or_clone(o)))
     }
 
     fn check_body_identity(&self, name: &str, obj: &mut K) -> Result<()> {
@@ -500,7 +507,9 @@ impl<K: Resource> Api<K> {
         Ok(())
     }
 
-    fn replace_part(&self, name: &str, pp: &PostParams, mut obj: K, part: Part) -> Result<K> {
+    /// The written object comes back shared with the decoded-object cache: a caller that
+    /// wants its own copy makes it, one that does not pays nothing.
+    fn replace_part(&self, name: &str, pp: &PostParams, mut obj: K, part: Part) -> Result<Arc<K>> {
         self.check_body_identity(name, &mut obj)?;
         let key = self.space.object_key(obj.meta().namespace.as_deref(), name);
         let sent = obj.meta().resource_version.clone().unwrap_or_default();
@@ -512,7 +521,7 @@ impl<K: Resource> Api<K> {
                 if K::ALLOW_CREATE_ON_UPDATE && part == Part::Main {
                     if let Some(mut fresh) = obj.take() {
                         fresh.meta_mut().resource_version = None;
-                        return self.create_once(pp, fresh, false);
+                        return self.create_once(pp, fresh, false).map(Arc::new);
                     }
                 }
                 return Err(self.not_found(name));
@@ -586,7 +595,7 @@ impl<K: Resource> Api<K> {
                 meta.resource_version = current.obj.meta().resource_version.clone();
             }
             match self.apply_update(&current, next, pp.dry_run, Part::Main)? {
-                Attempt::Done(out) => return Ok(self.out(out)),
+                Attempt::Done(out) => return Ok(self.out(Arc::unwrap_or_clone(out))),
                 Attempt::Lost => continue,
             }
         }
@@ -653,7 +662,7 @@ impl<K: Resource> Api<K> {
                 }
             }
             match self.apply_update(&current, patched, pp.dry_run, part)? {
-                Attempt::Done(out) => return Ok(out),
+                Attempt::Done(out) => return Ok(Arc::unwrap_or_clone(out)),
                 Attempt::Lost => continue,
             }
         }
@@ -668,7 +677,7 @@ impl<K: Resource> Api<K> {
         mut next: K,
         dry_run: bool,
         part: Part,
-    ) -> Result<Attempt<K>> {
+    ) -> Result<Attempt<Arc<K>>> {
         let old = &current.obj;
         let name = old.meta().name_str().to_string();
         let sent_uid = next.meta().uid.clone().unwrap_or_default();
@@ -739,7 +748,7 @@ impl<K: Resource> Api<K> {
         }
         let bytes = codec::encode(&mut next)?;
         if *bytes == *current.bytes {
-            return Ok(Attempt::Done(K::clone(old)));
+            return Ok(Attempt::Done(Arc::clone(old)));
         }
         self.check_size(&name, &bytes)?;
         let meta = next.meta();
@@ -748,7 +757,7 @@ impl<K: Resource> Api<K> {
             && meta.deletion_grace_period_seconds.unwrap_or(0) == 0;
         next.meta_mut().resource_version = Some(current.mod_revision.to_string());
         if dry_run {
-            return Ok(Attempt::Done(next));
+            return Ok(Attempt::Done(Arc::new(next)));
         }
         let txn = Txn::new().when_mod_revision(current.key.clone(), current.mod_revision);
         let txn = if finishes_delete {
@@ -759,10 +768,11 @@ impl<K: Resource> Api<K> {
         match self.commit(txn)? {
             Some(revision) => {
                 next.meta_mut().resource_version = Some(revision.to_string());
+                let next = Arc::new(next);
                 self.store
                     .shared
                     .objects
-                    .put(&current.key, revision, next.clone());
+                    .put_shared(&current.key, revision, Arc::clone(&next));
                 Ok(Attempt::Done(next))
             }
             None => Ok(Attempt::Lost),
