@@ -1,6 +1,7 @@
 //! W3 (issue 5): list 100,000 objects of 1 KiB under one resource at a fixed revision in pages
-//! of 500, continuing as kube-apiserver does; the same traversal with a label selector that
-//! matches 1% of objects; and the cost of the first and last page on their own.
+//! of 500, continuing as kube-apiserver does (with copied items, and shared through
+//! `list_shared`); the same traversal with a label selector that matches 1% of objects; and
+//! the cost of the first and last page on their own.
 
 #[path = "common.rs"]
 mod common;
@@ -14,12 +15,29 @@ use criterion::{criterion_main, Criterion};
 const OBJECTS: usize = 100_000;
 
 fn traverse(api: &apistore::Api<Stream>, base: ListParams) -> usize {
+    walk(base, |lp| {
+        let page = api.list(lp).expect("page");
+        (page.items.len(), page.metadata.continue_)
+    })
+}
+
+/// The same traversal through `list_shared`: the items are the store's objects, not copies.
+fn traverse_shared(api: &apistore::Api<Stream>, base: ListParams) -> usize {
+    walk(base, |lp| {
+        let page = api.list_shared(lp).expect("page");
+        (page.items.len(), page.metadata.continue_)
+    })
+}
+
+/// Lists pages from `base` on, continuing as kube-apiserver clients do; `page` answers the
+/// item count and continue token of one page.
+fn walk(base: ListParams, mut page: impl FnMut(&ListParams) -> (usize, Option<String>)) -> usize {
     let mut seen = 0;
     let mut lp = base.clone();
     loop {
-        let page = api.list(&lp).expect("page");
-        seen += page.items.len();
-        match page.metadata.continue_ {
+        let (items, token) = page(&lp);
+        seen += items;
+        match token {
             Some(token) => {
                 lp = ListParams {
                     resource_version: None,
@@ -59,6 +77,9 @@ fn bench(c: &mut Criterion) {
     let pages = ListParams::default().limit(500).at(&at);
     group.bench_function("w3_100k_pages_of_500", |b| {
         b.iter(|| assert_eq!(traverse(&api, pages.clone()), OBJECTS))
+    });
+    group.bench_function("w3_100k_pages_of_500_shared", |b| {
+        b.iter(|| assert_eq!(traverse_shared(&api, pages.clone()), OBJECTS))
     });
     let rare = ListParams::default().limit(500).at(&at).labels("rare=yes");
     group.bench_function("w3_100k_label_selector_1pct", |b| {

@@ -206,6 +206,10 @@ fn run(store: &Store, ops: Vec<Op>) {
                             continue;
                         }
                     };
+                    // The zero-copy variant reads exactly the same page.
+                    let shared = api.list_shared(&lp).expect("the same page, shared");
+                    assert_eq!(shared.metadata, page.metadata);
+                    assert!(shared.items.iter().map(|i| &**i).eq(page.items.iter()));
                     let rev: u64 = page
                         .metadata
                         .resource_version

@@ -696,6 +696,7 @@ fn validate_stream(stream: &ImageStream, old: Option<&ImageStream>) -> Vec<Statu
 }
 
 impl Resource for ImageStream {
+    const DECORATES: bool = true;
     const GROUP: &'static str = GROUP;
     const VERSION: &'static str = VERSION;
     const KIND: &'static str = "ImageStream";

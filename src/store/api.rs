@@ -198,7 +198,7 @@ impl<K: Resource> Api<K> {
     }
 
     /// [`Api::decode_kv`] without the copy: the cached object itself.
-    fn decode_kv_shared(&self, kv: &crate::mvcc::KeyValue) -> Result<Arc<K>> {
+    pub(crate) fn decode_kv_shared(&self, kv: &crate::mvcc::KeyValue) -> Result<Arc<K>> {
         let cache = &self.store.shared.objects;
         if let Some(shared) = cache.get_shared::<K>(&kv.key, kv.mod_revision) {
             if let Ok(obj) = shared.downcast::<K>() {

@@ -34,6 +34,10 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
     const ALLOW_UNCONDITIONAL_UPDATE: bool = false;
     /// True when a replace of a missing object creates it.
     const ALLOW_CREATE_ON_UPDATE: bool = false;
+    /// True when [`Resource::decorate`] fills anything: reads that hand out the store's
+    /// shared objects ([`Api::list_shared`](crate::Api::list_shared)) then copy each one to
+    /// decorate it. False (the default) for kinds without read-time fields.
+    const DECORATES: bool = false;
     /// The default grace period of a delete; `None` for kinds deleted at once (most kinds).
     const DEFAULT_GRACE_PERIOD_SECONDS: Option<i64> = None;
     /// Field-selector fields beyond `metadata.name` and `metadata.namespace`.
@@ -118,7 +122,8 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
     }
 
     /// Fills fields computed at read time (not stored) on every object the store returns:
-    /// reads, write responses, list items and watch events.
+    /// reads, write responses, list items and watch events. A kind that overrides it sets
+    /// [`Resource::DECORATES`].
     fn decorate(&mut self, _ctx: &StrategyContext<'_>) {}
 
     /// True when `self` differs from `old` outside metadata and status (the store then bumps
