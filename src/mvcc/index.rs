@@ -14,7 +14,7 @@
 //! exactly what readers and writers want ("absent" and "deleted" read the same), and a
 //! compaction never drops a live key's newest version, so only `insert` maintains it.
 
-use super::{Change, ChangeKind, KeyValue};
+use super::{Change, ChangeKind, KeyValue, Looked};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -133,6 +133,43 @@ impl State {
             }
         }
         (kvs, more, count.then_some(total))
+    }
+
+    /// The live keys of a range at `at`, at most `limit` (0: all), and whether more follow.
+    /// Each key's object is first asked of `lookup` (key, mod revision): a key it answers
+    /// costs no read of its versions or value — at the current revision the mod revision is
+    /// inline in the history — and only the others come with their key-value.
+    pub(crate) fn range_lookup<T>(
+        &self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        at: u64,
+        limit: usize,
+        mut lookup: impl FnMut(&[u8], u64) -> Option<T>,
+    ) -> (Vec<Looked<T>>, bool) {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for (key, history) in self.keys.range::<[u8], _>((start, end)) {
+            let revision = if at >= history.newest_revision {
+                if !history.newest_live {
+                    continue;
+                }
+                history.newest_revision
+            } else {
+                match version_at(&history.versions, at) {
+                    Some(v) if v.value.is_some() => v.revision,
+                    _ => continue,
+                }
+            };
+            if limit > 0 && out.len() == limit {
+                return (out, true);
+            }
+            if let Some(found) = lookup(key, revision) {
+                out.push(Looked::Found(key.clone(), found));
+            } else if let Some(kv) = version_at(&history.versions, at).and_then(|v| to_kv(key, v)) {
+                out.push(Looked::Missed(kv));
+            }
+        }
+        (out, false)
     }
 
     /// The changes of revision `revision`, in sub order.

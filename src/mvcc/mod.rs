@@ -249,6 +249,14 @@ pub struct RangeOptions {
     pub count: bool,
 }
 
+/// One live key of [`Mvcc::range_lookup`].
+pub(crate) enum Looked<T> {
+    /// The lookup had the key's object: its key and what the lookup answered.
+    Found(Vec<u8>, T),
+    /// The lookup did not: the key-value, to decode.
+    Missed(KeyValue),
+}
+
 /// The result of a range read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RangeResult {
@@ -676,6 +684,27 @@ impl Mvcc {
             count,
             revision: at,
         })
+    }
+
+    /// A range read at `revision` (0: the latest) that asks `lookup` for each live key's
+    /// object first (see [`Looked`]): what a reader holding decoded objects elsewhere needs,
+    /// without touching the values it already has. `limit` 0 reads all; the flag says
+    /// whether more live keys follow.
+    pub(crate) fn range_lookup<T>(
+        &self,
+        range: &KeyRange,
+        revision: u64,
+        limit: usize,
+        lookup: impl FnMut(&[u8], u64) -> Option<T>,
+    ) -> Result<(Vec<Looked<T>>, bool), MvccError> {
+        let state = self.inner.state.read();
+        let at = Self::check_revision(&state, revision)?;
+        if range.is_empty() {
+            return Ok((Vec::new(), false));
+        }
+        let start = range.start.as_ref().map(Vec::as_slice);
+        let end = range.end.as_ref().map(Vec::as_slice);
+        Ok(state.range_lookup(start, end, at, limit, lookup))
     }
 
     /// Commits `txn`: all of it under one new revision, or nothing.

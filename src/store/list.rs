@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::backend::{prefix_successor, KeyRange};
 use crate::error::{Error, Result, StatusCause};
-use crate::mvcc::{KeyValue, MvccError, RangeOptions};
+use crate::mvcc::{KeyValue, Looked, MvccError, RangeOptions};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::continue_token;
@@ -135,6 +135,11 @@ impl Filter {
         Ok(self.matches(&*obj).then_some(obj))
     }
 
+    /// Keeps an already decoded object if it matches.
+    fn keep<K: Resource>(&self, obj: Arc<K>) -> Option<Arc<K>> {
+        (self.is_empty() || self.matches(&*obj)).then_some(obj)
+    }
+
     /// The exact value a `metadata.<field>=` term pins, for scope narrowing.
     fn pinned(&self, field: &str) -> Option<&str> {
         self.fields.requires_exact_match(field)
@@ -153,6 +158,14 @@ struct Plan {
     single: Option<Vec<u8>>,
     /// The continue token this page continues, if any.
     from_token: Option<String>,
+}
+
+/// The key of one entry of a range lookup.
+fn looked_key<T>(entry: &Looked<T>) -> &[u8] {
+    match entry {
+        Looked::Found(key, _) => key,
+        Looked::Missed(kv) => &kv.key,
+    }
 }
 
 fn invalid_list_options(causes: Vec<StatusCause>) -> Error {
@@ -238,37 +251,41 @@ impl<K: Resource> Api<K> {
                 start: cursor.clone(),
                 end: end.clone(),
             };
-            let page = mvcc
-                .range(
-                    &range,
-                    RangeOptions {
-                        revision: plan.revision,
-                        limit: chunk,
-                        count: false,
-                    },
-                )
+            // Objects in the decoded-object cache are taken from there without reading their
+            // versions or values; only the others are decoded.
+            let cache = &self.store.shared.objects;
+            let (looked, more) = mvcc
+                .range_lookup(&range, plan.revision, chunk, |key, revision| {
+                    cache
+                        .get_shared::<K>(key, revision)
+                        .and_then(|o| o.downcast::<K>().ok())
+                })
                 .map_err(map_read_error)?;
-            let fetched = page.kvs.len();
+            let fetched = looked.len();
             let mut last_in_chunk = None;
-            for (i, kv) in page.kvs.iter().enumerate() {
-                if let Some(obj) = filter.select(self, kv)? {
+            for (i, entry) in looked.iter().enumerate() {
+                let selected = match entry {
+                    Looked::Found(_, obj) => filter.keep(Arc::clone(obj)),
+                    Looked::Missed(kv) => filter.select(self, kv)?,
+                };
+                if let Some(obj) = selected {
                     items.push(obj);
                     last_in_chunk = Some(i);
                     if limit > 0 && items.len() == limit {
-                        more_after_page = i + 1 < fetched || page.more;
-                        last_returned = Some(kv.key.clone());
+                        more_after_page = i + 1 < fetched || more;
+                        last_returned = Some(looked_key(entry).to_vec());
                         break 'scan;
                     }
                 }
             }
             if let Some(i) = last_in_chunk {
-                last_returned = Some(page.kvs[i].key.clone());
+                last_returned = Some(looked_key(&looked[i]).to_vec());
             }
-            if !page.more {
+            if !more {
                 break;
             }
-            match page.kvs.last() {
-                Some(kv) => cursor = Bound::Excluded(kv.key.clone()),
+            match looked.last() {
+                Some(entry) => cursor = Bound::Excluded(looked_key(entry).to_vec()),
                 None => break,
             }
             chunk = (chunk.max(1) * 2).min(MAX_CHUNK);
