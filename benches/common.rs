@@ -83,13 +83,28 @@ pub fn stream(name: &str, labels: &[(&str, &str)]) -> Stream {
     }
 }
 
-/// Counts `Added` events on `watch` until `n` arrived or none came for `patience`.
-pub fn count_added(mut watch: Watch<Stream>, n: usize, patience: std::time::Duration) -> usize {
+/// Counts `Added` events on `watch` until `n` arrived or none came for `patience`; `shared`
+/// takes them without copies (`recv_timeout_shared`).
+pub fn count_added(
+    mut watch: Watch<Stream>,
+    n: usize,
+    patience: std::time::Duration,
+    shared: bool,
+) -> usize {
     let mut seen = 0;
     while seen < n {
-        match watch.recv_timeout(patience) {
-            Some(WatchEvent::Added(_)) => seen += 1,
-            Some(_) => {}
+        let added = if shared {
+            watch
+                .recv_timeout_shared(patience)
+                .map(|e| matches!(e, WatchEvent::Added(_)))
+        } else {
+            watch
+                .recv_timeout(patience)
+                .map(|e| matches!(e, WatchEvent::Added(_)))
+        };
+        match added {
+            Some(true) => seen += 1,
+            Some(false) => {}
             None => break,
         }
     }

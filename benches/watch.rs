@@ -1,6 +1,7 @@
 //! W4 (issue 6): fan-out of 2,000 creates of 1 KiB objects from 16 writers to N watchers
-//! (1, 10, 100, 1000), each watcher reading on its own thread; and the replay speed of one
-//! watcher starting 100,000 revisions back. Throughput in delivered events/s is
+//! (1, 10, 100, 1000; copying each object, and shared at 100 and 1000), each watcher reading
+//! on its own thread; and the replay speed of one watcher starting 100,000 revisions back.
+//! Throughput in delivered events/s is
 //! `N × 2000 / time`. `loadgen watch-fanout` reports the same run with delivery latencies.
 
 #[path = "common.rs"]
@@ -23,8 +24,23 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
     let template = stream("template", &[]);
-    for watchers in [1usize, 10, 100, 1000] {
-        group.bench_function(format!("fanout_{PUTS}_puts_to_{watchers}_watchers"), |b| {
+    // Watchers copy each event's object (`recv_timeout`), or at 100 and 1000 watchers also
+    // take the store's shared object (`recv_timeout_shared`).
+    let cases = [
+        (1usize, false),
+        (10, false),
+        (100, false),
+        (1000, false),
+        (100, true),
+        (1000, true),
+    ];
+    for (watchers, shared) in cases {
+        let name = if shared {
+            format!("fanout_{PUTS}_puts_to_{watchers}_watchers_shared")
+        } else {
+            format!("fanout_{PUTS}_puts_to_{watchers}_watchers")
+        };
+        group.bench_function(name, |b| {
             b.iter_batched(
                 Store::memory,
                 |store| {
@@ -34,7 +50,7 @@ fn bench(c: &mut Criterion) {
                         .map(|_| {
                             let w = api.watch(&WatchParams::default(), &from).expect("watch");
                             std::thread::spawn(move || {
-                                common::count_added(w, PUTS, Duration::from_secs(10))
+                                common::count_added(w, PUTS, Duration::from_secs(10), shared)
                             })
                         })
                         .collect();

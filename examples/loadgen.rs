@@ -203,7 +203,9 @@ fn attach_watchers(
                 let watch = store
                     .namespaced::<common::Stream>("conc")
                     .watch(&WatchParams::default(), &from.to_string())?;
-                std::thread::spawn(move || common::count_added(watch, n, Duration::from_secs(60)))
+                std::thread::spawn(move || {
+                    common::count_added(watch, n, Duration::from_secs(60), false)
+                })
             }
             Target::Raw(mvcc) => {
                 let mut feed = mvcc.feed(from)?;

@@ -143,10 +143,18 @@ fn run(store: &Store, ops: Vec<Op>) {
             }
         }
     }
-    for (mut w, start, scope, sel, expired_at_open) in watches {
+    for (i, (mut w, start, scope, sel, expired_at_open)) in watches.into_iter().enumerate() {
         let want = expected(&history, start, scope, sel);
-        let got: Vec<_> =
-            std::iter::from_fn(|| w.recv_timeout(Duration::from_millis(30))).collect();
+        // Every other watcher takes its events shared (no copies); both must see the model.
+        let got: Vec<_> = if i % 2 == 0 {
+            std::iter::from_fn(|| w.recv_timeout(Duration::from_millis(30))).collect()
+        } else {
+            std::iter::from_fn(|| {
+                w.recv_timeout_shared(Duration::from_millis(30))
+                    .map(WatchEvent::into_owned)
+            })
+            .collect()
+        };
         // A watcher reads lazily: if compaction passed its start before it read, its history
         // is gone and its stream is exactly one 410 Expired event.
         if expired_at_open || start < compacted {

@@ -186,18 +186,8 @@ impl<K: Resource> Api<K> {
         obj
     }
 
-    /// Decodes a key-value read from the index, through the decoded-object cache.
-    pub(crate) fn decode_kv(&self, kv: &crate::mvcc::KeyValue) -> Result<K> {
-        let cache = &self.store.shared.objects;
-        if let Some(obj) = cache.get::<K>(&kv.key, kv.mod_revision) {
-            return Ok(obj);
-        }
-        let obj: K = codec::decode(&kv.value, kv.mod_revision)?;
-        cache.put(&kv.key, kv.mod_revision, obj.clone());
-        Ok(obj)
-    }
-
-    /// [`Api::decode_kv`] without the copy: the cached object itself.
+    /// Decodes a key-value read from the index through the decoded-object cache: the cached
+    /// object itself, shared (decoded and cached first on a miss).
     pub(crate) fn decode_kv_shared(&self, kv: &crate::mvcc::KeyValue) -> Result<Arc<K>> {
         let cache = &self.store.shared.objects;
         if let Some(shared) = cache.get_shared::<K>(&kv.key, kv.mod_revision) {

@@ -22,6 +22,7 @@
 //! update's revision). Within one revision, events come in key order.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,7 @@ use crate::store::meta::TypeMeta;
 use crate::store::pacing::{Pacing, TURN_REVISIONS};
 use crate::store::params::{ListParams, WatchParams};
 use crate::store::strategy::Resource;
+use crate::store::StrategyContext;
 
 /// How often a watcher with bookmarks enabled reports its position when idle.
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(1);
@@ -61,6 +63,19 @@ pub enum WatchEvent<K> {
     Bookmark(Bookmark),
     /// The watch failed; always the last event.
     Error(Status),
+}
+
+impl<K: Clone> WatchEvent<Arc<K>> {
+    /// The event with its own copy of the object (none is made when no one else holds it).
+    pub fn into_owned(self) -> WatchEvent<K> {
+        match self {
+            WatchEvent::Added(o) => WatchEvent::Added(Arc::unwrap_or_clone(o)),
+            WatchEvent::Modified(o) => WatchEvent::Modified(Arc::unwrap_or_clone(o)),
+            WatchEvent::Deleted(o) => WatchEvent::Deleted(Arc::unwrap_or_clone(o)),
+            WatchEvent::Bookmark(b) => WatchEvent::Bookmark(b),
+            WatchEvent::Error(status) => WatchEvent::Error(status),
+        }
+    }
 }
 
 /// A bookmark: only a resourceVersion (and, for the end of initial events, an annotation).
@@ -92,7 +107,9 @@ pub struct Watch<K: Resource> {
     feed: Option<ChangeFeed>,
     /// Events with revision ≤ this are skipped (a start in the future).
     skip_through: u64,
-    pending: VecDeque<WatchEvent<K>>,
+    /// Events ready to go out, holding the store's shared objects (copied on the way out
+    /// unless the caller takes them shared).
+    pending: VecDeque<WatchEvent<Arc<K>>>,
     bookmarks: bool,
     deadline: Option<Instant>,
     /// When the last bookmark went out (bookmarks are sent about once per interval).
@@ -148,7 +165,7 @@ impl<K: Resource> Api<K> {
                 watch.fail(Error::TooLargeResourceVersion { requested, current });
                 return Ok(watch);
             }
-            let list = self.list(&ListParams {
+            let list = self.list_shared(&ListParams {
                 label_selector: wp.label_selector.clone(),
                 field_selector: wp.field_selector.clone(),
                 ..ListParams::default()
@@ -246,6 +263,18 @@ impl<K: Resource> Watch<K> {
         self.next_within(timeout)
     }
 
+    /// [`Watch::try_next`] without copying the object: the event carries the store's own
+    /// decoded object, shared by every watcher of the change (as kube-runtime reflectors
+    /// share `Arc<K>`). The same events, in the same order, as the copying calls.
+    pub fn try_next_shared(&mut self) -> Option<WatchEvent<Arc<K>>> {
+        self.next_shared_within(Duration::ZERO)
+    }
+
+    /// [`Watch::recv_timeout`] without copying the object (see [`Watch::try_next_shared`]).
+    pub fn recv_timeout_shared(&mut self, timeout: Duration) -> Option<WatchEvent<Arc<K>>> {
+        self.next_shared_within(timeout)
+    }
+
     /// True once the watch has ended (stopped, timed out, or after its `Error` event).
     pub fn is_done(&self) -> bool {
         self.done && self.pending.is_empty()
@@ -297,7 +326,7 @@ impl<K: Resource> Watch<K> {
         WatchReceiver { receiver, stop }
     }
 
-    fn bookmark(&self, revision: u64, annotations: BTreeMap<String, String>) -> WatchEvent<K> {
+    fn bookmark<T>(&self, revision: u64, annotations: BTreeMap<String, String>) -> WatchEvent<T> {
         WatchEvent::Bookmark(Bookmark {
             types: TypeMeta {
                 api_version: K::api_version(),
@@ -310,53 +339,55 @@ impl<K: Resource> Watch<K> {
         })
     }
 
-    /// Turns one change into this watcher's event, if it has one.
+    /// Turns one change into this watcher's event, if it has one. Objects stay shared: the
+    /// previous state is only copied when it goes out as a `Deleted` (stamped with the
+    /// change's revision), and a decorated kind's object when it is decorated.
     fn transform(&mut self, change: &Change) {
         if change.revision <= self.skip_through || !change.kv.key.starts_with(&self.prefix) {
             return;
         }
-        let stamped = |mut obj: K, revision: u64| {
-            obj.meta_mut().resource_version = Some(revision.to_string());
-            obj
+        let deleted = |mut obj: Arc<K>, revision: u64| {
+            Arc::make_mut(&mut obj).meta_mut().resource_version = Some(revision.to_string());
+            WatchEvent::Deleted(obj)
         };
         let old = match &change.prev {
-            Some(prev) => match self.api.decode_kv(prev) {
+            Some(prev) => match self.api.decode_kv_shared(prev) {
                 Ok(obj) => Some(obj),
                 Err(e) => return self.fail(e),
             },
             None => None,
         };
-        let old_matches = old.as_ref().is_some_and(|o| self.filter.matches(o));
+        let old_matches = old.as_deref().is_some_and(|o| self.filter.matches(o));
         let event = match change.kind {
             ChangeKind::Delete => match old {
-                Some(old) if old_matches => {
-                    Some(WatchEvent::Deleted(stamped(old, change.revision)))
-                }
+                Some(old) if old_matches => Some(deleted(old, change.revision)),
                 _ => None,
             },
             ChangeKind::Put => {
-                let new = match self.api.decode_kv(&change.kv) {
+                let new = match self.api.decode_kv_shared(&change.kv) {
                     Ok(obj) => obj,
                     Err(e) => return self.fail(e),
                 };
-                match (old_matches, self.filter.matches(&new)) {
+                match (old_matches, self.filter.matches(&*new)) {
                     (false, true) => Some(WatchEvent::Added(new)),
                     (true, true) => Some(WatchEvent::Modified(new)),
-                    (true, false) => old.map(|o| WatchEvent::Deleted(stamped(o, change.revision))),
+                    (true, false) => old.map(|o| deleted(o, change.revision)),
                     (false, false) => None,
                 }
             }
         };
-        let event = event.map(|event| match event {
-            WatchEvent::Added(o) => WatchEvent::Added(self.api.out(o)),
-            WatchEvent::Modified(o) => WatchEvent::Modified(self.api.out(o)),
-            WatchEvent::Deleted(o) => WatchEvent::Deleted(self.api.out(o)),
-            other => other,
-        });
-        if let Some(event) = event {
-            self.reported = self.reported.max(change.revision);
-            self.pending.push_back(event);
+        let Some(mut event) = event else {
+            return;
+        };
+        if K::DECORATES {
+            if let WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) =
+                &mut event
+            {
+                Arc::make_mut(o).decorate(&StrategyContext::new(&self.api.store));
+            }
         }
+        self.reported = self.reported.max(change.revision);
+        self.pending.push_back(event);
     }
 
     /// Ends a used-up catch-up turn, and waits for the next one while this watcher is far
@@ -411,6 +442,10 @@ impl<K: Resource> Watch<K> {
     }
 
     fn next_within(&mut self, timeout: Duration) -> Option<WatchEvent<K>> {
+        self.next_shared_within(timeout).map(WatchEvent::into_owned)
+    }
+
+    fn next_shared_within(&mut self, timeout: Duration) -> Option<WatchEvent<Arc<K>>> {
         let mut wait_until = Instant::now() + timeout;
         if let Some(deadline) = self.deadline {
             wait_until = wait_until.min(deadline);
