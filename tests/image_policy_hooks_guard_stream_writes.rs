@@ -10,7 +10,7 @@ use apistore::image::{
     StreamLimits, TagAuthorizer, TagReference,
 };
 use apistore::{ObjectMeta, PostParams, Store};
-use image_common::{mapping, stream};
+use image_common::{mapping, stream, with_registry};
 
 fn tag(name: &str, kind: &str, from: &str, namespace: &str) -> TagReference {
     TagReference {
@@ -228,13 +228,7 @@ fn limit_ranges_refuse_growth_beyond_the_maximum() {
 #[test]
 fn events_from_another_streams_registry_repository_are_rewritten() {
     let store = Store::memory();
-    let api = ImageApi::with_config(
-        &store,
-        ImageConfig {
-            internal_registry_hostname: Some("reg:5000".into()),
-            ..ImageConfig::default()
-        },
-    );
+    let api = with_registry(&store, "reg:5000");
     let digest = format!("sha256:{}", "c".repeat(64));
     api.streams("ns")
         .create(&PostParams::default(), &stream("localimage", Vec::new()))

@@ -3,19 +3,13 @@
 mod image_common;
 use std::collections::BTreeMap;
 
-use apistore::image::{ImageApi, ImageConfig, ImageStream, ObjectReference, TagReference};
+use apistore::image::{ImageApi, ImageStream, ObjectReference, TagReference};
 use apistore::{ObjectMeta, PostParams, Store};
-use image_common::{digest, mapping, stream};
+use image_common::{digest, mapping, stream, with_registry};
 
 fn api() -> (Store, ImageApi) {
     let store = Store::memory();
-    let api = ImageApi::with_config(
-        &store,
-        ImageConfig {
-            internal_registry_hostname: Some("defaultregistry:5000".into()),
-            ..ImageConfig::default()
-        },
-    );
+    let api = with_registry(&store, "defaultregistry:5000");
     (store, api)
 }
 

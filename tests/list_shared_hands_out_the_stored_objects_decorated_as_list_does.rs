@@ -4,11 +4,13 @@
 //! pages, selects and snapshots as `list` does is checked page by page in
 //! `list_pages_match_the_model_snapshot`.
 mod common;
+mod image_common;
 use std::sync::Arc;
 
-use apistore::image::{ImageApi, ImageConfig, ImageStream};
+use apistore::image::ImageStream;
 use apistore::{ListParams, ObjectMeta, PostParams, Store};
 use common::{labelled, Pod};
+use image_common::with_registry;
 
 #[test]
 fn shared_items_are_the_same_objects_on_every_read_and_equal_the_owned_ones() {
@@ -33,13 +35,7 @@ fn shared_items_are_the_same_objects_on_every_read_and_equal_the_owned_ones() {
 #[test]
 fn shared_items_of_a_decorated_kind_carry_their_read_time_fields() {
     let store = Store::memory();
-    let api = ImageApi::with_config(
-        &store,
-        ImageConfig {
-            internal_registry_hostname: Some("registry:5000".into()),
-            ..ImageConfig::default()
-        },
-    );
+    let api = with_registry(&store, "registry:5000");
     let stream = ImageStream {
         metadata: ObjectMeta {
             name: Some("app".into()),
@@ -51,13 +47,7 @@ fn shared_items_of_a_decorated_kind_carry_their_read_time_fields() {
         .create(&PostParams::default(), &stream)
         .unwrap();
     // The registry moves: reads show the new repository, which no stored object has.
-    let api = ImageApi::with_config(
-        &store,
-        ImageConfig {
-            internal_registry_hostname: Some("moved:5000".into()),
-            ..ImageConfig::default()
-        },
-    );
+    let api = with_registry(&store, "moved:5000");
     let shared = api
         .streams("ns")
         .list_shared(&ListParams::default())

@@ -1,8 +1,21 @@
 //! Builders shared by the image API integration tests.
 #![allow(dead_code)]
 
-use apistore::image::{Image, ImageStream, ImageStreamMapping, TagReference};
-use apistore::ObjectMeta;
+use apistore::image::{
+    Image, ImageApi, ImageConfig, ImageStream, ImageStreamMapping, TagReference,
+};
+use apistore::{ObjectMeta, Store};
+
+/// The image API of `store` with its integrated registry at `host`.
+pub fn with_registry(store: &Store, host: &str) -> ImageApi {
+    ImageApi::with_config(
+        store,
+        ImageConfig {
+            internal_registry_hostname: Some(host.into()),
+            ..ImageConfig::default()
+        },
+    )
+}
 
 /// `sha256:` followed by `c` repeated to 64 hex digits.
 pub fn digest(c: &str) -> String {
