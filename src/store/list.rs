@@ -160,14 +160,6 @@ struct Plan {
     from_token: Option<String>,
 }
 
-/// The key of one entry of a range lookup.
-fn looked_key<T>(entry: &Looked<T>) -> &[u8] {
-    match entry {
-        Looked::Found(key, _) => key,
-        Looked::Missed(kv) => &kv.key,
-    }
-}
-
 fn invalid_list_options(causes: Vec<StatusCause>) -> Error {
     Error::invalid("meta.k8s.io", "ListOptions", "", causes)
 }
@@ -261,32 +253,32 @@ impl<K: Resource> Api<K> {
                         .and_then(|o| o.downcast::<K>().ok())
                 })
                 .map_err(map_read_error)?;
+            // Entries are consumed: their keys and objects move, nothing is copied. Only a
+            // page cut at `limit` needs its last key (for the continue token).
             let fetched = looked.len();
-            let mut last_in_chunk = None;
-            for (i, entry) in looked.iter().enumerate() {
-                let selected = match entry {
-                    Looked::Found(_, obj) => filter.keep(Arc::clone(obj)),
-                    Looked::Missed(kv) => filter.select(self, kv)?,
+            let mut last_scanned: Option<Vec<u8>> = None;
+            for (i, entry) in looked.into_iter().enumerate() {
+                let (key, selected) = match entry {
+                    Looked::Found(key, obj) => (key, filter.keep(obj)),
+                    Looked::Missed(kv) => {
+                        let selected = filter.select(self, &kv)?;
+                        (kv.key, selected)
+                    }
                 };
                 if let Some(obj) = selected {
                     items.push(obj);
-                    last_in_chunk = Some(i);
                     if limit > 0 && items.len() == limit {
                         more_after_page = i + 1 < fetched || more;
-                        last_returned = Some(looked_key(entry).to_vec());
+                        last_returned = Some(key);
                         break 'scan;
                     }
                 }
+                last_scanned = Some(key);
             }
-            if let Some(i) = last_in_chunk {
-                last_returned = Some(looked_key(&looked[i]).to_vec());
-            }
-            if !more {
-                break;
-            }
-            match looked.last() {
-                Some(entry) => cursor = Bound::Excluded(looked_key(entry).to_vec()),
-                None => break,
+            // The next chunk starts after this one's last key.
+            match (more, last_scanned) {
+                (true, Some(key)) => cursor = Bound::Excluded(key),
+                _ => break,
             }
             chunk = (chunk.max(1) * 2).min(MAX_CHUNK);
         }
