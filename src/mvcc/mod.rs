@@ -36,6 +36,7 @@ pub mod wal;
 pub use self::feed::ChangeFeed;
 pub use self::wal::{LogEntry, LogFaults, Wal};
 
+pub(crate) use self::index::{Decoded, Slot};
 use self::index::{State, Version};
 use self::record::{
     decode_record, decode_u32, decode_u64, encode_record, parse_revision_key, revision_key,
@@ -253,8 +254,9 @@ pub struct RangeOptions {
 pub(crate) enum Looked<T> {
     /// The lookup had the key's object: its key and what the lookup answered.
     Found(Vec<u8>, T),
-    /// The lookup did not: the key-value, to decode.
-    Missed(KeyValue),
+    /// The lookup did not: the key-value, to decode, and the slot to keep the decoded object
+    /// in when it is the key's newest version.
+    Missed(KeyValue, Option<Slot>),
 }
 
 /// The result of a range read.
@@ -634,19 +636,40 @@ impl Mvcc {
         Ok(state.get(key, at))
     }
 
-    /// The mod revision of `key`'s newest version, when the key is live. A reader that holds
-    /// the decoded object of that revision needs nothing more (and does not touch the value's
-    /// memory).
-    pub(crate) fn latest_revision(&self, key: &[u8]) -> Option<u64> {
-        self.inner.state.read().latest(key).map(|v| v.revision)
-    }
-
     /// The latest live value of `key` and its mod revision, without copying the key (the
     /// point-read path of typed gets, which only need the value and its revision).
     pub(crate) fn latest_value(&self, key: &[u8]) -> Option<(u64, Arc<[u8]>)> {
         let state = self.inner.state.read();
         let version = state.latest(key)?;
         version.value.clone().map(|value| (version.revision, value))
+    }
+
+    /// The mod revision of `key`'s newest version and the slot for its decoded form, when
+    /// the key is live: a typed get finds the object there without a cache lookup.
+    pub(crate) fn latest_slot(&self, key: &[u8]) -> Option<(u64, Slot)> {
+        let state = self.inner.state.read();
+        let latest = state.latest_with_slot(key)?;
+        Some((latest.version.revision, latest.slot.clone()))
+    }
+
+    /// The newest version of `key` and the slot for its decoded form, when the key is live.
+    pub(crate) fn latest_entry(&self, key: &[u8]) -> Option<(KeyValue, Slot)> {
+        let state = self.inner.state.read();
+        let latest = state.latest_with_slot(key)?;
+        let kv = index::to_kv(key, &latest.version)?;
+        Some((kv, latest.slot.clone()))
+    }
+
+    /// Keeps `decoded` as the decoded form of `key` at `revision`, if that is still the key's
+    /// newest version and nothing is kept for it yet (a writer calls this with the object it
+    /// just committed).
+    pub(crate) fn keep_decoded(&self, key: &[u8], revision: u64, decoded: Decoded) {
+        let state = self.inner.state.read();
+        if let Some(latest) = state.latest_with_slot(key) {
+            if latest.version.revision == revision {
+                let _ = latest.slot.set(decoded);
+            }
+        }
     }
 
     /// The number of live keys under `prefix` at revision `at`, answered in O(1) when `at` is
@@ -695,7 +718,7 @@ impl Mvcc {
         range: &KeyRange,
         revision: u64,
         limit: usize,
-        lookup: impl FnMut(&[u8], u64) -> Option<T>,
+        lookup: impl FnMut(&[u8], u64, Option<&Decoded>) -> Option<T>,
     ) -> Result<(Vec<Looked<T>>, bool), MvccError> {
         let state = self.inner.state.read();
         let at = Self::check_revision(&state, revision)?;

@@ -14,7 +14,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use crate::error::{qualified, Error, Result, StatusCause};
-use crate::mvcc::{MvccError, Txn};
+use crate::mvcc::{Decoded, MvccError, Slot, Txn};
 use crate::store::codec;
 use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};
@@ -188,27 +188,76 @@ impl<K: Resource> Api<K> {
 
     /// Decodes a key-value read from the index through the decoded-object cache: the cached
     /// object itself, shared (decoded and cached first on a miss).
-    pub(crate) fn decode_kv_shared(&self, kv: &crate::mvcc::KeyValue) -> Result<Arc<K>> {
+    /// When `kv` is its key's newest version, `slot` is where that version's decoded form is
+    /// kept; the object is left there too.
+    pub(crate) fn decode_kv_shared(
+        &self,
+        kv: &crate::mvcc::KeyValue,
+        slot: Option<&Slot>,
+    ) -> Result<Arc<K>> {
         let cache = &self.store.shared.objects;
-        if let Some(shared) = cache.get_shared::<K>(&kv.key, kv.mod_revision) {
-            if let Ok(obj) = shared.downcast::<K>() {
-                return Ok(obj);
+        let obj = match cache
+            .get_shared::<K>(&kv.key, kv.mod_revision)
+            .and_then(|shared| shared.downcast::<K>().ok())
+        {
+            Some(obj) => obj,
+            None => {
+                let obj = Arc::new(codec::decode::<K>(&kv.value, kv.mod_revision)?);
+                cache.put_shared(&kv.key, kv.mod_revision, obj.clone());
+                obj
             }
+        };
+        if let Some(slot) = slot {
+            self.keep_in(slot, &obj);
         }
-        let obj = Arc::new(codec::decode::<K>(&kv.value, kv.mod_revision)?);
-        cache.put_shared(&kv.key, kv.mod_revision, obj.clone());
         Ok(obj)
     }
 
+    /// The `K` a decoded-object slot holds, if it holds one (another Rust type reading the
+    /// same key may have filled it).
+    pub(crate) fn decoded_as(decoded: &Decoded) -> Option<Arc<K>> {
+        if decoded.is::<K>() {
+            Arc::clone(decoded).downcast::<K>().ok()
+        } else {
+            None
+        }
+    }
+
+    /// Keeps `obj` as the decoded form of the version `slot` belongs to (unless decoded
+    /// objects are not kept at all: `object_cache_entries` 0).
+    pub(crate) fn keep_in(&self, slot: &Slot, obj: &Arc<K>) {
+        if self.store.shared.config.object_cache_entries > 0 {
+            let _ = slot.set(Arc::clone(obj) as Decoded);
+        }
+    }
+
+    /// After a commit: the written object is kept decoded for the readers to come, in the
+    /// cache (watchers find each event's object there) and beside the newest version.
+    pub(crate) fn remember(&self, key: &[u8], revision: u64, obj: &Arc<K>) {
+        let shared = &self.store.shared;
+        shared.objects.put_shared(key, revision, Arc::clone(obj));
+        if shared.config.object_cache_entries > 0 {
+            shared
+                .mvcc
+                .keep_decoded(key, revision, Arc::clone(obj) as Decoded);
+        }
+    }
+
     pub(crate) fn load(&self, key: &[u8]) -> Result<Option<Stored<K>>> {
-        match self.store.shared.mvcc.get(key, 0)? {
+        match self.store.shared.mvcc.latest_entry(key) {
             None => Ok(None),
-            Some(kv) => Ok(Some(Stored {
-                obj: self.decode_kv_shared(&kv)?,
-                key: kv.key,
-                mod_revision: kv.mod_revision,
-                bytes: kv.value,
-            })),
+            Some((kv, slot)) => {
+                let obj = match slot.get().and_then(Self::decoded_as) {
+                    Some(obj) => obj,
+                    None => self.decode_kv_shared(&kv, Some(&slot))?,
+                };
+                Ok(Some(Stored {
+                    obj,
+                    key: kv.key,
+                    mod_revision: kv.mod_revision,
+                    bytes: kv.value,
+                }))
+            }
         }
     }
 
@@ -346,7 +395,7 @@ impl<K: Resource> Api<K> {
                 // Cached: a copy here (about 1 µs for 1 KiB) saves the first reader — a
                 // watcher, a list, a get — a decode several times as dear.
                 obj.meta_mut().resource_version = Some(revision.to_string());
-                self.store.shared.objects.put(&key, revision, obj.clone());
+                self.remember(&key, revision, &Arc::new(obj.clone()));
                 Ok(obj)
             }
             None => match self.load(&key)? {
@@ -367,20 +416,37 @@ impl<K: Resource> Api<K> {
     pub fn get(&self, name: &str) -> Result<K> {
         let key = self.key_of(name)?;
         let mvcc = &self.store.shared.mvcc;
-        let cache = &self.store.shared.objects;
-        let Some(revision) = mvcc.latest_revision(&key) else {
+        let Some((revision, slot)) = mvcc.latest_slot(&key) else {
             return Err(self.not_found(name));
         };
-        if let Some(obj) = cache.get::<K>(&key, revision) {
-            return Ok(self.out(obj));
+        if let Some(obj) = slot.get().and_then(|d| d.downcast_ref::<K>()) {
+            return Ok(self.out(obj.clone()));
+        }
+        let obj = self.decode_latest(name, &key, revision, &slot)?;
+        Ok(self.out(K::clone(&obj)))
+    }
+
+    /// The newest version of `key` decoded (from the cache, or from its value), kept in
+    /// `slot` when it is still the version `slot` belongs to (at `revision`).
+    fn decode_latest(&self, name: &str, key: &[u8], revision: u64, slot: &Slot) -> Result<Arc<K>> {
+        let cache = &self.store.shared.objects;
+        if let Some(obj) = cache
+            .get_shared::<K>(key, revision)
+            .and_then(|o| o.downcast::<K>().ok())
+        {
+            self.keep_in(slot, &obj);
+            return Ok(obj);
         }
         // A miss reads the value (and its revision again: a write may have come in between).
-        let Some((revision, value)) = mvcc.latest_value(&key) else {
+        let Some((now, value)) = self.store.shared.mvcc.latest_value(key) else {
             return Err(self.not_found(name));
         };
-        let obj: K = codec::decode(&value, revision)?;
-        cache.put(&key, revision, obj.clone());
-        Ok(self.out(obj))
+        let obj = Arc::new(codec::decode::<K>(&value, now)?);
+        cache.put_shared(key, now, obj.clone());
+        if now == revision {
+            self.keep_in(slot, &obj);
+        }
+        Ok(obj)
     }
 
     /// Reads the latest version of the named object without copying it: `f` sees the
@@ -390,20 +456,13 @@ impl<K: Resource> Api<K> {
     pub fn read<R>(&self, name: &str, f: impl FnOnce(&K) -> R) -> Result<R> {
         let key = self.key_of(name)?;
         let mvcc = &self.store.shared.mvcc;
-        let cache = &self.store.shared.objects;
-        let Some(revision) = mvcc.latest_revision(&key) else {
+        let Some((revision, slot)) = mvcc.latest_slot(&key) else {
             return Err(self.not_found(name));
         };
-        if let Some(shared) = cache.get_shared::<K>(&key, revision) {
-            if let Some(obj) = shared.downcast_ref::<K>() {
-                return Ok(f(obj));
-            }
+        if let Some(obj) = slot.get().and_then(|d| d.downcast_ref::<K>()) {
+            return Ok(f(obj));
         }
-        let Some((revision, value)) = mvcc.latest_value(&key) else {
-            return Err(self.not_found(name));
-        };
-        let obj: Arc<K> = Arc::new(codec::decode(&value, revision)?);
-        cache.put_shared(&key, revision, obj.clone());
+        let obj = self.decode_latest(name, &key, revision, &slot)?;
         Ok(f(&obj))
     }
 
@@ -759,10 +818,7 @@ impl<K: Resource> Api<K> {
             Some(revision) => {
                 next.meta_mut().resource_version = Some(revision.to_string());
                 let next = Arc::new(next);
-                self.store
-                    .shared
-                    .objects
-                    .put_shared(&current.key, revision, Arc::clone(&next));
+                self.remember(&current.key, revision, &next);
                 Ok(Attempt::Done(next))
             }
             None => Ok(Attempt::Lost),
@@ -882,10 +938,7 @@ impl<K: Resource> Api<K> {
         match self.commit(txn)? {
             Some(revision) => {
                 next.meta_mut().resource_version = Some(revision.to_string());
-                self.store
-                    .shared
-                    .objects
-                    .put(&current.key, revision, next.clone());
+                self.remember(&current.key, revision, &Arc::new(next.clone()));
                 Ok(Attempt::Done(next))
             }
             None => Ok(Attempt::Lost),

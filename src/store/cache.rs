@@ -3,7 +3,8 @@
 //!
 //! Design notes: decoding a 1 KiB object from JSON costs a few microseconds, several times a
 //! point read from the index, so reads keep the decoded object of each (key, mod revision)
-//! they saw. An entry is valid exactly while the key's mod revision is the one it was decoded
+//! they saw. (The newest version of a key is looked up first in its slot in the index — see
+//! `mvcc::index` — which costs no hashing; this cache serves older versions and watchers.) An entry is valid exactly while the key's mod revision is the one it was decoded
 //! at, so there is no invalidation protocol: a stale entry is a miss, and a write through any
 //! path (even raw mvcc) cannot make a reader see old data. Entries are `Arc<dyn Any>`: two Rust
 //! types reading one key (a type and its newer version) just miss on each other. Shards keep
@@ -65,24 +66,6 @@ impl ObjectCache {
         (hash, &self.shards[(hash >> 40) as usize % SHARDS])
     }
 
-    /// The object decoded from `key` at `revision`, if cached as a `K`.
-    pub fn get<K: Clone + Send + Sync + 'static>(&self, key: &[u8], revision: u64) -> Option<K> {
-        if self.per_shard == 0 {
-            return None;
-        }
-        // Copy the object outside the lock: the lock is held for an `Arc` clone only.
-        let object = {
-            let (hash, shard) = self.locate(key);
-            let shard = shard.read();
-            shard
-                .find(hash, |e| *e.key == *key)
-                .filter(|e| e.revision == revision)?
-                .object
-                .clone()
-        };
-        object.downcast_ref::<K>().cloned()
-    }
-
     /// The shared cached object (check it with `downcast_ref::<K>()`), without cloning it.
     pub fn get_shared<K: 'static>(
         &self,
@@ -98,11 +81,6 @@ impl ObjectCache {
             .find(hash, |e| *e.key == *key)
             .filter(|e| e.revision == revision)?;
         entry.object.is::<K>().then(|| entry.object.clone())
-    }
-
-    /// Remembers `object` as `key` decoded at `revision`.
-    pub fn put<K: Send + Sync + 'static>(&self, key: &[u8], revision: u64, object: K) {
-        self.put_shared(key, revision, Arc::new(object));
     }
 
     /// Remembers an already shared `object` as `key` decoded at `revision`.
@@ -171,6 +149,19 @@ impl RemainingCounts {
 #[cfg(test)]
 mod tests {
     use super::{ObjectCache, SHARDS};
+    use std::sync::Arc;
+
+    impl ObjectCache {
+        fn put<K: Send + Sync + 'static>(&self, key: &[u8], revision: u64, object: K) {
+            self.put_shared(key, revision, Arc::new(object));
+        }
+
+        fn get<K: Clone + 'static>(&self, key: &[u8], revision: u64) -> Option<K> {
+            self.get_shared::<K>(key, revision)?
+                .downcast_ref::<K>()
+                .cloned()
+        }
+    }
 
     #[test]
     fn entries_answer_only_their_revision_and_type_and_stay_within_the_bound() {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::backend::{prefix_successor, KeyRange};
 use crate::error::{Error, Result, StatusCause};
-use crate::mvcc::{KeyValue, Looked, MvccError, RangeOptions};
+use crate::mvcc::{KeyValue, Looked, MvccError, RangeOptions, Slot};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::continue_token;
@@ -108,10 +108,15 @@ impl Filter {
     }
 
     /// Decodes `kv` if it matches (only the metadata first, when that decides and the object
-    /// is not cached).
-    fn select<K: Resource>(&self, api: &Api<K>, kv: &KeyValue) -> Result<Option<Arc<K>>> {
+    /// is not cached); a decoded object is kept in `slot` (see [`Api::decode_kv_shared`]).
+    fn select<K: Resource>(
+        &self,
+        api: &Api<K>,
+        kv: &KeyValue,
+        slot: Option<&Slot>,
+    ) -> Result<Option<Arc<K>>> {
         if self.is_empty() {
-            return api.decode_kv_shared(kv).map(Some);
+            return api.decode_kv_shared(kv, slot).map(Some);
         }
         let cached = api
             .store
@@ -129,9 +134,9 @@ impl Filter {
             if !self.matches_meta(&meta.metadata) {
                 return Ok(None);
             }
-            return api.decode_kv_shared(kv).map(Some);
+            return api.decode_kv_shared(kv, slot).map(Some);
         }
-        let obj = api.decode_kv_shared(kv)?;
+        let obj = api.decode_kv_shared(kv, slot)?;
         Ok(self.matches(&*obj).then_some(obj))
     }
 
@@ -220,7 +225,7 @@ impl<K: Resource> Api<K> {
         let mvcc = &self.store.shared.mvcc;
         if let Some(key) = &plan.single {
             let items = match mvcc.get(key, plan.revision).map_err(map_read_error)? {
-                Some(kv) => filter.select(self, &kv)?.into_iter().collect(),
+                Some(kv) => filter.select(self, &kv, None)?.into_iter().collect(),
                 None => Vec::new(),
             };
             let metadata = ListMeta {
@@ -243,14 +248,17 @@ impl<K: Resource> Api<K> {
                 start: cursor.clone(),
                 end: end.clone(),
             };
-            // Objects in the decoded-object cache are taken from there without reading their
-            // versions or values; only the others are decoded.
+            // Objects kept decoded (beside the newest version in the index, or in the
+            // decoded-object cache) are taken from there without reading their versions or
+            // values; only the others are decoded.
             let cache = &self.store.shared.objects;
             let (looked, more) = mvcc
-                .range_lookup(&range, plan.revision, chunk, |key, revision| {
-                    cache
-                        .get_shared::<K>(key, revision)
-                        .and_then(|o| o.downcast::<K>().ok())
+                .range_lookup(&range, plan.revision, chunk, |key, revision, decoded| {
+                    decoded.and_then(Api::<K>::decoded_as).or_else(|| {
+                        cache
+                            .get_shared::<K>(key, revision)
+                            .and_then(|o| o.downcast::<K>().ok())
+                    })
                 })
                 .map_err(map_read_error)?;
             // Entries are consumed: their keys and objects move, nothing is copied. Only a
@@ -260,8 +268,8 @@ impl<K: Resource> Api<K> {
             for (i, entry) in looked.into_iter().enumerate() {
                 let (key, selected) = match entry {
                     Looked::Found(key, obj) => (key, filter.keep(obj)),
-                    Looked::Missed(kv) => {
-                        let selected = filter.select(self, &kv)?;
+                    Looked::Missed(kv, slot) => {
+                        let selected = filter.select(self, &kv, slot.as_ref())?;
                         (kv.key, selected)
                     }
                 };

@@ -70,8 +70,10 @@ pub struct Config {
     pub dir: Option<PathBuf>,
     /// Objects whose stored form is larger than this are rejected (default 1.5 MiB).
     pub max_object_bytes: usize,
-    /// How many decoded objects reads keep to skip JSON decoding (default 131,072; 0 turns
-    /// the cache off). Memory cost: about one decoded copy of each cached object.
+    /// How many decoded objects of older versions (and of watch events) reads keep to skip
+    /// JSON decoding (default 131,072). Memory cost: about one decoded copy of each cached
+    /// object. Independently of this bound, the newest version of every key written or read
+    /// through `Api` keeps its decoded object in the index; 0 turns both off.
     pub object_cache_entries: usize,
     /// How long a paged list's snapshot stays pinned against retention compaction after each
     /// page (default 5 minutes; zero disables pinning).
@@ -118,7 +120,8 @@ impl Config {
         }
     }
 
-    /// Sets how many decoded objects reads keep (0 turns the cache off).
+    /// Sets how many decoded objects of older versions reads keep (0 keeps no decoded
+    /// objects at all).
     #[must_use]
     pub fn object_cache_entries(mut self, entries: usize) -> Config {
         self.object_cache_entries = entries;

@@ -351,7 +351,7 @@ impl<K: Resource> Watch<K> {
             WatchEvent::Deleted(obj)
         };
         let old = match &change.prev {
-            Some(prev) => match self.api.decode_kv_shared(prev) {
+            Some(prev) => match self.api.decode_kv_shared(prev, None) {
                 Ok(obj) => Some(obj),
                 Err(e) => return self.fail(e),
             },
@@ -364,7 +364,7 @@ impl<K: Resource> Watch<K> {
                 _ => None,
             },
             ChangeKind::Put => {
-                let new = match self.api.decode_kv_shared(&change.kv) {
+                let new = match self.api.decode_kv_shared(&change.kv, None) {
                     Ok(obj) => obj,
                     Err(e) => return self.fail(e),
                 };
