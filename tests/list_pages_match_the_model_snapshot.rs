@@ -315,3 +315,18 @@ proptest! {
         run(&Store::open(apistore::Config::sled(dir.path())).unwrap(), ops);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    /// Nothing kept decoded: every item of every page is decoded from its value.
+    #[test]
+    fn paginated_lists_without_decoded_objects_equal_the_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(&Store::open(apistore::Config::memory().object_cache_entries(0)).unwrap(), ops);
+    }
+
+    /// A cache too small for older snapshots: their pages mix kept and decoded objects.
+    #[test]
+    fn paginated_lists_with_a_tiny_cache_equal_the_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(&Store::open(apistore::Config::memory().object_cache_entries(64)).unwrap(), ops);
+    }
+}

@@ -22,7 +22,7 @@
 //! (a third of a cached list's time, measured). The slot is replaced, not cleared, by the next
 //! version, so it can never answer for another revision; older versions have none.
 
-use super::{Change, ChangeKind, KeyValue, Looked};
+use super::{Change, ChangeKind, KeyValue, Looked, LookedRange, Lookup};
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -167,18 +167,21 @@ impl State {
     }
 
     /// The live keys of a range at `at`, at most `limit` (0: all), and whether more follow.
-    /// Each key's object is first asked of `lookup` (key, mod revision): a key it answers
-    /// costs no read of its versions or value — at the current revision the mod revision is
-    /// inline in the history — and only the others come with their key-value.
+    /// Each key's object is first asked of `lookup` (key, mod revision, the newest version's
+    /// decoded object): a key it answers costs no read of its versions or value — at the
+    /// current revision the mod revision is inline in the history — and only the others come
+    /// with their key-value. Keys are copied only when asked for, and for the chunk's end.
     pub(crate) fn range_lookup<T>(
         &self,
         start: Bound<&[u8]>,
         end: Bound<&[u8]>,
         at: u64,
         limit: usize,
-        mut lookup: impl FnMut(&[u8], u64, Option<&Decoded>) -> Option<T>,
-    ) -> (Vec<Looked<T>>, bool) {
+        mut lookup: impl FnMut(&[u8], u64, Option<&Decoded>) -> Lookup<T>,
+    ) -> LookedRange<T> {
         let mut out = Vec::with_capacity(limit.min(1024));
+        let mut last: Option<&Vec<u8>> = None;
+        let mut more = false;
         for (key, history) in self.keys.range::<[u8], _>((start, end)) {
             let (revision, slot) = if at >= history.newest_revision {
                 if !history.newest_live {
@@ -192,15 +195,25 @@ impl State {
                 }
             };
             if limit > 0 && out.len() == limit {
-                return (out, true);
+                more = true;
+                break;
             }
-            if let Some(found) = lookup(key, revision, slot.and_then(|s| s.get())) {
-                out.push(Looked::Found(key.clone(), found));
-            } else if let Some(kv) = version_at(&history.versions, at).and_then(|v| to_kv(key, v)) {
-                out.push(Looked::Missed(kv, slot.cloned()));
+            match lookup(key, revision, slot.and_then(|s| s.get())) {
+                Lookup::Keep(found, key) => out.push(Looked::Found(key, found)),
+                Lookup::Pass => out.push(Looked::Passed),
+                Lookup::Miss => match version_at(&history.versions, at).and_then(|v| to_kv(key, v))
+                {
+                    Some(kv) => out.push(Looked::Missed(kv, slot.cloned())),
+                    None => continue,
+                },
             }
+            last = Some(key);
         }
-        (out, false)
+        LookedRange {
+            entries: out,
+            more,
+            last_key: last.cloned(),
+        }
     }
 
     /// The changes of revision `revision`, in sub order.

@@ -250,13 +250,35 @@ pub struct RangeOptions {
     pub count: bool,
 }
 
-/// One live key of [`Mvcc::range_lookup`].
+/// What the reader of a [`Mvcc::range_lookup`] answers for one live key.
+pub(crate) enum Lookup<T> {
+    /// It has the key's object and keeps this; with a copy of the key when it asked for one.
+    Keep(T, Option<Vec<u8>>),
+    /// It has the key's object and does not want it (a filter rejects it).
+    Pass,
+    /// It does not have the object: the key-value is wanted, to decode.
+    Miss,
+}
+
+/// One live key of [`Mvcc::range_lookup`], in key order.
 pub(crate) enum Looked<T> {
-    /// The lookup had the key's object: its key and what the lookup answered.
-    Found(Vec<u8>, T),
-    /// The lookup did not: the key-value, to decode, and the slot to keep the decoded object
-    /// in when it is the key's newest version.
+    /// What the reader kept, and the key when it asked for it.
+    Found(Option<Vec<u8>>, T),
+    /// A key the reader passed over.
+    Passed,
+    /// The key-value the reader did not have, and the slot to keep its decoded object in
+    /// when it is the key's newest version.
     Missed(KeyValue, Option<Slot>),
+}
+
+/// One chunk of [`Mvcc::range_lookup`].
+pub(crate) struct LookedRange<T> {
+    /// Every live key visited, in order.
+    pub entries: Vec<Looked<T>>,
+    /// Whether live keys follow the last one visited.
+    pub more: bool,
+    /// The last key visited (where the next chunk starts after).
+    pub last_key: Option<Vec<u8>>,
 }
 
 /// The result of a range read.
@@ -710,20 +732,24 @@ impl Mvcc {
     }
 
     /// A range read at `revision` (0: the latest) that asks `lookup` for each live key's
-    /// object first (see [`Looked`]): what a reader holding decoded objects elsewhere needs,
-    /// without touching the values it already has. `limit` 0 reads all; the flag says
-    /// whether more live keys follow.
+    /// object first (see [`Lookup`]): what a reader holding decoded objects elsewhere needs,
+    /// without touching the values it already has, nor copying keys it does not ask for.
+    /// `limit` (0: all) bounds the live keys visited.
     pub(crate) fn range_lookup<T>(
         &self,
         range: &KeyRange,
         revision: u64,
         limit: usize,
-        lookup: impl FnMut(&[u8], u64, Option<&Decoded>) -> Option<T>,
-    ) -> Result<(Vec<Looked<T>>, bool), MvccError> {
+        lookup: impl FnMut(&[u8], u64, Option<&Decoded>) -> Lookup<T>,
+    ) -> Result<LookedRange<T>, MvccError> {
         let state = self.inner.state.read();
         let at = Self::check_revision(&state, revision)?;
         if range.is_empty() {
-            return Ok((Vec::new(), false));
+            return Ok(LookedRange {
+                entries: Vec::new(),
+                more: false,
+                last_key: None,
+            });
         }
         let start = range.start.as_ref().map(Vec::as_slice);
         let end = range.end.as_ref().map(Vec::as_slice);

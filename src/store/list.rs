@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::backend::{prefix_successor, KeyRange};
 use crate::error::{Error, Result, StatusCause};
-use crate::mvcc::{KeyValue, Looked, MvccError, RangeOptions, Slot};
+use crate::mvcc::{KeyValue, Looked, Lookup, MvccError, RangeOptions, Slot};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::continue_token;
@@ -140,9 +140,9 @@ impl Filter {
         Ok(self.matches(&*obj).then_some(obj))
     }
 
-    /// Keeps an already decoded object if it matches.
-    fn keep<K: Resource>(&self, obj: Arc<K>) -> Option<Arc<K>> {
-        (self.is_empty() || self.matches(&*obj)).then_some(obj)
+    /// True when an already decoded object is selected.
+    fn accepts<K: Resource>(&self, obj: &K) -> bool {
+        self.is_empty() || self.matches(obj)
     }
 
     /// The exact value a `metadata.<field>=` term pins, for scope narrowing.
@@ -243,48 +243,69 @@ impl<K: Resource> Api<K> {
         let mut chunk = limit;
         let mut last_returned: Option<Vec<u8>> = None;
         let mut more_after_page = false;
+        let cache = &self.store.shared.objects;
         'scan: loop {
             let range = KeyRange {
                 start: cursor.clone(),
                 end: end.clone(),
             };
             // Objects kept decoded (beside the newest version in the index, or in the
-            // decoded-object cache) are taken from there without reading their versions or
-            // values; only the others are decoded.
-            let cache = &self.store.shared.objects;
-            let (looked, more) = mvcc
+            // decoded-object cache) are filtered in place: no version or value is read, and a
+            // rejected object is not even shared. Only the others are decoded. A key is copied
+            // only where the page may end (for its continue token): at the item that fills it,
+            // counting each undecided miss as a possible item.
+            let before = items.len();
+            let mut kept = 0usize;
+            let mut undecided = 0usize;
+            let looked = mvcc
                 .range_lookup(&range, plan.revision, chunk, |key, revision, decoded| {
-                    decoded.and_then(Api::<K>::decoded_as).or_else(|| {
-                        cache
+                    let selected = match decoded.and_then(|d| d.downcast_ref::<K>()) {
+                        Some(obj) => filter
+                            .accepts(obj)
+                            .then(|| decoded.and_then(Api::<K>::decoded_as))
+                            .flatten(),
+                        None => match cache
                             .get_shared::<K>(key, revision)
                             .and_then(|o| o.downcast::<K>().ok())
-                    })
+                        {
+                            Some(obj) => filter.accepts(&*obj).then_some(obj),
+                            None => {
+                                undecided += 1;
+                                return Lookup::Miss;
+                            }
+                        },
+                    };
+                    let Some(obj) = selected else {
+                        return Lookup::Pass;
+                    };
+                    kept += 1;
+                    let may_end_page = limit > 0 && before + kept + undecided >= limit;
+                    Lookup::Keep(obj, may_end_page.then(|| key.to_vec()))
                 })
                 .map_err(map_read_error)?;
-            // Entries are consumed: their keys and objects move, nothing is copied. Only a
-            // page cut at `limit` needs its last key (for the continue token).
-            let fetched = looked.len();
-            let mut last_scanned: Option<Vec<u8>> = None;
-            for (i, entry) in looked.into_iter().enumerate() {
+            let fetched = looked.entries.len();
+            for (i, entry) in looked.entries.into_iter().enumerate() {
                 let (key, selected) = match entry {
-                    Looked::Found(key, obj) => (key, filter.keep(obj)),
+                    Looked::Found(key, obj) => (key, Some(obj)),
+                    Looked::Passed => (None, None),
                     Looked::Missed(kv, slot) => {
                         let selected = filter.select(self, &kv, slot.as_ref())?;
-                        (kv.key, selected)
+                        (Some(kv.key), selected)
                     }
                 };
                 if let Some(obj) = selected {
                     items.push(obj);
                     if limit > 0 && items.len() == limit {
-                        more_after_page = i + 1 < fetched || more;
-                        last_returned = Some(key);
+                        more_after_page = i + 1 < fetched || looked.more;
+                        last_returned = Some(key.ok_or_else(|| {
+                            Error::internal("a list page ended at an item without its key")
+                        })?);
                         break 'scan;
                     }
                 }
-                last_scanned = Some(key);
             }
             // The next chunk starts after this one's last key.
-            match (more, last_scanned) {
+            match (looked.more, looked.last_key) {
                 (true, Some(key)) => cursor = Bound::Excluded(key),
                 _ => break,
             }
