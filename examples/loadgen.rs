@@ -40,6 +40,8 @@ struct Args {
     dir: Option<String>,
     engine: String,
     typed: bool,
+    /// `list`: take pages through `list_shared` (the store's objects, not copies).
+    shared: bool,
     limit: u32,
     watchers: usize,
     puts: usize,
@@ -53,7 +55,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or(
-        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--limit L] [--watchers W] [--puts P] [--watch W] [--rate R]",
+        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--shared] [--limit L] [--watchers W] [--puts P] [--watch W] [--rate R]",
     )?;
     let mut out = Args {
         command,
@@ -62,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         dir: None,
         engine: "sled".into(),
         typed: false,
+        shared: false,
         limit: 500,
         watchers: 100,
         puts: 2000,
@@ -71,6 +74,10 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = args.next() {
         if flag == "--typed" {
             out.typed = true;
+            continue;
+        }
+        if flag == "--shared" {
+            out.shared = true;
             continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -413,10 +420,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut items = 0;
             loop {
                 let t = Instant::now();
-                let page = api.list(&lp)?;
+                let (count, token) = if args.shared {
+                    let page = api.list_shared(&lp)?;
+                    (page.items.len(), page.metadata.continue_)
+                } else {
+                    let page = api.list(&lp)?;
+                    (page.items.len(), page.metadata.continue_)
+                };
                 lat.push(t.elapsed());
-                items += page.items.len();
-                match page.metadata.continue_ {
+                items += count;
+                match token {
                     Some(token) => {
                         lp = ListParams::default()
                             .limit(args.limit)
@@ -431,9 +444,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut sorted = lat.clone();
             sorted.sort();
             println!(
-                r#"{{"test":"list","n":{},"limit":{},"items":{items},"pages":{},"secs":{secs:.3},"first_page_us":{first},"median_page_us":{},"last_page_us":{last},"max_page_us":{}}}"#,
+                r#"{{"test":"list","n":{},"limit":{},"shared":{},"items":{items},"pages":{},"secs":{secs:.3},"first_page_us":{first},"median_page_us":{},"last_page_us":{last},"max_page_us":{}}}"#,
                 args.n,
                 args.limit,
+                args.shared,
                 lat.len(),
                 percentile(&sorted, 0.5),
                 percentile(&sorted, 1.0)
