@@ -40,7 +40,8 @@ struct Args {
     dir: Option<String>,
     engine: String,
     typed: bool,
-    /// `list`: take pages through `list_shared` (the store's objects, not copies).
+    /// `list`, `watch-fanout`: take pages through `list_shared` and events through
+    /// `recv_timeout_shared` (the store's objects, not copies).
     shared: bool,
     limit: u32,
     watchers: usize,
@@ -479,30 +480,31 @@ fn watch_fanout(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let watchers: Vec<_> = (0..args.watchers)
         .map(|_| {
             let mut watch = api.watch(&WatchParams::default(), &start_rv)?;
-            let committed = committed.clone();
             let puts = args.puts;
+            let shared = args.shared;
             Ok(std::thread::spawn(move || {
-                let mut lat = Vec::with_capacity(puts);
-                while lat.len() < puts {
-                    match watch.recv_timeout(Duration::from_secs(30)) {
-                        Some(WatchEvent::Added(obj)) => {
-                            let now = Instant::now();
-                            let rv: u64 = obj
-                                .metadata
-                                .resource_version
-                                .as_deref()
-                                .and_then(|r| r.parse().ok())
-                                .unwrap_or(0);
-                            let at = committed.lock().get(&rv).copied();
-                            lat.push(
-                                at.map_or(Duration::ZERO, |t| now.saturating_duration_since(t)),
-                            );
+                // (revision, arrival) of each event; matched with commit times afterwards,
+                // so the watchers share no lock while they receive.
+                let mut seen = Vec::with_capacity(puts);
+                let patience = Duration::from_secs(30);
+                while seen.len() < puts {
+                    let rv = if shared {
+                        match watch.recv_timeout_shared(patience) {
+                            Some(WatchEvent::Added(obj)) => obj.metadata.resource_version.clone(),
+                            Some(_) => continue,
+                            None => break,
                         }
-                        Some(_) => {}
-                        None => break,
-                    }
+                    } else {
+                        match watch.recv_timeout(patience) {
+                            Some(WatchEvent::Added(obj)) => obj.metadata.resource_version,
+                            Some(_) => continue,
+                            None => break,
+                        }
+                    };
+                    let rv: u64 = rv.as_deref().and_then(|r| r.parse().ok()).unwrap_or(0);
+                    seen.push((rv, Instant::now()));
                 }
-                (lat, Instant::now())
+                (seen, Instant::now())
             }))
         })
         .collect::<Result<_, apistore::Error>>()?;
@@ -540,19 +542,25 @@ fn watch_fanout(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let write_secs = start.elapsed().as_secs_f64();
     let mut all = Vec::new();
     let mut finished = start;
+    let committed = committed.lock();
     for w in watchers {
-        if let Ok((lat, done)) = w.join() {
-            all.extend(lat);
+        if let Ok((seen, done)) = w.join() {
+            all.extend(seen.into_iter().map(|(rv, arrived)| {
+                committed
+                    .get(&rv)
+                    .map_or(Duration::ZERO, |t| arrived.saturating_duration_since(*t))
+            }));
             finished = finished.max(done);
         }
     }
     let secs = finished.duration_since(start).as_secs_f64();
     all.sort();
     println!(
-        r#"{{"test":"watch-fanout","watchers":{},"puts":{},"rate":{},"delivered":{},"secs":{secs:.3},"events_per_s":{:.0},"puts_per_s":{:.0},"p50_us":{},"p99_us":{}}}"#,
+        r#"{{"test":"watch-fanout","watchers":{},"puts":{},"rate":{},"shared":{},"delivered":{},"secs":{secs:.3},"events_per_s":{:.0},"puts_per_s":{:.0},"p50_us":{},"p99_us":{}}}"#,
         args.watchers,
         args.puts,
         args.rate,
+        args.shared,
         all.len(),
         all.len() as f64 / secs,
         args.puts as f64 / write_secs,

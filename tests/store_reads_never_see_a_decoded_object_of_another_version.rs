@@ -151,3 +151,51 @@ fn a_store_that_keeps_no_decoded_objects_reads_every_version_right() {
         .expect("replace");
     assert_eq!(sizes_seen(&api), (5, 5, vec![5], vec![5]));
 }
+
+#[test]
+fn watch_events_carry_the_object_of_the_revision_that_made_them() {
+    use apistore::{WatchEvent, WatchParams};
+    use std::time::Duration;
+    let store = Store::memory();
+    let api = store.namespaced::<WidgetV1>("ns");
+    let from = store.resource_version().to_string();
+    let mut watchers: Vec<_> = (0..3)
+        .map(|_| api.watch(&WatchParams::default(), &from).expect("watch"))
+        .collect();
+    api.create(&PostParams::default(), &widget("w", 1))
+        .expect("create");
+    let key = only_key(store.mvcc());
+    let body = br#"{"metadata":{"name":"w","namespace":"ns","uid":"u"},"size":7}"#;
+    store
+        .mvcc()
+        .commit(Txn::new().put(key, body.to_vec()))
+        .expect("raw put");
+    let mut next = api.get("w").expect("get");
+    next.size = 9;
+    api.replace("w", &PostParams::default(), &next)
+        .expect("replace");
+    for (i, watch) in watchers.iter_mut().enumerate() {
+        let mut sizes = Vec::new();
+        while sizes.len() < 3 {
+            let event = if i % 2 == 0 {
+                watch.recv_timeout_shared(Duration::from_secs(5))
+            } else {
+                watch.recv_timeout(Duration::from_secs(5)).map(|e| match e {
+                    WatchEvent::Added(o) => WatchEvent::Added(std::sync::Arc::new(o)),
+                    WatchEvent::Modified(o) => WatchEvent::Modified(std::sync::Arc::new(o)),
+                    other => panic!("unexpected {other:?}"),
+                })
+            };
+            match event.expect("event") {
+                WatchEvent::Added(o) => sizes.push(("added", o.size)),
+                WatchEvent::Modified(o) => sizes.push(("modified", o.size)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(
+            sizes,
+            vec![("added", 1), ("modified", 7), ("modified", 9)],
+            "watcher {i}"
+        );
+    }
+}

@@ -6,7 +6,7 @@
 //! A slow reader costs nothing to writers and loses nothing, until a compaction passes its
 //! position — then it reports [`MvccError::Compacted`].
 
-use super::recent::RevisionChanges;
+use super::recent::{Recorded, RevisionChanges};
 use super::{Change, Mvcc, MvccError};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -74,13 +74,16 @@ impl ChangeFeed {
             Some(last) => self.position = last.revision,
             None => self.position = self.mvcc.current_revision().max(self.position),
         }
-        let mut group: Vec<Change> = Vec::new();
+        let mut group: Vec<Recorded> = Vec::new();
         for change in changes {
-            if group.last().is_some_and(|g| g.revision != change.revision) {
+            if group
+                .last()
+                .is_some_and(|g| g.change.revision != change.revision)
+            {
                 self.buffered
                     .push_back(Arc::from(std::mem::take(&mut group)));
             }
-            group.push(change);
+            group.push(Recorded::from(change));
         }
         if !group.is_empty() {
             self.buffered.push_back(Arc::from(group));
@@ -97,7 +100,7 @@ impl ChangeFeed {
         let Some(front) = self.buffered.front() else {
             return Ok(None);
         };
-        let change = front[self.taken].clone();
+        let change = front[self.taken].change.clone();
         self.taken += 1;
         if self.taken >= front.len() {
             self.buffered.pop_front();

@@ -22,6 +22,7 @@
 //! (a third of a cached list's time, measured). The slot is replaced, not cleared, by the next
 //! version, so it can never answer for another revision; older versions have none.
 
+use super::recent::Recorded;
 use super::{Change, ChangeKind, KeyValue, Looked, LookedRange, Lookup};
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -218,14 +219,29 @@ impl State {
 
     /// The changes of revision `revision`, in sub order.
     pub(crate) fn changes_at(&self, revision: u64) -> Vec<Change> {
+        self.recorded_at(revision)
+            .into_iter()
+            .map(|r| r.change)
+            .collect()
+    }
+
+    /// The changes of revision `revision`, in sub order, each with the decoded-object slot
+    /// of the version it wrote while that is its key's newest (for the recent window).
+    pub(crate) fn recorded_at(&self, revision: u64) -> Vec<Recorded> {
         let Some(keys) = self.revlog.get(&revision) else {
             return Vec::new();
         };
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            let Some(history) = self.keys.get(key).map(|h| &h.versions) else {
+            let Some(entry) = self.keys.get(key) else {
                 continue;
             };
+            let slot = entry
+                .newest_slot
+                .as_ref()
+                .filter(|_| entry.newest_revision == revision)
+                .cloned();
+            let history = &entry.versions;
             let idx = history.partition_point(|v| v.revision < revision);
             let Some(now) = history.get(idx).filter(|v| v.revision == revision) else {
                 continue;
@@ -247,11 +263,14 @@ impl State {
                     },
                 ),
             };
-            out.push(Change {
-                revision,
-                kind,
-                kv,
-                prev,
+            out.push(Recorded {
+                change: Change {
+                    revision,
+                    kind,
+                    kv,
+                    prev,
+                },
+                slot,
             });
         }
         out

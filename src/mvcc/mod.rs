@@ -38,6 +38,7 @@ pub use self::wal::{LogEntry, LogFaults, Wal};
 
 pub(crate) use self::index::{Decoded, Slot};
 use self::index::{State, Version};
+pub(crate) use self::recent::Recorded;
 use self::record::{
     decode_record, decode_u32, decode_u64, encode_record, parse_revision_key, revision_key,
     RecordRef, FORMAT_VERSION, META_COMPACTED, META_FORMAT, META_REVISION,
@@ -894,7 +895,7 @@ impl Mvcc {
                 for revision in revisions {
                     self.inner
                         .recent
-                        .record(revision, state.changes_at(revision));
+                        .record(revision, state.recorded_at(revision));
                 }
             }
             let current = state.current;

@@ -19,15 +19,31 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 
-use super::Change;
+use super::{Change, Slot};
 
 /// Revisions per chunk.
 const CHUNK: u64 = 1024;
 /// Chunks kept: the window of recent revisions feeds read without the index lock.
 const CHUNKS_KEPT: usize = 64;
 
+/// One change as the window keeps it: with the slot where the decoded object of the version
+/// it wrote is kept (the version's own slot in the index), so a thousand watchers of one
+/// change take one decoded object from beside it instead of each looking it up in the
+/// decoded-object cache.
+#[derive(Clone, Debug)]
+pub(crate) struct Recorded {
+    pub change: Change,
+    pub slot: Option<Slot>,
+}
+
+impl From<Change> for Recorded {
+    fn from(change: Change) -> Recorded {
+        Recorded { change, slot: None }
+    }
+}
+
 /// The changes of one revision, in sub-revision order.
-pub(crate) type RevisionChanges = Arc<[Change]>;
+pub(crate) type RevisionChanges = Arc<[Recorded]>;
 
 struct Chunk {
     /// The first revision of the chunk (a multiple of [`CHUNK`]).
@@ -91,7 +107,7 @@ impl RecentChanges {
 
     /// Records the changes of `revision` (called once per revision, in increasing order,
     /// before the revision is published).
-    pub fn record(&self, revision: u64, changes: Vec<Change>) {
+    pub fn record(&self, revision: u64, changes: Vec<Recorded>) {
         if changes.is_empty() {
             // Never for a committed revision; left unrecorded, a feed reads the index, and
             // no reader ever indexes an empty revision.
@@ -164,8 +180,8 @@ mod tests {
     use super::*;
     use crate::mvcc::{ChangeKind, KeyValue};
 
-    fn change(revision: u64, key: &str) -> Change {
-        Change {
+    fn change(revision: u64, key: &str) -> Recorded {
+        Recorded::from(Change {
             revision,
             kind: ChangeKind::Put,
             kv: KeyValue {
@@ -176,7 +192,7 @@ mod tests {
                 version: 1,
             },
             prev: None,
-        }
+        })
     }
 
     #[test]
@@ -190,8 +206,8 @@ mod tests {
             read.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
             vec![2, 3, 4, 5]
         );
-        assert_eq!(read[0].1[0].kv.key, b"b");
-        assert_eq!(read[0].1[1].kv.key, b"a");
+        assert_eq!(read[0].1[0].change.kv.key, b"b");
+        assert_eq!(read[0].1[1].change.kv.key, b"a");
         assert_eq!(recent.read(3, 4).expect("window").len(), 1);
         assert!(recent.read(5, 5).expect("nothing new").is_empty());
     }

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, Status};
-use crate::mvcc::{Change, ChangeFeed, ChangeKind, MvccError};
+use crate::mvcc::{Change, ChangeFeed, ChangeKind, MvccError, Recorded, Slot};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::list::Filter;
 use crate::store::meta::TypeMeta;
@@ -342,7 +342,7 @@ impl<K: Resource> Watch<K> {
     /// Turns one change into this watcher's event, if it has one. Objects stay shared: the
     /// previous state is only copied when it goes out as a `Deleted` (stamped with the
     /// change's revision), and a decorated kind's object when it is decorated.
-    fn transform(&mut self, change: &Change) {
+    fn transform(&mut self, change: &Change, slot: Option<&Slot>) {
         if change.revision <= self.skip_through || !change.kv.key.starts_with(&self.prefix) {
             return;
         }
@@ -350,21 +350,31 @@ impl<K: Resource> Watch<K> {
             Arc::make_mut(&mut obj).meta_mut().resource_version = Some(revision.to_string());
             WatchEvent::Deleted(obj)
         };
+        // The previous object is needed as a `Deleted` event's object and to test a
+        // selector; an update seen without a selector only needs to know it existed.
+        let old_needed = change.kind == ChangeKind::Delete || !self.filter.is_empty();
         let old = match &change.prev {
-            Some(prev) => match self.api.decode_kv_shared(prev, None) {
+            Some(prev) if old_needed => match self.api.decode_kv_shared(prev, None) {
                 Ok(obj) => Some(obj),
                 Err(e) => return self.fail(e),
             },
-            None => None,
+            _ => None,
         };
-        let old_matches = old.as_deref().is_some_and(|o| self.filter.matches(o));
+        let old_matches = match &old {
+            Some(o) => self.filter.matches(&**o),
+            None => change.prev.is_some() && !old_needed,
+        };
         let event = match change.kind {
             ChangeKind::Delete => match old {
                 Some(old) if old_matches => Some(deleted(old, change.revision)),
                 _ => None,
             },
             ChangeKind::Put => {
-                let new = match self.api.decode_kv_shared(&change.kv, None) {
+                // The version's own decoded object when its writer (or another watcher) left
+                // it beside the change; the cache or a decode otherwise.
+                let kept = slot.and_then(|s| s.get()).and_then(Api::<K>::decoded_as);
+                let new = match kept.map_or_else(|| self.api.decode_kv_shared(&change.kv, slot), Ok)
+                {
                     Ok(obj) => obj,
                     Err(e) => return self.fail(e),
                 };
@@ -428,12 +438,12 @@ impl<K: Resource> Watch<K> {
                 return true;
             }
         };
-        let mut order: Vec<&Change> = changes.iter().collect();
+        let mut order: Vec<&Recorded> = changes.iter().collect();
         if order.len() > 1 {
-            order.sort_by(|a, b| a.kv.key.cmp(&b.kv.key));
+            order.sort_by(|a, b| a.change.kv.key.cmp(&b.change.kv.key));
         }
-        for change in order {
-            self.transform(change);
+        for recorded in order {
+            self.transform(&recorded.change, recorded.slot.as_ref());
             if self.feed.is_none() {
                 break;
             }
