@@ -40,8 +40,8 @@ struct Args {
     dir: Option<String>,
     engine: String,
     typed: bool,
-    /// `list`, `watch-fanout`: take pages through `list_shared` and events through
-    /// `recv_timeout_shared` (the store's objects, not copies).
+    /// `list`, `watch-fanout`, `put-conc --typed --watch`: take pages through `list_shared`
+    /// and events through `recv_timeout_shared` (the store's objects, not copies).
     shared: bool,
     limit: u32,
     watchers: usize,
@@ -202,6 +202,7 @@ fn attach_watchers(
     target: &Target,
     count: usize,
     n: usize,
+    shared: bool,
 ) -> Result<Vec<std::thread::JoinHandle<usize>>, Box<dyn std::error::Error>> {
     let from = target.mvcc().current_revision();
     let mut handles = Vec::with_capacity(count);
@@ -212,7 +213,7 @@ fn attach_watchers(
                     .namespaced::<common::Stream>("conc")
                     .watch(&WatchParams::default(), &from.to_string())?;
                 std::thread::spawn(move || {
-                    common::count_added(watch, n, Duration::from_secs(60), false)
+                    common::count_added(watch, n, Duration::from_secs(60), shared)
                 })
             }
             Target::Raw(mvcc) => {
@@ -299,7 +300,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "put-conc" => {
             let target = Target::open(dir, &args.engine, args.typed)?;
-            let watchers = attach_watchers(&target, args.watch, args.n)?;
+            let watchers = attach_watchers(&target, args.watch, args.n, args.shared)?;
             let (secs, lat) = run_writers(&target, args.n, args.inflight, &|i| {
                 ("conc".into(), format!("c-{i:08}"))
             });
