@@ -113,6 +113,13 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// 500 StorageReadError: a watch saw an object deleted whose last stored state cannot be
+    /// decoded, so its `DELETED` event has no object to carry.
+    #[error("saw a DELETED event, but object data is corrupt - {message}")]
+    StorageRead {
+        /// Why the stored state could not be read.
+        message: String,
+    },
     /// 500 InternalError: the storage engine or its log failed.
     #[error("Internal error occurred: {source}")]
     Backend {
@@ -134,7 +141,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => 405,
             Error::Forbidden { .. } => 403,
             Error::TooLarge { .. } => 413,
-            Error::Internal { .. } | Error::Backend { .. } => 500,
+            Error::Internal { .. } | Error::Backend { .. } | Error::StorageRead { .. } => 500,
         }
     }
 
@@ -153,6 +160,7 @@ impl Error {
             Error::Forbidden { .. } => "Forbidden",
             Error::TooLarge { .. } => "RequestEntityTooLarge",
             Error::Internal { .. } | Error::Backend { .. } => "InternalError",
+            Error::StorageRead { .. } => "StorageReadError",
         }
     }
 
@@ -286,6 +294,11 @@ impl Error {
             Some("MethodNotAllowed") => Error::MethodNotAllowed { message, details },
             Some("Forbidden") => Error::Forbidden { message, details },
             Some("RequestEntityTooLarge") => Error::TooLarge { message },
+            Some("StorageReadError") => Error::StorageRead {
+                message: message
+                    .strip_prefix("saw a DELETED event, but object data is corrupt - ")
+                    .map_or_else(|| message.clone(), str::to_string),
+            },
             _ => Error::Internal { message },
         }
     }

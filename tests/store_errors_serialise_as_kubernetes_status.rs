@@ -82,6 +82,13 @@ fn codes_and_reasons_match_the_api_server() {
             500,
             "InternalError",
         ),
+        (
+            Error::StorageRead {
+                message: "x".into(),
+            },
+            500,
+            "StorageReadError",
+        ),
     ];
     for (err, code, reason) in cases {
         assert_eq!(err.code(), code);

@@ -356,6 +356,12 @@ impl<K: Resource> Watch<K> {
         let old = match &change.prev {
             Some(prev) if old_needed => match self.api.decode_kv_shared(prev, None) {
                 Ok(obj) => Some(obj),
+                // A deletion whose last state is unreadable cannot be reported as DELETED.
+                Err(e) if change.kind == ChangeKind::Delete => {
+                    return self.fail(Error::StorageRead {
+                        message: e.to_string(),
+                    })
+                }
                 Err(e) => return self.fail(e),
             },
             _ => None,

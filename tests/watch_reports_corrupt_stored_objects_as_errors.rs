@@ -1,0 +1,110 @@
+//! A watch that meets stored data it cannot decode ends with an `ERROR` event, as the API
+//! server's watch does: `InternalError` for an object it cannot decode, and `StorageReadError`
+//! ("saw a DELETED event, but object data is corrupt") for a deletion whose last state it
+//! cannot decode. Nothing follows the error.
+use std::time::Duration;
+
+use apistore::backend::KeyRange;
+use apistore::mvcc::Txn;
+use apistore::{ObjectMeta, PostParams, Resource, Store, WatchEvent, WatchParams};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Widget {
+    metadata: ObjectMeta,
+    size: u32,
+}
+
+impl Resource for Widget {
+    const GROUP: &'static str = "example.com";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Widget";
+    const PLURAL: &'static str = "widgets";
+    const NAMESPACED: bool = true;
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+/// A store holding one widget whose stored body was then overwritten with bytes that are
+/// not JSON (as a bad disk or a foreign writer could leave it); answers the store, the key
+/// and the revision of the corrupt write.
+fn store_with_a_corrupt_widget() -> (Store, Vec<u8>, u64) {
+    let store = Store::memory();
+    store
+        .namespaced::<Widget>("ns")
+        .create(
+            &PostParams::default(),
+            &Widget {
+                metadata: ObjectMeta {
+                    name: Some("w".into()),
+                    ..Default::default()
+                },
+                size: 1,
+            },
+        )
+        .expect("create");
+    let all = store
+        .mvcc()
+        .range(&KeyRange::all(), Default::default())
+        .expect("range");
+    let key = all.kvs[0].key.clone();
+    let written = store
+        .mvcc()
+        .commit(Txn::new().put(key.clone(), b"{not json".to_vec()))
+        .expect("corrupt put");
+    (store, key, written.revision)
+}
+
+fn error_reason_then_end(watch: &mut apistore::Watch<Widget>) -> (String, Option<i32>) {
+    let status = match watch.recv_timeout(Duration::from_secs(5)) {
+        Some(WatchEvent::Error(status)) => status,
+        other => panic!("expected an error event, got {other:?}"),
+    };
+    assert!(
+        watch.recv_timeout(Duration::from_millis(50)).is_none(),
+        "nothing follows an error"
+    );
+    (status.reason.unwrap_or_default(), status.code)
+}
+
+#[test]
+fn an_undecodable_object_ends_the_watch_with_an_internal_error() {
+    let (store, _, written) = store_with_a_corrupt_widget();
+    let api = store.namespaced::<Widget>("ns");
+    let mut watch = api
+        .watch(&WatchParams::default(), &(written - 1).to_string())
+        .expect("watch");
+    assert_eq!(
+        error_reason_then_end(&mut watch),
+        ("InternalError".to_string(), Some(500))
+    );
+}
+
+#[test]
+fn a_deletion_of_an_undecodable_object_ends_the_watch_with_a_storage_read_error() {
+    let (store, key, written) = store_with_a_corrupt_widget();
+    let api = store.namespaced::<Widget>("ns");
+    let mut watch = api
+        .watch(&WatchParams::default(), &written.to_string())
+        .expect("watch");
+    store
+        .mvcc()
+        .commit(Txn::new().delete(key))
+        .expect("raw delete");
+    let status = match watch.recv_timeout(Duration::from_secs(5)) {
+        Some(WatchEvent::Error(status)) => status,
+        other => panic!("expected an error event, got {other:?}"),
+    };
+    assert_eq!(status.reason.as_deref(), Some("StorageReadError"));
+    assert_eq!(status.code, Some(500));
+    assert!(status
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("saw a DELETED event, but object data is corrupt"));
+    assert!(watch.recv_timeout(Duration::from_millis(50)).is_none());
+}
