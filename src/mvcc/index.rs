@@ -31,6 +31,9 @@ use std::sync::{Arc, OnceLock};
 
 use foldhash::fast::RandomState;
 
+/// Live keys a range lookup gathers before asking for their objects.
+const BATCH: usize = 32;
+
 /// The decoded form of a value, as the layer above keeps it (its typed object).
 pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
 
@@ -183,32 +186,57 @@ impl State {
         let mut out = Vec::with_capacity(limit.min(1024));
         let mut last: Option<&Vec<u8>> = None;
         let mut more = false;
-        for (key, history) in self.keys.range::<[u8], _>((start, end)) {
-            let (revision, slot) = if at >= history.newest_revision {
-                if !history.newest_live {
-                    continue;
+        // Live keys are gathered a batch at a time before `lookup` sees them, so walking the
+        // map and reading the objects run as two tight loops and the processor overlaps the
+        // objects' cache misses (a label filter follows four pointers per object).
+        let mut batch: Vec<(&Vec<u8>, &History, u64, Option<&Decoded>)> = Vec::with_capacity(BATCH);
+        let mut keys = self.keys.range::<[u8], _>((start, end));
+        let mut visited = 0usize;
+        loop {
+            batch.clear();
+            for (key, history) in keys.by_ref() {
+                let (revision, slot) = if at >= history.newest_revision {
+                    if !history.newest_live {
+                        continue;
+                    }
+                    (history.newest_revision, history.newest_slot.as_ref())
+                } else {
+                    match version_at(&history.versions, at) {
+                        Some(v) if v.value.is_some() => (v.revision, None),
+                        _ => continue,
+                    }
+                };
+                if limit > 0 && visited == limit {
+                    more = true;
+                    break;
                 }
-                (history.newest_revision, history.newest_slot.as_ref())
-            } else {
-                match version_at(&history.versions, at) {
-                    Some(v) if v.value.is_some() => (v.revision, None),
-                    _ => continue,
+                visited += 1;
+                batch.push((key, history, revision, slot.and_then(|s| s.get())));
+                if batch.len() == BATCH {
+                    break;
                 }
-            };
-            if limit > 0 && out.len() == limit {
-                more = true;
+            }
+            let exhausted = batch.len() < BATCH;
+            for &(key, history, revision, decoded) in &batch {
+                match lookup(key, revision, decoded) {
+                    Lookup::Keep(found, key) => out.push(Looked::Found(key, found)),
+                    Lookup::Pass => out.push(Looked::Passed),
+                    Lookup::Miss => {
+                        let slot = history
+                            .newest_slot
+                            .as_ref()
+                            .filter(|_| at >= history.newest_revision);
+                        match version_at(&history.versions, at).and_then(|v| to_kv(key, v)) {
+                            Some(kv) => out.push(Looked::Missed(kv, slot.cloned())),
+                            None => continue,
+                        }
+                    }
+                }
+                last = Some(key);
+            }
+            if more || exhausted {
                 break;
             }
-            match lookup(key, revision, slot.and_then(|s| s.get())) {
-                Lookup::Keep(found, key) => out.push(Looked::Found(key, found)),
-                Lookup::Pass => out.push(Looked::Passed),
-                Lookup::Miss => match version_at(&history.versions, at).and_then(|v| to_kv(key, v))
-                {
-                    Some(kv) => out.push(Looked::Missed(kv, slot.cloned())),
-                    None => continue,
-                },
-            }
-            last = Some(key);
         }
         LookedRange {
             entries: out,
