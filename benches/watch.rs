@@ -96,6 +96,18 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function(format!("replay_{REPLAY}_revisions_shared"), |b| {
+        b.iter(|| {
+            let mut w = api.watch(&WatchParams::default(), &from).expect("watch");
+            let mut seen = 0;
+            while seen < REPLAY {
+                match w.try_next_shared() {
+                    Some(WatchEvent::Added(_)) => seen += 1,
+                    other => panic!("{other:?}"),
+                }
+            }
+        })
+    });
     group.finish();
 }
 
