@@ -69,21 +69,21 @@ impl ChangeFeed {
             }
         }
         // Behind the recent window: read the index.
-        let changes = self.mvcc.changes_after(self.position, REFILL_REVISIONS)?;
+        let changes = self.mvcc.recorded_after(self.position, REFILL_REVISIONS)?;
         match changes.last() {
-            Some(last) => self.position = last.revision,
+            Some(last) => self.position = last.change.revision,
             None => self.position = self.mvcc.current_revision().max(self.position),
         }
         let mut group: Vec<Recorded> = Vec::new();
         for change in changes {
             if group
                 .last()
-                .is_some_and(|g| g.change.revision != change.revision)
+                .is_some_and(|g| g.change.revision != change.change.revision)
             {
                 self.buffered
                     .push_back(Arc::from(std::mem::take(&mut group)));
             }
-            group.push(Recorded::from(change));
+            group.push(change);
         }
         if !group.is_empty() {
             self.buffered.push_back(Arc::from(group));

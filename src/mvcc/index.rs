@@ -245,14 +245,6 @@ impl State {
         }
     }
 
-    /// The changes of revision `revision`, in sub order.
-    pub(crate) fn changes_at(&self, revision: u64) -> Vec<Change> {
-        self.recorded_at(revision)
-            .into_iter()
-            .map(|r| r.change)
-            .collect()
-    }
-
     /// The changes of revision `revision`, in sub order, each with the decoded-object slot
     /// of the version it wrote while that is its key's newest (for the recent window).
     pub(crate) fn recorded_at(&self, revision: u64) -> Vec<Recorded> {

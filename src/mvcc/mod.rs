@@ -999,6 +999,20 @@ impl Mvcc {
         after: u64,
         max_revisions: usize,
     ) -> Result<Vec<Change>, MvccError> {
+        Ok(self
+            .recorded_after(after, max_revisions)?
+            .into_iter()
+            .map(|r| r.change)
+            .collect())
+    }
+
+    /// [`Mvcc::changes_after`] with each change's decoded-object slot while its version is
+    /// the key's newest (what a feed far behind the recent window reads).
+    pub(crate) fn recorded_after(
+        &self,
+        after: u64,
+        max_revisions: usize,
+    ) -> Result<Vec<Recorded>, MvccError> {
         let state = self.inner.state.read();
         if after < state.compacted {
             return Err(MvccError::Compacted {
@@ -1020,7 +1034,7 @@ impl Mvcc {
             .map(|(r, _)| *r)
             .collect();
         for revision in revisions {
-            out.extend(state.changes_at(revision));
+            out.extend(state.recorded_at(revision));
         }
         Ok(out)
     }
