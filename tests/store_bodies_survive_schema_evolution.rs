@@ -2,47 +2,8 @@
 //! what an older version of it wrote; objects over the size limit are refused; everything
 //! survives a reopen of the durable store.
 mod common;
-use apistore::{Config, ObjectMeta, PostParams, Resource, Store};
+use apistore::{Config, ObjectMeta, PostParams, Store};
 use common::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct WidgetV1 {
-    metadata: ObjectMeta,
-    size: u32,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct WidgetV2 {
-    metadata: ObjectMeta,
-    size: u32,
-    #[serde(default = "default_colour")]
-    colour: String,
-}
-
-fn default_colour() -> String {
-    "blue".into()
-}
-
-macro_rules! widget {
-    ($t:ty) => {
-        impl Resource for $t {
-            const GROUP: &'static str = "example.com";
-            const VERSION: &'static str = "v1";
-            const KIND: &'static str = "Widget";
-            const PLURAL: &'static str = "widgets";
-            const NAMESPACED: bool = true;
-            fn meta(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-            fn meta_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
-            }
-        }
-    };
-}
-widget!(WidgetV1);
-widget!(WidgetV2);
 
 #[test]
 fn a_type_with_a_new_defaulted_field_reads_objects_written_without_it() {

@@ -3,46 +3,10 @@
 //! whichever revision is asked for, a read answers exactly the stored version it reads.
 use apistore::backend::KeyRange;
 use apistore::mvcc::{Mvcc, Txn};
-use apistore::{Api, Config, ListParams, ObjectMeta, PostParams, Resource, Store};
-use serde::{Deserialize, Serialize};
+use apistore::{Api, Config, ListParams, ObjectMeta, PostParams, Store};
+use common::{WidgetV1, WidgetV2};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct WidgetV1 {
-    metadata: ObjectMeta,
-    size: u32,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct WidgetV2 {
-    metadata: ObjectMeta,
-    size: u32,
-    #[serde(default = "default_colour")]
-    colour: String,
-}
-
-fn default_colour() -> String {
-    "blue".into()
-}
-
-macro_rules! widget {
-    ($t:ty) => {
-        impl Resource for $t {
-            const GROUP: &'static str = "example.com";
-            const VERSION: &'static str = "v1";
-            const KIND: &'static str = "Widget";
-            const PLURAL: &'static str = "widgets";
-            const NAMESPACED: bool = true;
-            fn meta(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-            fn meta_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
-            }
-        }
-    };
-}
-widget!(WidgetV1);
-widget!(WidgetV2);
+mod common;
 
 fn widget(name: &str, size: u32) -> WidgetV1 {
     WidgetV1 {
@@ -61,6 +25,25 @@ fn only_key(mvcc: &Mvcc) -> Vec<u8> {
         .expect("range");
     assert_eq!(all.kvs.len(), 1);
     all.kvs[0].key.clone()
+}
+
+/// Replaces widget `w` through the typed API with one of size `size`.
+fn resize(api: &Api<WidgetV1>, size: u32) {
+    let mut next = api.get("w").expect("get");
+    next.size = size;
+    api.replace("w", &PostParams::default(), &next)
+        .expect("replace");
+}
+
+/// Rewrites widget `w`'s stored body with size `size` behind the typed layer's back, as
+/// another process on the same mvcc could.
+fn raw_resize(store: &Store, size: u32) {
+    let key = only_key(store.mvcc());
+    let body = format!(r#"{{"metadata":{{"name":"w","namespace":"ns","uid":"u"}},"size":{size}}}"#);
+    store
+        .mvcc()
+        .commit(Txn::new().put(key, body.into_bytes()))
+        .expect("raw put");
 }
 
 /// Sizes of every widget a read path sees, in name order.
@@ -86,13 +69,7 @@ fn a_raw_write_after_typed_reads_is_what_every_read_path_sees_next() {
     api.create(&PostParams::default(), &widget("w", 1))
         .expect("create");
     assert_eq!(sizes_seen(&api), (1, 1, vec![1], vec![1]));
-    // Rewrite the body behind the typed layer's back, as another process on the same mvcc could.
-    let key = only_key(store.mvcc());
-    let body = br#"{"metadata":{"name":"w","namespace":"ns","uid":"u"},"size":7}"#;
-    store
-        .mvcc()
-        .commit(Txn::new().put(key, body.to_vec()))
-        .expect("raw put");
+    raw_resize(&store, 7);
     assert_eq!(sizes_seen(&api), (7, 7, vec![7], vec![7]));
 }
 
@@ -125,10 +102,7 @@ fn a_list_at_an_older_revision_sees_the_object_of_that_revision() {
         .create(&PostParams::default(), &widget("w", 1))
         .expect("create");
     let old = created.metadata.resource_version.clone().expect("rv");
-    let mut next = api.get("w").expect("get");
-    next.size = 2;
-    api.replace("w", &PostParams::default(), &next)
-        .expect("replace");
+    resize(&api, 2);
     assert_eq!(sizes_seen(&api), (2, 2, vec![2], vec![2]));
     let at_old = ListParams::default().limit(10).at(&old);
     assert_eq!(api.list(&at_old).expect("old list").items[0].size, 1);
@@ -145,10 +119,7 @@ fn a_store_that_keeps_no_decoded_objects_reads_every_version_right() {
     api.create(&PostParams::default(), &widget("w", 1))
         .expect("create");
     assert_eq!(sizes_seen(&api), (1, 1, vec![1], vec![1]));
-    let mut next = api.get("w").expect("get");
-    next.size = 5;
-    api.replace("w", &PostParams::default(), &next)
-        .expect("replace");
+    resize(&api, 5);
     assert_eq!(sizes_seen(&api), (5, 5, vec![5], vec![5]));
 }
 
@@ -164,16 +135,8 @@ fn watch_events_carry_the_object_of_the_revision_that_made_them() {
         .collect();
     api.create(&PostParams::default(), &widget("w", 1))
         .expect("create");
-    let key = only_key(store.mvcc());
-    let body = br#"{"metadata":{"name":"w","namespace":"ns","uid":"u"},"size":7}"#;
-    store
-        .mvcc()
-        .commit(Txn::new().put(key, body.to_vec()))
-        .expect("raw put");
-    let mut next = api.get("w").expect("get");
-    next.size = 9;
-    api.replace("w", &PostParams::default(), &next)
-        .expect("replace");
+    raw_resize(&store, 7);
+    resize(&api, 9);
     for (i, watch) in watchers.iter_mut().enumerate() {
         let mut sizes = Vec::new();
         while sizes.len() < 3 {

@@ -6,28 +6,10 @@ use std::time::Duration;
 
 use apistore::backend::KeyRange;
 use apistore::mvcc::Txn;
-use apistore::{ObjectMeta, PostParams, Resource, Store, WatchEvent, WatchParams};
-use serde::{Deserialize, Serialize};
+use apistore::{ObjectMeta, PostParams, Store, WatchEvent, WatchParams};
+use common::WidgetV1 as Widget;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct Widget {
-    metadata: ObjectMeta,
-    size: u32,
-}
-
-impl Resource for Widget {
-    const GROUP: &'static str = "example.com";
-    const VERSION: &'static str = "v1";
-    const KIND: &'static str = "Widget";
-    const PLURAL: &'static str = "widgets";
-    const NAMESPACED: bool = true;
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+mod common;
 
 /// A store holding one widget whose stored body was then overwritten with bytes that are
 /// not JSON (as a bad disk or a foreign writer could leave it); answers the store, the key

@@ -255,3 +255,43 @@ pub fn drain(
     }
     out
 }
+
+/// A namespaced kind of one field, as a first version of a type wrote it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WidgetV1 {
+    pub metadata: ObjectMeta,
+    pub size: u32,
+}
+
+/// [`WidgetV1`]'s next version: the same kind with a defaulted field added.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WidgetV2 {
+    pub metadata: ObjectMeta,
+    pub size: u32,
+    #[serde(default = "default_colour")]
+    pub colour: String,
+}
+
+fn default_colour() -> String {
+    "blue".into()
+}
+
+macro_rules! widget {
+    ($t:ty) => {
+        impl Resource for $t {
+            const GROUP: &'static str = "example.com";
+            const VERSION: &'static str = "v1";
+            const KIND: &'static str = "Widget";
+            const PLURAL: &'static str = "widgets";
+            const NAMESPACED: bool = true;
+            fn meta(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
+}
+widget!(WidgetV1);
+widget!(WidgetV2);
