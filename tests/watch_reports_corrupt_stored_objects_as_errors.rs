@@ -41,7 +41,8 @@ fn store_with_a_corrupt_widget() -> (Store, Vec<u8>, u64) {
     (store, key, written.revision)
 }
 
-fn error_reason_then_end(watch: &mut apistore::Watch<Widget>) -> (String, Option<i32>) {
+/// The watch's next event, which must be an error and the last event of the stream.
+fn final_error(watch: &mut apistore::Watch<Widget>) -> apistore::Status {
     let status = match watch.recv_timeout(Duration::from_secs(5)) {
         Some(WatchEvent::Error(status)) => status,
         other => panic!("expected an error event, got {other:?}"),
@@ -50,7 +51,7 @@ fn error_reason_then_end(watch: &mut apistore::Watch<Widget>) -> (String, Option
         watch.recv_timeout(Duration::from_millis(50)).is_none(),
         "nothing follows an error"
     );
-    (status.reason.unwrap_or_default(), status.code)
+    status
 }
 
 #[test]
@@ -60,10 +61,9 @@ fn an_undecodable_object_ends_the_watch_with_an_internal_error() {
     let mut watch = api
         .watch(&WatchParams::default(), &(written - 1).to_string())
         .expect("watch");
-    assert_eq!(
-        error_reason_then_end(&mut watch),
-        ("InternalError".to_string(), Some(500))
-    );
+    let status = final_error(&mut watch);
+    assert_eq!(status.reason.as_deref(), Some("InternalError"));
+    assert_eq!(status.code, Some(500));
 }
 
 #[test]
@@ -77,10 +77,7 @@ fn a_deletion_of_an_undecodable_object_ends_the_watch_with_a_storage_read_error(
         .mvcc()
         .commit(Txn::new().delete(key))
         .expect("raw delete");
-    let status = match watch.recv_timeout(Duration::from_secs(5)) {
-        Some(WatchEvent::Error(status)) => status,
-        other => panic!("expected an error event, got {other:?}"),
-    };
+    let status = final_error(&mut watch);
     assert_eq!(status.reason.as_deref(), Some("StorageReadError"));
     assert_eq!(status.code, Some(500));
     assert!(status
@@ -88,5 +85,4 @@ fn a_deletion_of_an_undecodable_object_ends_the_watch_with_a_storage_read_error(
         .as_deref()
         .unwrap_or_default()
         .starts_with("saw a DELETED event, but object data is corrupt"));
-    assert!(watch.recv_timeout(Duration::from_millis(50)).is_none());
 }

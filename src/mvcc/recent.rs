@@ -36,12 +36,6 @@ pub(crate) struct Recorded {
     pub slot: Option<Slot>,
 }
 
-impl From<Change> for Recorded {
-    fn from(change: Change) -> Recorded {
-        Recorded { change, slot: None }
-    }
-}
-
 /// The changes of one revision, in sub-revision order.
 pub(crate) type RevisionChanges = Arc<[Recorded]>;
 
@@ -181,7 +175,7 @@ mod tests {
     use crate::mvcc::{ChangeKind, KeyValue};
 
     fn change(revision: u64, key: &str) -> Recorded {
-        Recorded::from(Change {
+        let change = Change {
             revision,
             kind: ChangeKind::Put,
             kv: KeyValue {
@@ -192,7 +186,8 @@ mod tests {
                 version: 1,
             },
             prev: None,
-        })
+        };
+        Recorded { change, slot: None }
     }
 
     #[test]
