@@ -231,11 +231,12 @@ impl<K: Resource> Api<K> {
         }
     }
 
-    /// After a commit: the written object is kept decoded for the readers to come, in the
-    /// cache (watchers find each event's object there) and beside the newest version.
+    /// After an update: the written object is kept decoded beside its version, where gets,
+    /// lists and watchers of that version find it. Not in the cache as well: the cache holds
+    /// versions read after they were superseded, and a superseded version's readers (a
+    /// lagging watcher, a list at an older snapshot) decode it once and cache it there.
     pub(crate) fn remember(&self, key: &[u8], revision: u64, obj: &Arc<K>) {
         let shared = &self.store.shared;
-        shared.objects.put_shared(key, revision, Arc::clone(obj));
         if shared.config.object_cache_entries > 0 {
             shared
                 .mvcc
@@ -392,10 +393,11 @@ impl<K: Resource> Api<K> {
         let txn = Txn::new().when_absent(key.clone()).put(key.clone(), bytes);
         match self.commit(txn)? {
             Some(revision) => {
-                // Cached: a copy here (about 1 µs for 1 KiB) saves the first reader — a
-                // watcher, a list, a get — a decode several times as dear.
+                // Not kept decoded: holding a copy of every new object made a create half
+                // again as dear (the copy, and the fresh memory it takes), for a first read
+                // that may never come. The first reader decodes it and keeps it; updates of
+                // an object keep theirs (see `remember`).
                 obj.meta_mut().resource_version = Some(revision.to_string());
-                self.remember(&key, revision, &Arc::new(obj.clone()));
                 Ok(obj)
             }
             None => match self.load(&key)? {

@@ -72,7 +72,7 @@ pub struct Config {
     pub max_object_bytes: usize,
     /// How many decoded objects of older versions (and of watch events) reads keep to skip
     /// JSON decoding (default 131,072). Memory cost: about one decoded copy of each cached
-    /// object. Independently of this bound, the newest version of every key written or read
+    /// object. Independently of this bound, the newest version of every key read or updated
     /// through `Api` keeps its decoded object in the index; 0 turns both off.
     pub object_cache_entries: usize,
     /// How long a paged list's snapshot stays pinned against retention compaction after each

@@ -376,8 +376,9 @@ impl<K: Resource> Watch<K> {
                 _ => None,
             },
             ChangeKind::Put => {
-                // The version's own decoded object when its writer (or another watcher) left
-                // it beside the change; the cache or a decode otherwise.
+                // The version's own decoded object when its writer (an update) or another
+                // reader left it beside the change; the cache or a decode otherwise (and the
+                // decode is left there for the watchers after this one).
                 let kept = slot.and_then(|s| s.get()).and_then(Api::<K>::decoded_as);
                 let new = match kept.map_or_else(|| self.api.decode_kv_shared(&change.kv, slot), Ok)
                 {
