@@ -54,6 +54,24 @@ struct Probe {
     media_type: String,
 }
 
+/// A manifest read once for its version and media type and, when it has them in the schema2
+/// shape, its config and layer descriptors: most images are schema2, and reading the probe
+/// and then the schema2 body parsed every manifest twice. A manifest this does not fit (a
+/// `config` of another shape) is read as a [`Probe`] and then by its own schema's parser,
+/// which reports what is wrong.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbeWithBody {
+    #[serde(default)]
+    schema_version: Option<i64>,
+    #[serde(default)]
+    media_type: String,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Option<Vec<Descriptor>>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Schema1 {
@@ -256,10 +274,30 @@ pub fn derive_metadata(image: &mut Image) -> Result<(), ManifestError> {
     {
         return Ok(());
     }
-    let manifest = image.docker_image_manifest.clone();
-    let probe: Probe = match serde_json::from_str(&manifest) {
-        Ok(probe) => probe,
-        Err(e) => return fail(format!("unable to parse the manifest: {e}")),
+    let manifest = std::mem::take(&mut image.docker_image_manifest);
+    let derived = derive_from(image, &manifest);
+    image.docker_image_manifest = manifest;
+    derived
+}
+
+fn derive_from(image: &mut Image, manifest: &str) -> Result<(), ManifestError> {
+    let (probe, schema2) = match serde_json::from_str::<ProbeWithBody>(manifest) {
+        Ok(read) => {
+            let schema2 = read.config.map(|config| Schema2 {
+                media_type: read.media_type.clone(),
+                config,
+                layers: read.layers.unwrap_or_default(),
+            });
+            let probe = Probe {
+                schema_version: read.schema_version,
+                media_type: read.media_type,
+            };
+            (probe, schema2)
+        }
+        Err(_) => match serde_json::from_str::<Probe>(manifest) {
+            Ok(probe) => (probe, None),
+            Err(e) => return fail(format!("unable to parse the manifest: {e}")),
+        },
     };
     if is_list(&probe.media_type) {
         let metadata = image
@@ -271,8 +309,8 @@ pub fn derive_metadata(image: &mut Image) -> Result<(), ManifestError> {
         return Ok(());
     }
     match probe.schema_version {
-        Some(1) => derive_schema1(image, &manifest),
-        Some(2) => derive_schema2(image, &manifest, &probe.media_type),
+        Some(1) => derive_schema1(image, manifest),
+        Some(2) => derive_schema2(image, manifest, schema2, &probe.media_type),
         Some(other) => fail(format!("unrecognized Docker image manifest schema {other}")),
         None => fail("the manifest has no schemaVersion"),
     }
@@ -342,12 +380,14 @@ fn derive_schema1(image: &mut Image, manifest: &str) -> Result<(), ManifestError
     Ok(())
 }
 
+/// `parsed` is the manifest already read in the schema2 shape, when it was.
 fn derive_schema2(
     image: &mut Image,
     manifest: &str,
+    parsed: Option<Schema2>,
     media_type: &str,
 ) -> Result<(), ManifestError> {
-    let parsed: Schema2 = match serde_json::from_str(manifest) {
+    let parsed: Schema2 = match parsed.map_or_else(|| serde_json::from_str(manifest), Ok) {
         Ok(m) => m,
         Err(e) => return fail(format!("unable to parse the schema2 manifest: {e}")),
     };
