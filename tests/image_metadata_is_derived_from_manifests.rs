@@ -88,6 +88,84 @@ fn a_schema1_image_gets_layers_base_first_and_metadata_from_its_history() {
     assert_eq!(metadata.container_config.hostname, "43bd710ec89a");
 }
 
+/// A schema1 manifest in the shape of the one OpenShift's `TestCreateSetsMetadata` uses:
+/// four fsLayers, newest first, the newest two the same empty layer with no `Size` in their
+/// history entries.
+fn schema1_with_repeated_empty_layers() -> String {
+    let layers = [
+        (
+            "a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4",
+            "top",
+            None,
+        ),
+        (
+            "a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4",
+            "mid",
+            None,
+        ),
+        (
+            "2560187847cadddef806eaf244b7755af247a9dbabb90ca953dd2703cf423766",
+            "low",
+            Some(13_502_144),
+        ),
+        (
+            "744b46d0ac8636c45870a03830d8d82c20b75fbfb9bc937d5e61005d23ad4cfe",
+            "base",
+            Some(15_141_568),
+        ),
+    ];
+    let fs_layers: Vec<_> = layers
+        .iter()
+        .map(|(digest, _, _)| serde_json::json!({ "blobSum": format!("sha256:{digest}") }))
+        .collect();
+    let history: Vec<_> = layers
+        .iter()
+        .map(|(_, id, size)| {
+            let mut v1 = serde_json::json!({ "id": id, "created": "2015-12-30T22:29:13Z" });
+            if let Some(size) = size {
+                v1["Size"] = serde_json::json!(size);
+            }
+            serde_json::json!({ "v1Compatibility": v1.to_string() })
+        })
+        .collect();
+    serde_json::json!({
+        "schemaVersion": 1,
+        "name": "coreos/etcd",
+        "tag": "latest",
+        "architecture": "amd64",
+        "fsLayers": fs_layers,
+        "history": history,
+    })
+    .to_string()
+}
+
+#[test]
+fn a_schema1_image_counts_a_repeated_layer_once_and_puts_the_base_layer_first() {
+    let store = Store::memory();
+    let images = ImageApi::new(&store).images();
+    let created = images
+        .create(
+            &PostParams::default(),
+            &image("etcd", &schema1_with_repeated_empty_layers(), ""),
+        )
+        .unwrap();
+    assert_eq!(created.docker_image_layers.len(), 4);
+    assert_eq!(
+        created.docker_image_layers[0].name,
+        "sha256:744b46d0ac8636c45870a03830d8d82c20b75fbfb9bc937d5e61005d23ad4cfe"
+    );
+    assert_eq!(created.docker_image_layers[0].layer_size, 15_141_568);
+    let metadata = created.docker_image_metadata.unwrap();
+    assert_eq!(
+        metadata.id, "top",
+        "metadata comes from the newest history entry"
+    );
+    assert_eq!(
+        metadata.size, 28_643_712,
+        "13502144 + 15141568, the empty layer once"
+    );
+}
+
 #[test]
 fn a_manifest_list_fills_docker_image_manifests_and_names_the_metadata() {
     let store = Store::memory();
