@@ -379,7 +379,7 @@ impl<K: Resource> Api<K> {
         if K::HAS_STATUS_SUBRESOURCE && !internal {
             obj.clear_status()?;
         }
-        let bytes = codec::encode(&mut obj)?;
+        let bytes = codec::encode(&mut obj, None)?;
         self.check_size(&name, &bytes)?;
         let key = self
             .space
@@ -797,7 +797,7 @@ impl<K: Resource> Api<K> {
         if part != Part::Status && next.spec_changed(old) {
             next.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
         }
-        let bytes = codec::encode(&mut next)?;
+        let bytes = codec::encode(&mut next, Some(current.bytes.len()))?;
         if *bytes == *current.bytes {
             return Ok(Attempt::Done(Arc::clone(old)));
         }
@@ -930,7 +930,7 @@ impl<K: Resource> Api<K> {
                 }
             }
         }
-        let bytes = codec::encode(&mut next)?;
+        let bytes = codec::encode(&mut next, Some(current.bytes.len()))?;
         if dry_run {
             return Ok(Attempt::Done(next));
         }

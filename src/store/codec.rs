@@ -37,13 +37,23 @@ pub(crate) fn from_map<K: Resource>(map: Map<String, Value>) -> Result<K, Error>
 }
 
 /// The stored bytes of `obj`: its JSON with resourceVersion and selfLink left out.
-pub(crate) fn encode<K: Resource>(obj: &mut K) -> Result<Vec<u8>, Error> {
+/// `previous_len` is the length of the version it replaces, when it replaces one.
+pub(crate) fn encode<K: Resource>(
+    obj: &mut K,
+    previous_len: Option<usize>,
+) -> Result<Vec<u8>, Error> {
     let meta = obj.meta_mut();
     let rv = meta.resource_version.take();
     let link = meta.self_link.take();
-    // Start at the size of this thread's last encoding: growing the buffer by doubling was a
-    // tenth of a typed create's cost in profiles.
-    let mut buffer = Vec::with_capacity(LAST_ENCODED_LEN.with(Cell::get).max(256));
+    // Start at the size of the version replaced, or of this thread's last encoding: growing
+    // the buffer by doubling was a tenth of a typed create's cost in profiles, and a thread
+    // alternating small objects with a large stream (a mapping writes an image, then the
+    // stream) grew the stream's buffer from small every time.
+    let capacity = match previous_len {
+        Some(len) => len + len / 8 + 64,
+        None => LAST_ENCODED_LEN.with(Cell::get),
+    };
+    let mut buffer = Vec::with_capacity(capacity.max(256));
     // sonic-rs writes the same bytes as serde_json (a test holds it to that, so a no-op update
     // of an object stored by either still finds equal bytes) in about half the time: string
     // escaping, checked a byte at a time in serde_json, was a fifth of a typed create.
