@@ -230,11 +230,13 @@ pub(crate) fn layers(store: &Store, namespace: &str, name: &str) -> Result<Image
 fn layers_problems(layers: &ImageStreamLayers) -> Vec<StatusCause> {
     let mut causes = Vec::new();
     for (image, references) in &layers.images {
-        let path = format!("images[{image}]");
+        // Formatted only for a problem: a valid stream over a thousand images formatted a
+        // thousand paths it never used.
+        let path = || format!("images[{image}]");
         for (i, layer) in references.layers.iter().flatten().enumerate() {
             if layer.is_empty() {
                 causes.push(StatusCause::invalid(
-                    &format!("{path}.layers[{i}]"),
+                    &format!("{}.layers[{i}]", path()),
                     "",
                     "layer cannot be empty",
                 ));
@@ -242,7 +244,7 @@ fn layers_problems(layers: &ImageStreamLayers) -> Vec<StatusCause> {
         }
         if references.config.as_deref() == Some("") {
             causes.push(StatusCause::invalid(
-                &format!("{path}.config"),
+                &format!("{}.config", path()),
                 "",
                 "config cannot be empty",
             ));
@@ -250,7 +252,7 @@ fn layers_problems(layers: &ImageStreamLayers) -> Vec<StatusCause> {
         for (i, manifest) in references.manifests.iter().enumerate() {
             if manifest.is_empty() {
                 causes.push(StatusCause::invalid(
-                    &format!("{path}.manifests[{i}]"),
+                    &format!("{}.manifests[{i}]", path()),
                     "",
                     "manifest cannot be empty",
                 ));

@@ -329,7 +329,7 @@ impl TagHead {
             Some(event) => event.docker_image_reference.clone(),
             None => String::new(),
         };
-        let mut metadata = view_meta(stream, format!("{}:{tag}", stream.metadata.name_str()));
+        let mut metadata = view_meta(stream, [stream.metadata.name_str(), ":", tag].concat());
         metadata.creation_timestamp = match event {
             Some(event) => event.created,
             None => stream.metadata.creation_timestamp,
@@ -527,7 +527,7 @@ impl StreamTagApi {
                 };
                 let mut metadata = view_meta(
                     stream,
-                    format!("{}:{}", stream.metadata.name_str(), list.tag),
+                    [stream.metadata.name_str(), ":", &list.tag].concat(),
                 );
                 metadata.creation_timestamp = event.created;
                 if !tag_matches(&fields, &metadata) {
@@ -601,7 +601,7 @@ impl ImageTagApi {
             }
         }
         let mut metadata = stream.metadata.clone();
-        metadata.name = Some(format!("{}:{tag}", stream.metadata.name_str()));
+        metadata.name = Some([stream.metadata.name_str(), ":", tag].concat());
         Ok(Some(ImageTag {
             api_version: API_VERSION.into(),
             kind: "ImageTag".into(),
