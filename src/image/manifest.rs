@@ -494,3 +494,49 @@ fn schema1_payload(manifest: &str) -> Option<Vec<u8>> {
     payload.extend_from_slice(&tail);
     Some(payload)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::derive_metadata;
+    use crate::image::types::Image;
+
+    fn image_with(manifest: &str) -> Image {
+        Image {
+            docker_image_manifest: manifest.into(),
+            docker_image_config: r#"{"architecture":"amd64"}"#.into(),
+            ..Image::default()
+        }
+    }
+
+    /// The one-parse read of a schema2 manifest falls back to the schema's own parser when a
+    /// descriptor is malformed, so the error names the schema2 body, and the manifest text is
+    /// left on the image either way.
+    #[test]
+    fn a_schema2_manifest_with_a_bad_descriptor_reports_the_schema2_parse() {
+        let manifest =
+            r#"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"size":1}]}"#;
+        let mut image = image_with(manifest);
+        let error = derive_metadata(&mut image).expect_err("a layer without a digest");
+        assert!(
+            error
+                .message
+                .starts_with("unable to parse the schema2 manifest:"),
+            "{}",
+            error.message
+        );
+        assert_eq!(image.docker_image_manifest, manifest);
+    }
+
+    #[test]
+    fn a_schema2_manifest_read_once_fills_layers_and_the_config_id() {
+        let manifest = r#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":7},"layers":[{"digest":"sha256:l","size":5}]}"#;
+        let mut image = image_with(manifest);
+        derive_metadata(&mut image).expect("derive");
+        assert_eq!(image.docker_image_layers.len(), 1);
+        assert_eq!(image.docker_image_layers[0].name, "sha256:l");
+        let metadata = image.docker_image_metadata.expect("metadata");
+        assert_eq!(metadata.id, "sha256:c");
+        assert_eq!(metadata.size, 24 + 5, "config length plus the layer");
+        assert_eq!(image.docker_image_manifest, manifest);
+    }
+}

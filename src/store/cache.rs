@@ -12,8 +12,9 @@
 //! every watcher of a resource looks up the same fresh key at once (with an exclusive lock a
 //! thousand watchers queued on one shard). Inserts never wait: a shard busy with readers
 //! skips the insert (the next reader decodes and caches). Writers do not insert at all: an
-//! update leaves its object in the index slot of its version, a create leaves none. A full shard drops an arbitrary entry. A key is hashed once per lookup: the same
-//! hash picks the shard (from middle bits the table does not use) and probes its table, and
+//! update leaves its object in the index slot of its version, a create leaves none. A full
+//! shard drops an arbitrary entry. A key is hashed once per lookup: the same hash picks the
+//! shard (from middle bits the table does not use) and probes its table, and
 //! entries keep it, so a table grows without hashing keys again. (Hashing twice, for the
 //! shard and for a map, was a sixth of a cached list's time.)
 //!
