@@ -15,6 +15,12 @@
 //! cargo run --release --example loadgen -- put-conc --n 20000 --inflight 64 --typed --watch 1000
 //! ```
 //!
+//! Raw `put-conc` and `load` keep their in-flight writes as an async server keeps requests:
+//! `--submitters T` threads (default 2) submit through `Mvcc::submit` and collect each
+//! acknowledgement (after its group's fdatasync) from the `Pending`. `--submitters 0` runs one
+//! blocked thread per in-flight write through `Mvcc::commit` instead, as before; both figures
+//! are reported in the README. Typed runs always use one thread per write (`Api<K>` blocks).
+//!
 //! `--watch W` attaches W watchers (own threads) during `put-conc`: the writers' figure is
 //! compared with the same run without them, and a second line says when every watcher had
 //! caught up with every write.
@@ -51,12 +57,15 @@ struct Args {
     /// `watch-fanout`: total writes per second (0: as fast as the writers go), for W4's
     /// "commit → delivery p99 at a write rate the fan-out can carry".
     rate: u64,
+    /// `put-conc`, `load` (raw): the in-flight writes are kept by this many threads through
+    /// `Mvcc::submit` (default 2, one per core); 0 runs one blocked thread per in-flight write.
+    submitters: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or(
-        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--dir D] [--engine E] [--typed] [--shared] [--limit L] [--watchers W] [--puts P] [--watch W] [--rate R]",
+        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--submitters T] [--dir D] [--engine E] [--typed] [--shared] [--limit L] [--watchers W] [--puts P] [--watch W] [--rate R]",
     )?;
     let mut out = Args {
         command,
@@ -71,6 +80,7 @@ fn parse_args() -> Result<Args, String> {
         puts: 2000,
         watch: 0,
         rate: 0,
+        submitters: 2,
     };
     while let Some(flag) = args.next() {
         if flag == "--typed" {
@@ -91,6 +101,9 @@ fn parse_args() -> Result<Args, String> {
             "--watchers" => out.watchers = value.parse().map_err(|e| format!("--watchers: {e}"))?,
             "--watch" => out.watch = value.parse().map_err(|e| format!("--watch: {e}"))?,
             "--rate" => out.rate = value.parse().map_err(|e| format!("--rate: {e}"))?,
+            "--submitters" => {
+                out.submitters = value.parse().map_err(|e| format!("--submitters: {e}"))?
+            }
             "--puts" => out.puts = value.parse().map_err(|e| format!("--puts: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
@@ -277,6 +290,65 @@ fn run_writers(
     (start.elapsed().as_secs_f64(), latencies)
 }
 
+/// `n` raw 1 KiB puts named by `key(i)` = (namespace, name), kept `inflight` at a time by
+/// `threads` submitting threads through [`Mvcc::submit`] (as an async server keeps requests in
+/// flight), each acknowledged after its group's log sync; returns per-op latencies (submit to
+/// acknowledgement).
+fn run_submitters(
+    mvcc: &Mvcc,
+    n: usize,
+    inflight: usize,
+    threads: usize,
+    key: &(dyn Fn(usize) -> (String, String) + Sync),
+) -> (f64, Vec<Duration>) {
+    let next = AtomicUsize::new(0);
+    let value = serde_json::to_vec(&common::stream("template", &[])).unwrap_or_default();
+    let threads = threads.clamp(1, inflight.max(1));
+    let start = Instant::now();
+    let latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let window = inflight / threads + usize::from(t < inflight % threads);
+                let (next, value) = (&next, &value);
+                s.spawn(move || {
+                    let mut lat = Vec::new();
+                    let mut in_flight = std::collections::VecDeque::with_capacity(window);
+                    loop {
+                        while in_flight.len() < window {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= n {
+                                break;
+                            }
+                            let (ns, name) = key(i);
+                            let txn = Txn::new().put(format!("/bench/{ns}/{name}"), value.clone());
+                            match mvcc.submit(txn) {
+                                Ok(pending) => in_flight.push_back((Instant::now(), pending)),
+                                Err(e) => {
+                                    eprintln!("submit failed: {e}");
+                                    return lat;
+                                }
+                            }
+                        }
+                        let Some((t, pending)) = in_flight.pop_front() else {
+                            return lat;
+                        };
+                        if let Err(e) = pending.wait() {
+                            eprintln!("write failed: {e}");
+                            return lat;
+                        }
+                        lat.push(t.elapsed());
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    (start.elapsed().as_secs_f64(), latencies)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let tmp = tempfile_dir(args.dir.as_deref())?;
@@ -301,15 +373,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "put-conc" => {
             let target = Target::open(dir, &args.engine, args.typed)?;
             let watchers = attach_watchers(&target, args.watch, args.n, args.shared)?;
-            let (secs, lat) = run_writers(&target, args.n, args.inflight, &|i| {
-                ("conc".into(), format!("c-{i:08}"))
-            });
+            let key = |i: usize| ("conc".to_string(), format!("c-{i:08}"));
+            let (secs, lat) = match (&target, args.submitters) {
+                (Target::Raw(mvcc), threads) if threads > 0 => {
+                    run_submitters(mvcc, args.n, args.inflight, threads, &key)
+                }
+                _ => run_writers(&target, args.n, args.inflight, &key),
+            };
             report(
                 &label(&args),
                 "put-conc",
                 &format!(
-                    r#""n":{},"inflight":{},"watchers":{}"#,
-                    args.n, args.inflight, args.watch
+                    r#""n":{},"inflight":{},"submitters":{},"watchers":{}"#,
+                    args.n, args.inflight, args.submitters, args.watch
                 ),
                 secs,
                 lat,
@@ -328,13 +404,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "load" => {
             let target = Target::open(dir, &args.engine, args.typed)?;
             let mvcc = target.mvcc();
-            let (secs, lat) = run_writers(&target, args.n, 64, &|i| {
-                (format!("ns-{:03}", i % 100), format!("obj-{i:08}"))
-            });
+            let key = |i: usize| (format!("ns-{:03}", i % 100), format!("obj-{i:08}"));
+            let (secs, lat) = match (&target, args.submitters) {
+                (Target::Raw(mvcc), threads) if threads > 0 => {
+                    run_submitters(mvcc, args.n, 64, threads, &key)
+                }
+                _ => run_writers(&target, args.n, 64, &key),
+            };
             report(
                 &label(&args),
                 "load",
-                &format!(r#""n":{},"writers":64"#, args.n),
+                &format!(
+                    r#""n":{},"writers":64,"submitters":{}"#,
+                    args.n, args.submitters
+                ),
                 secs,
                 lat,
             );

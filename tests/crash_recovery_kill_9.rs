@@ -2,7 +2,9 @@
 //! reports each acknowledged revision through a pipe; the parent SIGKILLs it at a random moment,
 //! reopens the store and checks that every acknowledged commit is present with its exact bytes,
 //! that no transaction is half-applied, and that revisions are dense. The child checkpoints
-//! every few dozen commits, so kills also interrupt background checkpoints.
+//! every few dozen commits, so kills also interrupt background checkpoints. Besides threads
+//! that commit and wait, one thread keeps a window of submitted commits in flight
+//! (`Mvcc::submit`) and reports each once its `Pending` says it is durable.
 
 use apistore::backend::{Backend, MemoryBackend, RedbBackend, SledBackend};
 use apistore::mvcc::{Mvcc, Txn};
@@ -14,6 +16,8 @@ use std::sync::Arc;
 
 const CHILD_ENV: &str = "APISTORE_CRASH_CHILD";
 const THREADS: u64 = 4;
+/// Commits the submitting thread keeps in flight.
+const WINDOW: usize = 8;
 
 fn open(engine: &str, dir: &Path) -> Mvcc {
     let backend: Arc<dyn Backend> = match engine {
@@ -69,9 +73,29 @@ fn crash_child() {
             })
         })
         .collect();
+    let submitter = {
+        let mvcc = mvcc.clone();
+        std::thread::spawn(move || {
+            let t = THREADS;
+            let mut in_flight = std::collections::VecDeque::new();
+            for i in 0.. {
+                let v = value(cycle, t, i);
+                let txn = Txn::new()
+                    .put(key(cycle, t, i, "a"), v.clone())
+                    .put(key(cycle, t, i, "b"), v);
+                in_flight.push_back((i, mvcc.submit(txn).expect("submit")));
+                if in_flight.len() >= WINDOW {
+                    let (i, pending) = in_flight.pop_front().expect("window");
+                    let r = pending.wait().expect("submitted commit");
+                    println!("ACK {} {t} {i}", r.revision);
+                }
+            }
+        })
+    };
     for t in threads {
         let _ = t.join();
     }
+    let _ = submitter.join();
 }
 
 fn run_cycles(engine: &str, cycles: u64, seed: u64) {

@@ -18,7 +18,9 @@
 //!   others. The next queued committer then leads. The write-ahead log's append + fdatasync
 //!   slots in before the engine write, so many commits share one sync. If the write fails,
 //!   every transaction of the group fails and nothing of it is visible: no revision consumed,
-//!   no change emitted.
+//!   no change emitted. [`Mvcc::submit`] queues into the same groups without blocking its
+//!   caller; a background committer thread leads when a submitted transaction is first in
+//!   line (see `queue.rs`).
 //! * **Compaction** to N removes every version superseded at or before N and every tombstone
 //!   at or before N; the state *at* N stays readable. Reads below N are [`MvccError::Compacted`].
 //! * **Change feed.** `revlog` names the keys each retained revision changed; a [`ChangeFeed`]
@@ -29,15 +31,18 @@ mod apply;
 mod feed;
 mod index;
 mod publish;
+mod queue;
 mod recent;
 pub mod record;
 pub mod wal;
 
 pub use self::feed::ChangeFeed;
+pub use self::queue::Pending;
 pub use self::wal::{LogEntry, LogFaults, Wal};
 
 pub(crate) use self::index::{Decoded, Slot};
 use self::index::{State, Version};
+use self::queue::{InFlight, NextLeader, Queue, Reply, Request, Waiter};
 pub(crate) use self::recent::Recorded;
 use self::record::{
     decode_record, decode_u32, decode_u64, encode_record, parse_revision_key, revision_key,
@@ -318,52 +323,6 @@ pub struct Change {
     pub prev: Option<KeyValue>,
 }
 
-enum Reply {
-    Done(Result<TxnResult, MvccError>),
-    Lead,
-}
-
-/// Where a queued committer waits for its reply. It parks its thread rather than spinning:
-/// with dozens of committers waiting on two cores, spinning waiters starve the leader.
-struct Waiter {
-    reply: Mutex<Option<Reply>>,
-    thread: std::thread::Thread,
-}
-
-impl Waiter {
-    fn new() -> Arc<Self> {
-        Arc::new(Waiter {
-            reply: Mutex::new(None),
-            thread: std::thread::current(),
-        })
-    }
-
-    fn send(&self, reply: Reply) {
-        *self.reply.lock() = Some(reply);
-        self.thread.unpark();
-    }
-
-    fn wait(&self) -> Reply {
-        loop {
-            if let Some(reply) = self.reply.lock().take() {
-                return reply;
-            }
-            std::thread::park();
-        }
-    }
-}
-
-struct Request {
-    txn: Txn,
-    waiter: Arc<Waiter>,
-}
-
-#[derive(Default)]
-struct Queue {
-    pending: Vec<Request>,
-    leader_active: bool,
-}
-
 struct Inner {
     backend: Arc<dyn Backend>,
     state: RwLock<State>,
@@ -384,22 +343,8 @@ struct Inner {
     /// Commits between entry and reply: readers that can wait (far-behind watchers) yield the
     /// CPU while this is non-zero.
     commits_in_flight: std::sync::atomic::AtomicUsize,
-}
-
-/// Counts a commit in flight for as long as it lives.
-struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
-        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        InFlight(count)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
+    /// The thread that leads groups of submitted commits, once anything was submitted.
+    committer: std::sync::OnceLock<queue::CommitterThread>,
 }
 
 /// A multi-version key-value store over a [`Backend`]. Cheap to clone; share it freely.
@@ -466,6 +411,7 @@ impl Mvcc {
                 applier: None,
                 checkpoint_bytes: std::sync::atomic::AtomicU64::new(DEFAULT_CHECKPOINT_BYTES),
                 commits_in_flight: std::sync::atomic::AtomicUsize::new(0),
+                committer: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -766,40 +712,106 @@ impl Mvcc {
     pub fn commit(&self, txn: Txn) -> Result<TxnResult, MvccError> {
         validate_shape(&txn)?;
         let _in_flight = InFlight::enter(&self.inner.commits_in_flight);
-        let waiter = Waiter::new();
-        let lead = {
-            let mut queue = self.inner.queue.lock();
-            queue.pending.push(Request {
-                txn,
-                waiter: waiter.clone(),
-            });
-            !std::mem::replace(&mut queue.leader_active, true)
-        };
+        let waiter = Waiter::for_this_thread();
+        let lead = self.inner.queue.lock().push(Request {
+            txn,
+            waiter: waiter.clone(),
+            can_lead: true,
+        });
         if !lead {
             match waiter.wait() {
                 Reply::Done(result) => return result,
                 Reply::Lead => {}
             }
         }
-        // Leader: take everything queued (ours included) and process it as one group.
-        let group = std::mem::take(&mut self.inner.queue.lock().pending);
-        let replies = self.process_group(group);
-        // Hand leadership on before waking the group, so the next group's log sync overlaps
-        // with the wake-ups of this one.
-        {
-            let mut queue = self.inner.queue.lock();
-            match queue.pending.first() {
-                Some(next) => next.waiter.send(Reply::Lead),
-                None => queue.leader_active = false,
-            }
-        }
-        for (waiter, result) in replies {
-            waiter.send(Reply::Done(result));
-        }
+        self.lead_group(false);
         match waiter.wait() {
             Reply::Done(result) => result,
             Reply::Lead => Err(MvccError::InvalidTxn("commit reply lost".into())),
         }
+    }
+
+    /// Queues `txn` for the next commit group and returns at once: the [`Pending`] reports
+    /// the outcome [`Mvcc::commit`] would have returned, once the group is written (and, in
+    /// a durable store, synced to the log). One thread can keep many commits in flight this
+    /// way, as an async server keeps many requests in flight, and they share log syncs
+    /// exactly as concurrent [`Mvcc::commit`]s do. Submitted transactions are ordered among
+    /// themselves as they were submitted.
+    ///
+    /// # Errors
+    /// [`MvccError::InvalidTxn`] for a malformed transaction (before anything is queued);
+    /// [`MvccError::Log`] when the background committer thread cannot be started. Every other
+    /// failure arrives through the [`Pending`].
+    pub fn submit(&self, txn: Txn) -> Result<Pending, MvccError> {
+        validate_shape(&txn)?;
+        let committer = self.committer()?;
+        let (waiter, pending) =
+            queue::submitted(self.inner.clone() as Arc<dyn std::any::Any + Send + Sync>);
+        self.inner
+            .commits_in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let lead = self.inner.queue.lock().push(Request {
+            txn,
+            waiter,
+            can_lead: false,
+        });
+        if lead {
+            committer.request_lead();
+        }
+        Ok(pending)
+    }
+
+    /// The committer thread, started on first use.
+    fn committer(&self) -> Result<&queue::CommitterThread, MvccError> {
+        if let Some(committer) = self.inner.committer.get() {
+            return Ok(committer);
+        }
+        let started = queue::CommitterThread::start(Arc::downgrade(&self.inner), |inner| {
+            Mvcc {
+                inner: inner.clone(),
+            }
+            .lead_submitted();
+        })
+        .map_err(|source| MvccError::Log {
+            path: std::path::PathBuf::from("<committer thread>"),
+            source,
+        })?;
+        // When a racing submit set its thread first, ours is stopped as `started` drops.
+        let _ = self.inner.committer.set(started);
+        self.inner
+            .committer
+            .get()
+            .ok_or_else(|| MvccError::InvalidTxn("committer thread lost".into()))
+    }
+
+    /// Leads one group (everything queued now); returns who leads the next. When that is the
+    /// committer thread and this is not it, the thread is asked to.
+    fn lead_group(&self, on_committer_thread: bool) -> NextLeader {
+        let group = std::mem::take(&mut self.inner.queue.lock().pending);
+        let replies = self.process_group(group);
+        // Hand leadership on before waking the group, so the next group's log sync overlaps
+        // with the wake-ups of this one.
+        let next = self.inner.queue.lock().next_leader();
+        if matches!(next, NextLeader::CommitterThread) && !on_committer_thread {
+            if let Some(committer) = self.inner.committer.get() {
+                committer.request_lead();
+            }
+        }
+        for (waiter, can_lead, result) in replies {
+            waiter.send(Reply::Done(result));
+            if !can_lead {
+                self.inner
+                    .commits_in_flight
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        next
+    }
+
+    /// The committer thread's turn: groups led until a parked committer takes over or
+    /// nothing is left.
+    fn lead_submitted(&self) {
+        while let NextLeader::CommitterThread = self.lead_group(true) {}
     }
 
     /// Commits one group under the writer lock; returns each committer's result, for the
@@ -807,7 +819,7 @@ impl Mvcc {
     fn process_group(
         &self,
         group: Vec<Request>,
-    ) -> Vec<(Arc<Waiter>, Result<TxnResult, MvccError>)> {
+    ) -> Vec<(Arc<Waiter>, bool, Result<TxnResult, MvccError>)> {
         let _writer = self.inner.writer.lock();
         let mut results: Vec<Result<TxnResult, MvccError>> = Vec::with_capacity(group.len());
         // Versions to publish after the write succeeds.
@@ -918,7 +930,7 @@ impl Mvcc {
         group
             .into_iter()
             .zip(results)
-            .map(|(request, result)| (request.waiter, result))
+            .map(|(request, result)| (request.waiter, request.can_lead, result))
             .collect()
     }
 
