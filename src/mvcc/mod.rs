@@ -34,6 +34,7 @@ mod publish;
 mod queue;
 mod recent;
 pub mod record;
+mod stage;
 pub mod wal;
 
 pub use self::feed::ChangeFeed;
@@ -45,12 +46,11 @@ use self::index::{State, Version};
 use self::queue::{InFlight, NextLeader, Queue, Reply, Request, Waiter};
 pub(crate) use self::recent::Recorded;
 use self::record::{
-    decode_record, decode_u32, decode_u64, encode_record, parse_revision_key, revision_key,
-    RecordRef, FORMAT_VERSION, META_COMPACTED, META_FORMAT, META_REVISION,
+    decode_record, decode_u32, decode_u64, parse_revision_key, revision_key, FORMAT_VERSION,
+    META_COMPACTED, META_FORMAT, META_REVISION,
 };
 use crate::backend::{Backend, BackendError, KeyRange, Table, WriteBatch};
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -327,8 +327,13 @@ struct Inner {
     backend: Arc<dyn Backend>,
     state: RwLock<State>,
     queue: Mutex<Queue>,
-    /// Held by the commit leader and by compaction: one writer at a time.
+    /// Held by the commit leader while it logs and publishes its group, and by compaction:
+    /// one writer at a time.
     writer: Mutex<()>,
+    /// Held while a group is staged (see `stage.rs`): one staging at a time.
+    stage: Mutex<()>,
+    /// Staged groups not yet published.
+    pipeline: Mutex<stage::Pipeline>,
     /// The current revision as readers see it, and the wake-ups of readers waiting for more.
     published: publish::Publication,
     /// Each recent revision's changes, for change feeds (see `recent.rs`).
@@ -405,6 +410,8 @@ impl Mvcc {
                 state: RwLock::new(state),
                 queue: Mutex::new(Queue::default()),
                 writer: Mutex::new(()),
+                stage: Mutex::new(()),
+                pipeline: Mutex::new(stage::Pipeline::default()),
                 published: publish::Publication::new(current),
                 recent,
                 wal: None,
@@ -788,15 +795,20 @@ impl Mvcc {
     /// committer thread and this is not it, the thread is asked to.
     fn lead_group(&self, on_committer_thread: bool) -> NextLeader {
         let group = std::mem::take(&mut self.inner.queue.lock().pending);
-        let replies = self.process_group(group);
-        // Hand leadership on before waking the group, so the next group's log sync overlaps
-        // with the wake-ups of this one.
+        let staged = {
+            let _stage = self.inner.stage.lock();
+            stage::stage(&self.inner.pipeline, &self.inner.state, group, false)
+        };
+        let writer = self.inner.writer.lock();
+        // Hand leadership on as this group starts its log write: the next group is staged
+        // while this one syncs (see `stage.rs`), and takes everything queued until then.
         let next = self.inner.queue.lock().next_leader();
         if matches!(next, NextLeader::CommitterThread) && !on_committer_thread {
             if let Some(committer) = self.inner.committer.get() {
                 committer.request_lead();
             }
         }
+        let replies = self.write_staged(staged, writer);
         for (waiter, can_lead, result) in replies {
             waiter.send(Reply::Done(result));
             if !can_lead {
@@ -814,42 +826,28 @@ impl Mvcc {
         while let NextLeader::CommitterThread = self.lead_group(true) {}
     }
 
-    /// Commits one group under the writer lock; returns each committer's result, for the
-    /// caller to deliver once the lock is released.
-    fn process_group(
+    /// Writes a staged group under the writer lock (`_writer`): evaluated again first if the
+    /// group it was staged on did not commit as staged, then logged, synced and published.
+    /// Returns each committer's result, for the caller to deliver once the lock is released.
+    fn write_staged(
         &self,
-        group: Vec<Request>,
+        staged: stage::Staged,
+        _writer: parking_lot::MutexGuard<'_, ()>,
     ) -> Vec<(Arc<Waiter>, bool, Result<TxnResult, MvccError>)> {
-        let _writer = self.inner.writer.lock();
-        let mut results: Vec<Result<TxnResult, MvccError>> = Vec::with_capacity(group.len());
-        // Versions to publish after the write succeeds.
-        let mut published: Vec<(Vec<u8>, Version)> = Vec::new();
-        {
-            let state = self.inner.state.read();
-            let mut next = state.current + 1;
-            // Writer view of keys touched earlier in this group.
-            let mut overlay: HashMap<Vec<u8>, Version> = HashMap::new();
-            for request in &group {
-                let result = evaluate(&state, &mut overlay, &request.txn, next, &mut published);
-                if let Ok(TxnResult { changed: true, .. }) = result {
-                    next += 1;
-                }
-                results.push(result);
-            }
-        }
-        // Each version is encoded once; the same bytes go to the log and then to the engine.
-        let rows: Vec<(u64, u32, Vec<u8>)> = published
-            .iter()
-            .map(|(key, version)| {
-                let record = RecordRef {
-                    key,
-                    value: version.value.as_deref(),
-                    create_revision: version.create_revision,
-                    version: version.version,
-                };
-                (version.revision, version.sub, encode_record(&record))
-            })
-            .collect();
+        let valid = self.inner.pipeline.lock().published == staged.depends_on;
+        let staged = if valid {
+            staged
+        } else {
+            stage::stage(&self.inner.pipeline, &self.inner.state, staged.group, true)
+        };
+        let stage::Staged {
+            group,
+            mut results,
+            mut published,
+            rows,
+            seq,
+            ..
+        } = staged;
         let last_revision = published.last().map_or(0, |(_, v)| v.revision);
         let entry = LogEntry::Commit {
             last_revision,
@@ -881,6 +879,7 @@ impl Mvcc {
                 }
             }
         }
+        let committed = failure.is_none();
         if let Some(e) = failure {
             let message = e.to_string();
             let mut first = Some(e);
@@ -927,6 +926,8 @@ impl Mvcc {
                 }
             }
         }
+        // After the state: a staging that sees this group settled reads its versions there.
+        self.inner.pipeline.lock().settle(seq, committed);
         group
             .into_iter()
             .zip(results)
@@ -1117,89 +1118,4 @@ fn validate_shape(txn: &Txn) -> Result<(), MvccError> {
         }
     }
     Ok(())
-}
-
-/// Evaluates one transaction of a group against the published state plus the group's earlier
-/// effects; on success with a change, records its versions in `overlay` and `published`.
-fn evaluate(
-    state: &State,
-    overlay: &mut HashMap<Vec<u8>, Version>,
-    txn: &Txn,
-    revision: u64,
-    published: &mut Vec<(Vec<u8>, Version)>,
-) -> Result<TxnResult, MvccError> {
-    let latest = |key: &[u8], overlay: &HashMap<Vec<u8>, Version>| -> Option<Version> {
-        overlay
-            .get(key)
-            .cloned()
-            .or_else(|| state.latest(key).cloned())
-    };
-    let live_mod = |v: &Option<Version>| match v {
-        Some(v) if v.value.is_some() => v.revision,
-        _ => 0,
-    };
-    for (index, compare) in txn.compares.iter().enumerate() {
-        let Compare::ModRevision {
-            key,
-            revision: expected,
-        } = compare;
-        let actual = live_mod(&latest(key, overlay));
-        if actual != *expected {
-            return Err(MvccError::CompareFailed {
-                index,
-                key: String::from_utf8_lossy(key).into_owned(),
-                expected: *expected,
-                actual,
-            });
-        }
-    }
-    let mut versions = Vec::new();
-    for op in &txn.ops {
-        match op {
-            TxnOp::Put { key, value } => {
-                let prev = latest(key, overlay);
-                let live = prev.as_ref().filter(|p| p.value.is_some());
-                if live.and_then(|p| p.value.as_deref()) == Some(value.as_slice()) {
-                    continue;
-                }
-                let (create_revision, version) = match live {
-                    Some(p) => (p.create_revision, p.version + 1),
-                    None => (revision, 1),
-                };
-                versions.push((
-                    key.clone(),
-                    create_revision,
-                    version,
-                    Some(Arc::<[u8]>::from(value.as_slice())),
-                ));
-            }
-            TxnOp::Delete { key } => {
-                if live_mod(&latest(key, overlay)) == 0 {
-                    continue;
-                }
-                versions.push((key.clone(), 0, 0, None));
-            }
-        }
-    }
-    if versions.is_empty() {
-        return Ok(TxnResult {
-            revision: revision - 1,
-            changed: false,
-        });
-    }
-    for (sub, (key, create_revision, version, value)) in versions.into_iter().enumerate() {
-        let v = Version {
-            revision,
-            sub: u32::try_from(sub).unwrap_or(u32::MAX),
-            create_revision,
-            version,
-            value,
-        };
-        overlay.insert(key.clone(), v.clone());
-        published.push((key, v));
-    }
-    Ok(TxnResult {
-        revision,
-        changed: true,
-    })
 }
