@@ -130,6 +130,9 @@ pub enum MvccError {
     },
 }
 
+/// How often a staged group waiting for the writer lock stages the requests queued since.
+const STAGE_POLL: Duration = Duration::from_micros(100);
+
 /// Bytes of log after which the leader starts a new segment and asks for a checkpoint.
 pub const DEFAULT_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -349,7 +352,7 @@ struct Inner {
     /// CPU while this is non-zero.
     commits_in_flight: std::sync::atomic::AtomicUsize,
     /// The thread that leads groups of submitted commits, once anything was submitted.
-    committer: std::sync::OnceLock<queue::CommitterThread>,
+    committer: std::sync::OnceLock<queue::CommitterThreads>,
 }
 
 /// A multi-version key-value store over a [`Backend`]. Cheap to clone; share it freely.
@@ -731,7 +734,7 @@ impl Mvcc {
                 Reply::Lead => {}
             }
         }
-        self.lead_group(false);
+        self.lead_group();
         match waiter.wait() {
             Reply::Done(result) => result,
             Reply::Lead => Err(MvccError::InvalidTxn("commit reply lost".into())),
@@ -769,15 +772,15 @@ impl Mvcc {
     }
 
     /// The committer thread, started on first use.
-    fn committer(&self) -> Result<&queue::CommitterThread, MvccError> {
+    fn committer(&self) -> Result<&queue::CommitterThreads, MvccError> {
         if let Some(committer) = self.inner.committer.get() {
             return Ok(committer);
         }
-        let started = queue::CommitterThread::start(Arc::downgrade(&self.inner), |inner| {
+        let started = queue::CommitterThreads::start(Arc::downgrade(&self.inner), |inner| {
             Mvcc {
                 inner: inner.clone(),
             }
-            .lead_submitted();
+            .lead_group();
         })
         .map_err(|source| MvccError::Log {
             path: std::path::PathBuf::from("<committer thread>"),
@@ -791,19 +794,26 @@ impl Mvcc {
             .ok_or_else(|| MvccError::InvalidTxn("committer thread lost".into()))
     }
 
-    /// Leads one group (everything queued now); returns who leads the next. When that is the
-    /// committer thread and this is not it, the thread is asked to.
-    fn lead_group(&self, on_committer_thread: bool) -> NextLeader {
+    /// Leads one group (everything queued now): stages it, and once it holds the writer lock
+    /// passes leadership on (to a committer thread when a submitted request is first in line).
+    fn lead_group(&self) {
         let group = std::mem::take(&mut self.inner.queue.lock().pending);
-        let staged = {
-            let _stage = self.inner.stage.lock();
-            stage::stage(&self.inner.pipeline, &self.inner.state, group, false)
+        let mut staged = self.stage_more(None, group);
+        // While the group before syncs, requests queueing up join this group and are staged
+        // on top of it as they come; those left when the writer lock is free join under it.
+        let writer = loop {
+            if let Some(writer) = self.inner.writer.try_lock_for(STAGE_POLL) {
+                break writer;
+            }
+            let more = std::mem::take(&mut self.inner.queue.lock().pending);
+            if !more.is_empty() {
+                staged = self.stage_more(Some(staged), more);
+            }
         };
-        let writer = self.inner.writer.lock();
-        // Hand leadership on as this group starts its log write: the next group is staged
-        // while this one syncs (see `stage.rs`), and takes everything queued until then.
+        let late = std::mem::take(&mut self.inner.queue.lock().pending);
+        let staged = self.complete(staged, late);
         let next = self.inner.queue.lock().next_leader();
-        if matches!(next, NextLeader::CommitterThread) && !on_committer_thread {
+        if matches!(next, NextLeader::CommitterThread) {
             if let Some(committer) = self.inner.committer.get() {
                 committer.request_lead();
             }
@@ -817,29 +827,47 @@ impl Mvcc {
                     .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        next
     }
 
-    /// The committer thread's turn: groups led until a parked committer takes over or
-    /// nothing is left.
-    fn lead_submitted(&self) {
-        while let NextLeader::CommitterThread = self.lead_group(true) {}
+    /// Stages `group` (on top of `staged`, which it joins, when given).
+    fn stage_more(&self, staged: Option<stage::Staged>, group: Vec<Request>) -> stage::Staged {
+        let later = {
+            let _stage = self.inner.stage.lock();
+            stage::stage(&self.inner.pipeline, &self.inner.state, group, false)
+        };
+        match staged {
+            Some(mut staged) => {
+                staged.absorb(later);
+                staged
+            }
+            None => later,
+        }
     }
 
-    /// Writes a staged group under the writer lock (`_writer`): evaluated again first if the
-    /// group it was staged on did not commit as staged, then logged, synced and published.
+    /// Under the writer lock, before the next leader is chosen: `staged` with the requests
+    /// queued since (`late`) staged on top of it; or, when the group it was staged on did not
+    /// commit as staged, both evaluated again against the published state.
+    fn complete(&self, mut staged: stage::Staged, late: Vec<Request>) -> stage::Staged {
+        let valid = self.inner.pipeline.lock().published == staged.depends_on;
+        if !valid {
+            let mut group = staged.group;
+            group.extend(late);
+            return stage::stage(&self.inner.pipeline, &self.inner.state, group, true);
+        }
+        if !late.is_empty() {
+            let later = stage::stage(&self.inner.pipeline, &self.inner.state, late, false);
+            staged.absorb(later);
+        }
+        staged
+    }
+
+    /// Logs, syncs and publishes a completed group under the writer lock (`_writer`).
     /// Returns each committer's result, for the caller to deliver once the lock is released.
     fn write_staged(
         &self,
         staged: stage::Staged,
         _writer: parking_lot::MutexGuard<'_, ()>,
     ) -> Vec<(Arc<Waiter>, bool, Result<TxnResult, MvccError>)> {
-        let valid = self.inner.pipeline.lock().published == staged.depends_on;
-        let staged = if valid {
-            staged
-        } else {
-            stage::stage(&self.inner.pipeline, &self.inner.state, staged.group, true)
-        };
         let stage::Staged {
             group,
             mut results,

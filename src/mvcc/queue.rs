@@ -10,10 +10,10 @@
 //!   server keeps many requests in flight, and collects each acknowledgement when it wants
 //!   it. Both kinds share the same groups, the same single writer and the same log syncs.
 //! * **Who leads submitted work.** A submitter never leads: it must not block. When a group
-//!   is to start and the first request queued is a submitted one, a background committer
-//!   thread leads (started by the first submit, ended when the store is dropped). It leads
-//!   group after group while submitted requests keep coming, and hands leadership back to a
-//!   parked committer when one is first in line, so the blocking path keeps its old cost.
+//!   is to start and the first request queued is a submitted one, one of two background
+//!   committer threads leads it (started by the first submit, ended when the store is
+//!   dropped): two, so that one stages the next group while the other's group syncs. A parked
+//!   committer first in line is told to lead as before, so the blocking path keeps its cost.
 //! * **Why not a thread per in-flight write.** With dozens of committers blocked on one log
 //!   sync, each acknowledgement is a thread wake-up and a context switch; on two cores those
 //!   switches, not the disk or the index, bound throughput (measured: two thirds of a 64-writer
@@ -21,11 +21,11 @@
 //!   many of its commits the group holds.
 
 use super::{MvccError, Txn, TxnResult};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -159,7 +159,7 @@ pub(super) enum NextLeader {
     Nobody,
     /// A parked committer was told to lead.
     Told,
-    /// Submitted requests are first in line: the committer thread leads.
+    /// Submitted requests are first in line: a committer thread leads.
     CommitterThread,
 }
 
@@ -238,56 +238,71 @@ pub(super) fn submitted(store: Arc<dyn Any + Send + Sync>) -> (Arc<Waiter>, Pend
     )
 }
 
-/// The background thread that leads groups whose first request was submitted.
-pub(super) struct CommitterThread {
-    thread: std::thread::Thread,
-    wanted: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+/// Committer threads started per store: one leads a group's log write and sync while the
+/// other stages the next group (see `stage.rs`).
+const COMMITTER_THREADS: usize = 2;
+
+/// The background threads that lead groups whose first request was submitted.
+pub(super) struct CommitterThreads {
+    shared: Arc<Wanted>,
 }
 
-impl CommitterThread {
-    /// Starts the thread; `lead` leads groups until none is left for it, and answers false
-    /// once the store is gone.
+/// Group leads asked of the committer threads and not yet taken, and whether they must stop.
+struct Wanted {
+    state: Mutex<(usize, bool)>,
+    ready: Condvar,
+}
+
+impl CommitterThreads {
+    /// Starts the threads; each lead asked of them runs `lead` (one group) on one of them,
+    /// until the store is gone.
     pub(super) fn start<S: Send + Sync + 'static>(
         store: Weak<S>,
         lead: fn(&Arc<S>),
-    ) -> std::io::Result<CommitterThread> {
-        let wanted = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (thread_wanted, thread_stop) = (wanted.clone(), stop.clone());
-        let handle = std::thread::Builder::new()
-            .name("apistore-committer".into())
-            .spawn(move || loop {
-                if thread_stop.load(Ordering::Acquire) {
-                    return;
-                }
-                if !thread_wanted.swap(false, Ordering::AcqRel) {
-                    std::thread::park();
-                    continue;
-                }
-                match store.upgrade() {
-                    Some(store) => lead(&store),
-                    None => return,
-                }
-            })?;
-        Ok(CommitterThread {
-            thread: handle.thread().clone(),
-            wanted,
-            stop,
-        })
+    ) -> std::io::Result<CommitterThreads> {
+        let shared = Arc::new(Wanted {
+            state: Mutex::new((0, false)),
+            ready: Condvar::new(),
+        });
+        let threads = CommitterThreads {
+            shared: shared.clone(),
+        };
+        for _ in 0..COMMITTER_THREADS {
+            let (shared, store) = (shared.clone(), store.clone());
+            // A thread that fails to start leaves the others; `threads` stops them on error.
+            std::thread::Builder::new()
+                .name("apistore-committer".into())
+                .spawn(move || loop {
+                    {
+                        let mut state = shared.state.lock();
+                        while state.0 == 0 && !state.1 {
+                            shared.ready.wait(&mut state);
+                        }
+                        if state.1 {
+                            return;
+                        }
+                        state.0 -= 1;
+                    }
+                    match store.upgrade() {
+                        Some(store) => lead(&store),
+                        None => return,
+                    }
+                })?;
+        }
+        Ok(threads)
     }
 
-    /// Asks the thread to lead the next group.
+    /// Asks one of the threads to lead the next group.
     pub(super) fn request_lead(&self) {
-        self.wanted.store(true, Ordering::Release);
-        self.thread.unpark();
+        self.shared.state.lock().0 += 1;
+        self.shared.ready.notify_one();
     }
 }
 
-impl Drop for CommitterThread {
+impl Drop for CommitterThreads {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        self.thread.unpark();
+        self.shared.state.lock().1 = true;
+        self.shared.ready.notify_all();
     }
 }
 

@@ -16,9 +16,11 @@
 //!   before failed, or was itself evaluated again), the group is evaluated again against the
 //!   published state, under the writer lock, before anything of it is written. No outcome
 //!   (revision, compare, no-op) is ever reported from a stale evaluation.
-//! * **Depth.** The leader of the next group is chosen when a group starts its log write, not
-//!   when it is staged, so at most one group is being written and one staged: a deeper
-//!   pipeline would cut the queue into many small groups, each paying its own sync.
+//! * **Group size.** The sync, not the processor, is the scarce resource: each group should
+//!   carry everything queued while the previous one synced. So when a staged group gets the
+//!   writer lock it takes in the requests queued meanwhile, staged on top of it under the lock
+//!   (usually the smaller part), and only then is the next leader chosen. At most one group is
+//!   being written and one staged.
 
 use super::index::{State, Version};
 use super::queue::Request;
@@ -79,6 +81,18 @@ pub(super) struct Staged {
     pub(super) seq: u64,
     /// The group it was evaluated on top of (see the module notes).
     pub(super) depends_on: u64,
+}
+
+impl Staged {
+    /// Takes in `later`, staged on top of this group: one group, published as `later`'s
+    /// staging (whose effects include this one's).
+    pub(super) fn absorb(&mut self, later: Staged) {
+        self.group.extend(later.group);
+        self.results.extend(later.results);
+        self.published.extend(later.published);
+        self.rows.extend(later.rows);
+        self.seq = later.seq;
+    }
 }
 
 /// Evaluates `group` on top of the published state and the unpublished groups before it
