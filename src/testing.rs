@@ -10,6 +10,23 @@ use crate::image::types::Image;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::continue_token;
 
+/// Engine value frame (sled): never panics; a frame that decodes re-encodes to a frame that
+/// decodes to the same value; every failure is a typed corruption error.
+pub fn check_value_frame(data: &[u8]) {
+    use crate::backend::{BackendError, Table};
+    match crate::backend::values::decode(Table::Revisions, data) {
+        Ok(value) => {
+            let again = crate::backend::values::encode(value.clone());
+            assert_eq!(
+                crate::backend::values::decode(Table::Revisions, &again).ok(),
+                Some(value),
+                "re-encoded frame of {data:?}"
+            );
+        }
+        Err(e) => assert!(matches!(e, BackendError::Corrupt { .. }), "{e}"),
+    }
+}
+
 /// Label selector: never panics; the printed form re-parses to the same AST.
 pub fn check_label_selector(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -96,3 +96,12 @@ fn manifest_corpus_never_panics() {
         apistore::testing::check_manifest(&data);
     }
 }
+
+#[test]
+fn value_frame_corpus_never_panics_and_reencodes_stably() {
+    let inputs = corpus("value_frame");
+    assert!(inputs.len() >= 4, "the committed corpus is present");
+    for data in inputs {
+        apistore::testing::check_value_frame(&data);
+    }
+}

@@ -20,6 +20,7 @@ mod faulty;
 mod memory;
 mod redb;
 mod sled;
+pub(crate) mod values;
 
 pub(crate) use self::faulty::Countdown;
 pub use self::faulty::FaultyBackend;

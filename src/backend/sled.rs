@@ -4,6 +4,15 @@
 //! several tables is still one atomic `apply_batch`. sled's `flush` is a checkpoint only: it
 //! does not survive power loss (sled issue #1452), which is why durability belongs to mvcc's
 //! write-ahead log and not to this engine.
+//!
+//! Values are compressed here, one by one with LZ4 (`values.rs`), rather than by sled's own
+//! zstd option: sled compresses every page fragment it logs with a freshly created zstd
+//! context, which made the background engine writer the largest consumer of the processor
+//! in durable write runs (about half of all CPU in a 64-writer run, profiled), competing with
+//! the commit path on a two-core machine. Stored objects are JSON, so LZ4 keeps the disk use
+//! after a checkpoint well under the live data, at a small fraction of that cost. A database
+//! written by an earlier build (sled compression on, values stored as they are) still opens,
+//! in that older mode.
 
 use super::{
     prefix_successor, Backend, BackendError, KeyRange, ScanItem, Table, WriteBatch, WriteOp,
@@ -16,7 +25,24 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct SledBackend {
     db: sled::Db,
+    /// How values are stored: LZ4-framed (every database this build creates), or as they are
+    /// (a database from before the value codec).
+    codec: Codec,
 }
+
+/// How a database stores its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    /// Each value framed by `values::encode` (compressed when that makes it smaller).
+    Framed,
+    /// Values as they are, with sled's own zstd compression (databases of earlier builds).
+    Legacy,
+}
+
+/// The key (outside every table's one-byte prefix, which are small numbers) that marks a
+/// database whose values are framed.
+const CODEC_KEY: &[u8] = b"\xffapistore.value-codec";
+const CODEC_FRAMED: &[u8] = b"lz4-frame-v1";
 
 /// How long [`SledBackend::open`] waits for another handle's directory lock to be released.
 const LOCK_RETRY: Duration = Duration::from_secs(5);
@@ -53,37 +79,88 @@ impl SledBackend {
     /// database, a moment after the last handle is dropped; so a reopen in the same process
     /// retries a lock conflict for up to five seconds before reporting it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, BackendError> {
-        let started = Instant::now();
-        loop {
-            let opened = sled::Config::new()
-                .path(path.as_ref())
-                .cache_capacity(256 * 1024 * 1024)
-                .flush_every_ms(None)
-                // zstd level 1 on sled's pages: stored objects are JSON, which shrinks 3-5×;
-                // the cost falls on sled's background writes, not on commits (those wait
-                // only for the log). Measured: disk after a checkpoint 1.8× → 0.35× the live
-                // data, at unchanged load throughput (see the README).
-                .use_compression(true)
-                .compression_factor(1)
-                .open();
-            match opened {
-                Ok(db) => return Ok(SledBackend { db }),
-                Err(e) if is_lock_conflict(&e) && started.elapsed() < LOCK_RETRY => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) => return Err(engine_error(e)),
+        let path = path.as_ref();
+        let db = match open_db(path, false) {
+            // A database of an earlier build was created with sled's compression, which sled
+            // insists on keeping: open it that way, with its values as they are.
+            Err(sled::Error::Unsupported(message)) if message.contains("use_compression") => {
+                let db = open_db(path, true).map_err(engine_error)?;
+                return Ok(SledBackend {
+                    db,
+                    codec: Codec::Legacy,
+                });
             }
+            other => other.map_err(engine_error)?,
+        };
+        let codec = match db.get(CODEC_KEY).map_err(engine_error)? {
+            Some(marker) if &*marker == CODEC_FRAMED => Codec::Framed,
+            Some(marker) => {
+                return Err(BackendError::Engine {
+                    engine: "sled",
+                    source: format!(
+                        "unknown value codec {:?} in {}",
+                        String::from_utf8_lossy(&marker),
+                        path.display()
+                    )
+                    .into(),
+                })
+            }
+            None if db.is_empty() => {
+                db.insert(CODEC_KEY, CODEC_FRAMED).map_err(engine_error)?;
+                db.flush().map_err(engine_error)?;
+                Codec::Framed
+            }
+            None => Codec::Legacy,
+        };
+        Ok(SledBackend { db, codec })
+    }
+
+    fn encode(&self, value: Vec<u8>) -> Vec<u8> {
+        match self.codec {
+            Codec::Framed => super::values::encode(value),
+            Codec::Legacy => value,
+        }
+    }
+
+    fn decode(&self, table: Table, stored: &[u8]) -> Result<Vec<u8>, BackendError> {
+        match self.codec {
+            Codec::Framed => super::values::decode(table, stored),
+            Codec::Legacy => Ok(stored.to_vec()),
+        }
+    }
+}
+
+/// Opens the sled database at `path`, retrying while another handle's lock is released.
+///
+/// sled releases its directory lock only when its background threads let go of the
+/// database, a moment after the last handle is dropped; so a reopen in the same process
+/// retries a lock conflict for up to five seconds before reporting it.
+fn open_db(path: &Path, zstd: bool) -> Result<sled::Db, sled::Error> {
+    let started = Instant::now();
+    loop {
+        let mut config = sled::Config::new()
+            .path(path)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(None)
+            .use_compression(zstd);
+        if zstd {
+            config = config.compression_factor(1);
+        }
+        match config.open() {
+            Err(e) if is_lock_conflict(&e) && started.elapsed() < LOCK_RETRY => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
         }
     }
 }
 
 impl Backend for SledBackend {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
-        Ok(self
-            .db
-            .get(table_key(table, key))
-            .map_err(engine_error)?
-            .map(|v| v.to_vec()))
+        match self.db.get(table_key(table, key)).map_err(engine_error)? {
+            Some(stored) => self.decode(table, &stored).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn scan<'a>(
@@ -110,9 +187,9 @@ impl Backend for SledBackend {
             },
             b => b,
         };
-        Box::new(self.db.range::<Vec<u8>, _>((start, end)).map(|item| {
-            item.map(|(k, v)| (k[1..].to_vec(), v.to_vec()))
-                .map_err(engine_error)
+        Box::new(self.db.range::<Vec<u8>, _>((start, end)).map(move |item| {
+            let (k, v) = item.map_err(engine_error)?;
+            Ok((k[1..].to_vec(), self.decode(table, &v)?))
         }))
     }
 
@@ -121,7 +198,7 @@ impl Backend for SledBackend {
         for op in batch.into_ops() {
             match op {
                 WriteOp::Put { table, key, value } => {
-                    sled_batch.insert(table_key(table, &key), value)
+                    sled_batch.insert(table_key(table, &key), self.encode(value))
                 }
                 WriteOp::Delete { table, key } => sled_batch.remove(table_key(table, &key)),
             }
