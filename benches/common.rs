@@ -110,3 +110,8 @@ pub fn count_added(
     }
     seen
 }
+
+/// The allocator every bench and the loadgen run with: a server linking apistore should pick
+/// a modern allocator too (see README, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -249,3 +249,7 @@ mod harness {
     criterion::criterion_group!(benches, super::bench);
 }
 criterion_main!(harness::benches);
+
+/// The allocator every bench and the loadgen run with (see `common.rs` and the README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

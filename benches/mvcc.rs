@@ -103,3 +103,7 @@ mod harness {
 }
 use harness::benches;
 criterion_main!(benches);
+
+/// The allocator every bench and the loadgen run with (see `common.rs` and the README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
