@@ -110,8 +110,3 @@ pub fn count_added(
     }
     seen
 }
-
-/// The allocator every bench and the loadgen run with: a server linking apistore should pick
-/// a modern allocator too (see README, "Allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -250,6 +250,6 @@ mod harness {
 }
 criterion_main!(harness::benches);
 
-/// The allocator every bench and the loadgen run with (see `common.rs` and the README).
+/// The allocator every bench runs with (see the README, "Allocator").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -104,6 +104,6 @@ mod harness {
 use harness::benches;
 criterion_main!(benches);
 
-/// The allocator every bench and the loadgen run with (see `common.rs` and the README).
+/// The allocator every bench runs with (see the README, "Allocator").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

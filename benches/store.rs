@@ -83,3 +83,7 @@ mod harness {
     criterion::criterion_group!(benches, super::bench);
 }
 criterion_main!(harness::benches);
+
+/// The allocator every bench runs with (see the README, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
