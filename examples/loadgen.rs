@@ -282,12 +282,17 @@ fn run_writers(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        join_latencies(handles)
     });
     (start.elapsed().as_secs_f64(), latencies)
+}
+
+/// Every latency the writer threads recorded.
+fn join_latencies(handles: Vec<std::thread::ScopedJoinHandle<'_, Vec<Duration>>>) -> Vec<Duration> {
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap_or_default())
+        .collect()
 }
 
 /// `n` raw 1 KiB puts named by `key(i)` = (namespace, name), kept `inflight` at a time by
@@ -341,10 +346,7 @@ fn run_submitters(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        join_latencies(handles)
     });
     (start.elapsed().as_secs_f64(), latencies)
 }

@@ -13,6 +13,15 @@ use std::sync::Arc;
 
 const KEY: &[u8] = b"counter";
 
+/// Commits `txn` through `Mvcc::submit` (waiting on its `Pending`) or `Mvcc::commit`.
+fn commit(mvcc: &Mvcc, txn: Txn, submit: bool) -> Result<apistore::mvcc::TxnResult, MvccError> {
+    if submit {
+        mvcc.submit(txn).expect("submit").wait()
+    } else {
+        mvcc.commit(txn)
+    }
+}
+
 /// One compare-and-swap increment: `Some(value written)` when acknowledged.
 fn increment(mvcc: &Mvcc, submit: bool) -> Option<u64> {
     let (value, revision) = match mvcc.get(KEY, 0).expect("get") {
@@ -28,12 +37,7 @@ fn increment(mvcc: &Mvcc, submit: bool) -> Option<u64> {
     let txn = Txn::new()
         .when_mod_revision(KEY, revision)
         .put(KEY, (value + 1).to_string());
-    let outcome = if submit {
-        mvcc.submit(txn).expect("submit").wait()
-    } else {
-        mvcc.commit(txn)
-    };
-    match outcome {
+    match commit(mvcc, txn, submit) {
         Ok(result) => {
             assert!(result.changed);
             Some(value + 1)
@@ -92,12 +96,7 @@ fn puts_through_failing_syncs_number_their_versions_without_gaps() {
         .expect("open");
     let mut revisions = under_failing_syncs(&mvcc, &faults, |mvcc, i, submit| {
         let txn = Txn::new().put("shared", format!("put-{i}"));
-        let outcome = if submit {
-            mvcc.submit(txn).expect("submit").wait()
-        } else {
-            mvcc.commit(txn)
-        };
-        match outcome {
+        match commit(mvcc, txn, submit) {
             Ok(result) => {
                 assert!(result.changed, "every value is new");
                 Some(result.revision)
