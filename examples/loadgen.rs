@@ -387,7 +387,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "put-conc",
                 &format!(
                     r#""n":{},"inflight":{},"submitters":{},"watchers":{}"#,
-                    args.n, args.inflight, args.submitters, args.watch
+                    args.n,
+                    args.inflight,
+                    submitters(&args),
+                    args.watch
                 ),
                 secs,
                 lat,
@@ -418,7 +421,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "load",
                 &format!(
                     r#""n":{},"writers":64,"submitters":{}"#,
-                    args.n, args.submitters
+                    args.n,
+                    submitters(&args)
                 ),
                 secs,
                 lat,
@@ -549,6 +553,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("unknown command {other}").into()),
     }
     Ok(())
+}
+
+/// Submitting threads a raw write run uses (typed runs block a thread per write: 0).
+fn submitters(args: &Args) -> usize {
+    if args.typed {
+        0
+    } else {
+        args.submitters
+    }
 }
 
 fn label(args: &Args) -> String {
