@@ -13,6 +13,14 @@ use std::sync::Arc;
 
 const KEY: &[u8] = b"counter";
 
+/// A memory store with a log in `wal` whose faults the test arms.
+fn open_with_faults(wal: &std::path::Path) -> (Mvcc, Arc<LogFaults>) {
+    let faults = Arc::new(LogFaults::default());
+    let mvcc = Mvcc::open_durable_with_faults(Arc::new(MemoryBackend::new()), wal, faults.clone())
+        .expect("open");
+    (mvcc, faults)
+}
+
 /// Commits `txn` through `Mvcc::submit` (waiting on its `Pending`) or `Mvcc::commit`.
 fn commit(mvcc: &Mvcc, txn: Txn, submit: bool) -> Result<apistore::mvcc::TxnResult, MvccError> {
     if submit {
@@ -91,9 +99,7 @@ fn under_failing_syncs<T: Send>(
 fn puts_through_failing_syncs_number_their_versions_without_gaps() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wal = dir.path().join("wal");
-    let faults = Arc::new(LogFaults::default());
-    let mvcc = Mvcc::open_durable_with_faults(Arc::new(MemoryBackend::new()), &wal, faults.clone())
-        .expect("open");
+    let (mvcc, faults) = open_with_faults(&wal);
     let mut revisions = under_failing_syncs(&mvcc, &faults, |mvcc, i, submit| {
         let txn = Txn::new().put("shared", format!("put-{i}"));
         match commit(mvcc, txn, submit) {
@@ -132,9 +138,7 @@ fn puts_through_failing_syncs_number_their_versions_without_gaps() {
 fn increments_through_failing_syncs_count_exactly_and_replay_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wal = dir.path().join("wal");
-    let faults = Arc::new(LogFaults::default());
-    let mvcc = Mvcc::open_durable_with_faults(Arc::new(MemoryBackend::new()), &wal, faults.clone())
-        .expect("open");
+    let (mvcc, faults) = open_with_faults(&wal);
     let mut written =
         under_failing_syncs(&mvcc, &faults, |mvcc, _, submit| increment(mvcc, submit));
     written.sort_unstable();

@@ -35,7 +35,7 @@ pub struct SledBackend {
 enum Codec {
     /// Each value framed by `values::encode` (compressed when that makes it smaller).
     Framed,
-    /// Values as they are, with sled's own zstd compression (databases of earlier builds).
+    /// Values as they are (databases of earlier builds, most with sled's own zstd on).
     Legacy,
 }
 
@@ -70,14 +70,12 @@ fn table_key(table: Table, key: &[u8]) -> Vec<u8> {
 }
 
 impl SledBackend {
-    /// Opens (or creates) the sled database at `path`.
+    /// Opens (or creates) the sled database at `path`; a reopen in the same process waits up
+    /// to five seconds for the last handle's directory lock (see `open_db`).
     ///
     /// # Errors
-    /// [`BackendError`] when sled cannot open the directory.
-    ///
-    /// sled releases its directory lock only when its background threads let go of the
-    /// database, a moment after the last handle is dropped; so a reopen in the same process
-    /// retries a lock conflict for up to five seconds before reporting it.
+    /// [`BackendError`] when sled cannot open the directory, or the database names a value
+    /// codec this build does not know.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, BackendError> {
         let path = path.as_ref();
         let db = match open_db(path, false) {

@@ -750,7 +750,7 @@ impl Mvcc {
     ///
     /// # Errors
     /// [`MvccError::InvalidTxn`] for a malformed transaction (before anything is queued);
-    /// [`MvccError::Log`] when the background committer thread cannot be started. Every other
+    /// [`MvccError::Log`] when the background committer threads cannot be started. Every other
     /// failure arrives through the [`Pending`].
     pub fn submit(&self, txn: Txn) -> Result<Pending, MvccError> {
         validate_shape(&txn)?;
@@ -771,7 +771,7 @@ impl Mvcc {
         Ok(pending)
     }
 
-    /// The committer thread, started on first use.
+    /// The committer threads, started on first use.
     fn committer(&self) -> Result<&queue::CommitterThreads, MvccError> {
         if let Some(committer) = self.inner.committer.get() {
             return Ok(committer);
@@ -783,7 +783,7 @@ impl Mvcc {
             .lead_group();
         })
         .map_err(|source| MvccError::Log {
-            path: std::path::PathBuf::from("<committer thread>"),
+            path: std::path::PathBuf::from("<committer threads>"),
             source,
         })?;
         // When a racing submit set its thread first, ours is stopped as `started` drops.
@@ -791,7 +791,7 @@ impl Mvcc {
         self.inner
             .committer
             .get()
-            .ok_or_else(|| MvccError::InvalidTxn("committer thread lost".into()))
+            .ok_or_else(|| MvccError::InvalidTxn("committer threads lost".into()))
     }
 
     /// Leads one group (everything queued now): stages it, and once it holds the writer lock

@@ -17,10 +17,11 @@
 //!   published state, under the writer lock, before anything of it is written. No outcome
 //!   (revision, compare, no-op) is ever reported from a stale evaluation.
 //! * **Group size.** The sync, not the processor, is the scarce resource: each group should
-//!   carry everything queued while the previous one synced. So when a staged group gets the
-//!   writer lock it takes in the requests queued meanwhile, staged on top of it under the lock
-//!   (usually the smaller part), and only then is the next leader chosen. At most one group is
-//!   being written and one staged.
+//!   carry everything queued while the previous one synced. So while a staged group waits for
+//!   the writer lock, its leader stages the requests queueing up on top of it as they come
+//!   (every `STAGE_POLL`); those left when it gets the lock are staged under it (usually few),
+//!   and only then is the next leader chosen. At most one group is being written and one
+//!   staged.
 
 use super::index::{State, Version};
 use super::queue::Request;
