@@ -60,12 +60,16 @@ struct Args {
     /// `put-conc`, `load` (raw): the in-flight writes are kept by this many threads through
     /// `Mvcc::submit` (default 2, one per core); 0 runs one blocked thread per in-flight write.
     submitters: usize,
+    /// `watch-fanout`, `put-conc --typed --watch`: run the watchers as tasks on a two-thread
+    /// tokio runtime (the async `Watch` stream), as a server holds its watches, instead of a
+    /// thread each.
+    tasks: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or(
-        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--submitters T] [--dir D] [--engine E] [--typed] [--shared] [--limit L] [--watchers W] [--puts P] [--watch W] [--rate R]",
+        "usage: loadgen <put-seq|put-conc|load|get-seq|list|watch-fanout|fsync-loop> [--n N] [--inflight K] [--submitters T] [--dir D] [--engine E] [--typed] [--shared] [--limit L] [--watchers W] [--puts P] [--watch W] [--rate R] [--tasks]",
     )?;
     let mut out = Args {
         command,
@@ -81,6 +85,7 @@ fn parse_args() -> Result<Args, String> {
         watch: 0,
         rate: 0,
         submitters: 2,
+        tasks: false,
     };
     while let Some(flag) = args.next() {
         if flag == "--typed" {
@@ -89,6 +94,10 @@ fn parse_args() -> Result<Args, String> {
         }
         if flag == "--shared" {
             out.shared = true;
+            continue;
+        }
+        if flag == "--tasks" {
+            out.tasks = true;
             continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -208,16 +217,93 @@ impl Target {
     }
 }
 
-/// `count` watchers of everything written from now on, each on its own thread and counting
-/// the changes it sees until it has seen `n` (through `Api::watch` when typed, the mvcc change
-/// feed when raw).
+/// The watchers attached during `put-conc`: threads, or tasks on a runtime of their own.
+enum Watchers {
+    Threads(Vec<std::thread::JoinHandle<usize>>),
+    Tasks(tokio::runtime::Runtime, Vec<tokio::task::JoinHandle<usize>>),
+}
+
+impl Watchers {
+    fn is_empty(&self) -> bool {
+        match self {
+            Watchers::Threads(handles) => handles.is_empty(),
+            Watchers::Tasks(_, handles) => handles.is_empty(),
+        }
+    }
+
+    /// Waits for every watcher; answers the events they counted together.
+    fn join(self) -> usize {
+        match self {
+            Watchers::Threads(handles) => handles.into_iter().map(|w| w.join().unwrap_or(0)).sum(),
+            Watchers::Tasks(runtime, handles) => runtime.block_on(async {
+                let mut total = 0;
+                for handle in handles {
+                    total += handle.await.unwrap_or(0);
+                }
+                total
+            }),
+        }
+    }
+}
+
+/// A two-thread tokio runtime for watchers run as tasks (one thread per core here).
+fn watcher_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("watcher")
+        .enable_time()
+        .build()
+}
+
+/// The next event of an async watch, shared, or `None` when `patience` passes first.
+async fn next_shared(
+    watch: &mut apistore::Watch<common::Stream>,
+    patience: Duration,
+) -> Option<WatchEvent<Arc<common::Stream>>> {
+    let next = std::future::poll_fn(|cx| watch.poll_next_shared(cx));
+    tokio::time::timeout(patience, next).await.ok().flatten()
+}
+
+/// [`common::count_added`] as a task (events taken shared: a task copying objects would
+/// measure the copies).
+async fn count_added_async(
+    mut watch: apistore::Watch<common::Stream>,
+    n: usize,
+    patience: Duration,
+) -> usize {
+    let mut seen = 0;
+    while seen < n {
+        match next_shared(&mut watch, patience).await {
+            Some(WatchEvent::Added(_)) => seen += 1,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    seen
+}
+
+/// `count` watchers of everything written from now on, each on its own thread (or task, with
+/// `tasks`) and counting the changes it sees until it has seen `n` (through `Api::watch` when
+/// typed, the mvcc change feed when raw: raw feeds have no async form).
 fn attach_watchers(
     target: &Target,
     count: usize,
     n: usize,
     shared: bool,
-) -> Result<Vec<std::thread::JoinHandle<usize>>, Box<dyn std::error::Error>> {
+    tasks: bool,
+) -> Result<Watchers, Box<dyn std::error::Error>> {
     let from = target.mvcc().current_revision();
+    if let (Target::Typed(store), true) = (target, tasks) {
+        let runtime = watcher_runtime()?;
+        let mut handles = Vec::with_capacity(count);
+        for _ in 0..count {
+            let watch = store
+                .namespaced::<common::Stream>("conc")
+                .watch(&WatchParams::default(), &from.to_string())?;
+            handles.push(runtime.spawn(count_added_async(watch, n, Duration::from_secs(60))));
+        }
+        return Ok(Watchers::Tasks(runtime, handles));
+    }
     let mut handles = Vec::with_capacity(count);
     for _ in 0..count {
         let handle = match target {
@@ -245,7 +331,7 @@ fn attach_watchers(
         };
         handles.push(handle);
     }
-    Ok(handles)
+    Ok(Watchers::Threads(handles))
 }
 
 /// `writers` threads write `n` objects of 1 KiB named by `key(i)` = (namespace, name); returns
@@ -374,7 +460,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "put-conc" => {
             let target = Target::open(dir, &args.engine, args.typed)?;
-            let watchers = attach_watchers(&target, args.watch, args.n, args.shared)?;
+            let watchers = attach_watchers(&target, args.watch, args.n, args.shared, args.tasks)?;
             let key = |i: usize| ("conc".to_string(), format!("c-{i:08}"));
             let (secs, lat) = match (&target, args.submitters) {
                 (Target::Raw(mvcc), threads) if threads > 0 => {
@@ -397,10 +483,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             if !watchers.is_empty() {
                 let start = Instant::now();
-                let delivered: usize = watchers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
+                let delivered = watchers.join();
                 println!(
-                    r#"{{"test":"put-conc-watchers-caught-up","watchers":{},"delivered":{delivered},"expected":{},"catch_up_secs":{:.3}}}"#,
+                    r#"{{"test":"put-conc-watchers-caught-up","watchers":{},"tasks":{},"delivered":{delivered},"expected":{},"catch_up_secs":{:.3}}}"#,
                     args.watch,
+                    args.tasks,
                     args.watch * args.n,
                     start.elapsed().as_secs_f64()
                 );
@@ -581,37 +668,62 @@ fn watch_fanout(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let start_rv = store.resource_version().to_string();
     let committed: Arc<parking_lot::Mutex<std::collections::HashMap<u64, Instant>>> =
         Arc::default();
-    let watchers: Vec<_> = (0..args.watchers)
-        .map(|_| {
-            let mut watch = api.watch(&WatchParams::default(), &start_rv)?;
-            let puts = args.puts;
-            let shared = args.shared;
-            Ok(std::thread::spawn(move || {
-                // (revision, arrival) of each event; matched with commit times afterwards,
-                // so the watchers share no lock while they receive.
+    // Each watcher records (revision, arrival) of each event, matched with commit times
+    // afterwards, so the watchers share no lock while they receive.
+    type Arrivals = (Vec<(u64, Instant)>, Instant);
+    let runtime = if args.tasks {
+        Some(watcher_runtime()?)
+    } else {
+        None
+    };
+    let mut threads: Vec<std::thread::JoinHandle<Arrivals>> = Vec::new();
+    let mut tasks: Vec<tokio::task::JoinHandle<Arrivals>> = Vec::new();
+    let patience = Duration::from_secs(30);
+    let revision_of = |obj: &common::Stream| -> u64 {
+        let rv = obj.metadata.resource_version.as_deref();
+        rv.and_then(|r| r.parse().ok()).unwrap_or(0)
+    };
+    for _ in 0..args.watchers {
+        let mut watch = api.watch(&WatchParams::default(), &start_rv)?;
+        let puts = args.puts;
+        let shared = args.shared;
+        if let Some(runtime) = &runtime {
+            tasks.push(runtime.spawn(async move {
                 let mut seen = Vec::with_capacity(puts);
-                let patience = Duration::from_secs(30);
                 while seen.len() < puts {
-                    let rv = if shared {
-                        match watch.recv_timeout_shared(patience) {
-                            Some(WatchEvent::Added(obj)) => obj.metadata.resource_version.clone(),
-                            Some(_) => continue,
-                            None => break,
+                    match next_shared(&mut watch, patience).await {
+                        Some(WatchEvent::Added(obj)) => {
+                            seen.push((revision_of(&obj), Instant::now()))
                         }
-                    } else {
-                        match watch.recv_timeout(patience) {
-                            Some(WatchEvent::Added(obj)) => obj.metadata.resource_version,
-                            Some(_) => continue,
-                            None => break,
-                        }
-                    };
-                    let rv: u64 = rv.as_deref().and_then(|r| r.parse().ok()).unwrap_or(0);
-                    seen.push((rv, Instant::now()));
+                        Some(_) => continue,
+                        None => break,
+                    }
                 }
                 (seen, Instant::now())
-            }))
-        })
-        .collect::<Result<_, apistore::Error>>()?;
+            }));
+            continue;
+        }
+        threads.push(std::thread::spawn(move || {
+            let mut seen = Vec::with_capacity(puts);
+            while seen.len() < puts {
+                let rv = if shared {
+                    match watch.recv_timeout_shared(patience) {
+                        Some(WatchEvent::Added(obj)) => revision_of(&obj),
+                        Some(_) => continue,
+                        None => break,
+                    }
+                } else {
+                    match watch.recv_timeout(patience) {
+                        Some(WatchEvent::Added(obj)) => revision_of(&obj),
+                        Some(_) => continue,
+                        None => break,
+                    }
+                };
+                seen.push((rv, Instant::now()));
+            }
+            (seen, Instant::now())
+        }));
+    }
     let template = common::stream("template", &[]);
     let next = AtomicUsize::new(0);
     let start = Instant::now();
@@ -647,24 +759,31 @@ fn watch_fanout(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut all = Vec::new();
     let mut finished = start;
     let committed = committed.lock();
-    for w in watchers {
-        if let Ok((seen, done)) = w.join() {
-            all.extend(seen.into_iter().map(|(rv, arrived)| {
-                committed
-                    .get(&rv)
-                    .map_or(Duration::ZERO, |t| arrived.saturating_duration_since(*t))
-            }));
-            finished = finished.max(done);
-        }
+    let mut results: Vec<Arrivals> = threads.into_iter().filter_map(|w| w.join().ok()).collect();
+    if let Some(runtime) = &runtime {
+        runtime.block_on(async {
+            for task in tasks {
+                results.extend(task.await.ok());
+            }
+        });
+    }
+    for (seen, done) in results {
+        all.extend(seen.into_iter().map(|(rv, arrived)| {
+            committed
+                .get(&rv)
+                .map_or(Duration::ZERO, |t| arrived.saturating_duration_since(*t))
+        }));
+        finished = finished.max(done);
     }
     let secs = finished.duration_since(start).as_secs_f64();
     all.sort();
     println!(
-        r#"{{"test":"watch-fanout","watchers":{},"puts":{},"rate":{},"shared":{},"delivered":{},"secs":{secs:.3},"events_per_s":{:.0},"puts_per_s":{:.0},"p50_us":{},"p99_us":{}}}"#,
+        r#"{{"test":"watch-fanout","watchers":{},"puts":{},"rate":{},"shared":{},"tasks":{},"delivered":{},"secs":{secs:.3},"events_per_s":{:.0},"puts_per_s":{:.0},"p50_us":{},"p99_us":{}}}"#,
         args.watchers,
         args.puts,
         args.rate,
         args.shared,
+        args.tasks,
         all.len(),
         all.len() as f64 / secs,
         args.puts as f64 / write_secs,

@@ -31,6 +31,7 @@ mod apply;
 mod feed;
 mod index;
 mod publish;
+pub(crate) use publish::TaskWake;
 mod queue;
 mod recent;
 pub mod record;
@@ -1106,6 +1107,22 @@ impl Mvcc {
     /// the current revision.
     pub fn wait_for(&self, revision: u64, timeout: Duration) -> u64 {
         self.inner.published.wait_for(revision, timeout)
+    }
+
+    /// A new id for an async reader (see [`Mvcc::wake_task`]).
+    pub(crate) fn task_id(&self) -> u64 {
+        self.inner.published.task_id()
+    }
+
+    /// Registers async reader `id` to be woken as `wake` says; false when it should go on at
+    /// once instead (the revision is out, or the time has come).
+    pub(crate) fn wake_task(&self, id: u64, waker: &std::task::Waker, wake: TaskWake) -> bool {
+        self.inner.published.wake_task(id, waker, wake)
+    }
+
+    /// Forgets async reader `id`.
+    pub(crate) fn forget_task(&self, id: u64) {
+        self.inner.published.forget_task(id);
     }
 }
 

@@ -21,10 +21,17 @@
 //! No wake-up is lost: the reader stores "I am registered" and then loads the revision; the
 //! committer stores the revision and then loads "anyone registered" (all `SeqCst`), so at
 //! least one of them sees the other's write.
+//!
+//! Tasks (async watchers) wait here too, as a [`Waker`] instead of a parked thread: a server
+//! holding a thousand watches runs them as tasks on a few threads, and waking a task costs a
+//! queue push, not a context switch — so a round's pause per woken task is a quarter of a
+//! thread's. A task may also ask to be woken at a time (its next bookmark, its timeout, its
+//! next catch-up turn); the waker thread keeps those timers, sleeping until the earliest.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Waker;
 use std::thread::{Thread, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -32,6 +39,8 @@ use parking_lot::Mutex;
 
 /// Pause after a wake-up round, per reader it woke (bounded by [`MAX_SETTLE`]).
 const ROUND_COST_PER_READER: Duration = Duration::from_micros(4);
+/// Pause after a wake-up round, per task it woke (waking a task is a queue push).
+const ROUND_COST_PER_TASK: Duration = Duration::from_micros(1);
 /// The longest pause between rounds: the bound this policy adds to delivery latency.
 const MAX_SETTLE: Duration = Duration::from_millis(4);
 
@@ -43,7 +52,28 @@ struct Shared {
     /// Readers to wake, one entry per thread however often it registered: an idle store
     /// with watchers napping in a loop (bookmark intervals) must not grow this list.
     waiting: Mutex<HashMap<ThreadId, Thread>>,
+    /// Tasks to wake, by the id their watch was given: a task polled again replaces its entry.
+    tasks: Mutex<HashMap<u64, TaskWait>>,
+    /// The earliest time a task asked to be woken at, if any: the waker sleeps until then.
+    next_timer: Mutex<Option<Instant>>,
+    next_task_id: AtomicU64,
     shutdown: AtomicBool,
+}
+
+/// A task waiting for the next publication, a time, or whichever comes first.
+struct TaskWait {
+    waker: Waker,
+    on_publish: bool,
+    at: Option<Instant>,
+}
+
+/// What a task waits for (see [`Publication::wake_task`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TaskWake {
+    /// Wake when this revision is published (`None`: only at the time).
+    pub revision: Option<u64>,
+    /// Wake at this time at the latest.
+    pub at: Option<Instant>,
 }
 
 /// The current published revision with a wait-for-revision facility.
@@ -60,6 +90,9 @@ impl Publication {
                 revision: AtomicU64::new(revision),
                 registered: AtomicBool::new(false),
                 waiting: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(HashMap::new()),
+                next_timer: Mutex::new(None),
+                next_task_id: AtomicU64::new(0),
                 shutdown: AtomicBool::new(false),
             }),
             waker: OnceLock::new(),
@@ -119,6 +152,58 @@ impl Publication {
         }
     }
 
+    /// A new id for a task that will wait here.
+    pub fn task_id(&self) -> u64 {
+        self.shared.next_task_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers task `id` to be woken as `wake` says (replacing what it registered before).
+    /// False — and nothing registered — when the revision it waits for is already published,
+    /// or the time has come: the task should go on at once. Without a waker thread, the task
+    /// is woken at once (it polls).
+    pub fn wake_task(&self, id: u64, waker: &Waker, wake: TaskWake) -> bool {
+        let ready = |publication: &Publication| {
+            wake.revision.is_some_and(|r| publication.current() >= r)
+                || wake.at.is_some_and(|at| Instant::now() >= at)
+        };
+        if ready(self) {
+            return false;
+        }
+        let Some(thread) = self.waker() else {
+            waker.wake_by_ref();
+            return true;
+        };
+        self.shared.tasks.lock().insert(
+            id,
+            TaskWait {
+                waker: waker.clone(),
+                on_publish: wake.revision.is_some(),
+                at: wake.at,
+            },
+        );
+        if wake.revision.is_some() {
+            self.shared.registered.store(true, Ordering::SeqCst);
+        }
+        if let Some(at) = wake.at {
+            let mut next = self.shared.next_timer.lock();
+            if next.is_none_or(|next| at < next) {
+                *next = Some(at);
+                thread.unpark();
+            }
+        }
+        if ready(self) {
+            // Published (or due) meanwhile; the entry stays until a round, and its stray wake
+            // only makes the task poll once more.
+            return false;
+        }
+        true
+    }
+
+    /// Forgets task `id` (its watch is gone).
+    pub fn forget_task(&self, id: u64) {
+        self.shared.tasks.lock().remove(&id);
+    }
+
     fn waker(&self) -> Option<&Thread> {
         self.waker
             .get_or_init(|| {
@@ -142,22 +227,32 @@ impl Drop for Publication {
     }
 }
 
-/// The waker thread: each round wakes every registered reader.
+/// The waker thread: each round wakes every registered reader and every task whose time has
+/// come.
 fn wake_readers(shared: &Shared) {
     while !shared.shutdown.load(Ordering::SeqCst) {
-        std::thread::park();
-        if !shared.registered.swap(false, Ordering::SeqCst) {
-            continue;
+        // Read apart from the match: the guard must not be held while parked.
+        let next_timer = *shared.next_timer.lock();
+        match next_timer {
+            Some(at) => std::thread::park_timeout(at.saturating_duration_since(Instant::now())),
+            None => std::thread::park(),
         }
-        let readers = std::mem::take(&mut *shared.waiting.lock());
-        let woken = readers.len();
-        for reader in readers.into_values() {
-            reader.unpark();
+        let published = shared.registered.swap(false, Ordering::SeqCst);
+        let mut woken_readers = 0;
+        if published {
+            let readers = std::mem::take(&mut *shared.waiting.lock());
+            woken_readers = readers.len();
+            for reader in readers.into_values() {
+                reader.unpark();
+            }
         }
+        let woken_tasks = wake_tasks(shared, published);
         // Let commits pile up before the next round, in proportion to what a round costs:
         // otherwise every commit wakes every caught-up watcher, a thousand context switches
         // per commit, and the writers crawl at the watchers' pace.
-        let settle = (ROUND_COST_PER_READER * woken as u32).min(MAX_SETTLE);
+        let settle = (ROUND_COST_PER_READER * woken_readers as u32
+            + ROUND_COST_PER_TASK * woken_tasks as u32)
+            .min(MAX_SETTLE);
         if !settle.is_zero() {
             std::thread::sleep(settle);
         }
@@ -165,6 +260,41 @@ fn wake_readers(shared: &Shared) {
     for reader in std::mem::take(&mut *shared.waiting.lock()).into_values() {
         reader.unpark();
     }
+    for task in std::mem::take(&mut *shared.tasks.lock()).into_values() {
+        task.waker.wake();
+    }
+}
+
+/// Wakes the tasks waiting for a publication (when there was one) or for a time now past;
+/// sets the next timer from the rest. Answers how many it woke.
+fn wake_tasks(shared: &Shared, published: bool) -> usize {
+    let now = Instant::now();
+    let mut due = Vec::new();
+    let mut next_timer = None::<Instant>;
+    {
+        let mut tasks = shared.tasks.lock();
+        if tasks.is_empty() {
+            *shared.next_timer.lock() = None;
+            return 0;
+        }
+        tasks.retain(|_, task| {
+            if (published && task.on_publish) || task.at.is_some_and(|at| at <= now) {
+                due.push(task.waker.clone());
+                return false;
+            }
+            if let Some(at) = task.at {
+                next_timer = Some(next_timer.map_or(at, |next| next.min(at)));
+            }
+            true
+        });
+        // Under the tasks lock, so that a registration after this sees the new timer.
+        *shared.next_timer.lock() = next_timer;
+    }
+    let woken = due.len();
+    for waker in due {
+        waker.wake();
+    }
+    woken
 }
 
 #[cfg(test)]

@@ -50,9 +50,9 @@ impl Pacing {
         mvcc.writers_active() && mvcc.current_revision().saturating_sub(position) > BEHIND
     }
 
-    /// Takes the next turn and sleeps until it comes (not at all when writers are quiet).
-    /// Answers when the turn began, or `None` when `until` comes first.
-    pub fn wait_turn(&self, mvcc: &Mvcc, until: Instant) -> Option<Instant> {
+    /// Takes the next turn: answers when it comes (now when writers are quiet). An async
+    /// watcher asks to be woken then, rather than sleeping (see [`Pacing::wait_turn`]).
+    pub fn take_turn(&self, mvcc: &Mvcc) -> Instant {
         let now = Instant::now();
         let turn = {
             let mut next = self.next_turn.lock();
@@ -60,9 +60,21 @@ impl Pacing {
             *next = turn + TURN_ESTIMATE.div_f64(SHARE);
             turn
         };
+        if mvcc.writers_active() {
+            turn
+        } else {
+            now
+        }
+    }
+
+    /// Takes the next turn and sleeps until it comes (not at all when writers are quiet).
+    /// Answers when the turn began, or `None` when `until` comes first.
+    pub fn wait_turn(&self, mvcc: &Mvcc, until: Instant) -> Option<Instant> {
+        let turn = self.take_turn(mvcc);
+        let now = Instant::now();
         // One sleep, not a polling loop: a thousand paced watchers waking every millisecond
         // to look at the writers would cost the writers more than the catching up did.
-        if turn > now && mvcc.writers_active() {
+        if turn > now {
             if until < turn {
                 std::thread::sleep(until.saturating_duration_since(now));
                 return None;

@@ -22,13 +22,15 @@
 //! update's revision). Within one revision, events come in key order.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, Status};
-use crate::mvcc::{Change, ChangeFeed, ChangeKind, MvccError, Recorded, Slot};
+use crate::mvcc::{Change, ChangeFeed, ChangeKind, MvccError, Recorded, Slot, TaskWake};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::list::Filter;
 use crate::store::meta::TypeMeta;
@@ -119,6 +121,10 @@ pub struct Watch<K: Resource> {
     done: bool,
     /// The catch-up turn in progress: when it began and how many revisions it may still read.
     turn: Option<(Instant, u32)>,
+    /// An async watcher's next catch-up turn, when it has taken one that has not come yet.
+    turn_at: Option<Instant>,
+    /// The id an async watcher waits under (given on its first wait).
+    task: Option<u64>,
 }
 
 impl<K: Resource> std::fmt::Debug for Watch<K> {
@@ -157,6 +163,8 @@ impl<K: Resource> Api<K> {
             reported: 0,
             done: false,
             turn: None,
+            turn_at: None,
+            task: None,
         };
         let initial = wp.send_initial_events || requested == 0;
         if initial {
@@ -516,6 +524,129 @@ impl<K: Resource> Watch<K> {
             }
             self.api.store.shared.mvcc.wait_for(position + 1, nap);
         }
+    }
+    /// Polls for the next event without copying the object (see [`Watch::try_next_shared`]):
+    /// the async form of the watch, for servers that run their watches as tasks. The same
+    /// events, in the same order, as the blocking calls; `Ready(None)` once the watch ended.
+    /// A pending poll costs nothing until a commit, the next bookmark or the timeout wakes
+    /// the task.
+    pub fn poll_next_shared(&mut self, cx: &mut Context<'_>) -> Poll<Option<WatchEvent<Arc<K>>>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                if matches!(event, WatchEvent::Error(_)) {
+                    self.done = true;
+                    self.pending.clear();
+                }
+                return Poll::Ready(Some(event));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            if self.deadline.is_some_and(|d| Instant::now() >= d) || self.feed.is_none() {
+                self.stop();
+                return Poll::Ready(None);
+            }
+            if let Err(turn) = self.pace_async() {
+                let wake = TaskWake {
+                    revision: None,
+                    at: Some(self.deadline.map_or(turn, |d| d.min(turn))),
+                };
+                if self.wait_as_task(cx, wake) {
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            if self.pull() {
+                if let Some((_, left)) = self.turn.as_mut() {
+                    *left = left.saturating_sub(1);
+                }
+                continue;
+            }
+            if let Some((began, _)) = self.turn.take() {
+                self.api.store.shared.pacing.turn_done(began);
+            }
+            let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
+            if self.bookmarks
+                && position >= self.reported
+                && position > self.skip_through
+                && self.last_report.elapsed() >= BOOKMARK_INTERVAL
+            {
+                self.reported = position;
+                self.last_report = Instant::now();
+                return Poll::Ready(Some(self.bookmark(position, BTreeMap::new())));
+            }
+            let mut at = self.deadline;
+            if self.bookmarks {
+                let due = self.last_report + BOOKMARK_INTERVAL;
+                at = Some(at.map_or(due, |d| d.min(due)));
+            }
+            let wake = TaskWake {
+                revision: Some(position + 1),
+                at,
+            };
+            if self.wait_as_task(cx, wake) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Registers this watch's task to be woken as `wake` says; false when it should go on
+    /// at once instead.
+    fn wait_as_task(&mut self, cx: &mut Context<'_>, wake: TaskWake) -> bool {
+        let mvcc = &self.api.store.shared.mvcc;
+        let id = *self.task.get_or_insert_with(|| mvcc.task_id());
+        mvcc.wake_task(id, cx.waker(), wake)
+    }
+
+    /// [`Watch::pace`] for a task: instead of sleeping until its turn, answers the time to be
+    /// woken at.
+    fn pace_async(&mut self) -> std::result::Result<(), Instant> {
+        let pacing = &self.api.store.shared.pacing;
+        if let Some((began, 0)) = self.turn {
+            pacing.turn_done(began);
+            self.turn = None;
+        }
+        let mvcc = &self.api.store.shared.mvcc;
+        if let Some(at) = self.turn_at {
+            if Instant::now() < at && mvcc.writers_active() {
+                return Err(at);
+            }
+            self.turn_at = None;
+            self.turn = Some((Instant::now(), TURN_REVISIONS));
+            return Ok(());
+        }
+        if self.turn.is_some() {
+            return Ok(());
+        }
+        let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
+        if !Pacing::should_pace(mvcc, position) {
+            return Ok(());
+        }
+        let at = pacing.take_turn(mvcc);
+        if at > Instant::now() {
+            self.turn_at = Some(at);
+            return Err(at);
+        }
+        self.turn = Some((Instant::now(), TURN_REVISIONS));
+        Ok(())
+    }
+}
+
+impl<K: Resource> Drop for Watch<K> {
+    fn drop(&mut self) {
+        if let Some(id) = self.task {
+            self.api.store.shared.mvcc.forget_task(id);
+        }
+    }
+}
+
+/// The async form of a watch (kube-rs watches are streams): events with their own copy of
+/// the object; [`Watch::poll_next_shared`] gives the store's shared one.
+impl<K: Resource> futures_core::Stream for Watch<K> {
+    type Item = WatchEvent<K>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.poll_next_shared(cx).map(|event| event.map(WatchEvent::into_owned))
     }
 }
 
