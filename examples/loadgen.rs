@@ -23,7 +23,13 @@
 //!
 //! `--watch W` attaches W watchers (own threads) during `put-conc`: the writers' figure is
 //! compared with the same run without them, and a second line says when every watcher had
-//! caught up with every write.
+//! caught up with every write. `--tasks` runs the watchers of `put-conc --typed --watch` and
+//! `watch-fanout` as tasks on a two-thread tokio runtime (the async `Watch`), as a server
+//! holds its watches:
+//!
+//! ```text
+//! cargo run --release --example loadgen -- watch-fanout --watchers 1000 --puts 2000 --rate 2000 --tasks
+//! ```
 //!
 //! `--typed` runs the same workload through `Api<K>` with 1 KiB ImageStream-sized objects, so
 //! raw and typed costs stand side by side.

@@ -19,7 +19,10 @@ async fn next(watch: &mut Watch<Pod>) -> Option<WatchEvent<Pod>> {
 
 /// The next event, or `None` when `patience` passes first.
 async fn next_within(watch: &mut Watch<Pod>, patience: Duration) -> Option<WatchEvent<Pod>> {
-    tokio::time::timeout(patience, next(watch)).await.ok().flatten()
+    tokio::time::timeout(patience, next(watch))
+        .await
+        .ok()
+        .flatten()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -63,7 +66,10 @@ fn a_pending_stream_is_woken_by_the_next_commit() {
     let store = Store::memory();
     let pods = store.namespaced::<Pod>("ns");
     let mut watch = pods
-        .watch(&WatchParams::default(), &store.resource_version().to_string())
+        .watch(
+            &WatchParams::default(),
+            &store.resource_version().to_string(),
+        )
         .unwrap();
     let writer = {
         let pods = pods.clone();

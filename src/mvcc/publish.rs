@@ -24,7 +24,7 @@
 //!
 //! Tasks (async watchers) wait here too, as a [`Waker`] instead of a parked thread: a server
 //! holding a thousand watches runs them as tasks on a few threads, and waking a task costs a
-//! queue push, not a context switch — so a round's pause per woken task is a quarter of a
+//! queue push, not a context switch — so a round's pause per woken task is an eighth of a
 //! thread's. A task may also ask to be woken at a time (its next bookmark, its timeout, its
 //! next catch-up turn); the waker thread keeps those timers, sleeping until the earliest.
 
@@ -40,7 +40,7 @@ use parking_lot::Mutex;
 /// Pause after a wake-up round, per reader it woke (bounded by [`MAX_SETTLE`]).
 const ROUND_COST_PER_READER: Duration = Duration::from_micros(4);
 /// Pause after a wake-up round, per task it woke (waking a task is a queue push).
-const ROUND_COST_PER_TASK: Duration = Duration::from_micros(1);
+const ROUND_COST_PER_TASK: Duration = Duration::from_nanos(500);
 /// The longest pause between rounds: the bound this policy adds to delivery latency.
 const MAX_SETTLE: Duration = Duration::from_millis(4);
 
@@ -356,5 +356,86 @@ mod tests {
         for reader in readers {
             assert_eq!(reader.join().expect("reader"), 200);
         }
+    }
+
+    /// Counts its wakes.
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+        let counter = Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+        (counter.clone(), Waker::from(counter))
+    }
+
+    /// Waits up to a second for `counter` to reach `wakes`.
+    fn woken(counter: &CountingWaker, wakes: usize) -> bool {
+        let until = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < until {
+            if counter.0.load(Ordering::SeqCst) >= wakes {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        false
+    }
+
+    #[test]
+    fn a_task_is_woken_by_the_revision_it_waits_for() {
+        let publication = Publication::new(1);
+        let (counter, waker) = counting_waker();
+        let id = publication.task_id();
+        let wake = TaskWake {
+            revision: Some(2),
+            at: None,
+        };
+        assert!(
+            publication.wake_task(id, &waker, wake),
+            "not out yet: it waits"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0, "nothing published");
+        publication.publish(2);
+        assert!(woken(&counter, 1));
+        assert!(!publication.wake_task(id, &waker, wake), "out: no wait");
+    }
+
+    #[test]
+    fn a_task_waiting_for_a_time_is_woken_then_and_not_by_commits() {
+        let publication = Publication::new(1);
+        let (counter, waker) = counting_waker();
+        let at = Instant::now() + Duration::from_millis(100);
+        let wake = TaskWake {
+            revision: None,
+            at: Some(at),
+        };
+        assert!(publication.wake_task(publication.task_id(), &waker, wake));
+        // A reader thread registers, so a publication makes a round: the timed task stays.
+        let _ = publication.wait_for(2, Duration::from_millis(1));
+        publication.publish(2);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0, "woken before its time");
+        assert!(woken(&counter, 1));
+        assert!(Instant::now() >= at);
+    }
+
+    #[test]
+    fn a_forgotten_task_is_not_woken() {
+        let publication = Publication::new(1);
+        let (counter, waker) = counting_waker();
+        let id = publication.task_id();
+        let wake = TaskWake {
+            revision: Some(2),
+            at: None,
+        };
+        assert!(publication.wake_task(id, &waker, wake));
+        publication.forget_task(id);
+        publication.publish(2);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
     }
 }

@@ -24,7 +24,7 @@ pub(crate) const BEHIND: u64 = 16;
 /// Revisions a watcher reads per turn.
 pub(crate) const TURN_REVISIONS: u32 = 32;
 /// The fraction of one core that paced watchers use together while writers are busy.
-const SHARE: f64 = 0.5;
+const SHARE: f64 = 0.25;
 /// What a turn is assumed to cost before it has run (the schedule is corrected after it).
 const TURN_ESTIMATE: Duration = Duration::from_micros(50);
 /// The most one turn can move the schedule on by, so that a consumer that stops reading in

@@ -16,6 +16,11 @@
 //! history in turns spaced so that all such watchers together use a fraction of one core
 //! (see `pacing`); it catches up fully once writers go quiet.
 //!
+//! A watch is also an async stream (`poll_next_shared`, `futures_core::Stream`): the same
+//! steps, but where the blocking calls park the thread (for a commit, a bookmark, a timeout or
+//! a catch-up turn) a poll registers its task's waker and returns `Pending`. A server holding
+//! a thousand watches then needs a few threads, not a thousand.
+//!
 //! Events are decoded through the store's decoded-object cache, so N watchers of one change
 //! decode it once. Selector transitions follow the API server: an update that moves an object
 //! into a watcher's selection is `Added`, out of it `Deleted` (with the previous content at the
@@ -646,7 +651,8 @@ impl<K: Resource> futures_core::Stream for Watch<K> {
     type Item = WatchEvent<K>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.poll_next_shared(cx).map(|event| event.map(WatchEvent::into_owned))
+        self.poll_next_shared(cx)
+            .map(|event| event.map(WatchEvent::into_owned))
     }
 }
 
