@@ -73,6 +73,25 @@ fn expected(history: &[Event], after: u64, scope: Option<usize>, sel: &str) -> V
     out
 }
 
+/// The events of `watch` read as an async stream, until none comes for `quiet`.
+fn stream_events(watch: &mut apistore::Watch<Pod>, quiet: Duration) -> Vec<WatchEvent<Pod>> {
+    use futures_core::Stream;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut events = Vec::new();
+        loop {
+            let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *watch).poll_next(cx));
+            match tokio::time::timeout(quiet, next).await {
+                Ok(Some(event)) => events.push(event),
+                _ => return events,
+            }
+        }
+    })
+}
+
 fn run(store: &Store, ops: Vec<Op>) {
     let mut state: BTreeMap<String, String> = BTreeMap::new();
     let mut history: Vec<Event> = Vec::new();
@@ -145,15 +164,16 @@ fn run(store: &Store, ops: Vec<Op>) {
     }
     for (i, (mut w, start, scope, sel, expired_at_open)) in watches.into_iter().enumerate() {
         let want = expected(&history, start, scope, sel);
-        // Every other watcher takes its events shared (no copies); both must see the model.
-        let got: Vec<_> = if i % 2 == 0 {
-            std::iter::from_fn(|| w.recv_timeout(Duration::from_millis(30))).collect()
-        } else {
-            std::iter::from_fn(|| {
+        // Watchers take their events copied, shared (no copies), or as an async stream; all
+        // must see the model.
+        let got: Vec<_> = match i % 3 {
+            0 => std::iter::from_fn(|| w.recv_timeout(Duration::from_millis(30))).collect(),
+            1 => std::iter::from_fn(|| {
                 w.recv_timeout_shared(Duration::from_millis(30))
                     .map(WatchEvent::into_owned)
             })
-            .collect()
+            .collect(),
+            _ => stream_events(&mut w, Duration::from_millis(30)),
         };
         // A watcher reads lazily: if compaction passed its start before it read, its history
         // is gone and its stream is exactly one 410 Expired event.
