@@ -1,7 +1,7 @@
 //! Property test: random writes and compactions, watches started at random revisions with
 //! random selectors (some read slowly, after all writes). Each watcher's stream equals the
 //! model's filtered event history after its start, or is a single terminal 410 when the model
-//! says its start was compacted.
+//! says its start was compacted, whether read copied, shared or as an async stream.
 mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
