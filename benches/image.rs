@@ -108,6 +108,28 @@ fn bench(c: &mut Criterion) {
 
 const TAGS: usize = 100;
 const HISTORY: usize = 10;
+/// Threads mapping into the stream at once (each into `TAGS / MAPPERS` tags of its own).
+const MAPPERS: usize = 50;
+
+/// A mapping of a new image `id` into tag `tag` of the big stream.
+fn mapping_of(id: usize, tag: usize) -> ImageStreamMapping {
+    ImageStreamMapping {
+        metadata: ObjectMeta {
+            name: Some("big".into()),
+            ..ObjectMeta::default()
+        },
+        image: Image {
+            metadata: ObjectMeta {
+                name: Some(image_name(id)),
+                ..ObjectMeta::default()
+            },
+            docker_image_reference: format!("registry.example.com/team/app@{}", image_name(id)),
+            ..Image::default()
+        },
+        tag: format!("tag-{tag:03}"),
+        ..ImageStreamMapping::default()
+    }
+}
 
 fn image_name(i: usize) -> String {
     format!("sha256:{i:064x}")
@@ -206,25 +228,7 @@ fn streams(c: &mut Criterion) {
                         reset(&api);
                     }
                     n += 1;
-                    let mapping = ImageStreamMapping {
-                        metadata: ObjectMeta {
-                            name: Some("big".into()),
-                            ..ObjectMeta::default()
-                        },
-                        image: Image {
-                            metadata: ObjectMeta {
-                                name: Some(image_name(1_000_000 + n)),
-                                ..ObjectMeta::default()
-                            },
-                            docker_image_reference: format!(
-                                "registry.example.com/team/app@{}",
-                                image_name(1_000_000 + n)
-                            ),
-                            ..Image::default()
-                        },
-                        tag: format!("tag-{:03}", n % TAGS),
-                        ..ImageStreamMapping::default()
-                    };
+                    let mapping = mapping_of(1_000_000 + n, n % TAGS);
                     let start = Instant::now();
                     api.mappings("bench").create(&mapping).expect("mapping");
                     spent += start.elapsed();
@@ -232,6 +236,44 @@ fn streams(c: &mut Criterion) {
                 spent
             })
         });
+        // Throughput: mappers on threads of their own, each into tags of its own (so no
+        // mapping finds its tag moved by another), as a registry pushes many images at once;
+        // they share stream writes. The stream is put back to 100 × 10 between batches of
+        // `MAPPERS * 4` mappings (untimed: each tag gains 2 events a batch), so its size stays
+        // about what the target names.
+        group.bench_function(
+            format!("{name}/mapping_create_100x10_{MAPPERS}_threads"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let mut spent = Duration::ZERO;
+                    let mut done = 0u64;
+                    while done < iters {
+                        reset(&api);
+                        let per_thread = 4u64.min((iters - done).div_ceil(MAPPERS as u64));
+                        let base = n;
+                        let start = Instant::now();
+                        std::thread::scope(|s| {
+                            for t in 0..MAPPERS {
+                                let api = &api;
+                                s.spawn(move || {
+                                    for k in 0..per_thread as usize {
+                                        let tag = t * (TAGS / MAPPERS) + k % (TAGS / MAPPERS);
+                                        let id = 2_000_000 + base + t * 1_000 + k;
+                                        api.mappings("bench")
+                                            .create(&mapping_of(id, tag))
+                                            .expect("mapping");
+                                    }
+                                });
+                            }
+                        });
+                        spent += start.elapsed();
+                        n += MAPPERS * 1_000;
+                        done += per_thread * MAPPERS as u64;
+                    }
+                    spent.mul_f64(iters as f64 / done as f64)
+                })
+            },
+        );
         reset(&api);
         let tags = api.stream_tags("bench");
         group.bench_function(format!("{name}/stream_tag_get"), |b| {

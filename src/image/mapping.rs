@@ -6,6 +6,22 @@
 //! with optimistic concurrency: on a conflict the stream is re-read and the write retried only
 //! if the tag's newest event is still what it was (otherwise someone else moved the tag: 409).
 //! Tags tracking the mapped tag follow it, one level.
+//!
+//! Mappings into one stream are written together: a registry pushing the layers of many
+//! images maps them into the same stream at once, and each mapping rewrites the whole stream
+//! (all its tags and their history). Callers queue their mapping on the stream; whoever takes
+//! the stream's writer lock writes every queued mapping in one stream write (one encode, one
+//! commit), in queue order, and hands each caller its own answer — so N concurrent mappings
+//! cost about one write, not N conflicting ones. Each mapping keeps upstream's answer: if its
+//! tag moved after its caller read the stream (by an earlier write, or an earlier mapping of
+//! the same batch), it answers 409 as upstream's re-read after a conflict would. If the shared
+//! write fails for another reason (a policy hook refusing one event, say), the batch is
+//! written mapping by mapping so each gets its own error.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result, Status, StatusCause};
 use crate::image::image_resource::MANAGED_BY_OPENSHIFT;
@@ -99,7 +115,19 @@ impl MappingApi {
             return Err(Self::invalid(&stream_name, causes));
         }
         let streams: Api<ImageStream> = self.store.namespaced::<ImageStream>(&self.namespace);
-        let stream = streams.get(&stream_name)?;
+        // What the mapping needs of the stream, read in place: a stream of many tags is large,
+        // and a copy of it per mapping cost as much as the shared write.
+        let (repository, original) = streams.read(&stream_name, |stream| {
+            let repository = if stream.status.docker_image_repository.is_empty() {
+                &stream.spec.docker_image_repository
+            } else {
+                &stream.status.docker_image_repository
+            };
+            (
+                repository.clone(),
+                latest_event(stream, &mapping.tag).cloned(),
+            )
+        })?;
         let images: Api<Image> = self.store.all::<Image>();
         let image_name = image.metadata.name_str().to_string();
         let existed = match images.create(&PostParams::default(), &image) {
@@ -114,51 +142,224 @@ impl MappingApi {
             .and_then(|a| a.get(MANAGED_BY_OPENSHIFT))
             .is_some_and(|v| v == "true");
         let reference = if existed && managed {
-            let repository = if stream.status.docker_image_repository.is_empty() {
-                stream.spec.docker_image_repository.clone()
-            } else {
-                stream.status.docker_image_repository.clone()
-            };
             format!("{repository}@{image_name}")
         } else {
             image.docker_image_reference.clone()
         };
-        let tag = mapping.tag.clone();
-        let mut current = stream;
-        let original = latest_event(&current, &tag).cloned();
+        let request = Arc::new(Request {
+            tag: mapping.tag.clone(),
+            reference,
+            image_name,
+            original,
+            answer: Mutex::new(None),
+        });
+        let queues = self
+            .store
+            .shared
+            .extensions
+            .get_or_insert_with(MappingQueues::default);
+        let queue = queues.enter(&self.namespace, &stream_name);
+        let answer = queue.take_part(&request, |batch| {
+            self.write_batch(&streams, &stream_name, batch)
+        });
+        queues.leave(&self.namespace, &stream_name, queue);
+        answer
+    }
+
+    /// Records every mapping of `batch` (queued in this order) in one stream write when it can;
+    /// mapping by mapping when the shared write fails for a reason other than a conflict (so
+    /// that each gets its own answer).
+    fn write_batch(
+        &self,
+        streams: &Api<ImageStream>,
+        stream_name: &str,
+        batch: &[Arc<Request>],
+    ) -> Vec<Result<Status>> {
+        if batch.len() > 1 {
+            if let Some(answers) = self.write_together(streams, stream_name, batch) {
+                return answers;
+            }
+        }
+        batch
+            .iter()
+            .map(|request| self.write_alone(streams, stream_name, request))
+            .collect()
+    }
+
+    /// One stream write for all of `batch`, retried on conflicts. Each mapping whose tag moved
+    /// since its caller read the stream (by a write before this one, or by an earlier mapping
+    /// of the batch) answers 409 and is left out, as upstream's re-read after a conflict finds.
+    /// `None` when the write failed otherwise (or kept conflicting).
+    fn write_together(
+        &self,
+        streams: &Api<ImageStream>,
+        stream_name: &str,
+        batch: &[Arc<Request>],
+    ) -> Option<Vec<Result<Status>>> {
         for _ in 0..RETRIES {
-            let event = TagEvent {
-                created: Some(Time::now()),
-                docker_image_reference: reference.clone(),
-                image: image_name.clone(),
-                generation: current.metadata.generation.unwrap_or(0),
-                platforms: Vec::new(),
-            };
-            let mut next = std::mem::take(&mut current);
-            if !add_tag_event(&mut next, &tag, event.clone()) {
+            let mut next = streams.get(stream_name).ok()?;
+            let mut answers = Vec::with_capacity(batch.len());
+            let mut changed = false;
+            for request in batch {
+                if !same_event(latest_event(&next, &request.tag), request.original.as_ref()) {
+                    answers.push(Err(Error::modified(GROUP, "imagestreams", stream_name)));
+                    continue;
+                }
+                changed |= request.apply(&mut next);
+                answers.push(Ok(created()));
+            }
+            if !changed {
+                return Some(answers);
+            }
+            match streams.write_status_owned(stream_name, &PostParams::default(), next) {
+                Ok(()) => return Some(answers),
+                Err(e) if e.is_conflict() => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    /// One mapping on its own, with upstream's answer for every failure.
+    fn write_alone(
+        &self,
+        streams: &Api<ImageStream>,
+        stream_name: &str,
+        request: &Request,
+    ) -> Result<Status> {
+        for _ in 0..RETRIES {
+            let mut next = streams.get(stream_name)?;
+            if !same_event(latest_event(&next, &request.tag), request.original.as_ref()) {
+                return Err(Error::modified(GROUP, "imagestreams", stream_name));
+            }
+            if !request.apply(&mut next) {
                 return Ok(created());
             }
-            let stream_name = next.metadata.name_str().to_string();
-            let trackers = tracking_tags(&next, &tag);
-            for tracker in trackers {
-                add_tag_event(&mut next, &tracker, event.clone());
-            }
-            match streams.write_status_owned(&stream_name, &PostParams::default(), next) {
+            match streams.write_status_owned(stream_name, &PostParams::default(), next) {
                 Ok(()) => return Ok(created()),
-                Err(e) if e.is_conflict() => {
-                    current = streams.get(&stream_name)?;
-                    if !same_event(latest_event(&current, &tag), original.as_ref()) {
-                        return Err(e);
-                    }
-                }
+                Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e),
             }
         }
         Err(Error::Timeout {
             message: format!(
-                "the server was unable to record the mapping of {image_name} into {stream_name}:{tag}: too many conflicting writes"
+                "the server was unable to record the mapping of {} into {stream_name}:{}: too many conflicting writes",
+                request.image_name, request.tag
             ),
         })
+    }
+}
+
+/// One mapping waiting for its stream write.
+struct Request {
+    tag: String,
+    /// The event's pull spec.
+    reference: String,
+    image_name: String,
+    /// The tag's newest event when the caller read the stream: if it has moved by the time
+    /// the mapping is written, someone else moved the tag and the mapping answers 409.
+    original: Option<TagEvent>,
+    /// Set by whichever caller wrote the batch this request was in.
+    answer: Mutex<Option<Result<Status>>>,
+}
+
+impl Request {
+    /// Adds this mapping's event to its tag and to the tags tracking it (one level); false
+    /// when the tag already had it (nothing to write).
+    fn apply(&self, stream: &mut ImageStream) -> bool {
+        let event = TagEvent {
+            created: Some(Time::now()),
+            docker_image_reference: self.reference.clone(),
+            image: self.image_name.clone(),
+            generation: stream.metadata.generation.unwrap_or(0),
+            platforms: Vec::new(),
+        };
+        if !add_tag_event(stream, &self.tag, event.clone()) {
+            return false;
+        }
+        for tracker in tracking_tags(stream, &self.tag) {
+            add_tag_event(stream, &tracker, event.clone());
+        }
+        true
+    }
+}
+
+/// The mappings waiting to be written into one stream.
+#[derive(Default)]
+struct StreamQueue {
+    state: Mutex<QueueState>,
+    /// Signalled when a writer finishes: its callers have their answers, and the next writer
+    /// may start.
+    written: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    waiting: Vec<Arc<Request>>,
+    /// Someone is writing a batch.
+    writing: bool,
+}
+
+impl StreamQueue {
+    /// Queues `request` and answers it: either a writer takes it along, or this caller
+    /// becomes the writer and `write`s everything queued (its own request included).
+    /// Callers whose request was written wait on a condition, not on the writer's turn: a
+    /// caller just answered never stands in the way of the next batch.
+    fn take_part(
+        &self,
+        request: &Arc<Request>,
+        write: impl FnOnce(&[Arc<Request>]) -> Vec<Result<Status>>,
+    ) -> Result<Status> {
+        let mut state = self.state.lock();
+        state.waiting.push(Arc::clone(request));
+        let mut write = Some(write);
+        loop {
+            if let Some(answer) = request.answer.lock().take() {
+                return answer;
+            }
+            if state.writing {
+                self.written.wait(&mut state);
+                continue;
+            }
+            // Our request is still queued (an answered one returned above): we write.
+            let Some(write) = write.take() else {
+                return Err(Error::Internal {
+                    message: "a mapping was left out of its stream write".into(),
+                });
+            };
+            state.writing = true;
+            let batch = std::mem::take(&mut state.waiting);
+            MutexGuard::unlocked(&mut state, || {
+                let answers = write(&batch);
+                for (waiting, answer) in batch.iter().zip(answers) {
+                    *waiting.answer.lock() = Some(answer);
+                }
+            });
+            state.writing = false;
+            self.written.notify_all();
+        }
+    }
+}
+
+/// A store's mapping queues, one per stream being mapped into (removed when unused).
+#[derive(Default)]
+struct MappingQueues {
+    streams: Mutex<HashMap<(String, String), Arc<StreamQueue>>>,
+}
+
+impl MappingQueues {
+    fn enter(&self, namespace: &str, stream: &str) -> Arc<StreamQueue> {
+        let key = (namespace.to_string(), stream.to_string());
+        Arc::clone(self.streams.lock().entry(key).or_default())
+    }
+
+    /// Drops the queue of a stream nobody else is mapping into.
+    fn leave(&self, namespace: &str, stream: &str, queue: Arc<StreamQueue>) {
+        let mut streams = self.streams.lock();
+        // Ours and the map's: no one else holds it, and no one can take it without this lock.
+        if Arc::strong_count(&queue) == 2 {
+            streams.remove(&(namespace.to_string(), stream.to_string()));
+        }
     }
 }
 

@@ -32,6 +32,24 @@ impl Extensions {
         let value = self.values.read().get(&TypeId::of::<T>()).cloned()?;
         value.downcast::<T>().ok()
     }
+
+    /// The value of type `T`, made by `make` if there is none yet (once, however many ask).
+    pub fn get_or_insert_with<T: Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Arc<T> {
+        if let Some(value) = self.get::<T>() {
+            return value;
+        }
+        let mut values = self.values.write();
+        let existing = values.get(&TypeId::of::<T>()).cloned();
+        if let Some(value) = existing.and_then(|v| v.downcast::<T>().ok()) {
+            return value;
+        }
+        let value = Arc::new(make());
+        values.insert(
+            TypeId::of::<T>(),
+            Arc::clone(&value) as Arc<dyn Any + Send + Sync>,
+        );
+        value
+    }
 }
 
 /// The view of the store a strategy hook gets.
