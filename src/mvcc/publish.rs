@@ -384,8 +384,8 @@ mod tests {
         false
     }
 
-    #[test]
-    fn a_task_is_woken_by_the_revision_it_waits_for() {
+    /// A publication at revision 1 with a task registered to wait for revision 2.
+    fn task_waiting_for_2() -> (Publication, Arc<CountingWaker>, Waker, u64, TaskWake) {
         let publication = Publication::new(1);
         let (counter, waker) = counting_waker();
         let id = publication.task_id();
@@ -397,6 +397,12 @@ mod tests {
             publication.wake_task(id, &waker, wake),
             "not out yet: it waits"
         );
+        (publication, counter, waker, id, wake)
+    }
+
+    #[test]
+    fn a_task_is_woken_by_the_revision_it_waits_for() {
+        let (publication, counter, waker, id, wake) = task_waiting_for_2();
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(counter.0.load(Ordering::SeqCst), 0, "nothing published");
         publication.publish(2);
@@ -425,14 +431,7 @@ mod tests {
 
     #[test]
     fn a_forgotten_task_is_not_woken() {
-        let publication = Publication::new(1);
-        let (counter, waker) = counting_waker();
-        let id = publication.task_id();
-        let wake = TaskWake {
-            revision: Some(2),
-            at: None,
-        };
-        assert!(publication.wake_task(id, &waker, wake));
+        let (publication, counter, _waker, id, _) = task_waiting_for_2();
         publication.forget_task(id);
         publication.publish(2);
         std::thread::sleep(Duration::from_millis(30));

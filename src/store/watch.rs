@@ -471,6 +471,46 @@ impl<K: Resource> Watch<K> {
         true
     }
 
+    /// The next event already made; an `Error` ends the watch.
+    fn next_pending(&mut self) -> Option<WatchEvent<Arc<K>>> {
+        let event = self.pending.pop_front()?;
+        if matches!(event, WatchEvent::Error(_)) {
+            self.done = true;
+            self.pending.clear();
+        }
+        Some(event)
+    }
+
+    /// Reads the next revision, counting it against the catch-up turn in progress; false
+    /// when there is none yet.
+    fn pull_in_turn(&mut self) -> bool {
+        if !self.pull() {
+            return false;
+        }
+        if let Some((_, left)) = self.turn.as_mut() {
+            *left = left.saturating_sub(1);
+        }
+        true
+    }
+
+    /// Caught up: ends the turn in progress, and answers a bookmark if one is due.
+    fn caught_up(&mut self) -> Option<WatchEvent<Arc<K>>> {
+        if let Some((began, _)) = self.turn.take() {
+            self.api.store.shared.pacing.turn_done(began);
+        }
+        let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
+        if self.bookmarks
+            && position >= self.reported
+            && position > self.skip_through
+            && self.last_report.elapsed() >= BOOKMARK_INTERVAL
+        {
+            self.reported = position;
+            self.last_report = Instant::now();
+            return Some(self.bookmark(position, BTreeMap::new()));
+        }
+        None
+    }
+
     fn next_within(&mut self, timeout: Duration) -> Option<WatchEvent<K>> {
         self.next_shared_within(timeout).map(WatchEvent::into_owned)
     }
@@ -481,11 +521,7 @@ impl<K: Resource> Watch<K> {
             wait_until = wait_until.min(deadline);
         }
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                if matches!(event, WatchEvent::Error(_)) {
-                    self.done = true;
-                    self.pending.clear();
-                }
+            if let Some(event) = self.next_pending() {
                 return Some(event);
             }
             if self.done {
@@ -499,26 +535,13 @@ impl<K: Resource> Watch<K> {
             if !timeout.is_zero() && !self.pace(wait_until) {
                 return None;
             }
-            if self.pull() {
-                if let Some((_, left)) = self.turn.as_mut() {
-                    *left = left.saturating_sub(1);
-                }
+            if self.pull_in_turn() {
                 continue;
             }
-            // Caught up: a turn in progress ends here.
-            if let Some((began, _)) = self.turn.take() {
-                self.api.store.shared.pacing.turn_done(began);
+            if let Some(bookmark) = self.caught_up() {
+                return Some(bookmark);
             }
             let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
-            if self.bookmarks
-                && position >= self.reported
-                && position > self.skip_through
-                && self.last_report.elapsed() >= BOOKMARK_INTERVAL
-            {
-                self.reported = position;
-                self.last_report = Instant::now();
-                return Some(self.bookmark(position, BTreeMap::new()));
-            }
             let now = Instant::now();
             if now >= wait_until {
                 return None;
@@ -537,11 +560,7 @@ impl<K: Resource> Watch<K> {
     /// the task.
     pub fn poll_next_shared(&mut self, cx: &mut Context<'_>) -> Poll<Option<WatchEvent<Arc<K>>>> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                if matches!(event, WatchEvent::Error(_)) {
-                    self.done = true;
-                    self.pending.clear();
-                }
+            if let Some(event) = self.next_pending() {
                 return Poll::Ready(Some(event));
             }
             if self.done {
@@ -561,25 +580,13 @@ impl<K: Resource> Watch<K> {
                 }
                 continue;
             }
-            if self.pull() {
-                if let Some((_, left)) = self.turn.as_mut() {
-                    *left = left.saturating_sub(1);
-                }
+            if self.pull_in_turn() {
                 continue;
             }
-            if let Some((began, _)) = self.turn.take() {
-                self.api.store.shared.pacing.turn_done(began);
+            if let Some(bookmark) = self.caught_up() {
+                return Poll::Ready(Some(bookmark));
             }
             let position = self.feed.as_ref().map_or(0, ChangeFeed::position);
-            if self.bookmarks
-                && position >= self.reported
-                && position > self.skip_through
-                && self.last_report.elapsed() >= BOOKMARK_INTERVAL
-            {
-                self.reported = position;
-                self.last_report = Instant::now();
-                return Poll::Ready(Some(self.bookmark(position, BTreeMap::new())));
-            }
             let mut at = self.deadline;
             if self.bookmarks {
                 let due = self.last_report + BOOKMARK_INTERVAL;
