@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result, Status, StatusCause};
 use crate::image::image_resource::MANAGED_BY_OPENSHIFT;
@@ -329,15 +329,28 @@ impl StreamQueue {
             };
             state.writing = true;
             let batch = std::mem::take(&mut state.waiting);
-            MutexGuard::unlocked(&mut state, || {
+            drop(state);
+            {
+                // Ends the write however it ends: a writer that panicked must not leave the
+                // callers it carried (and every later one) waiting for ever.
+                let _finish = FinishWriting(self);
                 let answers = write(&batch);
                 for (waiting, answer) in batch.iter().zip(answers) {
                     *waiting.answer.lock() = Some(answer);
                 }
-            });
-            state.writing = false;
-            self.written.notify_all();
+            }
+            state = self.state.lock();
         }
+    }
+}
+
+/// Marks a stream's write finished and wakes its waiting callers when dropped.
+struct FinishWriting<'a>(&'a StreamQueue);
+
+impl Drop for FinishWriting<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().writing = false;
+        self.0.written.notify_all();
     }
 }
 
