@@ -9,9 +9,10 @@
 //!
 //! Mappings into one stream are written together: a registry pushing the layers of many
 //! images maps them into the same stream at once, and each mapping rewrites the whole stream
-//! (all its tags and their history). Callers queue their mapping on the stream; whoever takes
-//! the stream's writer lock writes every queued mapping in one stream write (one encode, one
-//! commit), in queue order, and hands each caller its own answer — so N concurrent mappings
+//! (all its tags and their history). Callers queue their mapping on the stream; whoever finds
+//! no write of the stream in progress writes every queued mapping in one stream write (one
+//! encode, one commit), in queue order, and hands each caller its own answer (callers wait on
+//! a condition, so an answered one never holds up the next batch) — so N concurrent mappings
 //! cost about one write, not N conflicting ones. Each mapping keeps upstream's answer: if its
 //! tag moved after its caller read the stream (by an earlier write, or an earlier mapping of
 //! the same batch), it answers 409 as upstream's re-read after a conflict would. If the shared
