@@ -70,6 +70,31 @@ pub(crate) struct Stored<K> {
     pub bytes: Arc<[u8]>,
 }
 
+/// A create queued for its commit ([`Api::submit_create`]).
+pub(crate) struct SubmittedCreate<K> {
+    obj: K,
+    key: Vec<u8>,
+    pending: crate::mvcc::Pending,
+}
+
+impl<K: Resource> SubmittedCreate<K> {
+    /// Waits for the commit: the created object, or what [`Api::create`] would have answered
+    /// (AlreadyExists when the name was taken).
+    pub(crate) fn wait(self, api: &Api<K>) -> Result<K> {
+        let mut obj = self.obj;
+        match self.pending.wait() {
+            Ok(result) => {
+                obj.meta_mut().resource_version = Some(result.revision.to_string());
+                Ok(obj)
+            }
+            Err(MvccError::CompareFailed { .. }) => {
+                Err(api.create_collision(obj.meta().name_str(), &self.key))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// What one optimistic attempt came to.
 enum Attempt<T> {
     Done(T),
@@ -345,7 +370,32 @@ impl<K: Resource> Api<K> {
         })
     }
 
-    fn create_once(&self, pp: &PostParams, mut obj: K, internal: bool) -> Result<K> {
+    fn create_once(&self, pp: &PostParams, obj: K, internal: bool) -> Result<K> {
+        let (mut obj, key, bytes) = self.prepare_create(obj, internal)?;
+        let name = obj.meta().name_str().to_string();
+        if pp.dry_run {
+            if let Some(existing) = self.load(&key)? {
+                return Err(self.already_exists(&name, &existing.obj));
+            }
+            return Ok(obj);
+        }
+        let txn = Txn::new().when_absent(key.clone()).put(key.clone(), bytes);
+        match self.commit(txn)? {
+            Some(revision) => {
+                // Not kept decoded: holding a copy of every new object made a create half
+                // again as dear (the copy, and the fresh memory it takes), for a first read
+                // that may never come. The first reader decodes it and keeps it; updates of
+                // an object keep theirs (see `remember`).
+                obj.meta_mut().resource_version = Some(revision.to_string());
+                Ok(obj)
+            }
+            None => Err(self.create_collision(&name, &key)),
+        }
+    }
+
+    /// `obj` as a create would write it (server-set metadata, prepared, validated,
+    /// encoded), with its key and bytes. Nothing is written.
+    fn prepare_create(&self, mut obj: K, internal: bool) -> Result<(K, Vec<u8>, Vec<u8>)> {
         let now = Time::now();
         {
             let meta = obj.meta_mut();
@@ -384,28 +434,42 @@ impl<K: Resource> Api<K> {
         let key = self
             .space
             .object_key(obj.meta().namespace.as_deref(), &name);
-        if pp.dry_run {
-            if let Some(existing) = self.load(&key)? {
-                return Err(self.already_exists(&name, &existing.obj));
-            }
-            return Ok(obj);
+        Ok((obj, key, bytes))
+    }
+
+    /// The error of a create that found `key` taken.
+    fn create_collision(&self, name: &str, key: &[u8]) -> Error {
+        match self.load(key) {
+            Ok(Some(existing)) => self.already_exists(name, &existing.obj),
+            // Deleted again in between: report the collision all the same.
+            Ok(None) => Error::already_exists(K::GROUP, K::PLURAL, name, false),
+            Err(e) => e,
         }
+    }
+
+    /// Queues the create of `obj` (named, not generated; as [`Api::create`] would write it)
+    /// for its commit and returns at once: a caller with more to do overlaps it with the
+    /// commit's log sync, and collects the outcome with [`SubmittedCreate::wait`].
+    pub(crate) fn submit_create(&self, obj: &K) -> Result<SubmittedCreate<K>> {
+        let mut obj = obj.clone();
+        obj.meta_mut().namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
+        if obj
+            .meta()
+            .resource_version
+            .as_deref()
+            .is_some_and(|rv| !rv.is_empty())
+        {
+            return Err(Error::internal(
+                "resourceVersion should not be set on objects to be created",
+            ));
+        }
+        if obj.meta().name_str().is_empty() {
+            return Err(Error::internal("a submitted create needs a name"));
+        }
+        let (obj, key, bytes) = self.prepare_create(obj, false)?;
         let txn = Txn::new().when_absent(key.clone()).put(key.clone(), bytes);
-        match self.commit(txn)? {
-            Some(revision) => {
-                // Not kept decoded: holding a copy of every new object made a create half
-                // again as dear (the copy, and the fresh memory it takes), for a first read
-                // that may never come. The first reader decodes it and keeps it; updates of
-                // an object keep theirs (see `remember`).
-                obj.meta_mut().resource_version = Some(revision.to_string());
-                Ok(obj)
-            }
-            None => match self.load(&key)? {
-                Some(existing) => Err(self.already_exists(&name, &existing.obj)),
-                // Deleted again in between: report the collision all the same.
-                None => Err(Error::already_exists(K::GROUP, K::PLURAL, &name, false)),
-            },
-        }
+        let pending = self.store.shared.mvcc.submit(txn)?;
+        Ok(SubmittedCreate { obj, key, pending })
     }
 
     fn already_exists(&self, name: &str, existing: &K) -> Error {

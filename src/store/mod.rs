@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::mvcc::Mvcc;
 
 pub use api::Api;
+pub(crate) use api::SubmittedCreate;
 pub use context::StrategyContext;
 pub use meta::{ListMeta, ObjectList, ObjectMeta, OwnerReference, Time, TypeMeta};
 pub use params::{
