@@ -78,16 +78,9 @@ fn a_mapping_whose_image_cannot_be_stored_answers_the_failure_and_records_nothin
         .unwrap();
     let before = api.streams("ns").get("web").unwrap();
     let id = digest("a");
+    let latest = mapping("web", "latest", &id, &format!("quay.io/team/web@{id}"));
     faulty.fail_write_at(1);
-    let failed = api
-        .mappings("ns")
-        .create(&mapping(
-            "web",
-            "latest",
-            &id,
-            &format!("quay.io/team/web@{id}"),
-        ))
-        .unwrap_err();
+    let failed = api.mappings("ns").create(&latest).unwrap_err();
     assert!(
         !failed.is_conflict() && !failed.is_already_exists(),
         "the engine's failure, not a conflict: {failed}"
@@ -100,15 +93,7 @@ fn a_mapping_whose_image_cannot_be_stored_answers_the_failure_and_records_nothin
     );
     assert!(after.status.tags.is_empty(), "no event recorded");
 
-    let status = api
-        .mappings("ns")
-        .create(&mapping(
-            "web",
-            "latest",
-            &id,
-            &format!("quay.io/team/web@{id}"),
-        ))
-        .unwrap();
+    let status = api.mappings("ns").create(&latest).unwrap();
     assert_eq!(status.code, Some(201), "works once the fault is past");
     assert_eq!(
         api.streams("ns").get("web").unwrap().status.tags[0].items[0].image,

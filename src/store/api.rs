@@ -329,7 +329,9 @@ impl<K: Resource> Api<K> {
         self.create_inner(pp, obj, true).map(|o| self.out(o))
     }
 
-    fn create_inner(&self, pp: &PostParams, obj: &K, internal: bool) -> Result<K> {
+    /// A copy of `obj` as a create takes it in: the namespace checked and settled, no
+    /// resourceVersion.
+    fn create_intake(&self, obj: &K) -> Result<K> {
         let mut obj = obj.clone();
         let namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
         obj.meta_mut().namespace = namespace;
@@ -343,6 +345,11 @@ impl<K: Resource> Api<K> {
                 "resourceVersion should not be set on objects to be created",
             ));
         }
+        Ok(obj)
+    }
+
+    fn create_inner(&self, pp: &PostParams, obj: &K, internal: bool) -> Result<K> {
+        let obj = self.create_intake(obj)?;
         let base = obj.meta().generate_name.clone().unwrap_or_default();
         let generate = obj.meta().name_str().is_empty() && !base.is_empty();
         if !generate {
@@ -451,18 +458,7 @@ impl<K: Resource> Api<K> {
     /// for its commit and returns at once: a caller with more to do overlaps it with the
     /// commit's log sync, and collects the outcome with [`SubmittedCreate::wait`].
     pub(crate) fn submit_create(&self, obj: &K) -> Result<SubmittedCreate<K>> {
-        let mut obj = obj.clone();
-        obj.meta_mut().namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
-        if obj
-            .meta()
-            .resource_version
-            .as_deref()
-            .is_some_and(|rv| !rv.is_empty())
-        {
-            return Err(Error::internal(
-                "resourceVersion should not be set on objects to be created",
-            ));
-        }
+        let obj = self.create_intake(obj)?;
         if obj.meta().name_str().is_empty() {
             return Err(Error::internal("a submitted create needs a name"));
         }
