@@ -27,6 +27,24 @@ pub fn check_value_frame(data: &[u8]) {
     }
 }
 
+/// Write-ahead log frame: never panics, never allocates past the frame limit; a frame that
+/// decodes re-encodes (compressed when large) to a frame that decodes to the same entry.
+/// Returns whether `data` began with an intact frame.
+pub fn check_log_frame(data: &[u8]) -> bool {
+    use crate::mvcc::wal::{decode_frame, encode_frame};
+    let Some((entry, used)) = decode_frame(data) else {
+        return false;
+    };
+    assert!(
+        used <= data.len(),
+        "a frame cannot claim more than the input"
+    );
+    let again = encode_frame(&entry);
+    let decoded = decode_frame(&again).map(|(entry, used)| (entry, used == again.len()));
+    assert_eq!(decoded, Some((entry, true)), "re-encoded frame of {data:?}");
+    true
+}
+
 /// Label selector: never panics; the printed form re-parses to the same AST.
 pub fn check_label_selector(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -105,3 +105,21 @@ fn value_frame_corpus_never_panics_and_reencodes_stably() {
         apistore::testing::check_value_frame(&data);
     }
 }
+
+#[test]
+fn log_frame_corpus_never_panics_and_reencodes_stably() {
+    let inputs = corpus("log_frame");
+    assert!(inputs.len() >= 6, "the committed corpus is present");
+    let mut intact = 0;
+    for data in inputs {
+        intact += usize::from(apistore::testing::check_log_frame(&data));
+        // Every cut of a frame is damage or the end of the log, never a panic.
+        for cut in 0..data.len() {
+            assert!(!apistore::testing::check_log_frame(&data[..cut]));
+        }
+    }
+    assert_eq!(
+        intact, 3,
+        "a plain commit, a compaction and a compressed commit decode"
+    );
+}

@@ -1,5 +1,6 @@
 //! Random-input runs of the same checks the cargo-fuzz targets make (label selector, field
-//! selector, continue token), so every `cargo test` fuzzes a little even without a fuzzer.
+//! selector, continue token, image reference, manifest, log frame), so every `cargo test` fuzzes
+//! a little even without a fuzzer.
 use proptest::prelude::*;
 
 proptest! {
@@ -37,5 +38,27 @@ proptest! {
         let digest = apistore::image::Digest::sha256_of(&bytes);
         prop_assert!(digest.verifies(&bytes));
         prop_assert_eq!(apistore::image::Digest::parse(&digest.to_string()).unwrap(), digest);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #[test]
+    fn log_frames_of_random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = apistore::testing::check_log_frame(&bytes);
+    }
+
+    #[test]
+    fn compressed_log_frame_headers_with_random_payloads_never_panic(
+        declared in any::<u32>(),
+        block in proptest::collection::vec(any::<u8>(), 0..128),
+    ) {
+        // A frame marked compressed whose checksum holds, so the decompressor sees the bytes.
+        let mut payload = declared.to_le_bytes().to_vec();
+        payload.extend_from_slice(&block);
+        let mut frame = ((payload.len() as u32) | (1 << 31)).to_le_bytes().to_vec();
+        frame.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+        frame.extend_from_slice(&payload);
+        let _ = apistore::testing::check_log_frame(&frame);
     }
 }

@@ -4,6 +4,14 @@
 //!
 //! * **Frames.** `[len: u32 LE][crc32c(payload): u32 LE][payload]`, payload a bincode
 //!   [`LogEntry`]. One frame per commit group, so a group costs one `write` + one `fdatasync`.
+//! * **Large frames are compressed.** A payload of 16 KiB or more is stored LZ4-compressed
+//!   (`[decoded length: u32 LE][LZ4 block]`, marked by the top bit of `len`) when that makes
+//!   it smaller. A group rewriting a large object (an image stream of a thousand tag events is
+//!   260 KB of JSON) otherwise spent most of its cycle copying those bytes into the page cache
+//!   and syncing them: compressed, the 50-thread mapping bench went from 78–108 to 70–77 µs
+//!   (alternating runs). Small groups, the common case, are written as they are. Builds before
+//!   this one read a compressed frame as damage, so a log written by this build must not be
+//!   opened by an older one.
 //! * **Segments** are files `wal/<first revision, 20 digits>.log`. A checkpoint (engine flush)
 //!   starts a new segment and deletes the older ones, whose entries the engine now holds.
 //!   Creating or deleting a segment syncs the directory.
@@ -31,6 +39,10 @@ const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_KEPT_FRAME_BUFFER: usize = 4 * 1024 * 1024;
 /// Frames larger than this are treated as damage, never allocated.
 const MAX_FRAME: usize = 512 * 1024 * 1024;
+/// The top bit of a frame's `len`: the payload is LZ4-compressed.
+const COMPRESSED: u32 = 1 << 31;
+/// Payloads from this size on are compressed (when that makes them smaller).
+const COMPRESS_FROM: usize = 16 * 1024;
 
 /// One logged step of the store.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
@@ -53,20 +65,69 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_fixed_int_encoding()
 }
 
+/// The compressor's state, kept by the log between frames (a fresh hash table and output
+/// buffer per frame would be zeroed every time).
+#[derive(Default)]
+struct Packer {
+    table: lz4_flex::block::CompressTable,
+    buffer: Vec<u8>,
+}
+
+impl std::fmt::Debug for Packer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packer")
+            .field("buffer", &self.buffer.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Encodes `entry` as one frame into `frame` (cleared first; its capacity is reused, so a
-/// busy log allocates no buffer per commit).
-fn encode_frame_into(entry: &LogEntry, frame: &mut Vec<u8>) {
+/// busy log allocates no buffer per commit), compressed when it is large.
+fn encode_frame_into(entry: &LogEntry, frame: &mut Vec<u8>, packer: &mut Packer) {
     frame.clear();
     frame.extend_from_slice(&[0; HEADER]);
     // Writing into a Vec cannot fail for these plain types.
     if bincode::encode_into_std_write(entry, frame, config()).is_err() {
         frame.truncate(HEADER);
     }
+    let mut flag = 0;
+    let plain = frame.len() - HEADER;
+    if plain >= COMPRESS_FROM {
+        let bound = lz4_flex::block::get_maximum_output_size(plain);
+        if packer.buffer.len() < bound {
+            packer.buffer.resize(bound, 0);
+        }
+        let packed = lz4_flex::block::compress_into_with_table(
+            &frame[HEADER..],
+            &mut packer.buffer,
+            &mut packer.table,
+        );
+        if let (Ok(written), Ok(declared)) = (packed, u32::try_from(plain)) {
+            if written + 4 < plain {
+                frame.truncate(HEADER);
+                frame.extend_from_slice(&declared.to_le_bytes());
+                frame.extend_from_slice(&packer.buffer[..written]);
+                flag = COMPRESSED;
+            }
+        }
+        if packer.buffer.len() > MAX_KEPT_FRAME_BUFFER {
+            packer.buffer = Vec::new();
+        }
+    }
     let payload = &frame[HEADER..];
-    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    // A payload past the frame limit cannot be replayed whatever its length field says.
+    let len = u32::try_from(payload.len())
+        .ok()
+        .filter(|len| *len < COMPRESSED)
+        .unwrap_or(!COMPRESSED);
     let crc = crc32c::crc32c(payload);
-    frame[..4].copy_from_slice(&len.to_le_bytes());
+    frame[..4].copy_from_slice(&(len | flag).to_le_bytes());
     frame[4..HEADER].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// A frame's stored payload length and whether the payload is compressed, from its `len`.
+fn stored_len(field: u32) -> (usize, bool) {
+    ((field & !COMPRESSED) as usize, field & COMPRESSED != 0)
 }
 
 enum Frame {
@@ -84,11 +145,12 @@ fn parse_frame(bytes: &[u8]) -> Frame {
             Frame::Bad
         };
     };
-    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let field = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if len == 0 && crc == 0 {
+    if field == 0 && crc == 0 {
         return Frame::End;
     }
+    let (len, compressed) = stored_len(field);
     if len > MAX_FRAME {
         return Frame::Bad;
     }
@@ -98,13 +160,50 @@ fn parse_frame(bytes: &[u8]) -> Frame {
     if crc32c::crc32c(payload) != crc {
         return Frame::Bad;
     }
+    let unpacked;
+    let plain = if compressed {
+        let Some((declared, block)) = payload.split_first_chunk::<4>() else {
+            return Frame::Bad;
+        };
+        // Bounded before anything is allocated: the length comes from the (checksummed, but
+        // possibly damaged or hostile) log.
+        let declared = u32::from_le_bytes(*declared) as usize;
+        if declared > MAX_FRAME {
+            return Frame::Bad;
+        }
+        match lz4_flex::block::decompress(block, declared) {
+            Ok(bytes) if bytes.len() == declared => unpacked = bytes,
+            _ => return Frame::Bad,
+        }
+        &unpacked[..]
+    } else {
+        payload
+    };
     let limited = bincode::config::standard()
         .with_fixed_int_encoding()
         .with_limit::<MAX_FRAME>();
-    match bincode::decode_from_slice::<LogEntry, _>(payload, limited) {
-        Ok((entry, used)) if used == len => Frame::Good(entry, HEADER + len),
+    match bincode::decode_from_slice::<LogEntry, _>(plain, limited) {
+        Ok((entry, used)) if used == plain.len() => Frame::Good(entry, HEADER + len),
         _ => Frame::Bad,
     }
+}
+
+/// The entry a log frame at the start of `bytes` holds, with the frame's length; `None` for
+/// damage or the end of the log (for the fuzz checks).
+#[cfg(feature = "testing")]
+pub(crate) fn decode_frame(bytes: &[u8]) -> Option<(LogEntry, usize)> {
+    match parse_frame(bytes) {
+        Frame::Good(entry, used) => Some((entry, used)),
+        Frame::End | Frame::Bad => None,
+    }
+}
+
+/// `entry` as the log frames it (for the fuzz checks).
+#[cfg(feature = "testing")]
+pub(crate) fn encode_frame(entry: &LogEntry) -> Vec<u8> {
+    let mut frame = Vec::new();
+    encode_frame_into(entry, &mut frame, &mut Packer::default());
+    frame
 }
 
 /// Cuts `file` to `len` bytes and preallocates it again: everything after `len` reads as zeros.
@@ -158,6 +257,8 @@ pub struct Wal {
     faults: Option<Arc<LogFaults>>,
     /// The frame buffer, reused by every append.
     frame: Vec<u8>,
+    /// The compressor of large frames.
+    packer: Packer,
 }
 
 /// Fault injection for the log file: makes the Nth following frame write (left half-written,
@@ -223,7 +324,7 @@ impl Wal {
                         let rest = &bytes[offset..];
                         let claimed = rest
                             .get(..4)
-                            .map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize)
+                            .map(|h| stored_len(u32::from_le_bytes([h[0], h[1], h[2], h[3]])).0)
                             .unwrap_or(usize::MAX);
                         let next = offset.saturating_add(HEADER).saturating_add(claimed);
                         let good_after = claimed <= MAX_FRAME
@@ -251,6 +352,7 @@ impl Wal {
             poisoned: false,
             faults: None,
             frame: Vec::new(),
+            packer: Packer::default(),
         };
         if let Some((path, good_len, file_len)) = tail {
             let file = OpenOptions::new()
@@ -376,7 +478,7 @@ impl Wal {
             ));
         };
         let mut frame = std::mem::take(&mut self.frame);
-        encode_frame_into(entry, &mut frame);
+        encode_frame_into(entry, &mut frame, &mut self.packer);
         let faults = self.faults.clone();
         let injected = |what: &str| std::io::Error::other(format!("injected log {what} fault"));
         let offset = self.len;

@@ -1,0 +1,7 @@
+#![no_main]
+//! Fuzz target: see `apistore::testing::check_log_frame` for the properties checked.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = apistore::testing::check_log_frame(data);
+});
