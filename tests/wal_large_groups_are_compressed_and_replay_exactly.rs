@@ -3,10 +3,11 @@
 //! byte for byte, mixed with small uncompressed groups, and a torn compressed tail is cut like
 //! any other, leaving everything before it.
 
-use apistore::backend::{Backend, MemoryBackend};
+mod wal_common;
+use apistore::backend::MemoryBackend;
 use apistore::mvcc::{Mvcc, Txn};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use wal_common::{data_end, reopen, segment};
 
 /// A compressible value of about `len` bytes, distinct for `n` (as a large JSON object is).
 fn large_value(n: usize, len: usize) -> Vec<u8> {
@@ -14,25 +15,6 @@ fn large_value(n: usize, len: usize) -> Vec<u8> {
         r#"{{"created":"2026-12-04T00:00:00Z","dockerImageReference":"registry.example.com/team/app@sha256:{n:064x}","generation":1}},"#
     );
     event.repeat(len / event.len() + 1).into_bytes()
-}
-
-fn segment(wal: &Path) -> PathBuf {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(wal)
-        .expect("dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    files.pop().expect("one segment")
-}
-
-/// Where the written frames end: segments are preallocated, so the file is longer.
-fn data_end(bytes: &[u8]) -> usize {
-    bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)
-}
-
-fn reopen(wal: &Path) -> Mvcc {
-    let engine: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
-    Mvcc::open_durable(engine, wal).expect("reopen")
 }
 
 #[test]
@@ -58,7 +40,7 @@ fn large_values_are_logged_compressed_and_replay_byte_for_byte() {
         logged * 4 < values,
         "the log holds {logged} bytes for {values} bytes of values"
     );
-    let mvcc = reopen(&wal);
+    let mvcc = reopen(&wal).expect("reopen");
     assert_eq!(mvcc.current_revision(), 17);
     for (key, value) in &written {
         let kv = mvcc.get(key.as_bytes(), 0).expect("get").expect("present");
@@ -84,7 +66,7 @@ fn a_torn_compressed_tail_is_cut_and_everything_before_it_survives() {
         .expect("open");
     file.set_len(end - 100).expect("truncate");
     drop(file);
-    let mvcc = reopen(&wal);
+    let mvcc = reopen(&wal).expect("reopen");
     assert_eq!(mvcc.current_revision(), 3, "the torn third group is gone");
     assert_eq!(
         &*mvcc.get(b"big1", 0).expect("get").expect("present").value,

@@ -1,10 +1,12 @@
 //! Recovery on hand-damaged logs: a torn tail is cut at the last good record; a bad record
 //! followed by good ones is a typed error naming the file and offset.
 
-use apistore::backend::{Backend, MemoryBackend};
+mod wal_common;
+use apistore::backend::MemoryBackend;
 use apistore::mvcc::{Mvcc, MvccError, Txn};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use wal_common::{data_end, reopen, segment};
 
 /// Commits `n` puts on a durable in-memory store and returns the engine-less log directory.
 fn write_log(dir: &Path, n: usize) -> PathBuf {
@@ -15,25 +17,6 @@ fn write_log(dir: &Path, n: usize) -> PathBuf {
             .expect("commit");
     }
     wal
-}
-
-fn segment(wal: &Path) -> PathBuf {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(wal)
-        .expect("dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    files.pop().expect("one segment")
-}
-
-/// Where the written frames end: segments are preallocated, so the file is longer.
-fn data_end(bytes: &[u8]) -> usize {
-    bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)
-}
-
-fn reopen(wal: &Path) -> Result<Mvcc, MvccError> {
-    let engine: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
-    Mvcc::open_durable(engine, wal)
 }
 
 #[test]

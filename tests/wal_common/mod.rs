@@ -1,0 +1,28 @@
+//! Helpers shared by the tests that read and damage log segments by hand.
+#![allow(dead_code)]
+
+use apistore::backend::{Backend, MemoryBackend};
+use apistore::mvcc::{Mvcc, MvccError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The newest segment of the log in `wal`.
+pub fn segment(wal: &Path) -> PathBuf {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(wal)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files.pop().expect("one segment")
+}
+
+/// Where the written frames end: segments are preallocated, so the file is longer.
+pub fn data_end(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)
+}
+
+/// Opens the log in `wal` over a fresh engine, so everything comes from the log.
+pub fn reopen(wal: &Path) -> Result<Mvcc, MvccError> {
+    let engine: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    Mvcc::open_durable(engine, wal)
+}
