@@ -7,7 +7,7 @@ mod wal_common;
 use apistore::backend::MemoryBackend;
 use apistore::mvcc::{Mvcc, Txn};
 use std::sync::Arc;
-use wal_common::{data_end, reopen, segment};
+use wal_common::{data_end, reopen, segment, tear_log_tail};
 
 /// A compressible value of about `len` bytes, distinct for `n` (as a large JSON object is).
 fn large_value(n: usize, len: usize) -> Vec<u8> {
@@ -58,14 +58,7 @@ fn a_torn_compressed_tail_is_cut_and_everything_before_it_survives() {
             .expect("commit");
     }
     drop(mvcc);
-    let seg = segment(&wal);
-    let end = data_end(&std::fs::read(&seg).expect("read")) as u64;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&seg)
-        .expect("open");
-    file.set_len(end - 100).expect("truncate");
-    drop(file);
+    tear_log_tail(&wal, 100);
     let mvcc = reopen(&wal).expect("reopen");
     assert_eq!(mvcc.current_revision(), 3, "the torn third group is gone");
     assert_eq!(

@@ -6,7 +6,7 @@ use apistore::backend::MemoryBackend;
 use apistore::mvcc::{Mvcc, MvccError, Txn};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wal_common::{data_end, reopen, segment};
+use wal_common::{data_end, reopen, segment, tear_log_tail};
 
 /// Commits `n` puts on a durable in-memory store and returns the engine-less log directory.
 fn write_log(dir: &Path, n: usize) -> PathBuf {
@@ -23,15 +23,8 @@ fn write_log(dir: &Path, n: usize) -> PathBuf {
 fn a_torn_last_record_is_cut_and_everything_before_it_survives() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wal = write_log(dir.path(), 5);
-    let seg = segment(&wal);
-    let end = data_end(&std::fs::read(&seg).expect("read")) as u64;
     // Tear the last record: drop its final 3 bytes, as a crash mid-write leaves it.
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&seg)
-        .expect("open");
-    file.set_len(end - 3).expect("truncate");
-    drop(file);
+    tear_log_tail(&wal, 3);
     let mvcc = reopen(&wal).expect("torn tail is recovered");
     assert_eq!(
         mvcc.current_revision(),

@@ -26,3 +26,14 @@ pub fn reopen(wal: &Path) -> Result<Mvcc, MvccError> {
     let engine: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
     Mvcc::open_durable(engine, wal)
 }
+
+/// Drops the last `bytes` bytes of what the newest segment holds, as a crash mid-write does.
+pub fn tear_log_tail(wal: &Path, bytes: u64) {
+    let seg = segment(wal);
+    let end = data_end(&std::fs::read(&seg).expect("read")) as u64;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .expect("open");
+    file.set_len(end - bytes).expect("truncate");
+}
