@@ -39,6 +39,7 @@
 )]
 
 pub mod backend;
+mod compress;
 pub mod error;
 pub mod image;
 pub mod mvcc;

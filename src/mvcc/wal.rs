@@ -27,6 +27,7 @@
 
 use super::MvccError;
 use crate::backend::Countdown;
+use crate::compress::Packer;
 use std::fs::{self, File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -67,22 +68,6 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_fixed_int_encoding()
 }
 
-/// The compressor's state, kept by the log between frames (a fresh hash table and output
-/// buffer per frame would be zeroed every time).
-#[derive(Default)]
-struct Packer {
-    table: lz4_flex::block::CompressTable,
-    buffer: Vec<u8>,
-}
-
-impl std::fmt::Debug for Packer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Packer")
-            .field("buffer", &self.buffer.len())
-            .finish_non_exhaustive()
-    }
-}
-
 /// Encodes `entry` as one frame into `frame` (cleared first; its capacity is reused, so a
 /// busy log allocates no buffer per commit), compressed when it is large.
 fn encode_frame_into(entry: &LogEntry, frame: &mut Vec<u8>, packer: &mut Packer) {
@@ -93,27 +78,11 @@ fn encode_frame_into(entry: &LogEntry, frame: &mut Vec<u8>, packer: &mut Packer)
         frame.truncate(HEADER);
     }
     let mut flag = 0;
-    let plain = frame.len() - HEADER;
-    if plain >= COMPRESS_FROM {
-        let bound = lz4_flex::block::get_maximum_output_size(plain);
-        if packer.buffer.len() < bound {
-            packer.buffer.resize(bound, 0);
-        }
-        let packed = lz4_flex::block::compress_into_with_table(
-            &frame[HEADER..],
-            &mut packer.buffer,
-            &mut packer.table,
-        );
-        if let (Ok(written), Ok(declared)) = (packed, u32::try_from(plain)) {
-            if written + 4 < plain {
-                frame.truncate(HEADER);
-                frame.extend_from_slice(&declared.to_le_bytes());
-                frame.extend_from_slice(&packer.buffer[..written]);
-                flag = COMPRESSED;
-            }
-        }
-        if packer.buffer.len() > MAX_KEPT_FRAME_BUFFER {
-            packer.buffer = Vec::new();
+    if frame.len() - HEADER >= COMPRESS_FROM {
+        if let Some(packed) = packer.pack(&frame[HEADER..]) {
+            frame.truncate(HEADER);
+            frame.extend_from_slice(packed);
+            flag = COMPRESSED;
         }
     }
     let payload = &frame[HEADER..];
