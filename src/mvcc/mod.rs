@@ -29,6 +29,7 @@
 
 mod apply;
 mod feed;
+mod fill;
 mod index;
 mod publish;
 pub(crate) use publish::TaskWake;

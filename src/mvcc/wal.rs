@@ -16,7 +16,10 @@
 //!   opened by an older one.
 //! * **Segments** are files `wal/<first revision, 20 digits>.log`. A checkpoint (engine flush)
 //!   starts a new segment and deletes the older ones, whose entries the engine now holds.
-//!   Creating or deleting a segment syncs the directory.
+//!   Creating or deleting a segment syncs the directory. A segment is made its full size when
+//!   created (so a sync never commits a size change) and a filler thread writes its blocks
+//!   with zeros just ahead of the appends (so a sync never commits a block allocation either;
+//!   see `fill.rs`).
 //! * **Recovery** reads every segment in order. A frame that is cut short or fails its checksum
 //!   at the very end of the last segment is a torn write: the file is truncated there. A bad
 //!   frame followed by a good one is corruption: [`MvccError::LogCorrupt`] names the file and
@@ -25,6 +28,7 @@
 //!   its length before the group, so the failed group can never be replayed; if even that
 //!   fails, the log refuses further appends until the store is reopened.
 
+use super::fill::Filler;
 use super::MvccError;
 use crate::backend::Countdown;
 use crate::compress::Packer;
@@ -230,6 +234,8 @@ pub struct Wal {
     frame: Vec<u8>,
     /// The compressor of large frames.
     packer: Packer,
+    /// Keeps the segment's blocks written just past the appends.
+    filler: Filler,
 }
 
 /// Fault injection for the log file: makes the Nth following frame write (left half-written,
@@ -324,6 +330,7 @@ impl Wal {
             faults: None,
             frame: Vec::new(),
             packer: Packer::default(),
+            filler: Filler::start(),
         };
         if let Some((path, good_len, file_len)) = tail {
             let file = OpenOptions::new()
@@ -338,6 +345,7 @@ impl Wal {
                     .map_err(|e| log_error(&path, e))?;
                 file.sync_all().map_err(|e| log_error(&path, e))?;
             }
+            wal.filler.set_segment(file.try_clone().ok(), good_len);
             wal.file = Some(file);
             wal.path = path;
             wal.len = good_len;
@@ -377,6 +385,7 @@ impl Wal {
             .and_then(|()| file.sync_all())
             .map_err(|e| log_error(&path, e))?;
         sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))?;
+        self.filler.set_segment(file.try_clone().ok(), 0);
         self.file = Some(file);
         self.path = path.clone();
         self.len = 0;
@@ -423,6 +432,7 @@ impl Wal {
         });
         if ok {
             self.len = len;
+            self.filler.cut(len);
         } else {
             self.poisoned = true;
         }
@@ -453,6 +463,7 @@ impl Wal {
         let faults = self.faults.clone();
         let injected = |what: &str| std::io::Error::other(format!("injected log {what} fault"));
         let offset = self.len;
+        self.filler.before_write(offset + frame.len() as u64);
         // One positioned write (no seek): a syscall less on every commit.
         let result = (|| {
             if faults.as_ref().is_some_and(|f| f.writes_until_fault.trip()) {
@@ -484,6 +495,7 @@ impl Wal {
                 {
                     self.poisoned = true;
                 }
+                self.filler.cut(self.len);
                 Err(log_error(&self.path, e))
             }
         }
