@@ -1,7 +1,10 @@
 //! The log's filler (README "Durability", `src/mvcc/fill.rs`) writes each segment's blocks
 //! with zeros just ahead of the appends, so a commit's sync never has to write a block
 //! allocation: the segment is allocated past its data, and the zeros never cover a commit —
-//! not while the store runs, and not when a store is reopened the moment it was closed.
+//! not while the store runs, and not when a store is reopened the moment it was closed. (The
+//! second test checks the outcome; the race it guards — a chunk still being written when the
+//! store closes — lasts one 256 KiB write, so a build that forgot to join the filler thread
+//! would rarely fail it. `fill.rs`'s own tests check the claim rule directly.)
 
 mod wal_common;
 use apistore::backend::MemoryBackend;
