@@ -33,6 +33,8 @@
 //!
 //! `--typed` runs the same workload through `Api<K>` with 1 KiB ImageStream-sized objects, so
 //! raw and typed costs stand side by side.
+//!
+//! Like the criterion benches, it runs on mimalloc (see the README, "Allocator").
 
 #[path = "../benches/common.rs"]
 mod common;
@@ -844,3 +846,7 @@ fn tempfile_dir(dir: Option<&str>) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(&path)?;
     Ok(path)
 }
+
+/// The allocator the load runs with, as the criterion benches (see the README, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
