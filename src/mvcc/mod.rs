@@ -134,6 +134,9 @@ pub enum MvccError {
 
 /// How often a staged group waiting for the writer lock stages the requests queued since.
 const STAGE_POLL: Duration = Duration::from_micros(100);
+/// How long after the last answered commit group writers still count as active (see
+/// [`Mvcc::writers_active`]).
+const WRITERS_QUIET_AFTER: Duration = Duration::from_millis(20);
 
 /// Bytes of log after which the leader starts a new segment and asks for a checkpoint.
 pub const DEFAULT_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
@@ -353,6 +356,10 @@ struct Inner {
     /// Commits between entry and reply: readers that can wait (far-behind watchers) yield the
     /// CPU while this is non-zero.
     commits_in_flight: std::sync::atomic::AtomicUsize,
+    /// When the last commit group was answered, in nanoseconds since `opened`.
+    last_group_answered: std::sync::atomic::AtomicU64,
+    /// When the store was opened: the origin of `last_group_answered`.
+    opened: std::time::Instant,
     /// The thread that leads groups of submitted commits, once anything was submitted.
     committer: std::sync::OnceLock<queue::CommitterThreads>,
 }
@@ -423,6 +430,8 @@ impl Mvcc {
                 applier: None,
                 checkpoint_bytes: std::sync::atomic::AtomicU64::new(DEFAULT_CHECKPOINT_BYTES),
                 commits_in_flight: std::sync::atomic::AtomicUsize::new(0),
+                last_group_answered: std::sync::atomic::AtomicU64::new(0),
+                opened: std::time::Instant::now(),
                 committer: std::sync::OnceLock::new(),
             }),
         })
@@ -573,12 +582,21 @@ impl Mvcc {
         self.inner.published.current()
     }
 
-    /// True while some commit is between its call and its reply.
+    /// True while some commit is between its call and its reply, or was answered within
+    /// [`WRITERS_QUIET_AFTER`]. The grace period matters on a starved machine: writers that
+    /// wait for the CPU (preparing their next object, say) have no commit in flight, and
+    /// far-behind watchers that took that for quiet and ran at full speed starved them
+    /// further — one run in a few kept writers at a fifth of their speed, with a thousand
+    /// watcher threads that never fell behind enough to be paced.
     pub(crate) fn writers_active(&self) -> bool {
-        self.inner
-            .commits_in_flight
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.inner.commits_in_flight.load(Relaxed) > 0 {
+            return true;
+        }
+        let answered = self.inner.last_group_answered.load(Relaxed);
+        answered != 0
+            && (self.inner.opened.elapsed().as_nanos() as u64).saturating_sub(answered)
+                < WRITERS_QUIET_AFTER.as_nanos() as u64
     }
 
     /// The compaction point: reads below it fail with [`MvccError::Compacted`].
@@ -821,6 +839,10 @@ impl Mvcc {
             }
         }
         let replies = self.write_staged(staged, writer);
+        self.inner.last_group_answered.store(
+            (self.inner.opened.elapsed().as_nanos() as u64).max(1),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         for (waiter, can_lead, result) in replies {
             waiter.send(Reply::Done(result));
             if !can_lead {

@@ -11,7 +11,9 @@
 //! about [`SHARE`] of one core while writers are busy. A watcher that keeps up is never paced,
 //! and once writers go quiet, each paced watcher runs at full speed from its next turn on. Pacing only
 //! decides *when* history is read, never *whether*: nothing is dropped, and the memory a
-//! watcher holds does not grow with its lag.
+//! watcher holds does not grow with its lag. Writers count as busy for a moment after their
+//! last answered commit too (see `Mvcc::writers_active`): writers starved of the CPU have no
+//! commit in flight, and treating that as quiet let watchers starve them further.
 
 use std::time::{Duration, Instant};
 
@@ -115,5 +117,38 @@ mod tests {
         let next = *pacing.next_turn.lock();
         assert!(next >= start + TURN_ESTIMATE.div_f64(SHARE) * 100);
         assert!(!Pacing::should_pace(&mvcc, 0), "no writers, no pacing");
+    }
+
+    #[test]
+    fn writers_count_as_active_for_a_moment_after_their_last_commit() {
+        let mvcc =
+            Mvcc::open(std::sync::Arc::new(crate::backend::MemoryBackend::new())).expect("open");
+        for i in 0..20 {
+            mvcc.commit(crate::mvcc::Txn::new().put(format!("k{i}"), "v"))
+                .expect("commit");
+        }
+        // Right after a commit (retried if this thread was descheduled for long in between),
+        // a far-behind watcher is paced even though no commit is in flight...
+        let mut paced = false;
+        for i in 0..100 {
+            mvcc.commit(crate::mvcc::Txn::new().put(format!("again{i}"), "v"))
+                .expect("commit");
+            let answered = Instant::now();
+            let pace = Pacing::should_pace(&mvcc, 0);
+            if answered.elapsed() < Duration::from_millis(5) {
+                paced = pace;
+                break;
+            }
+        }
+        assert!(
+            paced,
+            "writers went quiet the moment their commit was answered"
+        );
+        // ...and once writers have been quiet for a while, it is not.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            !Pacing::should_pace(&mvcc, 0),
+            "quiet writers still count as active"
+        );
     }
 }
