@@ -22,10 +22,12 @@
 //!   one is large; this thread, once the engine holds everything the old segments cover, flushes
 //!   the engine and only then deletes them. Appends never wait for the engine's flush.
 //! * **Shutdown.** Dropping the store drains the queue into the engine before the thread ends.
-//! * **Priority and backpressure.** The thread runs at the lowest CPU priority (as RocksDB
-//!   lowers its compaction threads): on a busy machine the
-//!   scheduler gives the cores to committers and readers first, and the engine catches up in
-//!   the gaps — measured on two cores, W2@64 and L went up by about a sixth. Deferred work
+//! * **Priority and backpressure.** The thread runs at a low CPU priority, nice 10 (as RocksDB
+//!   lowers its compaction threads): on a busy machine the scheduler gives the cores to
+//!   committers and readers first, and the engine catches up in the gaps — measured on two
+//!   cores, W2@64 and L went up by about a sixth. Not nice 19, which measured the same: there a
+//!   machine kept busy by readers would leave the engine a sliver of a core, and once the
+//!   backlog is full, commits go at the engine's pace. Deferred work
 //!   must stay bounded, so a commit leader that finds more than [`APPLY_BACKLOG_BYTES`] of
 //!   logged rows not yet in the engine waits for the engine before it acknowledges its group
 //!   (RocksDB's write stall). It does not wait while the engine is failing: the log keeps
@@ -199,10 +201,18 @@ fn rows_bytes(rows: &Rows) -> usize {
     rows.iter().map(|(_, _, bytes)| bytes.len()).sum()
 }
 
-/// Lowers the calling thread's CPU priority to the lowest (nice 19 on Linux), where the
-/// platform allows it (raising niceness needs no privilege); otherwise it keeps its priority.
+/// The engine writer's priority on the crate's 0–99 scale, which it maps to nice 10 on Linux
+/// (`⌊39 × (1 − p/99)⌋ − 20`; checked with `ps -eLo ni,comm`).
+const APPLY_PRIORITY: u8 = 22;
+
+/// Lowers the calling thread's CPU priority to [`APPLY_PRIORITY`], where the platform allows
+/// it (raising niceness needs no privilege); otherwise it keeps its priority.
 fn lower_priority() {
-    let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    if let Ok(value) = thread_priority::ThreadPriorityValue::try_from(APPLY_PRIORITY) {
+        let _ = thread_priority::set_current_thread_priority(
+            thread_priority::ThreadPriority::Crossplatform(value),
+        );
+    }
 }
 
 /// Whether a requested checkpoint's revision is in the engine.
