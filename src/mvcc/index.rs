@@ -37,6 +37,20 @@ const BATCH: usize = 32;
 /// The decoded form of a value, as the layer above keeps it (its typed object).
 pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
 
+/// What the index holds of one version's decoded object, as [`State::range_lookup`] shows
+/// it to its reader.
+#[derive(Clone, Copy)]
+pub(crate) enum Kept<'a> {
+    /// The version is its key's newest, and its decoded object is kept beside it.
+    Decoded(&'a Decoded),
+    /// The version is its key's newest, and no decoded object is kept beside it yet. Readers
+    /// that find a slot keep what they decode there, not in the decoded-object cache, so that
+    /// cache is not worth asking.
+    NotYet,
+    /// The version has been superseded: its decoded object, if any, is in a cache elsewhere.
+    NoSlot,
+}
+
 /// Where the decoded form of a key's newest live version is kept: set at most once, shared by
 /// the ordered map and the point-read map, and replaced by the key's next version.
 pub(crate) type Slot = Arc<OnceLock<Decoded>>;
@@ -181,7 +195,7 @@ impl State {
         end: Bound<&[u8]>,
         at: u64,
         limit: usize,
-        mut lookup: impl FnMut(&[u8], u64, Option<&Decoded>) -> Lookup<T>,
+        mut lookup: impl FnMut(&[u8], u64, Kept<'_>) -> Lookup<T>,
     ) -> LookedRange<T> {
         let mut out = Vec::with_capacity(limit.min(1024));
         let mut last: Option<&Vec<u8>> = None;
@@ -189,7 +203,7 @@ impl State {
         // Live keys are gathered a batch at a time before `lookup` sees them, so walking the
         // map and reading the objects run as two tight loops and the processor overlaps the
         // objects' cache misses (a label filter follows four pointers per object).
-        let mut batch: Vec<(&Vec<u8>, &History, u64, Option<&Decoded>)> = Vec::with_capacity(BATCH);
+        let mut batch: Vec<(&Vec<u8>, &History, u64, Kept<'_>)> = Vec::with_capacity(BATCH);
         let mut keys = self.keys.range::<[u8], _>((start, end));
         let mut visited = 0usize;
         loop {
@@ -211,14 +225,18 @@ impl State {
                     break;
                 }
                 visited += 1;
-                batch.push((key, history, revision, slot.and_then(|s| s.get())));
+                let kept = match slot {
+                    Some(slot) => slot.get().map_or(Kept::NotYet, Kept::Decoded),
+                    None => Kept::NoSlot,
+                };
+                batch.push((key, history, revision, kept));
                 if batch.len() == BATCH {
                     break;
                 }
             }
             let exhausted = batch.len() < BATCH;
-            for &(key, history, revision, decoded) in &batch {
-                match lookup(key, revision, decoded) {
+            for &(key, history, revision, kept) in &batch {
+                match lookup(key, revision, kept) {
                     Lookup::Keep(found, key) => out.push(Looked::Found(key, found)),
                     Lookup::Pass => out.push(Looked::Passed),
                     Lookup::Miss => {

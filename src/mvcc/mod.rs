@@ -43,7 +43,7 @@ pub use self::feed::ChangeFeed;
 pub use self::queue::Pending;
 pub use self::wal::{LogEntry, LogFaults, Wal};
 
-pub(crate) use self::index::{Decoded, Slot};
+pub(crate) use self::index::{Decoded, Kept, Slot};
 use self::index::{State, Version};
 use self::queue::{InFlight, NextLeader, Queue, Reply, Request, Waiter};
 pub(crate) use self::recent::Recorded;
@@ -717,7 +717,7 @@ impl Mvcc {
         range: &KeyRange,
         revision: u64,
         limit: usize,
-        lookup: impl FnMut(&[u8], u64, Option<&Decoded>) -> Lookup<T>,
+        lookup: impl FnMut(&[u8], u64, Kept<'_>) -> Lookup<T>,
     ) -> Result<LookedRange<T>, MvccError> {
         let state = self.inner.state.read();
         let at = Self::check_revision(&state, revision)?;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::backend::{prefix_successor, KeyRange};
 use crate::error::{Error, Result, StatusCause};
-use crate::mvcc::{KeyValue, Looked, Lookup, MvccError, RangeOptions, Slot};
+use crate::mvcc::{Kept, KeyValue, Looked, Lookup, MvccError, RangeOptions, Slot};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::continue_token;
@@ -118,12 +118,16 @@ impl Filter {
         if self.is_empty() {
             return api.decode_kv_shared(kv, slot).map(Some);
         }
-        let cached = api
-            .store
-            .shared
-            .objects
-            .get_shared::<K>(&kv.key, kv.mod_revision)
-            .and_then(|o| o.downcast::<K>().ok());
+        // An empty slot means the cache holds nothing either (see `Api::decode_kv_shared`).
+        let cached = match slot {
+            Some(slot) if slot.get().is_none() => None,
+            _ => api
+                .store
+                .shared
+                .objects
+                .get_shared::<K>(&kv.key, kv.mod_revision)
+                .and_then(|o| o.downcast::<K>().ok()),
+        };
         if let Some(obj) = cached {
             return Ok(self.matches(&*obj).then_some(obj));
         }
@@ -149,6 +153,54 @@ impl Filter {
     fn pinned(&self, field: &str) -> Option<&str> {
         self.fields.requires_exact_match(field)
     }
+}
+
+/// Fewest objects of one chunk left to decode worth a second thread: below this, starting
+/// one costs more than it saves (a thread start is tens of microseconds, a decode a few).
+const PARALLEL_DECODE_MIN: usize = 64;
+
+/// What `filter` selects of each object of `entries` the index held no decoded form of, in
+/// order (see [`Filter::select`]). Decoding is most of a list that finds objects not decoded
+/// yet (the first list after a bulk load: a few microseconds of JSON per object), so a chunk
+/// with many of them is decoded on two threads. Each result is kept for its entry, so an
+/// object that fails to decode fails the page only if the page reaches it, as it would
+/// decoded one at a time.
+fn select_missed<K: Resource>(
+    api: &Api<K>,
+    filter: &Filter,
+    entries: &[Looked<Arc<K>>],
+) -> Vec<Result<Option<Arc<K>>>> {
+    let missed: Vec<(&KeyValue, Option<&Slot>)> = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Looked::Missed(kv, slot) => Some((kv, slot.as_ref())),
+            _ => None,
+        })
+        .collect();
+    let select_all = |part: &[(&KeyValue, Option<&Slot>)]| -> Vec<Result<Option<Arc<K>>>> {
+        part.iter()
+            .map(|(kv, slot)| filter.select(api, kv, *slot))
+            .collect()
+    };
+    // Asked once: the answer reads cgroup files on Linux.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if missed.len() < PARALLEL_DECODE_MIN || cores < 2 {
+        return select_all(&missed);
+    }
+    let (first, second) = missed.split_at(missed.len() / 2);
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("apistore-decode".into())
+            .spawn_scoped(scope, || select_all(second));
+        let mut selected = select_all(first);
+        match helper.map(|helper| helper.join()) {
+            Ok(Ok(rest)) => selected.extend(rest),
+            // No thread to be had (or it failed): this thread does its half too.
+            _ => selected.extend(select_all(second)),
+        }
+        selected
+    })
 }
 
 /// Where and at which revision one list reads.
@@ -258,13 +310,18 @@ impl<K: Resource> Api<K> {
             let mut kept = 0usize;
             let mut undecided = 0usize;
             let looked = mvcc
-                .range_lookup(&range, plan.revision, chunk, |key, revision, decoded| {
-                    let selected = match decoded.and_then(|d| d.downcast_ref::<K>()) {
-                        Some(obj) => filter
-                            .accepts(obj)
-                            .then(|| decoded.and_then(Api::<K>::decoded_as))
-                            .flatten(),
-                        None => match cache
+                .range_lookup(&range, plan.revision, chunk, |key, revision, held| {
+                    let selected = match held {
+                        Kept::Decoded(decoded) if decoded.is::<K>() => decoded
+                            .downcast_ref::<K>()
+                            .filter(|obj| filter.accepts(*obj))
+                            .and_then(|_| Api::<K>::decoded_as(decoded)),
+                        Kept::NotYet => {
+                            undecided += 1;
+                            return Lookup::Miss;
+                        }
+                        // Superseded, or kept decoded as another Rust type of the kind.
+                        Kept::Decoded(_) | Kept::NoSlot => match cache
                             .get_shared::<K>(key, revision)
                             .and_then(|o| o.downcast::<K>().ok())
                         {
@@ -284,12 +341,15 @@ impl<K: Resource> Api<K> {
                 })
                 .map_err(map_read_error)?;
             let fetched = looked.entries.len();
+            let mut selections = select_missed(self, &filter, &looked.entries).into_iter();
             for (i, entry) in looked.entries.into_iter().enumerate() {
                 let (key, selected) = match entry {
                     Looked::Found(key, obj) => (key, Some(obj)),
                     Looked::Passed => (None, None),
-                    Looked::Missed(kv, slot) => {
-                        let selected = filter.select(self, &kv, slot.as_ref())?;
+                    Looked::Missed(kv, _) => {
+                        let selected = selections.next().ok_or_else(|| {
+                            Error::internal("a list chunk lost the decoding of an object")
+                        })??;
                         (Some(kv.key), selected)
                     }
                 };
