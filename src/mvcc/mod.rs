@@ -843,14 +843,13 @@ impl Mvcc {
             (self.inner.opened.elapsed().as_nanos() as u64).max(1),
             std::sync::atomic::Ordering::Relaxed,
         );
-        for (waiter, can_lead, result) in replies {
-            waiter.send(Reply::Done(result));
+        let in_flight = &self.inner.commits_in_flight;
+        queue::answer_all(replies.into_iter().map(|(waiter, can_lead, result)| {
             if !can_lead {
-                self.inner
-                    .commits_in_flight
-                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             }
-        }
+            (waiter, Reply::Done(result))
+        }));
     }
 
     /// Stages `group` (on top of `staged`, which it joins, when given).

@@ -18,7 +18,8 @@
 //!   sync, each acknowledgement is a thread wake-up and a context switch; on two cores those
 //!   switches, not the disk or the index, bound throughput (measured: two thirds of a 64-writer
 //!   run's CPU in the scheduler). A submitter pays one wake-up per group it waits on, however
-//!   many of its commits the group holds.
+//!   many of its commits the group holds, because a group's replies are all left before
+//!   anyone is woken ([`answer_all`]).
 
 use super::{MvccError, Txn, TxnResult};
 use parking_lot::{Condvar, Mutex};
@@ -47,6 +48,35 @@ enum Notify {
 struct Slot {
     reply: Option<Reply>,
     notify: Notify,
+}
+
+/// Whom to wake for a reply left with [`Waiter::leave`].
+pub(super) struct Wake(Notify);
+
+impl Wake {
+    /// Wakes the waiter, if one waits.
+    fn wake(self) {
+        match self.0 {
+            Notify::Thread(thread) => thread.unpark(),
+            Notify::Task(waker) => waker.wake(),
+            Notify::Nobody => {}
+        }
+    }
+}
+
+/// Answers a group: every reply is left first, then whoever waits is woken. A woken
+/// submitter takes the CPU from the sender at once; if its next commit of the same group had
+/// no reply yet, it would park again and be woken again: a context switch per commit instead
+/// of one per group (measured: W2 at 64 in flight went from about 95k to 135k puts/s).
+pub(super) fn answer_all(replies: impl IntoIterator<Item = (Arc<Waiter>, Reply)>) {
+    let wakes: Vec<Wake> = replies
+        .into_iter()
+        .map(|(waiter, reply)| waiter.leave(reply))
+        .filter(|wake| !matches!(wake.0, Notify::Nobody))
+        .collect();
+    for wake in wakes {
+        wake.wake();
+    }
 }
 
 /// Where a queued commit's reply is left. A waiting thread parks rather than spins: with
@@ -78,16 +108,14 @@ impl Waiter {
 
     /// Leaves `reply` and wakes whoever waits for it.
     pub(super) fn send(&self, reply: Reply) {
-        let notify = {
-            let mut slot = self.slot.lock();
-            slot.reply = Some(reply);
-            std::mem::replace(&mut slot.notify, Notify::Nobody)
-        };
-        match notify {
-            Notify::Thread(thread) => thread.unpark(),
-            Notify::Task(waker) => waker.wake(),
-            Notify::Nobody => {}
-        }
+        self.leave(reply).wake();
+    }
+
+    /// Leaves `reply`, answering whom to wake for it (see [`answer_all`]).
+    fn leave(&self, reply: Reply) -> Wake {
+        let mut slot = self.slot.lock();
+        slot.reply = Some(reply);
+        Wake(std::mem::replace(&mut slot.notify, Notify::Nobody))
     }
 
     /// Takes the reply if it is there; otherwise registers `notify` to be woken by it.
@@ -320,5 +348,76 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::task::Wake as TaskWake;
+
+    /// A task waker that, when woken, checks that every waiter of its group has its reply.
+    struct Checking {
+        group: Vec<Arc<Waiter>>,
+        all_answered_when_woken: AtomicBool,
+    }
+
+    impl TaskWake for Checking {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            let answered = self
+                .group
+                .iter()
+                .all(|waiter| waiter.slot.lock().reply.is_some());
+            self.all_answered_when_woken
+                .store(answered, Ordering::SeqCst);
+        }
+    }
+
+    fn done() -> Reply {
+        Reply::Done(Err(MvccError::InvalidTxn("test reply".into())))
+    }
+
+    #[test]
+    fn a_group_is_answered_in_full_before_anyone_is_woken() {
+        let group: Vec<Arc<Waiter>> = (0..4).map(|_| Waiter::detached()).collect();
+        let checks: Vec<Arc<Checking>> = (0..2)
+            .map(|_| {
+                Arc::new(Checking {
+                    group: group.clone(),
+                    all_answered_when_woken: AtomicBool::new(false),
+                })
+            })
+            .collect();
+        // The first and the third commit of the group have someone waiting.
+        for (waiter, check) in [(&group[0], &checks[0]), (&group[2], &checks[1])] {
+            let waker = Waker::from(Arc::clone(check));
+            assert!(waiter.take_or_register(|| Notify::Task(waker)).is_none());
+        }
+        answer_all(group.iter().map(|waiter| (Arc::clone(waiter), done())));
+        for check in &checks {
+            assert!(check.all_answered_when_woken.load(Ordering::SeqCst));
+        }
+    }
+
+    #[test]
+    fn every_waiter_of_a_group_gets_its_own_reply() {
+        let group: Vec<Arc<Waiter>> = (0..3).map(|_| Waiter::detached()).collect();
+        answer_all(group.iter().enumerate().map(|(i, waiter)| {
+            (
+                Arc::clone(waiter),
+                Reply::Done(Err(MvccError::InvalidTxn(i.to_string()))),
+            )
+        }));
+        for (i, waiter) in group.iter().enumerate() {
+            match waiter.wait() {
+                Reply::Done(Err(MvccError::InvalidTxn(text))) => assert_eq!(text, i.to_string()),
+                _ => panic!("waiter {i} got another reply"),
+            }
+        }
     }
 }
