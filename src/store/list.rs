@@ -6,7 +6,9 @@
 //! double (as etcd3's store does) and keeps going until the page is full or the range ends, so
 //! a page is never empty while a token is returned. A token is returned iff the page is full
 //! and some key, matching or not, follows the last returned item. Label-only filters decode
-//! just the metadata of each candidate, and decode the whole object only for matches.
+//! just the metadata of each candidate, and decode the whole object only for matches. Objects
+//! nobody has decoded since they were written (the first list after a bulk load) are decoded
+//! on two threads when a chunk holds many of them: decoding is most of such a list.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
