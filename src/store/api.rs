@@ -220,8 +220,8 @@ impl<K: Resource> Api<K> {
         kv: &crate::mvcc::KeyValue,
         slot: Option<&Slot>,
     ) -> Result<Arc<K>> {
-        // An empty slot beside the newest version means the cache holds nothing either:
-        // readers that find a slot keep what they decode there.
+        // An empty slot beside the newest version: the cache is not worth asking, as readers
+        // that find a slot keep what they decode there.
         if let Some(slot) = slot.filter(|slot| slot.get().is_none()) {
             let obj = Arc::new(codec::decode::<K>(&kv.value, kv.mod_revision)?);
             self.keep_in(slot, &obj);

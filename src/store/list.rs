@@ -120,7 +120,7 @@ impl Filter {
         if self.is_empty() {
             return api.decode_kv_shared(kv, slot).map(Some);
         }
-        // An empty slot means the cache holds nothing either (see `Api::decode_kv_shared`).
+        // An empty slot: the cache is not worth asking (see `Api::decode_kv_shared`).
         let cached = match slot {
             Some(slot) if slot.get().is_none() => None,
             _ => api
