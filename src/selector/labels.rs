@@ -37,6 +37,13 @@ pub enum Operator {
     LessThan,
 }
 
+/// Which part of a requirement failed validation: an error points at it.
+#[derive(Clone, Copy, Debug)]
+enum Faulty {
+    Key,
+    Values,
+}
+
 /// One requirement of a label selector.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Requirement {
@@ -48,13 +55,31 @@ pub struct Requirement {
 impl Requirement {
     /// Builds a requirement, validating the key, values and their count as Kubernetes does.
     pub fn new(key: &str, operator: Operator, values: Vec<String>) -> Result<Requirement, String> {
+        Requirement::checked(key, operator, values).map_err(|(_, message)| message)
+    }
+
+    /// [`Requirement::new`], saying whether the key or the values are at fault.
+    fn checked(
+        key: &str,
+        operator: Operator,
+        values: Vec<String>,
+    ) -> Result<Requirement, (Faulty, String)> {
         let problems = qualified_name_problems(key);
         if !problems.is_empty() {
-            return Err(format!(
-                "key: Invalid value: {key:?}: {}",
-                problems.join("; ")
+            return Err((
+                Faulty::Key,
+                format!("key: Invalid value: {key:?}: {}", problems.join("; ")),
             ));
         }
+        Requirement::with_values(key, operator, values).map_err(|m| (Faulty::Values, m))
+    }
+
+    /// Validates the values of a requirement whose key is valid.
+    fn with_values(
+        key: &str,
+        operator: Operator,
+        values: Vec<String>,
+    ) -> Result<Requirement, String> {
         let set: BTreeSet<String> = values.into_iter().collect();
         match operator {
             Operator::In | Operator::NotIn if set.is_empty() => return Err(
@@ -509,9 +534,15 @@ impl<'a> Parser<'a> {
             ));
         }
         let key_position = position;
-        let build = |me: &Self, op: Operator, values: Vec<String>| {
-            Requirement::new(&key, op, values)
-                .map_err(|m| me.error(key_position, format!("unable to parse requirement: {m}")))
+        // A bad key is reported where the key starts, bad values where the values start.
+        let build = |me: &Self, op: Operator, values: Vec<String>, values_position: usize| {
+            Requirement::checked(&key, op, values).map_err(|(faulty, m)| {
+                let at = match faulty {
+                    Faulty::Key => key_position,
+                    Faulty::Values => values_position,
+                };
+                me.error(at, format!("unable to parse requirement: {m}"))
+            })
         };
         let (ahead, _, _) = self.peek(Context::Values);
         if negated || ahead == Tok::End || ahead == Tok::Comma {
@@ -520,7 +551,7 @@ impl<'a> Parser<'a> {
             } else {
                 Operator::Exists
             };
-            return build(self, op, Vec::new());
+            return build(self, op, Vec::new(), key_position);
         }
         let (tok, text, position) = self.next(Context::Operator);
         let op = match tok {
@@ -537,11 +568,12 @@ impl<'a> Parser<'a> {
                 )))
             }
         };
+        let (_, _, values_position) = self.peek(Context::Values);
         let values = match op {
             Operator::In | Operator::NotIn => self.value_set()?,
             _ => self.exact_value()?,
         };
-        build(self, op, values)
+        build(self, op, values, values_position)
     }
 
     fn value_set(&mut self) -> Result<Vec<String>, SelectorError> {
@@ -748,6 +780,20 @@ mod tests {
         let err = LabelSelector::parse("a in (xyz abc)").unwrap_err();
         assert_eq!(err.input, "a in (xyz abc)");
         assert_eq!(err.position, 10);
+    }
+
+    #[test]
+    fn invalid_keys_and_values_are_reported_where_they_start() {
+        let bad_value = LabelSelector::parse("app=web,x=a||y").unwrap_err();
+        assert_eq!(bad_value.position, 10, "{bad_value}");
+        assert!(bad_value.message.contains("values"), "{bad_value}");
+        let bad_set = LabelSelector::parse("app=web, tier in (a, -b)").unwrap_err();
+        assert_eq!(bad_set.position, 17, "{bad_set}");
+        let bad_key = LabelSelector::parse("app=web,-x=a").unwrap_err();
+        assert_eq!(bad_key.position, 8, "{bad_key}");
+        assert!(bad_key.message.contains("key"), "{bad_key}");
+        let bad_number = LabelSelector::parse("n>ten").unwrap_err();
+        assert_eq!(bad_number.position, 2, "{bad_number}");
     }
 
     #[test]
