@@ -639,13 +639,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let last = lat.last().map_or(0, Duration::as_micros);
                 let mut sorted = lat.clone();
                 sorted.sort();
+                let median = percentile(&sorted, 0.5);
+                // The target: every page within 2× of the median page.
+                let over_twice_median: Vec<usize> = lat
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, page)| page.as_micros() > 2 * median)
+                    .map(|(i, _)| i)
+                    .collect();
                 println!(
-                    r#"{{"test":"{test}","n":{},"limit":{},"shared":{},"items":{items},"pages":{},"secs":{secs:.3},"first_page_us":{first},"median_page_us":{},"last_page_us":{last},"max_page_us":{}}}"#,
+                    r#"{{"test":"{test}","n":{},"limit":{},"shared":{},"items":{items},"pages":{},"secs":{secs:.3},"first_page_us":{first},"median_page_us":{median},"p99_page_us":{},"last_page_us":{last},"max_page_us":{},"pages_over_twice_median":{over_twice_median:?}}}"#,
                     args.n,
                     args.limit,
                     args.shared,
                     lat.len(),
-                    percentile(&sorted, 0.5),
+                    percentile(&sorted, 0.99),
                     percentile(&sorted, 1.0)
                 );
             }
