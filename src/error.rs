@@ -263,8 +263,6 @@ impl Error {
             _ => None,
         };
         Status {
-            kind: Some("Status".into()),
-            api_version: Some("v1".into()),
             metadata,
             status: Some("Failure".into()),
             message: Some(self.to_string()),
@@ -413,34 +411,93 @@ pub(crate) fn qualified(group: &str, resource: &str) -> String {
     }
 }
 
-/// The Kubernetes `Status` object (`meta/v1`), shaped and serialised as k8s-openapi's.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The Kubernetes `Status` object (`meta/v1`), shaped and serialised as k8s-openapi's: the
+/// same six fields, and `kind: "Status"` / `apiVersion: "v1"` written by serialisation rather
+/// than held (a status embedded in another object, such as an import's, leaves them out: see
+/// [`status_without_type_meta`]).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
-    /// Always `"Status"` when produced here.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// Always `"v1"` when produced here.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
     /// List metadata; carries a fresh continue token on an expired continue.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub metadata: Option<crate::store::ListMeta>,
     /// `"Success"` or `"Failure"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub status: Option<String>,
     /// A human-readable description.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub message: Option<String>,
     /// The machine-readable reason (`"NotFound"`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub reason: Option<String>,
     /// Name, group, kind and causes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub details: Option<StatusDetails>,
     /// The HTTP status code.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub code: Option<i32>,
+}
+
+/// A `Status` as written on the wire: type meta first, then the fields that are set.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusWire<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_version: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a crate::store::ListMeta>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a StatusDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<i32>,
+}
+
+impl Status {
+    fn wire(&self, type_meta: bool) -> StatusWire<'_> {
+        StatusWire {
+            kind: type_meta.then_some("Status"),
+            api_version: type_meta.then_some("v1"),
+            metadata: self.metadata.as_ref(),
+            status: self.status.as_deref(),
+            message: self.message.as_deref(),
+            reason: self.reason.as_deref(),
+            details: self.details.as_ref(),
+            code: self.code,
+        }
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.wire(true).serialize(serializer)
+    }
+}
+
+/// Serde helpers for a `Status` embedded in another object, written as Go writes a
+/// `metav1.Status` whose type meta is unset: without `kind` and `apiVersion`
+/// (`#[serde(with = "status_without_type_meta")]`).
+pub(crate) mod status_without_type_meta {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Status;
+
+    /// Writes `status` without `kind` and `apiVersion`.
+    pub fn serialize<S: Serializer>(status: &Status, serializer: S) -> Result<S::Ok, S::Error> {
+        status.wire(false).serialize(serializer)
+    }
+
+    /// Reads a status (type meta, if present, is ignored).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Status, D::Error> {
+        Status::deserialize(deserializer)
+    }
 }
 
 impl Status {
@@ -448,8 +505,6 @@ impl Status {
     /// image stream mappings.
     pub fn success() -> Status {
         Status {
-            kind: Some("Status".into()),
-            api_version: Some("v1".into()),
             metadata: Some(crate::store::ListMeta::default()),
             status: Some("Success".into()),
             code: Some(200),

@@ -169,8 +169,6 @@ struct Imported {
 
 fn failure(error: &Error) -> Status {
     let mut status = error.status();
-    status.kind = None;
-    status.api_version = None;
     status.metadata = None;
     status
 }

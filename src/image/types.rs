@@ -739,7 +739,7 @@ pub struct RepositoryImportSpec {
 #[serde(rename_all = "camelCase")]
 pub struct RepositoryImportStatus {
     /// Success or the failure.
-    #[serde(default)]
+    #[serde(default, with = "crate::error::status_without_type_meta")]
     pub status: Status,
     /// The images found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -775,7 +775,7 @@ pub struct ImageImportSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ImageImportStatus {
     /// Success or the failure (always written).
-    #[serde(default)]
+    #[serde(default, with = "crate::error::status_without_type_meta")]
     pub status: Status,
     /// The image found.
     #[serde(default, skip_serializing_if = "Option::is_none")]

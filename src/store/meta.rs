@@ -212,9 +212,6 @@ pub struct ListMeta {
     /// An estimate of how many items follow this page (unfiltered, paged lists only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining_item_count: Option<i64>,
-    /// Never set; kept for JSON compatibility.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_link: Option<String>,
 }
 
 /// `apiVersion` and `kind`, as they appear at the top of every object.
