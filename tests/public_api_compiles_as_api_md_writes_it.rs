@@ -203,5 +203,15 @@ fn the_image_api_is_reached_through_image_api() -> Result<()> {
     let local: Option<String> = images.resolve_local("ns", "web:latest")?;
     assert_eq!(local, None);
     let _ = images.prune_tag_history("ns", 3)?;
+    let unnamed: Result<Status> = images.mappings("ns").create(&ImageStreamMapping::default());
+    assert!(unnamed.expect_err("a mapping needs a name").is_invalid());
+    let import: Result<apistore::image::ImageStreamImport> =
+        images.import("ns", &apistore::image::ImageStreamImport::default());
+    assert!(import.is_err());
+    assert!(images
+        .signatures()
+        .create(&ImageSignature::default())
+        .is_err());
+    assert!(images.signatures().delete("sha256:4a5b@sig").is_err());
     Ok(())
 }
