@@ -144,3 +144,186 @@ pub fn check_manifest(data: &[u8]) {
     let _ = manifest::list_entries(text);
     let _ = manifest::canonical_bytes(text, "");
 }
+
+/// A namespaced kind for the store checks below: metadata and a label-bearing body.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Probe {
+    #[serde(default)]
+    metadata: crate::ObjectMeta,
+    #[serde(default)]
+    value: u8,
+}
+
+impl crate::Resource for Probe {
+    const GROUP: &'static str = "fuzz.example.com";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Probe";
+    const PLURAL: &'static str = "probes";
+    const NAMESPACED: bool = true;
+    fn meta(&self) -> &crate::ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut crate::ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+fn probe(name: &str, value: u8) -> Probe {
+    Probe {
+        metadata: crate::ObjectMeta {
+            name: Some(name.to_string()),
+            ..crate::ObjectMeta::default()
+        },
+        value,
+    }
+}
+
+/// Object names and namespaces (`namespace \0 name`): every verb answers a typed error or
+/// succeeds, never panics; a refused write leaves no revision behind; an accepted object is
+/// found under exactly its own name and namespace, and nowhere else.
+pub fn check_object_names(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (namespace, name) = text.split_once('\0').unwrap_or(("ns", text));
+    let store = crate::Store::memory();
+    let api = store.namespaced::<Probe>(namespace);
+    let other = if namespace == "neighbour" {
+        "neighbour-2"
+    } else {
+        "neighbour"
+    };
+    let neighbour = store.namespaced::<Probe>(other);
+    neighbour
+        .create(&crate::PostParams::default(), &probe("x", 0))
+        .expect("a valid object in another namespace");
+    let before = store.resource_version();
+    let read = api.get(name);
+    let refused_name = |e: &crate::Error| e.is_bad_request() || e.is_invalid();
+    match api.create(&crate::PostParams::default(), &probe(name, 1)) {
+        Ok(created) => {
+            assert_eq!(created.metadata.name.as_deref(), Some(name));
+            assert_eq!(created.metadata.namespace.as_deref(), Some(namespace));
+            assert!(read.expect_err("absent before its create").is_not_found());
+            assert_eq!(api.get(name).expect("found by its name"), created);
+            let mine = api.list(&crate::ListParams::default()).expect("list");
+            assert_eq!(mine.items, vec![created.clone()]);
+            let all = store.all::<Probe>().list(&crate::ListParams::default());
+            assert_eq!(all.expect("list everywhere").items.len(), 2);
+            let theirs = neighbour.list(&crate::ListParams::default()).expect("list");
+            assert_eq!(theirs.items.len(), 1, "{namespace:?}/{name:?} leaked");
+            let deleted = api.delete(name, &crate::DeleteParams::default());
+            assert_eq!(
+                deleted.expect("delete").metadata.name.as_deref(),
+                Some(name)
+            );
+        }
+        Err(e) => {
+            assert!(refused_name(&e), "{namespace:?}/{name:?}: {e}");
+            assert_eq!(store.resource_version(), before, "a refused create wrote");
+            if let Err(e) = read {
+                assert!(e.is_not_found() || refused_name(&e), "{e}");
+            }
+            let deleted = api.delete(name, &crate::DeleteParams::default());
+            let e = deleted.expect_err("nothing to delete");
+            assert!(e.is_not_found() || refused_name(&e), "{e}");
+        }
+    }
+    let rest = neighbour.list(&crate::ListParams::default()).expect("list");
+    assert_eq!(rest.items.len(), 1, "the other namespace is untouched");
+}
+
+/// Operation sequences on one namespace (each byte pair an operation and its object): every
+/// answer agrees with a map of live objects, a failed write leaves no revision behind, and a
+/// paginated list with a limit taken from the input returns, page after page, exactly the
+/// live objects in name order.
+pub fn check_store_operations(data: &[u8]) {
+    use std::collections::BTreeMap;
+    let store = crate::Store::memory();
+    let api = store.namespaced::<Probe>("ns");
+    let mut model: BTreeMap<String, u8> = BTreeMap::new();
+    for op in data.chunks(2).take(64) {
+        let (code, arg) = (op[0], op.get(1).copied().unwrap_or(0));
+        let name = format!("p{}", arg % 8);
+        let before = store.resource_version();
+        let pp = crate::PostParams::default();
+        let succeeded_write = match code % 5 {
+            0 => match api.create(&pp, &probe(&name, arg)) {
+                Ok(_) => {
+                    assert!(model.insert(name, arg).is_none(), "created twice");
+                    true
+                }
+                Err(e) => {
+                    assert!(e.is_already_exists() && model.contains_key(&name), "{e}");
+                    false
+                }
+            },
+            1 => {
+                match api.get(&name) {
+                    Ok(found) => assert_eq!(model.get(&name), Some(&found.value)),
+                    Err(e) => assert!(e.is_not_found() && !model.contains_key(&name), "{e}"),
+                }
+                false
+            }
+            2 => match api.update(&name, |mut current| {
+                current.value = current.value.wrapping_add(arg);
+                Ok(current)
+            }) {
+                Ok(updated) => {
+                    let value = model.get_mut(&name).expect("updated a live object");
+                    *value = value.wrapping_add(arg);
+                    assert_eq!(updated.value, *value);
+                    // Adding 0 changes nothing, and a no-op update writes no revision.
+                    arg != 0
+                }
+                Err(e) => {
+                    assert!(e.is_not_found() && !model.contains_key(&name), "{e}");
+                    false
+                }
+            },
+            3 => match api.delete(&name, &crate::DeleteParams::default()) {
+                Ok(_) => {
+                    assert!(model.remove(&name).is_some(), "deleted an absent object");
+                    true
+                }
+                Err(e) => {
+                    assert!(e.is_not_found() && !model.contains_key(&name), "{e}");
+                    false
+                }
+            },
+            _ => {
+                let limit = u32::from(arg % 4);
+                let mut lp = crate::ListParams::default().limit(limit);
+                let mut seen = Vec::new();
+                loop {
+                    let page = api.list(&lp).expect("a list page");
+                    assert!(limit == 0 || page.items.len() <= limit as usize);
+                    seen.extend(
+                        page.items
+                            .iter()
+                            .map(|p| (p.metadata.name.clone().unwrap_or_default(), p.value)),
+                    );
+                    match page.metadata.continue_ {
+                        Some(token) => {
+                            assert_eq!(page.items.len(), limit as usize, "a token on a short page");
+                            lp = crate::ListParams::default()
+                                .limit(limit)
+                                .continue_token(&token);
+                        }
+                        None => break,
+                    }
+                }
+                let expected: Vec<(String, u8)> =
+                    model.iter().map(|(n, v)| (n.clone(), *v)).collect();
+                assert_eq!(seen, expected);
+                false
+            }
+        };
+        let revisions = store.resource_version() - before;
+        assert_eq!(
+            revisions,
+            u64::from(succeeded_write),
+            "one revision per successful write, none otherwise"
+        );
+    }
+}

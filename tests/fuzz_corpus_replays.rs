@@ -123,3 +123,34 @@ fn log_frame_corpus_never_panics_and_reencodes_stably() {
         "a plain commit, a compaction and a compressed commit decode"
     );
 }
+
+#[test]
+fn object_names_corpus_never_panics_or_reaches_another_namespace() {
+    let inputs = corpus("object_names");
+    assert!(inputs.len() >= 20, "the committed corpus is present");
+    for data in inputs {
+        apistore::testing::check_object_names(&data);
+    }
+}
+
+#[test]
+fn store_operations_corpus_agrees_with_the_model() {
+    let mut inputs = corpus("store_operations");
+    assert!(inputs.len() >= 16, "the committed corpus is present");
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    for len in (8..200usize).step_by(8) {
+        inputs.push(
+            (0..len)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    rng as u8
+                })
+                .collect(),
+        );
+    }
+    for data in inputs {
+        apistore::testing::check_store_operations(&data);
+    }
+}

@@ -1,6 +1,6 @@
 //! Random-input runs of the same checks the cargo-fuzz targets make (label selector, field
-//! selector, continue token, image reference, manifest, log frame), so every `cargo test` fuzzes
-//! a little even without a fuzzer.
+//! selector, object names, store operations, continue token, image reference, manifest, log
+//! frame), so every `cargo test` fuzzes a little even without a fuzzer.
 use proptest::prelude::*;
 
 proptest! {
@@ -13,6 +13,16 @@ proptest! {
     #[test]
     fn field_selectors_never_panic_and_reprint_stably(s in r"[a-z.=!,\\ ]{0,40}") {
         apistore::testing::check_field_selector(s.as_bytes());
+    }
+
+    #[test]
+    fn object_names_never_panic_or_reach_another_namespace(s in r"[a-z0-9.%/-]{0,6}\x00[a-zA-Z0-9._%/-]{0,12}") {
+        apistore::testing::check_object_names(s.as_bytes());
+    }
+
+    #[test]
+    fn store_operation_sequences_agree_with_the_model(ops in proptest::collection::vec(any::<u8>(), 0..96)) {
+        apistore::testing::check_store_operations(&ops);
     }
 
     #[test]
