@@ -3,6 +3,9 @@
 //! Design notes: each function takes arbitrary bytes, runs one parser or decoder, and asserts
 //! the properties its fuzz target promises. The fuzzer calls them on generated input; `cargo
 //! test` calls them on the committed corpus, so a regression shows up without a fuzzer.
+//! A check panics when a property fails (that is how a fuzzer learns of it), so the crate's
+//! ban on `expect` does not apply here; nothing outside tests and fuzzing enables this module.
+#![allow(clippy::expect_used)]
 
 use crate::image::manifest;
 use crate::image::reference::{Digest, DockerImageReference};
