@@ -20,21 +20,25 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
     inputs
 }
 
+/// `len` bytes from a xorshift generator: the same inputs on every run.
+fn random_bytes(rng: &mut u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *rng ^= *rng << 13;
+            *rng ^= *rng >> 7;
+            *rng ^= *rng << 17;
+            *rng as u8
+        })
+        .collect()
+}
+
 #[test]
 fn mvcc_record_corpus_never_panics_and_round_trips() {
     let mut inputs = corpus("mvcc_record");
     assert!(inputs.len() >= 3, "the committed corpus is present");
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     for len in 0..64usize {
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng as u8
-            })
-            .collect();
-        inputs.push(bytes);
+        inputs.push(random_bytes(&mut rng, len));
     }
     let mut decoded = 0;
     for data in inputs {
@@ -139,16 +143,7 @@ fn store_operations_corpus_agrees_with_the_model() {
     assert!(inputs.len() >= 16, "the committed corpus is present");
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     for len in (8..200usize).step_by(8) {
-        inputs.push(
-            (0..len)
-                .map(|_| {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    rng as u8
-                })
-                .collect(),
-        );
+        inputs.push(random_bytes(&mut rng, len));
     }
     for data in inputs {
         apistore::testing::check_store_operations(&data);
