@@ -461,6 +461,7 @@ struct StatusWire<'a> {
 }
 
 impl Status {
+    /// The fields to write, with or without `kind`/`apiVersion`.
     fn wire(&self, type_meta: bool) -> StatusWire<'_> {
         StatusWire {
             kind: type_meta.then_some("Status"),
