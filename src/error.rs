@@ -7,9 +7,9 @@
 //! server fills them. [`Error::status`] turns any error into the `Status` object the API server
 //! would have written, so a server linking this crate can put it on the wire unchanged.
 
-use serde::{Deserialize, Serialize};
-
 use crate::mvcc::MvccError;
+use crate::status::{non_empty, qualified, ListMeta};
+pub use crate::status::{status_without_type_meta, Status, StatusCause, StatusDetails};
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -256,7 +256,7 @@ impl Error {
             Error::Expired {
                 continue_token: Some(token),
                 ..
-            } => Some(crate::store::ListMeta {
+            } => Some(ListMeta {
                 continue_: Some(token.clone()),
                 ..Default::default()
             }),
@@ -303,14 +303,17 @@ impl Error {
 
     // ---- constructors with the API server's wording ----
 
-    pub(crate) fn not_found(group: &str, plural: &str, name: &str) -> Error {
+    /// A 404 NotFound: `<resource>[.group] "<name>" not found`.
+    pub fn not_found(group: &str, plural: &str, name: &str) -> Error {
         Error::NotFound {
             message: format!("{} \"{name}\" not found", qualified(group, plural)),
             details: Box::new(StatusDetails::named(group, plural, name)),
         }
     }
 
-    pub(crate) fn already_exists(group: &str, plural: &str, name: &str, deleting: bool) -> Error {
+    /// A 409 AlreadyExists; `deleting` words it as the API server does for an object still
+    /// being deleted (`object is being deleted: …`).
+    pub fn already_exists(group: &str, plural: &str, name: &str, deleting: bool) -> Error {
         let prefix = if deleting {
             "object is being deleted: "
         } else {
@@ -326,7 +329,7 @@ impl Error {
     }
 
     /// The optimistic-lock conflict (`OptimisticLockErrorMsg`).
-    pub(crate) fn modified(group: &str, plural: &str, name: &str) -> Error {
+    pub fn modified(group: &str, plural: &str, name: &str) -> Error {
         Error::conflict(
             group,
             plural,
@@ -335,7 +338,8 @@ impl Error {
         )
     }
 
-    pub(crate) fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Error {
+    /// A 409 Conflict: `Operation cannot be fulfilled on <resource> "<name>": <why>`.
+    pub fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Error {
         Error::Conflict {
             message: format!(
                 "Operation cannot be fulfilled on {} \"{name}\": {why}",
@@ -346,7 +350,7 @@ impl Error {
     }
 
     /// An Invalid error: `<Kind>[.group] "<name>" is invalid: [cause, cause]`.
-    pub(crate) fn invalid(group: &str, kind: &str, name: &str, causes: Vec<StatusCause>) -> Error {
+    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<StatusCause>) -> Error {
         let rendered: Vec<String> = causes.iter().map(StatusCause::render).collect();
         let joined = if rendered.len() == 1 {
             rendered.join("")
@@ -361,15 +365,32 @@ impl Error {
         }
     }
 
-    pub(crate) fn bad_request(message: impl Into<String>) -> Error {
+    /// A 400 BadRequest with the given message.
+    pub fn bad_request(message: impl Into<String>) -> Error {
         Error::BadRequest {
             message: message.into(),
         }
     }
 
-    pub(crate) fn internal(message: impl Into<String>) -> Error {
+    /// A 500 InternalError with the given message.
+    pub fn internal(message: impl Into<String>) -> Error {
         Error::Internal {
             message: message.into(),
+        }
+    }
+
+    /// A 410 Expired as a list words it (`The resourceVersion for the provided list is too
+    /// old.`); any other error is returned unchanged.
+    pub(crate) fn for_list(self) -> Error {
+        match self {
+            Error::Expired {
+                continue_token: None,
+                ..
+            } => Error::Expired {
+                message: "The resourceVersion for the provided list is too old.".into(),
+                continue_token: None,
+            },
+            other => other,
         }
     }
 
@@ -389,253 +410,27 @@ impl Error {
     }
 }
 
+/// The one mapping from the revision layer's errors to API errors: a read below the
+/// compaction point is 410 Expired (worded as the watch cache words it; a list rewords it with
+/// [`Error::for_list`]), a read past the current revision is 504 TooLargeResourceVersion, and
+/// anything else is a storage failure (500).
 impl From<MvccError> for Error {
     fn from(source: MvccError) -> Error {
-        Error::Backend {
-            source: Box::new(source),
+        match source {
+            MvccError::Compacted {
+                requested,
+                compacted,
+            } => Error::Expired {
+                message: format!("too old resource version: {requested} ({compacted})"),
+                continue_token: None,
+            },
+            MvccError::FutureRevision { requested, current } => {
+                Error::TooLargeResourceVersion { requested, current }
+            }
+            other => Error::Backend {
+                source: Box::new(other),
+            },
         }
     }
 }
 
-fn non_empty(value: &str) -> Option<String> {
-    (!value.is_empty()).then(|| value.to_string())
-}
-
-/// `pods` for the core group, `imagestreams.image.openshift.io` otherwise, as
-/// `schema.GroupResource.String()` renders it.
-pub(crate) fn qualified(group: &str, resource: &str) -> String {
-    if group.is_empty() {
-        resource.to_string()
-    } else {
-        format!("{resource}.{group}")
-    }
-}
-
-/// The Kubernetes `Status` object (`meta/v1`), shaped and serialised as k8s-openapi's: the
-/// same six fields, and `kind: "Status"` / `apiVersion: "v1"` written by serialisation rather
-/// than held (a status embedded in another object, such as an import's, leaves them out: see
-/// `status_without_type_meta` in this module).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Status {
-    /// List metadata; carries a fresh continue token on an expired continue.
-    #[serde(default)]
-    pub metadata: Option<crate::store::ListMeta>,
-    /// `"Success"` or `"Failure"`.
-    #[serde(default)]
-    pub status: Option<String>,
-    /// A human-readable description.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// The machine-readable reason (`"NotFound"`, …).
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Name, group, kind and causes.
-    #[serde(default)]
-    pub details: Option<StatusDetails>,
-    /// The HTTP status code.
-    #[serde(default)]
-    pub code: Option<i32>,
-}
-
-/// A `Status` as written on the wire: type meta first, then the fields that are set.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusWire<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_version: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<&'a crate::store::ListMeta>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a StatusDetails>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<i32>,
-}
-
-impl Status {
-    /// The fields to write, with or without `kind`/`apiVersion`.
-    fn wire(&self, type_meta: bool) -> StatusWire<'_> {
-        StatusWire {
-            kind: type_meta.then_some("Status"),
-            api_version: type_meta.then_some("v1"),
-            metadata: self.metadata.as_ref(),
-            status: self.status.as_deref(),
-            message: self.message.as_deref(),
-            reason: self.reason.as_deref(),
-            details: self.details.as_ref(),
-            code: self.code,
-        }
-    }
-}
-
-impl Serialize for Status {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.wire(true).serialize(serializer)
-    }
-}
-
-/// Serde helpers for a `Status` embedded in another object, written as Go writes a
-/// `metav1.Status` whose type meta is unset: without `kind` and `apiVersion`
-/// (`#[serde(with = "status_without_type_meta")]`).
-pub(crate) mod status_without_type_meta {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::Status;
-
-    /// Writes `status` without `kind` and `apiVersion`.
-    pub fn serialize<S: Serializer>(status: &Status, serializer: S) -> Result<S::Ok, S::Error> {
-        status.wire(false).serialize(serializer)
-    }
-
-    /// Reads a status (type meta, if present, is ignored).
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Status, D::Error> {
-        Status::deserialize(deserializer)
-    }
-}
-
-impl Status {
-    /// A `Success` status, as the API server returns for deletes of some kinds and for
-    /// image stream mappings.
-    pub fn success() -> Status {
-        Status {
-            metadata: Some(crate::store::ListMeta::default()),
-            status: Some("Success".into()),
-            code: Some(200),
-            ..Status::default()
-        }
-    }
-}
-
-/// `StatusDetails` (`meta/v1`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusDetails {
-    /// The name of the object concerned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Its API group.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// Its kind (the resource name for NotFound/AlreadyExists/Conflict, the Kind for Invalid).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// Its uid, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    /// The individual causes (field errors).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub causes: Option<Vec<StatusCause>>,
-    /// How long a client should wait before retrying.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after_seconds: Option<i32>,
-}
-
-impl StatusDetails {
-    fn named(group: &str, kind: &str, name: &str) -> StatusDetails {
-        StatusDetails {
-            name: non_empty(name),
-            group: non_empty(group),
-            kind: non_empty(kind),
-            ..StatusDetails::default()
-        }
-    }
-}
-
-/// `StatusCause` (`meta/v1`): one field error.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusCause {
-    /// The cause type: `FieldValueInvalid`, `FieldValueRequired`, `FieldValueForbidden`, ….
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The human-readable message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The field path (`metadata.name`, `spec.tags[0].from`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-impl StatusCause {
-    /// `field: Invalid value: <value>: <detail>` (cause type `FieldValueInvalid`).
-    pub fn invalid(field: &str, value: &str, detail: &str) -> StatusCause {
-        StatusCause::new(
-            "FieldValueInvalid",
-            field,
-            format!("Invalid value: \"{value}\": {detail}"),
-        )
-    }
-
-    /// `field: Required value[: detail]` (cause type `FieldValueRequired`).
-    pub fn required(field: &str, detail: &str) -> StatusCause {
-        let message = if detail.is_empty() {
-            "Required value".to_string()
-        } else {
-            format!("Required value: {detail}")
-        };
-        StatusCause::new("FieldValueRequired", field, message)
-    }
-
-    /// `field: Forbidden: detail` (cause type `FieldValueForbidden`).
-    pub fn forbidden(field: &str, detail: &str) -> StatusCause {
-        StatusCause::new("FieldValueForbidden", field, format!("Forbidden: {detail}"))
-    }
-
-    /// `field: Duplicate value: <value>` (cause type `FieldValueDuplicate`).
-    pub fn duplicate(field: &str, value: &str) -> StatusCause {
-        StatusCause::new(
-            "FieldValueDuplicate",
-            field,
-            format!("Duplicate value: \"{value}\""),
-        )
-    }
-
-    /// `field: Unsupported value: <value>: supported values: …` (`FieldValueNotSupported`).
-    pub fn not_supported(field: &str, value: &str, supported: &[&str]) -> StatusCause {
-        let quoted: Vec<String> = supported.iter().map(|s| format!("\"{s}\"")).collect();
-        StatusCause::new(
-            "FieldValueNotSupported",
-            field,
-            format!(
-                "Unsupported value: \"{value}\": supported values: {}",
-                quoted.join(", ")
-            ),
-        )
-    }
-
-    /// `field: Too long: may not be more than N bytes` (`FieldValueTooLong`).
-    pub fn too_long(field: &str, max: usize) -> StatusCause {
-        StatusCause::new(
-            "FieldValueTooLong",
-            field,
-            format!("Too long: may not be more than {max} bytes"),
-        )
-    }
-
-    /// A cause with an explicit type, field and message.
-    pub fn new(reason: &str, field: &str, message: String) -> StatusCause {
-        StatusCause {
-            reason: Some(reason.to_string()),
-            message: Some(message),
-            field: (!field.is_empty()).then(|| field.to_string()),
-        }
-    }
-
-    /// `field: message`, as `field.Error.Error()` renders it.
-    fn render(&self) -> String {
-        match (&self.field, &self.message) {
-            (Some(field), Some(message)) => format!("{field}: {message}"),
-            (None, Some(message)) => message.clone(),
-            (Some(field), None) => field.clone(),
-            (None, None) => String::new(),
-        }
-    }
-}

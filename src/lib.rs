@@ -41,6 +41,7 @@
 pub mod backend;
 mod compress;
 pub mod error;
+mod status;
 pub mod image;
 pub mod mvcc;
 pub mod selector;

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use rand::Rng;
 use serde_json::Value;
 
-use crate::error::{qualified, Error, Result, StatusCause};
+use crate::error::{Error, Result, StatusCause};
+use crate::status::qualified;
 use crate::mvcc::{Decoded, MvccError, Slot, Txn};
 use crate::store::codec;
 use crate::store::context::StrategyContext;

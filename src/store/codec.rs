@@ -104,7 +104,7 @@ pub(crate) fn decode<K: Resource>(bytes: &[u8], revision: u64) -> Result<K, Erro
     let mut obj: K = serde_json::from_slice(bytes).map_err(|e| {
         Error::internal(format!(
             "unable to decode stored {} object: {e}",
-            crate::error::qualified(K::GROUP, K::PLURAL)
+            crate::status::qualified(K::GROUP, K::PLURAL)
         ))
     })?;
     obj.meta_mut().resource_version = Some(revision.to_string());

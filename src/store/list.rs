@@ -30,7 +30,6 @@ use crate::store::StrategyContext;
 /// The largest chunk one index read fetches while filling a page.
 const MAX_CHUNK: usize = 10_000;
 
-const TOO_OLD_LIST: &str = "The resourceVersion for the provided list is too old.";
 const TOO_OLD_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
 /// Label and field selectors compiled for one kind.
@@ -223,17 +222,9 @@ fn invalid_list_options(causes: Vec<StatusCause>) -> Error {
     Error::invalid("meta.k8s.io", "ListOptions", "", causes)
 }
 
+/// A revision-layer error as a list answers it (410 worded for a list).
 fn map_read_error(e: MvccError) -> Error {
-    match e {
-        MvccError::Compacted { .. } => Error::Expired {
-            message: TOO_OLD_LIST.into(),
-            continue_token: None,
-        },
-        MvccError::FutureRevision { requested, current } => {
-            Error::TooLargeResourceVersion { requested, current }
-        }
-        other => other.into(),
-    }
+    Error::from(e).for_list()
 }
 
 impl<K: Resource> Api<K> {
@@ -505,10 +496,10 @@ impl<K: Resource> Api<K> {
         }
         let revision = if exact {
             if requested < compacted {
-                return Err(Error::Expired {
-                    message: TOO_OLD_LIST.into(),
-                    continue_token: None,
-                });
+                return Err(map_read_error(MvccError::Compacted {
+                    requested,
+                    compacted,
+                }));
             }
             requested
         } else {

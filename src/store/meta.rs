@@ -199,20 +199,7 @@ pub struct OwnerReference {
     pub block_owner_deletion: Option<bool>,
 }
 
-/// `metav1.ListMeta`: the metadata of a list response.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListMeta {
-    /// The opaque continue token for the next page, if there is one.
-    #[serde(rename = "continue", default, skip_serializing_if = "Option::is_none")]
-    pub continue_: Option<String>,
-    /// The snapshot revision the list was read at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_version: Option<String>,
-    /// An estimate of how many items follow this page (unfiltered, paged lists only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remaining_item_count: Option<i64>,
-}
+pub use crate::status::ListMeta;
 
 /// `apiVersion` and `kind`, as they appear at the top of every object.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

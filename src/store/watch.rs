@@ -234,11 +234,7 @@ impl<K: Resource> Watch<K> {
     fn open_feed(&mut self, after: u64) {
         match self.api.store.shared.mvcc.feed(after) {
             Ok(feed) => self.feed = Some(feed),
-            Err(MvccError::Compacted { .. }) => self.fail(Error::Expired {
-                message: "The resourceVersion for the provided watch is too old.".into(),
-                continue_token: None,
-            }),
-            Err(e) => self.fail(e.into()),
+            Err(e) => self.feed_error(e),
         }
     }
 
@@ -249,16 +245,7 @@ impl<K: Resource> Watch<K> {
     }
 
     fn feed_error(&mut self, error: MvccError) {
-        match error {
-            MvccError::Compacted {
-                requested,
-                compacted,
-            } => self.fail(Error::Expired {
-                message: format!("too old resource version: {requested} ({compacted})"),
-                continue_token: None,
-            }),
-            other => self.fail(other.into()),
-        }
+        self.fail(error.into());
     }
 
     /// The revision through which this watch has delivered (or bookmarked) every change.
