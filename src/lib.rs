@@ -45,13 +45,16 @@ mod status;
 pub mod image;
 pub mod mvcc;
 pub mod selector;
-pub mod store;
+mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::{Error, Result, Status, StatusCause, StatusDetails};
+pub use store::validation;
 pub use store::{
-    Api, Bookmark, Config, DeleteParams, GetParams, ListMeta, ListParams, ObjectList, ObjectMeta,
-    OwnerReference, Patch, PatchParams, PostParams, Preconditions, Resource, Store, Time, TypeMeta,
-    VersionMatch, Watch, WatchEvent, WatchParams,
+    Api, Bookmark, BookmarkMeta, Config, DeleteParams, Engine, GetParams, ListMeta, ListParams,
+    ObjectList, ObjectMeta, OwnerReference, Patch, PatchParams, PostParams, Preconditions,
+    PropagationPolicy, Resource, Store, StrategyContext, SubmittedCreate, Time, TypeMeta,
+    VersionMatch, Watch, WatchEvent, WatchParams, WatchReceiver, DEFAULT_LIST_PIN_LEASE,
+    DEFAULT_MAX_OBJECT_BYTES, DEFAULT_OBJECT_CACHE_ENTRIES, INITIAL_EVENTS_END,
 };

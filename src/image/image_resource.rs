@@ -19,7 +19,7 @@ use crate::image::manifest;
 use crate::image::reference::{Digest, DockerImageReference};
 use crate::image::signature::validate_signature;
 use crate::image::types::{Image, API_VERSION, GROUP, VERSION};
-use crate::store::{ObjectMeta, Resource};
+use crate::{ObjectMeta, Resource};
 
 /// Annotation: the registry stores the manifest and config blobs, so the Image keeps neither.
 pub const MANIFEST_BLOB_STORED: &str = "image.openshift.io/manifestBlobStored";

@@ -30,7 +30,7 @@ use crate::image::types::{
 };
 use crate::image::views::empty_stream;
 use crate::image::ImageConfig;
-use crate::store::{PostParams, Resource, Store, Time};
+use crate::{PostParams, Resource, Store, Time};
 
 /// Annotation recording when a stream was last checked against its registry.
 pub const DOCKER_REPOSITORY_CHECK: &str = "openshift.io/image.dockerRepositoryCheck";
@@ -281,7 +281,7 @@ fn validate(isi: &ImageStreamImport, config: &ImageConfig) -> Result<()> {
             "name or generateName is required",
         ));
     } else {
-        for problem in crate::store::key::path_segment_problems(name)
+        for problem in crate::validation::path_segment_problems(name)
             .into_iter()
             .chain(ImageStream::name_problems(name))
         {

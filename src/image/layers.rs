@@ -23,7 +23,7 @@ use crate::image::types::{
     GROUP,
 };
 use crate::image::views::{blanked, streams};
-use crate::store::{Api, ObjectMeta, Store};
+use crate::{Api, ObjectMeta, Store};
 
 /// ImageStreamImages of one namespace (`stream@id`).
 #[derive(Clone, Debug)]

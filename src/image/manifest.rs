@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::image::image_resource::DOCKER_LAYERS_ORDER;
 use crate::image::types::{DockerConfig, DockerImage, Image, ImageLayer, ImageManifest};
-use crate::store::Time;
+use crate::Time;
 
 /// Docker schema1 manifest media type.
 pub const SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";

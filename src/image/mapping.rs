@@ -38,7 +38,7 @@ use crate::image::reference::{Digest, DockerImageReference};
 use crate::image::stream::{add_tag_event, latest_event, tracking_tags};
 use crate::image::types::{Image, ImageStream, ImageStreamMapping, TagEvent, GROUP};
 use crate::image::ImageConfig;
-use crate::store::{Api, PostParams, Store, SubmittedCreate, Time};
+use crate::{Api, PostParams, Store, SubmittedCreate, Time};
 
 const RETRIES: usize = 10;
 
@@ -166,9 +166,7 @@ impl MappingApi {
         });
         let queues = self
             .store
-            .shared
-            .extensions
-            .get_or_insert_with(MappingQueues::default);
+            .extension_or_insert_with(MappingQueues::default);
         let queue = queues.enter(&self.namespace, &stream_name);
         let answer = queue.take_part(&request, |batch| {
             self.write_batch(&streams, &stream_name, batch)
@@ -188,11 +186,10 @@ impl MappingApi {
     ) -> Vec<Result<Status>> {
         // First each mapping's image: a mapping whose image could not be created answers
         // that error and records nothing.
-        let images: Api<Image> = self.store.all::<Image>();
         let mut answers: Vec<Option<Result<Status>>> = Vec::with_capacity(batch.len());
         let mut ready = Vec::with_capacity(batch.len());
         for request in batch {
-            match request.resolve_image(&images) {
+            match request.resolve_image() {
                 Ok(()) => {
                     answers.push(None);
                     ready.push(Arc::clone(request));
@@ -318,11 +315,11 @@ struct Request {
 impl Request {
     /// Collects the outcome of the image's create (once) and settles the event's pull spec:
     /// an image that already existed is not an error, any other failure is.
-    fn resolve_image(&self, images: &Api<Image>) -> Result<()> {
+    fn resolve_image(&self) -> Result<()> {
         let Some(created) = self.image.lock().take() else {
             return Ok(());
         };
-        let reference = match created.wait(images) {
+        let reference = match created.wait() {
             Ok(_) => &self.reference_if_new,
             Err(e) if e.is_already_exists() => &self.reference_if_existing,
             Err(e) => return Err(e),

@@ -50,7 +50,7 @@ pub use hooks::{AllowedRegistries, LimitRanges, RegistryAllowList, StreamLimits,
 pub use import::{Importer, MemoryImporter, DOCKER_REPOSITORY_CHECK};
 pub use prune::PruneReport;
 
-use crate::store::{Api, Store};
+use crate::{Api, Store};
 
 /// Settings of the image API: registry host names, import defaults and policy hooks.
 ///

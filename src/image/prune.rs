@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::image::types::{Image, ImageStream};
-use crate::store::{ListParams, PostParams, Store};
+use crate::{ListParams, PostParams, Store};
 
 const ATTEMPTS: usize = 10;
 

@@ -6,7 +6,7 @@
 
 use crate::error::Result;
 use crate::image::types::{Secret, SecretList};
-use crate::store::{ListParams, Store};
+use crate::{ListParams, Store};
 
 /// `imagestreams/<any>/secrets`: the namespace's pull secrets (`kubernetes.io/dockercfg` and
 /// `kubernetes.io/dockerconfigjson`) not annotated `openshift.io/image.excludeSecret: "true"`.

@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result, Status, StatusCause, StatusDetails};
 use crate::image::types::{Image, ImageSignature, SignatureCondition, API_VERSION};
-use crate::store::{Api, PostParams, Time};
+use crate::{Api, PostParams, Time};
 
 /// Splits `<imageName>@<signatureName>` (exactly two non-empty parts).
 pub fn split_signature_name(name: &str) -> Option<(&str, &str)> {
@@ -53,7 +53,7 @@ pub(crate) fn validate_signature(signature: &ImageSignature, path: &str) -> Vec<
             "name or generateName is required",
         ));
     } else {
-        for problem in crate::store::key::path_segment_problems(name) {
+        for problem in crate::validation::path_segment_problems(name) {
             causes.push(StatusCause::invalid(&at("metadata.name"), name, &problem));
         }
     }

@@ -31,7 +31,7 @@ use crate::image::types::{
     ImageStream, NamedTagEventList, TagEvent, TagReference, API_VERSION, GROUP, VERSION,
 };
 use crate::image::ImageConfig;
-use crate::store::{ObjectMeta, Resource, StrategyContext, Time};
+use crate::{ObjectMeta, Resource, StrategyContext, Time};
 
 const NAME_PATTERN: &str = "[a-z0-9]+(?:[._-][a-z0-9]+)*";
 

@@ -19,7 +19,7 @@ use crate::image::views::{
     empty_stream, import_mode, istag_view, parse_stream_tag, streams, too_many_conflicts,
     write_stream, ImageTagApi, StreamTagApi, TAG_WRITE_ATTEMPTS,
 };
-use crate::store::{ObjectMeta, Patch, PatchParams, PostParams};
+use crate::{ObjectMeta, Patch, PatchParams, PostParams};
 
 /// Attempts of a blind ImageStreamTag update (client-go's `DefaultBackoff` steps).
 const BLIND_UPDATE_ATTEMPTS: usize = 4;
@@ -313,7 +313,7 @@ impl ImageTagApi {
             }
             default_tag(spec, &import_mode(&self.store));
         }
-        let mut causes: Vec<StatusCause> = crate::store::key::path_segment_problems(&name)
+        let mut causes: Vec<StatusCause> = crate::validation::path_segment_problems(&name)
             .into_iter()
             .map(|p| StatusCause::invalid("metadata.name", &name, &p))
             .collect();

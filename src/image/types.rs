@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Status;
-use crate::store::{ListMeta, ObjectMeta, Time};
+use crate::{ListMeta, ObjectMeta, Time};
 
 /// The API group.
 pub const GROUP: &str = "image.openshift.io";
@@ -815,7 +815,7 @@ pub struct Secret {
     pub immutable: Option<bool>,
 }
 
-impl crate::store::Resource for Secret {
+impl crate::Resource for Secret {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const KIND: &'static str = "Secret";

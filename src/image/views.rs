@@ -28,7 +28,7 @@ use crate::image::types::{
 };
 use crate::image::ImageConfig;
 use crate::selector::{FieldSelector, FieldTerm};
-use crate::store::{
+use crate::{
     Api, DeleteParams, ListMeta, ListParams, ObjectList, ObjectMeta, PostParams, Resource, Store,
     StrategyContext,
 };

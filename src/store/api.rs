@@ -71,8 +71,12 @@ pub(crate) struct Stored<K> {
     pub bytes: Arc<[u8]>,
 }
 
-/// A create queued for its commit ([`Api::submit_create`]).
-pub(crate) struct SubmittedCreate<K> {
+/// A create queued for its group commit by [`Api::submit_create`]: the caller goes on with
+/// other work (another write, or waiting for one) while the create's log sync runs, and
+/// collects the outcome with [`SubmittedCreate::wait`]. Dropping it does not cancel the create.
+#[must_use = "the outcome of a submitted create is only known through `wait`"]
+pub struct SubmittedCreate<K: Resource> {
+    api: Api<K>,
     obj: K,
     key: Vec<u8>,
     pending: crate::mvcc::Pending,
@@ -81,18 +85,26 @@ pub(crate) struct SubmittedCreate<K> {
 impl<K: Resource> SubmittedCreate<K> {
     /// Waits for the commit: the created object, or what [`Api::create`] would have answered
     /// (AlreadyExists when the name was taken).
-    pub(crate) fn wait(self, api: &Api<K>) -> Result<K> {
+    pub fn wait(self) -> Result<K> {
         let mut obj = self.obj;
         match self.pending.wait() {
             Ok(result) => {
                 obj.meta_mut().resource_version = Some(result.revision.to_string());
-                Ok(obj)
+                Ok(self.api.out(obj))
             }
             Err(MvccError::CompareFailed { .. }) => {
-                Err(api.create_collision(obj.meta().name_str(), &self.key))
+                Err(self.api.create_collision(obj.meta().name_str(), &self.key))
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl<K: Resource> std::fmt::Debug for SubmittedCreate<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmittedCreate")
+            .field("key", &String::from_utf8_lossy(&self.key))
+            .finish_non_exhaustive()
     }
 }
 
@@ -463,9 +475,11 @@ impl<K: Resource> Api<K> {
     }
 
     /// Queues the create of `obj` (named, not generated; as [`Api::create`] would write it)
-    /// for its commit and returns at once: a caller with more to do overlaps it with the
-    /// commit's log sync, and collects the outcome with [`SubmittedCreate::wait`].
-    pub(crate) fn submit_create(&self, obj: &K) -> Result<SubmittedCreate<K>> {
+    /// for its group commit and returns at once: a caller with more to do overlaps it with the
+    /// commit's log sync, and collects the outcome with [`SubmittedCreate::wait`]. Validation
+    /// and admission errors are answered here, before anything is queued. A server that
+    /// batches related writes uses it to keep several creates in one group.
+    pub fn submit_create(&self, obj: &K) -> Result<SubmittedCreate<K>> {
         let obj = self.create_intake(obj)?;
         if obj.meta().name_str().is_empty() {
             return Err(Error::internal("a submitted create needs a name"));
@@ -473,7 +487,12 @@ impl<K: Resource> Api<K> {
         let (obj, key, bytes) = self.prepare_create(obj, false)?;
         let txn = Txn::new().when_absent(key.clone()).put(key.clone(), bytes);
         let pending = self.store.shared.mvcc.submit(txn)?;
-        Ok(SubmittedCreate { obj, key, pending })
+        Ok(SubmittedCreate {
+            api: self.clone(),
+            obj,
+            key,
+            pending,
+        })
     }
 
     fn already_exists(&self, name: &str, existing: &K) -> Error {
@@ -588,15 +607,16 @@ impl<K: Resource> Api<K> {
     }
 
     /// [`Api::replace_status`] of an object the caller gives away (no copy of it is made).
-    pub(crate) fn replace_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<K> {
+    pub fn replace_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<K> {
         self.require_status_subresource(name)?;
         self.replace_part(name, pp, obj, Part::Status)
             .map(|o| self.out(Arc::unwrap_or_clone(o)))
     }
 
     /// [`Api::replace_status_owned`] for a caller that does not want the written object
-    /// back: the object moves into the decoded-object cache and is never copied.
-    pub(crate) fn write_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<()> {
+    /// back: the object moves into the decoded-object cache and is never copied (for large
+    /// objects rewritten often, such as an image stream with a long tag history).
+    pub fn write_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<()> {
         self.require_status_subresource(name)?;
         self.replace_part(name, pp, obj, Part::Status).map(drop)
     }
@@ -1018,7 +1038,7 @@ impl<K: Resource> Api<K> {
 
 /// The kind's name rule plus the path-segment rule every key needs.
 fn name_problems<K: Resource>(name: &str) -> Vec<String> {
-    let mut problems = key::path_segment_problems(name);
+    let mut problems = crate::store::validation::path_segment_problems(name);
     problems.extend(K::name_problems(name));
     problems
 }

@@ -60,7 +60,12 @@ pub struct StrategyContext<'a> {
 }
 
 impl<'a> StrategyContext<'a> {
-    pub(crate) fn new(store: &'a Store) -> StrategyContext<'a> {
+    /// The context of a write through the API server's own verbs (not an internal one), for a
+    /// caller that runs a kind's hooks itself, such as [`Resource::decorate`] on an object it
+    /// built.
+    ///
+    /// [`Resource::decorate`]: crate::Resource::decorate
+    pub fn new(store: &'a Store) -> StrategyContext<'a> {
         StrategyContext {
             store,
             internal: false,

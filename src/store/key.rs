@@ -8,77 +8,8 @@
 //! before `a/x`). The DNS rules (RFC 1123 subdomain for names, label for namespaces) are
 //! validation on create, reported as `Invalid` with field causes, as the API server does.
 
-use crate::error::{Error, StatusCause};
-
-const DNS1123_LABEL_MAX: usize = 63;
-const DNS1123_SUBDOMAIN_MAX: usize = 253;
-
-const LABEL_HELP: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const SUBDOMAIN_HELP: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-
-/// The problems with `name` as a path segment (`content.IsPathSegmentName` plus the prefix
-/// rules): empty when it is a safe key segment.
-pub fn path_segment_problems(name: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if name == "." || name == ".." {
-        problems.push(format!("may not be '{name}'"));
-        return problems;
-    }
-    if name.contains('/') {
-        problems.push("may not contain '/'".to_string());
-    }
-    if name.contains('%') {
-        problems.push("may not contain '%'".to_string());
-    }
-    problems
-}
-
-fn is_label_shaped(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
-        }
-        _ => false,
-    }
-}
-
-/// The problems with `text` as an RFC 1123 label (namespaces); empty when valid.
-pub fn dns1123_label_problems(text: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if text.len() > DNS1123_LABEL_MAX {
-        problems.push(format!(
-            "must be no more than {DNS1123_LABEL_MAX} characters"
-        ));
-    }
-    if !is_label_shaped(text) {
-        problems.push(LABEL_HELP.to_string());
-    }
-    problems
-}
-
-/// The problems with `text` as an RFC 1123 subdomain (most object names); empty when valid.
-pub fn dns1123_subdomain_problems(text: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if text.len() > DNS1123_SUBDOMAIN_MAX {
-        problems.push(format!(
-            "must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
-        ));
-    }
-    if text.is_empty() || !text.split('.').all(is_label_shaped) {
-        problems.push(SUBDOMAIN_HELP.to_string());
-    }
-    problems
-}
-
-/// Turns name problems into `Invalid value` causes on `field`.
-pub(crate) fn causes_for(field: &str, value: &str, problems: Vec<String>) -> Vec<StatusCause> {
-    problems
-        .into_iter()
-        .map(|p| StatusCause::invalid(field, value, &p))
-        .collect()
-}
+use crate::error::Error;
+use crate::store::validation::path_segment_problems;
 
 /// The key prefix of one resource: `/registry/<group>/<plural>/`.
 pub(crate) fn resource_prefix(group: &str, plural: &str) -> Vec<u8> {
@@ -147,6 +78,7 @@ pub(crate) fn check_request_namespace(namespace: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::validation::dns1123_subdomain_problems;
 
     #[test]
     fn path_segments_reject_traversal() {

@@ -11,8 +11,8 @@ mod api;
 mod cache;
 mod codec;
 mod context;
-pub mod continue_token;
-pub mod key;
+pub(crate) mod continue_token;
+mod key;
 mod list;
 mod meta;
 mod pacing;
@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::mvcc::Mvcc;
 
 pub use api::Api;
-pub(crate) use api::SubmittedCreate;
+pub use api::SubmittedCreate;
 pub use context::StrategyContext;
 pub use meta::{ListMeta, ObjectList, ObjectMeta, OwnerReference, Time, TypeMeta};
 pub use params::{
@@ -298,6 +298,15 @@ impl Store {
     /// The per-store setting of type `T`, if one was set.
     pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.shared.extensions.get::<T>()
+    }
+
+    /// The per-store value of type `T`, made by `make` and kept if none is set yet (one value
+    /// per store even when callers race).
+    pub fn extension_or_insert_with<T: std::any::Any + Send + Sync>(
+        &self,
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        self.shared.extensions.get_or_insert_with(make)
     }
 
     /// Checkpoints the engine and trims the log.

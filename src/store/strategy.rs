@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::StatusCause;
 use crate::store::context::StrategyContext;
-use crate::store::key::dns1123_subdomain_problems;
+use crate::store::validation::dns1123_subdomain_problems;
 use crate::store::meta::ObjectMeta;
 
 /// A kind the store can hold: its names, its metadata, and its strategy hooks.

@@ -1,12 +1,12 @@
-//! Validation of the metadata every kind shares (`ValidateObjectMeta`): names, namespaces,
-//! labels, annotations and finalizers.
+//! Validation of names and of the metadata every kind shares (`ValidateObjectMeta`): names,
+//! namespaces, labels, annotations and finalizers. Public for strategy authors: a kind's
+//! `validate_create` reports problems found here as `Invalid` causes ([`causes_for`]).
 //!
 //! Design notes: messages match apimachinery's validators word for word, because clients and
 //! tests compare them; label key and value rules live here and are reused by the label
 //! selector parser so the two can never disagree.
 
 use crate::error::StatusCause;
-use crate::store::key::{causes_for, dns1123_label_problems, dns1123_subdomain_problems};
 use crate::store::meta::ObjectMeta;
 
 const QUALIFIED_NAME_MAX: usize = 63;
@@ -14,6 +14,77 @@ const LABEL_VALUE_MAX: usize = 63;
 const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
 const QUALIFIED_HELP: &str = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 const LABEL_VALUE_HELP: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+const DNS1123_LABEL_MAX: usize = 63;
+const DNS1123_SUBDOMAIN_MAX: usize = 253;
+
+const LABEL_HELP: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const SUBDOMAIN_HELP: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+/// The problems with `name` as a path segment (`content.IsPathSegmentName` plus the prefix
+/// rules): empty when it is a safe key segment.
+pub fn path_segment_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if name == "." || name == ".." {
+        problems.push(format!("may not be '{name}'"));
+        return problems;
+    }
+    if name.contains('/') {
+        problems.push("may not contain '/'".to_string());
+    }
+    if name.contains('%') {
+        problems.push("may not contain '%'".to_string());
+    }
+    problems
+}
+
+fn is_label_shaped(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// The problems with `text` as an RFC 1123 label (namespaces); empty when valid.
+pub fn dns1123_label_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if text.len() > DNS1123_LABEL_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_LABEL_MAX} characters"
+        ));
+    }
+    if !is_label_shaped(text) {
+        problems.push(LABEL_HELP.to_string());
+    }
+    problems
+}
+
+/// The problems with `text` as an RFC 1123 subdomain (most object names); empty when valid.
+pub fn dns1123_subdomain_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if text.len() > DNS1123_SUBDOMAIN_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
+        ));
+    }
+    if text.is_empty() || !text.split('.').all(is_label_shaped) {
+        problems.push(SUBDOMAIN_HELP.to_string());
+    }
+    problems
+}
+
+/// Turns name problems into `Invalid value` causes on `field`.
+pub fn causes_for(field: &str, value: &str, problems: Vec<String>) -> Vec<StatusCause> {
+    problems
+        .into_iter()
+        .map(|p| StatusCause::invalid(field, value, &p))
+        .collect()
+}
+
 
 fn is_qualified_shape(text: &str) -> bool {
     let bytes = text.as_bytes();
