@@ -433,4 +433,3 @@ impl From<MvccError> for Error {
         }
     }
 }
-

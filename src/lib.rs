@@ -41,10 +41,10 @@
 pub mod backend;
 mod compress;
 pub mod error;
-mod status;
 pub mod image;
 pub mod mvcc;
 pub mod selector;
+mod status;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -32,7 +32,6 @@ pub(crate) fn qualified(group: &str, resource: &str) -> String {
     }
 }
 
-
 /// The Kubernetes `Status` object (`meta/v1`), shaped and serialised as k8s-openapi's: the
 /// same six fields, and `kind: "Status"` / `apiVersion: "v1"` written by serialisation rather
 /// than held (a status embedded in another object, such as an import's, leaves them out: see

@@ -13,6 +13,12 @@ use crate::image::types::Image;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::continue_token;
 
+/// A continue token for a list at revision `rv` resuming after key `start` (relative to the
+/// resource prefix), as the store makes them: tests forge, tamper with and age tokens.
+pub fn encode_continue_token(rv: i64, start: &str) -> String {
+    continue_token::encode(rv, start)
+}
+
 /// Engine value frame (sled): never panics; a frame that decodes re-encodes to a frame that
 /// decodes to the same value; every failure is a typed corruption error.
 pub fn check_value_frame(data: &[u8]) {

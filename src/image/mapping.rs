@@ -164,9 +164,7 @@ impl MappingApi {
             original,
             answer: Mutex::new(None),
         });
-        let queues = self
-            .store
-            .extension_or_insert_with(MappingQueues::default);
+        let queues = self.store.extension_or_insert_with(MappingQueues::default);
         let queue = queues.enter(&self.namespace, &stream_name);
         let answer = queue.take_part(&request, |batch| {
             self.write_batch(&streams, &stream_name, batch)

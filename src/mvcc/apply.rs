@@ -33,7 +33,7 @@
 //!   (RocksDB's write stall). It does not wait while the engine is failing: the log keeps
 //!   those rows, and a hung commit would help nobody.
 
-use super::commit_batch;
+use super::commit::commit_batch;
 use super::wal::remove_segments_before;
 use crate::backend::{Backend, BackendError};
 use parking_lot::{Condvar, Mutex};

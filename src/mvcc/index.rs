@@ -23,7 +23,8 @@
 //! version, so it can never answer for another revision; older versions have none.
 
 use super::recent::Recorded;
-use super::{Change, ChangeKind, KeyValue, Looked, LookedRange, Lookup};
+use super::seam::LookedRange;
+use super::{Change, ChangeKind, KeyValue, Looked, Lookup};
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;

@@ -247,6 +247,8 @@ pub struct LogFaults {
     syncs_until_fault: Countdown,
 }
 
+// Armed only by the failure-path tests (the `testing` feature).
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 impl LogFaults {
     /// Makes the `n`th following frame write fail after writing half the frame (0 disarms).
     pub fn fail_write_at(&self, n: u64) {
@@ -412,14 +414,8 @@ impl Wal {
 
     /// Bytes in the current segment.
     #[must_use]
-    pub fn len(&self) -> u64 {
+    pub fn segment_len(&self) -> u64 {
         self.len
-    }
-
-    /// Whether the current segment is empty.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Cuts the segment back to `len` bytes, undoing appends after it (used when the engine

@@ -14,8 +14,8 @@ use rand::Rng;
 use serde_json::Value;
 
 use crate::error::{Error, Result, StatusCause};
-use crate::status::qualified;
 use crate::mvcc::{Decoded, MvccError, Slot, Txn};
+use crate::status::qualified;
 use crate::store::codec;
 use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};

@@ -78,7 +78,7 @@ pub(crate) fn check_request_namespace(namespace: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::validation::dns1123_subdomain_problems;
+    use crate::store::validation::{dns1123_label_problems, dns1123_subdomain_problems};
 
     #[test]
     fn path_segments_reject_traversal() {

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::error::StatusCause;
 use crate::store::context::StrategyContext;
-use crate::store::validation::dns1123_subdomain_problems;
 use crate::store::meta::ObjectMeta;
+use crate::store::validation::dns1123_subdomain_problems;
 
 /// A kind the store can hold: its names, its metadata, and its strategy hooks.
 pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {

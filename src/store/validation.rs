@@ -85,7 +85,6 @@ pub fn causes_for(field: &str, value: &str, problems: Vec<String>) -> Vec<Status
         .collect()
 }
 
-
 fn is_qualified_shape(text: &str) -> bool {
     let bytes = text.as_bytes();
     let inner = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');

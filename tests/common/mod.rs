@@ -217,7 +217,7 @@ pub fn keys(list: &apistore::ObjectList<Pod>) -> Vec<String> {
 }
 
 pub fn token(rv: i64, start: &str) -> String {
-    apistore::store::continue_token::encode(rv, start)
+    apistore::testing::encode_continue_token(rv, start)
 }
 
 /// A short description of a watch event: `ADDED ns/name@rv`.
