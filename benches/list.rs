@@ -1,4 +1,4 @@
-//! W3 (issue 5): list 100,000 objects of 1 KiB under one resource at a fixed revision in pages
+//! W3: list 100,000 objects of 1 KiB under one resource at a fixed revision in pages
 //! of 500, continuing as kube-apiserver does (with copied items, and shared through
 //! `list_shared`); the same traversal with a label selector that matches 1% of objects; and
 //! the cost of the first and last page on their own.

@@ -1,4 +1,4 @@
-//! Typed store costs (issue 4): create, get of the latest version and guaranteed update of a
+//! Typed store costs: create, get of the latest version and guaranteed update of a
 //! 1 KiB ImageStream-sized object, on memory and on the durable default (sled + log), next to
 //! the raw mvcc commit of the same bytes measured in the same run.
 

@@ -1,4 +1,4 @@
-//! W4 (issue 6): fan-out of 2,000 creates of 1 KiB objects from 16 writers to N watchers
+//! W4: fan-out of 2,000 creates of 1 KiB objects from 16 writers to N watchers
 //! (1, 10, 100, 1000; copying each object, and shared at 100 and 1000), each watcher reading
 //! on its own thread; and the replay speed of one watcher starting 100,000 revisions back.
 //! Throughput in delivered events/s is

@@ -1,7 +1,7 @@
 //! Tag history pruning: the policy of `oc adm prune images --keep-tag-revisions=N`.
 //!
-//! Design notes: OpenShift never trims tag history by itself (§7.5: A→B→A keeps three
-//! entries), so long-lived streams grow without bound until an administrator prunes. Pruning
+//! Design notes: OpenShift never trims tag history by itself (A→B→A keeps three entries), so
+//! long-lived streams grow without bound until an administrator prunes. Pruning
 //! keeps each tag's `keep` newest events and writes the stream through its status endpoint,
 //! one revision per stream, retrying on conflicts with a fresh read so a concurrent mapping is
 //! never lost. The newest event is what ImageStreamTag shows; it goes only when `keep` is 0,

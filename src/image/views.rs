@@ -177,7 +177,7 @@ fn tag_matches(fields: &FieldSelector, meta: &ObjectMeta) -> bool {
     })
 }
 
-/// The pull spec of `event` in `tag`, honouring a `Local` reference policy (§7.7).
+/// The pull spec of `event` in `tag`, honouring a `Local` reference policy.
 pub fn resolve_reference(stream: &ImageStream, tag: &str, event: &TagEvent) -> String {
     let local = stream
         .spec

@@ -24,8 +24,7 @@
 //! * **Shutdown.** Dropping the store drains the queue into the engine before the thread ends.
 //! * **Priority and backpressure.** The thread runs at a low CPU priority, nice 10 (as RocksDB
 //!   lowers its compaction threads): on a busy machine the scheduler gives the cores to
-//!   committers and readers first, and the engine catches up in the gaps — measured on two
-//!   cores, W2@64 and L went up by about a sixth. Not nice 19, which measured the same: there a
+//!   committers and readers first, and the engine catches up in the gaps. Not nice 19: a
 //!   machine kept busy by readers would leave the engine a sliver of a core, and once the
 //!   backlog is full, commits go at the engine's pace. Deferred work
 //!   must stay bounded, so a commit leader that finds more than [`APPLY_BACKLOG_BYTES`] of

@@ -6,9 +6,7 @@
 //!   blocks are allocated only when a commit first writes them, and then that commit's
 //!   `fdatasync` also has to write the allocation (extent and inode) before it returns. A block
 //!   written once (here: with zeros) is overwritten in place, and the sync writes only the data.
-//!   A bare 1 KiB write + `fdatasync` loop ran about 10% faster over written blocks than over a
-//!   sparse file on this machine, and a log filled before a run took `put-seq` from 6.5–8.7k to
-//!   8.7–10.1k ops/s and `put-conc --inflight 64` from 77–101k to 99–114k in alternating runs.
+//!   (`docs/design/durability.md` has the measurements.)
 //! * **Why just ahead, not the whole segment.** A 64 MiB segment written out in full would cost
 //!   every store 64 MiB of disk and a long write at each open and each checkpoint. The filler
 //!   keeps [`AHEAD`] bytes written past the append position, in [`CHUNK`]s, each synced at once.

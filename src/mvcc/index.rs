@@ -19,7 +19,7 @@
 //! decoded), as kube-apiserver's watch cache keeps every current object decoded. A read of the
 //! newest version then finds the object beside the index entry it already visits, where the
 //! separate decoded-object cache costs a hash of the long key and a probe of a large table
-//! (a third of a cached list's time, measured). The slot is replaced, not cleared, by the next
+//! (a large share of a cached list's time). The slot is replaced, not cleared, by the next
 //! version, so it can never answer for another revision; older versions have none.
 
 use super::recent::Recorded;

@@ -13,8 +13,8 @@
 //! * the waker takes the whole list and unparks every reader, then pauses a little in
 //!   proportion to how many it woke (4 µs each, at most 4 ms) so that the next round covers
 //!   many commits. Without the pause every commit woke every caught-up watcher — a thousand
-//!   context switches per commit — and writers ran at the watchers' pace (264 puts/s instead
-//!   of 14k with 1000 watchers). The pause bounds the latency this adds; with few watchers
+//!   context switches per commit — and writers ran at the watchers' pace
+//!   (`docs/design/watch-delivery.md`). The pause bounds the latency this adds; with few watchers
 //!   it is a few microseconds. An idle store costs nothing: the waker is started by the
 //!   first reader that waits.
 //!

@@ -16,8 +16,8 @@
 //!   committer first in line is told to lead as before, so the blocking path keeps its cost.
 //! * **Why not a thread per in-flight write.** With dozens of committers blocked on one log
 //!   sync, each acknowledgement is a thread wake-up and a context switch; on two cores those
-//!   switches, not the disk or the index, bound throughput (measured: two thirds of a 64-writer
-//!   run's CPU in the scheduler). A submitter pays one wake-up per group it waits on, however
+//!   switches, not the disk or the index, bound throughput (most of a 64-writer run's CPU goes
+//!   to the scheduler). A submitter pays one wake-up per group it waits on, however
 //!   many of its commits the group holds, because a group's replies are all left before
 //!   anyone is woken ([`answer_all`]).
 
@@ -67,7 +67,7 @@ impl Wake {
 /// Answers a group: every reply is left first, then whoever waits is woken. A woken
 /// submitter takes the CPU from the sender at once; if its next commit of the same group had
 /// no reply yet, it would park again and be woken again: a context switch per commit instead
-/// of one per group (measured: W2 at 64 in flight went from a median of 105k to 152k puts/s).
+/// of one per group (`docs/design/durability.md`).
 pub(super) fn answer_all(replies: impl IntoIterator<Item = (Arc<Waiter>, Reply)>) {
     let wakes: Vec<Wake> = replies
         .into_iter()

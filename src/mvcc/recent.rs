@@ -1,13 +1,14 @@
 //! The recent changes, by revision, readable without the index lock.
 //!
-//! Design notes: change feeds (every watcher has one) used to read their next changes from
-//! the index under its read lock. With a thousand watchers that lock was never free: the
-//! commit leader waited for readers to leave (some preempted inside), and unlocking woke
-//! every reader parked behind it — a thousand wake-ups on the commit path. Writers slowed
-//! from 23k to 1.5k puts/s with 1000 feeds attached, though the feeds had little to do.
+//! Design notes: were change feeds (every watcher has one) to read their next changes from
+//! the index under its read lock, with a thousand watchers that lock would never be free: the
+//! commit leader would wait for readers to leave (some preempted inside), and unlocking would
+//! wake every reader parked behind it — a thousand wake-ups on the commit path
+//! (`docs/design/watch-delivery.md`).
 //!
 //! So the leader, already holding the index lock, builds each new revision's changes once
-//! (in the order the index gives them) and stores them here before publishing the revision. Revisions live in fixed-size chunks of write-once slots: a reader locks the
+//! (in the order the index gives them) and stores them here before publishing the revision.
+//! Revisions live in fixed-size chunks of write-once slots: a reader locks the
 //! chunk list only to clone one chunk's `Arc` (a few nanoseconds, and the list changes only
 //! once per chunk), then reads the slots without any lock. Only a bounded window of recent
 //! revisions is kept; a feed further behind reads the index as before, which is the slow

@@ -3,11 +3,11 @@
 //!
 //! # Design notes
 //!
-//! * **Why.** A group's cycle used to be evaluate + encode, then log write + `fdatasync`, one
-//!   after the other under the writer lock; the sync is a wait, not work, so the processor sat
-//!   idle for half of every cycle while the next group's committers queued. Now the next group
-//!   is staged (evaluated and encoded) during that wait, and only its log write, sync and
-//!   publication happen under the writer lock.
+//! * **Why.** Done one after the other under the writer lock, a group's cycle is evaluate +
+//!   encode, then log write + `fdatasync`; the sync is a wait, not work, so the processor would
+//!   sit idle for half of every cycle while the next group's committers queue. So the next
+//!   group is staged (evaluated and encoded) during that wait, and only its log write, sync
+//!   and publication happen under the writer lock.
 //! * **Against what.** A staged group is evaluated against the published state plus the
 //!   effects of the groups staged before it and not yet published (`Unpublished`), as if they
 //!   had committed. Whether they did is known only later; so every staged group records which

@@ -8,12 +8,10 @@
 //!   (`[decoded length: u32 LE][LZ4 block]`, marked by the top bit of `len`) when that makes
 //!   it smaller. A group rewriting a large object (an image stream of a thousand tag events is
 //!   260 KB of JSON) otherwise spent most of its cycle copying those bytes into the page cache
-//!   and syncing them; a busy group of small objects is past 16 KiB too. In alternating runs
-//!   on one (noisy) machine: 32-thread Image create 56–77 → 48–59 µs, `put-conc --inflight 64`
-//!   60–69k → 68–84k ops/s, 50-thread mapping 78–108 → 70–77 µs (a later pairing was mixed).
-//!   A single writer's groups stay small and are written as they are. Builds before
-//!   this one read a compressed frame as damage, so a log written by this build must not be
-//!   opened by an older one.
+//!   and syncing them; a busy group of small objects is past 16 KiB too. A single writer's
+//!   groups stay small and are written as they are. Builds without compressed frames read
+//!   one as damage, so a log written by this build must not be opened by an older one.
+//!   `docs/design/durability.md` has the measurements behind it.
 //! * **Segments** are files `wal/<first revision, 20 digits>.log`. A checkpoint (engine flush)
 //!   starts a new segment and deletes the older ones, whose entries the engine now holds.
 //!   Creating or deleting a segment syncs the directory. A segment is made its full size when

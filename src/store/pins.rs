@@ -7,7 +7,7 @@
 //! minutes), refreshed by each later page. Retention compaction ([`crate::Store::compact_retained`]
 //! and the background compactor) never compacts past a live pin. An explicit
 //! [`crate::Store::compact`] is an operator's order and is honoured exactly; that keeps the
-//! Kubernetes catalogue behaviour (an old token gives 410 after an explicit compaction).
+//! Kubernetes behaviour (an old token gives 410 after an explicit compaction).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

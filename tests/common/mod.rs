@@ -137,15 +137,15 @@ pub fn rv<K: Resource>(obj: &K) -> u64 {
         .expect("numeric resourceVersion")
 }
 
-/// Fixture F1 (seedMultiLevelData) of the storage spec: revisions R0..R8, compaction at R1 and a
-/// bump, so current = C = R9.
-pub struct F1 {
+/// The multi-level fixture of Kubernetes' storage tests (`seedMultiLevelData`): revisions
+/// R0..R8, compaction at R1 and a bump, so current = C = R9.
+pub struct MultiLevel {
     pub r: [u64; 9],
     pub l: u64,
     pub c: u64,
 }
 
-pub fn seed_f1(store: &Store) -> F1 {
+pub fn seed_multi_level(store: &Store) -> MultiLevel {
     use apistore::{DeleteParams, ListParams, PostParams};
     let mut r = [0u64; 9];
     r[0] = store
@@ -191,7 +191,7 @@ pub fn seed_f1(store: &Store) -> F1 {
         .unwrap();
     store.compact(r[1]).unwrap();
     bump(store);
-    F1 {
+    MultiLevel {
         r,
         l,
         c: store.resource_version(),

@@ -1,0 +1,303 @@
+//! Property test: random sequences of mappings, tag creates, replaces and deletes,
+//! stream updates, image deletions and prunes keep the image API's invariants:
+//! - every status tag's newest event is what an ImageStreamTag get returns (or the get is a
+//!   404 naming `images` when the Image is gone, `imagestreamtags` when the event has none);
+//! - stream and spec tag generations never decrease, and no spec tag is ahead of its stream;
+//! - a watch on imagestreams sees every change exactly once, in order.
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use apistore::image::{
+    Image, ImageApi, ImageStream, ImageStreamMapping, ImageStreamTag, ObjectReference, TagReference,
+};
+use apistore::{DeleteParams, ObjectMeta, PostParams, Store, WatchEvent, WatchParams};
+use proptest::prelude::*;
+
+const STREAMS: [&str; 3] = ["s0", "s1", "s2"];
+const TAGS: [&str; 4] = ["latest", "v1", "v2", "edge"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Map {
+        stream: usize,
+        tag: usize,
+        image: u8,
+    },
+    CreateTag {
+        stream: usize,
+        tag: usize,
+        source: usize,
+    },
+    Annotate {
+        stream: usize,
+        tag: usize,
+        value: u8,
+    },
+    DeleteTag {
+        stream: usize,
+        tag: usize,
+    },
+    ResetGeneration {
+        stream: usize,
+        tag: usize,
+    },
+    Relabel {
+        stream: usize,
+        value: u8,
+    },
+    DeleteImage {
+        image: u8,
+    },
+    Prune {
+        keep: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..3usize, 0..4usize, 0..6u8).prop_map(|(stream, tag, image)| Op::Map { stream, tag, image }),
+        3 => (0..3usize, 0..4usize, 0..6usize).prop_map(|(stream, tag, source)| Op::CreateTag { stream, tag, source }),
+        2 => (0..3usize, 0..4usize, 0..3u8).prop_map(|(stream, tag, value)| Op::Annotate { stream, tag, value }),
+        2 => (0..3usize, 0..4usize).prop_map(|(stream, tag)| Op::DeleteTag { stream, tag }),
+        1 => (0..3usize, 0..4usize).prop_map(|(stream, tag)| Op::ResetGeneration { stream, tag }),
+        1 => (0..3usize, 0..3u8).prop_map(|(stream, value)| Op::Relabel { stream, value }),
+        1 => (0..6u8).prop_map(|image| Op::DeleteImage { image }),
+        1 => (1..3usize).prop_map(|keep| Op::Prune { keep }),
+    ]
+}
+
+fn digest(image: u8) -> String {
+    format!("sha256:{}", format!("{image:x}").repeat(64))
+}
+
+/// Tag sources: DockerImage references (some pointing at a digest) and same-stream tags.
+fn source(index: usize) -> TagReference {
+    let (kind, name, reference) = match index {
+        0 => ("DockerImage", "quay.io/a/b:1".to_string(), true),
+        1 => ("DockerImage", format!("quay.io/a/b@{}", digest(1)), true),
+        2 => ("DockerImage", "quay.io/a/c:2".to_string(), false),
+        3 => ("ImageStreamTag", "latest".to_string(), false),
+        4 => ("ImageStreamTag", "v1".to_string(), false),
+        _ => ("ImageStreamTag", "s0:latest".to_string(), false),
+    };
+    TagReference {
+        from: Some(ObjectReference {
+            kind: kind.into(),
+            name,
+            ..ObjectReference::default()
+        }),
+        reference,
+        ..TagReference::default()
+    }
+}
+
+fn apply(api: &ImageApi, store: &Store, op: &Op) {
+    let ns = "ns";
+    // Errors are part of the game (a tag that exists, a stream that moved on); the invariants
+    // must hold whatever each call answered.
+    match op {
+        Op::Map { stream, tag, image } => {
+            let _ = api.mappings(ns).create(&ImageStreamMapping {
+                metadata: ObjectMeta {
+                    name: Some(STREAMS[*stream].into()),
+                    ..ObjectMeta::default()
+                },
+                image: Image {
+                    metadata: ObjectMeta {
+                        name: Some(digest(*image)),
+                        ..ObjectMeta::default()
+                    },
+                    docker_image_reference: format!("quay.io/a/b@{}", digest(*image)),
+                    ..Image::default()
+                },
+                tag: TAGS[*tag].into(),
+                ..ImageStreamMapping::default()
+            });
+        }
+        Op::CreateTag {
+            stream,
+            tag,
+            source: index,
+        } => {
+            let _ = api.stream_tags(ns).create(
+                &PostParams::default(),
+                &ImageStreamTag {
+                    metadata: ObjectMeta {
+                        name: Some(format!("{}:{}", STREAMS[*stream], TAGS[*tag])),
+                        ..ObjectMeta::default()
+                    },
+                    tag: Some(source(*index)),
+                    ..ImageStreamTag::default()
+                },
+            );
+        }
+        Op::Annotate { stream, tag, value } => {
+            let name = format!("{}:{}", STREAMS[*stream], TAGS[*tag]);
+            if let Ok(mut current) = api.stream_tags(ns).get(&name) {
+                if current.tag.is_some() {
+                    current.metadata.annotations =
+                        Some(BTreeMap::from([("v".to_string(), value.to_string())]));
+                    let _ = api
+                        .stream_tags(ns)
+                        .replace(&name, &PostParams::default(), &current);
+                }
+            }
+        }
+        Op::DeleteTag { stream, tag } => {
+            let _ = api.stream_tags(ns).delete(
+                &format!("{}:{}", STREAMS[*stream], TAGS[*tag]),
+                &DeleteParams::default(),
+            );
+        }
+        Op::ResetGeneration { stream, tag } => {
+            let _ = api
+                .streams(ns)
+                .update(STREAMS[*stream], |mut s: ImageStream| {
+                    for t in &mut s.spec.tags {
+                        if t.name == TAGS[*tag] {
+                            t.generation = Some(0);
+                        }
+                    }
+                    Ok(s)
+                });
+        }
+        Op::Relabel { stream, value } => {
+            let _ = api
+                .streams(ns)
+                .update(STREAMS[*stream], |mut s: ImageStream| {
+                    s.metadata.labels =
+                        Some(BTreeMap::from([("l".to_string(), value.to_string())]));
+                    Ok(s)
+                });
+        }
+        Op::DeleteImage { image } => {
+            let _ = store
+                .all::<Image>()
+                .delete(&digest(*image), &DeleteParams::default());
+        }
+        Op::Prune { keep } => {
+            api.prune_tag_history(ns, *keep).expect("prune succeeds");
+        }
+    }
+}
+
+/// Checks the per-stream invariants; returns each stream's resourceVersion.
+fn check(
+    api: &ImageApi,
+    store: &Store,
+    generations: &mut BTreeMap<String, (i64, BTreeMap<String, i64>)>,
+) -> Result<BTreeMap<String, String>, TestCaseError> {
+    let mut versions = BTreeMap::new();
+    for name in STREAMS {
+        let stream = api
+            .streams("ns")
+            .get(name)
+            .expect("streams are never deleted");
+        versions.insert(
+            name.to_string(),
+            stream.metadata.resource_version.clone().unwrap_or_default(),
+        );
+        let generation = stream.metadata.generation.unwrap_or(0);
+        let (last, last_tags) = generations.entry(name.to_string()).or_default();
+        prop_assert!(generation >= *last, "stream generation went back");
+        *last = generation;
+        for tag in &stream.spec.tags {
+            let g = tag.generation.unwrap_or(0);
+            prop_assert!(g <= generation, "spec tag {} ahead of its stream", tag.name);
+            if let Some(previous) = last_tags.get(&tag.name) {
+                prop_assert!(g >= *previous, "spec tag {} generation went back", tag.name);
+            }
+            last_tags.insert(tag.name.clone(), g);
+        }
+        let spec_names: BTreeSet<&str> = stream.spec.tags.iter().map(|t| t.name.as_str()).collect();
+        last_tags.retain(|t, _| spec_names.contains(t.as_str()));
+        for list in &stream.status.tags {
+            let istag_name = format!("{name}:{}", list.tag);
+            let got = api.stream_tags("ns").get(&istag_name);
+            match list.items.first() {
+                Some(event) if !event.image.is_empty() => {
+                    if store
+                        .all::<Image>()
+                        .get_opt(&event.image)
+                        .unwrap()
+                        .is_some()
+                    {
+                        let istag =
+                            got.map_err(|e| TestCaseError::fail(format!("{istag_name}: {e}")))?;
+                        prop_assert_eq!(istag.image.metadata.name_str(), event.image.as_str());
+                        prop_assert_eq!(istag.generation, event.generation);
+                        prop_assert_eq!(istag.metadata.creation_timestamp, event.created);
+                    } else {
+                        let err = got.expect_err("the image is gone");
+                        prop_assert!(err.is_not_found());
+                        prop_assert_eq!(
+                            err.status().details.unwrap().kind,
+                            Some("images".to_string())
+                        );
+                    }
+                }
+                _ => {
+                    let err = got.expect_err("no image to show");
+                    prop_assert!(err.is_not_found());
+                    prop_assert_eq!(
+                        err.status().details.unwrap().kind,
+                        Some("imagestreamtags".to_string())
+                    );
+                }
+            }
+        }
+    }
+    Ok(versions)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn image_stream_invariants_hold(ops in proptest::collection::vec(op(), 1..30)) {
+        let store = Store::memory();
+        let api = ImageApi::new(&store);
+        for name in STREAMS {
+            api.streams("ns").create(&PostParams::default(), &ImageStream {
+                metadata: ObjectMeta { name: Some(name.into()), ..ObjectMeta::default() },
+                ..ImageStream::default()
+            }).unwrap();
+        }
+        let start = store.resource_version().to_string();
+        let mut watch = api
+            .streams("ns")
+            .watch(&WatchParams::default(), &start)
+            .unwrap();
+        let mut generations = BTreeMap::new();
+        let mut versions = check(&api, &store, &mut generations)?;
+        // Every resourceVersion each stream moved through, in order.
+        let mut expected: Vec<(String, String)> = Vec::new();
+        for op in &ops {
+            apply(&api, &store, op);
+            let now = check(&api, &store, &mut generations)?;
+            for (name, rv) in &now {
+                if versions.get(name) != Some(rv) {
+                    expected.push((name.clone(), rv.clone()));
+                }
+            }
+            versions = now;
+        }
+        let mut seen: Vec<(u64, String, String)> = Vec::new();
+        while seen.len() < expected.len() {
+            match watch.recv_timeout(Duration::from_secs(5)) {
+                Some(WatchEvent::Modified(s)) => {
+                    let rv = s.metadata.resource_version.clone().unwrap_or_default();
+                    seen.push((rv.parse().unwrap(), s.metadata.name_str().to_string(), rv));
+                }
+                Some(WatchEvent::Bookmark(_)) => {}
+                other => prop_assert!(false, "unexpected watch event {:?}", other.map(|_| ())),
+            }
+        }
+        prop_assert!(watch.try_next().is_none(), "no extra events");
+        prop_assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "watch order is revision order");
+        let mut seen_pairs: Vec<(String, String)> = seen.into_iter().map(|(_, n, rv)| (n, rv)).collect();
+        seen_pairs.sort();
+        expected.sort();
+        prop_assert_eq!(seen_pairs, expected);
+    }
+}

@@ -1,0 +1,127 @@
+//! Delete: the returned object carries the deletion revision;
+//! uid/resourceVersion preconditions are Conflict; finalizers turn a delete into a mark that
+//! completes when the last finalizer is removed.
+use crate::common;
+use apistore::{DeleteParams, PostParams, Preconditions};
+use common::*;
+
+#[test]
+fn delete_returns_the_last_state_stamped_with_the_deletion_revision() {
+    on_each_store(|store| {
+        let pods = store.namespaced::<Pod>("ns");
+        let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
+        let deleted = pods.delete("foo", &DeleteParams::default()).unwrap();
+        assert_eq!(rv(&deleted), rv(&created) + 1);
+        assert_eq!(store.resource_version(), rv(&deleted));
+        let mut expected = created.clone();
+        expected.metadata.resource_version = deleted.metadata.resource_version.clone();
+        assert_eq!(deleted, expected);
+        assert!(pods.get("foo").unwrap_err().is_not_found());
+        assert!(pods
+            .delete("foo", &DeleteParams::default())
+            .unwrap_err()
+            .is_not_found());
+    });
+}
+
+#[test]
+fn a_wrong_uid_or_resource_version_precondition_is_a_conflict_and_keeps_the_object() {
+    on_each_store(|store| {
+        let pods = store.namespaced::<Pod>("ns");
+        let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
+        let wrong_uid = DeleteParams::default().preconditions(Preconditions {
+            uid: Some("B".into()),
+            resource_version: None,
+        });
+        let err = pods.delete("foo", &wrong_uid).unwrap_err();
+        assert!(err.is_conflict());
+        assert!(err.to_string().contains(&format!(
+            "the UID in the precondition (B) does not match the UID in record ({}). The object might have been deleted and then recreated",
+            created.metadata.uid.as_deref().unwrap()
+        )));
+        let wrong_rv = DeleteParams::default().preconditions(Preconditions {
+            uid: None,
+            resource_version: Some("wrongVersion".into()),
+        });
+        let err = pods.delete("foo", &wrong_rv).unwrap_err();
+        assert!(err.is_conflict());
+        assert!(err.to_string().contains("the ResourceVersion in the precondition (wrongVersion) does not match the ResourceVersion in record"));
+        assert!(pods.get("foo").is_ok());
+        let right = DeleteParams::default().preconditions(Preconditions {
+            uid: created.metadata.uid.clone(),
+            resource_version: created.metadata.resource_version.clone(),
+        });
+        pods.delete("foo", &right).unwrap();
+        assert!(pods.get("foo").unwrap_err().is_not_found());
+    });
+}
+
+#[test]
+fn an_object_with_finalizers_is_marked_and_removed_with_its_last_finalizer() {
+    on_each_store(|store| {
+        let pods = store.namespaced::<Pod>("ns");
+        let mut sent = pod("foo");
+        sent.metadata.finalizers = Some(vec!["example.com/a".into(), "example.com/b".into()]);
+        let created = pods.create(&PostParams::default(), &sent).unwrap();
+        let marked = pods.delete("foo", &DeleteParams::default()).unwrap();
+        assert!(marked.metadata.deletion_timestamp.is_some());
+        assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(0));
+        assert_eq!(marked.metadata.generation, Some(2));
+        assert_eq!(rv(&marked), rv(&created) + 1);
+        assert_eq!(pods.get("foo").unwrap(), marked);
+        // A second delete while pending changes nothing.
+        let again = pods.delete("foo", &DeleteParams::default()).unwrap();
+        assert_eq!(again, marked);
+        assert_eq!(store.resource_version(), rv(&marked));
+        // Re-creating the name while it is being deleted says so.
+        let err = pods
+            .create(&PostParams::default(), &pod("foo"))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("object is being deleted: "));
+        // No new finalizer may be added now.
+        let err = pods
+            .update("foo", |mut p| {
+                p.metadata
+                    .finalizers
+                    .get_or_insert_with(Vec::new)
+                    .push("example.com/c".into());
+                Ok(p)
+            })
+            .unwrap_err();
+        assert!(err.is_invalid());
+        assert_eq!(
+            err.causes()[0].reason.as_deref(),
+            Some("FieldValueForbidden")
+        );
+        // Removing one finalizer keeps it; removing the last deletes it.
+        pods.update("foo", |mut p| {
+            p.metadata.finalizers = Some(vec!["example.com/b".into()]);
+            Ok(p)
+        })
+        .unwrap();
+        assert!(pods.get("foo").is_ok());
+        let last = pods
+            .update("foo", |mut p| {
+                p.metadata.finalizers = None;
+                Ok(p)
+            })
+            .unwrap();
+        assert_eq!(rv(&last), store.resource_version());
+        assert!(pods.get("foo").unwrap_err().is_not_found());
+    });
+}
+
+#[test]
+fn deleting_an_object_removes_only_that_object() {
+    let store = apistore::Store::memory();
+    let pods = store.namespaced::<Pod>("ns");
+    pods.create(&PostParams::default(), &pod("foo")).unwrap();
+    pods.create(&PostParams::default(), &pod("foobar")).unwrap();
+    store
+        .namespaced::<Pod>("other")
+        .create(&PostParams::default(), &pod("foo"))
+        .unwrap();
+    pods.delete("foo", &DeleteParams::default()).unwrap();
+    assert!(pods.get("foobar").is_ok());
+    assert!(store.namespaced::<Pod>("other").get("foo").is_ok());
+}

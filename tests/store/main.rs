@@ -1,0 +1,21 @@
+//! The typed object store: the API server's write semantics (create, get, replace, guaranteed update, patch, status, delete, dry-run), metadata ownership, errors as Kubernetes statuses, and the public contract as API.md writes it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod public_api_compiles_as_api_md_writes_it;
+mod bodies_are_written_byte_for_byte_as_serde_json_writes_them;
+mod bodies_survive_schema_evolution;
+mod create_sets_system_fields;
+mod delete_honours_preconditions_and_finalizers;
+mod dry_run_writes_nothing;
+mod errors_serialise_as_kubernetes_status;
+mod get_honours_resource_version_rules;
+mod guaranteed_update_retries_on_conflict;
+mod names_and_keys_are_validated;
+mod patches_apply_merge_and_json_patches;
+mod read_borrows_the_latest_object;
+mod reads_never_see_a_decoded_object_of_another_version;
+mod replace_uses_optimistic_concurrency;
+mod status_subresource_splits_spec_and_status;
+mod writes_match_the_reference_model;

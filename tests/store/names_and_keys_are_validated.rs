@@ -1,0 +1,121 @@
+//! Names and namespaces are validated before they become keys: no input reaches a key outside
+//! its own prefix, and DNS rules are Invalid with field causes.
+use crate::common;
+use apistore::PostParams;
+use common::*;
+
+#[test]
+fn traversal_names_are_bad_requests_on_every_read_and_write() {
+    let store = apistore::Store::memory();
+    let pods = store.namespaced::<Pod>("ns");
+    for bad in [".", "..", "a/b", "x%2f", ""] {
+        assert!(pods.get(bad).unwrap_err().is_bad_request(), "get {bad:?}");
+        assert!(
+            pods.delete(bad, &Default::default())
+                .unwrap_err()
+                .is_bad_request(),
+            "delete {bad:?}"
+        );
+        assert!(
+            pods.update(bad, Ok).unwrap_err().is_bad_request(),
+            "update {bad:?}"
+        );
+    }
+}
+
+#[test]
+fn traversal_namespaces_are_bad_requests() {
+    let store = apistore::Store::memory();
+    for bad in ["..", "a/b", ""] {
+        let pods = store.namespaced::<Pod>(bad);
+        assert!(pods.get("x").unwrap_err().is_bad_request(), "{bad:?}");
+        assert!(pods
+            .create(&PostParams::default(), &pod("x"))
+            .unwrap_err()
+            .is_bad_request());
+    }
+}
+
+#[test]
+fn names_that_are_not_dns_subdomains_are_invalid_on_create() {
+    let store = apistore::Store::memory();
+    let pods = store.namespaced::<Pod>("ns");
+    let err = pods
+        .create(&PostParams::default(), &pod("Foo_Bar"))
+        .unwrap_err();
+    assert!(err.is_invalid());
+    assert_eq!(err.code(), 422);
+    let cause = &err.causes()[0];
+    assert_eq!(cause.field.as_deref(), Some("metadata.name"));
+    assert_eq!(cause.reason.as_deref(), Some("FieldValueInvalid"));
+    assert!(err.to_string().starts_with("Pod \"Foo_Bar\" is invalid: metadata.name: Invalid value: \"Foo_Bar\": a lowercase RFC 1123 subdomain"));
+    let err = pods
+        .create(&PostParams::default(), &pod("a/b"))
+        .unwrap_err();
+    assert!(err.is_invalid());
+}
+
+#[test]
+fn namespaces_that_are_not_dns_labels_are_invalid_on_create() {
+    let store = apistore::Store::memory();
+    let err = store
+        .namespaced::<Pod>("Upper")
+        .create(&PostParams::default(), &pod("x"))
+        .unwrap_err();
+    assert!(err.is_invalid());
+    assert_eq!(err.causes()[0].field.as_deref(), Some("metadata.namespace"));
+}
+
+#[test]
+fn invalid_labels_are_invalid() {
+    let store = apistore::Store::memory();
+    let err = store
+        .namespaced::<Pod>("ns")
+        .create(&PostParams::default(), &labelled("x", &[("bad key!", "v")]))
+        .unwrap_err();
+    assert!(err.is_invalid());
+    assert_eq!(err.causes()[0].field.as_deref(), Some("metadata.labels"));
+}
+
+#[test]
+fn namespaced_handles_on_cluster_kinds_and_all_handles_without_namespace_are_bad_requests() {
+    let store = apistore::Store::memory();
+    assert!(store
+        .namespaced::<Node>("ns")
+        .get("x")
+        .unwrap_err()
+        .is_bad_request());
+    let err = store.all::<Pod>().get("x").unwrap_err();
+    assert!(err.is_bad_request());
+    assert_eq!(err.to_string(), "Namespace parameter required.");
+}
+
+#[test]
+fn an_all_namespaces_handle_creates_in_the_body_namespace() {
+    let store = apistore::Store::memory();
+    let mut sent = pod("x");
+    sent.metadata.namespace = Some("team-a".into());
+    let created = store
+        .all::<Pod>()
+        .create(&PostParams::default(), &sent)
+        .unwrap();
+    assert_eq!(created.metadata.namespace.as_deref(), Some("team-a"));
+    assert!(store.namespaced::<Pod>("team-a").get("x").is_ok());
+    assert!(store
+        .namespaced::<Pod>("team-b")
+        .get("x")
+        .unwrap_err()
+        .is_not_found());
+}
+
+#[test]
+fn cluster_scoped_objects_drop_a_namespace_sent_in_the_body() {
+    let store = apistore::Store::memory();
+    let mut sent = node("n1");
+    sent.metadata.namespace = Some("ns".into());
+    let created = store
+        .all::<Node>()
+        .create(&PostParams::default(), &sent)
+        .unwrap();
+    assert_eq!(created.metadata.namespace, None);
+}

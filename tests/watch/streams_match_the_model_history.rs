@@ -1,0 +1,201 @@
+//! Property test: random writes and compactions, watches started at random revisions with
+//! random selectors (some read slowly, after all writes). Each watcher's stream equals the
+//! model's filtered event history after its start, or is a single terminal 410 when the model
+//! says its start was compacted, whether read copied, shared or as an async stream.
+use crate::common;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use apistore::{DeleteParams, PostParams, Store, WatchEvent, WatchParams};
+use common::*;
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Put {
+        ns: usize,
+        name: usize,
+        label: usize,
+    },
+    Delete {
+        ns: usize,
+        name: usize,
+    },
+    Compact {
+        back: usize,
+    },
+    Watch {
+        back: usize,
+        scope: Option<usize>,
+        selector: usize,
+    },
+}
+
+const NS: [&str; 2] = ["a", "b"];
+const SELECTORS: [&str; 3] = ["", "app=x", "app!=x"];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..2usize, 0..4usize, 0..2usize).prop_map(|(ns, name, label)| Op::Put { ns, name, label }),
+        2 => (0..2usize, 0..4usize).prop_map(|(ns, name)| Op::Delete { ns, name }),
+        1 => (0..6usize).prop_map(|back| Op::Compact { back }),
+        3 => (0..8usize, proptest::option::of(0..2usize), 0..3usize).prop_map(|(back, scope, selector)| Op::Watch { back, scope, selector }),
+    ]
+}
+
+fn matches(selector: &str, label: &str) -> bool {
+    match selector {
+        "" => true,
+        "app=x" => label == "x",
+        _ => label != "x",
+    }
+}
+
+/// (revision, key, previous label, new label)
+type Event = (u64, String, Option<String>, Option<String>);
+
+fn expected(history: &[Event], after: u64, scope: Option<usize>, sel: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (rev, key, prev, new) in history.iter().filter(|e| e.0 > after) {
+        if scope.is_some_and(|ns| !key.starts_with(&format!("{}/", NS[ns]))) {
+            continue;
+        }
+        let was = prev.as_deref().is_some_and(|l| matches(sel, l));
+        let is = new.as_deref().is_some_and(|l| matches(sel, l));
+        let kind = match (was, is, new.is_some()) {
+            (false, true, _) => "ADDED",
+            (true, true, _) => "MODIFIED",
+            (true, false, _) => "DELETED",
+            _ => continue,
+        };
+        out.push(format!("{kind} {key}@{rev}"));
+    }
+    out
+}
+
+/// The events of `watch` read as an async stream, until none comes for `quiet`.
+fn stream_events(watch: &mut apistore::Watch<Pod>, quiet: Duration) -> Vec<WatchEvent<Pod>> {
+    use futures_core::Stream;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut events = Vec::new();
+        loop {
+            let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *watch).poll_next(cx));
+            match tokio::time::timeout(quiet, next).await {
+                Ok(Some(event)) => events.push(event),
+                _ => return events,
+            }
+        }
+    })
+}
+
+fn run(store: &Store, ops: Vec<Op>) {
+    let mut state: BTreeMap<String, String> = BTreeMap::new();
+    let mut history: Vec<Event> = Vec::new();
+    let mut compacted = 0u64;
+    let mut watches = Vec::new();
+    for op in ops {
+        match op {
+            Op::Put { ns, name, label } => {
+                let pods = store.namespaced::<Pod>(NS[ns]);
+                let (name, key, label) = (
+                    format!("p{name}"),
+                    format!("{}/p{name}", NS[ns]),
+                    ["x", "y"][label].to_string(),
+                );
+                let prev = state.get(&key).cloned();
+                if prev.as_ref() == Some(&label) {
+                    continue;
+                }
+                let out = match prev {
+                    None => pods
+                        .create(&PostParams::default(), &labelled(&name, &[("app", &label)]))
+                        .unwrap(),
+                    Some(_) => pods
+                        .update(&name, |mut p| {
+                            p.metadata.labels = Some([("app".to_string(), label.clone())].into());
+                            Ok(p)
+                        })
+                        .unwrap(),
+                };
+                history.push((rv(&out), key.clone(), prev, Some(label.clone())));
+                state.insert(key, label);
+            }
+            Op::Delete { ns, name } => {
+                let key = format!("{}/p{name}", NS[ns]);
+                if let Some(prev) = state.remove(&key) {
+                    let out = store
+                        .namespaced::<Pod>(NS[ns])
+                        .delete(&format!("p{name}"), &DeleteParams::default())
+                        .unwrap();
+                    history.push((rv(&out), key, Some(prev), None));
+                }
+            }
+            Op::Compact { back } => {
+                let target = store
+                    .resource_version()
+                    .saturating_sub(back as u64)
+                    .max(compacted)
+                    .max(1);
+                store.compact(target).unwrap();
+                compacted = target;
+            }
+            Op::Watch {
+                back,
+                scope,
+                selector,
+            } => {
+                let start = store.resource_version().saturating_sub(back as u64).max(1);
+                let wp = WatchParams::default().labels(SELECTORS[selector]);
+                let w = match scope {
+                    Some(ns) => store
+                        .namespaced::<Pod>(NS[ns])
+                        .watch(&wp, &start.to_string()),
+                    None => store.all::<Pod>().watch(&wp, &start.to_string()),
+                }
+                .unwrap();
+                // The model decides now whether the start is still retained.
+                watches.push((w, start, scope, SELECTORS[selector], start < compacted));
+            }
+        }
+    }
+    for (i, (mut w, start, scope, sel, expired_at_open)) in watches.into_iter().enumerate() {
+        let want = expected(&history, start, scope, sel);
+        // Watchers take their events copied, shared (no copies), or as an async stream; all
+        // must see the model.
+        let got: Vec<_> = match i % 3 {
+            0 => std::iter::from_fn(|| w.recv_timeout(Duration::from_millis(30))).collect(),
+            1 => std::iter::from_fn(|| {
+                w.recv_timeout_shared(Duration::from_millis(30))
+                    .map(WatchEvent::into_owned)
+            })
+            .collect(),
+            _ => stream_events(&mut w, Duration::from_millis(30)),
+        };
+        // A watcher reads lazily: if compaction passed its start before it read, its history
+        // is gone and its stream is exactly one 410 Expired event.
+        if expired_at_open || start < compacted {
+            assert!(
+                matches!(&got[..], [WatchEvent::Error(s)] if s.code == Some(410)),
+                "{got:?}"
+            );
+            continue;
+        }
+        let described: Vec<String> = got.iter().map(describe).collect();
+        assert_eq!(
+            described, want,
+            "watch from {start} scope {scope:?} selector {sel:?}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn watch_streams_on_memory_equal_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+        run(&Store::memory(), ops);
+    }
+}
