@@ -1,37 +1,67 @@
 //! # apistore
 //!
 //! An embedded storage engine for Kubernetes-style API objects: the storage half of an API
-//! server, linked into a process as a library. It gives every object the guarantees that
-//! `kube-apiserver` + etcd give — a global revision, optimistic concurrency, reads at any
-//! retained revision, compaction and a change feed — on a pluggable persistence layer (sled by
-//! default, redb, or memory for tests).
+//! server, linked into a process as a library. Objects get the guarantees `kube-apiserver` +
+//! etcd give them — one global revision, `resourceVersion`s, optimistic concurrency,
+//! consistent paginated lists with continue tokens, label and field selectors, and a watch that
+//! never loses events — through kube-rs's `Api<K>` verbs, on a pluggable engine (sled by
+//! default, redb, or memory) made durable by a group-committed write-ahead log. The OpenShift
+//! image API is the [`image`] module.
 //!
-//! The crate is built bottom-up (see `DESIGN.md` in the project): [`backend`] is the persistence
-//! seam, [`mvcc`] adds revisions, transactions, compaction and the change feed. The typed object
-//! store (`Api<K>`), lists, watch and the OpenShift image API are built on these layers.
-//!
-//! It is not: an API server (no HTTP, no authentication, no admission webhooks), nor etcd (no
-//! consensus, no network protocol).
+//! It is not: an HTTP API server (no REST protocol, authentication or admission webhooks), nor
+//! etcd (no consensus, no network protocol).
 //!
 //! ```
-//! use apistore::backend::MemoryBackend;
-//! use apistore::mvcc::{Mvcc, Txn, RangeOptions};
-//! use apistore::backend::KeyRange;
-//! use std::sync::Arc;
+//! use apistore::{Api, ListParams, ObjectMeta, PostParams, Resource, Store, WatchEvent, WatchParams};
+//! use serde::{Deserialize, Serialize};
 //!
-//! let mvcc = Mvcc::open(Arc::new(MemoryBackend::new()))?;
-//! let created = mvcc.commit(Txn::new().when_absent("/pods/default/web").put("/pods/default/web", "{}"))?;
-//! mvcc.commit(Txn::new().put("/pods/default/web", r#"{"v":2}"#))?;
-//! // Read the key as it was at the first revision, then list the latest state.
-//! let old = mvcc.get(b"/pods/default/web", created.revision)?.expect("present");
-//! assert_eq!(&*old.value, b"{}");
-//! let list = mvcc.range(&KeyRange::prefix(b"/pods/"), RangeOptions::default())?;
-//! assert_eq!(list.kvs.len(), 1);
-//! # Ok::<(), apistore::mvcc::MvccError>(())
+//! #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+//! struct Widget {
+//!     #[serde(default)]
+//!     metadata: ObjectMeta,
+//!     #[serde(default)]
+//!     color: String,
+//! }
+//!
+//! impl Resource for Widget {
+//!     const GROUP: &'static str = "example.com";
+//!     const VERSION: &'static str = "v1";
+//!     const KIND: &'static str = "Widget";
+//!     const PLURAL: &'static str = "widgets";
+//!     const NAMESPACED: bool = true;
+//!     fn meta(&self) -> &ObjectMeta { &self.metadata }
+//!     fn meta_mut(&mut self) -> &mut ObjectMeta { &mut self.metadata }
+//! }
+//!
+//! // `Store::open(Config::sled("data"))` for the durable default.
+//! let store = Store::memory();
+//! let widgets: Api<Widget> = store.namespaced("default");
+//! let mut w = Widget { color: "red".into(), ..Widget::default() };
+//! w.metadata.name = Some("w1".into());
+//! let created = widgets.create(&PostParams::default(), &w)?;
+//! let rv = created.metadata.resource_version.clone().unwrap_or_default();
+//!
+//! let mut watch = widgets.watch(&WatchParams::default(), &rv)?;
+//! widgets.update("w1", |mut w| {
+//!     w.color = "blue".into();
+//!     Ok(w)
+//! })?;
+//! let event = watch.recv_timeout(std::time::Duration::from_secs(5));
+//! assert!(matches!(event, Some(WatchEvent::Modified(w)) if w.color == "blue"));
+//!
+//! let page = widgets.list(&ListParams::default().limit(500))?;
+//! assert_eq!(page.items.len(), 1);
+//! # Ok::<(), apistore::Error>(())
 //! ```
+//!
+//! The layers, bottom up: [`backend`] (the engine seam), [`mvcc`] (revisions, transactions,
+//! compaction, the change feed, the write-ahead log), the typed store at the crate root
+//! ([`Store`], [`Api`]), and [`image`]. `docs/design/` in the repository explains how each is
+//! built and why.
 //!
 //! # Crate features
-//! * `testing`: test hooks shared by integration tests, fuzz targets and benches.
+//! * `testing`: storage internals and checks shared by the crate's own tests, fuzz targets and
+//!   benches (log codec, fault injection, reference models). Not for production use.
 
 #![cfg_attr(
     not(test),
@@ -58,3 +88,8 @@ pub use store::{
     VersionMatch, Watch, WatchEvent, WatchParams, WatchReceiver, DEFAULT_LIST_PIN_LEASE,
     DEFAULT_MAX_OBJECT_BYTES, DEFAULT_OBJECT_CACHE_ENTRIES, INITIAL_EVENTS_END,
 };
+
+/// The README's code blocks, compiled as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

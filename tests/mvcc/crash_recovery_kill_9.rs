@@ -114,7 +114,12 @@ fn run_cycles(engine: &str, cycles: u64, seed: u64) {
     for cycle in 0..cycles {
         let kill_after = rng.gen_range(1..120usize);
         let mut child = Command::new(&exe)
-            .args(["--exact", &child_test_name(), "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                &child_test_name(),
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(
                 CHILD_ENV,
                 format!("{engine},{cycle},{}", dir.path().display()),

@@ -5,16 +5,16 @@ mod wal_common;
 
 mod backend_conformance;
 mod background_checkpoints_delete_the_log_the_engine_holds;
+mod concurrent_compare_and_swap;
 mod crash_recovery_kill_9;
 mod engine_failure_behind_the_log_is_retried;
 mod failed_commit_leaves_no_trace;
 mod feed_reads_history_before_and_after_a_reopen;
-mod concurrent_compare_and_swap;
 mod groups_staged_on_a_failed_group_are_evaluated_again;
 mod matches_reference_model;
 mod revisions_and_formats;
-mod submitted_commits_answer_as_commit_does;
 mod sled_values_are_compressed_and_old_databases_still_open;
+mod submitted_commits_answer_as_commit_does;
 mod wal_large_groups_are_compressed_and_replay_exactly;
 mod wal_recovery_from_damaged_logs;
 mod wal_segments_are_written_ahead_of_their_appends;

@@ -3,7 +3,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod public_api_compiles_as_api_md_writes_it;
 mod bodies_are_written_byte_for_byte_as_serde_json_writes_them;
 mod bodies_survive_schema_evolution;
 mod create_sets_system_fields;
@@ -14,6 +13,7 @@ mod get_honours_resource_version_rules;
 mod guaranteed_update_retries_on_conflict;
 mod names_and_keys_are_validated;
 mod patches_apply_merge_and_json_patches;
+mod public_api_compiles_as_api_md_writes_it;
 mod read_borrows_the_latest_object;
 mod reads_never_see_a_decoded_object_of_another_version;
 mod replace_uses_optimistic_concurrency;

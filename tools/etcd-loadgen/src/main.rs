@@ -6,6 +6,7 @@
 //! cargo run --release -p etcd-loadgen -- --endpoint http://127.0.0.1:2379 put-seq --n 3000
 //! cargo run --release -p etcd-loadgen -- put-conc --n 20000 --inflight 64
 //! cargo run --release -p etcd-loadgen -- load --n 100000
+//! cargo run --release -p etcd-loadgen -- get-seq --n 5000
 //! cargo run --release -p etcd-loadgen -- list --n 100000 --limit 500
 //! ```
 
@@ -17,9 +18,11 @@ use etcd_client::{Client, GetOptions};
 
 /// Value size of every put: 1 KiB, as loadgen's raw workloads.
 const VALUE_BYTES: usize = 1024;
-/// gRPC connections the concurrent workloads spread their requests over (etcd's own
-/// `benchmark` tool defaults to one connection per client up to its `--conns`).
-const CONNECTIONS: usize = 8;
+/// gRPC connections the concurrent workloads spread their writers over, unless `--conns`
+/// says otherwise. One, as kube-apiserver's etcd client multiplexes its requests over one
+/// HTTP/2 connection; on two cores more connections were slower (their client threads take
+/// the CPU etcd needs).
+const DEFAULT_CONNECTIONS: usize = 1;
 
 struct Args {
     endpoint: String,
@@ -27,6 +30,7 @@ struct Args {
     n: usize,
     inflight: usize,
     limit: i64,
+    conns: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -36,17 +40,25 @@ fn parse_args() -> Result<Args, String> {
         n: 3000,
         inflight: 64,
         limit: 500,
+        conns: DEFAULT_CONNECTIONS,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--endpoint" => args.endpoint = value("--endpoint")?,
+            // loadgen's typed runs go through `Api<K>`; etcd stores the same bytes either way.
+            "--typed" => {}
             "--n" => args.n = value("--n")?.parse().map_err(|e| format!("--n: {e}"))?,
             "--inflight" => {
                 args.inflight = value("--inflight")?
                     .parse()
                     .map_err(|e| format!("--inflight: {e}"))?
+            }
+            "--conns" => {
+                args.conns = value("--conns")?
+                    .parse()
+                    .map_err(|e| format!("--conns: {e}"))?
             }
             "--limit" => {
                 args.limit = value("--limit")?
@@ -61,7 +73,7 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.command.is_empty() {
         return Err(
-            "usage: etcd-loadgen [--endpoint URL] <put-seq|put-conc|load|list> [--n N] [--inflight K] [--limit L]"
+            "usage: etcd-loadgen [--endpoint URL] <put-seq|put-conc|load|get-seq|list> [--n N] [--inflight K] [--limit L]"
                 .into(),
         );
     }
@@ -95,15 +107,16 @@ fn run_prefix() -> String {
 }
 
 /// Puts `n` new keys (`key(i)`) of 1 KiB from `writers` concurrent tasks over
-/// [`CONNECTIONS`] connections; returns the run time and each put's latency.
+/// `conns` connections; returns the run time and each put's latency.
 async fn put_many(
     endpoint: &str,
+    conns: usize,
     n: usize,
     writers: usize,
     key: Arc<dyn Fn(usize) -> String + Send + Sync>,
 ) -> Result<(f64, Vec<Duration>), etcd_client::Error> {
     let mut clients = Vec::new();
-    for _ in 0..CONNECTIONS.min(writers.max(1)) {
+    for _ in 0..conns.clamp(1, writers.max(1)) {
         clients.push(Client::connect([endpoint], None).await?);
     }
     let value = vec![b'v'; VALUE_BYTES];
@@ -152,15 +165,21 @@ async fn run(args: Args) -> Result<(), etcd_client::Error> {
     match args.command.as_str() {
         "put-seq" => {
             let p = prefix.clone();
-            let (secs, lat) =
-                put_many(&args.endpoint, args.n, 1, Arc::new(move |i| format!("{p}/seq-{i:08}")))
-                    .await?;
+            let (secs, lat) = put_many(
+                &args.endpoint,
+                args.conns,
+                args.n,
+                1,
+                Arc::new(move |i| format!("{p}/seq-{i:08}")),
+            )
+            .await?;
             report("put-seq", &format!(r#""n":{}"#, args.n), secs, lat);
         }
         "put-conc" => {
             let p = prefix.clone();
             let (secs, lat) = put_many(
                 &args.endpoint,
+                args.conns,
                 args.n,
                 args.inflight,
                 Arc::new(move |i| format!("{p}/conc-{i:08}")),
@@ -178,15 +197,49 @@ async fn run(args: Args) -> Result<(), etcd_client::Error> {
             let keys = p.clone();
             let (secs, lat) = put_many(
                 &args.endpoint,
+                args.conns,
                 args.n,
                 64,
                 Arc::new(move |i| format!("{keys}ns-{:03}/obj-{i:08}", i % 100)),
             )
             .await?;
-            report("load", &format!(r#""n":{}"#, args.n), secs, lat);
+            // A list's load is reported apart, so it never counts as a run of L.
+            let test = if args.command == "list" { "list-load" } else { "load" };
+            report(test, &format!(r#""n":{}"#, args.n), secs, lat);
             if args.command == "list" {
                 list(&args, &p).await?;
             }
+        }
+        "get-seq" => {
+            let p = format!("{prefix}/get-");
+            let keys = p.clone();
+            put_many(
+                &args.endpoint,
+                args.conns,
+                args.n,
+                16,
+                Arc::new(move |i| format!("{keys}{i:08}")),
+            )
+            .await?;
+            // Serializable reads (served by the member without a quorum round), the fastest
+            // read etcd offers, in the same scattered order as loadgen's `get-seq`.
+            let mut client = Client::connect([args.endpoint.as_str()], None).await?;
+            let mut lat = Vec::with_capacity(args.n);
+            let start = Instant::now();
+            for i in 0..args.n {
+                let key = format!("{p}{:08}", (i * 7919) % args.n);
+                let t = Instant::now();
+                client
+                    .get(key, Some(GetOptions::new().with_serializable()))
+                    .await?;
+                lat.push(t.elapsed());
+            }
+            report(
+                "get-seq",
+                &format!(r#""n":{}"#, args.n),
+                start.elapsed().as_secs_f64(),
+                lat,
+            );
         }
         other => eprintln!("unknown command {other}"),
     }
