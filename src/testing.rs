@@ -21,7 +21,8 @@ pub fn encode_continue_token(rv: i64, start: &str) -> String {
 
 /// Engine value frame (sled): never panics; a frame that decodes re-encodes to a frame that
 /// decodes to the same value; every failure is a typed corruption error.
-pub fn check_value_frame(data: &[u8]) {
+/// Returns whether `data` decoded (and so reached the round trip).
+pub fn check_value_frame(data: &[u8]) -> bool {
     use crate::backend::{BackendError, Table};
     match crate::backend::values::decode(Table::Revisions, data) {
         Ok(value) => {
@@ -31,9 +32,25 @@ pub fn check_value_frame(data: &[u8]) {
                 Some(value),
                 "re-encoded frame of {data:?}"
             );
+            true
         }
-        Err(e) => assert!(matches!(e, BackendError::Corrupt { .. }), "{e}"),
+        Err(e) => {
+            assert!(matches!(e, BackendError::Corrupt { .. }), "{e}");
+            false
+        }
     }
+}
+
+/// The engine value frame of `value`, as the sled engine stores it (compressed when that
+/// pays), for tests that need valid frames.
+pub fn encode_value_frame(value: &[u8]) -> Vec<u8> {
+    crate::backend::values::encode(value.to_vec())
+}
+
+/// The write-ahead log frame of `entry`, as the log writes it (compressed when large), for
+/// tests that need valid frames.
+pub fn encode_log_frame(entry: &crate::mvcc::wal::LogEntry) -> Vec<u8> {
+    crate::mvcc::wal::encode_frame(entry)
 }
 
 /// Write-ahead log frame: never panics, never allocates past the frame limit; a frame that
@@ -54,10 +71,11 @@ pub fn check_log_frame(data: &[u8]) -> bool {
     true
 }
 
-/// Label selector: never panics; the printed form re-parses to the same AST.
-pub fn check_label_selector(data: &[u8]) {
+/// Label selector: never panics; the printed form re-parses to the same AST. Returns whether
+/// `data` parsed (and so reached the round trip).
+pub fn check_label_selector(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return false;
     };
     match LabelSelector::parse(text) {
         Ok(parsed) => {
@@ -68,15 +86,20 @@ pub fn check_label_selector(data: &[u8]) {
                 Ok(&parsed),
                 "reparse of {printed:?} from {text:?}"
             );
+            true
         }
-        Err(e) => assert!(e.position <= text.len(), "error position inside the input"),
+        Err(e) => {
+            assert!(e.position <= text.len(), "error position inside the input");
+            false
+        }
     }
 }
 
-/// Field selector: never panics; the printed form re-parses to the same AST.
-pub fn check_field_selector(data: &[u8]) {
+/// Field selector: never panics; the printed form re-parses to the same AST. Returns whether
+/// `data` parsed (and so reached the round trip).
+pub fn check_field_selector(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return false;
     };
     match FieldSelector::parse(text) {
         Ok(parsed) => {
@@ -87,17 +110,23 @@ pub fn check_field_selector(data: &[u8]) {
                 Ok(&parsed),
                 "reparse of {printed:?} from {text:?}"
             );
+            true
         }
-        Err(e) => assert!(e.position <= text.len(), "error position inside the input"),
+        Err(e) => {
+            assert!(e.position <= text.len(), "error position inside the input");
+            false
+        }
     }
 }
 
 /// Continue token: never panics; a decoded start key has no `.`/`..`/empty segment and no
-/// leading `/`, so `prefix + start` stays under the prefix; re-encoding round-trips.
-pub fn check_continue_token(data: &[u8]) {
+/// leading `/`, so `prefix + start` stays under the prefix; re-encoding round-trips. Returns
+/// whether `data` itself decoded as a token with a start key (and so reached the round trip).
+pub fn check_continue_token(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return false;
     };
+    let decoded = continue_token::decode(text).is_ok_and(|token| !token.start.is_empty());
     for candidate in [text.to_string(), continue_token::encode(7, text)] {
         if let Ok(token) = continue_token::decode(&candidate) {
             assert!(token.rv != 0);
@@ -111,14 +140,17 @@ pub fn check_continue_token(data: &[u8]) {
             }
         }
     }
+    decoded
 }
 
 /// Image reference: never panics; `exact()` of a parsed reference parses to the same reference
-/// (when it has a name); errors carry a position inside the input.
-pub fn check_image_reference(data: &[u8]) {
+/// (when it has a name); errors carry a position inside the input. Returns whether `data`
+/// parsed as a named reference (and so reached the round trip).
+pub fn check_image_reference(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return false;
     };
+    let mut reparsed = false;
     match DockerImageReference::parse(text) {
         Ok(parsed) => {
             let printed = parsed.exact();
@@ -129,6 +161,7 @@ pub fn check_image_reference(data: &[u8]) {
                     Ok(&parsed.most_specific_or_self()),
                     "reparse of {printed:?}"
                 );
+                reparsed = true;
             }
         }
         Err(e) => assert!(e.position <= text.len()),
@@ -136,22 +169,24 @@ pub fn check_image_reference(data: &[u8]) {
     if let Ok(digest) = Digest::parse(text) {
         assert_eq!(Digest::parse(&digest.to_string()).as_ref(), Ok(&digest));
     }
+    reparsed
 }
 
 /// Manifest: deriving metadata from arbitrary bytes never panics, and list parsing agrees
-/// with the media type.
-pub fn check_manifest(data: &[u8]) {
+/// with the media type. Returns whether metadata was derived from `data` without an error.
+pub fn check_manifest(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return false;
     };
     let mut image = Image {
         docker_image_manifest: text.to_string(),
         docker_image_config: text.to_string(),
         ..Image::default()
     };
-    let _ = manifest::derive_metadata(&mut image);
+    let derived = manifest::derive_metadata(&mut image).is_ok();
     let _ = manifest::list_entries(text);
     let _ = manifest::canonical_bytes(text, "");
+    derived
 }
 
 /// A namespaced kind for the store checks below: metadata and a one-byte body.

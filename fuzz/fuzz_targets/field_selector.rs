@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    apistore::testing::check_field_selector(data);
+    let _ = apistore::testing::check_field_selector(data);
 });

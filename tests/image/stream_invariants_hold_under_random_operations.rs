@@ -91,13 +91,14 @@ fn source(index: usize) -> TagReference {
     }
 }
 
-fn apply(api: &ImageApi, store: &Store, op: &Op) {
+/// Runs `op`; returns whether it succeeded. Errors are part of the game (a tag that exists, a
+/// stream that moved on): the invariants must hold whatever each call answered.
+fn apply(api: &ImageApi, store: &Store, op: &Op) -> bool {
     let ns = "ns";
-    // Errors are part of the game (a tag that exists, a stream that moved on); the invariants
-    // must hold whatever each call answered.
     match op {
-        Op::Map { stream, tag, image } => {
-            let _ = api.mappings(ns).create(&ImageStreamMapping {
+        Op::Map { stream, tag, image } => api
+            .mappings(ns)
+            .create(&ImageStreamMapping {
                 metadata: ObjectMeta {
                     name: Some(STREAMS[*stream].into()),
                     ..ObjectMeta::default()
@@ -112,14 +113,15 @@ fn apply(api: &ImageApi, store: &Store, op: &Op) {
                 },
                 tag: TAGS[*tag].into(),
                 ..ImageStreamMapping::default()
-            });
-        }
+            })
+            .is_ok(),
         Op::CreateTag {
             stream,
             tag,
             source: index,
-        } => {
-            let _ = api.stream_tags(ns).create(
+        } => api
+            .stream_tags(ns)
+            .create(
                 &PostParams::default(),
                 &ImageStreamTag {
                     metadata: ObjectMeta {
@@ -129,54 +131,53 @@ fn apply(api: &ImageApi, store: &Store, op: &Op) {
                     tag: Some(source(*index)),
                     ..ImageStreamTag::default()
                 },
-            );
-        }
+            )
+            .is_ok(),
         Op::Annotate { stream, tag, value } => {
             let name = format!("{}:{}", STREAMS[*stream], TAGS[*tag]);
-            if let Ok(mut current) = api.stream_tags(ns).get(&name) {
-                if current.tag.is_some() {
+            match api.stream_tags(ns).get(&name) {
+                Ok(mut current) if current.tag.is_some() => {
                     current.metadata.annotations =
                         Some(BTreeMap::from([("v".to_string(), value.to_string())]));
-                    let _ = api
-                        .stream_tags(ns)
-                        .replace(&name, &PostParams::default(), &current);
+                    api.stream_tags(ns)
+                        .replace(&name, &PostParams::default(), &current)
+                        .is_ok()
                 }
+                _ => false,
             }
         }
-        Op::DeleteTag { stream, tag } => {
-            let _ = api.stream_tags(ns).delete(
+        Op::DeleteTag { stream, tag } => api
+            .stream_tags(ns)
+            .delete(
                 &format!("{}:{}", STREAMS[*stream], TAGS[*tag]),
                 &DeleteParams::default(),
-            );
-        }
-        Op::ResetGeneration { stream, tag } => {
-            let _ = api
-                .streams(ns)
-                .update(STREAMS[*stream], |mut s: ImageStream| {
-                    for t in &mut s.spec.tags {
-                        if t.name == TAGS[*tag] {
-                            t.generation = Some(0);
-                        }
+            )
+            .is_ok(),
+        Op::ResetGeneration { stream, tag } => api
+            .streams(ns)
+            .update(STREAMS[*stream], |mut s: ImageStream| {
+                for t in &mut s.spec.tags {
+                    if t.name == TAGS[*tag] {
+                        t.generation = Some(0);
                     }
-                    Ok(s)
-                });
-        }
-        Op::Relabel { stream, value } => {
-            let _ = api
-                .streams(ns)
-                .update(STREAMS[*stream], |mut s: ImageStream| {
-                    s.metadata.labels =
-                        Some(BTreeMap::from([("l".to_string(), value.to_string())]));
-                    Ok(s)
-                });
-        }
-        Op::DeleteImage { image } => {
-            let _ = store
-                .all::<Image>()
-                .delete(&digest(*image), &DeleteParams::default());
-        }
+                }
+                Ok(s)
+            })
+            .is_ok(),
+        Op::Relabel { stream, value } => api
+            .streams(ns)
+            .update(STREAMS[*stream], |mut s: ImageStream| {
+                s.metadata.labels = Some(BTreeMap::from([("l".to_string(), value.to_string())]));
+                Ok(s)
+            })
+            .is_ok(),
+        Op::DeleteImage { image } => store
+            .all::<Image>()
+            .delete(&digest(*image), &DeleteParams::default())
+            .is_ok(),
         Op::Prune { keep } => {
             api.prune_tag_history(ns, *keep).expect("prune succeeds");
+            true
         }
     }
 }
@@ -250,54 +251,92 @@ fn check(
     Ok(versions)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
-
-    #[test]
-    fn image_stream_invariants_hold(ops in proptest::collection::vec(op(), 1..30)) {
-        let store = Store::memory();
-        let api = ImageApi::new(&store);
-        for name in STREAMS {
-            api.streams("ns").create(&PostParams::default(), &ImageStream {
-                metadata: ObjectMeta { name: Some(name.into()), ..ObjectMeta::default() },
-                ..ImageStream::default()
-            }).unwrap();
-        }
-        let start = store.resource_version().to_string();
-        let mut watch = api
-            .streams("ns")
-            .watch(&WatchParams::default(), &start)
+/// One random sequence: every invariant after every operation, and the watch's stream at
+/// the end. Returns how many of the operations succeeded.
+fn run(ops: &[Op]) -> Result<usize, TestCaseError> {
+    let store = Store::memory();
+    let api = ImageApi::new(&store);
+    for name in STREAMS {
+        api.streams("ns")
+            .create(
+                &PostParams::default(),
+                &ImageStream {
+                    metadata: ObjectMeta {
+                        name: Some(name.into()),
+                        ..ObjectMeta::default()
+                    },
+                    ..ImageStream::default()
+                },
+            )
             .unwrap();
-        let mut generations = BTreeMap::new();
-        let mut versions = check(&api, &store, &mut generations)?;
-        // Every resourceVersion each stream moved through, in order.
-        let mut expected: Vec<(String, String)> = Vec::new();
-        for op in &ops {
-            apply(&api, &store, op);
-            let now = check(&api, &store, &mut generations)?;
-            for (name, rv) in &now {
-                if versions.get(name) != Some(rv) {
-                    expected.push((name.clone(), rv.clone()));
-                }
-            }
-            versions = now;
-        }
-        let mut seen: Vec<(u64, String, String)> = Vec::new();
-        while seen.len() < expected.len() {
-            match watch.recv_timeout(Duration::from_secs(5)) {
-                Some(WatchEvent::Modified(s)) => {
-                    let rv = s.metadata.resource_version.clone().unwrap_or_default();
-                    seen.push((rv.parse().unwrap(), s.metadata.name_str().to_string(), rv));
-                }
-                Some(WatchEvent::Bookmark(_)) => {}
-                other => prop_assert!(false, "unexpected watch event {:?}", other.map(|_| ())),
-            }
-        }
-        prop_assert!(watch.try_next().is_none(), "no extra events");
-        prop_assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "watch order is revision order");
-        let mut seen_pairs: Vec<(String, String)> = seen.into_iter().map(|(_, n, rv)| (n, rv)).collect();
-        seen_pairs.sort();
-        expected.sort();
-        prop_assert_eq!(seen_pairs, expected);
     }
+    let start = store.resource_version().to_string();
+    let mut watch = api
+        .streams("ns")
+        .watch(&WatchParams::default(), &start)
+        .unwrap();
+    let mut generations = BTreeMap::new();
+    let mut versions = check(&api, &store, &mut generations)?;
+    // Every resourceVersion each stream moved through, in order.
+    let mut expected: Vec<(String, String)> = Vec::new();
+    let mut succeeded = 0;
+    for op in ops {
+        succeeded += usize::from(apply(&api, &store, op));
+        let now = check(&api, &store, &mut generations)?;
+        for (name, rv) in &now {
+            if versions.get(name) != Some(rv) {
+                expected.push((name.clone(), rv.clone()));
+            }
+        }
+        versions = now;
+    }
+    let mut seen: Vec<(u64, String, String)> = Vec::new();
+    while seen.len() < expected.len() {
+        match watch.recv_timeout(Duration::from_secs(5)) {
+            Some(WatchEvent::Modified(s)) => {
+                let rv = s.metadata.resource_version.clone().unwrap_or_default();
+                seen.push((rv.parse().unwrap(), s.metadata.name_str().to_string(), rv));
+            }
+            Some(WatchEvent::Bookmark(_)) => {}
+            other => prop_assert!(false, "unexpected watch event {:?}", other.map(|_| ())),
+        }
+    }
+    prop_assert!(watch.try_next().is_none(), "no extra events");
+    prop_assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "watch order is revision order"
+    );
+    let mut seen_pairs: Vec<(String, String)> =
+        seen.into_iter().map(|(_, n, rv)| (n, rv)).collect();
+    seen_pairs.sort();
+    expected.sort();
+    prop_assert_eq!(seen_pairs, expected);
+    Ok(succeeded)
+}
+
+#[test]
+fn image_stream_invariants_hold() {
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::Cell;
+    let (attempted, succeeded) = (Cell::new(0usize), Cell::new(0usize));
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        ..Config::default()
+    });
+    runner
+        .run(&proptest::collection::vec(op(), 1..30), |ops| {
+            let ok = run(&ops)?;
+            attempted.set(attempted.get() + ops.len());
+            succeeded.set(succeeded.get() + ok);
+            Ok(())
+        })
+        .unwrap();
+    // The invariants mean little if every write was refused: a good share must have landed
+    // (about three quarters do; half leaves room for unlucky draws).
+    assert!(
+        succeeded.get() * 2 >= attempted.get(),
+        "only {} of {} operations succeeded",
+        succeeded.get(),
+        attempted.get()
+    );
 }

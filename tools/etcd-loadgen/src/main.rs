@@ -204,7 +204,11 @@ async fn run(args: Args) -> Result<(), etcd_client::Error> {
             )
             .await?;
             // A list's load is reported apart, so it never counts as a run of L.
-            let test = if args.command == "list" { "list-load" } else { "load" };
+            let test = if args.command == "list" {
+                "list-load"
+            } else {
+                "load"
+            };
             report(test, &format!(r#""n":{}"#, args.n), secs, lat);
             if args.command == "list" {
                 list(&args, &p).await?;
