@@ -6,6 +6,7 @@
 use crate::common;
 use std::collections::BTreeMap;
 
+use apistore::testing::model::History;
 use apistore::{ListParams, PostParams, Store, VersionMatch};
 use common::*;
 use proptest::prelude::*;
@@ -63,27 +64,16 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// key ("ns/name") -> label value, per revision.
-struct Model {
-    history: BTreeMap<u64, BTreeMap<String, String>>,
-    compacted: u64,
-}
+/// `namespace/name` → the object's `app` label.
+type Model = History<String, String>;
 
-impl Model {
-    fn at(&self, rev: u64) -> &BTreeMap<String, String> {
-        self.history
-            .range(..=rev)
-            .next_back()
-            .map(|(_, s)| s)
-            .expect("history from the start")
-    }
-    fn latest(&self) -> (u64, &BTreeMap<String, String>) {
-        let (r, s) = self.history.iter().next_back().unwrap();
-        (*r, s)
-    }
-    fn record(&mut self, rev: u64, state: BTreeMap<String, String>) {
-        self.history.insert(rev, state);
-    }
+/// The live objects at `rev`: key → label.
+fn view(model: &Model, rev: u64) -> BTreeMap<String, String> {
+    model
+        .live_at(rev)
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn write(store: &Store, model: &mut Model, ns: usize, name: usize, label: usize) {
@@ -91,9 +81,8 @@ fn write(store: &Store, model: &mut Model, ns: usize, name: usize, label: usize)
     let name = format!("p{name}");
     let key = format!("{}/{name}", NAMESPACES[ns]);
     let label = LABELS[label].to_string();
-    let mut state = model.latest().1.clone();
     let before = store.resource_version();
-    let out = match state.get(&key) {
+    let out = match model.latest(&key) {
         None => pods
             .create(&PostParams::default(), &labelled(&name, &[("app", &label)]))
             .unwrap(),
@@ -104,17 +93,13 @@ fn write(store: &Store, model: &mut Model, ns: usize, name: usize, label: usize)
             })
             .unwrap(),
     };
-    let changed = state.get(&key) != Some(&label);
-    state.insert(key, label);
-    if changed {
-        assert_eq!(rv(&out), before + 1);
-        model.record(rv(&out), state);
-    } else {
-        assert_eq!(
+    match model.put(key, label) {
+        Some(revision) => assert_eq!(rv(&out), revision),
+        None => assert_eq!(
             store.resource_version(),
             before,
             "a no-op consumes no revision"
-        );
+        ),
     }
 }
 
@@ -129,21 +114,18 @@ fn matches(selector: &str, label: &str) -> bool {
 }
 
 fn run(store: &Store, ops: Vec<Op>) {
-    let mut model = Model {
-        history: BTreeMap::from([(store.resource_version(), BTreeMap::new())]),
-        compacted: 0,
-    };
+    let mut model = Model::new();
+    assert_eq!(store.resource_version(), model.current());
     for op in ops {
         match op {
             Op::Put { ns, name, label } => write(store, &mut model, ns, name, label),
             Op::Delete { ns, name } => {
                 let key = format!("{}/p{name}", NAMESPACES[ns]);
-                let mut state = model.latest().1.clone();
                 let res = store
                     .namespaced::<Pod>(NAMESPACES[ns])
                     .delete(&format!("p{name}"), &Default::default());
-                match state.remove(&key) {
-                    Some(_) => model.record(rv(&res.unwrap()), state),
+                match model.delete(key) {
+                    Some(revision) => assert_eq!(rv(&res.unwrap()), revision),
                     None => assert!(res.unwrap_err().is_not_found()),
                 }
             }
@@ -151,10 +133,10 @@ fn run(store: &Store, ops: Vec<Op>) {
                 let current = store.resource_version();
                 let target = current
                     .saturating_sub(back as u64)
-                    .max(model.compacted)
+                    .max(model.compacted())
                     .max(1);
                 store.compact(target).unwrap();
-                model.compacted = model.compacted.max(target);
+                model.compact(target);
             }
             Op::List {
                 scope,
@@ -177,7 +159,7 @@ fn run(store: &Store, ops: Vec<Op>) {
                 if let Some(back) = exact_back {
                     let want = current.saturating_sub(back as u64).max(1);
                     lp = lp.at(&want.to_string()).matching(VersionMatch::Exact);
-                    if want < model.compacted {
+                    if model.is_compacted(want) {
                         let err = api.list(&lp).unwrap_err();
                         assert!(err.is_gone(), "{err}");
                         continue;
@@ -187,7 +169,6 @@ fn run(store: &Store, ops: Vec<Op>) {
                 let mut got: Vec<String> = Vec::new();
                 let mut consistent = true;
                 let mut mids = mid.into_iter();
-                let mut page_rv: Option<String> = None;
                 loop {
                     let page = match api.list(&lp) {
                         Ok(page) => page,
@@ -219,14 +200,12 @@ fn run(store: &Store, ops: Vec<Op>) {
                         .unwrap();
                     if consistent {
                         assert_eq!(rev, snapshot, "every page reads the list's snapshot");
-                    } else if let Some(prev) = &page_rv {
-                        let _ = prev;
                     }
                     if limit > 0 {
                         assert!(page.items.len() <= limit as usize);
                     }
                     let page_keys = keys(&page);
-                    let view = model.at(rev);
+                    let view = view(&model, rev);
                     for item in &page.items {
                         let key = format!(
                             "{}/{}",
@@ -262,7 +241,6 @@ fn run(store: &Store, ops: Vec<Op>) {
                         assert_eq!(page.metadata.remaining_item_count, Some(remaining as i64));
                     }
                     got.extend(page_keys);
-                    page_rv = page.metadata.resource_version.clone();
                     let Some(token) = page.metadata.continue_ else {
                         break;
                     };
@@ -272,7 +250,7 @@ fn run(store: &Store, ops: Vec<Op>) {
                         Mid::CompactAll => {
                             let target = store.resource_version();
                             store.compact(target).unwrap();
-                            model.compacted = target;
+                            model.compact(target);
                         }
                     }
                     lp = ListParams::default()
@@ -281,8 +259,7 @@ fn run(store: &Store, ops: Vec<Op>) {
                         .continue_token(&token);
                 }
                 if consistent {
-                    let expected: Vec<String> = model
-                        .at(snapshot)
+                    let expected: Vec<String> = view(&model, snapshot)
                         .iter()
                         .filter(|(k, l)| in_scope(k) && matches(sel, l))
                         .map(|(k, _)| k.clone())

@@ -3,8 +3,8 @@
 
 use apistore::backend::{Backend, KeyRange, MemoryBackend, SledBackend};
 use apistore::mvcc::{ChangeKind, Mvcc, MvccError, RangeOptions, Txn};
+use apistore::testing::model::History;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const KEYS: &[&str] = &["a", "a/b", "a-b", "b", "b/1", "c"];
@@ -46,28 +46,12 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// One key's history: (revision, value or tombstone), oldest first.
-type History = Vec<(u64, Option<Vec<u8>>)>;
+/// Raw keys and values, as the revision layer sees them.
+type Model = History<Vec<u8>, Vec<u8>>;
 
-/// key → history, plus the counters.
-#[derive(Default)]
-struct Model {
-    history: BTreeMap<Vec<u8>, History>,
-    current: u64,
-    compacted: u64,
-    /// (revision, key, new value or None) in commit order.
-    log: Vec<(u64, Vec<u8>, Option<Vec<u8>>)>,
-}
-
-impl Model {
-    fn at(&self, key: &[u8], rev: u64) -> Option<(u64, Vec<u8>)> {
-        let h = self.history.get(key)?;
-        let (r, v) = h.iter().rev().find(|(r, _)| *r <= rev)?;
-        v.clone().map(|v| (*r, v))
-    }
-    fn latest_mod(&self, key: &[u8]) -> u64 {
-        self.at(key, self.current).map_or(0, |(r, _)| r)
-    }
+/// `key`'s value and mod revision at `rev`, as `Mvcc::get` answers it.
+fn at(model: &Model, key: &[u8], rev: u64) -> Option<(u64, Vec<u8>)> {
+    model.at(&key.to_vec(), rev).map(|(r, v)| (r, v.clone()))
 }
 
 fn value(v: u8) -> Vec<u8> {
@@ -76,10 +60,7 @@ fn value(v: u8) -> Vec<u8> {
 
 fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCaseError> {
     let mut mvcc = Mvcc::open(open()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let mut model = Model {
-        current: 1,
-        ..Model::default()
-    };
+    let mut model = Model::new();
     prop_assert_eq!(mvcc.current_revision(), 1);
     for op in ops {
         match op {
@@ -88,7 +69,7 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                 let mut pass = true;
                 if let Some((k, g)) = guard {
                     let key = KEYS[k].as_bytes();
-                    let actual = model.latest_mod(key);
+                    let actual = model.mod_revision(&key.to_vec());
                     // g: 0 absent, 1 the real mod revision, 2+ a wrong one.
                     let expected = match g {
                         0 => 0,
@@ -121,39 +102,24 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                     continue;
                 }
                 let result = result.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let rev = model.current + 1;
-                let mut changed = false;
-                for (k, v) in &writes {
-                    let key = KEYS[*k].as_bytes().to_vec();
-                    let now = model.at(&key, model.current).map(|(_, v)| v);
-                    let new = v.map(value);
-                    if now == new || (now.is_none() && new.is_none()) {
-                        continue;
-                    }
-                    changed = true;
-                    model
-                        .history
-                        .entry(key.clone())
-                        .or_default()
-                        .push((rev, new.clone()));
-                    model.log.push((rev, key, new));
-                }
-                if changed {
-                    model.current = rev;
-                }
-                prop_assert_eq!(result.changed, changed);
-                prop_assert_eq!(result.revision, model.current);
-                prop_assert_eq!(mvcc.current_revision(), model.current);
+                let committed = model.commit(
+                    writes
+                        .iter()
+                        .map(|(k, v)| (KEYS[*k].as_bytes().to_vec(), v.map(value))),
+                );
+                prop_assert_eq!(result.changed, committed.is_some());
+                prop_assert_eq!(result.revision, model.current());
+                prop_assert_eq!(mvcc.current_revision(), model.current());
             }
             Op::Get { key, back } => {
-                let rev = model.current.saturating_sub(u64::from(back)).max(1);
+                let rev = model.current().saturating_sub(u64::from(back)).max(1);
                 let key = KEYS[key].as_bytes();
                 let got = mvcc.get(key, rev);
-                if rev < model.compacted {
+                if model.is_compacted(rev) {
                     prop_assert!(matches!(got, Err(MvccError::Compacted { .. })), "{:?}", got);
                 } else {
                     let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                    let want = model.at(key, rev);
+                    let want = at(&model, key, rev);
                     prop_assert_eq!(got.map(|kv| (kv.mod_revision, kv.value.to_vec())), want);
                 }
             }
@@ -163,7 +129,7 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                 back,
                 limit,
             } => {
-                let rev = model.current.saturating_sub(u64::from(back)).max(1);
+                let rev = model.current().saturating_sub(u64::from(back)).max(1);
                 let (lo, hi) = (KEYS[lo.min(hi)].as_bytes(), KEYS[lo.max(hi)].as_bytes());
                 let range = KeyRange::between(lo.to_vec(), hi.to_vec());
                 let got = mvcc.range(
@@ -174,16 +140,16 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                         count: true,
                     },
                 );
-                if rev < model.compacted {
+                if model.is_compacted(rev) {
                     prop_assert!(matches!(got, Err(MvccError::Compacted { .. })), "{:?}", got);
                     continue;
                 }
                 let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let all: Vec<(Vec<u8>, Vec<u8>)> = model
-                    .history
-                    .keys()
-                    .filter(|k| k.as_slice() >= lo && k.as_slice() < hi)
-                    .filter_map(|k| model.at(k, rev).map(|(_, v)| (k.clone(), v)))
+                    .live_at(rev)
+                    .into_iter()
+                    .filter(|(k, _)| k.as_slice() >= lo && k.as_slice() < hi)
+                    .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 let take = if limit == 0 {
                     all.len()
@@ -201,16 +167,16 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                 prop_assert_eq!(got.revision, rev);
             }
             Op::Compact { back } => {
-                let rev = model.current.saturating_sub(u64::from(back)).max(1);
+                let rev = model.current().saturating_sub(u64::from(back)).max(1);
                 mvcc.compact(rev)
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                model.compacted = model.compacted.max(rev);
-                prop_assert_eq!(mvcc.compacted_revision(), model.compacted);
+                model.compact(rev);
+                prop_assert_eq!(mvcc.compacted_revision(), model.compacted());
             }
             Op::Feed { back } => {
-                let after = model.current.saturating_sub(u64::from(back)).max(1);
+                let after = model.current().saturating_sub(u64::from(back)).max(1);
                 let feed = mvcc.changes_after(after, usize::MAX);
-                if after < model.compacted {
+                if model.is_compacted(after) {
                     prop_assert!(
                         matches!(feed, Err(MvccError::Compacted { .. })),
                         "{:?}",
@@ -230,22 +196,23 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                     })
                     .collect();
                 let want: Vec<_> = model
-                    .log
-                    .iter()
-                    .filter(|(r, _, _)| *r > after)
-                    .cloned()
+                    .changes_after(after)
+                    .map(|c| (c.revision, c.key.clone(), c.value.clone()))
                     .collect();
                 prop_assert_eq!(got, want);
-                for c in &feed {
-                    let prev = model.at(&c.kv.key, c.revision - 1).map(|(_, v)| v);
-                    prop_assert_eq!(c.prev.as_ref().map(|p| p.value.to_vec()), prev);
-                }
+                let prevs: Vec<_> = feed
+                    .iter()
+                    .map(|c| c.prev.as_ref().map(|p| p.value.to_vec()))
+                    .collect();
+                let want_prevs: Vec<_> =
+                    model.changes_after(after).map(|c| c.prev.clone()).collect();
+                prop_assert_eq!(prevs, want_prevs);
             }
             Op::Reopen => {
                 drop(mvcc);
                 mvcc = Mvcc::open(open()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                prop_assert_eq!(mvcc.current_revision(), model.current);
-                prop_assert_eq!(mvcc.compacted_revision(), model.compacted);
+                prop_assert_eq!(mvcc.current_revision(), model.current());
+                prop_assert_eq!(mvcc.compacted_revision(), model.compacted());
             }
         }
     }

@@ -3,8 +3,8 @@
 //! stable for the object's life, generation 1 on create and +1 exactly on spec changes), and
 //! every error kind matches what the model predicts.
 use crate::common;
-use std::collections::BTreeMap;
 
+use apistore::testing::model::History;
 use apistore::{DeleteParams, Patch, PatchParams, PostParams, Store};
 use common::*;
 use proptest::prelude::*;
@@ -57,29 +57,42 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-#[derive(Clone, Debug)]
+/// What the model tracks of a live pod; its resourceVersion is the revision the model
+/// committed it at.
+#[derive(Clone, Debug, PartialEq)]
 struct Live {
     uid: String,
     generation: i64,
-    rv: u64,
     node: String,
     label: String,
-    /// An older resourceVersion of this incarnation, if any.
-    previous_rv: Option<u64>,
 }
+
+/// Pod name → what the model tracks of it.
+type Model = History<String, Live>;
 
 const NODES: [&str; 3] = ["", "n1", "n2"];
 
-fn check(out: &Pod, live: &Live) {
-    assert_eq!(rv(out), live.rv);
+fn check(out: &Pod, revision: u64, live: &Live) {
+    assert_eq!(rv(out), revision);
     assert_eq!(out.metadata.uid.as_deref(), Some(live.uid.as_str()));
     assert_eq!(out.metadata.generation, Some(live.generation));
     assert_eq!(out.spec.node_name, live.node);
 }
 
+/// Commits `next` for `name` in the model and checks `out` against it: a change takes the
+/// next revision, and no change keeps the revision `out` was read at.
+fn commit(model: &mut Model, store: &Store, name: &str, next: Live, out: &Pod) {
+    if let Some(revision) = model.put(name.to_string(), next) {
+        assert_eq!(store.resource_version(), revision);
+    }
+    let (revision, live) = model.latest(&name.to_string()).expect("live");
+    check(out, revision, live);
+}
+
 fn run(store: &Store, ops: Vec<Op>) {
     let pods = store.namespaced::<Pod>("ns");
-    let mut model: BTreeMap<String, Live> = BTreeMap::new();
+    let mut model = Model::new();
+    assert_eq!(store.resource_version(), model.current());
     for op in ops {
         let before = store.resource_version();
         match op {
@@ -88,18 +101,15 @@ fn run(store: &Store, ops: Vec<Op>) {
                 let mut p = pod(&name);
                 p.spec.node_name = NODES[node].into();
                 let res = pods.create(&PostParams::default(), &p);
-                if let std::collections::btree_map::Entry::Vacant(slot) = model.entry(name) {
+                if model.latest(&name).is_none() {
                     let out = res.unwrap();
                     let live = Live {
                         uid: out.metadata.uid.clone().unwrap(),
                         generation: 1,
-                        rv: before + 1,
                         node: NODES[node].into(),
                         label: String::new(),
-                        previous_rv: None,
                     };
-                    check(&out, &live);
-                    slot.insert(live);
+                    commit(&mut model, store, &name, live, &out);
                 } else {
                     assert!(res.unwrap_err().is_already_exists());
                     assert_eq!(store.resource_version(), before);
@@ -107,20 +117,24 @@ fn run(store: &Store, ops: Vec<Op>) {
             }
             Op::Replace { name, node, stale } => {
                 let name = format!("p{name}");
-                let Some(live) = model.get_mut(&name) else {
+                let Some((_, live)) = model.latest(&name) else {
                     assert!(pods
                         .replace(&name, &PostParams::default(), &pod(&name))
                         .unwrap_err()
                         .is_not_found());
                     continue;
                 };
+                let mut live = live.clone();
                 let mut next = pods.get(&name).unwrap();
                 next.spec.node_name = NODES[node].into();
                 if stale {
-                    match live.previous_rv {
-                        Some(old) => next.metadata.resource_version = Some(old.to_string()),
-                        None => next.metadata.resource_version = Some("1".into()),
-                    }
+                    // An older resourceVersion of this pod's life, or one from before it.
+                    let old = model
+                        .revisions_of_current_life(&name)
+                        .get(1)
+                        .copied()
+                        .unwrap_or(1);
+                    next.metadata.resource_version = Some(old.to_string());
                     assert!(pods
                         .replace(&name, &PostParams::default(), &next)
                         .unwrap_err()
@@ -132,10 +146,8 @@ fn run(store: &Store, ops: Vec<Op>) {
                 if live.node != NODES[node] {
                     live.node = NODES[node].into();
                     live.generation += 1;
-                    live.previous_rv = Some(live.rv);
-                    live.rv = before + 1;
                 }
-                check(&out, live);
+                commit(&mut model, store, &name, live, &out);
             }
             Op::Update { name, node, label } => {
                 let name = format!("p{name}");
@@ -146,39 +158,34 @@ fn run(store: &Store, ops: Vec<Op>) {
                     p.metadata.generation = Some(100);
                     Ok(p)
                 });
-                let Some(live) = model.get_mut(&name) else {
+                let Some((_, live)) = model.latest(&name) else {
                     assert!(res.unwrap_err().is_not_found());
                     continue;
                 };
+                let mut live = live.clone();
                 let out = res.unwrap();
-                let spec_changed = live.node != NODES[node];
-                if spec_changed || live.label != label {
-                    if spec_changed {
-                        live.generation += 1;
-                    }
-                    live.node = NODES[node].into();
-                    live.label = label;
-                    live.previous_rv = Some(live.rv);
-                    live.rv = before + 1;
+                if live.node != NODES[node] {
+                    live.generation += 1;
                 }
-                check(&out, live);
+                live.node = NODES[node].into();
+                live.label = label;
+                commit(&mut model, store, &name, live, &out);
             }
             Op::Patch { name, node } => {
                 let name = format!("p{name}");
                 let patch = Patch::Merge(serde_json::json!({"spec": {"nodeName": NODES[node]}}));
                 let res = pods.patch(&name, &PatchParams::default(), &patch);
-                let Some(live) = model.get_mut(&name) else {
+                let Some((_, live)) = model.latest(&name) else {
                     assert!(res.unwrap_err().is_not_found());
                     continue;
                 };
+                let mut live = live.clone();
                 let out = res.unwrap();
                 if live.node != NODES[node] {
                     live.node = NODES[node].into();
                     live.generation += 1;
-                    live.previous_rv = Some(live.rv);
-                    live.rv = before + 1;
                 }
-                check(&out, live);
+                commit(&mut model, store, &name, live, &out);
             }
             Op::Delete { name, wrong_uid } => {
                 let name = format!("p{name}");
@@ -191,31 +198,31 @@ fn run(store: &Store, ops: Vec<Op>) {
                     DeleteParams::default()
                 };
                 let res = pods.delete(&name, &dp);
-                match model.get(&name) {
+                match model.latest(&name).map(|(_, live)| live.clone()) {
                     None => assert!(res.unwrap_err().is_not_found()),
                     Some(_) if wrong_uid => {
                         assert!(res.unwrap_err().is_conflict());
                         assert_eq!(store.resource_version(), before);
                     }
                     Some(live) => {
-                        let out = res.unwrap();
-                        let mut gone = live.clone();
-                        gone.rv = before + 1;
-                        check(&out, &gone);
-                        model.remove(&name);
+                        // The deleted object carries the deletion's revision.
+                        let revision = model.delete(name).expect("a live pod is deleted");
+                        check(&res.unwrap(), revision, &live);
                     }
                 }
             }
             Op::DryRunCreate { name } => {
                 let name = format!("p{name}");
                 let res = pods.create(&PostParams::dry_run(), &pod(&name));
-                assert_eq!(res.is_ok(), !model.contains_key(&name));
+                assert_eq!(res.is_ok(), model.latest(&name).is_none());
                 assert_eq!(store.resource_version(), before);
             }
         }
-        for (name, live) in &model {
-            check(&pods.get(name).unwrap(), live);
+        for (name, live) in model.live_at(model.current()) {
+            let (revision, _) = model.latest(name).expect("live");
+            check(&pods.get(name).unwrap(), revision, live);
         }
+        assert_eq!(store.resource_version(), model.current());
     }
 }
 

@@ -3,9 +3,9 @@
 //! model's filtered event history after its start, or is a single terminal 410 when the model
 //! says its start was compacted, whether read copied, shared or as an async stream.
 use crate::common;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use apistore::testing::model::History;
 use apistore::{DeleteParams, PostParams, Store, WatchEvent, WatchParams};
 use common::*;
 use proptest::prelude::*;
@@ -51,12 +51,15 @@ fn matches(selector: &str, label: &str) -> bool {
     }
 }
 
-/// (revision, key, previous label, new label)
-type Event = (u64, String, Option<String>, Option<String>);
+/// `namespace/name` → the object's `app` label.
+type Model = History<String, String>;
 
-fn expected(history: &[Event], after: u64, scope: Option<usize>, sel: &str) -> Vec<String> {
+/// What a watch from `after` with `scope` and `sel` must deliver: the model's changes after
+/// it, as the selector sees them (an object leaving the selection is a DELETED event).
+fn expected(model: &Model, after: u64, scope: Option<usize>, sel: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for (rev, key, prev, new) in history.iter().filter(|e| e.0 > after) {
+    for change in model.changes_after(after) {
+        let (rev, key, prev, new) = (change.revision, &change.key, &change.prev, &change.value);
         if scope.is_some_and(|ns| !key.starts_with(&format!("{}/", NS[ns]))) {
             continue;
         }
@@ -93,9 +96,7 @@ fn stream_events(watch: &mut apistore::Watch<Pod>, quiet: Duration) -> Vec<Watch
 }
 
 fn run(store: &Store, ops: Vec<Op>) {
-    let mut state: BTreeMap<String, String> = BTreeMap::new();
-    let mut history: Vec<Event> = Vec::new();
-    let mut compacted = 0u64;
+    let mut model = Model::new();
     let mut watches = Vec::new();
     for op in ops {
         match op {
@@ -106,7 +107,7 @@ fn run(store: &Store, ops: Vec<Op>) {
                     format!("{}/p{name}", NS[ns]),
                     ["x", "y"][label].to_string(),
                 );
-                let prev = state.get(&key).cloned();
+                let prev = model.latest(&key).map(|(_, l)| l.clone());
                 if prev.as_ref() == Some(&label) {
                     continue;
                 }
@@ -121,27 +122,26 @@ fn run(store: &Store, ops: Vec<Op>) {
                         })
                         .unwrap(),
                 };
-                history.push((rv(&out), key.clone(), prev, Some(label.clone())));
-                state.insert(key, label);
+                assert_eq!(model.put(key, label), Some(rv(&out)));
             }
             Op::Delete { ns, name } => {
                 let key = format!("{}/p{name}", NS[ns]);
-                if let Some(prev) = state.remove(&key) {
+                if model.latest(&key).is_some() {
                     let out = store
                         .namespaced::<Pod>(NS[ns])
                         .delete(&format!("p{name}"), &DeleteParams::default())
                         .unwrap();
-                    history.push((rv(&out), key, Some(prev), None));
+                    assert_eq!(model.delete(key), Some(rv(&out)));
                 }
             }
             Op::Compact { back } => {
                 let target = store
                     .resource_version()
                     .saturating_sub(back as u64)
-                    .max(compacted)
+                    .max(model.compacted())
                     .max(1);
                 store.compact(target).unwrap();
-                compacted = target;
+                model.compact(target);
             }
             Op::Watch {
                 back,
@@ -158,12 +158,18 @@ fn run(store: &Store, ops: Vec<Op>) {
                 }
                 .unwrap();
                 // The model decides now whether the start is still retained.
-                watches.push((w, start, scope, SELECTORS[selector], start < compacted));
+                watches.push((
+                    w,
+                    start,
+                    scope,
+                    SELECTORS[selector],
+                    model.is_compacted(start),
+                ));
             }
         }
     }
     for (i, (mut w, start, scope, sel, expired_at_open)) in watches.into_iter().enumerate() {
-        let want = expected(&history, start, scope, sel);
+        let want = expected(&model, start, scope, sel);
         // Watchers take their events copied, shared (no copies), or as an async stream; all
         // must see the model.
         let got: Vec<_> = match i % 3 {
@@ -177,7 +183,7 @@ fn run(store: &Store, ops: Vec<Op>) {
         };
         // A watcher reads lazily: if compaction passed its start before it read, its history
         // is gone and its stream is exactly one 410 Expired event.
-        if expired_at_open || start < compacted {
+        if expired_at_open || model.is_compacted(start) {
             assert!(
                 matches!(&got[..], [WatchEvent::Error(s)] if s.code == Some(410)),
                 "{got:?}"

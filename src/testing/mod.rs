@@ -1,4 +1,5 @@
-//! Checks shared by the fuzz targets and the corpus-replay tests (feature `testing`).
+//! What the crate's own tests, fuzz targets and benches share (feature `testing`): the checks
+//! each fuzz target makes, and [`model`], the reference model of the model-based proptests.
 //!
 //! Design notes: each function takes arbitrary bytes, runs one parser or decoder, and asserts
 //! the properties its fuzz target promises. The fuzzer calls them on generated input; `cargo
@@ -6,6 +7,8 @@
 //! A check panics when a property fails (that is how a fuzzer learns of it), so the crate's
 //! ban on `expect` does not apply here; nothing outside tests and fuzzing enables this module.
 #![allow(clippy::expect_used)]
+
+pub mod model;
 
 use crate::image::manifest;
 use crate::image::reference::{Digest, DockerImageReference};
