@@ -2,25 +2,15 @@
 //! layers base first, Docker metadata from the config or v1Compatibility, the distinct-layer
 //! size rule, manifest lists, and manifest changes allowed only when they match the name.
 use apistore::image::{Digest, Image, ImageApi, DOCKER_LAYERS_ORDER};
-use apistore::{ObjectMeta, PostParams, Store};
+use apistore::{PostParams, Store};
 
-fn fixture(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/manifests")
-        .join(name);
-    std::fs::read_to_string(path).unwrap()
-}
+use crate::image_common::manifest_fixture as fixture;
 
 fn image(name: &str, manifest: &str, config: &str) -> Image {
     Image {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..ObjectMeta::default()
-        },
-        docker_image_reference: "registry.example.com/team/app".into(),
         docker_image_manifest: manifest.into(),
         docker_image_config: config.into(),
-        ..Image::default()
+        ..crate::image_common::image(name, "registry.example.com/team/app")
     }
 }
 

@@ -6,24 +6,14 @@ use crate::image_common;
 use std::sync::Arc;
 
 use apistore::image::{
-    AllowedRegistries, Image, ImageApi, ImageConfig, ImageStreamMapping, ObjectReference,
-    StreamLimits, TagAuthorizer, TagReference,
+    AllowedRegistries, Image, ImageApi, ImageConfig, ImageStreamMapping, StreamLimits,
+    TagAuthorizer, TagReference,
 };
 use apistore::{ObjectMeta, PostParams, Store};
 use image_common::{mapping, stream, with_registry};
 
 fn tag(name: &str, kind: &str, from: &str, namespace: &str) -> TagReference {
-    TagReference {
-        name: name.into(),
-        from: Some(ObjectReference {
-            kind: kind.into(),
-            name: from.into(),
-            namespace: namespace.into(),
-            ..ObjectReference::default()
-        }),
-        reference: kind == "DockerImage",
-        ..TagReference::default()
-    }
+    image_common::tag_ref(name, kind, namespace, from, kind == "DockerImage")
 }
 
 fn forbidden_fields(err: &apistore::Error) -> Vec<String> {

@@ -2,21 +2,10 @@
 //! messages, silent immutability of content fields, blob clearing, signature annotations.
 use std::collections::BTreeMap;
 
-use apistore::image::{
-    Image, ImageApi, ImageLayer, ImageManifest, ImageSignature, MANIFEST_BLOB_STORED,
-};
+use apistore::image::{ImageApi, ImageLayer, ImageManifest, ImageSignature, MANIFEST_BLOB_STORED};
 use apistore::{ObjectMeta, PostParams, Store};
 
-fn image(name: &str, reference: &str) -> Image {
-    Image {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..ObjectMeta::default()
-        },
-        docker_image_reference: reference.into(),
-        ..Image::default()
-    }
-}
+use crate::image_common::image;
 
 #[test]
 fn create_requires_a_reference_and_a_path_segment_name() {

@@ -13,13 +13,7 @@ use apistore::image::{
 };
 use apistore::{ObjectMeta, PostParams, Store};
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/manifests/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use crate::image_common::manifest_fixture as fixture;
 
 fn schema2() -> Image {
     Image {

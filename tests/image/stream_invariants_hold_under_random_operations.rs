@@ -67,7 +67,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn digest(image: u8) -> String {
-    format!("sha256:{}", format!("{image:x}").repeat(64))
+    crate::image_common::digest(&format!("{image:x}"))
 }
 
 /// Tag sources: DockerImage references (some pointing at a digest) and same-stream tags.

@@ -2,23 +2,12 @@
 //! processing, the tag history rule, tracking tags, repository decoration, validation.
 use crate::image_common;
 use apistore::image::stream::{add_tag_event, tag_ref_changed};
-use apistore::image::{
-    ImageApi, ImageConfig, ImageStream, ObjectReference, TagEvent, TagReference,
-};
+use apistore::image::{ImageApi, ImageConfig, ImageStream, TagEvent, TagReference};
 use apistore::{PostParams, Store};
 use image_common::stream;
 
 fn tag(name: &str, kind: &str, from: &str, reference: bool) -> TagReference {
-    TagReference {
-        name: name.into(),
-        from: Some(ObjectReference {
-            kind: kind.into(),
-            name: from.into(),
-            ..ObjectReference::default()
-        }),
-        reference,
-        ..TagReference::default()
-    }
+    image_common::tag_ref(name, kind, "", from, reference)
 }
 
 fn newest(s: &ImageStream, tag: &str) -> Option<TagEvent> {

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use apistore::image::{
-    Image, ImageApi, ImageConfig, ImageStream, ImageStreamMapping, TagReference,
+    Image, ImageApi, ImageConfig, ImageStream, ImageStreamMapping, ObjectReference, TagReference,
 };
 use apistore::{ObjectMeta, Store};
 
@@ -53,4 +53,47 @@ pub fn stream(name: &str, tags: Vec<TagReference>) -> ImageStream {
     };
     s.spec.tags = tags;
     s
+}
+
+/// A spec tag `name` following `from`, a `kind` reference (`DockerImage`, `ImageStreamTag`,
+/// `ImageStreamImage`) in `namespace` ("" for the stream's own); a `reference` tag is only
+/// pointed at, never imported.
+pub fn tag_ref(
+    name: &str,
+    kind: &str,
+    namespace: &str,
+    from: &str,
+    reference: bool,
+) -> TagReference {
+    TagReference {
+        name: name.into(),
+        from: Some(ObjectReference {
+            kind: kind.into(),
+            name: from.into(),
+            namespace: namespace.into(),
+            ..ObjectReference::default()
+        }),
+        reference,
+        ..TagReference::default()
+    }
+}
+
+/// An Image named `name` pulled from `reference`.
+pub fn image(name: &str, reference: &str) -> Image {
+    Image {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        docker_image_reference: reference.into(),
+        ..Image::default()
+    }
+}
+
+/// The manifest or config fixture `name` (`tests/fixtures/manifests/`).
+pub fn manifest_fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/manifests")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
