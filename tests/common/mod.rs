@@ -295,3 +295,96 @@ macro_rules! widget {
 }
 widget!(WidgetV1);
 widget!(WidgetV2);
+
+/// `namespace/name` → the object's `app` label: the model of the list and watch proptests.
+pub type LabelModel = apistore::testing::model::History<String, String>;
+
+/// A write of the model-based list and watch tests, on pods `p<name>` in `namespaces[ns]`.
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    /// Create the pod, or update it, with label `app=<labels[label]>`.
+    Put {
+        ns: usize,
+        name: usize,
+        label: usize,
+    },
+    /// Delete the pod.
+    Delete { ns: usize, name: usize },
+    /// Compact to `back` revisions behind the current one.
+    Compact { back: usize },
+}
+
+/// Writes over `namespaces` namespaces, `names` names and `labels` labels, mostly puts.
+pub fn write_op(
+    namespaces: usize,
+    names: usize,
+    labels: usize,
+) -> impl proptest::strategy::Strategy<Value = WriteOp> {
+    use proptest::prelude::*;
+    prop_oneof![
+        6 => (0..namespaces, 0..names, 0..labels).prop_map(|(ns, name, label)| WriteOp::Put { ns, name, label }),
+        2 => (0..namespaces, 0..names).prop_map(|(ns, name)| WriteOp::Delete { ns, name }),
+        1 => (0..6usize).prop_map(|back| WriteOp::Compact { back }),
+    ]
+}
+
+/// Applies `op` to the store and to `model`, and checks the store's answer against the model:
+/// a change takes the model's next revision, a write that changes nothing consumes none, and a
+/// delete of an absent pod is NotFound.
+pub fn apply_write(
+    store: &Store,
+    model: &mut LabelModel,
+    namespaces: &[&str],
+    labels: &[&str],
+    op: &WriteOp,
+) {
+    let before = store.resource_version();
+    match *op {
+        WriteOp::Put { ns, name, label } => {
+            let pods = store.namespaced::<Pod>(namespaces[ns]);
+            let name = format!("p{name}");
+            let key = format!("{}/{name}", namespaces[ns]);
+            let label = labels[label].to_string();
+            let out = match model.latest(&key) {
+                None => pods
+                    .create(
+                        &apistore::PostParams::default(),
+                        &labelled(&name, &[("app", &label)]),
+                    )
+                    .unwrap(),
+                Some(_) => pods
+                    .update(&name, |mut p| {
+                        p.metadata.labels = Some([("app".to_string(), label.clone())].into());
+                        Ok(p)
+                    })
+                    .unwrap(),
+            };
+            match model.put(key, label) {
+                Some(revision) => assert_eq!(rv(&out), revision),
+                None => assert_eq!(
+                    store.resource_version(),
+                    before,
+                    "a no-op consumes no revision"
+                ),
+            }
+        }
+        WriteOp::Delete { ns, name } => {
+            let key = format!("{}/p{name}", namespaces[ns]);
+            let res = store
+                .namespaced::<Pod>(namespaces[ns])
+                .delete(&format!("p{name}"), &apistore::DeleteParams::default());
+            match model.delete(key) {
+                Some(revision) => assert_eq!(rv(&res.unwrap()), revision),
+                None => assert!(res.unwrap_err().is_not_found()),
+            }
+        }
+        WriteOp::Compact { back } => {
+            let target = before
+                .saturating_sub(back as u64)
+                .max(model.compacted())
+                .max(1);
+            store.compact(target).unwrap();
+            model.compact(target);
+        }
+    }
+}

@@ -6,25 +6,13 @@
 use crate::common;
 use std::collections::BTreeMap;
 
-use apistore::testing::model::History;
-use apistore::{ListParams, PostParams, Store, VersionMatch};
+use apistore::{ListParams, Store, VersionMatch};
 use common::*;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Put {
-        ns: usize,
-        name: usize,
-        label: usize,
-    },
-    Delete {
-        ns: usize,
-        name: usize,
-    },
-    Compact {
-        back: usize,
-    },
+    Write(WriteOp),
     List {
         scope: Option<usize>,
         selector: usize,
@@ -37,11 +25,7 @@ enum Op {
 #[derive(Clone, Debug)]
 enum Mid {
     Nothing,
-    Write {
-        ns: usize,
-        name: usize,
-        label: usize,
-    },
+    Write(WriteOp),
     CompactAll,
 }
 
@@ -52,55 +36,23 @@ const SELECTORS: [&str; 4] = ["", "app=x", "app!=x", "app in (x,z)"];
 fn op() -> impl Strategy<Value = Op> {
     let mid = prop_oneof![
         4 => Just(Mid::Nothing),
-        2 => (0..3usize, 0..6usize, 0..3usize).prop_map(|(ns, name, label)| Mid::Write { ns, name, label }),
+        2 => write_op(3, 6, 3).prop_map(Mid::Write),
         1 => Just(Mid::CompactAll),
     ];
     prop_oneof![
-        6 => (0..3usize, 0..6usize, 0..3usize).prop_map(|(ns, name, label)| Op::Put { ns, name, label }),
-        2 => (0..3usize, 0..6usize).prop_map(|(ns, name)| Op::Delete { ns, name }),
-        1 => (0..6usize).prop_map(|back| Op::Compact { back }),
+        9 => write_op(3, 6, 3).prop_map(Op::Write),
         3 => (proptest::option::of(0..3usize), 0..4usize, 0..5u32, proptest::option::of(0..8usize), proptest::collection::vec(mid, 0..6))
             .prop_map(|(scope, selector, limit, exact_back, mid)| Op::List { scope, selector, limit, exact_back, mid }),
     ]
 }
 
-/// `namespace/name` → the object's `app` label.
-type Model = History<String, String>;
-
 /// The live objects at `rev`: key → label.
-fn view(model: &Model, rev: u64) -> BTreeMap<String, String> {
+fn view(model: &LabelModel, rev: u64) -> BTreeMap<String, String> {
     model
         .live_at(rev)
         .into_iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-fn write(store: &Store, model: &mut Model, ns: usize, name: usize, label: usize) {
-    let pods = store.namespaced::<Pod>(NAMESPACES[ns]);
-    let name = format!("p{name}");
-    let key = format!("{}/{name}", NAMESPACES[ns]);
-    let label = LABELS[label].to_string();
-    let before = store.resource_version();
-    let out = match model.latest(&key) {
-        None => pods
-            .create(&PostParams::default(), &labelled(&name, &[("app", &label)]))
-            .unwrap(),
-        Some(_) => pods
-            .update(&name, |mut p| {
-                p.metadata.labels = Some([("app".to_string(), label.clone())].into());
-                Ok(p)
-            })
-            .unwrap(),
-    };
-    match model.put(key, label) {
-        Some(revision) => assert_eq!(rv(&out), revision),
-        None => assert_eq!(
-            store.resource_version(),
-            before,
-            "a no-op consumes no revision"
-        ),
-    }
 }
 
 fn matches(selector: &str, label: &str) -> bool {
@@ -114,30 +66,11 @@ fn matches(selector: &str, label: &str) -> bool {
 }
 
 fn run(store: &Store, ops: Vec<Op>) {
-    let mut model = Model::new();
+    let mut model = LabelModel::new();
     assert_eq!(store.resource_version(), model.current());
     for op in ops {
         match op {
-            Op::Put { ns, name, label } => write(store, &mut model, ns, name, label),
-            Op::Delete { ns, name } => {
-                let key = format!("{}/p{name}", NAMESPACES[ns]);
-                let res = store
-                    .namespaced::<Pod>(NAMESPACES[ns])
-                    .delete(&format!("p{name}"), &Default::default());
-                match model.delete(key) {
-                    Some(revision) => assert_eq!(rv(&res.unwrap()), revision),
-                    None => assert!(res.unwrap_err().is_not_found()),
-                }
-            }
-            Op::Compact { back } => {
-                let current = store.resource_version();
-                let target = current
-                    .saturating_sub(back as u64)
-                    .max(model.compacted())
-                    .max(1);
-                store.compact(target).unwrap();
-                model.compact(target);
-            }
+            Op::Write(write) => apply_write(store, &mut model, &NAMESPACES, &LABELS, &write),
             Op::List {
                 scope,
                 selector,
@@ -246,7 +179,9 @@ fn run(store: &Store, ops: Vec<Op>) {
                     };
                     match mids.next().unwrap_or(Mid::Nothing) {
                         Mid::Nothing => {}
-                        Mid::Write { ns, name, label } => write(store, &mut model, ns, name, label),
+                        Mid::Write(write) => {
+                            apply_write(store, &mut model, &NAMESPACES, &LABELS, &write)
+                        }
                         Mid::CompactAll => {
                             let target = store.resource_version();
                             store.compact(target).unwrap();

@@ -5,25 +5,13 @@
 use crate::common;
 use std::time::Duration;
 
-use apistore::testing::model::History;
-use apistore::{DeleteParams, PostParams, Store, WatchEvent, WatchParams};
+use apistore::{Store, WatchEvent, WatchParams};
 use common::*;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Put {
-        ns: usize,
-        name: usize,
-        label: usize,
-    },
-    Delete {
-        ns: usize,
-        name: usize,
-    },
-    Compact {
-        back: usize,
-    },
+    Write(WriteOp),
     Watch {
         back: usize,
         scope: Option<usize>,
@@ -32,13 +20,12 @@ enum Op {
 }
 
 const NS: [&str; 2] = ["a", "b"];
+const LABELS: [&str; 2] = ["x", "y"];
 const SELECTORS: [&str; 3] = ["", "app=x", "app!=x"];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (0..2usize, 0..4usize, 0..2usize).prop_map(|(ns, name, label)| Op::Put { ns, name, label }),
-        2 => (0..2usize, 0..4usize).prop_map(|(ns, name)| Op::Delete { ns, name }),
-        1 => (0..6usize).prop_map(|back| Op::Compact { back }),
+        9 => write_op(2, 4, 2).prop_map(Op::Write),
         3 => (0..8usize, proptest::option::of(0..2usize), 0..3usize).prop_map(|(back, scope, selector)| Op::Watch { back, scope, selector }),
     ]
 }
@@ -51,12 +38,9 @@ fn matches(selector: &str, label: &str) -> bool {
     }
 }
 
-/// `namespace/name` → the object's `app` label.
-type Model = History<String, String>;
-
 /// What a watch from `after` with `scope` and `sel` must deliver: the model's changes after
 /// it, as the selector sees them (an object leaving the selection is a DELETED event).
-fn expected(model: &Model, after: u64, scope: Option<usize>, sel: &str) -> Vec<String> {
+fn expected(model: &LabelModel, after: u64, scope: Option<usize>, sel: &str) -> Vec<String> {
     let mut out = Vec::new();
     for change in model.changes_after(after) {
         let (rev, key, prev, new) = (change.revision, &change.key, &change.prev, &change.value);
@@ -96,53 +80,11 @@ fn stream_events(watch: &mut apistore::Watch<Pod>, quiet: Duration) -> Vec<Watch
 }
 
 fn run(store: &Store, ops: Vec<Op>) {
-    let mut model = Model::new();
+    let mut model = LabelModel::new();
     let mut watches = Vec::new();
     for op in ops {
         match op {
-            Op::Put { ns, name, label } => {
-                let pods = store.namespaced::<Pod>(NS[ns]);
-                let (name, key, label) = (
-                    format!("p{name}"),
-                    format!("{}/p{name}", NS[ns]),
-                    ["x", "y"][label].to_string(),
-                );
-                let prev = model.latest(&key).map(|(_, l)| l.clone());
-                if prev.as_ref() == Some(&label) {
-                    continue;
-                }
-                let out = match prev {
-                    None => pods
-                        .create(&PostParams::default(), &labelled(&name, &[("app", &label)]))
-                        .unwrap(),
-                    Some(_) => pods
-                        .update(&name, |mut p| {
-                            p.metadata.labels = Some([("app".to_string(), label.clone())].into());
-                            Ok(p)
-                        })
-                        .unwrap(),
-                };
-                assert_eq!(model.put(key, label), Some(rv(&out)));
-            }
-            Op::Delete { ns, name } => {
-                let key = format!("{}/p{name}", NS[ns]);
-                if model.latest(&key).is_some() {
-                    let out = store
-                        .namespaced::<Pod>(NS[ns])
-                        .delete(&format!("p{name}"), &DeleteParams::default())
-                        .unwrap();
-                    assert_eq!(model.delete(key), Some(rv(&out)));
-                }
-            }
-            Op::Compact { back } => {
-                let target = store
-                    .resource_version()
-                    .saturating_sub(back as u64)
-                    .max(model.compacted())
-                    .max(1);
-                store.compact(target).unwrap();
-                model.compact(target);
-            }
+            Op::Write(write) => apply_write(store, &mut model, &NS, &LABELS, &write),
             Op::Watch {
                 back,
                 scope,
