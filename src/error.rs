@@ -412,7 +412,7 @@ impl Error {
 
 /// The one mapping from the revision layer's errors to API errors: a read below the
 /// compaction point is 410 Expired (worded as the watch cache words it; a list rewords it with
-/// [`Error::for_list`]), a read past the current revision is 504 TooLargeResourceVersion, and
+/// `Error::for_list`), a read past the current revision is 504 TooLargeResourceVersion, and
 /// anything else is a storage failure (500).
 impl From<MvccError> for Error {
     fn from(source: MvccError) -> Error {

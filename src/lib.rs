@@ -77,6 +77,7 @@ pub mod selector;
 mod status;
 mod store;
 #[cfg(feature = "testing")]
+#[doc(hidden)]
 pub mod testing;
 
 pub use error::{Error, Result, Status, StatusCause, StatusDetails};

@@ -2,6 +2,7 @@
 //! deletes), key-values with their per-key revisions, range options and results, changes.
 
 use std::fmt;
+
 use std::sync::Arc;
 
 /// One live key-value at some revision, with etcd's per-key revision metadata.
@@ -116,7 +117,7 @@ pub struct TxnResult {
     pub changed: bool,
 }
 
-/// Options of a [`Mvcc::range`] read.
+/// Options of a [`Mvcc::range`](super::Mvcc::range) read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RangeOptions {
     /// Revision to read at; 0 reads the latest.
