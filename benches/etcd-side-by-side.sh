@@ -91,21 +91,21 @@ def med(side, test, field):
     xs = [r[field] for r in rows if r["side"] == side and r["test"] == test and field in r]
     return statistics.median(xs) if xs else None
 table = [
-    ("W1: sequential 1 KiB puts, 1 writer", "put-seq", "ops_per_s", "puts/s", True),
-    ("W2@64: 1 KiB puts, 64 in flight", "put-conc", "ops_per_s", "puts/s", True),
-    ("W2@64 p99 latency", "put-conc", "p99_us", "µs", False),
-    ("L: 100,000 keys from 64 writers", "load", "ops_per_s", "puts/s", True),
-    ("W5: typed get of the latest version, 1 reader", "get-seq-again", "ops_per_s", "gets/s", True),
-    ("W3: 100,000 objects in pages of 500, first pass", "list", "secs", "s", False),
-    ("W3: the same list again", "list-again", "secs", "s", False),
+    ("W1: sequential 1 KiB puts, 1 writer", "put-seq", "ops_per_s", "puts/s", True, "put-seq --n 3000"),
+    ("W2@64: 1 KiB puts, 64 in flight", "put-conc", "ops_per_s", "puts/s", True, "put-conc --n 20000 --inflight 64"),
+    ("W2@64 p99 latency", "put-conc", "p99_us", "µs", False, "put-conc --n 20000 --inflight 64"),
+    ("L: 100,000 keys from 64 writers", "load", "ops_per_s", "puts/s", True, "load --n 100000"),
+    ("W5: get of the latest version, 1 reader", "get-seq-again", "ops_per_s", "gets/s", True, "get-seq --n 5000 --typed"),
+    ("W3: list 100,000 objects in pages of 500, first pass", "list", "secs", "s", False, "list --n 100000 --limit 500"),
+    ("W3: the same list again", "list-again", "secs", "s", False, "list --n 100000 --limit 500"),
 ]
-print("| workload | apistore | etcd | ratio |")
-print("|---|---|---|---|")
-for name, test, field, unit, higher in table:
+print("| workload | apistore | etcd | ratio | command (`loadgen` / `etcd-loadgen`) |")
+print("|---|---|---|---|---|")
+for name, test, field, unit, higher, command in table:
     a, e = med("apistore", test, field), med("etcd", test, field)
     if a is None or e is None:
         continue
     ratio = (a / e) if higher else (e / a)
     fmt = (lambda x: f"{x:,.0f} {unit}") if unit != "s" else (lambda x: f"{x:.3f} s")
-    print(f"| {name} | {fmt(a)} | {fmt(e)} | {ratio:.1f}× |")
+    print(f"| {name} | {fmt(a)} | {fmt(e)} | {ratio:.1f}× | `{command}` |")
 PY

@@ -70,6 +70,7 @@
 
 pub mod backend;
 mod compress;
+mod durable;
 pub mod error;
 pub mod image;
 pub mod mvcc;

@@ -32,6 +32,8 @@ fn engine_error(e: impl Into<redb::Error>) -> BackendError {
 /// An engine on a redb database file.
 pub struct RedbBackend {
     db: Database,
+    /// The database file, whose directory entry a flush makes durable.
+    path: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for RedbBackend {
@@ -52,7 +54,10 @@ impl RedbBackend {
             txn.open_table(definition(table)).map_err(engine_error)?;
         }
         txn.commit().map_err(engine_error)?;
-        Ok(RedbBackend { db })
+        Ok(RedbBackend {
+            db,
+            path: path.as_ref().to_path_buf(),
+        })
     }
 
     fn commit(&self, batch: &[WriteOp], durability: Durability) -> Result<(), BackendError> {
@@ -134,7 +139,10 @@ impl Backend for RedbBackend {
     }
 
     fn flush(&self) -> Result<(), BackendError> {
-        self.commit(&[], Durability::Immediate)
+        // redb syncs its file on an immediate commit; the file's directory entry is ours.
+        self.commit(&[], Durability::Immediate)?;
+        crate::durable::sync_parent(&self.path)?;
+        Ok(())
     }
 
     fn name(&self) -> &'static str {

@@ -1,9 +1,10 @@
 //! The sled engine (sled 0.34.7, the last stable release).
 //!
 //! All tables live in one `sled::Tree` under a one-byte table prefix, so a batch that touches
-//! several tables is still one atomic `apply_batch`. sled's `flush` is a checkpoint only: it
-//! does not survive power loss (sled issue #1452), which is why durability belongs to mvcc's
-//! write-ahead log and not to this engine.
+//! several tables is still one atomic `apply_batch`. sled's own `flush` does not survive a power
+//! loss (it ends in `sync_file_range`, sled issue #1452), so [`Backend::flush`] here follows it
+//! with an `fsync` of every file and directory of the database (`crate::durable`): a
+//! checkpoint is durable before the log it replaces is deleted.
 //!
 //! Values are compressed here, one by one with LZ4 (`values.rs`), rather than by sled's own
 //! zstd option: sled compresses every page fragment it logs with a freshly created zstd
@@ -25,6 +26,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct SledBackend {
     db: sled::Db,
+    /// The database directory, whose files a flush makes durable.
+    path: std::path::PathBuf,
     /// How values are stored: LZ4-framed (every database this build creates), or as they are
     /// (a database from before the value codec).
     codec: Codec,
@@ -85,6 +88,7 @@ impl SledBackend {
                 let db = open_db(path, true).map_err(engine_error)?;
                 return Ok(SledBackend {
                     db,
+                    path: path.to_path_buf(),
                     codec: Codec::Legacy,
                 });
             }
@@ -110,7 +114,13 @@ impl SledBackend {
             }
             None => Codec::Legacy,
         };
-        Ok(SledBackend { db, codec })
+        // The new database's files and entries are made durable by the first checkpoint;
+        // until then the log holds every write.
+        Ok(SledBackend {
+            db,
+            path: path.to_path_buf(),
+            codec,
+        })
     }
 
     fn encode(&self, value: Vec<u8>) -> Vec<u8> {
@@ -205,7 +215,9 @@ impl Backend for SledBackend {
     }
 
     fn flush(&self) -> Result<(), BackendError> {
-        self.db.flush().map_err(engine_error).map(|_| ())
+        self.db.flush().map_err(engine_error)?;
+        crate::durable::sync_tree(&self.path)?;
+        Ok(())
     }
 
     fn name(&self) -> &'static str {

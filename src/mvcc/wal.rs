@@ -185,10 +185,6 @@ fn preallocated_cut(file: &File, len: u64) -> std::io::Result<()> {
     file.set_len(len.max(SEGMENT_BYTES))
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// Deletes every segment of `dir` that precedes `keep` (segment names order as their first
 /// revisions), then syncs the directory.
 ///
@@ -210,7 +206,7 @@ pub fn remove_segments_before(dir: &Path, keep: &Path) -> Result<(), MvccError> 
     for p in old {
         fs::remove_file(&p).map_err(|e| log_error(&p, e))?;
     }
-    sync_dir(dir).map_err(|e| log_error(dir, e))
+    crate::durable::sync_dir(dir).map_err(|e| log_error(dir, e))
 }
 
 fn segment_name(first_revision: u64) -> String {
@@ -274,6 +270,9 @@ impl Wal {
     /// failure.
     pub fn open(dir: &Path) -> Result<(Wal, Vec<LogEntry>), MvccError> {
         fs::create_dir_all(dir).map_err(|e| log_error(dir, e))?;
+        // The log's own entry (and its parents', when they were just made) must survive a
+        // power loss before the first commit is acknowledged.
+        crate::durable::sync_parent(dir).map_err(|e| log_error(dir, e))?;
         let mut segments: Vec<PathBuf> = fs::read_dir(dir)
             .map_err(|e| log_error(dir, e))?
             .filter_map(Result::ok)
@@ -384,7 +383,7 @@ impl Wal {
         file.set_len(SEGMENT_BYTES)
             .and_then(|()| file.sync_all())
             .map_err(|e| log_error(&path, e))?;
-        sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))?;
+        crate::durable::sync_dir(&self.dir).map_err(|e| log_error(&self.dir, e))?;
         self.filler.set_segment(file.try_clone().ok(), 0);
         self.file = Some(file);
         self.path = path.clone();

@@ -5,6 +5,7 @@ mod wal_common;
 
 mod backend_conformance;
 mod background_checkpoints_delete_the_log_the_engine_holds;
+mod checkpoints_are_durable_before_the_log_is_deleted;
 mod concurrent_compare_and_swap;
 mod crash_recovery_kill_9;
 mod engine_failure_behind_the_log_is_retried;
