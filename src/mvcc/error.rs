@@ -75,4 +75,26 @@ pub enum MvccError {
         /// Byte offset of the first bad record.
         offset: u64,
     },
+    /// A snapshot file could not be read or written.
+    #[error("snapshot {path:?}: {source}")]
+    SnapshotIo {
+        /// The snapshot file (or its temporary twin).
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A snapshot fails its checksum or does not decode: it is refused whole, and nothing is
+    /// restored from it.
+    #[error("snapshot is damaged: {detail}")]
+    SnapshotDamaged {
+        /// What was wrong.
+        detail: String,
+    },
+    /// A restore needs a target directory that is absent or empty.
+    #[error("cannot restore into {path:?}: the directory is not empty")]
+    RestoreTargetNotEmpty {
+        /// The target directory.
+        path: std::path::PathBuf,
+    },
 }

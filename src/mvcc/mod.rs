@@ -38,6 +38,7 @@ mod publish;
 mod queue;
 mod recent;
 mod seam;
+pub(crate) mod snapshot;
 mod stage;
 mod txn;
 

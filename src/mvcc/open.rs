@@ -150,7 +150,7 @@ impl Mvcc {
 
     /// Checks the format record; on a fresh engine (no revisions stored) writes it. An engine
     /// holding revisions but no format record is corrupt.
-    fn ensure_format(backend: &Arc<dyn Backend>) -> Result<(), MvccError> {
+    pub(super) fn ensure_format(backend: &Arc<dyn Backend>) -> Result<(), MvccError> {
         if let Some(bytes) = backend.get(Table::Meta, META_FORMAT)? {
             let found = decode_u32("format", &bytes)?;
             if found != FORMAT_VERSION {

@@ -8,6 +8,7 @@
 //! compare on the mod revision it read, and retries or reports a conflict when that fails.
 
 mod api;
+mod backup;
 mod cache;
 mod codec;
 mod context;

@@ -17,5 +17,6 @@ mod public_api_compiles_as_api_md_writes_it;
 mod read_borrows_the_latest_object;
 mod reads_never_see_a_decoded_object_of_another_version;
 mod replace_uses_optimistic_concurrency;
+mod snapshots_restore_the_state_at_their_revision;
 mod status_subresource_splits_spec_and_status;
 mod writes_match_the_reference_model;
