@@ -215,6 +215,32 @@ fn probe(name: &str, value: u8) -> Probe {
     }
 }
 
+thread_local! {
+    /// The store the store-level checks share, one per thread (a fuzzer runs one): making a
+    /// store, and its threads, per input held them to a few hundred inputs a second. Each input
+    /// works in namespaces no other input uses, or removes what it made.
+    static STORE: crate::Store = crate::Store::memory();
+    /// Inputs run on this thread's store, for namespaces of their own and periodic compaction.
+    static INPUTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `check` on this thread's shared store with a number no earlier input on it had. Every
+/// 256 inputs the store is compacted, so its history stays small.
+fn with_shared_store(check: impl FnOnce(&crate::Store, u64)) {
+    let input = INPUTS.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    });
+    STORE.with(|store| {
+        if input.is_multiple_of(256) {
+            store
+                .compact(store.resource_version())
+                .expect("compacting the shared store");
+        }
+        check(store, input);
+    });
+}
+
 /// Object names and namespaces (`namespace \0 name`): every verb answers a typed error or
 /// succeeds, never panics; a refused write leaves no revision behind; an accepted object is
 /// found under exactly its own name and namespace, and nowhere else.
@@ -223,14 +249,16 @@ pub fn check_object_names(data: &[u8]) {
         return;
     };
     let (namespace, name) = text.split_once('\0').unwrap_or(("ns", text));
-    let store = crate::Store::memory();
+    with_shared_store(|store, input| check_object_name(store, input, namespace, name));
+}
+
+fn check_object_name(store: &crate::Store, input: u64, namespace: &str, name: &str) {
     let api = store.namespaced::<Probe>(namespace);
-    let other = if namespace == "neighbour" {
-        "neighbour-2"
-    } else {
-        "neighbour"
-    };
-    let neighbour = store.namespaced::<Probe>(other);
+    let mut other = format!("neighbour-{input}");
+    if other == namespace {
+        other.push_str("-b");
+    }
+    let neighbour = store.namespaced::<Probe>(&other);
     neighbour
         .create(&crate::PostParams::default(), &probe("x", 0))
         .expect("a valid object in another namespace");
@@ -245,8 +273,17 @@ pub fn check_object_names(data: &[u8]) {
             assert_eq!(api.get(name).expect("found by its name"), created);
             let mine = api.list(&crate::ListParams::default()).expect("list");
             assert_eq!(mine.items, vec![created.clone()]);
+            // Across namespaces: exactly the two objects of this input's two namespaces.
             let all = store.all::<Probe>().list(&crate::ListParams::default());
-            assert_eq!(all.expect("list everywhere").items.len(), 2);
+            let here = all
+                .expect("list everywhere")
+                .items
+                .into_iter()
+                .filter(|p| {
+                    p.metadata.namespace_str() == namespace || p.metadata.namespace_str() == other
+                })
+                .count();
+            assert_eq!(here, 2);
             let theirs = neighbour.list(&crate::ListParams::default()).expect("list");
             assert_eq!(theirs.items.len(), 1, "{namespace:?}/{name:?} leaked");
             let deleted = api.delete(name, &crate::DeleteParams::default());
@@ -267,6 +304,9 @@ pub fn check_object_names(data: &[u8]) {
     }
     let rest = neighbour.list(&crate::ListParams::default()).expect("list");
     assert_eq!(rest.items.len(), 1, "the other namespace is untouched");
+    neighbour
+        .delete("x", &crate::DeleteParams::default())
+        .expect("the neighbour removed");
 }
 
 /// Operation sequences on one namespace (each byte pair an operation and its object): every
@@ -274,9 +314,12 @@ pub fn check_object_names(data: &[u8]) {
 /// paginated list with a limit taken from the input returns, page after page, exactly the
 /// live objects in name order.
 pub fn check_store_operations(data: &[u8]) {
+    with_shared_store(|store, input| store_operations(store, &format!("ops-{input}"), data));
+}
+
+fn store_operations(store: &crate::Store, namespace: &str, data: &[u8]) {
     use std::collections::BTreeMap;
-    let store = crate::Store::memory();
-    let api = store.namespaced::<Probe>("ns");
+    let api = store.namespaced::<Probe>(namespace);
     let mut model: BTreeMap<String, u8> = BTreeMap::new();
     for op in data.chunks(2).take(64) {
         let (code, arg) = (op[0], op.get(1).copied().unwrap_or(0));
@@ -361,5 +404,10 @@ pub fn check_store_operations(data: &[u8]) {
             u64::from(succeeded_write),
             "one revision per successful write, none otherwise"
         );
+    }
+    // Leave the shared store as it was found.
+    for name in model.keys() {
+        api.delete(name, &crate::DeleteParams::default())
+            .expect("a live object deleted");
     }
 }
