@@ -236,7 +236,7 @@ impl<K: Resource> Api<K> {
         // An empty slot beside the newest version: the cache is not worth asking, as readers
         // that find a slot keep what they decode there.
         if let Some(slot) = slot.filter(|slot| slot.get().is_none()) {
-            let obj = Arc::new(codec::decode::<K>(&kv.value, kv.mod_revision)?);
+            let obj = Arc::new(codec::decode::<K>(&kv.value, &kv.key, kv.mod_revision)?);
             self.keep_in(slot, &obj);
             return Ok(obj);
         }
@@ -247,7 +247,7 @@ impl<K: Resource> Api<K> {
         {
             Some(obj) => obj,
             None => {
-                let obj = Arc::new(codec::decode::<K>(&kv.value, kv.mod_revision)?);
+                let obj = Arc::new(codec::decode::<K>(&kv.value, &kv.key, kv.mod_revision)?);
                 cache.put_shared(&kv.key, kv.mod_revision, obj.clone());
                 obj
             }
@@ -530,7 +530,7 @@ impl<K: Resource> Api<K> {
         let Some((now, value)) = self.store.shared.mvcc.latest_value(key) else {
             return Err(self.not_found(name));
         };
-        let obj = Arc::new(codec::decode::<K>(&value, now)?);
+        let obj = Arc::new(codec::decode::<K>(&value, key, now)?);
         cache.put_shared(key, now, obj.clone());
         if now == revision {
             self.keep_in(slot, &obj);
@@ -960,6 +960,9 @@ impl<K: Resource> Api<K> {
             if let Some(p) = &dp.preconditions {
                 self.check_preconditions(name, &current, p)?;
             }
+            current
+                .obj
+                .validate_delete(&StrategyContext::new(&self.store))?;
             match self.delete_once(&current, dp)? {
                 Attempt::Done(out) => return Ok(self.out(out)),
                 Attempt::Lost => continue,

@@ -99,14 +99,20 @@ pub(crate) fn with_status_of<K: Resource>(base: &K, source: &K) -> Result<K, Err
     from_map(map)
 }
 
-/// Decodes stored bytes into a typed object stamped with `revision` as its resourceVersion.
-pub(crate) fn decode<K: Resource>(bytes: &[u8], revision: u64) -> Result<K, Error> {
-    let mut obj: K = serde_json::from_slice(bytes).map_err(|e| {
-        Error::internal(format!(
-            "unable to decode stored {} object: {e}",
-            crate::status::qualified(K::GROUP, K::PLURAL)
-        ))
-    })?;
+/// The 500 for stored bytes that do not decode, naming the key, as the API server's storage
+/// names it; the bytes stay where they are.
+pub(crate) fn undecodable<K: Resource>(key: &[u8], e: &dyn std::fmt::Display) -> Error {
+    Error::internal(format!(
+        "unable to decode stored {} object at key {:?}: {e}",
+        crate::status::qualified(K::GROUP, K::PLURAL),
+        String::from_utf8_lossy(key)
+    ))
+}
+
+/// Decodes the bytes stored at `key` into a typed object stamped with `revision` as its
+/// resourceVersion.
+pub(crate) fn decode<K: Resource>(bytes: &[u8], key: &[u8], revision: u64) -> Result<K, Error> {
+    let mut obj: K = serde_json::from_slice(bytes).map_err(|e| undecodable::<K>(key, &e))?;
     obj.meta_mut().resource_version = Some(revision.to_string());
     Ok(obj)
 }

@@ -133,9 +133,8 @@ impl Filter {
             return Ok(self.matches(&*obj).then_some(obj));
         }
         if self.metadata_only {
-            let meta: MetaOnly = serde_json::from_slice(&kv.value).map_err(|e| {
-                Error::internal(format!("unable to decode stored {} object: {e}", K::KIND))
-            })?;
+            let meta: MetaOnly = serde_json::from_slice(&kv.value)
+                .map_err(|e| crate::store::codec::undecodable::<K>(&kv.key, &e))?;
             if !self.matches_meta(&meta.metadata) {
                 return Ok(None);
             }

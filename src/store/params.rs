@@ -217,9 +217,14 @@ pub struct WatchParams {
     pub timeout: Option<u32>,
     /// Send bookmarks.
     pub bookmarks: bool,
-    /// Send the current state as ADDED events first, ended by an initial-events-end bookmark
-    /// (`sendInitialEvents=true`).
-    pub send_initial_events: bool,
+    /// `sendInitialEvents`: `Some(true)` sends the current state as ADDED events first, ended
+    /// by an initial-events-end bookmark when bookmarks are on; `Some(false)` sends no initial
+    /// events even from `""`/`"0"`; `None` (unset) keeps the legacy start rules. Either
+    /// setting requires `version_match` NotOlderThan, as kube-apiserver validates.
+    pub send_initial_events: Option<bool>,
+    /// `resourceVersionMatch`: for a watch only NotOlderThan, and only with
+    /// `send_initial_events` set.
+    pub version_match: VersionMatch,
 }
 
 impl WatchParams {
@@ -251,11 +256,19 @@ impl WatchParams {
         self
     }
 
-    /// Asks for the initial events (streaming list), with bookmarks.
+    /// Asks for the initial events (streaming list, `sendInitialEvents=true`), with
+    /// bookmarks and `resourceVersionMatch=NotOlderThan`, as kube-rs's `streaming_lists()`.
     #[must_use]
-    pub fn initial_events(mut self) -> Self {
-        self.send_initial_events = true;
-        self.bookmarks = true;
+    pub fn initial_events(self) -> Self {
+        self.send_initial_events(true).bookmarks(true)
+    }
+
+    /// Sets `sendInitialEvents` explicitly (with `resourceVersionMatch=NotOlderThan`, which
+    /// the API server requires with it).
+    #[must_use]
+    pub fn send_initial_events(mut self, send: bool) -> Self {
+        self.send_initial_events = Some(send);
+        self.version_match = VersionMatch::NotOlderThan;
         self
     }
 }

@@ -121,6 +121,14 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
         Ok(())
     }
 
+    /// Admission of a delete (kube-apiserver's delete validation), given the object as it is
+    /// about to be deleted or marked for deletion. A delete that loses a race with a write
+    /// reads the object again and asks again, so the answer is always about the object
+    /// deleted. An error refuses the delete; the default admits every delete.
+    fn validate_delete(&self, _ctx: &StrategyContext<'_>) -> Result<(), crate::Error> {
+        Ok(())
+    }
+
     /// Fills fields computed at read time (not stored) on every object the store returns:
     /// reads, write responses, list items and watch events. A kind that overrides it sets
     /// [`Resource::DECORATES`].

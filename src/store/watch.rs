@@ -34,13 +34,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, Status};
+use crate::error::{Error, Result, Status, StatusCause};
 use crate::mvcc::{Change, ChangeFeed, ChangeKind, MvccError, Recorded, Slot, TaskWake};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::list::Filter;
 use crate::store::meta::TypeMeta;
 use crate::store::pacing::{Pacing, TURN_REVISIONS};
-use crate::store::params::{ListParams, WatchParams};
+use crate::store::params::{ListParams, VersionMatch, WatchParams};
 use crate::store::strategy::Resource;
 use crate::store::StrategyContext;
 
@@ -149,6 +149,7 @@ impl<K: Resource> Api<K> {
     /// initial events with a bookmark annotated `k8s.io/initial-events-end`.
     pub fn watch(&self, wp: &WatchParams, version: &str) -> Result<Watch<K>> {
         self.check_scope()?;
+        validate_watch_options(wp)?;
         let filter = Filter::new::<K>(wp.label_selector.as_deref(), wp.field_selector.as_deref())?;
         let requested = parse_resource_version(version)?;
         let mvcc = &self.store.shared.mvcc;
@@ -171,7 +172,7 @@ impl<K: Resource> Api<K> {
             turn_at: None,
             task: None,
         };
-        let initial = wp.send_initial_events || requested == 0;
+        let initial = wp.send_initial_events.unwrap_or(requested == 0);
         if initial {
             let current = mvcc.current_revision();
             if requested > current {
@@ -192,7 +193,7 @@ impl<K: Resource> Api<K> {
             watch
                 .pending
                 .extend(list.items.into_iter().map(WatchEvent::Added));
-            if wp.send_initial_events && wp.bookmarks {
+            if wp.send_initial_events == Some(true) && wp.bookmarks {
                 watch.pending.push_back(WatchEvent::Bookmark(Bookmark {
                     types: TypeMeta {
                         api_version: K::api_version(),
@@ -209,6 +210,8 @@ impl<K: Resource> Api<K> {
             return Ok(watch);
         }
         let current = mvcc.current_revision();
+        // `sendInitialEvents=false` from ""/"0": no initial events, changes from now on.
+        let requested = if requested == 0 { current } else { requested };
         if requested > current {
             watch.skip_through = requested;
             watch.reported = requested;
@@ -227,6 +230,39 @@ impl<K: Resource> Api<K> {
             prefix.push(b'/');
         }
         prefix
+    }
+}
+
+/// kube-apiserver's `validateWatchOptions`: `sendInitialEvents` (either way) needs
+/// `resourceVersionMatch=NotOlderThan`, and a match is only for watches that set it.
+fn validate_watch_options(wp: &WatchParams) -> Result<()> {
+    let field = "resourceVersionMatch";
+    let mut causes = Vec::new();
+    if wp.send_initial_events.is_some() && wp.version_match != VersionMatch::NotOlderThan {
+        causes.push(StatusCause::forbidden(
+            field,
+            "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ));
+    }
+    if wp.version_match != VersionMatch::Unset {
+        if wp.send_initial_events.is_none() {
+            causes.push(StatusCause::forbidden(
+                field,
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            ));
+        }
+        if wp.version_match == VersionMatch::Exact {
+            causes.push(StatusCause::not_supported(
+                field,
+                "Exact",
+                &["NotOlderThan"],
+            ));
+        }
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid("meta.k8s.io", "ListOptions", "", causes))
     }
 }
 

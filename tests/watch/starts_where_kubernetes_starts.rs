@@ -163,9 +163,31 @@ fn the_watch_semantics_matrix_of_start_options() {
         (WatchParams::default().initial_events(), "", 3),
         (WatchParams::default().initial_events(), "0", 3),
         (WatchParams::default().initial_events(), &current, 3),
+        // sendInitialEvents=false said explicitly: no initial events from ""/"0"/now, and
+        // from an older revision the history after it, as real events.
+        (WatchParams::default().send_initial_events(false), "", 0),
+        (WatchParams::default().send_initial_events(false), "0", 0),
+        (
+            WatchParams::default().send_initial_events(false),
+            &current,
+            0,
+        ),
+        (
+            WatchParams::default().send_initial_events(false),
+            &before_first,
+            3,
+        ),
+        (
+            WatchParams::default()
+                .send_initial_events(false)
+                .bookmarks(true),
+            "",
+            0,
+        ),
         (
             WatchParams {
-                send_initial_events: true,
+                send_initial_events: Some(true),
+                version_match: apistore::VersionMatch::NotOlderThan,
                 bookmarks: false,
                 ..WatchParams::default()
             },
@@ -247,4 +269,59 @@ fn a_single_object_watch_by_name_reports_only_that_object() {
     })
     .unwrap();
     assert!(drain(&mut w, QUIET, true).is_empty());
+}
+
+#[test]
+fn send_initial_events_needs_resource_version_match_not_older_than_as_upstream_validates() {
+    use apistore::VersionMatch;
+    let store = apistore::Store::memory();
+    let pods = store.namespaced::<Pod>("ns");
+    let forbidden = |wp: WatchParams| -> Vec<String> {
+        let err = pods.watch(&wp, "").unwrap_err();
+        assert!(err.is_invalid(), "{wp:?}: {err}");
+        err.causes()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c.field.as_deref().unwrap_or(""),
+                    c.message.as_deref().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    for send in [true, false] {
+        let causes = forbidden(WatchParams {
+            send_initial_events: Some(send),
+            ..WatchParams::default()
+        });
+        assert_eq!(
+            causes,
+            vec!["resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"]
+        );
+    }
+    assert_eq!(
+        forbidden(WatchParams {
+            version_match: VersionMatch::NotOlderThan,
+            ..WatchParams::default()
+        }),
+        vec!["resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"]
+    );
+    assert_eq!(
+        forbidden(WatchParams {
+            send_initial_events: Some(true),
+            version_match: VersionMatch::Exact,
+            ..WatchParams::default()
+        }),
+        vec![
+            "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            "resourceVersionMatch: Unsupported value: \"Exact\": supported values: \"NotOlderThan\"",
+        ]
+    );
+    assert!(pods
+        .watch(&WatchParams::default().initial_events(), "")
+        .is_ok());
+    assert!(pods
+        .watch(&WatchParams::default().send_initial_events(false), "0")
+        .is_ok());
 }
