@@ -149,6 +149,20 @@ fn internal(stream: &ImageStream, message: String) -> Error {
     )
 }
 
+/// The error of a spec tag whose `from` produces no event, worded as upstream's: the field
+/// error on `spec.tags[<tag>].from.name`, inside the Invalid error of the stream, carried as
+/// the one `InternalError` cause of the 422 (`validateTagsAndLimits` wraps it so).
+fn from_name_error(stream: &ImageStream, tag: &TagReference, detail: &str) -> Error {
+    internal(
+        stream,
+        format!(
+            "ImageStream.{GROUP} {:?} is invalid: spec.tags[{}].from.name: {detail}",
+            stream.metadata.name_str(),
+            tag.name,
+        ),
+    )
+}
+
 /// Resolves a spec tag's `from` into the event it produces (`None`: no event for now).
 fn event_for(
     stream: &ImageStream,
@@ -177,10 +191,11 @@ fn event_for(
                 [key] => (name, *key),
                 [source, key] => (*source, *key),
                 _ => {
-                    return Err(internal(
+                    return Err(from_name_error(
                         stream,
-                        format!(
-                            "{:?} must be of the form <tag>, <repo>:<tag>, <id>, or <repo>@<id>",
+                        tag,
+                        &format!(
+                            "Invalid value: {:?}: must be of the form <tag>, <repo>:<tag>, <id>, or <repo>@<id>",
                             from.name
                         ),
                     ))
@@ -199,7 +214,17 @@ fn event_for(
                     .store()
                     .namespaced::<ImageStream>(source_namespace)
                     .get(source_name)
-                    .map_err(|e| internal(stream, e.to_string()))?;
+                    .map_err(|e| {
+                        let detail = if e.is_not_found() {
+                            format!("Not found: {:?}", from.name)
+                        } else {
+                            format!(
+                                "Invalid value: {:?}: unable to retrieve image stream: {e}",
+                                from.name
+                            )
+                        };
+                        from_name_error(stream, tag, &detail)
+                    })?;
                 &fetched
             };
             let foreign = !(source_namespace == namespace && source_name == name);
@@ -257,16 +282,28 @@ fn event_for(
                     generation,
                     platforms: Vec::new(),
                 }))),
-                [] => Err(internal(
+                // Upstream's `ResolveImageID` errors, inside the field error.
+                [] => Err(from_name_error(
                     stream,
-                    format!(
-                        "imagestreamimages.image.openshift.io \"{source_name}@{key}\" not found"
+                    tag,
+                    &format!(
+                        "Invalid value: {:?}: error generating tag event: imagestreamimage.{GROUP} {key:?} not found",
+                        from.name
                     ),
                 )),
-                _ => Err(internal(
-                    stream,
-                    format!("multiple images match the prefix {key:?}"),
-                )),
+                many => {
+                    let mut images: Vec<&str> = many.iter().map(|m| m.image.as_str()).collect();
+                    images.sort_unstable();
+                    Err(from_name_error(
+                        stream,
+                        tag,
+                        &format!(
+                            "Invalid value: {:?}: error generating tag event: Operation cannot be fulfilled on imagestreamimage.{GROUP} {key:?}: multiple images match the prefix {key:?}: {}",
+                            from.name,
+                            images.join(", ")
+                        ),
+                    ))
+                }
             }
         }
         _ => Ok(None),

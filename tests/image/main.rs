@@ -21,4 +21,5 @@ mod stream_tags_update_only_annotations_and_tag;
 mod tag_views_resolve_the_local_reference_policy;
 mod tags_write_only_the_spec_tag;
 mod types_serialise_as_openshift_does;
+mod upstream_cases_of_tags_views_and_layers;
 mod views_are_computed_from_streams_and_images;
