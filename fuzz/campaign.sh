@@ -7,6 +7,7 @@
 #   fuzz/campaign.sh 10                                  # every target, 10 minutes each
 #   RUNS=10000000 fuzz/campaign.sh 20 label_selector     # one target, 10M runs or 20 minutes
 #   SANITIZER=none RUNS=1000000 fuzz/campaign.sh 15 store_operations
+#   MAX_LEN=256 RUNS=10000000 fuzz/campaign.sh 20 field_selector   # inputs up to 256 bytes
 #
 # Targets run under AddressSanitizer (SANITIZER, default address) with a small quarantine: the
 # default 256 MiB one made the store-level targets ten times slower. Needs cargo-fuzz
@@ -22,8 +23,9 @@ if [ "$minutes" -lt 1 ]; then
   exit 2
 fi
 sanitizer=${SANITIZER:-address}
-runs_limit=()
-[ -n "${RUNS:-}" ] && runs_limit=(-runs="$RUNS")
+limits=()
+[ -n "${RUNS:-}" ] && limits=(-runs="$RUNS")
+[ -n "${MAX_LEN:-}" ] && limits+=(-max_len="$MAX_LEN")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
 if ! command -v cargo-fuzz >/dev/null; then
   echo "cargo-fuzz is not installed: cargo install cargo-fuzz" >&2
@@ -44,7 +46,7 @@ for target in "${targets[@]}"; do
   # libFuzzer exits non-zero when it finds a crash; the table reports it.
   started=$(date +%s)
   cargo fuzz run --release -s "$sanitizer" "$target" "corpus/$target" -- \
-    -max_total_time="$seconds" "${runs_limit[@]}" -print_final_stats=1 >"$logs/$target" 2>&1 || true
+    -max_total_time="$seconds" "${limits[@]}" -print_final_stats=1 >"$logs/$target" 2>&1 || true
   took=$(( $(date +%s) - started ))
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logs/$target" | grep -o '[0-9]*$' | tail -1)
   runs=${runs:-0}
