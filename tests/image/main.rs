@@ -1,4 +1,5 @@
-//! The OpenShift image API: types as OpenShift serialises them, the Image and ImageStream strategies, mappings, tag views and tag writes, imports, signatures and pruning.
+//! The OpenShift image API: types as OpenShift serialises them, the Image and ImageStream
+//! strategies, mappings, tag views and tag writes, imports, signatures and pruning.
 
 #[path = "../image_common/mod.rs"]
 mod image_common;

@@ -1,4 +1,5 @@
-//! Lists: the resourceVersion table, consistent pages with continue tokens, selectors, and pages against a reference model.
+//! Lists: the resourceVersion table, consistent pages with continue tokens, selectors, and pages
+//! against a reference model.
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -1,4 +1,6 @@
-//! The revision layer and its engines: the engine contract on every engine, transactions against a reference model, the write-ahead log, recovery from damage and from kill -9, and failures that leave no trace.
+//! The revision layer and its engines: the engine contract on every engine, transactions against a
+//! reference model, the write-ahead log, recovery from damage and from kill -9, and failures that
+//! leave no trace.
 
 #[path = "../wal_common/mod.rs"]
 mod wal_common;

@@ -1,4 +1,6 @@
-//! The typed object store: the API server's write semantics (create, get, replace, guaranteed update, patch, status, delete, dry-run), metadata ownership, errors as Kubernetes statuses, and the public contract as API.md writes it.
+//! The typed object store: the API server's write semantics (create, get, replace, guaranteed
+//! update, patch, status, delete, dry-run), metadata ownership, errors as Kubernetes statuses, and
+//! the public contract as API.md writes it.
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -1,4 +1,5 @@
-//! Watch: where a watch starts, selector transitions, bookmarks, slow watchers that lose nothing, and streams against a reference model.
+//! Watch: where a watch starts, selector transitions, bookmarks, slow watchers that lose nothing,
+//! and streams against a reference model.
 
 #[path = "../common/mod.rs"]
 mod common;
