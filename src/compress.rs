@@ -6,7 +6,9 @@
 //! as compressing a value of a few KB. A `Packer` keeps
 //! both between calls and hands back its own buffer, so the caller copies the result once,
 //! into the frame it builds. Both users store the same layout: `[decoded length: u32 LE]`
-//! then the LZ4 block, which `lz4_flex::decompress_size_prepended` reads.
+//! then the LZ4 block, which [`unpack`] reads. The length comes from storage, so it is
+//! bounded by what the block could possibly expand to before anything is allocated (the
+//! fuzzer found a four-byte length that asked for 4 GiB).
 
 use lz4_flex::block::{compress_into_with_table, get_maximum_output_size, CompressTable};
 
@@ -51,9 +53,46 @@ impl Packer {
     }
 }
 
+/// LZ4 never expands a block more than about 255 times (a match length is extended 255 at a
+/// time, one byte of input each): a declared length past this is damage.
+const MAX_EXPANSION: usize = 256;
+
+/// The input of a `[decoded length: u32 LE][LZ4 block]` made by [`Packer::pack`]: `None` for a
+/// damaged block, a length the block cannot expand to (checked before allocating it), or a
+/// block that decodes to another length. `limit` bounds the length too.
+pub(crate) fn unpack(packed: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let (declared, block) = packed.split_first_chunk::<4>()?;
+    let declared = u32::from_le_bytes(*declared) as usize;
+    if declared > limit || declared > block.len().saturating_mul(MAX_EXPANSION) {
+        return None;
+    }
+    lz4_flex::block::decompress(block, declared)
+        .ok()
+        .filter(|bytes| bytes.len() == declared)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_declared_length_the_block_cannot_expand_to_is_refused_before_allocating() {
+        // The fuzzer's input: a 4 GiB length in front of eleven bytes.
+        let packed = [
+            0x0d, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x07, b'w',
+        ];
+        assert_eq!(unpack(&packed, usize::MAX), None);
+        let mut packer = Packer::default();
+        let input = vec![b'a'; 100_000];
+        let packed = packer.pack(&input).expect("compressible").to_vec();
+        assert_eq!(unpack(&packed, usize::MAX).as_deref(), Some(&input[..]));
+        assert_eq!(unpack(&packed, 99_999), None, "over the caller's limit");
+        assert_eq!(
+            unpack(&packed[..packed.len() - 1], usize::MAX),
+            None,
+            "cut short"
+        );
+    }
 
     #[test]
     fn packed_input_decompresses_to_itself_and_incompressible_input_is_refused() {

@@ -135,18 +135,11 @@ fn parse_frame(bytes: &[u8]) -> Frame {
     }
     let unpacked;
     let plain = if compressed {
-        let Some((declared, block)) = payload.split_first_chunk::<4>() else {
-            return Frame::Bad;
-        };
         // Bounded before anything is allocated: the length comes from the (checksummed, but
         // possibly damaged or hostile) log.
-        let declared = u32::from_le_bytes(*declared) as usize;
-        if declared > MAX_FRAME {
-            return Frame::Bad;
-        }
-        match lz4_flex::block::decompress(block, declared) {
-            Ok(bytes) if bytes.len() == declared => unpacked = bytes,
-            _ => return Frame::Bad,
+        match crate::compress::unpack(payload, MAX_FRAME) {
+            Some(bytes) => unpacked = bytes,
+            None => return Frame::Bad,
         }
         &unpacked[..]
     } else {
