@@ -58,12 +58,10 @@ pub fn encode_log_frame(entry: &crate::mvcc::wal::LogEntry) -> Vec<u8> {
 
 /// Write-ahead log frame: never panics, never allocates past the frame limit; a frame that
 /// decodes re-encodes (compressed when large) to a frame that decodes to the same entry.
-/// Returns whether `data` began with an intact frame.
-pub fn check_log_frame(data: &[u8]) -> bool {
+/// Returns the length of the intact frame `data` begins with, if it does.
+pub fn check_log_frame(data: &[u8]) -> Option<usize> {
     use crate::mvcc::wal::{decode_frame, encode_frame};
-    let Some((entry, used)) = decode_frame(data) else {
-        return false;
-    };
+    let (entry, used) = decode_frame(data)?;
     assert!(
         used <= data.len(),
         "a frame cannot claim more than the input"
@@ -71,7 +69,7 @@ pub fn check_log_frame(data: &[u8]) -> bool {
     let again = encode_frame(&entry);
     let decoded = decode_frame(&again).map(|(entry, used)| (entry, used == again.len()));
     assert_eq!(decoded, Some((entry, true)), "re-encoded frame of {data:?}");
-    true
+    Some(used)
 }
 
 /// Label selector: never panics; the printed form re-parses to the same AST. Returns whether

@@ -116,15 +116,17 @@ fn log_frame_corpus_never_panics_and_reencodes_stably() {
     assert!(inputs.len() >= 6, "the committed corpus is present");
     let mut intact = 0;
     for data in inputs {
-        intact += usize::from(apistore::testing::check_log_frame(&data));
-        // Every cut of a frame is damage or the end of the log, never a panic.
-        for cut in 0..data.len() {
-            assert!(!apistore::testing::check_log_frame(&data[..cut]));
+        let frame = apistore::testing::check_log_frame(&data);
+        intact += usize::from(frame.is_some());
+        // Every cut inside the first frame is damage or the end of the log, never a panic.
+        let first = frame.unwrap_or(data.len());
+        for cut in 0..first {
+            assert_eq!(apistore::testing::check_log_frame(&data[..cut]), None);
         }
     }
-    assert_eq!(
-        intact, 3,
-        "a plain commit, a compaction and a compressed commit decode"
+    assert!(
+        intact >= 3,
+        "at least the seeds decode: a plain commit, a compaction and a compressed commit"
     );
 }
 
