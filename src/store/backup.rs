@@ -73,17 +73,41 @@ impl Store {
             let mvcc = Mvcc::restored_in_memory(&snapshot)?;
             return Ok(Store::from_mvcc(mvcc, config));
         };
-        let occupied = match fs::read_dir(&dir) {
-            Ok(mut entries) => entries.next().is_some(),
+        let existed = match fs::read_dir(&dir).map(|mut entries| entries.next().is_some()) {
+            Ok(true) => return Err(MvccError::RestoreTargetNotEmpty { path: dir }.into()),
+            Ok(false) => true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(io_error(&dir, e).into()),
         };
-        if occupied {
-            return Err(MvccError::RestoreTargetNotEmpty { path: dir }.into());
+        let restored = (|| {
+            fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+            // The log is where every engine's state comes from when a store opens.
+            snapshot::write_log(&dir.join("wal"), &snapshot)?;
+            Store::open(config)
+        })();
+        if restored.is_err() {
+            // A failed restore leaves the target as it found it: absent, or empty.
+            remove_restored(&dir, existed);
         }
-        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        // The log is where every engine's state comes from when a store opens.
-        snapshot::write_log(&dir.join("wal"), &snapshot)?;
-        Store::open(config)
+        restored
+    }
+}
+
+/// Removes what a failed restore wrote into `dir`: the directory itself when the restore made
+/// it, else everything in it (it was empty). Best effort: the restore's own error is the answer.
+fn remove_restored(dir: &Path, existed: bool) {
+    if !existed {
+        let _ = fs::remove_dir_all(dir);
+        return;
+    }
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+        }
     }
 }

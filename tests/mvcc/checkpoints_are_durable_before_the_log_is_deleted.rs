@@ -53,13 +53,6 @@ fn strace_child() {
     mvcc.flush().expect("flush");
 }
 
-/// The child test's name as the harness knows it (module path without the crate name).
-fn child_test_name() -> String {
-    let path = module_path!();
-    let within = path.split_once("::").map_or(path, |(_, rest)| rest);
-    format!("{within}::strace_child")
-}
-
 fn strace_available() -> bool {
     Command::new("strace")
         .arg("-V")
@@ -306,7 +299,7 @@ fn run_under_strace(engine: &str) {
         .arg(&exe)
         .args([
             "--exact",
-            &child_test_name(),
+            &crate::wal_common::harness_name(module_path!(), "strace_child"),
             "--nocapture",
             "--test-threads=1",
         ])

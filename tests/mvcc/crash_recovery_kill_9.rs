@@ -98,14 +98,6 @@ fn crash_child() {
     let _ = submitter.join();
 }
 
-/// The child test's name as the test harness knows it: its module path within the test
-/// binary (the crate name left out), then the function.
-fn child_test_name() -> String {
-    let path = module_path!();
-    let within = path.split_once("::").map_or(path, |(_, rest)| rest);
-    format!("{within}::crash_child")
-}
-
 fn run_cycles(engine: &str, cycles: u64, seed: u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -116,7 +108,7 @@ fn run_cycles(engine: &str, cycles: u64, seed: u64) {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                &child_test_name(),
+                &crate::wal_common::harness_name(module_path!(), "crash_child"),
                 "--nocapture",
                 "--test-threads=1",
             ])

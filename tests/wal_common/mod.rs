@@ -37,3 +37,13 @@ pub fn tear_log_tail(wal: &Path, bytes: u64) {
         .expect("open");
     file.set_len(end - bytes).expect("truncate");
 }
+
+/// The name the test harness knows test `function` of the module at `module_path` by (the
+/// module path without the crate name), for re-running the test binary as a child process
+/// limited to that one test.
+pub fn harness_name(module_path: &str, function: &str) -> String {
+    let within = module_path
+        .split_once("::")
+        .map_or(module_path, |(_, rest)| rest);
+    format!("{within}::{function}")
+}
