@@ -81,6 +81,11 @@ struct Shared {
     progress: Condvar,
     /// Backlog bytes past which commit leaders wait ([`APPLY_BACKLOG_BYTES`]).
     backlog_limit: usize,
+    /// Held across an engine flush and the log deletion it allows. Checkpoints run one at a
+    /// time: otherwise this thread's flush could be writing the engine's header while a
+    /// store flush deletes segments, and the trace would hold an engine write not yet synced
+    /// when a segment goes.
+    checkpointing: Mutex<()>,
 }
 
 /// The background engine writer of one durable store.
@@ -116,6 +121,7 @@ impl Applier {
             work: Condvar::new(),
             progress: Condvar::new(),
             backlog_limit,
+            checkpointing: Mutex::new(()),
         });
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
@@ -160,6 +166,12 @@ impl Applier {
     pub(super) fn checkpoint(&self, revision: u64, keep: PathBuf) {
         self.shared.queue.lock().checkpoint = Some((revision, keep));
         self.shared.work.notify_one();
+    }
+
+    /// Holds off this thread's checkpoints while the caller flushes the engine and deletes
+    /// segments itself.
+    pub(super) fn checkpoint_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.shared.checkpointing.lock()
     }
 
     /// Waits until the engine holds every revision up to `revision`.
@@ -292,6 +304,7 @@ fn run(shared: &Shared, backend: &dyn Backend, wal_dir: &std::path::Path) {
         };
         if let Some((_, keep)) = due {
             // A failed flush or delete keeps the old segments: they are replayed, never lost.
+            let _one_at_a_time = shared.checkpointing.lock();
             if backend.is_persistent() && backend.flush().is_ok() {
                 let _ = remove_segments_before(wal_dir, &keep);
             }

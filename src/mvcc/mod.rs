@@ -294,9 +294,13 @@ impl Mvcc {
     /// [`MvccError::Backend`] when the engine cannot flush.
     pub fn flush(&self) -> Result<(), MvccError> {
         let _writer = self.inner.writer.lock();
-        if let Some(applier) = &self.inner.applier {
-            applier.wait_applied(self.current_revision())?;
-        }
+        let _one_at_a_time = match &self.inner.applier {
+            Some(applier) => {
+                applier.wait_applied(self.current_revision())?;
+                Some(applier.checkpoint_lock())
+            }
+            None => None,
+        };
         self.inner.backend.flush()?;
         if let (Some(wal), true) = (&self.inner.wal, self.inner.backend.is_persistent()) {
             wal.lock().rotate(self.inner.state.read().current)?;

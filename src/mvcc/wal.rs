@@ -196,10 +196,21 @@ pub fn remove_segments_before(dir: &Path, keep: &Path) -> Result<(), MvccError> 
                 && p.file_name().is_some_and(|name| name < keep_name)
         })
         .collect();
-    for p in old {
-        fs::remove_file(&p).map_err(|e| log_error(&p, e))?;
-    }
+    remove_all(&old)?;
     crate::durable::sync_dir(dir).map_err(|e| log_error(dir, e))
+}
+
+/// Deletes `paths`. One already gone counts as deleted: a flush and the engine writer's
+/// checkpoint may both list the same old segments, and whichever unlinks one second finds it
+/// gone.
+fn remove_all(paths: &[PathBuf]) -> Result<(), MvccError> {
+    for p in paths {
+        match fs::remove_file(p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(log_error(p, e)),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn segment_name(first_revision: u64) -> String {
@@ -485,5 +496,20 @@ impl Wal {
                 Err(log_error(&self.path, e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleting_a_segment_another_checkpoint_already_deleted_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let present = dir.path().join(segment_name(1));
+        fs::write(&present, b"").unwrap();
+        let gone = dir.path().join(segment_name(2));
+        remove_all(&[gone, present.clone()]).expect("a missing segment is already deleted");
+        assert!(!present.exists());
     }
 }
