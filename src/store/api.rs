@@ -7,7 +7,6 @@
 //! others (guaranteed update, patch, delete) re-read and try again. Nothing is written, and no
 //! revision consumed, when a write fails, is a dry run, or would store identical bytes.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -15,10 +14,10 @@ use serde_json::Value;
 
 use crate::error::{Error, Result, StatusCause};
 use crate::mvcc::{Decoded, MvccError, Slot, Txn};
-use crate::status::qualified;
 use crate::store::codec;
 use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};
+use crate::store::kind::Kind;
 use crate::store::meta::{ObjectMeta, Time};
 use crate::store::params::{
     DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions,
@@ -39,7 +38,7 @@ pub struct Api<K> {
     pub(crate) store: Store,
     pub(crate) namespace: Option<String>,
     pub(crate) space: KeySpace,
-    _kind: PhantomData<fn() -> K>,
+    pub(crate) kind: Arc<Kind<K>>,
 }
 
 impl<K> Clone for Api<K> {
@@ -48,7 +47,7 @@ impl<K> Clone for Api<K> {
             store: self.store.clone(),
             namespace: self.namespace.clone(),
             space: self.space.clone(),
-            _kind: PhantomData,
+            kind: Arc::clone(&self.kind),
         }
     }
 }
@@ -138,13 +137,29 @@ pub(crate) fn parse_resource_version(text: &str) -> Result<u64> {
 
 impl<K: Resource> Api<K> {
     pub(crate) fn new(store: Store, namespace: Option<String>) -> Api<K> {
+        let kind = Kind::typed_in(&store);
+        Api::with_kind(store, namespace, kind)
+    }
+
+    /// A handle on the kind `kind` describes.
+    pub(crate) fn with_kind(store: Store, namespace: Option<String>, kind: Arc<Kind<K>>) -> Api<K> {
         Api {
             store,
             namespace,
             space: KeySpace {
-                resource: key::resource_prefix(K::GROUP, K::PLURAL),
+                resource: key::resource_prefix(&kind.group, &kind.plural),
             },
-            _kind: PhantomData,
+            kind,
+        }
+    }
+
+    /// This handle narrowed to `namespace` (same kind).
+    pub(crate) fn in_namespace(&self, namespace: &str) -> Api<K> {
+        Api {
+            store: self.store.clone(),
+            namespace: Some(namespace.to_string()),
+            space: self.space.clone(),
+            kind: Arc::clone(&self.kind),
         }
     }
 
@@ -159,16 +174,21 @@ impl<K: Resource> Api<K> {
     }
 
     fn resource(&self) -> String {
-        qualified(K::GROUP, K::PLURAL)
+        self.kind.resource()
     }
 
     fn not_found(&self, name: &str) -> Error {
-        Error::not_found(K::GROUP, K::PLURAL, name)
+        Error::not_found(&self.kind.group, &self.kind.plural, name)
     }
 
     /// Checks the handle's own scope (namespace given only for namespaced kinds, and valid).
     pub(crate) fn check_scope(&self) -> Result<()> {
-        match (&self.namespace, K::NAMESPACED) {
+        if self.kind.plural.is_empty() {
+            return Err(Error::bad_request(
+                "a handle on a kind described at run time needs its ApiResource: use Store::namespaced_with or Store::all_with",
+            ));
+        }
+        match (&self.namespace, self.kind.namespaced) {
             (Some(_), false) => Err(Error::bad_request(format!(
                 "{} is cluster-scoped: use Store::all, not Store::namespaced",
                 self.resource()
@@ -181,7 +201,7 @@ impl<K: Resource> Api<K> {
     /// The namespace a request for one named object is in.
     fn request_namespace(&self) -> Result<Option<&str>> {
         self.check_scope()?;
-        if K::NAMESPACED {
+        if self.kind.namespaced {
             match &self.namespace {
                 Some(ns) => Ok(Some(ns)),
                 None => Err(Error::bad_request("Namespace parameter required.")),
@@ -201,7 +221,7 @@ impl<K: Resource> Api<K> {
     /// Resolves the namespace of an object sent in a body against the request's.
     fn body_namespace(&self, body: Option<&str>) -> Result<Option<String>> {
         self.check_scope()?;
-        if !K::NAMESPACED {
+        if !self.kind.namespaced {
             return Ok(None);
         }
         let body = body.filter(|ns| !ns.is_empty());
@@ -220,7 +240,11 @@ impl<K: Resource> Api<K> {
 
     /// An object on its way out: the kind's read-time decoration applied.
     pub(crate) fn out(&self, mut obj: K) -> K {
-        obj.decorate(&StrategyContext::new(&self.store));
+        if self.kind.decorates {
+            self.kind
+                .hooks
+                .decorate(&mut obj, &StrategyContext::new(&self.store));
+        }
         obj
     }
 
@@ -236,7 +260,7 @@ impl<K: Resource> Api<K> {
         // An empty slot beside the newest version: the cache is not worth asking, as readers
         // that find a slot keep what they decode there.
         if let Some(slot) = slot.filter(|slot| slot.get().is_none()) {
-            let obj = Arc::new(codec::decode::<K>(&kv.value, &kv.key, kv.mod_revision)?);
+            let obj = Arc::new(self.kind.decode(&kv.value, &kv.key, kv.mod_revision)?);
             self.keep_in(slot, &obj);
             return Ok(obj);
         }
@@ -247,7 +271,7 @@ impl<K: Resource> Api<K> {
         {
             Some(obj) => obj,
             None => {
-                let obj = Arc::new(codec::decode::<K>(&kv.value, &kv.key, kv.mod_revision)?);
+                let obj = Arc::new(self.kind.decode(&kv.value, &kv.key, kv.mod_revision)?);
                 cache.put_shared(&kv.key, kv.mod_revision, obj.clone());
                 obj
             }
@@ -322,7 +346,7 @@ impl<K: Resource> Api<K> {
     }
 
     fn invalid(&self, name: &str, causes: Vec<StatusCause>) -> Error {
-        Error::invalid(K::GROUP, K::KIND, name, causes)
+        Error::invalid(&self.kind.group, &self.kind.kind, name, causes)
     }
 
     fn commit(&self, txn: Txn) -> Result<Option<u64>> {
@@ -445,17 +469,20 @@ impl<K: Resource> Api<K> {
         } else {
             StrategyContext::new(&self.store)
         };
-        obj.prepare_for_create_in(&ctx)?;
+        self.kind.hooks.prepare_for_create(&mut obj, &ctx)?;
         let name = obj.meta().name_str().to_string();
-        let mut causes = validate_object_meta(obj.meta(), K::NAMESPACED, name_problems::<K>);
-        causes.extend(obj.validate_create());
+        let mut causes = validate_object_meta(obj.meta(), self.kind.namespaced, &|n: &str| {
+            self.kind.name_problems(n)
+        });
+        causes.extend(self.kind.hooks.validate_create(&obj));
         if !causes.is_empty() {
             return Err(self.invalid(&name, causes));
         }
-        obj.canonicalize();
-        if K::HAS_STATUS_SUBRESOURCE && !internal {
-            obj.clear_status()?;
+        self.kind.hooks.canonicalize(&mut obj);
+        if self.kind.status_subresource && !internal {
+            self.kind.hooks.clear_status(&mut obj)?;
         }
+        self.kind.hooks.encoding(&mut obj);
         let bytes = codec::encode(&mut obj, None)?;
         self.check_size(&name, &bytes)?;
         let key = self
@@ -469,7 +496,7 @@ impl<K: Resource> Api<K> {
         match self.load(key) {
             Ok(Some(existing)) => self.already_exists(name, &existing.obj),
             // Deleted again in between: report the collision all the same.
-            Ok(None) => Error::already_exists(K::GROUP, K::PLURAL, name, false),
+            Ok(None) => Error::already_exists(&self.kind.group, &self.kind.plural, name, false),
             Err(e) => e,
         }
     }
@@ -496,7 +523,12 @@ impl<K: Resource> Api<K> {
     }
 
     fn already_exists(&self, name: &str, existing: &K) -> Error {
-        Error::already_exists(K::GROUP, K::PLURAL, name, existing.meta().is_deleting())
+        Error::already_exists(
+            &self.kind.group,
+            &self.kind.plural,
+            name,
+            existing.meta().is_deleting(),
+        )
     }
 
     // ---------------------------------------------------------------- get
@@ -530,7 +562,7 @@ impl<K: Resource> Api<K> {
         let Some((now, value)) = self.store.shared.mvcc.latest_value(key) else {
             return Err(self.not_found(name));
         };
-        let obj = Arc::new(codec::decode::<K>(&value, key, now)?);
+        let obj = Arc::new(self.kind.decode(&value, key, now)?);
         cache.put_shared(key, now, obj.clone());
         if now == revision {
             self.keep_in(slot, &obj);
@@ -589,7 +621,7 @@ impl<K: Resource> Api<K> {
 
     /// Kinds without a status subresource have no `/status` endpoint (404, as the API server).
     fn require_status_subresource(&self, name: &str) -> Result<()> {
-        if K::HAS_STATUS_SUBRESOURCE {
+        if self.kind.status_subresource {
             return Ok(());
         }
         Err(Error::NotFound {
@@ -657,7 +689,7 @@ impl<K: Resource> Api<K> {
         let mut obj = Some(obj);
         loop {
             let Some(current) = self.load(&key)? else {
-                if K::ALLOW_CREATE_ON_UPDATE && part == Part::Main {
+                if self.kind.allow_create_on_update && part == Part::Main {
                     if let Some(mut fresh) = obj.take() {
                         fresh.meta_mut().resource_version = None;
                         return self.create_once(pp, fresh, false).map(Arc::new);
@@ -666,7 +698,7 @@ impl<K: Resource> Api<K> {
                 return Err(self.not_found(name));
             };
             if expected == 0 {
-                if !K::ALLOW_UNCONDITIONAL_UPDATE {
+                if !self.kind.allow_unconditional_update {
                     return Err(self.invalid(
                         name,
                         vec![StatusCause::new(
@@ -677,7 +709,7 @@ impl<K: Resource> Api<K> {
                     ));
                 }
             } else if expected != current.mod_revision {
-                return Err(Error::modified(K::GROUP, K::PLURAL, name));
+                return Err(Error::modified(&self.kind.group, &self.kind.plural, name));
             }
             let attempt = if expected == 0 {
                 obj.clone()
@@ -686,12 +718,14 @@ impl<K: Resource> Api<K> {
             };
             // `obj` is only taken by the last attempt, so this does not happen.
             let Some(attempt) = attempt else {
-                return Err(Error::modified(K::GROUP, K::PLURAL, name));
+                return Err(Error::modified(&self.kind.group, &self.kind.plural, name));
             };
             match self.apply_update(&current, attempt, pp.dry_run, part)? {
                 Attempt::Done(out) => return Ok(out),
                 Attempt::Lost if expected == 0 => continue,
-                Attempt::Lost => return Err(Error::modified(K::GROUP, K::PLURAL, name)),
+                Attempt::Lost => {
+                    return Err(Error::modified(&self.kind.group, &self.kind.plural, name))
+                }
             }
         }
     }
@@ -797,7 +831,7 @@ impl<K: Resource> Api<K> {
             if explicit && !sent.is_empty() {
                 let wanted = parse_resource_version(&sent)?;
                 if wanted != current.mod_revision {
-                    return Err(Error::modified(K::GROUP, K::PLURAL, name));
+                    return Err(Error::modified(&self.kind.group, &self.kind.plural, name));
                 }
             }
             match self.apply_update(&current, patched, pp.dry_run, part)? {
@@ -823,8 +857,8 @@ impl<K: Resource> Api<K> {
         let old_uid = old.meta().uid.clone().unwrap_or_default();
         if !sent_uid.is_empty() && sent_uid != old_uid {
             return Err(Error::conflict(
-                K::GROUP,
-                K::PLURAL,
+                &self.kind.group,
+                &self.kind.plural,
                 &name,
                 &format!(
                     "Precondition failed: UID in precondition: {sent_uid}, UID in object meta: {old_uid}"
@@ -832,9 +866,9 @@ impl<K: Resource> Api<K> {
             ));
         }
         if part == Part::Status {
-            next = K::with_status_from(old, next)?;
-        } else if K::HAS_STATUS_SUBRESOURCE && part == Part::Main {
-            next.copy_status_from(old)?;
+            next = self.kind.hooks.with_status_from(old, next)?;
+        } else if self.kind.status_subresource && part == Part::Main {
+            self.kind.hooks.copy_status_from(&mut next, old)?;
         }
         copy_owned_fields(next.meta_mut(), old.meta());
         if old.meta().is_deleting() {
@@ -868,23 +902,32 @@ impl<K: Resource> Api<K> {
                 } else {
                     StrategyContext::new(&self.store)
                 };
-                next.prepare_for_update_in(old, &ctx)?;
-                causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
-                causes.extend(next.validate_update(old));
+                self.kind.hooks.prepare_for_update(&mut next, old, &ctx)?;
+                causes = validate_object_meta(next.meta(), self.kind.namespaced, &|n: &str| {
+                    self.kind.name_problems(n)
+                });
+                causes.extend(self.kind.hooks.validate_update(&next, old));
             }
             Part::Status => {
-                next.prepare_for_status_update_in(old, &StrategyContext::new(&self.store))?;
-                causes = validate_object_meta(next.meta(), K::NAMESPACED, name_problems::<K>);
-                causes.extend(next.validate_status_update(old));
+                self.kind.hooks.prepare_for_status_update(
+                    &mut next,
+                    old,
+                    &StrategyContext::new(&self.store),
+                )?;
+                causes = validate_object_meta(next.meta(), self.kind.namespaced, &|n: &str| {
+                    self.kind.name_problems(n)
+                });
+                causes.extend(self.kind.hooks.validate_status_update(&next, old));
             }
         }
         if !causes.is_empty() {
             return Err(self.invalid(&name, causes));
         }
-        next.canonicalize();
-        if part != Part::Status && next.spec_changed(old) {
+        self.kind.hooks.canonicalize(&mut next);
+        if part != Part::Status && self.kind.hooks.spec_changed(&next, old) {
             next.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
         }
+        self.kind.hooks.encoding(&mut next);
         let bytes = codec::encode(&mut next, Some(current.bytes.len()))?;
         if *bytes == *current.bytes {
             return Ok(Attempt::Done(Arc::clone(old)));
@@ -928,8 +971,8 @@ impl<K: Resource> Api<K> {
             let actual = meta.uid.as_deref().unwrap_or("");
             if uid != actual {
                 return Err(Error::conflict(
-                    K::GROUP,
-                    K::PLURAL,
+                    &self.kind.group,
+                    &self.kind.plural,
                     name,
                     &format!("the UID in the precondition ({uid}) does not match the UID in record ({actual}). The object might have been deleted and then recreated"),
                 ));
@@ -939,8 +982,8 @@ impl<K: Resource> Api<K> {
             let actual = current.mod_revision.to_string();
             if *rv != actual {
                 return Err(Error::conflict(
-                    K::GROUP,
-                    K::PLURAL,
+                    &self.kind.group,
+                    &self.kind.plural,
                     name,
                     &format!("the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({actual}). The object might have been modified"),
                 ));
@@ -960,9 +1003,9 @@ impl<K: Resource> Api<K> {
             if let Some(p) = &dp.preconditions {
                 self.check_preconditions(name, &current, p)?;
             }
-            current
-                .obj
-                .validate_delete(&StrategyContext::new(&self.store))?;
+            self.kind
+                .hooks
+                .validate_delete(&current.obj, &StrategyContext::new(&self.store))?;
             match self.delete_once(&current, dp)? {
                 Attempt::Done(out) => return Ok(self.out(out)),
                 Attempt::Lost => continue,
@@ -972,7 +1015,9 @@ impl<K: Resource> Api<K> {
 
     fn delete_once(&self, current: &Stored<K>, dp: &DeleteParams) -> Result<Attempt<K>> {
         let meta = current.obj.meta();
-        let grace = K::DEFAULT_GRACE_PERIOD_SECONDS
+        let grace = self
+            .kind
+            .default_grace_period_seconds
             .map(|default| dp.grace_period_seconds.map_or(default, i64::from).max(0));
         let graceful = grace.is_some_and(|g| g > 0);
         let now = Time::now();
@@ -1037,13 +1082,6 @@ impl<K: Resource> Api<K> {
             None => Ok(Attempt::Lost),
         }
     }
-}
-
-/// The kind's name rule plus the path-segment rule every key needs.
-fn name_problems<K: Resource>(name: &str) -> Vec<String> {
-    let mut problems = crate::store::validation::path_segment_problems(name);
-    problems.extend(K::name_problems(name));
-    problems
 }
 
 /// `base[:58]` plus five random characters from Kubernetes' alphabet.

@@ -24,16 +24,19 @@ pub(crate) fn to_map<K: Resource>(obj: &K) -> Result<Map<String, Value>, Error> 
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::internal(format!(
             "{} does not serialise to a JSON object",
-            K::KIND
+            type_label::<K>()
         ))),
-        Err(e) => Err(Error::internal(format!("encoding {}: {e}", K::KIND))),
+        Err(e) => Err(Error::internal(format!(
+            "encoding {}: {e}",
+            type_label::<K>()
+        ))),
     }
 }
 
 /// Builds a typed object from a JSON map.
 pub(crate) fn from_map<K: Resource>(map: Map<String, Value>) -> Result<K, Error> {
     serde_json::from_value(Value::Object(map))
-        .map_err(|e| Error::internal(format!("decoding {}: {e}", K::KIND)))
+        .map_err(|e| Error::internal(format!("decoding {}: {e}", type_label::<K>())))
 }
 
 /// The stored bytes of `obj`: its JSON with resourceVersion and selfLink left out.
@@ -63,7 +66,7 @@ pub(crate) fn encode<K: Resource>(
                 .with(|last| last.set((buffer.len() + buffer.len() / 8 + 64).min(1 << 20)));
             buffer
         })
-        .map_err(|e| Error::internal(format!("encoding {}: {e}", K::KIND)));
+        .map_err(|e| Error::internal(format!("encoding {}: {e}", type_label::<K>())));
     let meta = obj.meta_mut();
     meta.resource_version = rv;
     meta.self_link = link;
@@ -99,20 +102,39 @@ pub(crate) fn with_status_of<K: Resource>(base: &K, source: &K) -> Result<K, Err
     from_map(map)
 }
 
+/// The last segment of `K`'s Rust type name, for messages about a value that does not fit.
+fn type_label<K>() -> &'static str {
+    let name = std::any::type_name::<K>();
+    let base = name.split('<').next().unwrap_or(name);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
 /// The 500 for stored bytes that do not decode, naming the key, as the API server's storage
 /// names it; the bytes stay where they are.
-pub(crate) fn undecodable<K: Resource>(key: &[u8], e: &dyn std::fmt::Display) -> Error {
+pub(crate) fn undecodable(
+    group: &str,
+    plural: &str,
+    key: &[u8],
+    e: &dyn std::fmt::Display,
+) -> Error {
     Error::internal(format!(
         "unable to decode stored {} object at key {:?}: {e}",
-        crate::status::qualified(K::GROUP, K::PLURAL),
+        crate::status::qualified(group, plural),
         String::from_utf8_lossy(key)
     ))
 }
 
-/// Decodes the bytes stored at `key` into a typed object stamped with `revision` as its
-/// resourceVersion.
-pub(crate) fn decode<K: Resource>(bytes: &[u8], key: &[u8], revision: u64) -> Result<K, Error> {
-    let mut obj: K = serde_json::from_slice(bytes).map_err(|e| undecodable::<K>(key, &e))?;
+/// Decodes the bytes stored at `key` (of resource `group`/`plural`) into a typed object
+/// stamped with `revision` as its resourceVersion.
+pub(crate) fn decode_with<K: Resource>(
+    bytes: &[u8],
+    key: &[u8],
+    revision: u64,
+    group: &str,
+    plural: &str,
+) -> Result<K, Error> {
+    let mut obj: K =
+        serde_json::from_slice(bytes).map_err(|e| undecodable(group, plural, key, &e))?;
     obj.meta_mut().resource_version = Some(revision.to_string());
     Ok(obj)
 }

@@ -22,6 +22,7 @@ use crate::mvcc::{Kept, KeyValue, Looked, Lookup, MvccError, RangeOptions, Slot}
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::api::{parse_resource_version, Api};
 use crate::store::continue_token;
+use crate::store::kind::Kind;
 use crate::store::meta::{ListMeta, ObjectList, ObjectMeta};
 use crate::store::params::{DeleteParams, ListParams, VersionMatch};
 use crate::store::strategy::Resource;
@@ -48,7 +49,7 @@ struct MetaOnly {
 
 impl Filter {
     /// Parses and checks both selectors against the fields `K` supports.
-    pub fn new<K: Resource>(labels: Option<&str>, fields: Option<&str>) -> Result<Filter> {
+    pub fn new<K>(kind: &Kind<K>, labels: Option<&str>, fields: Option<&str>) -> Result<Filter> {
         let labels = LabelSelector::parse(labels.unwrap_or(""))
             .map_err(|e| Error::bad_request(format!("unable to parse label selector: {e}")))?;
         let fields = FieldSelector::parse(fields.unwrap_or(""))
@@ -57,16 +58,16 @@ impl Filter {
         for term in fields.terms() {
             let field = term.field.as_str();
             let is_meta =
-                field == "metadata.name" || (K::NAMESPACED && field == "metadata.namespace");
+                field == "metadata.name" || (kind.namespaced && field == "metadata.namespace");
             if is_meta {
                 continue;
             }
-            if K::SELECTABLE_FIELDS.contains(&field) {
+            if kind.selectable_fields.iter().any(|f| f == field) {
                 metadata_only = false;
                 continue;
             }
-            return Err(Error::bad_request(if K::SELECTABLE_FIELDS.is_empty() {
-                let known = if K::NAMESPACED {
+            return Err(Error::bad_request(if kind.selectable_fields.is_empty() {
+                let known = if kind.namespaced {
                     "only \"metadata.name\", \"metadata.namespace\""
                 } else {
                     "only \"metadata.name\""
@@ -98,13 +99,13 @@ impl Filter {
     }
 
     /// True when `obj` matches.
-    pub fn matches<K: Resource>(&self, obj: &K) -> bool {
+    pub fn matches<K: Resource>(&self, kind: &Kind<K>, obj: &K) -> bool {
         self.matches_meta(obj.meta())
             && (self.metadata_only
                 || self.fields.matches(|field| match field {
                     "metadata.name" => Some(obj.meta().name_str().to_string()),
                     "metadata.namespace" => Some(obj.meta().namespace_str().to_string()),
-                    other => obj.field_value(other),
+                    other => kind.hooks.field_value(obj, other),
                 }))
     }
 
@@ -130,23 +131,24 @@ impl Filter {
                 .and_then(|o| o.downcast::<K>().ok()),
         };
         if let Some(obj) = cached {
-            return Ok(self.matches(&*obj).then_some(obj));
+            return Ok(self.matches(&api.kind, &*obj).then_some(obj));
         }
         if self.metadata_only {
-            let meta: MetaOnly = serde_json::from_slice(&kv.value)
-                .map_err(|e| crate::store::codec::undecodable::<K>(&kv.key, &e))?;
+            let meta: MetaOnly = serde_json::from_slice(&kv.value).map_err(|e| {
+                crate::store::codec::undecodable(&api.kind.group, &api.kind.plural, &kv.key, &e)
+            })?;
             if !self.matches_meta(&meta.metadata) {
                 return Ok(None);
             }
             return api.decode_kv_shared(kv, slot).map(Some);
         }
         let obj = api.decode_kv_shared(kv, slot)?;
-        Ok(self.matches(&*obj).then_some(obj))
+        Ok(self.matches(&api.kind, &*obj).then_some(obj))
     }
 
     /// True when an already decoded object is selected.
-    fn accepts<K: Resource>(&self, obj: &K) -> bool {
-        self.is_empty() || self.matches(obj)
+    fn accepts<K: Resource>(&self, kind: &Kind<K>, obj: &K) -> bool {
+        self.is_empty() || self.matches(kind, obj)
     }
 
     /// The exact value a `metadata.<field>=` term pins, for scope narrowing.
@@ -237,7 +239,9 @@ impl<K: Resource> Api<K> {
             .into_iter()
             .map(|shared| {
                 let mut item = Arc::unwrap_or_clone(shared);
-                item.decorate(&ctx);
+                if self.kind.decorates {
+                    self.kind.hooks.decorate(&mut item, &ctx);
+                }
                 item
             })
             .collect();
@@ -251,10 +255,10 @@ impl<K: Resource> Api<K> {
     /// decorated all the same.
     pub fn list_shared(&self, lp: &ListParams) -> Result<ObjectList<Arc<K>>> {
         let (metadata, mut items) = self.list_items(lp)?;
-        if K::DECORATES {
+        if self.kind.decorates {
             let ctx = StrategyContext::new(&self.store);
             for shared in &mut items {
-                Arc::make_mut(shared).decorate(&ctx);
+                self.kind.hooks.decorate(Arc::make_mut(shared), &ctx);
             }
         }
         Ok(ObjectList { metadata, items })
@@ -263,7 +267,11 @@ impl<K: Resource> Api<K> {
     /// One page of `lp` as shared, undecorated objects, and its list metadata.
     fn list_items(&self, lp: &ListParams) -> Result<(ListMeta, Vec<Arc<K>>)> {
         self.check_scope()?;
-        let filter = Filter::new::<K>(lp.label_selector.as_deref(), lp.field_selector.as_deref())?;
+        let filter = Filter::new(
+            &self.kind,
+            lp.label_selector.as_deref(),
+            lp.field_selector.as_deref(),
+        )?;
         let limit = lp.limit.unwrap_or(0) as usize;
         let plan = self.plan(lp, &filter, limit)?;
         let mvcc = &self.store.shared.mvcc;
@@ -306,7 +314,7 @@ impl<K: Resource> Api<K> {
                     let selected = match held {
                         Kept::Decoded(decoded) if decoded.is::<K>() => decoded
                             .downcast_ref::<K>()
-                            .filter(|obj| filter.accepts(*obj))
+                            .filter(|obj| filter.accepts(&self.kind, *obj))
                             .and_then(|_| Api::<K>::decoded_as(decoded)),
                         Kept::NotYet => {
                             undecided += 1;
@@ -317,7 +325,7 @@ impl<K: Resource> Api<K> {
                             .get_shared::<K>(key, revision)
                             .and_then(|o| o.downcast::<K>().ok())
                         {
-                            Some(obj) => filter.accepts(&*obj).then_some(obj),
+                            Some(obj) => filter.accepts(&self.kind, &*obj).then_some(obj),
                             None => {
                                 undecided += 1;
                                 return Lookup::Miss;
@@ -516,7 +524,7 @@ impl<K: Resource> Api<K> {
     /// The list prefix, narrowed by `metadata.namespace=` / `metadata.name=` where that gives
     /// the same result as the full scan.
     fn scope(&self, filter: &Filter) -> (Vec<u8>, Option<Vec<u8>>) {
-        let namespace = match (&self.namespace, K::NAMESPACED) {
+        let namespace = match (&self.namespace, self.kind.namespaced) {
             (Some(ns), true) => Some(ns.as_str()),
             (None, true) => filter
                 .pinned("metadata.namespace")
@@ -530,7 +538,7 @@ impl<K: Resource> Api<K> {
         }
         let single = match filter.pinned("metadata.name") {
             Some(name)
-                if (namespace.is_some() || !K::NAMESPACED)
+                if (namespace.is_some() || !self.kind.namespaced)
                     && crate::store::key::check_request_name(name).is_ok() =>
             {
                 let mut key = prefix.clone();
@@ -556,8 +564,12 @@ impl<K: Resource> Api<K> {
             let api = per_namespace
                 .entry(namespace.clone())
                 .or_insert_with(|| match namespace {
-                    Some(ns) if K::NAMESPACED => self.store.namespaced::<K>(&ns),
-                    _ => self.store.all::<K>(),
+                    Some(ns) if self.kind.namespaced => self.in_namespace(&ns),
+                    _ => {
+                        let mut all = self.clone();
+                        all.namespace = None;
+                        all
+                    }
                 });
             match api.delete(item.meta().name_str(), dp) {
                 Ok(obj) => deleted.push(obj),

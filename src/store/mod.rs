@@ -14,6 +14,7 @@ mod codec;
 mod context;
 pub(crate) mod continue_token;
 mod key;
+mod kind;
 mod list;
 mod meta;
 mod pacing;

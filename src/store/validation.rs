@@ -150,7 +150,7 @@ pub fn label_value_problems(value: &str) -> Vec<String> {
 pub(crate) fn validate_object_meta(
     meta: &ObjectMeta,
     namespaced: bool,
-    name_problems: fn(&str) -> Vec<String>,
+    name_problems: &dyn Fn(&str) -> Vec<String>,
 ) -> Vec<StatusCause> {
     let mut causes = Vec::new();
     let name = meta.name_str();

@@ -150,7 +150,11 @@ impl<K: Resource> Api<K> {
     pub fn watch(&self, wp: &WatchParams, version: &str) -> Result<Watch<K>> {
         self.check_scope()?;
         validate_watch_options(wp)?;
-        let filter = Filter::new::<K>(wp.label_selector.as_deref(), wp.field_selector.as_deref())?;
+        let filter = Filter::new(
+            &self.kind,
+            wp.label_selector.as_deref(),
+            wp.field_selector.as_deref(),
+        )?;
         let requested = parse_resource_version(version)?;
         let mvcc = &self.store.shared.mvcc;
         let prefix = self.watch_prefix();
@@ -196,8 +200,8 @@ impl<K: Resource> Api<K> {
             if wp.send_initial_events == Some(true) && wp.bookmarks {
                 watch.pending.push_back(WatchEvent::Bookmark(Bookmark {
                     types: TypeMeta {
-                        api_version: K::api_version(),
-                        kind: K::KIND.to_string(),
+                        api_version: self.kind.api_version.clone(),
+                        kind: self.kind.kind.clone(),
                     },
                     metadata: BookmarkMeta {
                         resource_version: snapshot.to_string(),
@@ -225,7 +229,7 @@ impl<K: Resource> Api<K> {
 
     fn watch_prefix(&self) -> Vec<u8> {
         let mut prefix = self.space.resource.clone();
-        if let (Some(ns), true) = (&self.namespace, K::NAMESPACED) {
+        if let (Some(ns), true) = (&self.namespace, self.kind.namespaced) {
             prefix.extend_from_slice(ns.as_bytes());
             prefix.push(b'/');
         }
@@ -365,8 +369,8 @@ impl<K: Resource> Watch<K> {
     fn bookmark<T>(&self, revision: u64, annotations: BTreeMap<String, String>) -> WatchEvent<T> {
         WatchEvent::Bookmark(Bookmark {
             types: TypeMeta {
-                api_version: K::api_version(),
-                kind: K::KIND.to_string(),
+                api_version: self.api.kind.api_version.clone(),
+                kind: self.api.kind.kind.clone(),
             },
             metadata: BookmarkMeta {
                 resource_version: revision.to_string(),
@@ -403,7 +407,7 @@ impl<K: Resource> Watch<K> {
             _ => None,
         };
         let old_matches = match &old {
-            Some(o) => self.filter.matches(&**o),
+            Some(o) => self.filter.matches(&self.api.kind, &**o),
             None => change.prev.is_some() && !old_needed,
         };
         let event = match change.kind {
@@ -421,7 +425,7 @@ impl<K: Resource> Watch<K> {
                     Ok(obj) => obj,
                     Err(e) => return self.fail(e),
                 };
-                match (old_matches, self.filter.matches(&*new)) {
+                match (old_matches, self.filter.matches(&self.api.kind, &*new)) {
                     (false, true) => Some(WatchEvent::Added(new)),
                     (true, true) => Some(WatchEvent::Modified(new)),
                     (true, false) => old.map(|o| deleted(o, change.revision)),
@@ -432,11 +436,12 @@ impl<K: Resource> Watch<K> {
         let Some(mut event) = event else {
             return;
         };
-        if K::DECORATES {
+        if self.api.kind.decorates {
             if let WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) =
                 &mut event
             {
-                Arc::make_mut(o).decorate(&StrategyContext::new(&self.api.store));
+                let ctx = StrategyContext::new(&self.api.store);
+                self.api.kind.hooks.decorate(Arc::make_mut(o), &ctx);
             }
         }
         self.reported = self.reported.max(change.revision);
