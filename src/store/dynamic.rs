@@ -195,8 +195,8 @@ impl ApiResource {
     }
 
     /// Makes `field` a field-selector field whose value is at the JSON pointer `pointer` of
-    /// the object (a string, number or boolean; anything else, or nothing, never matches a
-    /// value).
+    /// the object (a string, number or boolean; an absent field selects as `""`; an object or
+    /// array matches nothing).
     #[must_use]
     pub fn with_selectable_field(mut self, field: &str, pointer: &str) -> Self {
         self.selectable_fields
@@ -234,7 +234,6 @@ impl ApiResource {
     pub(crate) fn to_kind(&self) -> Kind<DynamicObject> {
         Kind {
             group: self.group.clone(),
-            version: self.version.clone(),
             kind: self.kind.clone(),
             plural: self.plural.clone(),
             api_version: self.api_version.clone(),
@@ -244,7 +243,11 @@ impl ApiResource {
             allow_create_on_update: false,
             decorates: false,
             default_grace_period_seconds: None,
-            selectable_fields: self.selectable_fields.iter().map(|(f, _)| f.clone()).collect(),
+            selectable_fields: self
+                .selectable_fields
+                .iter()
+                .map(|(f, _)| f.clone())
+                .collect(),
             hooks: Box::new(DynamicHooks {
                 types: self.types(),
                 status_subresource: self.status_subresource,
@@ -356,7 +359,10 @@ impl<'de> Deserialize<'de> for DynamicObject {
                 f.write_str("a Kubernetes object")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<DynamicObject, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<DynamicObject, A::Error> {
                 let mut api_version = None;
                 let mut kind = None;
                 let mut metadata = None;
@@ -366,7 +372,11 @@ impl<'de> Deserialize<'de> for DynamicObject {
                         "apiVersion" => api_version = Some(access.next_value::<String>()?),
                         "kind" => kind = Some(access.next_value::<String>()?),
                         "metadata" => {
-                            metadata = Some(access.next_value::<Option<ObjectMeta>>()?.unwrap_or_default())
+                            metadata = Some(
+                                access
+                                    .next_value::<Option<ObjectMeta>>()?
+                                    .unwrap_or_default(),
+                            )
                         }
                         _ => {
                             let value = access.next_value::<Value>()?;
@@ -419,15 +429,23 @@ struct DynamicHooks {
 }
 
 impl DynamicHooks {
-    /// The fields whose changes move `generation`: all but `status` with the subresource on.
-    fn spec_fields(&self, obj: &DynamicObject) -> Vec<(String, Value)> {
-        let Some(map) = obj.data.as_object() else {
-            return Vec::new();
-        };
-        map.iter()
-            .filter(|(k, v)| !(self.status_subresource && k.as_str() == "status") && !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+    /// Whether a top-level field counts for `generation`: all but `status` with the
+    /// subresource on (and nulls, which are the same as absent).
+    fn counts(&self, key: &str, value: &Value) -> bool {
+        !(value.is_null() || self.status_subresource && key == "status")
+    }
+
+    /// True when the fields that count for `generation` are equal in both objects.
+    fn same_spec(&self, a: &DynamicObject, b: &DynamicObject) -> bool {
+        let empty = Map::new();
+        let a = a.data.as_object().unwrap_or(&empty);
+        let b = b.data.as_object().unwrap_or(&empty);
+        let counted =
+            |map: &Map<String, Value>| map.iter().filter(|(k, v)| self.counts(k, v)).count();
+        counted(a) == counted(b)
+            && a.iter()
+                .filter(|(k, v)| self.counts(k, v))
+                .all(|(k, v)| b.get(k) == Some(v))
     }
 }
 
@@ -500,9 +518,13 @@ impl Hooks<DynamicObject> for DynamicHooks {
     }
     fn decorate(&self, _obj: &mut DynamicObject, _ctx: &StrategyContext<'_>) {}
     fn spec_changed(&self, new: &DynamicObject, old: &DynamicObject) -> bool {
-        self.spec_fields(new) != self.spec_fields(old)
+        !self.same_spec(new, old)
     }
-    fn copy_status_from(&self, obj: &mut DynamicObject, source: &DynamicObject) -> Result<(), Error> {
+    fn copy_status_from(
+        &self,
+        obj: &mut DynamicObject,
+        source: &DynamicObject,
+    ) -> Result<(), Error> {
         obj.set_field("status", source.field("status").cloned());
         Ok(())
     }
@@ -525,7 +547,9 @@ impl Hooks<DynamicObject> for DynamicHooks {
     }
     fn field_value(&self, obj: &DynamicObject, field: &str) -> Option<String> {
         let (_, pointer) = self.selectable_fields.iter().find(|(f, _)| f == field)?;
-        match obj.data.pointer(pointer)? {
+        // An absent field selects as the empty string, as a typed kind's unset field does.
+        match obj.data.pointer(pointer).unwrap_or(&Value::Null) {
+            Value::Null => Some(String::new()),
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -548,7 +572,11 @@ impl crate::store::Store {
     /// A handle on namespace `namespace` of the kind `ar` describes (kube-rs's
     /// `Api::namespaced_with`). For a cluster-scoped kind every call answers BadRequest.
     pub fn namespaced_with(&self, namespace: &str, ar: &ApiResource) -> crate::Api<DynamicObject> {
-        crate::Api::with_kind(self.clone(), Some(namespace.to_string()), Arc::new(ar.to_kind()))
+        crate::Api::with_kind(
+            self.clone(),
+            Some(namespace.to_string()),
+            Arc::new(ar.to_kind()),
+        )
     }
 
     /// A handle on the cluster-scoped kind `ar` describes, or on all namespaces of a

@@ -115,7 +115,6 @@ impl<K: Resource> Hooks<K> for Typed<K> {
 /// A kind as the verbs see it.
 pub(crate) struct Kind<K> {
     pub group: String,
-    pub version: String,
     pub kind: String,
     pub plural: String,
     /// `group/version`, or the version alone for the core group.
@@ -137,7 +136,6 @@ impl<K: Resource> Kind<K> {
     pub fn typed() -> Kind<K> {
         Kind {
             group: K::GROUP.to_string(),
-            version: K::VERSION.to_string(),
             kind: K::KIND.to_string(),
             plural: K::PLURAL.to_string(),
             api_version: K::api_version(),

@@ -13,6 +13,7 @@ mod cache;
 mod codec;
 mod context;
 pub(crate) mod continue_token;
+mod dynamic;
 mod key;
 mod kind;
 mod list;
@@ -35,6 +36,7 @@ use crate::mvcc::Mvcc;
 pub use api::Api;
 pub use api::SubmittedCreate;
 pub use context::StrategyContext;
+pub use dynamic::{ApiResource, DynamicObject, DynamicStrategy};
 pub use meta::{ListMeta, ObjectList, ObjectMeta, OwnerReference, Time, TypeMeta};
 pub use params::{
     DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Preconditions,

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use apistore::{Config, ObjectMeta, Resource, Store};
 use serde::{Deserialize, Serialize};
 
+mod pod_api;
+pub use pod_api::*;
+
 /// A pod-shaped namespaced kind with a status subresource and a selectable `spec.nodeName`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pod {
@@ -125,6 +128,8 @@ pub fn on_each_store(check: impl Fn(&Store)) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(Config::sled(dir.path())).expect("open sled store");
     check(&store);
+    // The same checks through a handle on the pod kind described at run time.
+    in_dynamic_mode(|| check(&Store::memory()));
 }
 
 /// The resourceVersion of an object as a number.
@@ -242,12 +247,12 @@ pub fn describe(event: &apistore::WatchEvent<Pod>) -> String {
 
 /// Collects events until `quiet` passes with none (bookmarks skipped when `skip_bookmarks`).
 pub fn drain(
-    watch: &mut apistore::Watch<Pod>,
+    watch: &mut impl PodEvents,
     quiet: std::time::Duration,
     skip_bookmarks: bool,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    while let Some(event) = watch.recv_timeout(quiet) {
+    while let Some(event) = watch.next_event(quiet) {
         if skip_bookmarks && matches!(event, apistore::WatchEvent::Bookmark(_)) {
             continue;
         }

@@ -13,7 +13,7 @@ fn a_compacted_continue_token_gives_410_with_a_working_inconsistent_token() {
                 .create(&PostParams::default(), &pod(name))
                 .unwrap();
         }
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let first = pods.list(&ListParams::default().at("0").limit(1)).unwrap();
         assert_eq!(keys(&first), ["first/bar"]);
         let old = first.metadata.continue_.clone().unwrap();
@@ -73,7 +73,7 @@ fn tampered_tokens_are_bad_requests_that_never_escape_the_prefix() {
         .namespaced::<Pod>("b")
         .create(&PostParams::default(), &pod("y"))
         .unwrap();
-    let a = store.namespaced::<Pod>("a");
+    let a = pod_api(&store, "a");
     for bad in [
         token(5, "../b/"),
         token(5, "../../"),

@@ -11,7 +11,7 @@ fn at(rv: u64) -> String {
 fn invalid_resource_versions_and_match_combinations_are_rejected() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         for junk in ["abc", "-1"] {
             assert!(pods
                 .list(&ListParams::default().at(junk))
@@ -50,7 +50,7 @@ fn invalid_resource_versions_and_match_combinations_are_rejected() {
 fn a_resource_version_with_a_continue_token_is_a_bad_request_unless_it_is_zero() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let second = store.namespaced::<Pod>("second");
+        let second = pod_api(store, "second");
         let err = second
             .list(
                 &ListParams::default()
@@ -91,7 +91,7 @@ fn a_future_resource_version_is_too_large() {
 fn basic_reads_at_latest_any_and_not_older_than() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let first = store.namespaced::<Pod>("first");
+        let first = pod_api(store, "first");
         for lp in [
             ListParams::default(),
             ListParams::default().at("0"),
@@ -127,8 +127,8 @@ fn exact_reads_travel_back_in_history() {
                 .at(&at(rv))
                 .matching(VersionMatch::Exact);
             let list = match ns {
-                Some(ns) => store.namespaced::<Pod>(ns).list(&lp),
-                None => store.all::<Pod>().list(&lp),
+                Some(ns) => pod_api(store, ns).list(&lp),
+                None => all_pod_api(store).list(&lp),
             }
             .unwrap();
             assert_eq!(list.metadata.resource_version, Some(at(rv)));
@@ -199,7 +199,7 @@ fn exact_reads_travel_back_in_history() {
 fn exact_reads_below_the_compaction_are_expired_but_not_older_than_reads_are_fine() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        for api in [store.namespaced::<Pod>("first"), store.all::<Pod>()] {
+        for api in [pod_api(store, "first"), all_pod_api(store)] {
             let err = api
                 .list(
                     &ListParams::default()
@@ -264,7 +264,7 @@ fn empty_prefixes_list_nothing_at_the_global_revision() {
 fn a_limit_pages_with_an_exact_token_and_remaining_count() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let second = store.namespaced::<Pod>("second");
+        let second = pod_api(store, "second");
         let cases = [
             (ListParams::default().limit(1), f.c),
             (ListParams::default().limit(1).at(&at(f.l)), f.l),
@@ -322,7 +322,7 @@ fn a_limit_pages_with_an_exact_token_and_remaining_count() {
 #[test]
 fn items_are_never_null_and_unpaged_lists_carry_no_count() {
     let store = apistore::Store::memory();
-    let list = store.all::<Pod>().list(&ListParams::default()).unwrap();
+    let list = all_pod_api(&store).list(&ListParams::default()).unwrap();
     let json = serde_json::to_value(&list).unwrap();
     assert_eq!(json["items"], serde_json::json!([]));
     assert_eq!(list.metadata.remaining_item_count, None);

@@ -7,7 +7,7 @@ use common::*;
 fn filtered_pages_fill_up_and_carry_a_token_only_when_keys_follow() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let list = |sel: &str, limit: u32| {
             pods.list(&ListParams::default().fields(sel).limit(limit))
                 .unwrap()
@@ -75,7 +75,7 @@ fn a_continue_token_with_a_filter_resumes_after_its_start_key() {
 fn whole_lists_and_non_metadata_fields() {
     on_each_store(|store| {
         seed_multi_level(store);
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let all = pods.list(&ListParams::default()).unwrap();
         assert_eq!(
             keys(&all),
@@ -106,7 +106,7 @@ fn whole_lists_and_non_metadata_fields() {
 fn exact_lists_with_limits_page_history() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let page = |i: usize, limit: u32| {
             pods.list(
                 &ListParams::default()
@@ -171,7 +171,7 @@ fn exact_lists_with_limits_page_history() {
 fn continue_tokens_read_at_their_own_revision() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let cont = |start: &str, rv: i64, limit: u32| {
             pods.list(
                 &ListParams::default()
@@ -228,7 +228,7 @@ fn continue_tokens_read_at_their_own_revision() {
 fn a_negative_token_revision_continues_at_the_latest_revision() {
     on_each_store(|store| {
         let f = seed_multi_level(store);
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let p = pods
             .list(&ListParams::default().continue_token(&token(-1, "first/bar\u{0}")))
             .unwrap();
@@ -257,7 +257,7 @@ fn a_negative_token_revision_continues_at_the_latest_revision() {
 #[test]
 fn pages_of_one_list_never_see_later_writes() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("paging");
+        let pods = pod_api(store, "paging");
         for i in 0..4 {
             pods.create(&PostParams::default(), &pod(&format!("test-{i}")))
                 .unwrap();
@@ -288,7 +288,7 @@ fn pages_of_one_list_never_see_later_writes() {
 #[test]
 fn a_rare_match_at_the_end_of_a_large_range_returns_one_item_without_token() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     for i in 0..1000 {
         pods.create(&PostParams::default(), &pod(&format!("pod-{i}")))
             .unwrap();
@@ -336,7 +336,7 @@ fn continuation_with_a_filter_pages_matching_items() {
         create("2", "bar");
         create("3", "foo");
         let last = rv(&create("4", "foo"));
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let p = pods
             .list(&ListParams::default().fields("metadata.name!=bar").limit(2))
             .unwrap();
@@ -366,7 +366,7 @@ fn a_continued_list_with_limit_zero_returns_the_rest() {
                 .create(&PostParams::default(), &pod(name))
                 .unwrap();
         }
-        let pods = store.all::<Pod>();
+        let pods = all_pod_api(store);
         let p = pods.list(&ListParams::default().limit(1)).unwrap();
         assert_eq!(keys(&p), ["first/bar"]);
         let t = p.metadata.continue_.unwrap();

@@ -23,9 +23,9 @@ fn seed(store: &apistore::Store) {
 fn namespace_scope_and_field_selectors_combine() {
     on_each_store(|store| {
         seed(store);
-        let all = store.all::<Pod>();
-        let ns1 = store.namespaced::<Pod>("ns1");
-        let cases: Vec<(&apistore::Api<Pod>, &str, Vec<&str>)> = vec![
+        let all = all_pod_api(store);
+        let ns1 = pod_api(store, "ns1");
+        let cases: Vec<(&PodApi, &str, Vec<&str>)> = vec![
             (&ns1, "", vec!["ns1/foo1", "ns1/foo2"]),
             (&ns1, "metadata.namespace=ns2", vec![]),
             (&ns1, "metadata.namespace=ns1", vec!["ns1/foo1", "ns1/foo2"]),
@@ -64,7 +64,7 @@ fn namespace_scope_and_field_selectors_combine() {
 fn label_selectors_filter_lists() {
     on_each_store(|store| {
         seed(store);
-        let all = store.all::<Pod>();
+        let all = all_pod_api(store);
         let cases = [
             ("app=web", vec!["ns1/foo1", "ns1/foo2"]),
             ("app=web,tier in (b,c)", vec!["ns1/foo2"]),
@@ -95,7 +95,7 @@ fn label_selectors_filter_lists() {
 #[test]
 fn bad_selectors_and_unknown_fields_are_bad_requests_naming_the_problem() {
     let store = apistore::Store::memory();
-    let pods = store.all::<Pod>();
+    let pods = all_pod_api(&store);
     let err = pods
         .list(&ListParams::default().labels("x in (a b)"))
         .unwrap_err();
@@ -134,7 +134,7 @@ fn delete_collection_deletes_what_the_selector_matches_each_in_its_own_revision(
         assert_eq!(keys(&gone), ["ns1/foo1", "ns1/foo2"]);
         assert_eq!(rv(&gone.items[0]), before + 1);
         assert_eq!(rv(&gone.items[1]), before + 2);
-        let left = store.all::<Pod>().list(&ListParams::default()).unwrap();
+        let left = all_pod_api(store).list(&ListParams::default()).unwrap();
         assert_eq!(keys(&left), ["ns2/foo1", "ns3/foo3"]);
         let dry = store
             .namespaced::<Pod>("ns2")

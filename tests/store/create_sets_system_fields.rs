@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn create_returns_the_object_with_owned_fields_set_by_the_store() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("test-ns");
+        let pods = pod_api(store, "test-ns");
         assert!(pods.get("foo").unwrap_err().is_not_found());
         let before = store.resource_version();
         let mut sent = pod("foo");
@@ -36,7 +36,7 @@ fn create_returns_the_object_with_owned_fields_set_by_the_store() {
 #[test]
 fn creating_a_taken_name_is_already_exists_and_writes_nothing() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("test-ns");
+        let pods = pod_api(store, "test-ns");
         pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let before = store.resource_version();
         let err = pods
@@ -52,7 +52,7 @@ fn creating_a_taken_name_is_already_exists_and_writes_nothing() {
 #[test]
 fn a_resource_version_set_on_create_is_refused_and_nothing_is_stored() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("test-ns");
+        let pods = pod_api(store, "test-ns");
         let mut sent = pod("foo");
         sent.metadata.resource_version = Some("1".into());
         let err = pods.create(&PostParams::default(), &sent).unwrap_err();
@@ -67,7 +67,7 @@ fn a_resource_version_set_on_create_is_refused_and_nothing_is_stored() {
 #[test]
 fn generate_name_appends_five_characters_from_the_kubernetes_alphabet() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("test-ns");
+        let pods = pod_api(store, "test-ns");
         let sent = apistore::ObjectMeta {
             generate_name: Some("test-".into()),
             ..ObjectMeta::default()
@@ -98,7 +98,7 @@ fn generate_name_appends_five_characters_from_the_kubernetes_alphabet() {
 #[test]
 fn a_long_generate_name_base_is_cut_to_fifty_eight_characters() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let sent = Pod {
         metadata: ObjectMeta {
             generate_name: Some("a".repeat(80)),
@@ -140,7 +140,7 @@ fn a_body_namespace_different_from_the_request_is_a_bad_request() {
 #[test]
 fn creating_over_a_deleted_name_succeeds_with_a_new_uid() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let first = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         pods.delete("foo", &Default::default()).unwrap();
         let second = pods.create(&PostParams::default(), &pod("foo")).unwrap();

@@ -8,7 +8,7 @@ use common::*;
 #[test]
 fn delete_returns_the_last_state_stamped_with_the_deletion_revision() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let deleted = pods.delete("foo", &DeleteParams::default()).unwrap();
         assert_eq!(rv(&deleted), rv(&created) + 1);
@@ -27,7 +27,7 @@ fn delete_returns_the_last_state_stamped_with_the_deletion_revision() {
 #[test]
 fn a_wrong_uid_or_resource_version_precondition_is_a_conflict_and_keeps_the_object() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let wrong_uid = DeleteParams::default().preconditions(Preconditions {
             uid: Some("B".into()),
@@ -59,7 +59,7 @@ fn a_wrong_uid_or_resource_version_precondition_is_a_conflict_and_keeps_the_obje
 #[test]
 fn an_object_with_finalizers_is_marked_and_removed_with_its_last_finalizer() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let mut sent = pod("foo");
         sent.metadata.finalizers = Some(vec!["example.com/a".into(), "example.com/b".into()]);
         let created = pods.create(&PostParams::default(), &sent).unwrap();
@@ -114,7 +114,7 @@ fn an_object_with_finalizers_is_marked_and_removed_with_its_last_finalizer() {
 #[test]
 fn deleting_an_object_removes_only_that_object() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     pods.create(&PostParams::default(), &pod("foo")).unwrap();
     pods.create(&PostParams::default(), &pod("foobar")).unwrap();
     store
@@ -123,5 +123,5 @@ fn deleting_an_object_removes_only_that_object() {
         .unwrap();
     pods.delete("foo", &DeleteParams::default()).unwrap();
     assert!(pods.get("foobar").is_ok());
-    assert!(store.namespaced::<Pod>("other").get("foo").is_ok());
+    assert!(pod_api(&store, "other").get("foo").is_ok());
 }

@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn dry_run_create_returns_the_would_be_object_and_stores_nothing() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let before = store.resource_version();
         let out = pods.create(&PostParams::dry_run(), &pod("foo")).unwrap();
         assert_eq!(out.metadata.name.as_deref(), Some("foo"));
@@ -22,7 +22,7 @@ fn dry_run_create_returns_the_would_be_object_and_stores_nothing() {
 #[test]
 fn dry_run_errors_equal_real_errors() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     pods.create(&PostParams::default(), &pod("foo")).unwrap();
     assert!(pods
         .create(&PostParams::dry_run(), &pod("foo"))
@@ -41,7 +41,7 @@ fn dry_run_errors_equal_real_errors() {
 #[test]
 fn dry_run_replace_patch_and_delete_leave_the_stored_object_alone() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let before = store.resource_version();
         let mut next = created.clone();

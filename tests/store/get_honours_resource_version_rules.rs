@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn get_at_any_resource_version_up_to_current_returns_the_latest_version() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("test-ns");
+        let pods = pod_api(store, "test-ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let updated = pods
             .update("foo", |mut p| {
@@ -36,7 +36,7 @@ fn get_at_any_resource_version_up_to_current_returns_the_latest_version() {
 #[test]
 fn get_beyond_the_current_revision_is_too_large_resource_version() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("test-ns");
+    let pods = pod_api(&store, "test-ns");
     pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let err = pods
         .get_with("foo", &GetParams::at(&i64::MAX.to_string()))
@@ -60,7 +60,7 @@ fn get_beyond_the_current_revision_is_too_large_resource_version() {
 #[test]
 fn an_unparsable_resource_version_is_a_bad_request() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("test-ns");
+    let pods = pod_api(&store, "test-ns");
     for junk in ["abc", "-1", "1.5"] {
         assert!(
             pods.get_with("foo", &GetParams::at(junk))
@@ -74,7 +74,7 @@ fn an_unparsable_resource_version_is_a_bad_request() {
 #[test]
 fn missing_objects_are_not_found_or_none() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("test-ns");
+    let pods = pod_api(&store, "test-ns");
     let err = pods.get("nope").unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.code(), 404);

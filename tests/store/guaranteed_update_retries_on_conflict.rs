@@ -10,7 +10,7 @@ use common::*;
 #[test]
 fn concurrent_updates_both_land_and_the_loser_sees_fresh_state() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let gate = Arc::new(Barrier::new(2));
@@ -50,7 +50,7 @@ fn concurrent_updates_both_land_and_the_loser_sees_fresh_state() {
 #[test]
 fn an_update_that_returns_the_object_unchanged_consumes_no_revision() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let before = store.resource_version();
         let out = pods.update("foo", Ok).unwrap();
@@ -72,7 +72,7 @@ fn an_update_that_returns_the_object_unchanged_consumes_no_revision() {
 #[test]
 fn an_error_from_the_closure_aborts_the_update() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let before = store.resource_version();
     let err = pods
@@ -99,7 +99,7 @@ fn update_of_a_missing_object_is_not_found() {
 #[test]
 fn preconditions_are_checked_against_the_state_offered() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let wrong = Preconditions {
         uid: Some("B".into()),

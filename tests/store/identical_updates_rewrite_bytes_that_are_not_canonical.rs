@@ -24,7 +24,7 @@ fn key_of(store: &Store, suffix: &[u8]) -> Vec<u8> {
 #[test]
 fn an_identical_update_over_non_canonical_bytes_rewrites_them_once() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let mut p = labelled("web", &[("app", "web")]);
         p.spec.node_name = "n1".into();
         let created = pods.create(&PostParams::default(), &p).unwrap();

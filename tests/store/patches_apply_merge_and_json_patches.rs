@@ -8,7 +8,7 @@ use serde_json::json;
 #[test]
 fn a_merge_patch_sets_and_removes_fields() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         pods.create(
             &PostParams::default(),
             &labelled("foo", &[("a", "1"), ("b", "2")]),
@@ -31,7 +31,7 @@ fn a_merge_patch_sets_and_removes_fields() {
 #[test]
 fn a_json_patch_applies_operations_in_order_and_a_failed_test_is_invalid() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let ops: json_patch::Patch = serde_json::from_value(json!([
         {"op": "add", "path": "/spec/containers", "value": ["a"]},
@@ -57,7 +57,7 @@ fn a_json_patch_applies_operations_in_order_and_a_failed_test_is_invalid() {
 #[test]
 fn a_patch_pinning_a_stale_resource_version_is_a_conflict() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
     pods.patch(
         "foo",
@@ -77,7 +77,7 @@ fn a_patch_pinning_a_stale_resource_version_is_a_conflict() {
 #[test]
 fn a_patch_that_does_not_decode_is_a_bad_request_and_a_missing_object_not_found() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let err = pods
         .patch(

@@ -8,7 +8,7 @@ use common::*;
 #[test]
 fn read_sees_the_latest_version_without_a_copy() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         pods.create(&PostParams::default(), &labelled("a", &[("v", "1")]))
             .unwrap();
         let updated = pods

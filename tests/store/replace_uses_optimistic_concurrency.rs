@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn a_stale_resource_version_is_a_conflict_and_writes_nothing() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let mut first = created.clone();
         first.spec.node_name = "n1".into();
@@ -36,7 +36,7 @@ fn a_stale_resource_version_is_a_conflict_and_writes_nothing() {
 #[test]
 fn replace_with_the_current_version_bumps_generation_on_spec_change_only() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let mut next = created.clone();
         next.spec.node_name = "n1".into();
@@ -62,7 +62,7 @@ fn replace_with_the_current_version_bumps_generation_on_spec_change_only() {
 #[test]
 fn a_replace_that_changes_nothing_returns_the_stored_object_and_consumes_no_revision() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let before = store.resource_version();
         let same = pods
@@ -76,7 +76,7 @@ fn a_replace_that_changes_nothing_returns_the_stored_object_and_consumes_no_revi
 #[test]
 fn a_replace_without_resource_version_is_invalid_unless_the_kind_allows_it() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let err = pods
         .replace("foo", &PostParams::default(), &pod("foo"))
@@ -113,7 +113,7 @@ fn replace_of_a_missing_object_is_not_found_unless_the_kind_creates_on_update() 
 #[test]
 fn an_update_carrying_a_different_uid_is_a_conflict() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let mut forged = created.clone();
     forged.metadata.uid = Some("UID1111".into());
@@ -130,7 +130,7 @@ fn an_update_carrying_a_different_uid_is_a_conflict() {
 #[test]
 fn a_body_name_different_from_the_request_is_a_bad_request() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
     let err = pods
         .replace("bar", &PostParams::default(), &created)

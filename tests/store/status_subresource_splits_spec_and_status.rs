@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn status_sent_to_the_main_resource_is_ignored() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let mut sent = pod("foo");
         sent.status = Some(PodStatus {
             phase: "Running".into(),
@@ -29,7 +29,7 @@ fn status_sent_to_the_main_resource_is_ignored() {
 #[test]
 fn replace_status_changes_only_status_and_keeps_generation() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let created = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let mut next = created.clone();
         next.status = Some(PodStatus {

@@ -22,14 +22,14 @@ fn assign(store: &apistore::Store, ns: &str, name: &str, node: &str) -> Pod {
 #[test]
 fn the_upstream_watch_sequences() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("test-ns");
+        let pods = pod_api(store, "test-ns");
         let start = pods
             .list(&Default::default())
             .unwrap()
             .metadata
             .resource_version
             .unwrap();
-        let bad = store.namespaced::<Pod>("test-ns-bad");
+        let bad = pod_api(store, "test-ns-bad");
         // (a) create → ADDED, and nothing from the other namespace.
         let mut w = pods.watch(&WatchParams::default(), &start).unwrap();
         bad.create(&PostParams::default(), &pod("leak")).unwrap();
@@ -163,7 +163,7 @@ fn cluster_wide_and_namespaced_scopes_with_field_selectors() {
 #[test]
 fn transitions_in_and_out_of_a_field_selection() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     pods.create(&PostParams::default(), &pod("p")).unwrap();
     let start = store.resource_version().to_string();
     let mut w = pods

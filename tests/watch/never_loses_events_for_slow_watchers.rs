@@ -11,7 +11,7 @@ use common::*;
 #[test]
 fn watchers_that_never_read_do_not_delay_a_reader_or_the_writers() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let start = store.resource_version().to_string();
     let _idle: Vec<_> = (0..50)
         .map(|_| pods.watch(&WatchParams::default(), &start).unwrap())
@@ -33,7 +33,7 @@ fn watchers_that_never_read_do_not_delay_a_reader_or_the_writers() {
 #[test]
 fn a_slow_watcher_catches_up_from_history_without_loss() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let start = store.resource_version().to_string();
         let mut slow = pods.watch(&WatchParams::default(), &start).unwrap();
         let mut expected = Vec::new();
@@ -55,7 +55,7 @@ fn a_slow_watcher_catches_up_from_history_without_loss() {
 #[test]
 fn compaction_of_unread_history_ends_a_slow_watcher_with_one_410() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let start = store.resource_version().to_string();
     let mut slow = pods.watch(&WatchParams::default(), &start).unwrap();
     for i in 0..5 {
@@ -89,7 +89,7 @@ fn eight_writers_and_sixty_four_watchers_see_every_event_once_in_order() {
         .map(|w| {
             let store = store.clone();
             std::thread::spawn(move || {
-                let pods = store.namespaced::<Pod>(&format!("ns-{w}"));
+                let pods = pod_api(&store, &format!("ns-{w}"));
                 for i in 0..50 {
                     pods.create(&PostParams::default(), &pod(&format!("p{i}")))
                         .unwrap();
@@ -120,7 +120,7 @@ fn eight_writers_and_sixty_four_watchers_see_every_event_once_in_order() {
 #[test]
 fn bookmarks_report_progress_in_order_with_events() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let start = store.resource_version().to_string();
     let mut w = pods
         .watch(&WatchParams::default().bookmarks(true), &start)
@@ -164,7 +164,7 @@ fn bookmarks_report_progress_in_order_with_events() {
 #[test]
 fn a_watch_ends_at_its_timeout_and_on_stop() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let mut w = pods.watch(&WatchParams::default().timeout(1), "").unwrap();
     let began = Instant::now();
     assert!(w.next().is_none());

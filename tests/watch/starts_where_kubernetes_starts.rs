@@ -11,7 +11,7 @@ const QUIET: Duration = Duration::from_millis(150);
 #[test]
 fn watch_from_zero_sends_the_current_state_then_changes() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let foo = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let mut w = pods.watch(&WatchParams::default(), "0").unwrap();
         assert_eq!(
@@ -67,7 +67,7 @@ fn watch_from_zero_sends_the_current_state_then_changes() {
 #[test]
 fn watch_from_a_revision_sends_only_later_changes() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns");
+        let pods = pod_api(store, "ns");
         let foo = pods.create(&PostParams::default(), &pod("foo")).unwrap();
         let mut w = pods
             .watch(&WatchParams::default(), &rv(&foo).to_string())
@@ -98,7 +98,7 @@ fn watch_from_a_revision_sends_only_later_changes() {
 #[test]
 fn a_future_revision_is_accepted_and_waits_for_it() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let start = store.resource_version() + 2;
     let mut w = pods
         .watch(&WatchParams::default(), &start.to_string())
@@ -115,7 +115,7 @@ fn a_future_revision_is_accepted_and_waits_for_it() {
 #[test]
 fn initial_events_end_with_a_bookmark_at_the_global_revision() {
     on_each_store(|store| {
-        let pods = store.namespaced::<Pod>("ns-foo");
+        let pods = pod_api(store, "ns-foo");
         for i in 1..=5 {
             pods.create(&PostParams::default(), &pod(&format!("pod-{i}")))
                 .unwrap();
@@ -149,7 +149,7 @@ fn initial_events_end_with_a_bookmark_at_the_global_revision() {
 #[test]
 fn the_watch_semantics_matrix_of_start_options() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let first = pods.create(&PostParams::default(), &pod("pod-1")).unwrap();
     pods.create(&PostParams::default(), &pod("pod-2")).unwrap();
     let third = pods.create(&PostParams::default(), &pod("pod-3")).unwrap();
@@ -244,7 +244,7 @@ fn the_watch_semantics_matrix_of_start_options() {
 #[test]
 fn a_single_object_watch_by_name_reports_only_that_object() {
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     for i in 1..=5 {
         pods.create(&PostParams::default(), &pod(&format!("pod-{i}")))
             .unwrap();
@@ -275,7 +275,7 @@ fn a_single_object_watch_by_name_reports_only_that_object() {
 fn send_initial_events_needs_resource_version_match_not_older_than_as_upstream_validates() {
     use apistore::VersionMatch;
     let store = apistore::Store::memory();
-    let pods = store.namespaced::<Pod>("ns");
+    let pods = pod_api(&store, "ns");
     let forbidden = |wp: WatchParams| -> Vec<String> {
         let err = pods.watch(&wp, "").unwrap_err();
         assert!(err.is_invalid(), "{wp:?}: {err}");
