@@ -170,6 +170,7 @@ impl Mvcc {
             seq,
             ..
         } = staged;
+        let started = std::time::Instant::now();
         let last_revision = published.last().map_or(0, |(_, v)| v.revision);
         let entry = LogEntry::Commit {
             last_revision,
@@ -178,9 +179,11 @@ impl Mvcc {
         let mut wal = self.inner.wal.as_ref().map(|w| w.lock());
         let log_len_before = wal.as_ref().map_or(0, |w| w.segment_len());
         let mut failure: Option<MvccError> = None;
+        let mut synced = false;
         if let (Some(wal), false) = (wal.as_mut(), published.is_empty()) {
-            if let Err(e) = wal.append(&entry, true) {
-                failure = Some(e);
+            match wal.append(&entry, true) {
+                Ok(()) => synced = true,
+                Err(e) => failure = Some(e),
             }
         }
         let rows = match entry {
@@ -250,6 +253,16 @@ impl Mvcc {
         }
         // After the state: a staging that sees this group settled reads its versions there.
         self.inner.pipeline.lock().settle(seq, committed);
+        if committed {
+            let stats = &self.inner.stats;
+            let relaxed = std::sync::atomic::Ordering::Relaxed;
+            stats.groups.fetch_add(1, relaxed);
+            let done = results.iter().filter(|r| r.is_ok()).count() as u64;
+            stats.transactions.fetch_add(done, relaxed);
+            stats.log_syncs.fetch_add(u64::from(synced), relaxed);
+            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            stats.write_nanos.fetch_add(nanos, relaxed);
+        }
         group
             .into_iter()
             .zip(results)

@@ -120,8 +120,33 @@ struct Inner {
     last_group_answered: std::sync::atomic::AtomicU64,
     /// When the store was opened: the origin of `last_group_answered`.
     opened: std::time::Instant,
+    /// Counts of the groups written so far (see [`CommitStats`]).
+    stats: StatCounters,
     /// The thread that leads groups of submitted commits, once anything was submitted.
     committer: std::sync::OnceLock<queue::CommitterThreads>,
+}
+
+/// What the group commit has done since the store was opened: how many transactions it
+/// wrote, in how many groups, and how many log syncs that took. Transactions over syncs is
+/// how many writes one sync carried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions committed (each counts once, whatever it wrote).
+    pub transactions: u64,
+    /// Groups committed.
+    pub groups: u64,
+    /// Syncs of the write-ahead log (zero for a store without a log).
+    pub log_syncs: u64,
+    /// Nanoseconds spent writing groups (logging, syncing, publishing), all groups together.
+    pub write_nanos: u64,
+}
+
+#[derive(Default)]
+struct StatCounters {
+    transactions: std::sync::atomic::AtomicU64,
+    groups: std::sync::atomic::AtomicU64,
+    log_syncs: std::sync::atomic::AtomicU64,
+    write_nanos: std::sync::atomic::AtomicU64,
 }
 
 /// A multi-version key-value store over a [`Backend`]. Cheap to clone; share it freely.
@@ -286,6 +311,18 @@ impl Mvcc {
         self.inner.state.write().compact(revision);
         self.inner.recent.set_compacted(revision);
         Ok(())
+    }
+
+    /// What the group commit has done since the store was opened.
+    pub fn commit_stats(&self) -> CommitStats {
+        let s = &self.inner.stats;
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        CommitStats {
+            transactions: load(&s.transactions),
+            groups: load(&s.groups),
+            log_syncs: load(&s.log_syncs),
+            write_nanos: load(&s.write_nanos),
+        }
     }
 
     /// Makes everything committed so far survive a reopen of the engine (a checkpoint).

@@ -54,6 +54,7 @@ impl Mvcc {
                 checkpoint_bytes: std::sync::atomic::AtomicU64::new(DEFAULT_CHECKPOINT_BYTES),
                 commits_in_flight: std::sync::atomic::AtomicUsize::new(0),
                 last_group_answered: std::sync::atomic::AtomicU64::new(0),
+                stats: StatCounters::default(),
                 opened: std::time::Instant::now(),
                 committer: std::sync::OnceLock::new(),
             }),

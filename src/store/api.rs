@@ -114,9 +114,39 @@ enum Attempt<T> {
     Lost,
 }
 
+/// How a verb waits for its commit.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// On the calling thread, which may lead the group commit (the blocking verbs).
+    Blocking,
+    /// As a future that never blocks its thread (the async verbs).
+    Submitted,
+}
+
+/// Runs a verb's future on this thread. A blocking verb's future never waits for a waker
+/// (its commit blocks inside the poll), so the first poll answers; should one ever return
+/// pending, the thread parks until it is woken.
+pub(crate) fn block_now<T>(future: impl std::future::Future<Output = T>) -> T {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
 /// Which part of the object an update may change.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Part {
     Main,
     Status,
     /// Spec and status together (the internal path controllers use).
@@ -349,8 +379,17 @@ impl<K: Resource> Api<K> {
         Error::invalid(&self.kind.group, &self.kind.kind, name, causes)
     }
 
-    fn commit(&self, txn: Txn) -> Result<Option<u64>> {
-        match self.store.shared.mvcc.commit(txn) {
+    /// Commits `txn`: `None` when its compare failed. A blocking commit waits on this
+    /// thread; a submitted one awaits its group without blocking the executor.
+    async fn commit(&self, mode: Mode, txn: Txn) -> Result<Option<u64>> {
+        let outcome = match mode {
+            Mode::Blocking => self.store.shared.mvcc.commit(txn),
+            Mode::Submitted => match self.store.shared.mvcc.submit(txn) {
+                Ok(pending) => pending.await,
+                Err(e) => Err(e),
+            },
+        };
+        match outcome {
             Ok(result) => Ok(Some(result.revision)),
             Err(MvccError::CompareFailed { .. }) => Ok(None),
             Err(e) => Err(e.into()),
@@ -363,14 +402,20 @@ impl<K: Resource> Api<K> {
     /// resourceVersion, generates the name from `generateName` when `name` is empty, and
     /// answers AlreadyExists when the name is taken.
     pub fn create(&self, pp: &PostParams, obj: &K) -> Result<K> {
-        self.create_inner(pp, obj, false).map(|o| self.out(o))
+        block_now(self.create_in(Mode::Blocking, pp, obj))
+    }
+
+    pub(crate) async fn create_in(&self, mode: Mode, pp: &PostParams, obj: &K) -> Result<K> {
+        self.create_inner(mode, pp, obj, false)
+            .await
+            .map(|o| self.out(o))
     }
 
     /// Creates `obj` keeping its status (an internal write path: for kinds with a status
     /// subresource, `create` drops the status the client sent; this keeps it). Strategies see
     /// [`StrategyContext::is_internal`].
     pub fn create_unrestricted(&self, pp: &PostParams, obj: &K) -> Result<K> {
-        self.create_inner(pp, obj, true).map(|o| self.out(o))
+        block_now(self.create_inner(Mode::Blocking, pp, obj, true)).map(|o| self.out(o))
     }
 
     /// A copy of `obj` as a create takes it in: the namespace checked and settled, no
@@ -392,18 +437,24 @@ impl<K: Resource> Api<K> {
         Ok(obj)
     }
 
-    fn create_inner(&self, pp: &PostParams, obj: &K, internal: bool) -> Result<K> {
+    async fn create_inner(
+        &self,
+        mode: Mode,
+        pp: &PostParams,
+        obj: &K,
+        internal: bool,
+    ) -> Result<K> {
         let obj = self.create_intake(obj)?;
         let base = obj.meta().generate_name.clone().unwrap_or_default();
         let generate = obj.meta().name_str().is_empty() && !base.is_empty();
         if !generate {
-            return self.create_once(pp, obj, internal);
+            return self.create_once(mode, pp, obj, internal).await;
         }
         let mut last = None;
         for _ in 0..GENERATE_ATTEMPTS {
             let mut candidate = obj.clone();
             candidate.meta_mut().name = Some(generate_name(&base));
-            match self.create_once(pp, candidate, internal) {
+            match self.create_once(mode, pp, candidate, internal).await {
                 Err(e) if e.is_already_exists() => last = Some(e),
                 other => return other,
             }
@@ -421,7 +472,7 @@ impl<K: Resource> Api<K> {
         })
     }
 
-    fn create_once(&self, pp: &PostParams, obj: K, internal: bool) -> Result<K> {
+    async fn create_once(&self, mode: Mode, pp: &PostParams, obj: K, internal: bool) -> Result<K> {
         let (mut obj, key, bytes) = self.prepare_create(obj, internal)?;
         let name = obj.meta().name_str().to_string();
         if pp.dry_run {
@@ -431,7 +482,7 @@ impl<K: Resource> Api<K> {
             return Ok(obj);
         }
         let txn = Txn::new().when_absent(key.clone()).put(key.clone(), bytes);
-        match self.commit(txn)? {
+        match self.commit(mode, txn).await? {
             Some(revision) => {
                 // Not kept decoded: holding a copy of every new object made a create half
                 // again as dear (the copy, and the fresh memory it takes), for a first read
@@ -615,7 +666,18 @@ impl<K: Resource> Api<K> {
     /// unless the kind allows unconditional updates. Changes to `status` are ignored for kinds
     /// with a status subresource.
     pub fn replace(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
-        self.replace_part(name, pp, obj.clone(), Part::Main)
+        block_now(self.replace_in(Mode::Blocking, name, pp, obj))
+    }
+
+    pub(crate) async fn replace_in(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PostParams,
+        obj: &K,
+    ) -> Result<K> {
+        self.replace_part(mode, name, pp, obj.clone(), Part::Main)
+            .await
             .map(|o| self.out(Arc::unwrap_or_clone(o)))
     }
 
@@ -638,11 +700,22 @@ impl<K: Resource> Api<K> {
         self.replace_status_owned(name, pp, obj.clone())
     }
 
+    pub(crate) async fn replace_status_in(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PostParams,
+        obj: K,
+    ) -> Result<K> {
+        self.require_status_subresource(name)?;
+        self.replace_part(mode, name, pp, obj, Part::Status)
+            .await
+            .map(|o| self.out(Arc::unwrap_or_clone(o)))
+    }
+
     /// [`Api::replace_status`] of an object the caller gives away (no copy of it is made).
     pub fn replace_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<K> {
-        self.require_status_subresource(name)?;
-        self.replace_part(name, pp, obj, Part::Status)
-            .map(|o| self.out(Arc::unwrap_or_clone(o)))
+        block_now(self.replace_status_in(Mode::Blocking, name, pp, obj))
     }
 
     /// [`Api::replace_status_owned`] for a caller that does not want the written object
@@ -650,7 +723,7 @@ impl<K: Resource> Api<K> {
     /// objects rewritten often, such as an image stream with a long tag history).
     pub fn write_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<()> {
         self.require_status_subresource(name)?;
-        self.replace_part(name, pp, obj, Part::Status).map(drop)
+        block_now(self.replace_part(Mode::Blocking, name, pp, obj, Part::Status)).map(drop)
     }
 
     /// Replaces spec and status together in one revision, with the same optimistic
@@ -658,7 +731,7 @@ impl<K: Resource> Api<K> {
     /// controllers built on the store (the API server does not expose it): for kinds with a
     /// status subresource, `replace` ignores status and `replace_status` ignores the rest.
     pub fn replace_unrestricted(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
-        self.replace_part(name, pp, obj.clone(), Part::All)
+        block_now(self.replace_part(Mode::Blocking, name, pp, obj.clone(), Part::All))
             .map(|o| self.out(Arc::unwrap_or_clone(o)))
     }
 
@@ -680,7 +753,14 @@ impl<K: Resource> Api<K> {
 
     /// The written object comes back shared with the decoded-object cache: a caller that
     /// wants its own copy makes it, one that does not pays nothing.
-    fn replace_part(&self, name: &str, pp: &PostParams, mut obj: K, part: Part) -> Result<Arc<K>> {
+    async fn replace_part(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PostParams,
+        mut obj: K,
+        part: Part,
+    ) -> Result<Arc<K>> {
         self.check_body_identity(name, &mut obj)?;
         let key = self.space.object_key(obj.meta().namespace.as_deref(), name);
         let sent = obj.meta().resource_version.clone().unwrap_or_default();
@@ -692,7 +772,7 @@ impl<K: Resource> Api<K> {
                 if self.kind.allow_create_on_update && part == Part::Main {
                     if let Some(mut fresh) = obj.take() {
                         fresh.meta_mut().resource_version = None;
-                        return self.create_once(pp, fresh, false).map(Arc::new);
+                        return self.create_once(mode, pp, fresh, false).await.map(Arc::new);
                     }
                 }
                 return Err(self.not_found(name));
@@ -720,7 +800,10 @@ impl<K: Resource> Api<K> {
             let Some(attempt) = attempt else {
                 return Err(Error::modified(&self.kind.group, &self.kind.plural, name));
             };
-            match self.apply_update(&current, attempt, pp.dry_run, part)? {
+            match self
+                .apply_update(mode, &current, attempt, pp.dry_run, part)
+                .await?
+            {
                 Attempt::Done(out) => return Ok(out),
                 Attempt::Lost if expected == 0 => continue,
                 Attempt::Lost => {
@@ -749,6 +832,20 @@ impl<K: Resource> Api<K> {
         name: &str,
         pp: &PostParams,
         preconditions: Option<&Preconditions>,
+        f: F,
+    ) -> Result<K>
+    where
+        F: FnMut(K) -> Result<K>,
+    {
+        block_now(self.update_in(Mode::Blocking, name, pp, preconditions, f))
+    }
+
+    pub(crate) async fn update_in<F>(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PostParams,
+        preconditions: Option<&Preconditions>,
         mut f: F,
     ) -> Result<K>
     where
@@ -767,7 +864,10 @@ impl<K: Resource> Api<K> {
                 meta.namespace = current.obj.meta().namespace.clone();
                 meta.resource_version = current.obj.meta().resource_version.clone();
             }
-            match self.apply_update(&current, next, pp.dry_run, Part::Main)? {
+            match self
+                .apply_update(mode, &current, next, pp.dry_run, Part::Main)
+                .await?
+            {
                 Attempt::Done(out) => return Ok(self.out(Arc::unwrap_or_clone(out))),
                 Attempt::Lost => continue,
             }
@@ -780,18 +880,38 @@ impl<K: Resource> Api<K> {
     /// A patch that sets `metadata.resourceVersion` is conditional on it (Conflict when
     /// stale); otherwise the patch is re-applied to fresh state when a concurrent write wins.
     pub fn patch(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<K> {
-        self.patch_part(name, pp, patch, Part::Main)
+        block_now(self.patch_in(Mode::Blocking, name, pp, patch, Part::Main))
+    }
+
+    pub(crate) async fn patch_in(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PatchParams,
+        patch: &Patch,
+        part: Part,
+    ) -> Result<K> {
+        if part == Part::Status {
+            self.require_status_subresource(name)?;
+        }
+        self.patch_part(mode, name, pp, patch, part)
+            .await
             .map(|o| self.out(o))
     }
 
     /// Patches only the `status` of the named object (the `/status` subresource).
     pub fn patch_status(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<K> {
-        self.require_status_subresource(name)?;
-        self.patch_part(name, pp, patch, Part::Status)
-            .map(|o| self.out(o))
+        block_now(self.patch_in(Mode::Blocking, name, pp, patch, Part::Status))
     }
 
-    fn patch_part(&self, name: &str, pp: &PatchParams, patch: &Patch, part: Part) -> Result<K> {
+    async fn patch_part(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PatchParams,
+        patch: &Patch,
+        part: Part,
+    ) -> Result<K> {
         let key = self.key_of(name)?;
         loop {
             let current = self.load(&key)?.ok_or_else(|| self.not_found(name))?;
@@ -834,7 +954,10 @@ impl<K: Resource> Api<K> {
                     return Err(Error::modified(&self.kind.group, &self.kind.plural, name));
                 }
             }
-            match self.apply_update(&current, patched, pp.dry_run, part)? {
+            match self
+                .apply_update(mode, &current, patched, pp.dry_run, part)
+                .await?
+            {
                 Attempt::Done(out) => return Ok(Arc::unwrap_or_clone(out)),
                 Attempt::Lost => continue,
             }
@@ -844,8 +967,9 @@ impl<K: Resource> Api<K> {
     // ---------------------------------------------------------------- the update core
 
     /// Prepares `next` as an update of `current` and commits it if anything changed.
-    fn apply_update(
+    async fn apply_update(
         &self,
+        mode: Mode,
         current: &Stored<K>,
         mut next: K,
         dry_run: bool,
@@ -947,7 +1071,7 @@ impl<K: Resource> Api<K> {
         } else {
             txn.put(current.key.clone(), bytes)
         };
-        match self.commit(txn)? {
+        match self.commit(mode, txn).await? {
             Some(revision) => {
                 next.meta_mut().resource_version = Some(revision.to_string());
                 let next = Arc::new(next);
@@ -997,6 +1121,10 @@ impl<K: Resource> Api<K> {
     /// it gets `deletionTimestamp` and stays until its last finalizer is removed. The returned
     /// object carries the revision of the delete (or of the marking update).
     pub fn delete(&self, name: &str, dp: &DeleteParams) -> Result<K> {
+        block_now(self.delete_in(Mode::Blocking, name, dp))
+    }
+
+    pub(crate) async fn delete_in(&self, mode: Mode, name: &str, dp: &DeleteParams) -> Result<K> {
         let key = self.key_of(name)?;
         loop {
             let current = self.load(&key)?.ok_or_else(|| self.not_found(name))?;
@@ -1006,14 +1134,19 @@ impl<K: Resource> Api<K> {
             self.kind
                 .hooks
                 .validate_delete(&current.obj, &StrategyContext::new(&self.store))?;
-            match self.delete_once(&current, dp)? {
+            match self.delete_once(mode, &current, dp).await? {
                 Attempt::Done(out) => return Ok(self.out(out)),
                 Attempt::Lost => continue,
             }
         }
     }
 
-    fn delete_once(&self, current: &Stored<K>, dp: &DeleteParams) -> Result<Attempt<K>> {
+    async fn delete_once(
+        &self,
+        mode: Mode,
+        current: &Stored<K>,
+        dp: &DeleteParams,
+    ) -> Result<Attempt<K>> {
         let meta = current.obj.meta();
         let grace = self
             .kind
@@ -1033,10 +1166,14 @@ impl<K: Resource> Api<K> {
                 if !shorter || meta.has_finalizers() {
                     return Ok(Attempt::Done(K::clone(&current.obj)));
                 }
-                return self.mark_deleting(current, grace.unwrap_or(0), dp.dry_run);
+                return self
+                    .mark_deleting(mode, current, grace.unwrap_or(0), dp.dry_run)
+                    .await;
             }
         } else if meta.has_finalizers() || graceful {
-            return self.mark_deleting(current, grace.unwrap_or(0), dp.dry_run);
+            return self
+                .mark_deleting(mode, current, grace.unwrap_or(0), dp.dry_run)
+                .await;
         }
         if dp.dry_run {
             return Ok(Attempt::Done(K::clone(&current.obj)));
@@ -1044,7 +1181,7 @@ impl<K: Resource> Api<K> {
         let txn = Txn::new()
             .when_mod_revision(current.key.clone(), current.mod_revision)
             .delete(current.key.clone());
-        match self.commit(txn)? {
+        match self.commit(mode, txn).await? {
             Some(revision) => {
                 let mut out = K::clone(&current.obj);
                 out.meta_mut().resource_version = Some(revision.to_string());
@@ -1054,7 +1191,13 @@ impl<K: Resource> Api<K> {
         }
     }
 
-    fn mark_deleting(&self, current: &Stored<K>, grace: i64, dry_run: bool) -> Result<Attempt<K>> {
+    async fn mark_deleting(
+        &self,
+        mode: Mode,
+        current: &Stored<K>,
+        grace: i64,
+        dry_run: bool,
+    ) -> Result<Attempt<K>> {
         let mut next = K::clone(&current.obj);
         {
             let meta = next.meta_mut();
@@ -1073,7 +1216,7 @@ impl<K: Resource> Api<K> {
         let txn = Txn::new()
             .when_mod_revision(current.key.clone(), current.mod_revision)
             .put(current.key.clone(), bytes);
-        match self.commit(txn)? {
+        match self.commit(mode, txn).await? {
             Some(revision) => {
                 next.meta_mut().resource_version = Some(revision.to_string());
                 self.remember(&current.key, revision, &Arc::new(next.clone()));

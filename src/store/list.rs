@@ -20,7 +20,7 @@ use crate::backend::{prefix_successor, KeyRange};
 use crate::error::{Error, Result, StatusCause};
 use crate::mvcc::{Kept, KeyValue, Looked, Lookup, MvccError, RangeOptions, Slot};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::api::{parse_resource_version, Api};
+use crate::store::api::{block_now, parse_resource_version, Api, Mode};
 use crate::store::continue_token;
 use crate::store::kind::Kind;
 use crate::store::meta::{ListMeta, ObjectList, ObjectMeta};
@@ -553,6 +553,15 @@ impl<K: Resource> Api<K> {
     /// Deletes every object the list parameters select, each in its own revision; returns the
     /// deleted (or deletion-marked) objects.
     pub fn delete_collection(&self, dp: &DeleteParams, lp: &ListParams) -> Result<ObjectList<K>> {
+        block_now(self.delete_collection_in(Mode::Blocking, dp, lp))
+    }
+
+    pub(crate) async fn delete_collection_in(
+        &self,
+        mode: Mode,
+        dp: &DeleteParams,
+        lp: &ListParams,
+    ) -> Result<ObjectList<K>> {
         let mut selection = lp.clone();
         selection.limit = None;
         selection.continue_token = None;
@@ -571,7 +580,7 @@ impl<K: Resource> Api<K> {
                         all
                     }
                 });
-            match api.delete(item.meta().name_str(), dp) {
+            match api.delete_in(mode, item.meta().name_str(), dp).await {
                 Ok(obj) => deleted.push(obj),
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),

@@ -8,6 +8,7 @@
 //! compare on the mod revision it read, and retries or reports a conflict when that fails.
 
 mod api;
+mod asynchronous;
 mod backup;
 mod cache;
 mod codec;
@@ -35,6 +36,7 @@ use crate::mvcc::Mvcc;
 
 pub use api::Api;
 pub use api::SubmittedCreate;
+pub use asynchronous::{AsyncApi, WatchStream};
 pub use context::StrategyContext;
 pub use dynamic::{ApiResource, DynamicObject, DynamicStrategy};
 pub use meta::{ListMeta, ObjectList, ObjectMeta, OwnerReference, Time, TypeMeta};
@@ -311,6 +313,12 @@ impl Store {
         make: impl FnOnce() -> T,
     ) -> Arc<T> {
         self.shared.extensions.get_or_insert_with(make)
+    }
+
+    /// What the group commit has done since the store was opened (transactions, groups, log
+    /// syncs, time spent writing groups).
+    pub fn commit_stats(&self) -> crate::mvcc::CommitStats {
+        self.shared.mvcc.commit_stats()
     }
 
     /// Checkpoints the engine and trims the log.
