@@ -533,8 +533,7 @@ impl<K: Resource> Api<K> {
         if self.kind.status_subresource && !internal {
             self.kind.hooks.clear_status(&mut obj)?;
         }
-        self.kind.hooks.encoding(&mut obj);
-        let bytes = codec::encode(&mut obj, None)?;
+        let bytes = self.kind.encode(&mut obj, None)?;
         self.check_size(&name, &bytes)?;
         let key = self
             .space
@@ -1051,8 +1050,7 @@ impl<K: Resource> Api<K> {
         if part != Part::Status && self.kind.hooks.spec_changed(&next, old) {
             next.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
         }
-        self.kind.hooks.encoding(&mut next);
-        let bytes = codec::encode(&mut next, Some(current.bytes.len()))?;
+        let bytes = self.kind.encode(&mut next, Some(current.bytes.len()))?;
         if *bytes == *current.bytes {
             return Ok(Attempt::Done(Arc::clone(old)));
         }
@@ -1209,7 +1207,7 @@ impl<K: Resource> Api<K> {
                 }
             }
         }
-        let bytes = codec::encode(&mut next, Some(current.bytes.len()))?;
+        let bytes = self.kind.encode(&mut next, Some(current.bytes.len()))?;
         if dry_run {
             return Ok(Attempt::Done(next));
         }

@@ -562,9 +562,11 @@ impl Hooks<DynamicObject> for DynamicHooks {
         }
     }
     fn encoding(&self, obj: &mut DynamicObject) {
-        if obj.types.as_ref() != Some(&self.types) {
-            obj.types = Some(self.types.clone());
-        }
+        // Stored without apiVersion and kind, as typed kinds store theirs (they are stamped on
+        // every read, as resourceVersion is): a typed and a dynamic handle on one resource then
+        // write the same bytes for the same object, and an unchanged write through either is
+        // no change at all.
+        obj.types = None;
     }
 }
 

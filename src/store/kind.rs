@@ -47,7 +47,8 @@ pub(crate) trait Hooks<K>: Send + Sync {
     fn field_value(&self, obj: &K, field: &str) -> Option<String>;
     /// Called on every object decoded from the engine, before it is shared.
     fn decoded(&self, _obj: &mut K) {}
-    /// Called on every object about to be encoded for a write.
+    /// Called on every object about to be encoded for a write ([`Hooks::decoded`] runs on
+    /// it again after).
     fn encoding(&self, _obj: &mut K) {}
 }
 
@@ -163,6 +164,14 @@ impl<K: Resource> Kind<K> {
         let mut obj: K = codec::decode_with(bytes, key, revision, &self.group, &self.plural)?;
         self.hooks.decoded(&mut obj);
         Ok(obj)
+    }
+
+    /// The bytes to store for `obj` (see `codec::encode`); `obj` is left as it was.
+    pub fn encode(&self, obj: &mut K, previous_len: Option<usize>) -> Result<Vec<u8>, Error> {
+        self.hooks.encoding(obj);
+        let bytes = codec::encode(obj, previous_len);
+        self.hooks.decoded(obj);
+        bytes
     }
 
     /// The kind's name rule plus the path-segment rule every key needs.
