@@ -197,13 +197,27 @@ pub struct PatchParams {
     pub force: bool,
 }
 
-/// A patch body (`kube::api::Patch`).
+/// A patch body (`kube::api::Patch`). Unlike kube-rs's `Patch<P>` it is not generic: the
+/// body is a JSON value, so `Patch::Json(ops)` needs no type annotation; a typed partial
+/// object becomes a merge patch with [`Patch::merge_of`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Patch {
     /// An RFC 7386 JSON merge patch.
     Merge(serde_json::Value),
     /// An RFC 6902 JSON patch.
     Json(json_patch::Patch),
+}
+
+impl Patch {
+    /// A merge patch of any serialisable value (kube-rs's `Patch::Merge(&typed)`).
+    ///
+    /// # Errors
+    /// BadRequest when `body` does not serialise to JSON.
+    pub fn merge_of<P: serde::Serialize>(body: &P) -> crate::Result<Patch> {
+        serde_json::to_value(body).map(Patch::Merge).map_err(|e| {
+            crate::Error::bad_request(format!("the merge patch could not be encoded: {e}"))
+        })
+    }
 }
 
 /// Parameters of a watch (`kube::api::WatchParams`).

@@ -92,3 +92,27 @@ fn a_patch_that_does_not_decode_is_a_bad_request_and_a_missing_object_not_found(
         .unwrap_err();
     assert!(err.is_not_found());
 }
+
+#[test]
+fn a_typed_partial_object_is_a_merge_patch() {
+    #[derive(serde::Serialize)]
+    struct NodeOnly {
+        spec: NodeSpec,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NodeSpec {
+        node_name: &'static str,
+    }
+    on_each_store(|store| {
+        let pods = pod_api(store, "ns");
+        pods.create(&PostParams::default(), &pod("p")).unwrap();
+        let patch = Patch::merge_of(&NodeOnly {
+            spec: NodeSpec { node_name: "n9" },
+        })
+        .unwrap();
+        let out = pods.patch("p", &PatchParams::default(), &patch).unwrap();
+        assert_eq!(out.spec.node_name, "n9");
+        assert_eq!(out.metadata.generation, Some(2));
+    });
+}
