@@ -1,0 +1,174 @@
+//! A kind described at run time against the typed kind of the same objects: create, get and a
+//! 500-object list page of a 1 KiB ImageStream-sized object, through `Api<Stream>` and through
+//! `Api<DynamicObject>` on the same resource (`ApiResource::erase`), in one run. Then the
+//! async create of 64 tasks on a two-thread runtime against 64 blocking threads, on the
+//! durable default.
+
+#[path = "common.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use apistore::{ApiResource, Config, DynamicObject, ListParams, PostParams, Store};
+use common::{stream, Stream};
+use criterion::{criterion_main, Criterion};
+
+const PRELOAD: usize = 2_000;
+
+fn kinds(c: &mut Criterion) {
+    let store = Store::memory();
+    let typed = store.namespaced::<Stream>("bench");
+    let dynamic = store.namespaced_with("bench", &ApiResource::erase::<Stream>());
+    for i in 0..PRELOAD {
+        typed
+            .create(&PostParams::default(), &stream(&format!("s-{i:06}"), &[]))
+            .expect("preload");
+    }
+    let template = stream("template", &[]);
+    let dynamic_template: DynamicObject =
+        serde_json::from_value(serde_json::to_value(&template).expect("json")).expect("dynamic");
+    let mut group = c.benchmark_group("kinds");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    let mut n = 0usize;
+    group.bench_function("typed_create", |b| {
+        b.iter(|| {
+            n += 1;
+            let mut obj = template.clone();
+            obj.metadata.name = Some(format!("t-{n:09}"));
+            typed.create(&PostParams::default(), &obj).expect("create")
+        })
+    });
+    let mut n = 0usize;
+    group.bench_function("dynamic_create", |b| {
+        b.iter(|| {
+            n += 1;
+            let mut obj = dynamic_template.clone();
+            obj.metadata.name = Some(format!("d-{n:09}"));
+            dynamic
+                .create(&PostParams::default(), &obj)
+                .expect("create")
+        })
+    });
+    let mut i = 0usize;
+    group.bench_function("typed_get", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            typed.get(&format!("s-{i:06}")).expect("get")
+        })
+    });
+    let mut i = 0usize;
+    group.bench_function("dynamic_get", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            dynamic.get(&format!("s-{i:06}")).expect("get")
+        })
+    });
+    let page = ListParams::default().limit(500);
+    group.bench_function("typed_list_500", |b| {
+        b.iter(|| typed.list(&page).expect("list"))
+    });
+    group.bench_function("dynamic_list_500", |b| {
+        b.iter(|| dynamic.list(&page).expect("list"))
+    });
+    group.finish();
+}
+
+/// Creates per second of `writers` blocking threads, `per_writer` creates each.
+fn blocking_creates(store: &Store, writers: usize, per_writer: usize, round: usize) -> Duration {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for w in 0..writers {
+            let api = store.namespaced::<Stream>("bench");
+            scope.spawn(move || {
+                for i in 0..per_writer {
+                    let name = format!("b{round}-{w}-{i}");
+                    api.create(&PostParams::default(), &stream(&name, &[]))
+                        .expect("create");
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+/// The same creates from `tasks` tasks on a two-thread runtime.
+fn async_creates(
+    runtime: &tokio::runtime::Runtime,
+    store: &Store,
+    tasks: usize,
+    per_task: usize,
+    round: usize,
+) -> Duration {
+    let api = Arc::new(store.namespaced::<Stream>("bench").into_async());
+    let started = Instant::now();
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|t| {
+                let api = api.clone();
+                tokio::spawn(async move {
+                    for i in 0..per_task {
+                        let name = format!("a{round}-{t}-{i}");
+                        api.create(&PostParams::default(), &stream(&name, &[]))
+                            .await
+                            .expect("create");
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.expect("task");
+        }
+    });
+    started.elapsed()
+}
+
+fn writers(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(Config::sled(dir.path())).expect("open");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("creates_from_64");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    group.throughput(criterion::Throughput::Elements(64 * 20));
+    let mut round = 0usize;
+    group.bench_function("blocking_threads", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    round += 1;
+                    blocking_creates(&store, 64, 20, round)
+                })
+                .sum()
+        })
+    });
+    group.bench_function("async_tasks_on_2_threads", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    round += 1;
+                    async_creates(&runtime, &store, 64, 20, round)
+                })
+                .sum()
+        })
+    });
+    group.finish();
+}
+
+#[allow(missing_docs)]
+mod harness {
+    criterion::criterion_group!(benches, super::kinds, super::writers);
+}
+criterion_main!(harness::benches);
+
+/// The allocator every bench runs with (see the README, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
