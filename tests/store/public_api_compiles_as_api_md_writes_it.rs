@@ -215,3 +215,99 @@ fn the_image_api_is_reached_through_image_api() -> Result<()> {
     assert!(images.signatures().delete("sha256:4a5b@sig").is_err());
     Ok(())
 }
+
+#[test]
+fn a_kind_chosen_at_run_time_is_used_as_the_contract_writes_it() -> Result<()> {
+    use apistore::{ApiResource, DynamicObject};
+    let store = Store::memory();
+    let ar = ApiResource::namespaced("example.com", "v1", "Widget", "widgets")
+        .with_status_subresource()
+        .with_selectable_field("spec.color", "/spec/color");
+    let api: Api<DynamicObject> = store.namespaced_with("ns", &ar);
+    let w = DynamicObject::new("w1", &ar).data(serde_json::json!({"spec": {"color": "red"}}));
+    let created = api.create(&PostParams::default(), &w)?;
+    let types = created.types.clone().expect("types");
+    assert_eq!(
+        (types.api_version.as_str(), types.kind.as_str()),
+        ("example.com/v1", "Widget")
+    );
+    assert_eq!(created.metadata.generation, Some(1));
+    let red = api.list(&ListParams::default().fields("spec.color=red"))?;
+    assert_eq!(red.items.len(), 1);
+    let unknown = api
+        .list(&ListParams::default().fields("spec.size=1"))
+        .unwrap_err();
+    assert_eq!(unknown.code(), 400);
+    let everywhere: Api<DynamicObject> = store.all_with(&ar);
+    assert_eq!(everywhere.list(&ListParams::default())?.items.len(), 1);
+    // A status change through the main resource is ignored; through /status it is kept and
+    // does not move generation.
+    let mut next = created.clone();
+    next.data["status"] = serde_json::json!({"ready": true});
+    let same = api.replace("w1", &PostParams::default(), &next)?;
+    assert_eq!(same.data.get("status"), None);
+    let status = api.replace_status("w1", &PostParams::default(), &next)?;
+    assert_eq!(status.data["status"]["ready"], true);
+    assert_eq!(status.metadata.generation, Some(1));
+    let mut spec = status.clone();
+    spec.data["spec"]["color"] = "blue".into();
+    assert_eq!(
+        api.replace("w1", &PostParams::default(), &spec)?
+            .metadata
+            .generation,
+        Some(2)
+    );
+    // Without an ApiResource a DynamicObject handle answers BadRequest.
+    let bare = store.namespaced::<DynamicObject>("ns");
+    assert_eq!(bare.get("w1").unwrap_err().code(), 400);
+    Ok(())
+}
+
+#[test]
+fn a_dynamic_strategy_validates_and_prepares_at_run_time() -> Result<()> {
+    use apistore::{ApiResource, DynamicObject, DynamicStrategy, StatusCause, StrategyContext};
+    struct NeedsColor;
+    impl DynamicStrategy for NeedsColor {
+        fn prepare_for_create(
+            &self,
+            obj: &mut DynamicObject,
+            _ctx: &StrategyContext<'_>,
+        ) -> Result<()> {
+            if obj.data.pointer("/spec/size").is_none() {
+                obj.data["spec"]["size"] = 1.into();
+            }
+            Ok(())
+        }
+        fn validate_create(&self, obj: &DynamicObject) -> Vec<StatusCause> {
+            match obj.data.pointer("/spec/color") {
+                Some(serde_json::Value::String(_)) => Vec::new(),
+                _ => vec![StatusCause::new(
+                    "FieldValueRequired",
+                    "spec.color",
+                    "Required value".to_string(),
+                )],
+            }
+        }
+    }
+    let store = Store::memory();
+    let ar = ApiResource::cluster("example.com", "v1", "Gadget", "gadgets")
+        .with_strategy(std::sync::Arc::new(NeedsColor));
+    let api = store.all_with(&ar);
+    let refused = api
+        .create(
+            &PostParams::default(),
+            &DynamicObject::new("g", &ar).data(serde_json::json!({"spec": {}})),
+        )
+        .unwrap_err();
+    assert!(refused.is_invalid());
+    assert_eq!(
+        refused.status().details.expect("details").kind.as_deref(),
+        Some("Gadget")
+    );
+    let made = api.create(
+        &PostParams::default(),
+        &DynamicObject::new("g", &ar).data(serde_json::json!({"spec": {"color": "red"}})),
+    )?;
+    assert_eq!(made.data["spec"]["size"], 1);
+    Ok(())
+}
