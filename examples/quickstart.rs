@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use apistore::{
-    Config, ListParams, ObjectMeta, PostParams, Resource, Store, WatchEvent, WatchParams,
+    Config, ListParams, ObjectMeta, ObjectMetaExt, PostParams, Resource, Store, WatchEvent,
+    WatchParams,
 };
 use serde::{Deserialize, Serialize};
 

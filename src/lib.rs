@@ -82,14 +82,18 @@ mod store;
 pub mod testing;
 
 pub use error::{Error, Result, Status, StatusCause, StatusDetails};
+/// k8s-openapi types as kinds (the `k8s-openapi` feature).
+#[cfg(feature = "k8s-openapi")]
+pub use store::k8s;
 pub use store::validation;
 pub use store::{
     Api, ApiResource, AsyncApi, Bookmark, BookmarkMeta, Config, DeleteParams, DynamicObject,
     DynamicStrategy, Engine, GetParams, ListMeta, ListParams, ObjectList, ObjectMeta,
-    OwnerReference, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy, Resource,
-    Store, StrategyContext, SubmittedCreate, Time, TypeMeta, VersionMatch, Watch, WatchEvent,
-    WatchParams, WatchReceiver, WatchStream, DEFAULT_LIST_PIN_LEASE, DEFAULT_MAX_OBJECT_BYTES,
-    DEFAULT_OBJECT_CACHE_ENTRIES, INITIAL_EVENTS_END,
+    ObjectMetaExt, OwnerReference, Patch, PatchParams, PostParams, Preconditions,
+    PropagationPolicy, Resource, Store, StrategyContext, SubmittedCreate, Time, TypeMeta,
+    VersionMatch, Watch, WatchEvent, WatchParams, WatchReceiver, WatchStream,
+    DEFAULT_LIST_PIN_LEASE, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_OBJECT_CACHE_ENTRIES,
+    INITIAL_EVENTS_END,
 };
 
 /// The README's code blocks, compiled as doc tests so they cannot rot.

@@ -10,6 +10,7 @@
 //! On create and update the manifest fills `dockerImageLayers`, `dockerImageMetadata` and,
 //! for manifest lists, `dockerImageManifests` (see [`crate::image::manifest`]).
 
+use crate::ObjectMetaExt;
 use std::sync::OnceLock;
 
 use regex::Regex;

@@ -15,6 +15,7 @@
 //! annotations are not consulted when a `Legacy` import picks a sub-manifest (linux/amd64,
 //! else the first entry).
 
+use crate::ObjectMetaExt;
 use std::collections::BTreeMap;
 
 use parking_lot::Mutex;

@@ -41,6 +41,8 @@ impl StreamImageApi {
     }
 
     /// The image of the stream's history (or a sub-manifest of one) whose name `id` prefixes.
+    // k8s-openapi's metadata `Time` (the `k8s-openapi` feature) is not `Copy`.
+    #[cfg_attr(not(feature = "k8s-openapi"), allow(clippy::clone_on_copy))]
     pub fn get(&self, name: &str) -> Result<ImageStreamImage> {
         let (stream_name, id) = parse_image_stream_image_name(name).map_err(|_| {
             Error::bad_request("ImageStreamImages must be retrieved with <name>@<id>")
@@ -68,7 +70,7 @@ impl StreamImageApi {
         let metadata = ObjectMeta {
             name: Some(name.to_string()),
             namespace: stream_meta.namespace.clone(),
-            creation_timestamp: image.metadata.creation_timestamp,
+            creation_timestamp: image.metadata.creation_timestamp.clone(),
             annotations: stream_meta.annotations.clone(),
             ..ObjectMeta::default()
         };

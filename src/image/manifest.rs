@@ -8,6 +8,7 @@
 //! rule (distinct layers counted once, the config counted once) and the legacy layer-order
 //! annotation. Parsing is strict about shape and returns typed errors; it never panics.
 
+use crate::ObjectMetaExt;
 use std::collections::BTreeSet;
 
 use serde::Deserialize;

@@ -27,6 +27,7 @@
 //! image the event points into the stream, as upstream); any other failure is the mapping's
 //! answer, and its event is not written.
 
+use crate::ObjectMetaExt;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 

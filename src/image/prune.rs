@@ -10,6 +10,7 @@
 //! namespace references any more (manifest-list children count as referenced through their
 //! list), which is exactly what `oc adm prune images` would delete next.
 
+use crate::ObjectMetaExt;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};

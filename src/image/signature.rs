@@ -9,7 +9,8 @@
 
 use crate::error::{Error, Result, Status, StatusCause, StatusDetails};
 use crate::image::types::{Image, ImageSignature, SignatureCondition, API_VERSION};
-use crate::{Api, PostParams, Time};
+use crate::ObjectMetaExt;
+use crate::{Api, PostParams};
 
 /// Splits `<imageName>@<signatureName>` (exactly two non-empty parts).
 pub fn split_signature_name(name: &str) -> Option<(&str, &str)> {
@@ -198,7 +199,9 @@ impl SignatureApi {
                 }),
             });
         }
-        signature.metadata.creation_timestamp = Some(Time::now());
+        signature
+            .metadata
+            .set_creation_time(Some(crate::Time::now()));
         image.signatures.push(signature);
         let stored = self
             .images

@@ -20,6 +20,7 @@
 //! cross-namespace sources. Events copied from another stream that point into that stream's
 //! integrated-registry repository are rewritten to point into this one.
 
+use crate::ObjectMetaExt;
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 

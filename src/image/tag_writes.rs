@@ -19,6 +19,7 @@ use crate::image::views::{
     empty_stream, import_mode, istag_view, parse_stream_tag, streams, too_many_conflicts,
     write_stream, ImageTagApi, StreamTagApi, TAG_WRITE_ATTEMPTS,
 };
+use crate::ObjectMetaExt;
 use crate::{ObjectMeta, Patch, PatchParams, PostParams};
 
 /// Attempts of a blind ImageStreamTag update (client-go's `DefaultBackoff` steps).
@@ -49,11 +50,13 @@ fn comparable(meta: &ObjectMeta) -> ObjectMeta {
 
 /// What `rest.BeforeUpdate` fills from the old object: uid when unset, creation time and
 /// generation always.
+// k8s-openapi's metadata `Time` (the `k8s-openapi` feature) is not `Copy`.
+#[cfg_attr(not(feature = "k8s-openapi"), allow(clippy::clone_on_copy))]
 fn fill_system_fields(meta: &mut ObjectMeta, old: &ObjectMeta) {
     if meta.uid.as_deref().unwrap_or("").is_empty() {
         meta.uid = old.uid.clone();
     }
-    meta.creation_timestamp = old.creation_timestamp;
+    meta.creation_timestamp = old.creation_timestamp.clone();
     meta.generation = old.generation;
 }
 

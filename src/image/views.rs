@@ -15,6 +15,7 @@
 //! Replace and patch of ImageStreamTags and create and replace of ImageTags live in
 //! `tag_writes`.
 
+use crate::ObjectMetaExt;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result, Status, StatusCause, StatusDetails};
@@ -313,6 +314,8 @@ impl TagHead {
     /// The head of `tag`: its newest event with an image, or an empty one dated at the
     /// stream's creation. `repository` gives the stream's registry repository as `get`
     /// decorates it; it is asked for only when the tag's reference policy is `Local`.
+    // k8s-openapi's metadata `Time` (the `k8s-openapi` feature) is not `Copy`.
+    #[cfg_attr(not(feature = "k8s-openapi"), allow(clippy::clone_on_copy))]
     pub(crate) fn of(
         stream: &ImageStream,
         tag: &str,
@@ -330,10 +333,10 @@ impl TagHead {
             None => String::new(),
         };
         let mut metadata = view_meta(stream, [stream.metadata.name_str(), ":", tag].concat());
-        metadata.creation_timestamp = match event {
-            Some(event) => event.created,
-            None => stream.metadata.creation_timestamp,
-        };
+        match event {
+            Some(event) => metadata.set_creation_time(event.created),
+            None => metadata.creation_timestamp = stream.metadata.creation_timestamp.clone(),
+        }
         TagHead {
             metadata,
             spec: spec.cloned(),
@@ -529,7 +532,7 @@ impl StreamTagApi {
                     stream,
                     [stream.metadata.name_str(), ":", &list.tag].concat(),
                 );
-                metadata.creation_timestamp = event.created;
+                metadata.set_creation_time(event.created);
                 if !tag_matches(&fields, &metadata) {
                     continue;
                 }

@@ -7,6 +7,7 @@
 //! others (guaranteed update, patch, delete) re-read and try again. Nothing is written, and no
 //! revision consumed, when a write fails, is a dry run, or would store identical bytes.
 
+use crate::ObjectMetaExt;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -18,7 +19,7 @@ use crate::store::codec;
 use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};
 use crate::store::kind::Kind;
-use crate::store::meta::{ObjectMeta, Time};
+use crate::store::meta::{meta_now, meta_plus_seconds, ObjectMeta};
 use crate::store::params::{
     DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions,
 };
@@ -498,7 +499,7 @@ impl<K: Resource> Api<K> {
     /// `obj` as a create would write it (server-set metadata, prepared, validated,
     /// encoded), with its key and bytes. Nothing is written.
     fn prepare_create(&self, mut obj: K, internal: bool) -> Result<(K, Vec<u8>, Vec<u8>)> {
-        let now = Time::now();
+        let now = meta_now();
         {
             let meta = obj.meta_mut();
             // A v4 uid from the thread's CSPRNG (one getrandom syscall per create showed up in
@@ -1151,14 +1152,14 @@ impl<K: Resource> Api<K> {
             .default_grace_period_seconds
             .map(|default| dp.grace_period_seconds.map_or(default, i64::from).max(0));
         let graceful = grace.is_some_and(|g| g > 0);
-        let now = Time::now();
+        let now = meta_now();
         if meta.is_deleting() {
             // Already pending: only a shorter grace period (or an immediate delete of an
             // object without finalizers) changes anything.
             let immediate = grace == Some(0) && !meta.has_finalizers();
             if !immediate {
-                let shorter = match (grace, meta.deletion_timestamp) {
-                    (Some(g), Some(deadline)) if g > 0 => now.plus_seconds(g) < deadline,
+                let shorter = match (grace, &meta.deletion_timestamp) {
+                    (Some(g), Some(deadline)) if g > 0 => meta_plus_seconds(&now, g) < *deadline,
                     _ => false,
                 };
                 if !shorter || meta.has_finalizers() {
@@ -1199,7 +1200,7 @@ impl<K: Resource> Api<K> {
         let mut next = K::clone(&current.obj);
         {
             let meta = next.meta_mut();
-            meta.deletion_timestamp = Some(Time::now().plus_seconds(grace));
+            meta.deletion_timestamp = Some(meta_plus_seconds(&meta_now(), grace));
             meta.deletion_grace_period_seconds = Some(grace);
             if let Some(generation) = meta.generation.filter(|g| *g > 0) {
                 if current.obj.meta().deletion_timestamp.is_none() {
@@ -1243,10 +1244,12 @@ fn generate_name(base: &str) -> String {
 }
 
 /// Copies the fields the store owns from the stored object into an update.
+// k8s-openapi's metadata `Time` (the `k8s-openapi` feature) is not `Copy`.
+#[cfg_attr(not(feature = "k8s-openapi"), allow(clippy::clone_on_copy))]
 fn copy_owned_fields(next: &mut ObjectMeta, old: &ObjectMeta) {
     next.uid = old.uid.clone();
-    next.creation_timestamp = old.creation_timestamp;
-    next.deletion_timestamp = old.deletion_timestamp;
+    next.creation_timestamp = old.creation_timestamp.clone();
+    next.deletion_timestamp = old.deletion_timestamp.clone();
     next.deletion_grace_period_seconds = old.deletion_grace_period_seconds;
     next.generation = old.generation;
     next.self_link = None;

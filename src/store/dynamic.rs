@@ -176,6 +176,11 @@ impl ApiResource {
     /// scope, status subresource and selectable fields (each field's pointer is its dotted
     /// path: `spec.color` is `/spec/color`). `K`'s own strategy hooks are not carried over.
     pub fn erase<K: Resource>() -> Self {
+        K::api_resource()
+    }
+
+    /// [`ApiResource::erase`] from `K`'s constants (the default of [`Resource::api_resource`]).
+    pub(crate) fn from_constants<K: Resource>() -> Self {
         let mut ar = ApiResource::new(K::GROUP, K::VERSION, K::KIND, K::PLURAL, K::NAMESPACED);
         ar.status_subresource = K::HAS_STATUS_SUBRESOURCE;
         for field in K::SELECTABLE_FIELDS {

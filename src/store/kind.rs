@@ -135,21 +135,19 @@ pub(crate) struct Kind<K> {
 impl<K: Resource> Kind<K> {
     /// The kind of the typed `K`, from its constants and trait methods.
     pub fn typed() -> Kind<K> {
+        let ar = K::api_resource();
         Kind {
-            group: K::GROUP.to_string(),
-            kind: K::KIND.to_string(),
-            plural: K::PLURAL.to_string(),
-            api_version: K::api_version(),
-            namespaced: K::NAMESPACED,
-            status_subresource: K::HAS_STATUS_SUBRESOURCE,
-            allow_unconditional_update: K::ALLOW_UNCONDITIONAL_UPDATE,
+            selectable_fields: ar.selectable_fields().map(|(f, _)| f.to_string()).collect(),
+            status_subresource: ar.has_status_subresource(),
+            group: ar.group,
+            kind: ar.kind,
+            plural: ar.plural,
+            api_version: ar.api_version,
+            namespaced: ar.namespaced,
+            allow_unconditional_update: K::allows_unconditional_update(),
             allow_create_on_update: K::ALLOW_CREATE_ON_UPDATE,
             decorates: K::DECORATES,
             default_grace_period_seconds: K::DEFAULT_GRACE_PERIOD_SECONDS,
-            selectable_fields: K::SELECTABLE_FIELDS
-                .iter()
-                .map(|f| (*f).to_string())
-                .collect(),
             hooks: Box::new(Typed(PhantomData)),
         }
     }

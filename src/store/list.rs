@@ -10,6 +10,7 @@
 //! nobody has decoded since they were written (the first list after a bulk load) are decoded
 //! on two threads when a chunk holds many of them: decoding is most of such a list.
 
+use crate::ObjectMetaExt;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;

@@ -100,7 +100,11 @@ impl<'de> Deserialize<'de> for Time {
     }
 }
 
-/// `metav1.ObjectMeta`: the metadata every stored object has.
+/// `metav1.ObjectMeta`: the metadata every stored object has. With the `k8s-openapi` feature
+/// this is k8s-openapi's own `ObjectMeta` instead (same fields and JSON; its timestamps are
+/// k8s-openapi's `Time`), so its types are kinds with no conversion
+/// (`docs/design/dynamic-kinds.md`).
+#[cfg(not(feature = "k8s-openapi"))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
@@ -151,35 +155,104 @@ pub struct ObjectMeta {
     pub managed_fields: Option<Vec<serde_json::Value>>,
 }
 
-impl ObjectMeta {
+/// What the store reads of metadata, on whichever `ObjectMeta` the build uses.
+pub trait ObjectMetaExt {
     /// The name, or `""`.
-    pub fn name_str(&self) -> &str {
+    fn name_str(&self) -> &str;
+    /// The namespace, or `""`.
+    fn namespace_str(&self) -> &str;
+    /// The labels, or an empty map.
+    fn labels_or_empty(&self) -> &BTreeMap<String, String>;
+    /// True when a delete is pending.
+    fn is_deleting(&self) -> bool;
+    /// True when the object has at least one finalizer.
+    fn has_finalizers(&self) -> bool;
+    /// Sets `creationTimestamp` from a [`Time`] (whatever timestamp type metadata has in this
+    /// build), or clears it.
+    fn set_creation_time(&mut self, time: Option<Time>);
+}
+
+impl ObjectMetaExt for ObjectMeta {
+    fn name_str(&self) -> &str {
         self.name.as_deref().unwrap_or("")
     }
 
-    /// The namespace, or `""`.
-    pub fn namespace_str(&self) -> &str {
+    fn namespace_str(&self) -> &str {
         self.namespace.as_deref().unwrap_or("")
     }
 
-    /// The labels, or an empty map.
-    pub fn labels_or_empty(&self) -> &BTreeMap<String, String> {
+    fn labels_or_empty(&self) -> &BTreeMap<String, String> {
         static EMPTY: BTreeMap<String, String> = BTreeMap::new();
         self.labels.as_ref().unwrap_or(&EMPTY)
     }
 
-    /// True when a delete is pending.
-    pub fn is_deleting(&self) -> bool {
+    fn is_deleting(&self) -> bool {
         self.deletion_timestamp.is_some()
     }
 
-    /// True when the object has at least one finalizer.
-    pub fn has_finalizers(&self) -> bool {
+    fn has_finalizers(&self) -> bool {
         self.finalizers.as_ref().is_some_and(|f| !f.is_empty())
+    }
+
+    fn set_creation_time(&mut self, time: Option<Time>) {
+        self.creation_timestamp = time.map(meta_time);
     }
 }
 
-/// `metav1.OwnerReference`.
+/// The type of metadata timestamps (`creationTimestamp`, `deletionTimestamp`).
+#[cfg(not(feature = "k8s-openapi"))]
+pub(crate) type MetaTime = Time;
+/// The type of metadata timestamps (`creationTimestamp`, `deletionTimestamp`).
+#[cfg(feature = "k8s-openapi")]
+pub(crate) type MetaTime = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+/// Now, at whole seconds, as a metadata timestamp.
+#[cfg(not(feature = "k8s-openapi"))]
+pub(crate) fn meta_now() -> MetaTime {
+    Time::now()
+}
+
+/// `time` plus `seconds` (saturating), as a metadata timestamp.
+#[cfg(not(feature = "k8s-openapi"))]
+pub(crate) fn meta_plus_seconds(time: &MetaTime, seconds: i64) -> MetaTime {
+    time.plus_seconds(seconds)
+}
+
+/// A timestamp of this crate's as a metadata timestamp.
+#[cfg(not(feature = "k8s-openapi"))]
+pub(crate) fn meta_time(time: Time) -> MetaTime {
+    time
+}
+
+/// Now, at whole seconds, as a metadata timestamp.
+#[cfg(feature = "k8s-openapi")]
+pub(crate) fn meta_now() -> MetaTime {
+    meta_time(Time::now())
+}
+
+/// `time` plus `seconds` (saturating), as a metadata timestamp.
+#[cfg(feature = "k8s-openapi")]
+pub(crate) fn meta_plus_seconds(time: &MetaTime, seconds: i64) -> MetaTime {
+    let delta = k8s_openapi::jiff::SignedDuration::from_secs(seconds);
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        time.0.checked_add(delta).unwrap_or(time.0),
+    )
+}
+
+/// A timestamp of this crate's (whole seconds) as a metadata timestamp.
+#[cfg(feature = "k8s-openapi")]
+pub(crate) fn meta_time(time: Time) -> MetaTime {
+    use k8s_openapi::jiff::Timestamp;
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        Timestamp::from_second(time.0.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH),
+    )
+}
+
+#[cfg(feature = "k8s-openapi")]
+pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+/// `metav1.OwnerReference` (k8s-openapi's with the `k8s-openapi` feature).
+#[cfg(not(feature = "k8s-openapi"))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerReference {

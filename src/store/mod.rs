@@ -15,6 +15,8 @@ mod codec;
 mod context;
 pub(crate) mod continue_token;
 mod dynamic;
+#[cfg(feature = "k8s-openapi")]
+pub mod k8s;
 mod key;
 mod kind;
 mod list;
@@ -39,7 +41,7 @@ pub use api::SubmittedCreate;
 pub use asynchronous::{AsyncApi, WatchStream};
 pub use context::StrategyContext;
 pub use dynamic::{ApiResource, DynamicObject, DynamicStrategy};
-pub use meta::{ListMeta, ObjectList, ObjectMeta, OwnerReference, Time, TypeMeta};
+pub use meta::{ListMeta, ObjectList, ObjectMeta, ObjectMetaExt, OwnerReference, Time, TypeMeta};
 pub use params::{
     DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Preconditions,
     PropagationPolicy, VersionMatch, WatchParams,

@@ -48,6 +48,20 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
     /// The object's metadata, mutable.
     fn meta_mut(&mut self) -> &mut ObjectMeta;
 
+    /// The kind described as a value: names, scope, status subresource and selectable fields.
+    /// The default reads the constants above; kinds whose names are known only through
+    /// functions (kube-derive types, with the `k8s-openapi` feature) override it, and the
+    /// store reads the kind from here.
+    fn api_resource() -> crate::ApiResource {
+        crate::ApiResource::from_constants::<Self>()
+    }
+
+    /// Whether a replace without `metadata.resourceVersion` overwrites; the default is
+    /// [`Resource::ALLOW_UNCONDITIONAL_UPDATE`].
+    fn allows_unconditional_update() -> bool {
+        Self::ALLOW_UNCONDITIONAL_UPDATE
+    }
+
     /// `group/version`, or just the version for the core group.
     fn api_version() -> String {
         if Self::GROUP.is_empty() {

@@ -8,6 +8,7 @@
 
 use crate::error::StatusCause;
 use crate::store::meta::ObjectMeta;
+use crate::ObjectMetaExt;
 
 const QUALIFIED_NAME_MAX: usize = 63;
 const LABEL_VALUE_MAX: usize = 63;

@@ -15,6 +15,7 @@ use crate::image::reference::{Digest, DockerImageReference};
 use crate::image::types::Image;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::continue_token;
+use crate::ObjectMetaExt;
 
 /// A continue token for a list at revision `rv` resuming after key `start` (relative to the
 /// resource prefix), as the store makes them: tests forge, tamper with and age tokens.

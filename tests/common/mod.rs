@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+/// Its methods (`name_str()`, …) are used by every test that reads metadata.
+pub use apistore::ObjectMetaExt;
 use apistore::{Config, ObjectMeta, Resource, Store};
 use serde::{Deserialize, Serialize};
 

@@ -2,6 +2,7 @@
 //! images become tag events at the next generation and stored Images; failures become
 //! `ImportSuccess=False` conditions; `import: false` only reports; manifest lists follow the
 //! import mode; repository imports are capped.
+use apistore::ObjectMetaExt;
 use std::sync::Arc;
 
 use apistore::image::manifest::{MANIFEST_LIST, SCHEMA2};

@@ -1,5 +1,6 @@
 //! `imagestreams/<any>/secrets`: the namespace's docker pull secrets, minus
 //! those annotated `openshift.io/image.excludeSecret: "true"`.
+use apistore::ObjectMetaExt;
 use std::collections::BTreeMap;
 
 use apistore::image::{ImageApi, Secret, EXCLUDE_SECRET};

@@ -3,6 +3,7 @@
 //! stream's resourceVersion guards the write; a blind write retries; a missing stream is
 //! created.
 use crate::image_common;
+use apistore::ObjectMetaExt;
 use std::collections::BTreeMap;
 
 use apistore::image::{ImageApi, ImageStream, ImageStreamTag, ObjectReference, TagReference};

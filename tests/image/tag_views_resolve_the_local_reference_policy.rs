@@ -3,6 +3,7 @@
 //! every view of it; `Source` tags, and `Local` tags of a stream without a usable repository,
 //! keep the pull spec their event recorded.
 use crate::image_common;
+use apistore::ObjectMetaExt;
 
 use apistore::image::{ImageApi, ImageConfig, TagReference, TagReferencePolicy};
 use apistore::{ListParams, PostParams, Store};

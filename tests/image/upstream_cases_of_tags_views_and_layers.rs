@@ -3,6 +3,7 @@
 //! digit short, non-digest names, tracking tags); a blind ImageStreamTag replace retries after
 //! a conflict; ImageTag GET and LIST; the layers of a manifest-list image.
 use crate::image_common;
+use apistore::ObjectMetaExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The read side of the virtual kinds:
 //! ImageStreamTag, ImageTag, ImageStreamImage and ImageStreamLayers.
 use crate::image_common;
+use apistore::ObjectMetaExt;
 use std::collections::BTreeMap;
 
 use apistore::image::{
@@ -112,16 +113,20 @@ fn an_image_stream_tag_shows_the_newest_image_with_tag_annotations_and_event_ref
         istag.image.docker_image_reference, "foo/bar/baz:latest",
         "the event's reference, not the image's"
     );
+    // Compared as JSON: metadata timestamps are k8s-openapi's type with that feature.
     assert_eq!(
-        istag.metadata.creation_timestamp,
-        stream
-            .status
-            .tags
-            .iter()
-            .find(|t| t.tag == "latest")
-            .unwrap()
-            .items[0]
-            .created
+        serde_json::to_value(istag.metadata.creation_timestamp.as_ref()).unwrap(),
+        serde_json::to_value(
+            stream
+                .status
+                .tags
+                .iter()
+                .find(|t| t.tag == "latest")
+                .unwrap()
+                .items[0]
+                .created
+        )
+        .unwrap()
     );
     assert_eq!(istag.tag.as_ref().unwrap().name, "latest");
     let list = api

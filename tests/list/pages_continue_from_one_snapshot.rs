@@ -1,5 +1,6 @@
 //! Pagination and continue tokens on the multi-level fixture and the other list suites.
 use crate::common;
+use apistore::ObjectMetaExt;
 use apistore::{ListParams, PostParams, VersionMatch};
 use common::*;
 

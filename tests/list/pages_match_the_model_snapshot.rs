@@ -4,6 +4,7 @@
 //! page has at most `limit` items; a token appears iff the page is full and a key follows;
 //! compacted tokens answer 410 with a working inconsistent-continue token.
 use crate::common;
+use apistore::ObjectMetaExt;
 use std::collections::BTreeMap;
 
 use apistore::{ListParams, Store, VersionMatch};

@@ -13,7 +13,9 @@ fn create_returns_the_object_with_owned_fields_set_by_the_store() {
         let mut sent = pod("foo");
         sent.metadata.uid = Some("bad-uid".into());
         sent.metadata.generation = Some(7);
-        sent.metadata.creation_timestamp = Some(Time::now().plus_seconds(-86_400));
+        // A day in the past, in whichever timestamp type metadata has in this build.
+        sent.metadata.creation_timestamp =
+            serde_json::from_value(serde_json::json!(Time::now().plus_seconds(-86_400))).unwrap();
         let created = pods.create(&PostParams::default(), &sent).unwrap();
         assert_eq!(created.metadata.name.as_deref(), Some("foo"));
         assert_eq!(created.metadata.namespace.as_deref(), Some("test-ns"));

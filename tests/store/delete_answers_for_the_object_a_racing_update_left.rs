@@ -2,6 +2,7 @@
 //! The delete reads the object again, checks its preconditions and admission on that fresh
 //! object, and returns it stamped with the deletion's revision. (Kubernetes' storage tests
 //! `DeleteWithConflict` and `ValidateDeletionWithSuggestion`.)
+use apistore::ObjectMetaExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apistore::{

@@ -156,7 +156,7 @@ fn the_result_types_are_built_with_exactly_the_fields_the_contract_lists() {
         uid: None,
         resource_version: None,
         generation: None,
-        creation_timestamp: None::<Time>,
+        creation_timestamp: None,
         deletion_timestamp: None,
         deletion_grace_period_seconds: None,
         labels: None,
@@ -166,6 +166,9 @@ fn the_result_types_are_built_with_exactly_the_fields_the_contract_lists() {
         ..ObjectMeta::default()
     };
     assert_eq!(meta.name.as_deref(), Some("a"));
+    // The contract's timestamp type; with the `k8s-openapi` feature it is k8s-openapi's.
+    #[cfg(not(feature = "k8s-openapi"))]
+    let _: Option<Time> = meta.creation_timestamp;
     let events: [WatchEvent<Pod>; 5] = [
         WatchEvent::Added(Pod::default()),
         WatchEvent::Modified(Pod::default()),

@@ -4,6 +4,7 @@
 //! revision counter; a damaged snapshot and a non-empty target are refused with typed errors,
 //! and nothing is created then.
 use crate::common;
+use apistore::ObjectMetaExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,7 +23,7 @@ fn describe(pod: &Pod) -> Seen {
         pod.metadata
             .creation_timestamp
             .as_ref()
-            .map(|t| t.to_string())
+            .map(|t| serde_json::to_string(t).unwrap())
             .unwrap_or_default(),
         pod.metadata
             .labels

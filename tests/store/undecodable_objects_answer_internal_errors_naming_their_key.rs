@@ -3,6 +3,7 @@
 //! stored bytes stay as they are; its neighbours read as usual. (Kubernetes' storage test
 //! `TransformationFailure`.)
 use crate::common;
+use apistore::ObjectMetaExt;
 
 use apistore::backend::KeyRange;
 use apistore::mvcc::Txn;
