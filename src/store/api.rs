@@ -416,7 +416,18 @@ impl<K: Resource> Api<K> {
     /// subresource, `create` drops the status the client sent; this keeps it). Strategies see
     /// [`StrategyContext::is_internal`].
     pub fn create_unrestricted(&self, pp: &PostParams, obj: &K) -> Result<K> {
-        block_now(self.create_inner(Mode::Blocking, pp, obj, true)).map(|o| self.out(o))
+        block_now(self.create_unrestricted_in(Mode::Blocking, pp, obj))
+    }
+
+    pub(crate) async fn create_unrestricted_in(
+        &self,
+        mode: Mode,
+        pp: &PostParams,
+        obj: &K,
+    ) -> Result<K> {
+        self.create_inner(mode, pp, obj, true)
+            .await
+            .map(|o| self.out(o))
     }
 
     /// A copy of `obj` as a create takes it in: the namespace checked and settled, no
@@ -722,8 +733,20 @@ impl<K: Resource> Api<K> {
     /// back: the object moves into the decoded-object cache and is never copied (for large
     /// objects rewritten often, such as an image stream with a long tag history).
     pub fn write_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<()> {
+        block_now(self.write_status_in(Mode::Blocking, name, pp, obj))
+    }
+
+    pub(crate) async fn write_status_in(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PostParams,
+        obj: K,
+    ) -> Result<()> {
         self.require_status_subresource(name)?;
-        block_now(self.replace_part(Mode::Blocking, name, pp, obj, Part::Status)).map(drop)
+        self.replace_part(mode, name, pp, obj, Part::Status)
+            .await
+            .map(drop)
     }
 
     /// Replaces spec and status together in one revision, with the same optimistic
@@ -731,7 +754,18 @@ impl<K: Resource> Api<K> {
     /// controllers built on the store (the API server does not expose it): for kinds with a
     /// status subresource, `replace` ignores status and `replace_status` ignores the rest.
     pub fn replace_unrestricted(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
-        block_now(self.replace_part(Mode::Blocking, name, pp, obj.clone(), Part::All))
+        block_now(self.replace_unrestricted_in(Mode::Blocking, name, pp, obj))
+    }
+
+    pub(crate) async fn replace_unrestricted_in(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PostParams,
+        obj: &K,
+    ) -> Result<K> {
+        self.replace_part(mode, name, pp, obj.clone(), Part::All)
+            .await
             .map(|o| self.out(Arc::unwrap_or_clone(o)))
     }
 

@@ -9,6 +9,7 @@
 //! read is served from the in-memory index), so their async forms answer at once.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::error::Result;
@@ -73,9 +74,47 @@ impl<K: Resource> AsyncApi<K> {
         self.api.get_with(name, gp)
     }
 
+    /// [`Api::read`].
+    pub async fn read<R>(&self, name: &str, f: impl FnOnce(&K) -> R) -> Result<R> {
+        self.api.read(name, f)
+    }
+
     /// [`Api::list`].
     pub async fn list(&self, lp: &ListParams) -> Result<ObjectList<K>> {
         self.api.list(lp)
+    }
+
+    /// [`Api::list_shared`].
+    pub async fn list_shared(&self, lp: &ListParams) -> Result<ObjectList<Arc<K>>> {
+        self.api.list_shared(lp)
+    }
+
+    /// [`Api::create_unrestricted`].
+    pub async fn create_unrestricted(&self, pp: &PostParams, obj: &K) -> Result<K> {
+        self.api
+            .create_unrestricted_in(Mode::Submitted, pp, obj)
+            .await
+    }
+
+    /// [`Api::replace_unrestricted`].
+    pub async fn replace_unrestricted(&self, name: &str, pp: &PostParams, obj: &K) -> Result<K> {
+        self.api
+            .replace_unrestricted_in(Mode::Submitted, name, pp, obj)
+            .await
+    }
+
+    /// [`Api::replace_status_owned`].
+    pub async fn replace_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<K> {
+        self.api
+            .replace_status_in(Mode::Submitted, name, pp, obj)
+            .await
+    }
+
+    /// [`Api::write_status_owned`].
+    pub async fn write_status_owned(&self, name: &str, pp: &PostParams, obj: K) -> Result<()> {
+        self.api
+            .write_status_in(Mode::Submitted, name, pp, obj)
+            .await
     }
 
     /// [`Api::replace`].

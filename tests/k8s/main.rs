@@ -78,6 +78,7 @@ fn namespaces_are_cluster_scoped_with_a_status_subresource() {
     assert_eq!(ConfigMap::api_resource().plural, "configmaps");
     let store = Store::memory();
     let namespaces = store.all::<Namespace>();
+    let mut watch = namespaces.watch(&WatchParams::default(), "").unwrap();
     let sent = Namespace {
         metadata: ObjectMeta {
             name: Some("team-a".into()),
@@ -105,6 +106,15 @@ fn namespaces_are_cluster_scoped_with_a_status_subresource() {
         .list(&ListParams::default().labels("tier=gold"))
         .unwrap();
     assert_eq!(gold.items.len(), 1);
+    let seen: Vec<String> = (0..2)
+        .filter_map(|_| watch.recv_timeout(Duration::from_secs(5)))
+        .map(|e| match e {
+            WatchEvent::Added(n) => format!("ADDED {:?}", n.status),
+            WatchEvent::Modified(n) => format!("MODIFIED {:?}", n.status.and_then(|s| s.phase)),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seen, ["ADDED None", "MODIFIED Some(\"Active\")"]);
     assert_eq!(
         store
             .namespaced::<Namespace>("x")

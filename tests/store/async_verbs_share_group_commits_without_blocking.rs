@@ -166,3 +166,57 @@ fn an_async_watch_is_a_stream_of_results_as_kube_rs_shapes_it() {
             }
         });
 }
+
+#[test]
+fn async_status_and_internal_writes_split_spec_and_status_as_the_blocking_ones_do() {
+    let store = Store::memory();
+    let pods = store.namespaced::<Pod>("ns").into_async();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut sent = pod("s");
+            sent.status = Some(PodStatus {
+                phase: "Pending".into(),
+            });
+            let kept = pods
+                .create_unrestricted(&PostParams::default(), &sent)
+                .await
+                .unwrap();
+            assert_eq!(kept.status.as_ref().unwrap().phase, "Pending");
+            let mut running = kept.clone();
+            running.status = Some(PodStatus {
+                phase: "Running".into(),
+            });
+            running.spec.node_name = "ignored by /status".into();
+            let out = pods
+                .replace_status_owned("s", &PostParams::default(), running)
+                .await
+                .unwrap();
+            assert_eq!(out.status.as_ref().unwrap().phase, "Running");
+            assert_eq!(out.spec.node_name, "");
+            let mut both = out.clone();
+            both.spec.node_name = "n1".into();
+            both.status = Some(PodStatus {
+                phase: "Succeeded".into(),
+            });
+            let out = pods
+                .replace_unrestricted("s", &PostParams::default(), &both)
+                .await
+                .unwrap();
+            assert_eq!(
+                (
+                    out.spec.node_name.as_str(),
+                    out.status.unwrap().phase.as_str()
+                ),
+                ("n1", "Succeeded")
+            );
+            let phase = pods
+                .read("s", |p| p.status.as_ref().unwrap().phase.clone())
+                .await
+                .unwrap();
+            assert_eq!(phase, "Succeeded");
+            let shared = pods.list_shared(&ListParams::default()).await.unwrap();
+            assert_eq!(shared.items.len(), 1);
+        });
+}
