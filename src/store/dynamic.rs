@@ -425,6 +425,17 @@ impl Resource for DynamicObject {
     }
 }
 
+/// An object's fields beyond metadata must be a JSON object (or none): anything else is not a
+/// Kubernetes object, and the API server refuses such a body as a BadRequest.
+fn check_data(obj: &DynamicObject) -> Result<(), Error> {
+    match obj.data {
+        Value::Object(_) | Value::Null => Ok(()),
+        _ => Err(Error::bad_request(
+            "the object's fields must be a JSON object, not an array or a scalar",
+        )),
+    }
+}
+
 /// The hooks of a kind described at run time.
 struct DynamicHooks {
     types: TypeMeta,
@@ -466,6 +477,7 @@ impl Hooks<DynamicObject> for DynamicHooks {
         obj: &mut DynamicObject,
         ctx: &StrategyContext<'_>,
     ) -> Result<(), Error> {
+        check_data(obj)?;
         obj.types = Some(self.types.clone());
         match &self.strategy {
             Some(s) => s.prepare_for_create(obj, ctx),
@@ -478,6 +490,7 @@ impl Hooks<DynamicObject> for DynamicHooks {
         old: &DynamicObject,
         ctx: &StrategyContext<'_>,
     ) -> Result<(), Error> {
+        check_data(obj)?;
         obj.types = Some(self.types.clone());
         match &self.strategy {
             Some(s) => s.prepare_for_update(obj, old, ctx),

@@ -260,6 +260,16 @@ fn a_kind_chosen_at_run_time_is_used_as_the_contract_writes_it() -> Result<()> {
             .generation,
         Some(2)
     );
+    // Fields that are not a JSON object are a BadRequest, and nothing is written.
+    let before = store.resource_version();
+    let scalar = DynamicObject::new("w2", &ar).data(serde_json::json!([1, 2]));
+    assert_eq!(
+        api.create(&PostParams::default(), &scalar)
+            .unwrap_err()
+            .code(),
+        400
+    );
+    assert_eq!(store.resource_version(), before);
     // Without an ApiResource a DynamicObject handle answers BadRequest.
     let bare = store.namespaced::<DynamicObject>("ns");
     assert_eq!(bare.get("w1").unwrap_err().code(), 400);
