@@ -1,6 +1,7 @@
 //! A kind described at run time against the typed kind of the same objects: create, get and a
-//! 500-object list page of a 1 KiB ImageStream-sized object, through `Api<Stream>` and through
-//! `Api<DynamicObject>` on the same resource (`ApiResource::erase`), in one run. Then the
+//! 500-object list page, through the typed `Api` and through `Api<DynamicObject>` on the same
+//! resource (`ApiResource::erase`), in one run, for two shapes: a 1 KiB ImageStream-sized
+//! object (nested tag records) and a ConfigMap-shaped one (ten string entries). Then the
 //! async create of 64 tasks on a two-thread runtime against 64 blocking threads, on the
 //! durable default.
 
@@ -10,11 +11,120 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apistore::{ApiResource, Config, DynamicObject, ListParams, PostParams, Store};
+use std::collections::BTreeMap;
+
+use apistore::{
+    ApiResource, Config, DynamicObject, ListParams, ObjectMeta, PostParams, Resource, Store,
+};
 use common::{stream, Stream};
 use criterion::{criterion_main, Criterion};
+use serde::{Deserialize, Serialize};
 
 const PRELOAD: usize = 2_000;
+
+/// A ConfigMap-shaped kind: metadata and a map of strings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Settings {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    data: BTreeMap<String, String>,
+}
+
+impl Resource for Settings {
+    const GROUP: &'static str = "";
+    const VERSION: &'static str = "v1";
+    const KIND: &'static str = "Settings";
+    const PLURAL: &'static str = "settings";
+    const NAMESPACED: bool = true;
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+fn settings(name: &str) -> Settings {
+    Settings {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: Some([("app".to_string(), "bench".to_string())].into()),
+            ..ObjectMeta::default()
+        },
+        data: (0..10)
+            .map(|i| {
+                (
+                    format!("key-{i}"),
+                    format!("a value of forty bytes or so, number {i:04}"),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Create, get and a list page of `Settings` through both handles.
+fn settings_kinds(c: &mut Criterion) {
+    let store = Store::memory();
+    let typed = store.namespaced::<Settings>("bench");
+    let dynamic = store.namespaced_with("bench", &ApiResource::erase::<Settings>());
+    for i in 0..PRELOAD {
+        typed
+            .create(&PostParams::default(), &settings(&format!("s-{i:06}")))
+            .expect("preload");
+    }
+    let template = settings("template");
+    let dynamic_template: DynamicObject =
+        serde_json::from_value(serde_json::to_value(&template).expect("json")).expect("dynamic");
+    let mut group = c.benchmark_group("kinds_configmap_shaped");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    let mut n = 0usize;
+    group.bench_function("typed_create", |b| {
+        b.iter(|| {
+            n += 1;
+            let mut obj = template.clone();
+            obj.metadata.name = Some(format!("t-{n:09}"));
+            typed.create(&PostParams::default(), &obj).expect("create")
+        })
+    });
+    let mut n = 0usize;
+    group.bench_function("dynamic_create", |b| {
+        b.iter(|| {
+            n += 1;
+            let mut obj = dynamic_template.clone();
+            obj.metadata.name = Some(format!("d-{n:09}"));
+            dynamic
+                .create(&PostParams::default(), &obj)
+                .expect("create")
+        })
+    });
+    let mut i = 0usize;
+    group.bench_function("typed_get", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            typed.get(&format!("s-{i:06}")).expect("get")
+        })
+    });
+    let mut i = 0usize;
+    group.bench_function("dynamic_get", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            dynamic.get(&format!("s-{i:06}")).expect("get")
+        })
+    });
+    let page = ListParams::default().limit(500);
+    group.bench_function("typed_list_500", |b| {
+        b.iter(|| typed.list(&page).expect("list"))
+    });
+    group.bench_function("dynamic_list_500", |b| {
+        b.iter(|| dynamic.list(&page).expect("list"))
+    });
+    group.finish();
+}
 
 fn kinds(c: &mut Criterion) {
     let store = Store::memory();
@@ -165,7 +275,7 @@ fn writers(c: &mut Criterion) {
 
 #[allow(missing_docs)]
 mod harness {
-    criterion::criterion_group!(benches, super::kinds, super::writers);
+    criterion::criterion_group!(benches, super::kinds, super::settings_kinds, super::writers);
 }
 criterion_main!(harness::benches);
 
