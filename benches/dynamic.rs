@@ -66,12 +66,18 @@ fn settings(name: &str) -> Settings {
 
 /// Create, get and a list page of `Settings` through both handles.
 fn settings_kinds(c: &mut Criterion) {
-    let store = Store::memory();
-    let typed = store.namespaced::<Settings>("bench");
-    let dynamic = store.namespaced_with("bench", &ApiResource::erase::<Settings>());
+    // One store per handle, each loaded and read through its own handle only, as a server
+    // serving a kind one way would: each keeps its own decoded objects beside the versions.
+    let (typed_store, dynamic_store) = (Store::memory(), Store::memory());
+    let typed = typed_store.namespaced::<Settings>("bench");
+    let dynamic = dynamic_store.namespaced_with("bench", &ApiResource::erase::<Settings>());
     for i in 0..PRELOAD {
-        typed
-            .create(&PostParams::default(), &settings(&format!("s-{i:06}")))
+        let obj = settings(&format!("s-{i:06}"));
+        typed.create(&PostParams::default(), &obj).expect("preload");
+        let as_dynamic: DynamicObject =
+            serde_json::from_value(serde_json::to_value(&obj).expect("json")).expect("dynamic");
+        dynamic
+            .create(&PostParams::default(), &as_dynamic)
             .expect("preload");
     }
     let template = settings("template");
@@ -127,12 +133,18 @@ fn settings_kinds(c: &mut Criterion) {
 }
 
 fn kinds(c: &mut Criterion) {
-    let store = Store::memory();
-    let typed = store.namespaced::<Stream>("bench");
-    let dynamic = store.namespaced_with("bench", &ApiResource::erase::<Stream>());
+    // One store per handle, each loaded and read through its own handle only, as a server
+    // serving a kind one way would: each keeps its own decoded objects beside the versions.
+    let (typed_store, dynamic_store) = (Store::memory(), Store::memory());
+    let typed = typed_store.namespaced::<Stream>("bench");
+    let dynamic = dynamic_store.namespaced_with("bench", &ApiResource::erase::<Stream>());
     for i in 0..PRELOAD {
-        typed
-            .create(&PostParams::default(), &stream(&format!("s-{i:06}"), &[]))
+        let obj = stream(&format!("s-{i:06}"), &[]);
+        typed.create(&PostParams::default(), &obj).expect("preload");
+        let as_dynamic: DynamicObject =
+            serde_json::from_value(serde_json::to_value(&obj).expect("json")).expect("dynamic");
+        dynamic
+            .create(&PostParams::default(), &as_dynamic)
             .expect("preload");
     }
     let template = stream("template", &[]);
