@@ -107,6 +107,13 @@ pub enum Error {
         /// The message, with the size and the limit.
         message: String,
     },
+    /// 415 UnsupportedMediaType: a body in a format the resource does not take (a patch type
+    /// it does not support).
+    #[error("{message}")]
+    UnsupportedMediaType {
+        /// What was sent and what is accepted.
+        message: String,
+    },
     /// 500 InternalError: stored data could not be decoded, or an invariant broke.
     #[error("Internal error occurred: {message}")]
     Internal {
@@ -141,6 +148,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => 405,
             Error::Forbidden { .. } => 403,
             Error::TooLarge { .. } => 413,
+            Error::UnsupportedMediaType { .. } => 415,
             Error::Internal { .. } | Error::Backend { .. } | Error::StorageRead { .. } => 500,
         }
     }
@@ -159,6 +167,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => "MethodNotAllowed",
             Error::Forbidden { .. } => "Forbidden",
             Error::TooLarge { .. } => "RequestEntityTooLarge",
+            Error::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             Error::Internal { .. } | Error::Backend { .. } => "InternalError",
             Error::StorageRead { .. } => "StorageReadError",
         }
@@ -292,6 +301,7 @@ impl Error {
             Some("MethodNotAllowed") => Error::MethodNotAllowed { message, details },
             Some("Forbidden") => Error::Forbidden { message, details },
             Some("RequestEntityTooLarge") => Error::TooLarge { message },
+            Some("UnsupportedMediaType") => Error::UnsupportedMediaType { message },
             Some("StorageReadError") => Error::StorageRead {
                 message: message
                     .strip_prefix("saw a DELETED event, but object data is corrupt - ")

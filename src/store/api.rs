@@ -532,6 +532,12 @@ impl<K: Resource> Api<K> {
         } else {
             StrategyContext::new(&self.store)
         };
+        // Status is the server's on create: dropped before the kind prepares the object, so
+        // a kind may set its initial status (a namespace starts `Active`), as kube-apiserver's
+        // strategies reset and then fill it in PrepareForCreate.
+        if self.kind.status_subresource && !internal {
+            self.kind.hooks.clear_status(&mut obj)?;
+        }
         self.kind.hooks.prepare_for_create(&mut obj, &ctx)?;
         let name = obj.meta().name_str().to_string();
         let mut causes = validate_object_meta(obj.meta(), self.kind.namespaced, &|n: &str| {
@@ -542,9 +548,6 @@ impl<K: Resource> Api<K> {
             return Err(self.invalid(&name, causes));
         }
         self.kind.hooks.canonicalize(&mut obj);
-        if self.kind.status_subresource && !internal {
-            self.kind.hooks.clear_status(&mut obj)?;
-        }
         let bytes = self.kind.encode(&mut obj, None)?;
         self.check_size(&name, &bytes)?;
         let key = self

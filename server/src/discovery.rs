@@ -1,0 +1,192 @@
+//! Discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`, legacy and
+//! aggregated (`apidiscovery.k8s.io/v2`, with its parameterised Content-Type), and the minimal
+//! `/openapi/v3` that tells kubectl the server validates fields itself.
+
+use serde_json::{json, Value};
+
+use crate::resources::{ResourceTable, ServedResource, STATUS_VERBS, VERBS};
+
+/// The Kubernetes version served: kubectl's dispatcher runs the kubectl of this minor.
+pub fn version() -> Value {
+    json!({"major": "1", "minor": "32", "gitVersion": "v1.32.0-apistore",
+        "gitCommit": "", "gitTreeState": "clean", "buildDate": "1970-01-01T00:00:00Z",
+        "goVersion": "", "compiler": "rustc", "platform": "linux/amd64"})
+}
+
+/// The Content-Type of an aggregated discovery answer.
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// True when `accept` asks for aggregated discovery (v2).
+pub fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').any(|part| {
+        let part = part.replace(' ', "");
+        part.contains("g=apidiscovery.k8s.io")
+            && part.contains("v=v2")
+            && !part.contains("v=v2beta1")
+            && part.contains("as=APIGroupDiscoveryList")
+    })
+}
+
+fn group_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
+/// `APIResourceList` entries of one kind (the resource and its status subresource).
+fn resource_entries(r: &ServedResource) -> Vec<Value> {
+    let mut out = vec![json!({"name": r.ar.plural, "singularName": r.singular,
+        "namespaced": r.ar.namespaced, "kind": r.ar.kind, "verbs": VERBS,
+        "shortNames": r.short_names, "categories": r.categories})];
+    if r.ar.has_status_subresource() {
+        out.push(
+            json!({"name": format!("{}/status", r.ar.plural), "singularName": "",
+            "namespaced": r.ar.namespaced, "kind": r.ar.kind, "verbs": STATUS_VERBS}),
+        );
+    }
+    for entry in &mut out {
+        if let Some(map) = entry.as_object_mut() {
+            map.retain(|_, v| !matches!(v, Value::Array(a) if a.is_empty()));
+        }
+    }
+    out
+}
+
+/// `GET /api/v1` or `/apis/{group}/{version}`: `None` when nothing is served there.
+pub fn resource_list(table: &ResourceTable, group: &str, version: &str) -> Option<Value> {
+    let resources: Vec<Value> = table
+        .of(group, version)
+        .flat_map(resource_entries)
+        .collect();
+    (!resources.is_empty()).then(|| {
+        json!({"kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": group_version(group, version), "resources": resources})
+    })
+}
+
+/// `GET /api` (legacy).
+pub fn core_versions(table: &ResourceTable) -> Value {
+    let versions: Vec<String> = table
+        .group_versions()
+        .into_iter()
+        .filter(|(g, _)| g.is_empty())
+        .map(|(_, v)| v)
+        .collect();
+    json!({"kind": "APIVersions", "versions": versions,
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]})
+}
+
+/// `GET /apis` (legacy): every named group with its versions.
+pub fn group_list(table: &ResourceTable) -> Value {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (g, v) in table.group_versions() {
+        if g.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(name, _)| *name == g) {
+            Some((_, versions)) => versions.push(v),
+            None => groups.push((g, vec![v])),
+        }
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(name, versions)| {
+            let entries: Vec<Value> = versions
+                .iter()
+                .map(|v| json!({"groupVersion": group_version(&name, v), "version": v}))
+                .collect();
+            json!({"name": name, "versions": entries, "preferredVersion": entries[0]})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `GET /api` or `/apis` with the aggregated Accept: the core group (`core`) or the named ones.
+pub fn aggregated(table: &ResourceTable, core: bool) -> Value {
+    let mut items: Vec<Value> = Vec::new();
+    for (g, v) in table.group_versions() {
+        if g.is_empty() != core {
+            continue;
+        }
+        let resources: Vec<Value> = table
+            .of(&g, &v)
+            .map(|r| {
+                let kind = json!({"group": r.ar.group, "version": r.ar.version, "kind": r.ar.kind});
+                let mut entry = json!({"resource": r.ar.plural, "responseKind": kind,
+                    "scope": if r.ar.namespaced { "Namespaced" } else { "Cluster" },
+                    "singularResource": r.singular, "verbs": VERBS});
+                if !r.short_names.is_empty() {
+                    entry["shortNames"] = json!(r.short_names);
+                }
+                if !r.categories.is_empty() {
+                    entry["categories"] = json!(r.categories);
+                }
+                if r.ar.has_status_subresource() {
+                    entry["subresources"] = json!([{"subresource": "status",
+                        "responseKind": kind, "verbs": STATUS_VERBS}]);
+                }
+                entry
+            })
+            .collect();
+        let version = json!({"version": v, "resources": resources, "freshness": "Current"});
+        match items.iter_mut().find(|i| i["metadata"]["name"] == json!(g)) {
+            Some(item) => {
+                if let Some(versions) = item["versions"].as_array_mut() {
+                    versions.push(version);
+                }
+            }
+            None => items.push(json!({"metadata": {"name": g}, "versions": [version]})),
+        }
+    }
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {}, "items": items})
+}
+
+/// `GET /openapi/v3`: one document per served group version.
+pub fn openapi_root(table: &ResourceTable) -> Value {
+    let mut paths = serde_json::Map::new();
+    for (g, v) in table.group_versions() {
+        let path = if g.is_empty() {
+            format!("api/{v}")
+        } else {
+            format!("apis/{g}/{v}")
+        };
+        paths.insert(
+            path.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash=apistore")}),
+        );
+    }
+    json!({"paths": paths})
+}
+
+/// `GET /openapi/v3/api/v1` or `/openapi/v3/apis/{g}/{v}`: each kind's PATCH operation with its
+/// group-version-kind and the `fieldValidation` parameter, which is what kubectl looks for to
+/// leave validation to the server.
+pub fn openapi_group_version(table: &ResourceTable, group: &str, version: &str) -> Option<Value> {
+    let mut paths = serde_json::Map::new();
+    for r in table.of(group, version) {
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let path = if r.ar.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.ar.plural)
+        } else {
+            format!("{prefix}/{}/{{name}}", r.ar.plural)
+        };
+        let gvk = json!({"group": group, "version": version, "kind": r.ar.kind});
+        paths.insert(
+            path,
+            json!({"patch": {"x-kubernetes-group-version-kind": gvk,
+                "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]}}),
+        );
+    }
+    (!paths.is_empty()).then(|| {
+        json!({"openapi": "3.0.0", "info": {"title": "apistore", "version": group_version(group, version)},
+            "paths": paths})
+    })
+}

@@ -1,0 +1,233 @@
+//! The table of served kinds: every kind is an [`ApiResource`] with the discovery facts and
+//! Table columns kube-apiserver gives it. Kinds are looked up by group, version and plural, so
+//! kinds added at run time are served by the same router.
+
+use std::sync::Arc;
+
+use apistore::{ApiResource, DynamicObject, DynamicStrategy, StrategyContext};
+use serde_json::{json, Value};
+
+use crate::table::Column;
+
+/// One served kind.
+#[derive(Clone)]
+pub struct ServedResource {
+    /// The kind, its scope and its store behaviour.
+    pub ar: ApiResource,
+    /// Lower-case singular name (`configmap`).
+    pub singular: String,
+    /// Short names kubectl accepts (`cm`).
+    pub short_names: Vec<String>,
+    /// Categories (`all`).
+    pub categories: Vec<String>,
+    /// The Table columns after the name.
+    pub columns: Vec<Column>,
+}
+
+impl std::fmt::Debug for ServedResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedResource")
+            .field("ar", &self.ar)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The verbs of a collection resource, as discovery lists them.
+pub const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// The verbs of a status subresource.
+pub const STATUS_VERBS: [&str; 3] = ["get", "patch", "update"];
+
+/// Every served kind.
+#[derive(Clone, Debug, Default)]
+pub struct ResourceTable {
+    resources: Vec<ServedResource>,
+}
+
+impl ResourceTable {
+    /// The built-in kinds: core/v1 namespaces, configmaps and secrets.
+    pub fn built_in() -> ResourceTable {
+        let mut table = ResourceTable::default();
+        table.add(ServedResource {
+            ar: ApiResource::cluster("", "v1", "Namespace", "namespaces")
+                .with_status_subresource()
+                .with_selectable_field("status.phase", "/status/phase")
+                .with_strategy(Arc::new(NamespaceStrategy)),
+            singular: "namespace".into(),
+            short_names: vec!["ns".into()],
+            categories: Vec::new(),
+            columns: vec![Column::text("Status", "/status/phase"), Column::age()],
+        });
+        table.add(ServedResource {
+            ar: ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
+            singular: "configmap".into(),
+            short_names: vec!["cm".into()],
+            categories: Vec::new(),
+            columns: vec![
+                Column::entry_count("Data", &["/data", "/binaryData"]),
+                Column::age(),
+            ],
+        });
+        table.add(ServedResource {
+            ar: ApiResource::namespaced("", "v1", "Secret", "secrets")
+                .with_selectable_field("type", "/type")
+                .with_strategy(Arc::new(SecretStrategy)),
+            singular: "secret".into(),
+            short_names: Vec::new(),
+            categories: Vec::new(),
+            columns: vec![
+                Column::text("Type", "/type"),
+                Column::entry_count("Data", &["/data"]),
+                Column::age(),
+            ],
+        });
+        table
+    }
+
+    /// Serves `resource` too (replacing a kind of the same group, version and plural).
+    pub fn add(&mut self, resource: ServedResource) {
+        self.resources.retain(|r| {
+            !(r.ar.group == resource.ar.group
+                && r.ar.version == resource.ar.version
+                && r.ar.plural == resource.ar.plural)
+        });
+        self.resources.push(resource);
+    }
+
+    /// The kind served at `group`/`version`/`plural`.
+    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<&ServedResource> {
+        self.resources
+            .iter()
+            .find(|r| r.ar.group == group && r.ar.version == version && r.ar.plural == plural)
+    }
+
+    /// The kinds of one group version, in the order they were added.
+    pub fn of<'a>(
+        &'a self,
+        group: &'a str,
+        version: &'a str,
+    ) -> impl Iterator<Item = &'a ServedResource> + 'a {
+        self.resources
+            .iter()
+            .filter(move |r| r.ar.group == group && r.ar.version == version)
+    }
+
+    /// The group versions served, each once, in the order first added.
+    pub fn group_versions(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for r in &self.resources {
+            let gv = (r.ar.group.clone(), r.ar.version.clone());
+            if !out.contains(&gv) {
+                out.push(gv);
+            }
+        }
+        out
+    }
+
+    /// The namespaced kinds (for a namespace's cascading delete).
+    pub fn namespaced(&self) -> impl Iterator<Item = &ServedResource> {
+        self.resources.iter().filter(|r| r.ar.namespaced)
+    }
+}
+
+/// A new namespace is `Active` (kube-apiserver's namespace strategy); its status is the
+/// server's to set.
+struct NamespaceStrategy;
+
+impl DynamicStrategy for NamespaceStrategy {
+    fn prepare_for_create(
+        &self,
+        obj: &mut DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        if let Value::Object(map) = &mut obj.data {
+            map.insert("status".into(), json!({"phase": "Active"}));
+        }
+        Ok(())
+    }
+}
+
+/// A secret without a type is `Opaque` (kube-apiserver's defaulting).
+struct SecretStrategy;
+
+impl SecretStrategy {
+    /// kube-apiserver's secret defaulting: no type is `Opaque`, and the write-only `stringData`
+    /// is merged into `data` (base64), overriding keys it shares with it.
+    fn default_type(obj: &mut DynamicObject) {
+        use base64::Engine;
+        if let Value::Object(map) = &mut obj.data {
+            let missing = map.get("type").is_none_or(|t| t.as_str() == Some(""));
+            if missing {
+                map.insert("type".into(), json!("Opaque"));
+            }
+            if let Some(Value::Object(strings)) = map.remove("stringData") {
+                let data = map
+                    .entry("data")
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if !data.is_object() {
+                    *data = Value::Object(serde_json::Map::new());
+                }
+                if let Value::Object(data) = data {
+                    for (key, value) in strings {
+                        let text = value
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| value.to_string());
+                        data.insert(
+                            key,
+                            json!(base64::engine::general_purpose::STANDARD.encode(text)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl DynamicStrategy for SecretStrategy {
+    fn prepare_for_create(
+        &self,
+        obj: &mut DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        SecretStrategy::default_type(obj);
+        Ok(())
+    }
+
+    fn prepare_for_update(
+        &self,
+        obj: &mut DynamicObject,
+        _old: &DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        SecretStrategy::default_type(obj);
+        Ok(())
+    }
+
+    fn validate_update(
+        &self,
+        obj: &DynamicObject,
+        old: &DynamicObject,
+    ) -> Vec<apistore::StatusCause> {
+        if obj.data.get("type") != old.data.get("type") {
+            return vec![apistore::StatusCause::new(
+                "FieldValueInvalid",
+                "type",
+                format!(
+                    "Invalid value: {}: field is immutable",
+                    obj.data.get("type").cloned().unwrap_or(Value::Null)
+                ),
+            )];
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,792 @@
+//! The router: a `tower::Service` from HTTP requests to kube-apiserver's answers. It runs over
+//! a socket (see `serve`) or in-process, handed to a client as its transport.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use apistore::{
+    Api, DeleteParams, DynamicObject, ListParams, ObjectList, Patch, PatchParams, PostParams,
+    Preconditions, PropagationPolicy, Store, VersionMatch, WatchParams,
+};
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+
+use crate::discovery;
+use crate::errors::{self, Body};
+use crate::resources::{ResourceTable, ServedResource};
+use crate::table::{table, IncludeObject};
+use crate::watch::{Form, WatchBody};
+
+/// kube-apiserver's limit on a request body (3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Namespaces that exist from the start and cannot be deleted, as in kube-apiserver.
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The Kubernetes API over one store.
+#[derive(Clone, Debug)]
+pub struct Server {
+    store: Store,
+    table: Arc<ResourceTable>,
+}
+
+impl Server {
+    /// The server of `store` with the built-in kinds; creates the system namespaces that are
+    /// missing.
+    ///
+    /// # Errors
+    /// A store error creating them.
+    pub fn new(store: Store) -> apistore::Result<Server> {
+        let server = Server {
+            store,
+            table: Arc::new(ResourceTable::built_in()),
+        };
+        let namespaces = server.api(server.namespaces(), None);
+        for name in SYSTEM_NAMESPACES {
+            if namespaces.get_opt(name)?.is_none() {
+                let ns = DynamicObject::new(name, &server.namespaces().ar);
+                match namespaces.create(&PostParams::default(), &ns) {
+                    Err(e) if !e.is_already_exists() => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        Ok(server)
+    }
+
+    /// The store served.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn namespaces(&self) -> &ServedResource {
+        self.table
+            .find("", "v1", "namespaces")
+            .expect("the built-in table serves namespaces")
+    }
+
+    fn api(&self, resource: &ServedResource, namespace: Option<&str>) -> Api<DynamicObject> {
+        match namespace {
+            Some(ns) => self.store.namespaced_with(ns, &resource.ar),
+            None => self.store.all_with(&resource.ar),
+        }
+    }
+
+    /// Answers one request.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = request.into_parts();
+        let body = match read_body(body).await {
+            Ok(body) => body,
+            Err(response) => return *response,
+        };
+        let query = parse_query(parts.uri.query().unwrap_or(""));
+        let accept = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let path = parts.uri.path();
+        let Some(segments) = segments(path) else {
+            return errors::no_route();
+        };
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let request = Req {
+            method: parts.method.clone(),
+            query,
+            accept,
+            content_type,
+            body,
+        };
+        match segs.as_slice() {
+            ["version"] => errors::json(StatusCode::OK, &discovery::version()),
+            ["healthz"] | ["readyz"] | ["livez"] => {
+                errors::bytes_response(StatusCode::OK, b"ok".to_vec(), "text/plain; charset=utf-8")
+            }
+            ["api"] => self.discovery_root(&request, true),
+            ["apis"] => self.discovery_root(&request, false),
+            ["api", version] => self.resource_list("", version),
+            ["apis", group, version] => self.resource_list(group, version),
+            ["openapi", "v3"] => {
+                errors::json(StatusCode::OK, &discovery::openapi_root(&self.table))
+            }
+            ["openapi", "v3", "api", version] => self.openapi("", version),
+            ["openapi", "v3", "apis", group, version] => self.openapi(group, version),
+            ["api", version, rest @ ..] => self.resource_request("", version, rest, request).await,
+            ["apis", group, version, rest @ ..] => {
+                self.resource_request(group, version, rest, request).await
+            }
+            _ => errors::no_route(),
+        }
+    }
+
+    fn discovery_root(&self, request: &Req, core: bool) -> Response<Body> {
+        if discovery::wants_aggregated(&request.accept) {
+            return errors::json_as(
+                StatusCode::OK,
+                &discovery::aggregated(&self.table, core),
+                discovery::AGGREGATED_CONTENT_TYPE,
+            );
+        }
+        let body = if core {
+            discovery::core_versions(&self.table)
+        } else {
+            discovery::group_list(&self.table)
+        };
+        errors::json(StatusCode::OK, &body)
+    }
+
+    fn resource_list(&self, group: &str, version: &str) -> Response<Body> {
+        match discovery::resource_list(&self.table, group, version) {
+            Some(list) => errors::json(StatusCode::OK, &list),
+            None => errors::no_route(),
+        }
+    }
+
+    fn openapi(&self, group: &str, version: &str) -> Response<Body> {
+        match discovery::openapi_group_version(&self.table, group, version) {
+            Some(doc) => errors::json(StatusCode::OK, &doc),
+            None => errors::no_route(),
+        }
+    }
+
+    async fn resource_request(
+        &self,
+        group: &str,
+        version: &str,
+        rest: &[&str],
+        request: Req,
+    ) -> Response<Body> {
+        let Some(target) = self.target(group, version, rest) else {
+            return errors::no_route();
+        };
+        let mut request = request;
+        if request
+            .content_type
+            .starts_with("application/vnd.kubernetes.protobuf")
+            && !request.body.is_empty()
+        {
+            match crate::proto::to_json(&request.body) {
+                Ok(json) => match serde_json::to_vec(&json) {
+                    Ok(bytes) => {
+                        request.body = Bytes::from(bytes);
+                        request.content_type = "application/json".into();
+                    }
+                    Err(e) => return errors::failure(500, "InternalError", &e.to_string()),
+                },
+                Err(crate::proto::ProtoError::Malformed(why)) => {
+                    return errors::failure(
+                        400,
+                        "BadRequest",
+                        &format!("the protobuf body of the request could not be decoded: {why}"),
+                    )
+                }
+                Err(crate::proto::ProtoError::UnknownKind(kind)) => {
+                    return errors::error(&apistore::Error::UnsupportedMediaType {
+                        message: format!(
+                            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (no protobuf form of {kind} is served)"
+                        ),
+                    })
+                }
+            }
+        }
+        match self.serve(&target, request).await {
+            Ok(response) => response,
+            Err(e) => errors::error(&e),
+        }
+    }
+
+    /// What a resource path names; `None` when nothing is served there.
+    fn target<'t>(&'t self, group: &str, version: &str, rest: &[&str]) -> Option<Target<'t>> {
+        let (namespace, rest) = match rest {
+            ["namespaces", ns, resource, tail @ ..]
+                if !(group.is_empty() && tail.is_empty() && is_namespace_subresource(resource)) =>
+            {
+                (Some((*ns).to_string()), [&[*resource][..], tail].concat())
+            }
+            _ => (None, rest.to_vec()),
+        };
+        let (plural, name, subresource) = match rest.as_slice() {
+            [plural] => (*plural, None, None),
+            [plural, name] => (*plural, Some((*name).to_string()), None),
+            [plural, name, sub] => (*plural, Some((*name).to_string()), Some(*sub)),
+            _ => return None,
+        };
+        let resource = self.table.find(group, version, plural)?;
+        if namespace.is_some() != resource.ar.namespaced && !(namespace.is_none() && name.is_none())
+        {
+            return None;
+        }
+        match subresource {
+            None => {}
+            Some("status") if resource.ar.has_status_subresource() => {}
+            Some(_) => return None,
+        }
+        Some(Target {
+            resource,
+            namespace,
+            name,
+            status: subresource.is_some(),
+        })
+    }
+
+    async fn serve(&self, target: &Target<'_>, request: Req) -> apistore::Result<Response<Body>> {
+        let api = self.api(target.resource, target.namespace.as_deref());
+        let dry_run = match request.query.get("dryRun").map(String::as_str) {
+            None | Some("") => false,
+            Some("All") => true,
+            Some(other) => {
+                return Err(apistore::Error::bad_request(format!(
+                    "Invalid dry run value: {other:?}; supported values: \"All\""
+                )))
+            }
+        };
+        let asynchronous = api.clone().into_async();
+        match (&request.method, &target.name) {
+            (&Method::GET, None) if is_true(request.query.get("watch")) => {
+                self.watch(target, &api, &request).await
+            }
+            (&Method::GET, None) => {
+                let list = asynchronous.list(&list_params(&request.query)?).await?;
+                Ok(self.list_response(target.resource, list, &request))
+            }
+            (&Method::GET, Some(name)) => {
+                let obj = asynchronous.get(name).await?;
+                Ok(self.object_response(target.resource, StatusCode::OK, obj, &request))
+            }
+            (&Method::POST, None) => {
+                let obj = self.body_object(target, &request, None)?;
+                if let Some(ns) = &target.namespace {
+                    self.check_namespace_accepts(ns).await?;
+                }
+                let pp = PostParams {
+                    dry_run,
+                    field_manager: request.query.get("fieldManager").cloned(),
+                };
+                let created = asynchronous.create(&pp, &obj).await?;
+                Ok(self.object_response(target.resource, StatusCode::CREATED, created, &request))
+            }
+            (&Method::PUT, Some(name)) => {
+                let obj = self.body_object(target, &request, Some(name))?;
+                let pp = PostParams {
+                    dry_run,
+                    field_manager: request.query.get("fieldManager").cloned(),
+                };
+                let out = if target.status {
+                    asynchronous.replace_status(name, &pp, &obj).await?
+                } else {
+                    asynchronous.replace(name, &pp, &obj).await?
+                };
+                Ok(self.object_response(target.resource, StatusCode::OK, out, &request))
+            }
+            (&Method::PATCH, Some(name)) => {
+                let patch = patch_body(target.resource, &request)?;
+                let pp = PatchParams {
+                    dry_run,
+                    field_manager: request.query.get("fieldManager").cloned(),
+                    force: is_true(request.query.get("force")),
+                };
+                let out = if target.status {
+                    asynchronous.patch_status(name, &pp, &patch).await?
+                } else {
+                    asynchronous.patch(name, &pp, &patch).await?
+                };
+                Ok(self.object_response(target.resource, StatusCode::OK, out, &request))
+            }
+            (&Method::DELETE, Some(name)) => {
+                let dp = delete_params(&request, dry_run)?;
+                let is_namespace = target.resource.ar.group.is_empty()
+                    && target.resource.ar.plural == "namespaces";
+                if is_namespace {
+                    return self.delete_namespace(name, &dp, &request).await;
+                }
+                let out = asynchronous.delete(name, &dp).await?;
+                Ok(self.object_response(target.resource, StatusCode::OK, out, &request))
+            }
+            (&Method::DELETE, None) => {
+                let dp = delete_params(&request, dry_run)?;
+                let list = asynchronous
+                    .delete_collection(&dp, &list_params(&request.query)?)
+                    .await?;
+                Ok(self.list_response(target.resource, list, &request))
+            }
+            (method, _) => Ok(errors::method_not_allowed(method)),
+        }
+    }
+
+    /// NamespaceLifecycle admission: a namespaced object is created only in a namespace that
+    /// exists and is not being deleted.
+    async fn check_namespace_accepts(&self, namespace: &str) -> apistore::Result<()> {
+        let namespaces = self.api(self.namespaces(), None).into_async();
+        match namespaces.get_opt(namespace).await? {
+            None => Err(apistore::Error::not_found("", "namespaces", namespace)),
+            Some(ns) if ns.metadata.deletion_timestamp.is_some() => {
+                Err(apistore::Error::Forbidden {
+                    message: format!(
+                        "unable to create new content in namespace {namespace} because it is being terminated"
+                    ),
+                    details: Box::default(),
+                })
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Deletes a namespace and everything in it (the namespace controller's work, done at once).
+    async fn delete_namespace(
+        &self,
+        name: &str,
+        dp: &DeleteParams,
+        request: &Req,
+    ) -> apistore::Result<Response<Body>> {
+        if SYSTEM_NAMESPACES[..3].contains(&name) {
+            return Err(apistore::Error::Forbidden {
+                message: format!(
+                    "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+                ),
+                details: Box::default(),
+            });
+        }
+        let namespaces = self.api(self.namespaces(), None).into_async();
+        // Read first: a missing namespace is NotFound before anything is touched.
+        namespaces.get(name).await?;
+        if !dp.dry_run {
+            for resource in self.table.namespaced() {
+                let contents = self.api(resource, Some(name)).into_async();
+                contents
+                    .delete_collection(&DeleteParams::default(), &ListParams::default())
+                    .await?;
+            }
+        }
+        let out = namespaces.delete(name, dp).await?;
+        Ok(self.object_response(self.namespaces(), StatusCode::OK, out, request))
+    }
+
+    async fn watch(
+        &self,
+        target: &Target<'_>,
+        api: &Api<DynamicObject>,
+        request: &Req,
+    ) -> apistore::Result<Response<Body>> {
+        let q = &request.query;
+        let mut wp = WatchParams {
+            label_selector: q.get("labelSelector").filter(|s| !s.is_empty()).cloned(),
+            field_selector: q.get("fieldSelector").filter(|s| !s.is_empty()).cloned(),
+            bookmarks: is_true(q.get("allowWatchBookmarks")),
+            ..WatchParams::default()
+        };
+        if let Some(seconds) = q.get("timeoutSeconds").filter(|s| !s.is_empty()) {
+            wp.timeout = Some(seconds.parse().map_err(|_| {
+                apistore::Error::bad_request(format!("invalid timeoutSeconds: {seconds:?}"))
+            })?);
+        }
+        if let Some(send) = q.get("sendInitialEvents").filter(|s| !s.is_empty()) {
+            wp.send_initial_events = Some(is_true(Some(send)));
+        }
+        wp.version_match = version_match(q.get("resourceVersionMatch"))?;
+        let version = q.get("resourceVersion").cloned().unwrap_or_default();
+        let events = api.clone().into_async().watch(&wp, &version).await?;
+        let form = match table_request(request)? {
+            Some(include) => Form::Table {
+                columns: target.resource.columns.clone(),
+                include,
+                headers: true,
+            },
+            None => Form::Objects,
+        };
+        let mut response = Response::new(BodyExt::boxed(WatchBody::new(events, form)));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        Ok(response)
+    }
+
+    fn list_response(
+        &self,
+        resource: &ServedResource,
+        list: ObjectList<DynamicObject>,
+        request: &Req,
+    ) -> Response<Body> {
+        let metadata = json!(list.metadata);
+        match table_request(request) {
+            Ok(Some(include)) => errors::json(
+                StatusCode::OK,
+                &table(&resource.columns, &list.items, metadata, include, true),
+            ),
+            Ok(None) => errors::json(
+                StatusCode::OK,
+                &json!({"kind": format!("{}List", resource.ar.kind),
+                    "apiVersion": resource.ar.api_version, "metadata": metadata,
+                    "items": list.items}),
+            ),
+            Err(e) => errors::error(&e),
+        }
+    }
+
+    fn object_response(
+        &self,
+        resource: &ServedResource,
+        code: StatusCode,
+        obj: DynamicObject,
+        request: &Req,
+    ) -> Response<Body> {
+        match table_request(request) {
+            Ok(Some(include)) => errors::json(
+                code,
+                &table(
+                    &resource.columns,
+                    std::slice::from_ref(&obj),
+                    json!({"resourceVersion": obj.metadata.resource_version}),
+                    include,
+                    true,
+                ),
+            ),
+            Ok(None) => errors::json(code, &obj),
+            Err(e) => errors::error(&e),
+        }
+    }
+
+    /// The object of a create or replace body, checked against the path.
+    fn body_object(
+        &self,
+        target: &Target<'_>,
+        request: &Req,
+        name: Option<&str>,
+    ) -> apistore::Result<DynamicObject> {
+        let ar = &target.resource.ar;
+        let obj: DynamicObject = serde_json::from_slice(&request.body).map_err(|e| {
+            apistore::Error::bad_request(format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: {e}"
+            ))
+        })?;
+        if let Some(types) = &obj.types {
+            if !types.kind.is_empty() && types.kind != ar.kind {
+                return Err(apistore::Error::bad_request(format!(
+                    "the kind of the object ({}) does not match the kind of the resource ({})",
+                    types.kind, ar.kind
+                )));
+            }
+            if !types.api_version.is_empty() && types.api_version != ar.api_version {
+                return Err(apistore::Error::bad_request(format!(
+                    "the API version in the data ({}) does not match the expected API version ({})",
+                    types.api_version, ar.api_version
+                )));
+            }
+        }
+        if let (Some(name), Some(body_name)) = (name, obj.metadata.name.as_deref()) {
+            if !body_name.is_empty() && body_name != name {
+                return Err(apistore::Error::bad_request(format!(
+                    "the name of the object ({body_name}) does not match the name on the URL ({name})"
+                )));
+            }
+        }
+        Ok(obj)
+    }
+}
+
+/// A request as the handlers see it.
+struct Req {
+    method: Method,
+    query: HashMap<String, String>,
+    accept: String,
+    content_type: String,
+    body: Bytes,
+}
+
+/// A resource path: the kind, the namespace and name it names, and whether it is `/status`.
+struct Target<'t> {
+    resource: &'t ServedResource,
+    namespace: Option<String>,
+    name: Option<String>,
+    status: bool,
+}
+
+fn is_namespace_subresource(segment: &str) -> bool {
+    matches!(segment, "status" | "finalize")
+}
+
+fn is_true(value: Option<&String>) -> bool {
+    matches!(value.map(String::as_str), Some("true" | "1" | "True"))
+}
+
+/// The path's segments, percent-decoded; `None` for paths kube-apiserver would not route
+/// (empty segments, `.` or `..`, an encoded `/`).
+fn segments(path: &str) -> Option<Vec<String>> {
+    let trimmed = path.strip_prefix('/')?;
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    trimmed
+        .split('/')
+        .map(|raw| {
+            let decoded = percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            let bad =
+                decoded.is_empty() || decoded == "." || decoded == ".." || decoded.contains('/');
+            (!bad).then_some(decoded)
+        })
+        .collect()
+}
+
+/// The query's parameters (form encoding: `+` is a space), the last of each name kept.
+fn parse_query(query: &str) -> HashMap<String, String> {
+    let decode = |s: &str| {
+        let spaced = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
+}
+
+/// Reads a body, refusing one over [`MAX_BODY_BYTES`] with 413.
+async fn read_body<B>(body: B) -> Result<Bytes, Box<Response<Body>>>
+where
+    B: http_body::Body + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(Box::new(errors::failure(
+                413,
+                "RequestEntityTooLarge",
+                "the request body is too large: the limit is 3145728 bytes",
+            )))
+        }
+        Err(e) => Err(Box::new(errors::failure(
+            400,
+            "BadRequest",
+            &format!("reading the request body: {e}"),
+        ))),
+    }
+}
+
+fn version_match(value: Option<&String>) -> apistore::Result<VersionMatch> {
+    match value.map(String::as_str) {
+        None | Some("") => Ok(VersionMatch::Unset),
+        Some("Exact") => Ok(VersionMatch::Exact),
+        Some("NotOlderThan") => Ok(VersionMatch::NotOlderThan),
+        Some(other) => Err(apistore::Error::invalid(
+            "",
+            "",
+            "",
+            vec![apistore::StatusCause::new(
+                "FieldValueNotSupported",
+                "resourceVersionMatch",
+                format!(
+                    "Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\""
+                ),
+            )],
+        )),
+    }
+}
+
+fn list_params(q: &HashMap<String, String>) -> apistore::Result<ListParams> {
+    let limit = match q.get("limit").filter(|s| !s.is_empty()) {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| apistore::Error::bad_request(format!("invalid limit: {text:?}")))?,
+        ),
+        None => None,
+    };
+    Ok(ListParams {
+        label_selector: q.get("labelSelector").filter(|s| !s.is_empty()).cloned(),
+        field_selector: q.get("fieldSelector").filter(|s| !s.is_empty()).cloned(),
+        // A negative or zero limit means no limit, as in kube-apiserver.
+        limit: limit
+            .filter(|l| *l > 0)
+            .map(|l| u32::try_from(l).unwrap_or(u32::MAX)),
+        continue_token: q.get("continue").filter(|s| !s.is_empty()).cloned(),
+        resource_version: q.get("resourceVersion").filter(|s| !s.is_empty()).cloned(),
+        version_match: version_match(q.get("resourceVersionMatch"))?,
+    })
+}
+
+/// `Some(include)` when the Accept header asks for a Table.
+fn table_request(request: &Req) -> apistore::Result<Option<IncludeObject>> {
+    let wants_table = request
+        .accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"));
+    if !wants_table {
+        return Ok(None);
+    }
+    IncludeObject::parse(request.query.get("includeObject").map(String::as_str))
+        .map(Some)
+        .ok_or_else(|| {
+            apistore::Error::bad_request("includeObject must be one of None, Metadata or Object")
+        })
+}
+
+/// The patch a PATCH body carries, by its Content-Type.
+fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patch> {
+    let media = request.content_type.split(';').next().unwrap_or("").trim();
+    let parse = |what: &str| -> apistore::Result<Value> {
+        serde_json::from_slice(&request.body).map_err(|e| {
+            apistore::Error::bad_request(format!("the {what} could not be decoded: {e}"))
+        })
+    };
+    match media {
+        "application/merge-patch+json" => Ok(Patch::Merge(parse("merge patch")?)),
+        "application/json-patch+json" => {
+            let ops = serde_json::from_slice(&request.body).map_err(|e| {
+                apistore::Error::bad_request(format!("the JSON patch could not be decoded: {e}"))
+            })?;
+            Ok(Patch::Json(ops))
+        }
+        // The built-in kinds served here have no list with a patch merge key outside metadata,
+        // so their strategic merge patch is a merge patch once its directives are taken out.
+        "application/strategic-merge-patch+json" if resource.ar.group.is_empty() => {
+            let mut doc = parse("strategic merge patch")?;
+            strip_directives(&mut doc)?;
+            Ok(Patch::Merge(doc))
+        }
+        "application/strategic-merge-patch+json" => Err(unsupported(media, resource)),
+        "application/apply-patch+yaml" => Err(apistore::Error::UnsupportedMediaType {
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (server-side apply is not available for {})",
+                resource.ar.plural
+            ),
+        }),
+        _ => Err(unsupported(media, resource)),
+    }
+}
+
+fn unsupported(media: &str, resource: &ServedResource) -> apistore::Error {
+    apistore::Error::UnsupportedMediaType {
+        message: format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml ({media} is not supported by {}, Kind={})",
+            resource.ar.api_version, resource.ar.kind
+        ),
+    }
+}
+
+/// Removes strategic-merge directives (`$setElementOrder/…`, `$retainKeys`, `$deleteFromPrimitiveList/…`)
+/// and applies `$patch: delete` / `$patch: replace` on maps, which is all a strategic merge patch
+/// of these kinds can carry.
+fn strip_directives(doc: &mut Value) -> apistore::Result<()> {
+    let Value::Object(map) = doc else {
+        return Ok(());
+    };
+    match map.remove("$patch").as_ref().and_then(Value::as_str) {
+        None | Some("merge") => {}
+        Some("delete") => {
+            *doc = Value::Null;
+            return Ok(());
+        }
+        Some("replace") => {}
+        Some(other) => {
+            return Err(apistore::Error::bad_request(format!(
+                "unknown patch type: {other:?} in the strategic merge patch"
+            )))
+        }
+    }
+    map.retain(|key, _| !key.starts_with('$'));
+    for value in map.values_mut() {
+        strip_directives(value)?;
+    }
+    Ok(())
+}
+
+fn delete_params(request: &Req, dry_run: bool) -> apistore::Result<DeleteParams> {
+    let mut dp = DeleteParams {
+        dry_run,
+        ..DeleteParams::default()
+    };
+    if let Some(grace) = request
+        .query
+        .get("gracePeriodSeconds")
+        .filter(|s| !s.is_empty())
+    {
+        dp.grace_period_seconds = Some(grace.parse().map_err(|_| {
+            apistore::Error::bad_request(format!("invalid gracePeriodSeconds: {grace:?}"))
+        })?);
+    }
+    if request.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(dp);
+    }
+    let options: Value = serde_json::from_slice(&request.body).map_err(|e| {
+        apistore::Error::bad_request(format!("the DeleteOptions could not be decoded: {e}"))
+    })?;
+    if options["dryRun"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|v| v == "All"))
+    {
+        dp.dry_run = true;
+    }
+    if let Some(grace) = options["gracePeriodSeconds"].as_i64() {
+        dp.grace_period_seconds = Some(u32::try_from(grace.max(0)).unwrap_or(u32::MAX));
+    }
+    dp.propagation_policy = match options["propagationPolicy"].as_str() {
+        None => None,
+        Some("Orphan") => Some(PropagationPolicy::Orphan),
+        Some("Background") => Some(PropagationPolicy::Background),
+        Some("Foreground") => Some(PropagationPolicy::Foreground),
+        Some(other) => {
+            return Err(apistore::Error::bad_request(format!(
+                "unknown propagationPolicy {other:?}"
+            )))
+        }
+    };
+    let preconditions = &options["preconditions"];
+    if preconditions.is_object() {
+        dp.preconditions = Some(Preconditions {
+            uid: preconditions["uid"].as_str().map(str::to_string),
+            resource_version: preconditions["resourceVersion"]
+                .as_str()
+                .map(str::to_string),
+        });
+    }
+    Ok(dp)
+}
+
+impl<B> tower::Service<Request<B>> for Server
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Data: Send,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let server = self.clone();
+        Box::pin(async move { Ok(server.handle(request).await) })
+    }
+}

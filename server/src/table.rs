@@ -1,0 +1,231 @@
+//! Server-side printing: `meta.k8s.io/v1` Tables, as kube-apiserver answers `kubectl get`.
+
+use apistore::DynamicObject;
+use serde_json::{json, Map, Value};
+
+/// How a column's cell is computed from an object.
+#[derive(Clone, Debug)]
+enum Cell {
+    /// The string at a JSON pointer (`""` when absent).
+    Text(String),
+    /// The number of entries of the maps at some JSON pointers.
+    EntryCount(Vec<String>),
+    /// The time since `metadata.creationTimestamp`, as kubectl prints ages.
+    Age,
+}
+
+/// One Table column after `Name`.
+#[derive(Clone, Debug)]
+pub struct Column {
+    name: String,
+    kind: &'static str,
+    cell: Cell,
+}
+
+impl Column {
+    /// A string column read at `pointer`.
+    pub fn text(name: &str, pointer: &str) -> Column {
+        Column {
+            name: name.into(),
+            kind: "string",
+            cell: Cell::Text(pointer.into()),
+        }
+    }
+
+    /// An integer column counting the entries of the maps at `pointers`.
+    pub fn entry_count(name: &str, pointers: &[&str]) -> Column {
+        Column {
+            name: name.into(),
+            kind: "integer",
+            cell: Cell::EntryCount(pointers.iter().map(|p| (*p).to_string()).collect()),
+        }
+    }
+
+    /// The `Age` column.
+    pub fn age() -> Column {
+        Column {
+            name: "Age".into(),
+            kind: "string",
+            cell: Cell::Age,
+        }
+    }
+
+    fn definition(&self) -> Value {
+        let description = match self.cell {
+            Cell::Age => "CreationTimestamp is a timestamp representing the server time when this object was created.",
+            _ => "",
+        };
+        json!({"name": self.name, "type": self.kind, "format": "", "description": description, "priority": 0})
+    }
+
+    fn value(&self, obj: &DynamicObject, now: chrono::DateTime<chrono::Utc>) -> Value {
+        match &self.cell {
+            Cell::Text(pointer) => json!(obj
+                .data
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("")),
+            Cell::EntryCount(pointers) => json!(pointers
+                .iter()
+                .filter_map(|p| obj.data.pointer(p).and_then(Value::as_object))
+                .map(Map::len)
+                .sum::<usize>()),
+            Cell::Age => {
+                let created = serde_json::to_value(obj.metadata.creation_timestamp.as_ref())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
+                match created {
+                    Some(t) => json!(human_duration(
+                        (now - t.with_timezone(&chrono::Utc)).num_seconds()
+                    )),
+                    None => json!("<unknown>"),
+                }
+            }
+        }
+    }
+}
+
+/// What a Table row carries of its object (`includeObject`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncludeObject {
+    /// `PartialObjectMetadata` (the default).
+    Metadata,
+    /// The whole object.
+    Object,
+    /// Nothing.
+    None,
+}
+
+impl IncludeObject {
+    /// Parses the query parameter (unset is `Metadata`).
+    pub fn parse(value: Option<&str>) -> Option<IncludeObject> {
+        match value {
+            None | Some("") | Some("Metadata") => Some(IncludeObject::Metadata),
+            Some("Object") => Some(IncludeObject::Object),
+            Some("None") => Some(IncludeObject::None),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The Table of `objects`; `headers` false leaves the column definitions out (watch events
+/// after the first, as kube-apiserver sends them).
+pub fn table(
+    columns: &[Column],
+    objects: &[DynamicObject],
+    list_metadata: Value,
+    include: IncludeObject,
+    headers: bool,
+) -> Value {
+    let now = chrono::Utc::now();
+    let definitions: Value = if headers {
+        let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name",
+            "description": "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+            "priority": 0})];
+        defs.extend(columns.iter().map(Column::definition));
+        Value::Array(defs)
+    } else {
+        Value::Null
+    };
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|obj| {
+            let mut cells = vec![json!(obj.metadata.name.clone().unwrap_or_default())];
+            cells.extend(columns.iter().map(|c| c.value(obj, now)));
+            let mut row = json!({"cells": cells});
+            match include {
+                IncludeObject::Metadata => {
+                    row["object"] = json!({"kind": "PartialObjectMetadata",
+                        "apiVersion": "meta.k8s.io/v1", "metadata": obj.metadata});
+                }
+                IncludeObject::Object => row["object"] = json!(obj),
+                IncludeObject::None => {}
+            }
+            row
+        })
+        .collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_metadata,
+        "columnDefinitions": definitions, "rows": rows})
+}
+
+/// apimachinery's `duration.HumanDuration`: how kubectl and the API server print ages.
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    if seconds < 0 {
+        return "0s".into();
+    }
+    if seconds < 60 * 2 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
+    }
+    if minutes < 60 * 3 {
+        return format!("{minutes}m");
+    }
+    let hours = minutes / 60;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let days = (hours / 24) % 365;
+        return if days == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{days}d", hours / 24 / 365)
+        };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn ages_print_as_apimachinery_prints_them() {
+        for (seconds, text) in [
+            (-5, "<invalid>"),
+            (5, "5s"),
+            (119, "119s"),
+            (150, "2m30s"),
+            (600, "10m"),
+            (3 * 3600 + 60, "3h1m"),
+            (10 * 3600, "10h"),
+            (3 * 86400 + 7200, "3d2h"),
+            (40 * 86400, "40d"),
+            (3 * 365 * 86400 + 5 * 86400, "3y5d"),
+            (9 * 365 * 86400, "9y"),
+        ] {
+            assert_eq!(human_duration(seconds), text, "{seconds}s");
+        }
+    }
+}
