@@ -1,0 +1,473 @@
+//! The server's HTTP answers, through its `tower::Service` in-process (no socket): discovery,
+//! verbs, Tables, watch framing, namespace lifecycle, and every refusal as kube-apiserver's
+//! Status, with nothing written.
+
+use apistore::Store;
+use apistore_server::Server;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn server() -> Server {
+    Server::new(Store::memory()).expect("server")
+}
+
+struct Answer {
+    code: StatusCode,
+    content_type: String,
+    body: Value,
+}
+
+async fn send(
+    server: &Server,
+    method: Method,
+    uri: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Answer {
+    send_accept(server, method, uri, content_type, "application/json", body).await
+}
+
+async fn send_accept(
+    server: &Server,
+    method: Method,
+    uri: &str,
+    content_type: &str,
+    accept: &str,
+    body: &[u8],
+) -> Answer {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", content_type)
+        .header("accept", accept)
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .expect("request");
+    let response = server.clone().oneshot(request).await.expect("infallible");
+    let code = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    Answer {
+        code,
+        content_type,
+        body,
+    }
+}
+
+fn run(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f);
+}
+
+const JSON: &str = "application/json";
+
+fn config_map(name: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": {"app": "web"}}, "data": {"a": "1", "b": "2"}}))
+    .unwrap()
+}
+
+#[test]
+fn discovery_answers_version_resource_lists_and_aggregated_discovery_with_its_content_type() {
+    run(async {
+        let s = server();
+        let version = send(&s, Method::GET, "/version?timeout=5s", "", b"").await;
+        assert_eq!(version.body["minor"], "32");
+        let v1 = send(&s, Method::GET, "/api/v1", "", b"").await;
+        let names: Vec<&str> = v1.body["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["namespaces", "namespaces/status", "configmaps", "secrets"]
+        );
+        let aggregated = send_accept(
+            &s,
+            Method::GET,
+            "/api",
+            "",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+            b"",
+        )
+        .await;
+        assert_eq!(
+            aggregated.content_type,
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        );
+        assert_eq!(aggregated.body["kind"], "APIGroupDiscoveryList");
+        assert_eq!(
+            aggregated.body["items"][0]["versions"][0]["resources"][0]["scope"],
+            "Cluster"
+        );
+        let legacy = send(&s, Method::GET, "/apis", "", b"").await;
+        assert_eq!(legacy.body["kind"], "APIGroupList");
+        let openapi = send(&s, Method::GET, "/openapi/v3/api/v1?hash=apistore", "", b"").await;
+        let patch =
+            &openapi.body["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
+        assert_eq!(
+            patch["x-kubernetes-group-version-kind"]["kind"],
+            "ConfigMap"
+        );
+        assert_eq!(patch["parameters"][0]["name"], "fieldValidation");
+        assert_eq!(
+            send(&s, Method::GET, "/readyz", "", b"").await.code,
+            StatusCode::OK
+        );
+    });
+}
+
+#[test]
+fn config_maps_are_created_listed_as_lists_and_tables_patched_and_deleted() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps",
+            JSON,
+            &config_map("web"),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED);
+        assert_eq!(created.body["kind"], "ConfigMap");
+        let list = send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/configmaps?labelSelector=app%3Dweb&limit=500",
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(list.body["kind"], "ConfigMapList");
+        assert!(list.body["metadata"]["resourceVersion"].is_string());
+        assert_eq!(list.body["items"][0]["metadata"]["name"], "web");
+        let table = send_accept(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/configmaps",
+            "",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+            b"",
+        )
+        .await;
+        assert_eq!(table.body["kind"], "Table");
+        let headers: Vec<&str> = table.body["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(headers, ["Name", "Data", "Age"]);
+        assert_eq!(table.body["rows"][0]["cells"][0], "web");
+        assert_eq!(table.body["rows"][0]["cells"][1], 2);
+        assert_eq!(
+            table.body["rows"][0]["object"]["kind"],
+            "PartialObjectMetadata"
+        );
+        let merged = send(
+            &s,
+            Method::PATCH,
+            "/api/v1/namespaces/default/configmaps/web",
+            "application/merge-patch+json",
+            br#"{"data":{"c":"3"}}"#,
+        )
+        .await;
+        assert_eq!(merged.body["data"]["c"], "3");
+        let strategic = send(
+            &s,
+            Method::PATCH,
+            "/api/v1/namespaces/default/configmaps/web",
+            "application/strategic-merge-patch+json",
+            br#"{"data":{"a":null},"$setElementOrder/finalizers":[]}"#,
+        )
+        .await;
+        assert_eq!(strategic.code, StatusCode::OK, "{}", strategic.body);
+        assert_eq!(strategic.body["data"], json!({"b": "2", "c": "3"}));
+        let json_patch = send(
+            &s,
+            Method::PATCH,
+            "/api/v1/namespaces/default/configmaps/web",
+            "application/json-patch+json",
+            br#"[{"op":"remove","path":"/data/b"}]"#,
+        )
+        .await;
+        assert_eq!(json_patch.body["data"], json!({"c": "3"}));
+        let deleted = send(
+            &s,
+            Method::DELETE,
+            "/api/v1/namespaces/default/configmaps/web",
+            JSON,
+            br#"{"propagationPolicy":"Background"}"#,
+        )
+        .await;
+        assert_eq!(deleted.code, StatusCode::OK);
+        let gone = send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/configmaps/web",
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(gone.code, StatusCode::NOT_FOUND);
+        assert_eq!(gone.body["message"], "configmaps \"web\" not found");
+    });
+}
+
+/// A request and the Status code and reason it must be refused with.
+type Refusal = (
+    Method,
+    &'static str,
+    &'static str,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
+
+#[test]
+fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
+    run(async {
+        let s = server();
+        let before = s.store().resource_version();
+        let cases: Vec<Refusal> = vec![
+            (
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
+                JSON,
+                b"{not json".to_vec(),
+                400,
+                "BadRequest",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
+                JSON,
+                br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}"#.to_vec(),
+                400,
+                "BadRequest",
+            ),
+            (
+                Method::PUT,
+                "/api/v1/namespaces/default/configmaps/a",
+                JSON,
+                br#"{"metadata":{"name":"b"}}"#.to_vec(),
+                400,
+                "BadRequest",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/nowhere/configmaps",
+                JSON,
+                config_map("x"),
+                404,
+                "NotFound",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
+                JSON,
+                vec![b' '; apistore_server::MAX_BODY_BYTES + 1],
+                413,
+                "RequestEntityTooLarge",
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/namespaces/default/configmaps/a",
+                "application/apply-patch+yaml",
+                b"{}".to_vec(),
+                415,
+                "UnsupportedMediaType",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
+                "application/vnd.kubernetes.protobuf",
+                b"k8s\0\xff\xff".to_vec(),
+                400,
+                "BadRequest",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/default",
+                "",
+                Vec::new(),
+                403,
+                "Forbidden",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/default/configmaps?dryRun=Some",
+                "",
+                Vec::new(),
+                400,
+                "BadRequest",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/default/configmaps?fieldSelector=spec.x%3Dy",
+                "",
+                Vec::new(),
+                400,
+                "BadRequest",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/default/../configmaps",
+                "",
+                Vec::new(),
+                404,
+                "NotFound",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/default/configmaps/a%2Fb",
+                "",
+                Vec::new(),
+                404,
+                "NotFound",
+            ),
+            (
+                Method::GET,
+                "/api/v1//configmaps",
+                "",
+                Vec::new(),
+                404,
+                "NotFound",
+            ),
+            (Method::GET, "/api/v1/pods", "", Vec::new(), 404, "NotFound"),
+            (
+                Method::GET,
+                "/api/v1/configmaps/x",
+                "",
+                Vec::new(),
+                404,
+                "NotFound",
+            ),
+            (
+                Method::PUT,
+                "/api/v1/namespaces/default/configmaps",
+                JSON,
+                b"{}".to_vec(),
+                405,
+                "MethodNotAllowed",
+            ),
+        ];
+        for (method, uri, content_type, body, code, reason) in cases {
+            let answer = send(&s, method.clone(), uri, content_type, &body).await;
+            assert_eq!(
+                answer.code.as_u16(),
+                code,
+                "{method} {uri}: {}",
+                answer.body
+            );
+            assert_eq!(answer.body["kind"], "Status", "{method} {uri}");
+            assert_eq!(
+                answer.body["reason"], reason,
+                "{method} {uri}: {}",
+                answer.body
+            );
+        }
+        assert_eq!(s.store().resource_version(), before, "nothing was written");
+    });
+}
+
+#[test]
+fn deleting_a_namespace_deletes_what_is_in_it_and_refuses_new_content() {
+    run(async {
+        let s = server();
+        let ns = br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}"#;
+        let created = send(&s, Method::POST, "/api/v1/namespaces", JSON, ns).await;
+        assert_eq!(created.body["status"]["phase"], "Active");
+        send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/team/configmaps",
+            JSON,
+            &config_map("a"),
+        )
+        .await;
+        let deleted = send(&s, Method::DELETE, "/api/v1/namespaces/team", "", b"").await;
+        assert_eq!(deleted.code, StatusCode::OK);
+        let left = send(&s, Method::GET, "/api/v1/configmaps", "", b"").await;
+        assert_eq!(left.body["items"], json!([]));
+        let refused = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/team/configmaps",
+            JSON,
+            &config_map("b"),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::NOT_FOUND);
+        assert_eq!(refused.body["message"], "namespaces \"team\" not found");
+    });
+}
+
+#[test]
+fn secrets_default_their_type_and_fold_string_data_into_data() {
+    run(async {
+        let s = server();
+        let body = br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"stringData":{"p":"hunter2"}}"#;
+        let created = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/secrets",
+            JSON,
+            body,
+        )
+        .await;
+        assert_eq!(created.body["type"], "Opaque");
+        assert_eq!(created.body["data"]["p"], "aHVudGVyMg==");
+        assert!(created.body.get("stringData").is_none());
+    });
+}
+
+#[test]
+fn a_watch_is_one_compact_json_event_per_line_starting_from_the_state_at_zero() {
+    run(async {
+        let s = server();
+        send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps",
+            JSON,
+            &config_map("w"),
+        )
+        .await;
+        let request = Request::builder()
+            .uri("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0&timeoutSeconds=1")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = s.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(text.ends_with('\n'));
+        let event: Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(event["type"], "ADDED");
+        assert_eq!(event["object"]["metadata"]["name"], "w");
+        assert!(!lines[0].contains("\n "), "compact");
+    });
+}
