@@ -22,6 +22,9 @@ pub struct ServedResource {
     pub categories: Vec<String>,
     /// The Table columns after the name.
     pub columns: Vec<Column>,
+    /// The top-level fields of the kind's schema, for `fieldValidation=Strict`; `None` accepts
+    /// any field (a kind without a schema).
+    pub fields: Option<Vec<&'static str>>,
 }
 
 impl std::fmt::Debug for ServedResource {
@@ -66,6 +69,7 @@ impl ResourceTable {
             short_names: vec!["ns".into()],
             categories: Vec::new(),
             columns: vec![Column::text("Status", "/status/phase"), Column::age()],
+            fields: Some(vec!["spec", "status"]),
         });
         table.add(ServedResource {
             ar: ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
@@ -76,6 +80,7 @@ impl ResourceTable {
                 Column::entry_count("Data", &["/data", "/binaryData"]),
                 Column::age(),
             ],
+            fields: Some(vec!["data", "binaryData", "immutable"]),
         });
         table.add(ServedResource {
             ar: ApiResource::namespaced("", "v1", "Secret", "secrets")
@@ -89,6 +94,7 @@ impl ResourceTable {
                 Column::entry_count("Data", &["/data"]),
                 Column::age(),
             ],
+            fields: Some(vec!["data", "stringData", "type", "immutable"]),
         });
         table
     }

@@ -491,6 +491,9 @@ impl Server {
                 )));
             }
         }
+        if request.query.get("fieldValidation").map(String::as_str) == Some("Strict") {
+            strict_check(target.resource, &request.body)?;
+        }
         if let (Some(name), Some(body_name)) = (name, obj.metadata.name.as_deref()) {
             if !body_name.is_empty() && body_name != name {
                 return Err(apistore::Error::bad_request(format!(
@@ -500,6 +503,58 @@ impl Server {
         }
         Ok(obj)
     }
+}
+
+/// The fields of `metadata` (`ObjectMeta`).
+const OBJECT_META_FIELDS: [&str; 15] = [
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+];
+
+/// `fieldValidation=Strict`: a body with a field the kind does not have is refused with 400, as
+/// kube-apiserver's strict decoding refuses it (top level and `metadata`).
+fn strict_check(resource: &ServedResource, body: &[u8]) -> apistore::Result<()> {
+    let Some(fields) = &resource.fields else {
+        return Ok(());
+    };
+    let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
+        return Ok(());
+    };
+    let mut unknown: Vec<String> = doc
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+        .filter(|k| !fields.contains(&k.as_str()))
+        .map(|k| format!("unknown field \"{k}\""))
+        .collect();
+    if let Some(Value::Object(meta)) = doc.get("metadata") {
+        unknown.extend(
+            meta.keys()
+                .filter(|k| !OBJECT_META_FIELDS.contains(&k.as_str()))
+                .map(|k| format!("unknown field \"metadata.{k}\"")),
+        );
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let kind = &resource.ar.kind;
+    Err(apistore::Error::bad_request(format!(
+        "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {}",
+        resource.ar.version,
+        unknown.join(", ")
+    )))
 }
 
 /// A request as the handlers see it.

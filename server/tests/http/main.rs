@@ -371,6 +371,14 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
                 405,
                 "MethodNotAllowed",
             ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+                JSON,
+                br#"{"metadata":{"name":"x","lables":{}},"dta":{}}"#.to_vec(),
+                400,
+                "BadRequest",
+            ),
         ];
         for (method, uri, content_type, body, code, reason) in cases {
             let answer = send(&s, method.clone(), uri, content_type, &body).await;
@@ -388,6 +396,27 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
             );
         }
         assert_eq!(s.store().resource_version(), before, "nothing was written");
+        let strict = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+            JSON,
+            br#"{"metadata":{"name":"x","lables":{}},"dta":{}}"#,
+        )
+        .await;
+        assert_eq!(
+            strict.body["message"],
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dta\", unknown field \"metadata.lables\""
+        );
+        let ignored = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore",
+            JSON,
+            br#"{"metadata":{"name":"x"},"dta":{}}"#,
+        )
+        .await;
+        assert_eq!(ignored.code, StatusCode::CREATED);
     });
 }
 

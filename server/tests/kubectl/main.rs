@@ -195,6 +195,19 @@ fn kubectl_manages_namespaces_configmaps_and_secrets_as_against_kube_apiserver()
         k.apply(files.path(), "api.yaml", &changed),
         "configmap/api configured\n"
     );
+    let typo = files.path().join("typo.yaml");
+    std::fs::write(
+        &typo,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: demo}\ndta: {x: \"1\"}\n",
+    )
+    .expect("manifest");
+    assert_eq!(
+        k.fails(&["create", "-f", typo.to_str().expect("path")]),
+        format!(
+            "Error from server (BadRequest): error when creating \"{}\": ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dta\"\n",
+            typo.display()
+        )
+    );
     assert_eq!(
         rows(&k.ok(&["-n", "demo", "get", "cm"])),
         [vec!["NAME", "DATA"], vec!["api", "1"], vec!["web", "2"]]
