@@ -4,60 +4,15 @@
 //! the 1.32 binary, as the server's `/version` says 32); without one on PATH the test says so
 //! and passes.
 
-use std::net::SocketAddr;
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use apistore::Store;
-use apistore_server::{serve, Server};
-
-/// A server on an ephemeral port, on its own runtime thread, until dropped.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn start() -> Running {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send");
-                let server = Server::new(Store::memory()).expect("server");
-                serve(server, listener, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .expect("serve");
-            });
-        });
-        Running {
-            addr: addr_rx.recv().expect("address"),
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+use common::Running;
 
 fn kubectl_available() -> bool {
     Command::new("kubectl")
@@ -134,7 +89,7 @@ fn kubectl_manages_namespaces_configmaps_and_secrets_as_against_kube_apiserver()
         eprintln!("kubectl is not on PATH: skipping the kubectl checks");
         return;
     }
-    let running = Running::start();
+    let running = Running::start(Store::memory());
     let cache = tempfile::tempdir().expect("cache");
     let files = tempfile::tempdir().expect("files");
     let k = Kubectl {

@@ -1,0 +1,106 @@
+"""The Python `kubernetes` client (37.0.2) against apistore-server.
+
+Run by `main.rs` with the server's address in APISTORE_SERVER and a revision below the store's
+compaction point in APISTORE_COMPACTED. Prints one line per check; any failure raises.
+"""
+import os
+import tempfile
+
+from kubernetes import client, dynamic
+from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, ApiException
+
+host = os.environ["APISTORE_SERVER"]
+compacted = os.environ["APISTORE_COMPACTED"]
+config = client.Configuration(host=host)
+api_client = client.ApiClient(config)
+dc = dynamic.DynamicClient(api_client, cache_file=os.path.join(tempfile.mkdtemp(), "discovery.json"))
+
+cms = dc.resources.get(api_version="v1", kind="ConfigMap")
+nss = dc.resources.get(api_version="v1", kind="Namespace")
+print("discovery", cms.name, nss.name, cms.namespaced, nss.namespaced)
+
+nss.create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "py"}})
+for i in range(5):
+    cms.create(namespace="py", body={"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": f"cm{i}", "labels": {"app": "web" if i % 2 == 0 else "db"}},
+               "data": {"i": str(i)}})
+print("created 5")
+
+try:
+    cms.create(namespace="py", body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm0"}})
+    raise AssertionError("a taken name was created")
+except ConflictError as e:
+    assert e.status == 409, e.status
+print("conflict 409")
+
+try:
+    cms.get(namespace="py", name="nope")
+    raise AssertionError("a missing object was read")
+except NotFoundError:
+    pass
+print("not found 404")
+
+names = []
+page = cms.get(namespace="py", limit=2)
+names += [i.metadata.name for i in page.items]
+while page.metadata["continue"]:
+    page = cms.get(namespace="py", limit=2, _continue=page.metadata["continue"])
+    names += [i.metadata.name for i in page.items]
+assert names == [f"cm{i}" for i in range(5)], names
+print("pages", names)
+
+web = cms.get(namespace="py", label_selector="app=web")
+assert [i.metadata.name for i in web.items] == ["cm0", "cm2", "cm4"]
+one = cms.get(namespace="py", field_selector="metadata.name=cm3")
+assert [i.metadata.name for i in one.items] == ["cm3"]
+print("selectors")
+
+merged = cms.patch(namespace="py", name="cm1", body={"data": {"j": "x"}},
+                   content_type="application/merge-patch+json")
+assert merged.data["j"] == "x"
+strategic = cms.patch(namespace="py", name="cm1", body={"data": {"k": "y"}})
+assert strategic.data["k"] == "y"
+jsonp = cms.patch(namespace="py", name="cm1", body=[{"op": "remove", "path": "/data/j"}],
+                  content_type="application/json-patch+json")
+assert "j" not in jsonp.data
+print("patches")
+
+current = cms.get(namespace="py", name="cm1")
+stale = current.to_dict()
+stale["metadata"]["resourceVersion"] = "2"
+try:
+    cms.replace(namespace="py", body=stale)
+    raise AssertionError("a stale replace succeeded")
+except ConflictError:
+    pass
+print("stale replace 409")
+
+rv = cms.get(namespace="py").metadata.resourceVersion
+cms.create(namespace="py", body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}})
+events = [e for e in cms.watch(namespace="py", resource_version=rv, timeout=1, allow_watch_bookmarks=True)]
+kinds = [(e["type"], e["object"].metadata.name) for e in events if e["type"] != "BOOKMARK"]
+assert kinds == [("ADDED", "late")], kinds
+print("watch", kinds)
+
+try:
+    for _ in cms.watch(namespace="py", resource_version=compacted, timeout=1):
+        pass
+    raise AssertionError("a watch from a compacted revision went on")
+except ApiException as e:
+    assert e.status == 410, e.status
+print("watch from a compacted revision 410")
+
+deleted = cms.delete(namespace="py", label_selector="app=db")
+assert sorted(i["metadata"]["name"] for i in deleted.items) == ["cm1", "cm3"], deleted
+print("deletecollection")
+
+core = client.CoreV1Api(api_client)
+typed = core.list_namespaced_config_map("py")
+assert sorted(i.metadata.name for i in typed.items) == ["cm0", "cm2", "cm4", "late"]
+core.create_namespaced_config_map("py", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="typed"), data={"a": "b"}))
+assert core.read_namespaced_config_map("typed", "py").data == {"a": "b"}
+assert "py" in [n.metadata.name for n in core.list_namespace().items]
+core.delete_namespace("py")
+assert "py" not in [n.metadata.name for n in core.list_namespace().items]
+print("CoreV1Api")
+print("ok")
