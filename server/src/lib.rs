@@ -9,6 +9,7 @@
 
 mod discovery;
 mod errors;
+mod metrics;
 mod proto;
 pub mod resources;
 mod router;

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use crate::discovery;
 use crate::errors::{self, Body};
+use crate::metrics::{self, Metrics};
 use crate::resources::{ResourceTable, ServedResource};
 use crate::table::{table, IncludeObject};
 use crate::watch::{Form, WatchBody};
@@ -35,6 +36,7 @@ pub const SYSTEM_NAMESPACES: [&str; 4] =
 pub struct Server {
     store: Store,
     table: Arc<ResourceTable>,
+    metrics: Arc<Metrics>,
 }
 
 impl Server {
@@ -47,6 +49,7 @@ impl Server {
         let server = Server {
             store,
             table: Arc::new(ResourceTable::built_in()),
+            metrics: Arc::new(Metrics::default()),
         };
         let namespaces = server.api(server.namespaces(), None);
         for name in SYSTEM_NAMESPACES {
@@ -117,6 +120,11 @@ impl Server {
         };
         match segs.as_slice() {
             ["version"] => errors::json(StatusCode::OK, &discovery::version()),
+            ["metrics"] => errors::bytes_response(
+                StatusCode::OK,
+                self.metrics.render(&self.store).into_bytes(),
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
             ["healthz"] | ["readyz"] | ["livez"] => {
                 errors::bytes_response(StatusCode::OK, b"ok".to_vec(), "text/plain; charset=utf-8")
             }
@@ -207,10 +215,28 @@ impl Server {
                 }
             }
         }
-        match self.serve(&target, request).await {
+        let started = std::time::Instant::now();
+        let verb = verb_of(&request, &target);
+        let resource = if target.status {
+            format!("{}/status", target.resource.ar.plural)
+        } else {
+            target.resource.ar.plural.clone()
+        };
+        let response = match self.serve(&target, request).await {
             Ok(response) => response,
             Err(e) => errors::error(&e),
-        }
+        };
+        self.metrics.record(
+            &metrics::Request {
+                verb,
+                group,
+                version,
+                resource: &resource,
+            },
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+        response
     }
 
     /// What a resource path names; `None` when nothing is served there.
@@ -411,7 +437,8 @@ impl Server {
             },
             None => Form::Objects,
         };
-        let mut response = Response::new(BodyExt::boxed(WatchBody::new(events, form)));
+        let guard = self.metrics.watch_started();
+        let mut response = Response::new(BodyExt::boxed(WatchBody::new(events, form, guard)));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/json"),
@@ -572,6 +599,21 @@ struct Target<'t> {
     namespace: Option<String>,
     name: Option<String>,
     status: bool,
+}
+
+/// kube-apiserver's name of a request's verb in its metrics.
+fn verb_of(request: &Req, target: &Target<'_>) -> &'static str {
+    match (&request.method, target.name.is_some()) {
+        (&Method::GET, false) if is_true(request.query.get("watch")) => "WATCH",
+        (&Method::GET, false) => "LIST",
+        (&Method::GET, true) => "GET",
+        (&Method::POST, _) => "POST",
+        (&Method::PUT, _) => "PUT",
+        (&Method::PATCH, _) => "PATCH",
+        (&Method::DELETE, true) => "DELETE",
+        (&Method::DELETE, false) => "DELETECOLLECTION",
+        _ => "OTHER",
+    }
 }
 
 fn is_namespace_subresource(segment: &str) -> bool {

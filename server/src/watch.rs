@@ -12,6 +12,7 @@ use futures_core::Stream;
 use http_body::Frame;
 use serde_json::{json, Value};
 
+use crate::metrics::WatchGuard;
 use crate::table::{table, Column, IncludeObject};
 
 /// How watch events are written.
@@ -33,12 +34,18 @@ pub enum Form {
 pub struct WatchBody {
     events: WatchStream<DynamicObject>,
     form: Form,
+    /// Counts the watch as served until the body is dropped.
+    _served: WatchGuard,
 }
 
 impl WatchBody {
     /// The body of `events`, written in `form`.
-    pub fn new(events: WatchStream<DynamicObject>, form: Form) -> WatchBody {
-        WatchBody { events, form }
+    pub fn new(events: WatchStream<DynamicObject>, form: Form, served: WatchGuard) -> WatchBody {
+        WatchBody {
+            events,
+            form,
+            _served: served,
+        }
     }
 
     fn line(&mut self, event: WatchEvent<DynamicObject>) -> Bytes {

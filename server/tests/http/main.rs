@@ -500,3 +500,62 @@ fn a_watch_is_one_compact_json_event_per_line_starting_from_the_state_at_zero() 
         assert!(!lines[0].contains("\n "), "compact");
     });
 }
+
+#[test]
+fn metrics_count_requests_by_verb_and_resource_and_report_the_store() {
+    run(async {
+        let s = server();
+        send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps",
+            JSON,
+            &config_map("m"),
+        )
+        .await;
+        send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/configmaps",
+            "",
+            b"",
+        )
+        .await;
+        send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/configmaps/nope",
+            "",
+            b"",
+        )
+        .await;
+        let watch = Request::builder()
+            .uri("/api/v1/namespaces/default/configmaps?watch=true")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let open_watch = s.clone().oneshot(watch).await.unwrap();
+        let text = send(&s, Method::GET, "/metrics", "", b"").await.body;
+        let text = text.as_str().expect("text exposition").to_string();
+        for line in [
+            r#"apiserver_request_total{verb="POST",group="",version="v1",resource="configmaps",code="201"} 1"#,
+            r#"apiserver_request_total{verb="LIST",group="",version="v1",resource="configmaps",code="200"} 1"#,
+            r#"apiserver_request_total{verb="GET",group="",version="v1",resource="configmaps",code="404"} 1"#,
+            "apiserver_longrunning_requests 1",
+            &format!("apistore_store_revision {}", s.store().resource_version()),
+            "apistore_commit_transactions_total 5",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in:\n{text}"
+            );
+        }
+        assert!(text.contains("apiserver_request_duration_seconds_bucket{"));
+        drop(open_watch);
+        let text = send(&s, Method::GET, "/metrics", "", b"").await.body;
+        assert!(text
+            .as_str()
+            .unwrap()
+            .lines()
+            .any(|l| l == "apiserver_longrunning_requests 0"));
+    });
+}

@@ -1,0 +1,207 @@
+//! `/metrics`: Prometheus text, with kube-apiserver's request metrics and the store's own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apistore::mvcc::CommitStats;
+use apistore::Store;
+use parking_lot::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The labels of a request count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    verb: String,
+    group: String,
+    version: String,
+    resource: String,
+    code: String,
+}
+
+/// The labels of a request latency.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    verb: String,
+    group: String,
+    version: String,
+    resource: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // kube-apiserver's buckets for apiserver_request_duration_seconds, from 5 ms to 60 s.
+    Histogram::new([
+        0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0,
+        10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
+    ])
+}
+
+/// A request, as the metrics name it.
+pub struct Request<'a> {
+    /// `GET`, `LIST`, `WATCH`, `POST`, `PUT`, `PATCH`, `DELETE` or `DELETECOLLECTION`.
+    pub verb: &'a str,
+    /// The API group.
+    pub group: &'a str,
+    /// The API version.
+    pub version: &'a str,
+    /// The resource (with `/status` for the subresource).
+    pub resource: &'a str,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
+    watches: Gauge,
+    revision: Gauge,
+    transactions: Counter,
+    groups: Counter,
+    log_syncs: Counter,
+    write_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    /// The commit counts already added to the counters.
+    seen: Mutex<CommitStats>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let watches = Gauge::default();
+        let revision = Gauge::default();
+        let transactions = Counter::default();
+        let groups = Counter::default();
+        let log_syncs = Counter::default();
+        let write_seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "apiserver_request",
+            "Requests by verb, group, version, resource and HTTP code",
+            requests.clone(),
+        );
+        registry.register(
+            "apiserver_request_duration_seconds",
+            "Request latency by verb, group, version and resource (watches: until the stream starts)",
+            latency.clone(),
+        );
+        registry.register(
+            "apiserver_longrunning_requests",
+            "Watches being served",
+            watches.clone(),
+        );
+        registry.register(
+            "apistore_store_revision",
+            "The store's current revision (resourceVersion)",
+            revision.clone(),
+        );
+        registry.register(
+            "apistore_commit_transactions",
+            "Transactions committed",
+            transactions.clone(),
+        );
+        registry.register(
+            "apistore_commit_groups",
+            "Commit groups written",
+            groups.clone(),
+        );
+        registry.register(
+            "apistore_log_syncs",
+            "Syncs of the write-ahead log",
+            log_syncs.clone(),
+        );
+        registry.register(
+            "apistore_commit_write_seconds",
+            "Time spent writing commit groups (log, sync, publish)",
+            write_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            watches,
+            revision,
+            transactions,
+            groups,
+            log_syncs,
+            write_seconds,
+            seen: Mutex::new(CommitStats::default()),
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn record(&self, request: &Request<'_>, code: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                verb: request.verb.into(),
+                group: request.group.into(),
+                version: request.version.into(),
+                resource: request.resource.into(),
+                code: code.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&LatencyLabels {
+                verb: request.verb.into(),
+                group: request.group.into(),
+                version: request.version.into(),
+                resource: request.resource.into(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A watch being served; dropping the guard ends it.
+    pub fn watch_started(self: &Arc<Self>) -> WatchGuard {
+        self.watches.inc();
+        WatchGuard {
+            metrics: Arc::clone(self),
+        }
+    }
+
+    /// The exposition text, with the store's figures as of now.
+    pub fn render(&self, store: &Store) -> String {
+        self.revision
+            .set(i64::try_from(store.resource_version()).unwrap_or(i64::MAX));
+        let now = store.commit_stats();
+        {
+            let mut seen = self.seen.lock();
+            self.transactions
+                .inc_by(now.transactions.saturating_sub(seen.transactions));
+            self.groups.inc_by(now.groups.saturating_sub(seen.groups));
+            self.log_syncs
+                .inc_by(now.log_syncs.saturating_sub(seen.log_syncs));
+            self.write_seconds
+                .inc_by(now.write_nanos.saturating_sub(seen.write_nanos) as f64 / 1e9);
+            *seen = now;
+        }
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}
+
+/// Holds a watch in `apiserver_longrunning_requests` until dropped.
+pub struct WatchGuard {
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.metrics.watches.dec();
+    }
+}
