@@ -7,6 +7,7 @@
 //! (custom resources) are served by the same router.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 mod discovery;
 mod errors;
 mod metrics;
@@ -20,18 +21,74 @@ pub use errors::Body;
 pub use router::{Server, MAX_BODY_BYTES, SYSTEM_NAMESPACES};
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// Serves `server` on `listener` until `shutdown` completes: each connection is HTTP/1.1 on its
-/// own task; connections in flight are finished, then the store is flushed.
+/// own task; connections in flight are ended, then the store is flushed.
 ///
 /// # Errors
-/// An I/O error accepting connections.
+/// An I/O error accepting connections, or the store's failure to flush.
 pub async fn serve(
     server: Server,
     listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with(server, listener, None, shutdown).await
+}
+
+/// [`serve`] over TLS with `config` (a handshake that fails ends that connection only).
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_tls(
+    server: Server,
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with(server, listener, Some(TlsAcceptor::from(config)), shutdown).await
+}
+
+/// A TLS server configuration from PEM files (kube-apiserver's `--tls-cert-file`, the chain, and
+/// `--tls-private-key-file`).
+///
+/// # Errors
+/// A file that cannot be read or holds no certificate or key, or a key that does not fit.
+pub fn tls_config(cert_file: &Path, key_file: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| format!("reading {}: {e}", cert_file.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("reading {}: {e}", cert_file.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no certificate", cert_file.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| format!("reading {}: {e}", key_file.display()))?;
+    // ring, as kube-rs's default build; rustls now prefers aws-lc-rs for its post-quantum key
+    // exchange, a C library whose build this crate does not otherwise need.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("the certificate and key do not make a TLS configuration: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+async fn serve_with(
+    server: Server,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut shutdown = std::pin::pin!(shutdown);
@@ -41,15 +98,16 @@ pub async fn serve(
             accepted = listener.accept() => {
                 let (stream, _peer): (_, SocketAddr) = accepted?;
                 let server = server.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let server = server.clone();
-                        async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
-                    });
-                    // A client that goes away ends its connection; nothing to report.
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    match tls {
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                serve_connection(server, stream).await;
+                            }
+                        }
+                        None => serve_connection(server, stream).await,
+                    }
                 });
             }
             () = &mut shutdown => break,
@@ -61,4 +119,18 @@ pub async fn serve(
         .store()
         .flush()
         .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Serves one connection until the client goes away (nothing to report then).
+async fn serve_connection<S>(server: Server, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let server = server.clone();
+        async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }

@@ -4,30 +4,75 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use apistore::{Config, Store};
-use apistore_server::{serve, Server};
+use apistore_server::auth::Tokens;
+use apistore_server::{serve, serve_tls, tls_config, Server};
 use clap::Parser;
 
 /// Flags keep kube-apiserver's names where kube-apiserver has the flag.
 #[derive(Parser, Debug)]
 #[command(name = "apistore-server", version, about)]
 struct Flags {
-    /// Address to serve plain HTTP on (loopback only).
+    /// Address to serve on. Plain HTTP only on loopback; elsewhere TLS and tokens are required.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Directory of the sled store.
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
+    /// Bearer tokens, kube-apiserver's CSV format: `token,user,uid[,"group1,group2"]`.
+    #[arg(long)]
+    token_auth_file: Option<PathBuf>,
+    /// The serving certificate (PEM, with its chain).
+    #[arg(long, requires = "tls_private_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// The serving certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert_file")]
+    tls_private_key_file: Option<PathBuf>,
+}
+
+async fn run(flags: Flags) -> Result<(), String> {
+    let secured = flags.tls_cert_file.is_some() && flags.token_auth_file.is_some();
+    if !flags.listen.ip().is_loopback() && !secured {
+        return Err(format!(
+            "refusing to serve {} without --tls-cert-file, --tls-private-key-file and --token-auth-file: only loopback addresses are served without them",
+            flags.listen
+        ));
+    }
+    let tls = match (&flags.tls_cert_file, &flags.tls_private_key_file) {
+        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+        _ => None,
+    };
+    let tokens = match &flags.token_auth_file {
+        Some(path) => Some(Tokens::load(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let store = Store::open(Config::sled(&flags.data_dir))
+        .map_err(|e| format!("opening the store in {}: {e}", flags.data_dir.display()))?;
+    let mut server = Server::new(store).map_err(|e| format!("preparing the store: {e}"))?;
+    if let Some(tokens) = tokens {
+        server = server.with_tokens(tokens);
+    }
+    let listener = tokio::net::TcpListener::bind(flags.listen)
+        .await
+        .map_err(|e| format!("listening on {}: {e}", flags.listen))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!(
+        "apistore-server: serving {scheme}://{} from {}; try: kubectl --server={scheme}://{} get namespaces",
+        flags.listen,
+        flags.data_dir.display(),
+        flags.listen
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match tls {
+        Some(config) => serve_tls(server, listener, config, shutdown).await,
+        None => serve(server, listener, shutdown).await,
+    }
+    .map_err(|e| format!("serving: {e}"))
 }
 
 fn main() {
     let flags = Flags::parse();
-    if !flags.listen.ip().is_loopback() {
-        eprintln!(
-            "apistore-server: refusing to serve plain HTTP on {}: only loopback addresses are served without TLS and a token file, which this build does not support yet",
-            flags.listen
-        );
-        std::process::exit(2);
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -35,27 +80,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let result = runtime.block_on(async {
-        let store = Store::open(Config::sled(&flags.data_dir))
-            .map_err(|e| format!("opening the store in {}: {e}", flags.data_dir.display()))?;
-        let server = Server::new(store).map_err(|e| format!("preparing the store: {e}"))?;
-        let listener = tokio::net::TcpListener::bind(flags.listen)
-            .await
-            .map_err(|e| format!("listening on {}: {e}", flags.listen))?;
-        eprintln!(
-            "apistore-server: serving http://{} from {}; use it with: kubectl --server=http://{} get namespaces",
-            flags.listen,
-            flags.data_dir.display(),
-            flags.listen
-        );
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        serve(server, listener, shutdown)
-            .await
-            .map_err(|e| format!("serving: {e}"))
-    });
-    if let Err(message) = result {
+    if let Err(message) = runtime.block_on(run(flags)) {
         eprintln!("apistore-server: {message}");
         std::process::exit(1);
     }

@@ -17,6 +17,7 @@ use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
+use crate::auth::Tokens;
 use crate::discovery;
 use crate::errors::{self, Body};
 use crate::metrics::{self, Metrics};
@@ -37,6 +38,8 @@ pub struct Server {
     store: Store,
     table: Arc<ResourceTable>,
     metrics: Arc<Metrics>,
+    /// The bearer tokens required of every request but the public ones, when set.
+    tokens: Option<Arc<Tokens>>,
 }
 
 impl Server {
@@ -50,6 +53,7 @@ impl Server {
             store,
             table: Arc::new(ResourceTable::built_in()),
             metrics: Arc::new(Metrics::default()),
+            tokens: None,
         };
         let namespaces = server.api(server.namespaces(), None);
         for name in SYSTEM_NAMESPACES {
@@ -62,6 +66,14 @@ impl Server {
             }
         }
         Ok(server)
+    }
+
+    /// This server requiring a bearer token from `tokens` on every request but `/version` and
+    /// the health checks, which kube-apiserver serves to anyone.
+    #[must_use]
+    pub fn with_tokens(mut self, tokens: Tokens) -> Server {
+        self.tokens = Some(Arc::new(tokens));
+        self
     }
 
     /// The store served.
@@ -89,6 +101,19 @@ impl Server {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let (parts, body) = request.into_parts();
+        if let Some(tokens) = &self.tokens {
+            let public = matches!(
+                parts.uri.path(),
+                "/version" | "/healthz" | "/readyz" | "/livez"
+            );
+            let authorization = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if !public && tokens.authenticate(authorization).is_none() {
+                return errors::failure(401, "Unauthorized", "Unauthorized");
+            }
+        }
         let body = match read_body(body).await {
             Ok(body) => body,
             Err(response) => return *response,

@@ -559,3 +559,44 @@ fn metrics_count_requests_by_verb_and_resource_and_report_the_store() {
             .any(|l| l == "apiserver_longrunning_requests 0"));
     });
 }
+
+#[test]
+fn with_a_token_file_every_request_but_the_public_ones_needs_a_known_bearer_token() {
+    run(async {
+        let tokens =
+            apistore_server::auth::Tokens::parse("s3cret,alice,1\n", "tokens.csv").unwrap();
+        let s = server().with_tokens(tokens);
+        let ask = |authorization: Option<&'static str>, uri: &'static str| {
+            let s = s.clone();
+            async move {
+                let mut request = Request::builder().uri(uri);
+                if let Some(value) = authorization {
+                    request = request.header("authorization", value);
+                }
+                let response = s
+                    .oneshot(request.body(Full::new(Bytes::new())).unwrap())
+                    .await
+                    .unwrap();
+                let code = response.status();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                (
+                    code,
+                    serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+                )
+            }
+        };
+        let (code, status) = ask(None, "/api/v1/namespaces").await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED);
+        assert_eq!(status["reason"], "Unauthorized");
+        assert_eq!(
+            ask(Some("Bearer wrong"), "/api/v1/namespaces").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            ask(Some("Bearer s3cret"), "/api/v1/namespaces").await.0,
+            StatusCode::OK
+        );
+        assert_eq!(ask(None, "/version").await.0, StatusCode::OK);
+        assert_eq!(ask(None, "/readyz").await.0, StatusCode::OK);
+    });
+}
