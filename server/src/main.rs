@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use apistore::{Config, Store};
 use apistore_server::auth::Tokens;
@@ -27,6 +28,46 @@ struct Flags {
     /// The serving certificate's private key (PEM).
     #[arg(long, requires = "tls_cert_file")]
     tls_private_key_file: Option<PathBuf>,
+    /// How often history is compacted (kube-apiserver's default, 5 minutes); 0 never.
+    #[arg(long, default_value = "5m", value_parser = parse_interval)]
+    etcd_compaction_interval: Duration,
+}
+
+/// A Go-style duration as kube-apiserver's flags take it: `90s`, `5m`, `1h`, `0`.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("invalid duration {text:?}: use s, m or h")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Resolves when the process is asked to stop (SIGTERM, or Ctrl-C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn run(flags: Flags) -> Result<(), String> {
@@ -47,6 +88,11 @@ async fn run(flags: Flags) -> Result<(), String> {
     };
     let store = Store::open(Config::sled(&flags.data_dir))
         .map_err(|e| format!("opening the store in {}: {e}", flags.data_dir.display()))?;
+    if !flags.etcd_compaction_interval.is_zero() {
+        store
+            .start_compactor(flags.etcd_compaction_interval)
+            .map_err(|e| format!("starting the compactor: {e}"))?;
+    }
     let mut server = Server::new(store).map_err(|e| format!("preparing the store: {e}"))?;
     if let Some(tokens) = tokens {
         server = server.with_tokens(tokens);
@@ -61,9 +107,7 @@ async fn run(flags: Flags) -> Result<(), String> {
         flags.data_dir.display(),
         flags.listen
     );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let shutdown = stop_signal();
     match tls {
         Some(config) => serve_tls(server, listener, config, shutdown).await,
         None => serve(server, listener, shutdown).await,

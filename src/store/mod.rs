@@ -160,6 +160,8 @@ pub(crate) struct Shared {
     pub pins: pins::Pins,
     pub extensions: context::Extensions,
     pub pacing: pacing::Pacing,
+    /// The data directory's lock, held while the store is open.
+    pub _dir_lock: Option<std::fs::File>,
 }
 
 /// An open store: a cheap, `Send + Sync` handle; clones share everything.
@@ -181,11 +183,13 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) a store as `config` says, replaying its log.
     pub fn open(config: Config) -> Result<Store> {
+        let mut lock = None;
         let mvcc = match &config.dir {
             None => Mvcc::open(Arc::new(MemoryBackend::new()))?,
             Some(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error::internal(format!("creating {}: {e}", dir.display())))?;
+                lock = Some(lock_dir(dir)?);
                 let backend: Arc<dyn Backend> = match config.engine {
                     Engine::Sled => Arc::new(
                         SledBackend::open(dir.join("sled"))
@@ -200,7 +204,14 @@ impl Store {
                 Mvcc::open_durable(backend, &dir.join("wal"))?
             }
         };
-        Ok(Store::from_mvcc(mvcc, config))
+        let store = Store::from_mvcc(mvcc, config);
+        Ok(Store {
+            shared: Arc::new(Shared {
+                _dir_lock: lock,
+                ..Arc::try_unwrap(store.shared)
+                    .map_err(|_| Error::internal("a new store is shared"))?
+            }),
+        })
     }
 
     /// An in-memory store with no log, for tests.
@@ -223,6 +234,7 @@ impl Store {
                 pacing: pacing::Pacing::default(),
                 mvcc,
                 config,
+                _dir_lock: None,
             }),
         }
     }
@@ -338,6 +350,30 @@ impl Store {
     /// A typed handle on a cluster-scoped kind, or on all namespaces of a namespaced one.
     pub fn all<K: Resource>(&self) -> Api<K> {
         Api::new(self.clone(), None)
+    }
+}
+
+/// Locks `dir` for this process (`dir/LOCK`, an advisory exclusive lock): a second process
+/// opening the same directory fails at once, naming it, instead of waiting on the engine's own
+/// lock. The lock goes with the store (or the process).
+fn lock_dir(dir: &std::path::Path) -> Result<std::fs::File> {
+    let path = dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::internal(format!("opening {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::internal(format!(
+            "the data directory {} is in use by another store (locked through {})",
+            dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::internal(format!("locking {}: {e}", path.display())))
+        }
     }
 }
 

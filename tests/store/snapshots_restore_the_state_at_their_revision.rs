@@ -271,3 +271,23 @@ fn a_snapshot_file_is_replaced_whole_and_its_revision_is_the_store_s() {
     let restored = Store::restore(&path, Config::memory()).expect("restore");
     assert_eq!(pods_of(&restored), pods_of(&store));
 }
+
+#[test]
+fn a_second_store_on_a_directory_in_use_fails_at_once_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = apistore::Store::open(apistore::Config::sled(dir.path())).unwrap();
+    let started = std::time::Instant::now();
+    let second = apistore::Store::open(apistore::Config::sled(dir.path())).unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "it did not wait"
+    );
+    assert!(
+        second
+            .to_string()
+            .contains(&dir.path().display().to_string()),
+        "{second}"
+    );
+    drop(first);
+    apistore::Store::open(apistore::Config::sled(dir.path())).expect("free again once closed");
+}
