@@ -137,3 +137,82 @@ async fn a_dynamic_api_reads_what_the_typed_one_wrote() {
     assert_eq!(seen.data["data"]["k"], "v");
     assert_eq!(seen.types.expect("types").kind, "ConfigMap");
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ReconcileError(#[from] kube::Error);
+
+/// Marks every ConfigMap labelled `app=web` as reconciled.
+async fn reconcile(
+    cm: std::sync::Arc<ConfigMap>,
+    maps: std::sync::Arc<Api<ConfigMap>>,
+) -> Result<kube::runtime::controller::Action, ReconcileError> {
+    let web = cm
+        .metadata
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.get("app").map(String::as_str) == Some("web"));
+    if web {
+        let name = cm.metadata.name.clone().unwrap_or_default();
+        maps.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"reconciled": "true"}}})),
+        )
+        .await?;
+    }
+    Ok(kube::runtime::controller::Action::await_change())
+}
+
+#[tokio::test]
+async fn a_controller_and_a_reflector_run_against_the_in_process_server() {
+    use kube::runtime::{controller::Action, reflector, Controller};
+    let client = client();
+    let maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    // A reflector's store follows the server.
+    let (reader, writer) = reflector::store();
+    let reflected = reflector(writer, watcher(maps.clone(), watcher::Config::default()))
+        .applied_objects()
+        .for_each(|_| async {});
+    let reflector_task = tokio::spawn(reflected);
+    let shared = std::sync::Arc::new(maps.clone());
+    let controller = Controller::new(maps.clone(), watcher::Config::default())
+        .run(
+            reconcile,
+            |_, _: &ReconcileError, _| Action::requeue(Duration::from_secs(1)),
+            shared,
+        )
+        .for_each(|_| async {});
+    let controller_task = tokio::spawn(controller);
+    maps.create(&PostParams::default(), &config_map("c1", "web"))
+        .await
+        .expect("create");
+    maps.create(&PostParams::default(), &config_map("c2", "db"))
+        .await
+        .expect("create");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let c1 = maps.get("c1").await.expect("get");
+        let reconciled = c1
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.get("reconciled").map(String::as_str) == Some("true"));
+        if reconciled && reader.state().len() == 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the controller did not reconcile c1 (reflector holds {})",
+            reader.state().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c2 = maps.get("c2").await.expect("get");
+    assert!(
+        c2.metadata.annotations.is_none(),
+        "only app=web is reconciled"
+    );
+    controller_task.abort();
+    reflector_task.abort();
+}
