@@ -60,7 +60,6 @@ async fn main() {
             let host = args.host.clone();
             let ns = args.namespace.clone();
             let value = value.clone();
-            let run = run;
             tokio::spawn(async move {
                 let stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
                 stream.set_nodelay(true).expect("nodelay");
