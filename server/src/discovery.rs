@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::resources::{ResourceTable, ServedResource, STATUS_VERBS, VERBS};
+use crate::resources::{ResourceTable, ServedResource, STATUS_VERBS};
 
 /// The Kubernetes version served: kubectl's dispatcher runs the kubectl of this minor.
 pub fn version() -> Value {
@@ -39,14 +39,24 @@ fn group_version(group: &str, version: &str) -> String {
 /// `APIResourceList` entries of one kind (the resource and its status subresource).
 fn resource_entries(r: &ServedResource) -> Vec<Value> {
     let mut out = vec![json!({"name": r.ar.plural, "singularName": r.singular,
-        "namespaced": r.ar.namespaced, "kind": r.ar.kind, "verbs": VERBS,
+        "namespaced": r.ar.namespaced, "kind": r.ar.kind, "verbs": r.verbs,
         "shortNames": r.short_names, "categories": r.categories})];
+    for s in &r.subresources {
+        let mut entry = json!({"name": format!("{}/{}", r.ar.plural, s.name), "singularName": "",
+            "namespaced": r.ar.namespaced, "kind": s.kind, "verbs": s.verbs});
+        if s.group != r.ar.group || s.version != r.ar.version {
+            entry["group"] = json!(s.group);
+            entry["version"] = json!(s.version);
+        }
+        out.push(entry);
+    }
     if r.ar.has_status_subresource() {
         out.push(
             json!({"name": format!("{}/status", r.ar.plural), "singularName": "",
             "namespaced": r.ar.namespaced, "kind": r.ar.kind, "verbs": STATUS_VERBS}),
         );
     }
+    out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     for entry in &mut out {
         if let Some(map) = entry.as_object_mut() {
             map.retain(|_, v| !matches!(v, Value::Array(a) if a.is_empty()));
@@ -117,16 +127,27 @@ pub fn aggregated(table: &ResourceTable, core: bool) -> Value {
                 let kind = json!({"group": r.ar.group, "version": r.ar.version, "kind": r.ar.kind});
                 let mut entry = json!({"resource": r.ar.plural, "responseKind": kind,
                     "scope": if r.ar.namespaced { "Namespaced" } else { "Cluster" },
-                    "singularResource": r.singular, "verbs": VERBS});
+                    "singularResource": r.singular, "verbs": r.verbs});
                 if !r.short_names.is_empty() {
                     entry["shortNames"] = json!(r.short_names);
                 }
                 if !r.categories.is_empty() {
                     entry["categories"] = json!(r.categories);
                 }
+                let mut subresources: Vec<Value> = r
+                    .subresources
+                    .iter()
+                    .map(|s| {
+                        json!({"subresource": s.name, "verbs": s.verbs,
+                        "responseKind": {"group": s.group, "version": s.version, "kind": s.kind}})
+                    })
+                    .collect();
                 if r.ar.has_status_subresource() {
-                    entry["subresources"] = json!([{"subresource": "status",
-                        "responseKind": kind, "verbs": STATUS_VERBS}]);
+                    subresources.push(json!({"subresource": "status",
+                        "responseKind": kind, "verbs": STATUS_VERBS}));
+                }
+                if !subresources.is_empty() {
+                    entry["subresources"] = json!(subresources);
                 }
                 entry
             })
@@ -173,17 +194,24 @@ pub fn openapi_group_version(table: &ResourceTable, group: &str, version: &str) 
         } else {
             format!("/apis/{group}/{version}")
         };
-        let path = if r.ar.namespaced {
-            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.ar.plural)
+        let collection = if r.ar.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}", r.ar.plural)
         } else {
-            format!("{prefix}/{}/{{name}}", r.ar.plural)
+            format!("{prefix}/{}", r.ar.plural)
         };
         let gvk = json!({"group": group, "version": version, "kind": r.ar.kind});
-        paths.insert(
-            path,
-            json!({"patch": {"x-kubernetes-group-version-kind": gvk,
-                "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]}}),
-        );
+        let operation = json!({"x-kubernetes-group-version-kind": gvk,
+            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]});
+        // kubectl looks for a PATCH operation of the kind that takes `fieldValidation`; kinds
+        // that are only created (mappings, imports) get one on their collection path.
+        if r.verbs.contains(&"patch") {
+            paths.insert(
+                format!("{collection}/{{name}}"),
+                json!({"patch": operation}),
+            );
+        } else {
+            paths.insert(collection, json!({"post": operation, "patch": operation}));
+        }
     }
     (!paths.is_empty()).then(|| {
         json!({"openapi": "3.0.0", "info": {"title": "apistore", "version": group_version(group, version)},

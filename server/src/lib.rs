@@ -8,12 +8,15 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod backend;
 mod discovery;
 mod errors;
+mod image_group;
 mod metrics;
 mod proto;
 pub mod resources;
 mod router;
+pub mod smp;
 pub mod table;
 mod watch;
 

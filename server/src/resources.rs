@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use apistore::{ApiResource, DynamicObject, DynamicStrategy, StrategyContext};
+use apistore::{ApiResource, DynamicObject, DynamicStrategy, Store, StrategyContext};
 use serde_json::{json, Value};
 
+use crate::backend::{Backend, Dynamic};
 use crate::table::Column;
 
 /// One served kind.
@@ -25,6 +26,61 @@ pub struct ServedResource {
     /// The top-level fields of the kind's schema, for `fieldValidation=Strict`; `None` accepts
     /// any field (a kind without a schema).
     pub fields: Option<Vec<&'static str>>,
+    /// The verbs served on the resource itself, as discovery lists them.
+    pub verbs: Vec<&'static str>,
+    /// Subresources other than `status` (which `ar` turns on).
+    pub subresources: Vec<Subresource>,
+    /// Lists whose strategic-merge-patch merge key is known (`spec.tags` by `name`); `None`
+    /// for a kind that takes no strategic merge patch (415, as for custom resources).
+    pub merge_keys: Option<Vec<crate::smp::MergeKey>>,
+    /// Where the verbs go.
+    pub backend: Arc<dyn Backend>,
+}
+
+/// A read-only subresource (`imagestreams/layers`).
+#[derive(Clone, Debug)]
+pub struct Subresource {
+    /// The path segment (`layers`).
+    pub name: &'static str,
+    /// The group of the kind it answers (`""` for core).
+    pub group: &'static str,
+    /// The version of the kind it answers.
+    pub version: &'static str,
+    /// The kind it answers (`ImageStreamLayers`).
+    pub kind: &'static str,
+    /// Its verbs.
+    pub verbs: Vec<&'static str>,
+}
+
+impl ServedResource {
+    /// A kind stored as JSON in `store`, with every collection verb and no columns beyond
+    /// `Name` and `Age`.
+    pub fn stored(store: &Store, ar: ApiResource, singular: &str) -> ServedResource {
+        ServedResource {
+            backend: Arc::new(Dynamic::new(store, &ar)),
+            ar,
+            singular: singular.into(),
+            short_names: Vec::new(),
+            categories: Vec::new(),
+            columns: vec![Column::age()],
+            fields: None,
+            verbs: VERBS.to_vec(),
+            subresources: Vec::new(),
+            merge_keys: None,
+        }
+    }
+
+    /// True when the resource serves `verb` (`subresource` `None` for the resource itself).
+    pub fn serves(&self, verb: &str, subresource: Option<&str>) -> bool {
+        match subresource {
+            None => self.verbs.contains(&verb),
+            Some("status") if self.ar.has_status_subresource() => STATUS_VERBS.contains(&verb),
+            Some(name) => self
+                .subresources
+                .iter()
+                .any(|s| s.name == name && s.verbs.contains(&verb)),
+        }
+    }
 }
 
 impl std::fmt::Debug for ServedResource {
@@ -57,45 +113,58 @@ pub struct ResourceTable {
 }
 
 impl ResourceTable {
-    /// The built-in kinds: core/v1 namespaces, configmaps and secrets.
-    pub fn built_in() -> ResourceTable {
+    /// The built-in kinds of `store`: core/v1 namespaces, configmaps and secrets, and the
+    /// `image.openshift.io/v1` group.
+    pub fn built_in(store: &Store) -> ResourceTable {
         let mut table = ResourceTable::default();
+        let metadata_keys = crate::smp::MergeKey::object_meta();
         table.add(ServedResource {
-            ar: ApiResource::cluster("", "v1", "Namespace", "namespaces")
-                .with_status_subresource()
-                .with_selectable_field("status.phase", "/status/phase")
-                .with_strategy(Arc::new(NamespaceStrategy)),
-            singular: "namespace".into(),
             short_names: vec!["ns".into()],
-            categories: Vec::new(),
             columns: vec![Column::text("Status", "/status/phase"), Column::age()],
             fields: Some(vec!["spec", "status"]),
+            merge_keys: Some(metadata_keys.clone()),
+            ..ServedResource::stored(
+                store,
+                ApiResource::cluster("", "v1", "Namespace", "namespaces")
+                    .with_status_subresource()
+                    .with_selectable_field("status.phase", "/status/phase")
+                    .with_strategy(Arc::new(NamespaceStrategy)),
+                "namespace",
+            )
         });
         table.add(ServedResource {
-            ar: ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
-            singular: "configmap".into(),
             short_names: vec!["cm".into()],
-            categories: Vec::new(),
             columns: vec![
                 Column::entry_count("Data", &["/data", "/binaryData"]),
                 Column::age(),
             ],
             fields: Some(vec!["data", "binaryData", "immutable"]),
+            merge_keys: Some(metadata_keys.clone()),
+            ..ServedResource::stored(
+                store,
+                ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
+                "configmap",
+            )
         });
         table.add(ServedResource {
-            ar: ApiResource::namespaced("", "v1", "Secret", "secrets")
-                .with_selectable_field("type", "/type")
-                .with_strategy(Arc::new(SecretStrategy)),
-            singular: "secret".into(),
-            short_names: Vec::new(),
-            categories: Vec::new(),
             columns: vec![
                 Column::text("Type", "/type"),
                 Column::entry_count("Data", &["/data"]),
                 Column::age(),
             ],
             fields: Some(vec!["data", "stringData", "type", "immutable"]),
+            merge_keys: Some(metadata_keys),
+            ..ServedResource::stored(
+                store,
+                ApiResource::namespaced("", "v1", "Secret", "secrets")
+                    .with_selectable_field("type", "/type")
+                    .with_strategy(Arc::new(SecretStrategy)),
+                "secret",
+            )
         });
+        for resource in crate::image_group::resources(store) {
+            table.add(resource);
+        }
         table
     }
 

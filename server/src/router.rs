@@ -18,6 +18,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
 use crate::auth::Tokens;
+use crate::backend::Answer;
 use crate::discovery;
 use crate::errors::{self, Body};
 use crate::metrics::{self, Metrics};
@@ -50,12 +51,12 @@ impl Server {
     /// A store error creating them.
     pub fn new(store: Store) -> apistore::Result<Server> {
         let server = Server {
+            table: Arc::new(ResourceTable::built_in(&store)),
             store,
-            table: Arc::new(ResourceTable::built_in()),
             metrics: Arc::new(Metrics::default()),
             tokens: None,
         };
-        let namespaces = server.api(server.namespaces(), None);
+        let namespaces = server.namespace_api();
         for name in SYSTEM_NAMESPACES {
             if namespaces.get_opt(name)?.is_none() {
                 let ns = DynamicObject::new(name, &server.namespaces().ar);
@@ -87,11 +88,9 @@ impl Server {
             .expect("the built-in table serves namespaces")
     }
 
-    fn api(&self, resource: &ServedResource, namespace: Option<&str>) -> Api<DynamicObject> {
-        match namespace {
-            Some(ns) => self.store.namespaced_with(ns, &resource.ar),
-            None => self.store.all_with(&resource.ar),
-        }
+    /// The namespaces, for the server's own lifecycle work on them.
+    fn namespace_api(&self) -> Api<DynamicObject> {
+        self.store.all_with(&self.namespaces().ar)
     }
 
     /// Answers one request.
@@ -242,10 +241,9 @@ impl Server {
         }
         let started = std::time::Instant::now();
         let verb = verb_of(&request, &target);
-        let resource = if target.status {
-            format!("{}/status", target.resource.ar.plural)
-        } else {
-            target.resource.ar.plural.clone()
+        let resource = match &target.subresource {
+            Some(sub) => format!("{}/{sub}", target.resource.ar.plural),
+            None => target.resource.ar.plural.clone(),
         };
         let response = match self.serve(&target, request).await {
             Ok(response) => response,
@@ -285,21 +283,28 @@ impl Server {
         {
             return None;
         }
-        match subresource {
-            None => {}
-            Some("status") if resource.ar.has_status_subresource() => {}
-            Some(_) => return None,
-        }
-        Some(Target {
+        let known = match subresource {
+            None => true,
+            Some("status") => resource.ar.has_status_subresource(),
+            Some(sub) => resource.subresources.iter().any(|s| s.name == sub),
+        };
+        known.then(|| Target {
             resource,
             namespace,
             name,
-            status: subresource.is_some(),
+            subresource: subresource.map(str::to_string),
         })
     }
 
     async fn serve(&self, target: &Target<'_>, request: Req) -> apistore::Result<Response<Body>> {
-        let api = self.api(target.resource, target.namespace.as_deref());
+        let resource = target.resource;
+        let kube_verb = kube_verb(&request, target);
+        if !resource.serves(kube_verb, target.subresource.as_deref()) {
+            return Ok(errors::method_not_allowed(&request.method));
+        }
+        let backend = &resource.backend;
+        let ns = target.namespace.as_deref();
+        let status = target.subresource.as_deref() == Some("status");
         let dry_run = match request.query.get("dryRun").map(String::as_str) {
             None | Some("") => false,
             Some("All") => true,
@@ -309,30 +314,42 @@ impl Server {
                 )))
             }
         };
-        let asynchronous = api.clone().into_async();
         match (&request.method, &target.name) {
             (&Method::GET, None) if is_true(request.query.get("watch")) => {
-                self.watch(target, &api, &request).await
+                self.watch(target, &request).await
             }
             (&Method::GET, None) => {
-                let list = asynchronous.list(&list_params(&request.query)?).await?;
-                Ok(self.list_response(target.resource, list, &request))
+                let list = backend.list(ns, &list_params(&request.query)?).await?;
+                Ok(self.list_response(resource, list, &request))
             }
-            (&Method::GET, Some(name)) => {
-                let obj = asynchronous.get(name).await?;
-                Ok(self.object_response(target.resource, StatusCode::OK, obj, &request))
-            }
+            (&Method::GET, Some(name)) => match target.subresource.as_deref() {
+                Some(sub) if sub != "status" => {
+                    let out = backend.get_subresource(ns, name, sub).await?;
+                    Ok(errors::json(StatusCode::OK, &out))
+                }
+                _ => {
+                    let obj = backend.get(ns, name).await?;
+                    Ok(self.object_response(resource, StatusCode::OK, obj, &request))
+                }
+            },
             (&Method::POST, None) => {
                 let obj = self.body_object(target, &request, None)?;
-                if let Some(ns) = &target.namespace {
+                if let Some(ns) = ns {
                     self.check_namespace_accepts(ns).await?;
                 }
                 let pp = PostParams {
                     dry_run,
                     field_manager: request.query.get("fieldManager").cloned(),
                 };
-                let created = asynchronous.create(&pp, &obj).await?;
-                Ok(self.object_response(target.resource, StatusCode::CREATED, created, &request))
+                match backend.create(ns, &pp, obj).await? {
+                    Answer::Object(created) => {
+                        Ok(self.object_response(resource, StatusCode::CREATED, created, &request))
+                    }
+                    Answer::Status(status) => Ok(errors::json(
+                        status_code(&status, StatusCode::CREATED),
+                        &status,
+                    )),
+                }
             }
             (&Method::PUT, Some(name)) => {
                 let obj = self.body_object(target, &request, Some(name))?;
@@ -340,52 +357,106 @@ impl Server {
                     dry_run,
                     field_manager: request.query.get("fieldManager").cloned(),
                 };
-                let out = if target.status {
-                    asynchronous.replace_status(name, &pp, &obj).await?
-                } else {
-                    asynchronous.replace(name, &pp, &obj).await?
-                };
-                Ok(self.object_response(target.resource, StatusCode::OK, out, &request))
+                let out = backend.replace(ns, name, &pp, obj, status).await?;
+                Ok(self.object_response(resource, StatusCode::OK, out, &request))
             }
             (&Method::PATCH, Some(name)) => {
-                let patch = patch_body(target.resource, &request)?;
+                let patch = patch_body(resource, &request)?;
                 let pp = PatchParams {
                     dry_run,
                     field_manager: request.query.get("fieldManager").cloned(),
                     force: is_true(request.query.get("force")),
                 };
-                let out = if target.status {
-                    asynchronous.patch_status(name, &pp, &patch).await?
-                } else {
-                    asynchronous.patch(name, &pp, &patch).await?
+                let out = match patch {
+                    PatchBody::Plain(patch) => backend.patch(ns, name, &pp, &patch, status).await?,
+                    PatchBody::Strategic(doc) => {
+                        self.strategic_patch(target, name, &pp, doc, status).await?
+                    }
                 };
-                Ok(self.object_response(target.resource, StatusCode::OK, out, &request))
+                Ok(self.object_response(resource, StatusCode::OK, out, &request))
             }
             (&Method::DELETE, Some(name)) => {
                 let dp = delete_params(&request, dry_run)?;
-                let is_namespace = target.resource.ar.group.is_empty()
-                    && target.resource.ar.plural == "namespaces";
+                let is_namespace =
+                    resource.ar.group.is_empty() && resource.ar.plural == "namespaces";
                 if is_namespace {
                     return self.delete_namespace(name, &dp, &request).await;
                 }
-                let out = asynchronous.delete(name, &dp).await?;
-                Ok(self.object_response(target.resource, StatusCode::OK, out, &request))
+                match backend.delete(ns, name, &dp).await? {
+                    Answer::Object(out) => {
+                        Ok(self.object_response(resource, StatusCode::OK, out, &request))
+                    }
+                    Answer::Status(status) => {
+                        Ok(errors::json(status_code(&status, StatusCode::OK), &status))
+                    }
+                }
             }
             (&Method::DELETE, None) => {
                 let dp = delete_params(&request, dry_run)?;
-                let list = asynchronous
-                    .delete_collection(&dp, &list_params(&request.query)?)
+                let list = backend
+                    .delete_collection(ns, &dp, &list_params(&request.query)?)
                     .await?;
-                Ok(self.list_response(target.resource, list, &request))
+                Ok(self.list_response(resource, list, &request))
             }
             (method, _) => Ok(errors::method_not_allowed(method)),
         }
     }
 
+    /// A strategic merge patch: applied to the object as it is now, with the kind's merge keys,
+    /// and written as a replace that requires the revision it was applied to (retried on a
+    /// conflict, as kube-apiserver retries a patch).
+    async fn strategic_patch(
+        &self,
+        target: &Target<'_>,
+        name: &str,
+        pp: &PatchParams,
+        doc: Value,
+        status: bool,
+    ) -> apistore::Result<DynamicObject> {
+        let resource = target.resource;
+        let ns = target.namespace.as_deref();
+        let keys = resource.merge_keys.as_deref().unwrap_or(&[]);
+        let mut last = None;
+        for _ in 0..5 {
+            let current = resource.backend.get(ns, name).await?;
+            let revision = current.metadata.resource_version.clone();
+            let mut value = serde_json::to_value(&current)
+                .map_err(|e| apistore::Error::internal(e.to_string()))?;
+            crate::smp::apply(&mut value, &doc, keys)?;
+            let mut patched: DynamicObject = serde_json::from_value(value).map_err(|e| {
+                apistore::Error::bad_request(format!(
+                    "the strategic merge patch does not give a {}: {e}",
+                    resource.ar.kind
+                ))
+            })?;
+            // A patch that sets no resourceVersion applies to the object it was read from.
+            if patched.metadata.resource_version.is_none()
+                || doc.pointer("/metadata/resourceVersion").is_none()
+            {
+                patched.metadata.resource_version = revision;
+            }
+            let post = PostParams {
+                dry_run: pp.dry_run,
+                field_manager: pp.field_manager.clone(),
+            };
+            match resource
+                .backend
+                .replace(ns, name, &post, patched, status)
+                .await
+            {
+                Err(e) if e.is_conflict() && doc.pointer("/metadata/resourceVersion").is_none() => {
+                    last = Some(e);
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| apistore::Error::internal("the patch kept conflicting")))
+    }
+
     /// NamespaceLifecycle admission: a namespaced object is created only in a namespace that
     /// exists and is not being deleted.
     async fn check_namespace_accepts(&self, namespace: &str) -> apistore::Result<()> {
-        let namespaces = self.api(self.namespaces(), None).into_async();
+        let namespaces = self.namespace_api().into_async();
         match namespaces.get_opt(namespace).await? {
             None => Err(apistore::Error::not_found("", "namespaces", namespace)),
             Some(ns) if ns.metadata.deletion_timestamp.is_some() => {
@@ -415,27 +486,28 @@ impl Server {
                 details: Box::default(),
             });
         }
-        let namespaces = self.api(self.namespaces(), None).into_async();
+        let namespaces = self.namespace_api().into_async();
         // Read first: a missing namespace is NotFound before anything is touched.
         namespaces.get(name).await?;
         if !dp.dry_run {
             for resource in self.table.namespaced() {
-                let contents = self.api(resource, Some(name)).into_async();
-                contents
-                    .delete_collection(&DeleteParams::default(), &ListParams::default())
-                    .await?;
+                if resource.serves("deletecollection", None) {
+                    resource
+                        .backend
+                        .delete_collection(
+                            Some(name),
+                            &DeleteParams::default(),
+                            &ListParams::default(),
+                        )
+                        .await?;
+                }
             }
         }
         let out = namespaces.delete(name, dp).await?;
         Ok(self.object_response(self.namespaces(), StatusCode::OK, out, request))
     }
 
-    async fn watch(
-        &self,
-        target: &Target<'_>,
-        api: &Api<DynamicObject>,
-        request: &Req,
-    ) -> apistore::Result<Response<Body>> {
+    async fn watch(&self, target: &Target<'_>, request: &Req) -> apistore::Result<Response<Body>> {
         let q = &request.query;
         let mut wp = WatchParams {
             label_selector: q.get("labelSelector").filter(|s| !s.is_empty()).cloned(),
@@ -453,7 +525,11 @@ impl Server {
         }
         wp.version_match = version_match(q.get("resourceVersionMatch"))?;
         let version = q.get("resourceVersion").cloned().unwrap_or_default();
-        let events = api.clone().into_async().watch(&wp, &version).await?;
+        let events = target
+            .resource
+            .backend
+            .watch(target.namespace.as_deref(), &wp, &version)
+            .await?;
         let form = match table_request(request)? {
             Some(include) => Form::Table {
                 columns: target.resource.columns.clone(),
@@ -618,12 +694,36 @@ struct Req {
     body: Bytes,
 }
 
-/// A resource path: the kind, the namespace and name it names, and whether it is `/status`.
+/// A resource path: the kind, the namespace and name it names, and its subresource.
 struct Target<'t> {
     resource: &'t ServedResource,
     namespace: Option<String>,
     name: Option<String>,
-    status: bool,
+    subresource: Option<String>,
+}
+
+/// The verb of a request as discovery and RBAC name it (`get`, `list`, `deletecollection`).
+fn kube_verb(request: &Req, target: &Target<'_>) -> &'static str {
+    match (&request.method, target.name.is_some()) {
+        (&Method::GET, false) if is_true(request.query.get("watch")) => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::GET, true) => "get",
+        (&Method::POST, false) => "create",
+        (&Method::PUT, true) => "update",
+        (&Method::PATCH, true) => "patch",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        _ => "",
+    }
+}
+
+/// The HTTP code a `Status` answer carries (`fallback` when it carries none).
+fn status_code(status: &apistore::Status, fallback: StatusCode) -> StatusCode {
+    status
+        .code
+        .and_then(|c| u16::try_from(c).ok())
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .unwrap_or(fallback)
 }
 
 /// kube-apiserver's name of a request's verb in its metrics.
@@ -771,8 +871,16 @@ fn table_request(request: &Req) -> apistore::Result<Option<IncludeObject>> {
         })
 }
 
+/// What a PATCH body asks for.
+enum PatchBody {
+    /// A merge or JSON patch, which the store applies.
+    Plain(Patch),
+    /// A strategic merge patch, applied here with the kind's merge keys.
+    Strategic(Value),
+}
+
 /// The patch a PATCH body carries, by its Content-Type.
-fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patch> {
+fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<PatchBody> {
     let media = request.content_type.split(';').next().unwrap_or("").trim();
     let parse = |what: &str| -> apistore::Result<Value> {
         serde_json::from_slice(&request.body).map_err(|e| {
@@ -780,19 +888,15 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
         })
     };
     match media {
-        "application/merge-patch+json" => Ok(Patch::Merge(parse("merge patch")?)),
+        "application/merge-patch+json" => Ok(PatchBody::Plain(Patch::Merge(parse("merge patch")?))),
         "application/json-patch+json" => {
             let ops = serde_json::from_slice(&request.body).map_err(|e| {
                 apistore::Error::bad_request(format!("the JSON patch could not be decoded: {e}"))
             })?;
-            Ok(Patch::Json(ops))
+            Ok(PatchBody::Plain(Patch::Json(ops)))
         }
-        // The built-in kinds served here have no list with a patch merge key outside metadata,
-        // so their strategic merge patch is a merge patch once its directives are taken out.
-        "application/strategic-merge-patch+json" if resource.ar.group.is_empty() => {
-            let mut doc = parse("strategic merge patch")?;
-            strip_directives(&mut doc)?;
-            Ok(Patch::Merge(doc))
+        "application/strategic-merge-patch+json" if resource.merge_keys.is_some() => {
+            Ok(PatchBody::Strategic(parse("strategic merge patch")?))
         }
         "application/strategic-merge-patch+json" => Err(unsupported(media, resource)),
         "application/apply-patch+yaml" => Err(apistore::Error::UnsupportedMediaType {
@@ -812,33 +916,6 @@ fn unsupported(media: &str, resource: &ServedResource) -> apistore::Error {
             resource.ar.api_version, resource.ar.kind
         ),
     }
-}
-
-/// Removes strategic-merge directives (`$setElementOrder/…`, `$retainKeys`, `$deleteFromPrimitiveList/…`)
-/// and applies `$patch: delete` / `$patch: replace` on maps, which is all a strategic merge patch
-/// of these kinds can carry.
-fn strip_directives(doc: &mut Value) -> apistore::Result<()> {
-    let Value::Object(map) = doc else {
-        return Ok(());
-    };
-    match map.remove("$patch").as_ref().and_then(Value::as_str) {
-        None | Some("merge") => {}
-        Some("delete") => {
-            *doc = Value::Null;
-            return Ok(());
-        }
-        Some("replace") => {}
-        Some(other) => {
-            return Err(apistore::Error::bad_request(format!(
-                "unknown patch type: {other:?} in the strategic merge patch"
-            )))
-        }
-    }
-    map.retain(|key, _| !key.starts_with('$'));
-    for value in map.values_mut() {
-        strip_directives(value)?;
-    }
-    Ok(())
 }
 
 fn delete_params(request: &Req, dry_run: bool) -> apistore::Result<DeleteParams> {

@@ -12,13 +12,21 @@ enum Cell {
     EntryCount(Vec<String>),
     /// The time since `metadata.creationTimestamp`, as kubectl prints ages.
     Age,
+    /// A value computed from the object (the image group's printers).
+    Computed(Printer),
 }
+
+/// Computes one cell from an object and the time now.
+pub type Printer = fn(&DynamicObject, chrono::DateTime<chrono::Utc>) -> Value;
 
 /// One Table column after `Name`.
 #[derive(Clone, Debug)]
 pub struct Column {
     name: String,
     kind: &'static str,
+    description: &'static str,
+    /// 0 for every output, 1 for `-o wide` only.
+    priority: u8,
     cell: Cell,
 }
 
@@ -28,6 +36,8 @@ impl Column {
         Column {
             name: name.into(),
             kind: "string",
+            description: "",
+            priority: 0,
             cell: Cell::Text(pointer.into()),
         }
     }
@@ -37,6 +47,8 @@ impl Column {
         Column {
             name: name.into(),
             kind: "integer",
+            description: "",
+            priority: 0,
             cell: Cell::EntryCount(pointers.iter().map(|p| (*p).to_string()).collect()),
         }
     }
@@ -46,16 +58,45 @@ impl Column {
         Column {
             name: "Age".into(),
             kind: "string",
+            description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+            priority: 0,
             cell: Cell::Age,
         }
     }
 
+    /// A column of type `kind` computed by `printer`.
+    pub fn computed(
+        name: &str,
+        kind: &'static str,
+        description: &'static str,
+        printer: Printer,
+    ) -> Column {
+        Column {
+            name: name.into(),
+            kind,
+            description,
+            priority: 0,
+            cell: Cell::Computed(printer),
+        }
+    }
+
+    /// This column shown by `-o wide` only (priority 1).
+    #[must_use]
+    pub fn wide(mut self) -> Column {
+        self.priority = 1;
+        self
+    }
+
+    /// This column with `description`.
+    #[must_use]
+    pub fn described(mut self, description: &'static str) -> Column {
+        self.description = description;
+        self
+    }
+
     fn definition(&self) -> Value {
-        let description = match self.cell {
-            Cell::Age => "CreationTimestamp is a timestamp representing the server time when this object was created.",
-            _ => "",
-        };
-        json!({"name": self.name, "type": self.kind, "format": "", "description": description, "priority": 0})
+        json!({"name": self.name, "type": self.kind, "format": "",
+            "description": self.description, "priority": self.priority})
     }
 
     fn value(&self, obj: &DynamicObject, now: chrono::DateTime<chrono::Utc>) -> Value {
@@ -82,6 +123,7 @@ impl Column {
                     None => json!("<unknown>"),
                 }
             }
+            Cell::Computed(printer) => printer(obj, now),
         }
     }
 }
@@ -206,9 +248,59 @@ pub fn human_duration(seconds: i64) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
+/// docker/go-units' `HumanDuration`, which OpenShift's printers use for "Updated" columns
+/// ("5 minutes", "About an hour").
+pub fn docker_human_duration(seconds: i64) -> String {
+    let hours_rounded = (seconds + 1800) / 3600;
+    match seconds {
+        s if s < 1 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s / 60 == 1 => "About a minute".into(),
+        s if s / 60 < 60 => format!("{} minutes", s / 60),
+        _ if hours_rounded == 1 => "About an hour".into(),
+        _ if hours_rounded < 48 => format!("{hours_rounded} hours"),
+        _ if hours_rounded < 24 * 7 * 2 => format!("{} days", hours_rounded / 24),
+        _ if hours_rounded < 24 * 30 * 2 => format!("{} weeks", hours_rounded / 24 / 7),
+        _ if hours_rounded < 24 * 365 * 2 => format!("{} months", hours_rounded / 24 / 30),
+        s => format!("{} years", s / 3600 / 24 / 365),
+    }
+}
+
+/// `"<docker_human_duration> ago"` since the RFC 3339 time `at`, or `""` without one.
+pub fn ago(at: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> String {
+    at.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| {
+            let seconds = (now - t.with_timezone(&chrono::Utc)).num_seconds();
+            format!("{} ago", docker_human_duration(seconds))
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::human_duration;
+    use super::{docker_human_duration, human_duration};
+
+    #[test]
+    fn updated_times_print_as_go_units_prints_them() {
+        for (seconds, text) in [
+            (0, "Less than a second"),
+            (1, "1 second"),
+            (59, "59 seconds"),
+            (60, "About a minute"),
+            (119, "About a minute"),
+            (120, "2 minutes"),
+            (3599, "59 minutes"),
+            (3600, "About an hour"),
+            (5 * 3600, "5 hours"),
+            (3 * 86400, "3 days"),
+            (20 * 86400, "2 weeks"),
+            (90 * 86400, "3 months"),
+            (800 * 86400, "2 years"),
+        ] {
+            assert_eq!(docker_human_duration(seconds), text, "{seconds}s");
+        }
+    }
 
     #[test]
     fn ages_print_as_apimachinery_prints_them() {

@@ -6,12 +6,12 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use apistore::{DynamicObject, WatchEvent, WatchStream};
+use apistore::{DynamicObject, WatchEvent};
 use bytes::Bytes;
-use futures_core::Stream;
 use http_body::Frame;
 use serde_json::{json, Value};
 
+use crate::backend::EventStream;
 use crate::metrics::WatchGuard;
 use crate::table::{table, Column, IncludeObject};
 
@@ -32,7 +32,7 @@ pub enum Form {
 
 /// The body of a watch response.
 pub struct WatchBody {
-    events: WatchStream<DynamicObject>,
+    events: EventStream,
     form: Form,
     /// Counts the watch as served until the body is dropped.
     _served: WatchGuard,
@@ -40,7 +40,7 @@ pub struct WatchBody {
 
 impl WatchBody {
     /// The body of `events`, written in `form`.
-    pub fn new(events: WatchStream<DynamicObject>, form: Form, served: WatchGuard) -> WatchBody {
+    pub fn new(events: EventStream, form: Form, served: WatchGuard) -> WatchBody {
         WatchBody {
             events,
             form,
@@ -92,7 +92,7 @@ impl http_body::Body for WatchBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match Pin::new(&mut self.events).poll_next(cx) {
+        match self.events.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(event))) => {
                 let line = self.line(event);
                 Poll::Ready(Some(Ok(Frame::data(line))))

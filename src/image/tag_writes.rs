@@ -360,6 +360,26 @@ impl ImageTagApi {
         Err(too_many_conflicts(&name))
     }
 
+    /// Patches the tag as `get` shows it, then replaces it (`PATCH imagetags/<stream>:<tag>`);
+    /// only `spec` may change, as for `replace`. A conflict with a concurrent writer is retried
+    /// unless the patch itself names a resourceVersion.
+    pub fn patch(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<ImageTag> {
+        let mut last = None;
+        for _ in 0..BLIND_UPDATE_ATTEMPTS {
+            let current = self.get(name)?;
+            let patched: ImageTag = apply_patch(&current, patch, "ImageTag", name)?;
+            let post = PostParams {
+                dry_run: pp.dry_run,
+                ..PostParams::default()
+            };
+            match self.replace(name, &post, &patched) {
+                Err(e) if e.is_conflict() => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| too_many_conflicts(name)))
+    }
+
     /// Replaces the tag's spec (`PUT imagetags/<stream>:<tag>`): metadata must be the
     /// stream's and status the current one (only `spec` may change); `spec: null` removes the
     /// spec tag and keeps its history. With `metadata.resourceVersion` set it must be the

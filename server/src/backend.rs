@@ -1,0 +1,507 @@
+//! How a served kind reaches the store. The router speaks to every kind through [`Backend`],
+//! in JSON form ([`DynamicObject`]), so stored dynamic kinds, typed kinds with their own
+//! strategies (the image group) and virtual kinds (image stream tags, mappings) share one table
+//! and one set of handlers.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use apistore::{
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectList, Patch, PatchParams,
+    PostParams, Resource, Status, Store, WatchEvent, WatchParams,
+};
+use futures_core::Stream;
+use serde_json::Value;
+
+/// A boxed, sendable future (the trait is used as a trait object).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The events of a watch, in JSON form.
+pub type EventStream =
+    Pin<Box<dyn Stream<Item = apistore::Result<WatchEvent<DynamicObject>>> + Send + Sync>>;
+
+/// What a create or delete answers: the object, or a `Status` (virtual kinds answer one).
+#[derive(Debug)]
+pub enum Answer {
+    /// The object as written or deleted.
+    Object(DynamicObject),
+    /// A `Status` (with its HTTP code in `code`).
+    Status(Status),
+}
+
+/// The verbs of one kind. A method a kind does not serve keeps the default, a 405; the router
+/// also checks the kind's verbs before calling, so the defaults are a second line.
+pub trait Backend: Send + Sync {
+    /// `GET` of one object.
+    fn get<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        let _ = (namespace, name);
+        Box::pin(async { Err(not_allowed("get")) })
+    }
+
+    /// `GET` of a collection.
+    fn list<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        lp: &'a ListParams,
+    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+        let _ = (namespace, lp);
+        Box::pin(async { Err(not_allowed("list")) })
+    }
+
+    /// `GET ?watch=true` of a collection.
+    fn watch<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        wp: &'a WatchParams,
+        version: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<EventStream>> {
+        let _ = (namespace, wp, version);
+        Box::pin(async { Err(not_allowed("watch")) })
+    }
+
+    /// `POST` to a collection.
+    fn create<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        pp: &'a PostParams,
+        obj: DynamicObject,
+    ) -> BoxFuture<'a, apistore::Result<Answer>> {
+        let _ = (namespace, pp, obj);
+        Box::pin(async { Err(not_allowed("create")) })
+    }
+
+    /// `PUT` of an object, or of its status when `status`.
+    fn replace<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        pp: &'a PostParams,
+        obj: DynamicObject,
+        status: bool,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        let _ = (namespace, name, pp, obj, status);
+        Box::pin(async { Err(not_allowed("update")) })
+    }
+
+    /// `PATCH` of an object, or of its status when `status`.
+    fn patch<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        pp: &'a PatchParams,
+        patch: &'a Patch,
+        status: bool,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        let _ = (namespace, name, pp, patch, status);
+        Box::pin(async { Err(not_allowed("patch")) })
+    }
+
+    /// `DELETE` of an object.
+    fn delete<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        dp: &'a DeleteParams,
+    ) -> BoxFuture<'a, apistore::Result<Answer>> {
+        let _ = (namespace, name, dp);
+        Box::pin(async { Err(not_allowed("delete")) })
+    }
+
+    /// `DELETE` of a collection.
+    fn delete_collection<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        dp: &'a DeleteParams,
+        lp: &'a ListParams,
+    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+        let _ = (namespace, dp, lp);
+        Box::pin(async { Err(not_allowed("deletecollection")) })
+    }
+
+    /// `GET` of a read-only subresource other than `status` (`imagestreams/layers`).
+    fn get_subresource<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        subresource: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<Value>> {
+        let _ = (namespace, name, subresource);
+        Box::pin(async { Err(not_allowed("get")) })
+    }
+}
+
+/// kube-apiserver's 405 for a verb a resource does not serve.
+pub fn not_allowed(verb: &str) -> apistore::Error {
+    apistore::Error::MethodNotAllowed {
+        message: format!(
+            "the server does not allow this method on the requested resource ({verb})"
+        ),
+        details: Box::default(),
+    }
+}
+
+/// A kind stored as JSON ([`DynamicObject`]): the core kinds, and kinds added at run time.
+pub struct Dynamic {
+    store: Store,
+    ar: ApiResource,
+}
+
+impl Dynamic {
+    /// The kind `ar` of `store`.
+    pub fn new(store: &Store, ar: &ApiResource) -> Dynamic {
+        Dynamic {
+            store: store.clone(),
+            ar: ar.clone(),
+        }
+    }
+
+    fn api(&self, namespace: Option<&str>) -> apistore::AsyncApi<DynamicObject> {
+        match namespace {
+            Some(ns) => self.store.namespaced_with(ns, &self.ar),
+            None => self.store.all_with(&self.ar),
+        }
+        .into_async()
+    }
+}
+
+impl Backend for Dynamic {
+    fn get<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move { self.api(namespace).get(name).await })
+    }
+
+    fn list<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        lp: &'a ListParams,
+    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+        Box::pin(async move { self.api(namespace).list(lp).await })
+    }
+
+    fn watch<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        wp: &'a WatchParams,
+        version: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<EventStream>> {
+        Box::pin(async move {
+            let events = self.api(namespace).watch(wp, version).await?;
+            Ok(Box::pin(events) as EventStream)
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        pp: &'a PostParams,
+        obj: DynamicObject,
+    ) -> BoxFuture<'a, apistore::Result<Answer>> {
+        Box::pin(async move {
+            let created = self.api(namespace).create(pp, &obj).await?;
+            Ok(Answer::Object(created))
+        })
+    }
+
+    fn replace<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        pp: &'a PostParams,
+        obj: DynamicObject,
+        status: bool,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move {
+            let api = self.api(namespace);
+            if status {
+                api.replace_status_owned(name, pp, obj).await
+            } else {
+                api.replace(name, pp, &obj).await
+            }
+        })
+    }
+
+    fn patch<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        pp: &'a PatchParams,
+        patch: &'a Patch,
+        status: bool,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move {
+            let api = self.api(namespace);
+            if status {
+                api.patch_status(name, pp, patch).await
+            } else {
+                api.patch(name, pp, patch).await
+            }
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        dp: &'a DeleteParams,
+    ) -> BoxFuture<'a, apistore::Result<Answer>> {
+        Box::pin(async move { Ok(Answer::Object(self.api(namespace).delete(name, dp).await?)) })
+    }
+
+    fn delete_collection<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        dp: &'a DeleteParams,
+        lp: &'a ListParams,
+    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+        Box::pin(async move { self.api(namespace).delete_collection(dp, lp).await })
+    }
+}
+
+/// A kind compiled into the crate (`ImageStream`, `Image`), served through its typed `Api` so
+/// its own strategy runs; objects cross into JSON form at the edge.
+pub struct Typed<K: Resource> {
+    store: Store,
+    ar: ApiResource,
+    _kind: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K: Resource> Typed<K> {
+    /// The typed kind `K` of `store`, described by `ar` (its names, as served).
+    pub fn new(store: &Store, ar: &ApiResource) -> Typed<K> {
+        Typed {
+            store: store.clone(),
+            ar: ar.clone(),
+            _kind: std::marker::PhantomData,
+        }
+    }
+
+    fn api(&self, namespace: Option<&str>) -> apistore::AsyncApi<K> {
+        let api: Api<K> = match namespace {
+            Some(ns) => self.store.namespaced::<K>(ns),
+            None => self.store.all::<K>(),
+        };
+        api.into_async()
+    }
+
+    fn from_json(&self, obj: DynamicObject) -> apistore::Result<K> {
+        from_dynamic(&self.ar, obj)
+    }
+
+    fn to_json(&self, obj: &K) -> apistore::Result<DynamicObject> {
+        to_dynamic(&self.ar, obj)
+    }
+}
+
+/// `obj` as a `K` (the body of a write): a field of the wrong type is a 400, as kube-apiserver's
+/// decoder answers it.
+pub fn from_dynamic<K: serde::de::DeserializeOwned>(
+    ar: &ApiResource,
+    obj: DynamicObject,
+) -> apistore::Result<K> {
+    let value = serde_json::to_value(obj).map_err(|e| apistore::Error::internal(e.to_string()))?;
+    serde_json::from_value(value).map_err(|e| {
+        apistore::Error::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: {e}",
+            kind = ar.kind,
+            version = ar.version
+        ))
+    })
+}
+
+/// `obj` in JSON form, with `apiVersion` and `kind` set.
+pub fn to_dynamic<K: serde::Serialize>(
+    ar: &ApiResource,
+    obj: &K,
+) -> apistore::Result<DynamicObject> {
+    let value = serde_json::to_value(obj).map_err(|e| apistore::Error::internal(e.to_string()))?;
+    let mut out: DynamicObject =
+        serde_json::from_value(value).map_err(|e| apistore::Error::internal(e.to_string()))?;
+    out.types = Some(apistore::TypeMeta {
+        api_version: ar.api_version.clone(),
+        kind: ar.kind.clone(),
+    });
+    Ok(out)
+}
+
+fn list_to_json<K: serde::Serialize>(
+    ar: &ApiResource,
+    list: ObjectList<K>,
+) -> apistore::Result<ObjectList<DynamicObject>> {
+    let items = list
+        .items
+        .iter()
+        .map(|item| to_dynamic(ar, item))
+        .collect::<apistore::Result<Vec<_>>>()?;
+    Ok(ObjectList {
+        metadata: list.metadata,
+        items,
+    })
+}
+
+impl<K: Resource> Backend for Typed<K> {
+    fn get<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move { self.to_json(&self.api(namespace).get(name).await?) })
+    }
+
+    fn list<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        lp: &'a ListParams,
+    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+        Box::pin(async move {
+            let list = self.api(namespace).list_shared(lp).await?;
+            let items = list
+                .items
+                .iter()
+                .map(|item| self.to_json(item))
+                .collect::<apistore::Result<Vec<_>>>()?;
+            Ok(ObjectList {
+                metadata: list.metadata,
+                items,
+            })
+        })
+    }
+
+    fn watch<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        wp: &'a WatchParams,
+        version: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<EventStream>> {
+        Box::pin(async move {
+            let events = self.api(namespace).watch(wp, version).await?;
+            let ar = self.ar.clone();
+            let converted = Converted { events, ar };
+            Ok(Box::pin(converted) as EventStream)
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        pp: &'a PostParams,
+        obj: DynamicObject,
+    ) -> BoxFuture<'a, apistore::Result<Answer>> {
+        Box::pin(async move {
+            let obj = self.from_json(obj)?;
+            let created = self.api(namespace).create(pp, &obj).await?;
+            Ok(Answer::Object(self.to_json(&created)?))
+        })
+    }
+
+    fn replace<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        pp: &'a PostParams,
+        obj: DynamicObject,
+        status: bool,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move {
+            let obj = self.from_json(obj)?;
+            let api = self.api(namespace);
+            let out = if status {
+                api.replace_status_owned(name, pp, obj).await?
+            } else {
+                api.replace(name, pp, &obj).await?
+            };
+            self.to_json(&out)
+        })
+    }
+
+    fn patch<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        pp: &'a PatchParams,
+        patch: &'a Patch,
+        status: bool,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move {
+            let api = self.api(namespace);
+            let out = if status {
+                api.patch_status(name, pp, patch).await?
+            } else {
+                api.patch(name, pp, patch).await?
+            };
+            self.to_json(&out)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        dp: &'a DeleteParams,
+    ) -> BoxFuture<'a, apistore::Result<Answer>> {
+        Box::pin(async move {
+            let out = self.api(namespace).delete(name, dp).await?;
+            Ok(Answer::Object(self.to_json(&out)?))
+        })
+    }
+
+    fn delete_collection<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        dp: &'a DeleteParams,
+        lp: &'a ListParams,
+    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+        Box::pin(async move {
+            let list = self.api(namespace).delete_collection(dp, lp).await?;
+            list_to_json(&self.ar, list)
+        })
+    }
+}
+
+/// A typed watch whose objects are turned into JSON form as they arrive.
+struct Converted<K: Resource> {
+    events: apistore::WatchStream<K>,
+    ar: ApiResource,
+}
+
+impl<K: Resource> Stream for Converted<K> {
+    type Item = apistore::Result<WatchEvent<DynamicObject>>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        Pin::new(&mut this.events).poll_next(cx).map(|item| {
+            item.map(|event| {
+                event.and_then(|event| {
+                    Ok(match event {
+                        WatchEvent::Added(o) => WatchEvent::Added(to_dynamic(&this.ar, &o)?),
+                        WatchEvent::Modified(o) => WatchEvent::Modified(to_dynamic(&this.ar, &o)?),
+                        WatchEvent::Deleted(o) => WatchEvent::Deleted(to_dynamic(&this.ar, &o)?),
+                        WatchEvent::Bookmark(b) => WatchEvent::Bookmark(b),
+                        WatchEvent::Error(s) => WatchEvent::Error(s),
+                    })
+                })
+            })
+        })
+    }
+}
+
+/// Runs a blocking call of the image API (its virtual kinds wait on the group commit) off the
+/// executor's threads.
+pub async fn blocking<T, F>(f: F) -> apistore::Result<T>
+where
+    F: FnOnce() -> apistore::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| apistore::Error::internal(format!("a blocking call failed: {e}")))?
+}
