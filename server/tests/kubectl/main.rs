@@ -99,9 +99,12 @@ fn kubectl_manages_namespaces_configmaps_and_secrets_as_against_kube_apiserver()
     assert!(k
         .ok(&["version"])
         .contains("Server Version: v1.32.0-apistore"));
-    let resources = k.ok(&["api-resources"]);
+    let resources: Vec<Vec<String>> = rows(&k.ok(&["api-resources"]))
+        .into_iter()
+        .filter(|row| row.iter().any(|cell| cell == "v1" || cell == "APIVERSION"))
+        .collect();
     assert_eq!(
-        rows(&resources),
+        resources,
         [
             vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"],
             vec!["configmaps", "cm", "v1", "true", "ConfigMap"],
@@ -331,4 +334,442 @@ fn kubectl_manages_namespaces_configmaps_and_secrets_as_against_kube_apiserver()
     assert!(k
         .fails(&["delete", "namespace", "default"])
         .contains("Error from server (Forbidden)"));
+}
+
+const DIGEST_1: &str = "sha256:4a5b000000000000000000000000000000000000000000000000000000000001";
+const DIGEST_2: &str = "sha256:4a5b000000000000000000000000000000000000000000000000000000000002";
+
+fn stream_manifest(name: &str, namespace: &str, app: &str) -> String {
+    format!(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels: {{app: {app}}}\n"
+    )
+}
+
+fn mapping_manifest(stream: &str, tag: &str, digest: &str) -> String {
+    format!(
+        "apiVersion: image.openshift.io/v1\nkind: ImageStreamMapping\nmetadata: {{name: {stream}, namespace: demo}}\ntag: {tag}\nimage:\n  metadata: {{name: \"{digest}\"}}\n  dockerImageReference: \"quay.io/example/{stream}@{digest}\"\n"
+    )
+}
+
+/// The first `n` cells of each row.
+fn leading(text: &str, n: usize) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            line.split_whitespace()
+                .take(n)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn kubectl_manages_the_image_group_as_against_openshift_apiserver() {
+    if !kubectl_available() {
+        eprintln!("kubectl is not on PATH: skipping the kubectl checks");
+        return;
+    }
+    let running = Running::start(Store::memory());
+    let cache = tempfile::tempdir().expect("cache");
+    let files = tempfile::tempdir().expect("files");
+    let k = Kubectl {
+        server: format!("http://{}", running.addr),
+        cache: cache.path(),
+    };
+    let write = |name: &str, text: &str| -> String {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).expect("manifest");
+        path.to_str().expect("path").to_string()
+    };
+    let resources = k.ok(&["api-resources", "--api-group=image.openshift.io"]);
+    assert_eq!(
+        rows(&resources),
+        [
+            vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"],
+            vec!["images", "image.openshift.io/v1", "false", "Image"],
+            vec![
+                "imagesignatures",
+                "image.openshift.io/v1",
+                "false",
+                "ImageSignature"
+            ],
+            vec![
+                "imagestreamimages",
+                "isimage",
+                "image.openshift.io/v1",
+                "true",
+                "ImageStreamImage"
+            ],
+            vec![
+                "imagestreamimports",
+                "image.openshift.io/v1",
+                "true",
+                "ImageStreamImport"
+            ],
+            vec![
+                "imagestreammappings",
+                "image.openshift.io/v1",
+                "true",
+                "ImageStreamMapping"
+            ],
+            vec![
+                "imagestreams",
+                "is",
+                "image.openshift.io/v1",
+                "true",
+                "ImageStream"
+            ],
+            vec![
+                "imagestreamtags",
+                "istag",
+                "image.openshift.io/v1",
+                "true",
+                "ImageStreamTag"
+            ],
+            vec![
+                "imagetags",
+                "itag",
+                "image.openshift.io/v1",
+                "true",
+                "ImageTag"
+            ],
+        ]
+    );
+    k.ok(&["create", "namespace", "demo"]);
+    k.ok(&["create", "namespace", "other"]);
+    for (name, namespace, app) in [
+        ("web", "demo", "web"),
+        ("api", "demo", "web"),
+        ("db", "demo", "db"),
+        ("cache", "other", "cache"),
+    ] {
+        let file = write(
+            &format!("{name}.yaml"),
+            &stream_manifest(name, namespace, app),
+        );
+        assert_eq!(
+            k.ok(&["create", "-f", &file]),
+            format!("imagestream.image.openshift.io/{name} created\n")
+        );
+    }
+    let again = write("web.yaml", &stream_manifest("web", "demo", "web"));
+    assert_eq!(
+        k.fails(&["create", "-f", &again]),
+        format!("Error from server (AlreadyExists): error when creating \"{again}\": imagestreams.image.openshift.io \"web\" already exists\n")
+    );
+    let bad = write("bad.yaml", &stream_manifest("Bad_Name", "demo", "x"));
+    assert!(k.fails(&["create", "-f", &bad]).starts_with(
+        "The ImageStream \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""
+    ),);
+    for (tag, digest) in [("latest", DIGEST_1), ("v2", DIGEST_2)] {
+        let file = write(
+            &format!("map-{tag}.yaml"),
+            &mapping_manifest("web", tag, digest),
+        );
+        k.ok(&["create", "-f", &file]);
+    }
+
+    let streams = k.ok(&["get", "is", "-n", "demo"]);
+    assert_eq!(
+        leading(&streams, 1),
+        ["NAME", "api", "db", "web"],
+        "{streams}"
+    );
+    assert!(
+        streams.starts_with("NAME   IMAGE REPOSITORY   TAGS"),
+        "{streams}"
+    );
+    let web_tags = streams
+        .lines()
+        .nth(3)
+        .and_then(|l| l.split_whitespace().nth(1));
+    assert!(
+        matches!(web_tags, Some("latest,v2" | "v2,latest")),
+        "{streams}"
+    );
+    assert!(
+        streams.lines().nth(3).is_some_and(|l| l.ends_with(" ago")),
+        "{streams}"
+    );
+    assert_eq!(
+        leading(&k.ok(&["get", "imagestreams", "-A"]), 2),
+        [
+            "NAMESPACE NAME",
+            "demo api",
+            "demo db",
+            "demo web",
+            "other cache"
+        ]
+    );
+    assert_eq!(
+        leading(&k.ok(&["get", "images"]), 4),
+        [
+            "NAME IMAGE REFERENCE".to_string(),
+            format!("{DIGEST_1} quay.io/example/web@{DIGEST_1}"),
+            format!("{DIGEST_2} quay.io/example/web@{DIGEST_2}"),
+        ]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "is", "-n", "demo", "-o", "json"])).expect("json");
+    assert_eq!(json["kind"], "List");
+    assert_eq!(
+        json["items"][2]["status"]["tags"][0]["items"][0]["image"],
+        DIGEST_1
+    );
+    assert_eq!(
+        k.ok(&["get", "is", "-n", "demo", "-l", "app=web", "-o", "name"]),
+        "imagestream.image.openshift.io/api\nimagestream.image.openshift.io/web\n"
+    );
+    assert_eq!(
+        k.ok(&["get", "is", "-n", "demo", "-l", "app in (web,db)", "--chunk-size=1", "-o", "name"]),
+        "imagestream.image.openshift.io/api\nimagestream.image.openshift.io/db\nimagestream.image.openshift.io/web\n"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "is",
+            "-n",
+            "demo",
+            "--field-selector",
+            "metadata.name=web",
+            "-o",
+            "name"
+        ]),
+        "imagestream.image.openshift.io/web\n"
+    );
+    assert_eq!(
+        k.fails(&["get", "is", "-n", "demo", "--field-selector", "spec.foo=web"]),
+        "Error from server (BadRequest): Unable to find \"image.openshift.io/v1, Resource=imagestreams\" that match label selector \"\", field selector \"spec.foo=web\": field label not supported: spec.foo\n"
+    );
+    assert_eq!(
+        leading(
+            &k.ok(&[
+                "get",
+                "is",
+                "-n",
+                "demo",
+                "--sort-by=.metadata.name",
+                "--show-labels",
+                "--no-headers"
+            ]),
+            1
+        ),
+        ["api", "db", "web"]
+    );
+    assert_eq!(
+        leading(&k.ok(&["get", "istag", "-n", "demo"]), 2),
+        [
+            "NAME IMAGE".to_string(),
+            format!("web:latest quay.io/example/web@{DIGEST_1}"),
+            format!("web:v2 quay.io/example/web@{DIGEST_2}"),
+        ]
+    );
+    let wide = k.ok(&["get", "istag", "web:latest", "-n", "demo", "-o", "wide"]);
+    assert!(
+        wide.starts_with("NAME ") && wide.contains("IMAGE NAME"),
+        "{wide}"
+    );
+    assert!(
+        wide.lines().nth(1).is_some_and(|l| l.ends_with(DIGEST_1)),
+        "{wide}"
+    );
+    let istag: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "istag", "web:latest", "-n", "demo", "-o", "json"]))
+            .expect("json");
+    assert_eq!(istag["image"]["metadata"]["name"], DIGEST_1);
+    let isimage = format!("web@{DIGEST_2}");
+    assert_eq!(
+        leading(
+            &k.ok(&["get", "isimage", &isimage, "-n", "demo", "-o", "wide"]),
+            1
+        ),
+        ["NAME", isimage.as_str()]
+    );
+    assert_eq!(
+        leading(&k.ok(&["get", "itag", "-n", "demo"]), 3),
+        [
+            "NAME SPEC STATUS".to_string(),
+            format!("web:latest Push image/{DIGEST_1}"),
+            format!("web:v2 Push image/{DIGEST_2}"),
+        ]
+    );
+    assert_eq!(
+        k.fails(&["get", "is", "nope", "-n", "demo"]),
+        "Error from server (NotFound): imagestreams.image.openshift.io \"nope\" not found\n"
+    );
+    assert_eq!(
+        k.fails(&["get", "is", "nope", "-n", "typo"]),
+        "Error from server (NotFound): namespaces \"typo\" not found\n"
+    );
+
+    // apply: a stream with tags is always `configured` through a merge patch (kubectl has no
+    // schema for the kind); one without tags re-applies as `unchanged`.
+    let plain = stream_manifest("plain", "demo", "x");
+    assert_eq!(
+        k.apply(files.path(), "plain.yaml", &plain),
+        "imagestream.image.openshift.io/plain created\n"
+    );
+    assert_eq!(
+        k.apply(files.path(), "plain.yaml", &plain),
+        "imagestream.image.openshift.io/plain unchanged\n"
+    );
+    let tagged = format!("{plain}spec:\n  tags:\n  - name: stable\n    from: {{kind: DockerImage, name: quay.io/example/plain:1}}\n");
+    assert_eq!(
+        k.apply(files.path(), "plain.yaml", &tagged),
+        "imagestream.image.openshift.io/plain configured\n"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "is",
+            "plain",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.spec.tags[0].referencePolicy.type}"
+        ]),
+        "Source"
+    );
+
+    // Patches: merge, JSON, strategic (spec.tags merge by name), status.
+    let patch = |args: &[&str]| k.ok(&[&["patch", "is", "plain", "-n", "demo"], args].concat());
+    assert_eq!(
+        patch(&[
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"lookupPolicy":{"local":true}}}"#
+        ]),
+        "imagestream.image.openshift.io/plain patched\n"
+    );
+    assert_eq!(
+        patch(&[
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"lookupPolicy":{"local":true}}}"#
+        ]),
+        "imagestream.image.openshift.io/plain patched (no change)\n"
+    );
+    assert_eq!(
+        patch(&[
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"add","path":"/metadata/labels/t","value":"1"}]"#
+        ]),
+        "imagestream.image.openshift.io/plain patched\n"
+    );
+    assert_eq!(
+        patch(&[
+            "-p",
+            r#"{"spec":{"tags":[{"name":"edge","from":{"kind":"DockerImage","name":"quay.io/example/plain:2"}}]}}"#
+        ]),
+        "imagestream.image.openshift.io/plain patched\n"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "is",
+            "plain",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.spec.tags[*].name}"
+        ]),
+        "edge stable"
+    );
+    assert_eq!(
+        k.ok(&["label", "is", "plain", "-n", "demo", "tier=a"]),
+        "imagestream.image.openshift.io/plain labeled\n"
+    );
+    assert_eq!(
+        k.ok(&["label", "is", "plain", "-n", "demo", "tier-"]),
+        "imagestream.image.openshift.io/plain unlabeled\n"
+    );
+    assert_eq!(
+        k.ok(&["annotate", "is", "plain", "-n", "demo", "note=x"]),
+        "imagestream.image.openshift.io/plain annotated\n"
+    );
+    assert_eq!(
+        k.ok(&[
+            "patch",
+            "itag",
+            "plain:stable",
+            "-n",
+            "demo",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"reference":true}}"#
+        ]),
+        "imagetag.image.openshift.io/plain:stable patched\n"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "is",
+            "plain",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.spec.tags[1].reference}"
+        ]),
+        "true"
+    );
+
+    // replace with a stale resourceVersion is a conflict.
+    let mut stale: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "is", "db", "-n", "demo", "-o", "json"]))
+            .expect("json");
+    k.ok(&["label", "is", "db", "-n", "demo", "moved=1"]);
+    stale["metadata"]["labels"]["x"] = "y".into();
+    let stale_file = write("stale.json", &stale.to_string());
+    assert!(k
+        .fails(&["replace", "-f", &stale_file])
+        .starts_with("Error from server (Conflict): error when replacing"));
+
+    // `get -w` prints a row per change made meanwhile.
+    let mut watch = Command::new("kubectl")
+        .arg(format!("--server={}", k.server))
+        .arg(format!("--cache-dir={}", k.cache.display()))
+        .args(["-n", "demo", "get", "is", "-w", "--output-watch-events"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("watch");
+    std::thread::sleep(Duration::from_millis(700));
+    k.ok(&["label", "is", "api", "-n", "demo", "w=1"]);
+    assert_eq!(
+        k.ok(&["delete", "is", "api", "-n", "demo"]),
+        "imagestream.image.openshift.io \"api\" deleted\n"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = watch.kill();
+    let watched = String::from_utf8_lossy(&watch.wait_with_output().expect("watch output").stdout)
+        .into_owned();
+    assert_eq!(
+        leading(&watched, 2),
+        [
+            "EVENT NAME",
+            "ADDED api",
+            "ADDED db",
+            "ADDED plain",
+            "ADDED web",
+            "MODIFIED api",
+            "DELETED api"
+        ],
+        "{watched}"
+    );
+    assert_eq!(
+        k.fails(&["delete", "is", "api", "-n", "demo"]),
+        "Error from server (NotFound): imagestreams.image.openshift.io \"api\" not found\n"
+    );
+    assert_eq!(
+        k.ok(&["delete", "istag", "web:v2", "-n", "demo"]),
+        "imagestreamtag.image.openshift.io \"web:v2\" deleted\n"
+    );
+    assert_eq!(
+        leading(&k.ok(&["get", "istag", "-n", "demo", "-o", "name"]), 1),
+        ["imagestreamtag.image.openshift.io/web:latest"]
+    );
 }
