@@ -103,4 +103,40 @@ assert "py" in [n.metadata.name for n in core.list_namespace().items]
 core.delete_namespace("py")
 assert "py" not in [n.metadata.name for n in core.list_namespace().items]
 print("CoreV1Api")
+
+# The image group through the DynamicClient, as kubectl-surface.md §8 exercised it.
+streams = dc.resources.get(api_version="image.openshift.io/v1", kind="ImageStream")
+mappings = dc.resources.get(api_version="image.openshift.io/v1", kind="ImageStreamMapping")
+istags = dc.resources.get(api_version="image.openshift.io/v1", kind="ImageStreamTag")
+images = dc.resources.get(api_version="image.openshift.io/v1", kind="Image")
+nss.create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "img"}})
+streams.create(namespace="img", body={"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+               "metadata": {"name": "web", "labels": {"app": "web"}}})
+digest = "sha256:" + "ab" * 32
+status = mappings.create(namespace="img", body={"apiVersion": "image.openshift.io/v1",
+                         "kind": "ImageStreamMapping", "metadata": {"name": "web"}, "tag": "latest",
+                         "image": {"metadata": {"name": digest},
+                                   "dockerImageReference": "quay.io/example/web@" + digest}})
+assert status.status == "Success", status
+tag = istags.get(namespace="img", name="web:latest")
+assert tag.image.metadata.name == digest, tag
+assert [i.metadata.name for i in images.get().items] == [digest]
+try:
+    streams.patch(namespace="img", name="web", body={"spec": {"tags": [{"name": "x"}]}},
+                  content_type="application/apply-patch+yaml")
+    raise AssertionError("server-side apply was accepted")
+except ApiException as e:
+    assert e.status == 415, e.status
+patched = streams.patch(namespace="img", name="web", body={"spec": {"lookupPolicy": {"local": True}}})
+assert patched.spec.lookupPolicy.local is True
+status_write = streams.status.replace(namespace="img", body=streams.get(namespace="img", name="web").to_dict())
+assert status_write.metadata.name == "web"
+assert [s.metadata.name for s in streams.get(namespace="img", label_selector="app=web").items] == ["web"]
+streams.delete(namespace="img", name="web")
+try:
+    istags.get(namespace="img", name="web:latest")
+    raise AssertionError("a tag of a deleted stream was read")
+except NotFoundError:
+    pass
+print("image group")
 print("ok")
