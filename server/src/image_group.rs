@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use crate::backend::{blocking, from_dynamic, to_dynamic, Answer, Backend, BoxFuture, Typed};
 use crate::resources::{ServedResource, Subresource, VERBS};
 use crate::smp::MergeKey;
+use crate::strict::unknown_fields_of;
 use crate::table::{ago, Column};
 
 const GROUP: &str = "image.openshift.io";
@@ -43,6 +44,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         categories: Vec::new(),
         columns: Vec::new(),
         fields: None,
+        unknown_fields: None,
         verbs: VERBS.to_vec(),
         subresources: Vec::new(),
         merge_keys: None,
@@ -70,18 +72,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         ServedResource {
             columns: vec![Column::text("Image Reference", "/dockerImageReference")
                 .described("DockerImageReference is the string that can be used to pull this image.")],
-            fields: Some(vec![
-                "dockerImageReference",
-                "dockerImageMetadata",
-                "dockerImageMetadataVersion",
-                "dockerImageManifest",
-                "dockerImageLayers",
-                "signatures",
-                "dockerImageSignatures",
-                "dockerImageManifestMediaType",
-                "dockerImageConfig",
-                "dockerImageManifests",
-            ]),
+            unknown_fields: Some(unknown_fields_of::<Image>),
             merge_keys: Some(MergeKey::object_meta()),
             ..base(
                 images_ar.clone(),
@@ -91,16 +82,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create", "delete"],
-            fields: Some(vec![
-                "type",
-                "content",
-                "conditions",
-                "imageIdentity",
-                "signedClaims",
-                "created",
-                "issuedBy",
-                "issuedTo",
-            ]),
+            unknown_fields: Some(unknown_fields_of::<ImageSignature>),
             ..base(
                 signatures_ar.clone(),
                 "imagesignature",
@@ -125,7 +107,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create"],
-            fields: Some(vec!["spec", "status"]),
+            unknown_fields: Some(unknown_fields_of::<ImageStreamImport>),
             ..base(
                 imports_ar.clone(),
                 "imagestreamimport",
@@ -134,7 +116,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create"],
-            fields: Some(vec!["image", "tag"]),
+            unknown_fields: Some(unknown_fields_of::<ImageStreamMapping>),
             ..base(
                 mappings_ar.clone(),
                 "imagestreammapping",
@@ -158,7 +140,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                     json!(ago(stream_updated(&o.data).as_deref(), now))
                 }),
             ],
-            fields: Some(vec!["spec", "status"]),
+            unknown_fields: Some(unknown_fields_of::<ImageStream>),
             subresources: vec![
                 Subresource {
                     name: "layers",
@@ -196,7 +178,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                 }),
                 Column::text("Image Name", "/image/metadata/name").wide(),
             ],
-            fields: Some(vec!["tag", "generation", "lookupPolicy", "conditions", "image"]),
+            unknown_fields: Some(unknown_fields_of::<ImageStreamTag>),
             merge_keys: Some(MergeKey::object_meta()),
             ..base(
                 tags_ar.clone(),
@@ -220,7 +202,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                     json!(ago(image_tag_cells(&o.data).3.as_deref(), now))
                 }),
             ],
-            fields: Some(vec!["spec", "status", "image"]),
+            unknown_fields: Some(unknown_fields_of::<ImageTag>),
             merge_keys: Some(MergeKey::object_meta()),
             ..base(
                 image_tags_ar.clone(),

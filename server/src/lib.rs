@@ -17,6 +17,7 @@ mod proto;
 pub mod resources;
 mod router;
 pub mod smp;
+mod strict;
 pub mod table;
 mod watch;
 

@@ -26,6 +26,9 @@ pub struct ServedResource {
     /// The top-level fields of the kind's schema, for `fieldValidation=Strict`; `None` accepts
     /// any field (a kind without a schema).
     pub fields: Option<Vec<&'static str>>,
+    /// For a kind compiled into the server: finds unknown fields at any depth (used instead of
+    /// `fields`).
+    pub unknown_fields: Option<crate::strict::UnknownFields>,
     /// The verbs served on the resource itself, as discovery lists them.
     pub verbs: Vec<&'static str>,
     /// Subresources other than `status` (which `ar` turns on).
@@ -64,6 +67,7 @@ impl ServedResource {
             categories: Vec::new(),
             columns: vec![Column::age()],
             fields: None,
+            unknown_fields: None,
             verbs: VERBS.to_vec(),
             subresources: Vec::new(),
             merge_keys: None,

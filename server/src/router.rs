@@ -600,11 +600,23 @@ impl Server {
         name: Option<&str>,
     ) -> apistore::Result<DynamicObject> {
         let ar = &target.resource.ar;
-        let obj: DynamicObject = serde_json::from_slice(&request.body).map_err(|e| {
+        if request.query.get("fieldValidation").map(String::as_str) == Some("Strict") {
+            crate::strict::check(target.resource, &request.body)?;
+        }
+        let malformed = |e: serde_json::Error| {
             apistore::Error::bad_request(format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: {e}"
             ))
-        })?;
+        };
+        // Without Strict a field given twice takes its last value, as kube-apiserver's decoder
+        // does; the generic decode is tried only when the direct one refuses.
+        let obj: DynamicObject = match serde_json::from_slice(&request.body) {
+            Ok(obj) => obj,
+            Err(e) => match serde_json::from_slice::<Value>(&request.body) {
+                Ok(value) => serde_json::from_value(value).map_err(|_| malformed(e))?,
+                Err(_) => return Err(malformed(e)),
+            },
+        };
         if let Some(types) = &obj.types {
             if !types.kind.is_empty() && types.kind != ar.kind {
                 return Err(apistore::Error::bad_request(format!(
@@ -619,9 +631,6 @@ impl Server {
                 )));
             }
         }
-        if request.query.get("fieldValidation").map(String::as_str) == Some("Strict") {
-            strict_check(target.resource, &request.body)?;
-        }
         if let (Some(name), Some(body_name)) = (name, obj.metadata.name.as_deref()) {
             if !body_name.is_empty() && body_name != name {
                 return Err(apistore::Error::bad_request(format!(
@@ -631,58 +640,6 @@ impl Server {
         }
         Ok(obj)
     }
-}
-
-/// The fields of `metadata` (`ObjectMeta`).
-const OBJECT_META_FIELDS: [&str; 15] = [
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
-
-/// `fieldValidation=Strict`: a body with a field the kind does not have is refused with 400, as
-/// kube-apiserver's strict decoding refuses it (top level and `metadata`).
-fn strict_check(resource: &ServedResource, body: &[u8]) -> apistore::Result<()> {
-    let Some(fields) = &resource.fields else {
-        return Ok(());
-    };
-    let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
-        return Ok(());
-    };
-    let mut unknown: Vec<String> = doc
-        .keys()
-        .filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
-        .filter(|k| !fields.contains(&k.as_str()))
-        .map(|k| format!("unknown field \"{k}\""))
-        .collect();
-    if let Some(Value::Object(meta)) = doc.get("metadata") {
-        unknown.extend(
-            meta.keys()
-                .filter(|k| !OBJECT_META_FIELDS.contains(&k.as_str()))
-                .map(|k| format!("unknown field \"metadata.{k}\"")),
-        );
-    }
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    let kind = &resource.ar.kind;
-    Err(apistore::Error::bad_request(format!(
-        "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {}",
-        resource.ar.version,
-        unknown.join(", ")
-    )))
 }
 
 /// A request as the handlers see it.

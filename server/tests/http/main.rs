@@ -600,3 +600,217 @@ fn with_a_token_file_every_request_but_the_public_ones_needs_a_known_bearer_toke
         assert_eq!(ask(None, "/readyz").await.0, StatusCode::OK);
     });
 }
+
+const IS_PATH: &str = "/apis/image.openshift.io/v1/namespaces/default/imagestreams";
+
+#[test]
+fn strict_validation_names_unknown_fields_at_any_depth_and_duplicate_fields() {
+    run(async {
+        let server = server();
+        let typo = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+            "metadata": {"name": "web"},
+            "spec": {"tags": [{"name": "a", "fromm": {"kind": "DockerImage", "name": "x"}}]}});
+        let strict = format!("{IS_PATH}?fieldValidation=Strict");
+        let answer = send(
+            &server,
+            Method::POST,
+            &strict,
+            JSON,
+            typo.to_string().as_bytes(),
+        )
+        .await;
+        assert_eq!(answer.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            answer.body["message"],
+            "ImageStream in version \"v1\" cannot be handled as a ImageStream: strict decoding error: unknown field \"spec.tags[0].fromm\""
+        );
+        let duplicate = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d","name":"e"},"data":{"a":"1"}}"#;
+        let answer = send(
+            &server,
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+            JSON,
+            duplicate,
+        )
+        .await;
+        assert_eq!(answer.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            answer.body["message"],
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: duplicate field \"metadata.name\""
+        );
+        // Nothing was written; without Strict the unknown field is dropped.
+        let list = send(&server, Method::GET, IS_PATH, JSON, b"").await;
+        assert_eq!(list.body["items"], json!([]));
+        let answer = send(
+            &server,
+            Method::POST,
+            IS_PATH,
+            JSON,
+            typo.to_string().as_bytes(),
+        )
+        .await;
+        assert_eq!(answer.code, StatusCode::CREATED);
+        assert!(answer.body["spec"]["tags"][0].get("fromm").is_none());
+    });
+}
+
+#[test]
+fn the_image_group_serves_its_subresources_virtual_kinds_and_only_their_verbs() {
+    run(async {
+        let server = server();
+        let stream = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+            "metadata": {"name": "web"},
+            "spec": {"tags": [{"name": "a", "from": {"kind": "DockerImage", "name": "quay.io/x/y:1"}},
+                              {"name": "b", "from": {"kind": "DockerImage", "name": "quay.io/x/y:2"}}]}});
+        let created = send(
+            &server,
+            Method::POST,
+            IS_PATH,
+            JSON,
+            stream.to_string().as_bytes(),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let mapping = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStreamMapping",
+            "metadata": {"name": "web"}, "tag": "pushed",
+            "image": {"metadata": {"name": digest}, "dockerImageReference": format!("quay.io/x/y@{digest}")}});
+        let mapped = send(
+            &server,
+            Method::POST,
+            "/apis/image.openshift.io/v1/namespaces/default/imagestreammappings",
+            JSON,
+            mapping.to_string().as_bytes(),
+        )
+        .await;
+        assert_eq!(mapped.code, StatusCode::CREATED);
+        assert_eq!(mapped.body["kind"], "Status");
+        assert_eq!(mapped.body["status"], "Success");
+        let layers = send(
+            &server,
+            Method::GET,
+            &format!("{IS_PATH}/web/layers"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(layers.code, StatusCode::OK);
+        assert_eq!(layers.body["kind"], "ImageStreamLayers");
+        assert!(
+            layers.body["images"].get(&digest).is_some(),
+            "{}",
+            layers.body
+        );
+        let secrets = send(
+            &server,
+            Method::GET,
+            &format!("{IS_PATH}/web/secrets"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(secrets.body["kind"], "SecretList");
+        let missing = send(
+            &server,
+            Method::GET,
+            &format!("{IS_PATH}/nope/secrets"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(missing.code, StatusCode::NOT_FOUND);
+        let istag = send(
+            &server,
+            Method::GET,
+            "/apis/image.openshift.io/v1/namespaces/default/imagestreamtags/web:pushed",
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(istag.body["image"]["metadata"]["name"], json!(digest));
+        let isimage = send(
+            &server,
+            Method::GET,
+            &format!(
+                "/apis/image.openshift.io/v1/namespaces/default/imagestreamimages/web@{digest}"
+            ),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(isimage.body["kind"], "ImageStreamImage");
+        // Verbs a kind does not serve are 405s, as openshift-apiserver answers them.
+        for (method, path) in [
+            (
+                Method::GET,
+                "/apis/image.openshift.io/v1/namespaces/default/imagestreammappings",
+            ),
+            (
+                Method::GET,
+                "/apis/image.openshift.io/v1/namespaces/default/imagestreamimages",
+            ),
+            (
+                Method::PUT,
+                "/apis/image.openshift.io/v1/namespaces/default/imagestreams/web/layers",
+            ),
+            (Method::GET, "/apis/image.openshift.io/v1/imagesignatures/x"),
+        ] {
+            let answer = send(&server, method.clone(), path, JSON, b"{}").await;
+            assert_eq!(
+                answer.code,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            assert_eq!(answer.body["reason"], "MethodNotAllowed");
+        }
+        // Strategic merge patch merges spec.tags by name and honours its directives.
+        let smp = json!({"spec": {"$setElementOrder/tags": [{"name": "b"}, {"name": "a"}],
+            "tags": [{"name": "a", "$patch": "delete"}, {"name": "c", "from": {"kind": "DockerImage", "name": "quay.io/x/y:3"}}]}});
+        let patched = send(
+            &server,
+            Method::PATCH,
+            &format!("{IS_PATH}/web"),
+            "application/strategic-merge-patch+json",
+            smp.to_string().as_bytes(),
+        )
+        .await;
+        assert_eq!(patched.code, StatusCode::OK, "{}", patched.body);
+        let names: Vec<&str> = patched.body["spec"]["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert_eq!(names, ["b", "c"]);
+        let discovery = send(
+            &server,
+            Method::GET,
+            "/apis/image.openshift.io/v1",
+            JSON,
+            b"",
+        )
+        .await;
+        let names: Vec<&str> = discovery.body["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "images",
+                "imagesignatures",
+                "imagestreamimages",
+                "imagestreamimports",
+                "imagestreammappings",
+                "imagestreams",
+                "imagestreams/layers",
+                "imagestreams/secrets",
+                "imagestreams/status",
+                "imagestreamtags",
+                "imagetags"
+            ]
+        );
+    });
+}
