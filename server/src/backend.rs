@@ -290,7 +290,7 @@ impl<K: Resource> Typed<K> {
         api.into_async()
     }
 
-    fn from_json(&self, obj: DynamicObject) -> apistore::Result<K> {
+    fn decode(&self, obj: DynamicObject) -> apistore::Result<K> {
         from_dynamic(&self.ar, obj)
     }
 
@@ -394,7 +394,7 @@ impl<K: Resource> Backend for Typed<K> {
         obj: DynamicObject,
     ) -> BoxFuture<'a, apistore::Result<Answer>> {
         Box::pin(async move {
-            let obj = self.from_json(obj)?;
+            let obj = self.decode(obj)?;
             let created = self.api(namespace).create(pp, &obj).await?;
             Ok(Answer::Object(self.to_json(&created)?))
         })
@@ -409,7 +409,7 @@ impl<K: Resource> Backend for Typed<K> {
         status: bool,
     ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
         Box::pin(async move {
-            let obj = self.from_json(obj)?;
+            let obj = self.decode(obj)?;
             let api = self.api(namespace);
             let out = if status {
                 api.replace_status_owned(name, pp, obj).await?

@@ -354,13 +354,13 @@ fn image_tag_cells(data: &Value) -> (String, String, usize, Option<String>) {
             } else if !text(event, "/dockerImageReference").is_empty() {
                 source = text(event, "/dockerImageReference").into();
             }
-            if !source.is_empty() && spec.is_empty() {
-                spec = "Push".into();
-            } else if spec != "Track"
+            // No spec means pushed; so does an event newer than the spec tag's generation
+            // (reset, or pushed over) unless the tag tracks another.
+            let pushed_over = spec != "Track"
                 && generation > 0
                 && event_generation > 0
-                && event_generation > generation
-            {
+                && event_generation > generation;
+            if (!source.is_empty() && spec.is_empty()) || pushed_over {
                 spec = "Push".into();
             }
         }

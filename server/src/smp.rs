@@ -261,7 +261,7 @@ fn strip_element(
 
 /// Orders `items` as `order` lists them (by key, or by value for primitives); items the order
 /// does not name keep their relative order after the named ones.
-fn reorder(items: &mut Vec<Value>, order: &[Value], key: Option<&str>) {
+fn reorder(items: &mut [Value], order: &[Value], key: Option<&str>) {
     let id = |item: &Value| -> Value {
         match key {
             Some(key) => item.get(key).cloned().unwrap_or(Value::Null),
