@@ -1,8 +1,16 @@
-//! HTTP load against a Kubernetes API server (apistore-server or kube-apiserver): creates of
-//! 1 KiB ConfigMaps from `--connections` keep-alive connections, each with one request in
-//! flight, as kubectl-like clients do. Prints one JSON line: rate, p50 and p99 latency.
+//! HTTP load against a Kubernetes API server (apistore-server or kube-apiserver), one JSON line
+//! per workload:
+//! - `create` (default): creates of 1 KiB ConfigMaps from `--connections` keep-alive
+//!   connections, each with one request in flight, as kubectl-like clients do: rate, p50, p99.
+//! - `list`: creates `--n` ConfigMaps in `--namespace`, then lists them twice in pages of
+//!   `--limit` (continue tokens, as `kubectl get --chunk-size` and informers do): seconds per
+//!   traversal.
+//! - `watch`: opens `--watchers` watches on `--namespace`, then creates `--n` ConfigMaps at
+//!   `--rate` per second; delivery latency from each create's send to each watcher's receipt.
 //!
 //! `cargo run --release -p apistore-server --example http_load -- --url http://127.0.0.1:8080 --n 20000 --connections 64`
+//! `… --mode list --n 100000 --limit 500 --namespace bench`
+//! `… --mode watch --watchers 1000 --n 2000 --rate 2000 --namespace fanout`
 
 use std::time::{Duration, Instant};
 
@@ -12,18 +20,26 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 
 struct Args {
+    mode: String,
     host: String,
     n: usize,
     connections: usize,
     namespace: String,
+    limit: usize,
+    watchers: usize,
+    rate: usize,
 }
 
 fn args() -> Args {
     let mut out = Args {
+        mode: "create".into(),
         host: "127.0.0.1:8080".into(),
         n: 20_000,
         connections: 64,
         namespace: "default".into(),
+        limit: 500,
+        watchers: 1000,
+        rate: 2000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -38,6 +54,10 @@ fn args() -> Args {
             "--n" => out.n = value.parse().unwrap_or(out.n),
             "--connections" => out.connections = value.parse().unwrap_or(out.connections),
             "--namespace" => out.namespace = value,
+            "--mode" => out.mode = value,
+            "--limit" => out.limit = value.parse().unwrap_or(out.limit),
+            "--watchers" => out.watchers = value.parse().unwrap_or(out.watchers),
+            "--rate" => out.rate = value.parse().unwrap_or(out.rate),
             _ => {
                 eprintln!("unknown flag {flag}");
                 std::process::exit(2);
@@ -50,6 +70,252 @@ fn args() -> Args {
 #[tokio::main]
 async fn main() {
     let args = args();
+    match args.mode.as_str() {
+        "create" => create(&args).await,
+        "list" => list(&args).await,
+        "watch" => watch(&args).await,
+        other => {
+            eprintln!("unknown mode {other}: create, list or watch");
+            std::process::exit(2);
+        }
+    }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(host: &str) -> Sender {
+    let stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+/// Sends one request; returns the status and the body.
+async fn send(
+    sender: &mut Sender,
+    host: &str,
+    method: &str,
+    path: &str,
+    body: String,
+) -> (u16, Bytes) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    let code = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (code, body)
+}
+
+/// Makes sure `namespace` exists.
+async fn ensure_namespace(host: &str, namespace: &str) {
+    let mut sender = connect(host).await;
+    let body =
+        format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{namespace}"}}}}"#);
+    let (code, _) = send(&mut sender, host, "POST", "/api/v1/namespaces", body).await;
+    assert!(
+        code == 201 || code == 409,
+        "creating the namespace answered {code}"
+    );
+}
+
+/// Creates `n` ConfigMaps named `{prefix}-{i}` from 64 connections.
+async fn load(host: &str, namespace: &str, prefix: &str, n: usize) {
+    let connections = 64.min(n.max(1));
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| {
+            let host = host.to_string();
+            let namespace = namespace.to_string();
+            let prefix = prefix.to_string();
+            tokio::spawn(async move {
+                let mut sender = connect(&host).await;
+                let value = "x".repeat(900);
+                for i in (c..n).step_by(connections) {
+                    let body = format!(
+                        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{prefix}-{i:06}"}},"data":{{"v":"{value}"}}}}"#
+                    );
+                    let path = format!("/api/v1/namespaces/{namespace}/configmaps");
+                    let (code, _) = send(&mut sender, &host, "POST", &path, body).await;
+                    assert!(code == 201 || code == 409, "create answered {code}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("load task");
+    }
+}
+
+async fn list(args: &Args) {
+    ensure_namespace(&args.host, &args.namespace).await;
+    load(&args.host, &args.namespace, "item", args.n).await;
+    let mut sender = connect(&args.host).await;
+    for pass in ["list", "list-again"] {
+        let started = Instant::now();
+        let mut items = 0usize;
+        let mut token = String::new();
+        let mut pages = 0usize;
+        loop {
+            let mut path = format!(
+                "/api/v1/namespaces/{}/configmaps?limit={}",
+                args.namespace, args.limit
+            );
+            if !token.is_empty() {
+                path.push_str("&continue=");
+                path.push_str(&token);
+            }
+            let (code, body) = send(&mut sender, &args.host, "GET", &path, String::new()).await;
+            assert_eq!(code, 200, "list answered {code}");
+            let page: serde_json::Value = serde_json::from_slice(&body).expect("list JSON");
+            items += page["items"].as_array().map_or(0, Vec::len);
+            pages += 1;
+            token = page["metadata"]["continue"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if token.is_empty() {
+                break;
+            }
+        }
+        println!(
+            "{{\"workload\":\"http-{pass}\",\"items\":{items},\"pages\":{pages},\"seconds\":{:.3}}}",
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+async fn watch(args: &Args) {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    ensure_namespace(&args.host, &args.namespace).await;
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let mut sender = connect(&args.host).await;
+    let (_, body) = send(
+        &mut sender,
+        &args.host,
+        "GET",
+        &format!("/api/v1/namespaces/{}/configmaps?limit=1", args.namespace),
+        String::new(),
+    )
+    .await;
+    let listed: serde_json::Value = serde_json::from_slice(&body).expect("list JSON");
+    let rv = listed["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let run = std::process::id();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.watchers);
+    let watchers: Vec<_> = (0..args.watchers)
+        .map(|_| {
+            let host = args.host.clone();
+            let path = format!(
+                "/api/v1/namespaces/{}/configmaps?watch=true&resourceVersion={rv}",
+                args.namespace
+            );
+            let sent = sent.clone();
+            let ready = ready_tx.clone();
+            let expected = args.n;
+            tokio::spawn(async move {
+                let mut sender = connect(&host).await;
+                let request = Request::get(path)
+                    .header("host", &host)
+                    .body(Full::new(Bytes::new()))
+                    .expect("request");
+                let response = sender.send_request(request).await.expect("watch");
+                assert_eq!(response.status().as_u16(), 200);
+                let _ = ready.send(()).await;
+                let mut body = response.into_body();
+                let mut buffer: Vec<u8> = Vec::new();
+                let mut latencies = Vec::with_capacity(expected);
+                while latencies.len() < expected {
+                    let Some(frame) = body.frame().await else {
+                        break;
+                    };
+                    let Ok(data) = frame.expect("frame").into_data() else {
+                        continue;
+                    };
+                    let now = Instant::now();
+                    buffer.extend_from_slice(&data);
+                    while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = buffer.drain(..=end).collect();
+                        let event: serde_json::Value =
+                            serde_json::from_slice(&line).expect("event JSON");
+                        let name = event["object"]["metadata"]["name"].as_str().unwrap_or("");
+                        if let Some(at) = sent.lock().expect("sent").get(name) {
+                            latencies.push(now - *at);
+                        }
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    for _ in 0..args.watchers {
+        ready_rx.recv().await.expect("a watcher started");
+    }
+    // Paced writes from 16 connections.
+    let started = Instant::now();
+    let writers = 16.min(args.n.max(1));
+    let interval = Duration::from_secs_f64(writers as f64 / args.rate as f64);
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let host = args.host.clone();
+            let namespace = args.namespace.clone();
+            let sent = sent.clone();
+            let n = args.n;
+            tokio::spawn(async move {
+                let mut sender = connect(&host).await;
+                let value = "x".repeat(900);
+                let mut tick = tokio::time::interval(interval);
+                for i in (w..n).step_by(writers) {
+                    tick.tick().await;
+                    let name = format!("fan-{run}-{i:06}");
+                    let body = format!(
+                        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"{value}"}}}}"#
+                    );
+                    sent.lock().expect("sent").insert(name, Instant::now());
+                    let path = format!("/api/v1/namespaces/{namespace}/configmaps");
+                    let (code, _) = send(&mut sender, &host, "POST", &path, body).await;
+                    assert_eq!(code, 201, "create answered {code}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let writing = started.elapsed();
+    let mut latencies: Vec<Duration> = Vec::with_capacity(args.n * args.watchers);
+    for watcher in watchers {
+        latencies.extend(watcher.await.expect("watcher"));
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "{{\"workload\":\"http-watch-fanout\",\"watchers\":{},\"writes\":{},\"write_rate\":{:.0},\"deliveries\":{},\"p50_ms\":{:.1},\"p99_ms\":{:.1},\"max_ms\":{:.1}}}",
+        args.watchers,
+        args.n,
+        args.n as f64 / writing.as_secs_f64(),
+        latencies.len(),
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3
+    );
+}
+
+async fn create(args: &Args) {
     let value = "x".repeat(900);
     // Names unique to this run, so runs against one server do not collide.
     let run = std::process::id();

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use apistore::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectList, Patch, PatchParams,
@@ -16,9 +17,10 @@ use serde_json::Value;
 /// A boxed, sendable future (the trait is used as a trait object).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The events of a watch, in JSON form.
+/// The events of a watch, in JSON form. Objects are shared: every watcher of one event gets the
+/// same `Arc`, so the event can be encoded once for all of them.
 pub type EventStream =
-    Pin<Box<dyn Stream<Item = apistore::Result<WatchEvent<DynamicObject>>> + Send + Sync>>;
+    Pin<Box<dyn Stream<Item = apistore::Result<WatchEvent<Arc<DynamicObject>>>> + Send + Sync>>;
 
 /// What a create or delete answers: the object, or a `Status` (virtual kinds answer one).
 #[derive(Debug)]
@@ -192,8 +194,8 @@ impl Backend for Dynamic {
         version: &'a str,
     ) -> BoxFuture<'a, apistore::Result<EventStream>> {
         Box::pin(async move {
-            let events = self.api(namespace).watch(wp, version).await?;
-            Ok(Box::pin(events) as EventStream)
+            let events = self.api(namespace).watch(wp, version).await?.into_inner();
+            Ok(Box::pin(Shared(events)) as EventStream)
         })
     }
 
@@ -464,6 +466,20 @@ impl<K: Resource> Backend for Typed<K> {
     }
 }
 
+/// A watch handing out the store's decoded objects without copying them.
+struct Shared(apistore::Watch<DynamicObject>);
+
+impl Stream for Shared {
+    type Item = apistore::Result<WatchEvent<Arc<DynamicObject>>>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_next_shared(cx).map(|event| event.map(Ok))
+    }
+}
+
 /// A typed watch whose objects are turned into JSON form as they arrive.
 struct Converted<K: Resource> {
     events: apistore::WatchStream<K>,
@@ -471,7 +487,7 @@ struct Converted<K: Resource> {
 }
 
 impl<K: Resource> Stream for Converted<K> {
-    type Item = apistore::Result<WatchEvent<DynamicObject>>;
+    type Item = apistore::Result<WatchEvent<Arc<DynamicObject>>>;
 
     fn poll_next(
         mut self: Pin<&mut Self>,
@@ -482,9 +498,15 @@ impl<K: Resource> Stream for Converted<K> {
             item.map(|event| {
                 event.and_then(|event| {
                     Ok(match event {
-                        WatchEvent::Added(o) => WatchEvent::Added(to_dynamic(&this.ar, &o)?),
-                        WatchEvent::Modified(o) => WatchEvent::Modified(to_dynamic(&this.ar, &o)?),
-                        WatchEvent::Deleted(o) => WatchEvent::Deleted(to_dynamic(&this.ar, &o)?),
+                        WatchEvent::Added(o) => {
+                            WatchEvent::Added(Arc::new(to_dynamic(&this.ar, &o)?))
+                        }
+                        WatchEvent::Modified(o) => {
+                            WatchEvent::Modified(Arc::new(to_dynamic(&this.ar, &o)?))
+                        }
+                        WatchEvent::Deleted(o) => {
+                            WatchEvent::Deleted(Arc::new(to_dynamic(&this.ar, &o)?))
+                        }
                         WatchEvent::Bookmark(b) => WatchEvent::Bookmark(b),
                         WatchEvent::Error(s) => WatchEvent::Error(s),
                     })

@@ -41,6 +41,8 @@ pub struct Server {
     metrics: Arc<Metrics>,
     /// The bearer tokens required of every request but the public ones, when set.
     tokens: Option<Arc<Tokens>>,
+    /// Watch events encoded once for every watcher.
+    encoded: Arc<crate::watch::EncodedEvents>,
 }
 
 impl Server {
@@ -55,6 +57,7 @@ impl Server {
             store,
             metrics: Arc::new(Metrics::default()),
             tokens: None,
+            encoded: Arc::default(),
         };
         let namespaces = server.namespace_api();
         for name in SYSTEM_NAMESPACES {
@@ -539,7 +542,12 @@ impl Server {
             None => Form::Objects,
         };
         let guard = self.metrics.watch_started();
-        let mut response = Response::new(BodyExt::boxed(WatchBody::new(events, form, guard)));
+        let mut response = Response::new(BodyExt::boxed(WatchBody::new(
+            events,
+            form,
+            self.encoded.clone(),
+            guard,
+        )));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/json"),

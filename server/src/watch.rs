@@ -2,8 +2,12 @@
 //! (the Python client splits on newlines), objects turned into one-row Tables when the request
 //! asked for Tables (column definitions on the first event only, as kube-apiserver sends them).
 //! Dropping the body — hyper does when the client goes away — drops the store's watch.
+//! Watchers of one event share its object (`Arc`), and its JSON line is encoded once for all of
+//! them ([`EncodedEvents`]).
 
+use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apistore::{DynamicObject, WatchEvent};
@@ -30,39 +34,105 @@ pub enum Form {
     },
 }
 
+/// The JSON lines of recent events, keyed by the shared object they carry, so an event going to
+/// many watchers is encoded once. Each entry holds its object, so its address cannot be reused
+/// while the entry lives.
+#[derive(Default)]
+pub struct EncodedEvents {
+    recent: parking_lot::Mutex<Recent>,
+}
+
+#[derive(Default)]
+struct Recent {
+    lines: HashMap<(usize, &'static str), (Arc<DynamicObject>, Bytes)>,
+    order: VecDeque<(usize, &'static str)>,
+}
+
+/// How many encoded events are kept: enough for every watcher to pass a burst of writes.
+const RECENT_EVENTS: usize = 4096;
+
+impl std::fmt::Debug for EncodedEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncodedEvents")
+    }
+}
+
+impl EncodedEvents {
+    /// The line of event `kind` carrying `object`, encoded by `encode` the first time.
+    fn line(
+        &self,
+        kind: &'static str,
+        object: &Arc<DynamicObject>,
+        encode: impl FnOnce() -> Bytes,
+    ) -> Bytes {
+        let key = (Arc::as_ptr(object) as usize, kind);
+        if let Some((_, line)) = self.recent.lock().lines.get(&key) {
+            return line.clone();
+        }
+        let line = encode();
+        let mut recent = self.recent.lock();
+        if recent
+            .lines
+            .insert(key, (object.clone(), line.clone()))
+            .is_none()
+        {
+            recent.order.push_back(key);
+        }
+        while recent.order.len() > RECENT_EVENTS {
+            if let Some(old) = recent.order.pop_front() {
+                recent.lines.remove(&old);
+            }
+        }
+        line
+    }
+}
+
 /// The body of a watch response.
 pub struct WatchBody {
     events: EventStream,
     form: Form,
+    encoded: Arc<EncodedEvents>,
     /// Counts the watch as served until the body is dropped.
     _served: WatchGuard,
 }
 
 impl WatchBody {
     /// The body of `events`, written in `form`.
-    pub fn new(events: EventStream, form: Form, served: WatchGuard) -> WatchBody {
+    pub fn new(
+        events: EventStream,
+        form: Form,
+        encoded: Arc<EncodedEvents>,
+        served: WatchGuard,
+    ) -> WatchBody {
         WatchBody {
             events,
             form,
+            encoded,
             _served: served,
         }
     }
 
-    fn line(&mut self, event: WatchEvent<DynamicObject>) -> Bytes {
+    fn line(&mut self, event: WatchEvent<Arc<DynamicObject>>) -> Bytes {
         let (kind, object) = match event {
-            WatchEvent::Added(o) => ("ADDED", self.object(o)),
-            WatchEvent::Modified(o) => ("MODIFIED", self.object(o)),
-            WatchEvent::Deleted(o) => ("DELETED", self.object(o)),
-            WatchEvent::Bookmark(b) => ("BOOKMARK", json!(b)),
-            WatchEvent::Error(s) => ("ERROR", json!(s)),
+            WatchEvent::Added(o) => ("ADDED", o),
+            WatchEvent::Modified(o) => ("MODIFIED", o),
+            WatchEvent::Deleted(o) => ("DELETED", o),
+            WatchEvent::Bookmark(b) => return encode_line("BOOKMARK", &b),
+            WatchEvent::Error(s) => return encode_line("ERROR", &s),
         };
-        let mut line = serde_json::to_vec(&json!({"type": kind, "object": object}))
-            .unwrap_or_else(|_| br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"encoding a watch event failed","reason":"InternalError","code":500}}"#.to_vec());
-        line.push(b'\n');
-        Bytes::from(line)
+        match self.form {
+            Form::Objects => {
+                let encoded = self.encoded.clone();
+                encoded.line(kind, &object, || encode_line(kind, &*object))
+            }
+            Form::Table { .. } => {
+                let table = self.object(&object);
+                encode_line(kind, &table)
+            }
+        }
     }
 
-    fn object(&mut self, obj: DynamicObject) -> Value {
+    fn object(&mut self, obj: &DynamicObject) -> Value {
         match &mut self.form {
             Form::Objects => json!(obj),
             Form::Table {
@@ -72,7 +142,7 @@ impl WatchBody {
             } => {
                 let out = table(
                     columns,
-                    std::slice::from_ref(&obj),
+                    std::slice::from_ref(obj),
                     json!({}),
                     *include,
                     *headers,
@@ -82,6 +152,20 @@ impl WatchBody {
             }
         }
     }
+}
+
+/// One event line: `{"type":…,"object":…}` and a newline.
+fn encode_line(kind: &str, object: &impl serde::Serialize) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Event<'a, T> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        object: &'a T,
+    }
+    let mut line = serde_json::to_vec(&Event { kind, object })
+        .unwrap_or_else(|_| br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"encoding a watch event failed","reason":"InternalError","code":500}}"#.to_vec());
+    line.push(b'\n');
+    Bytes::from(line)
 }
 
 impl http_body::Body for WatchBody {
@@ -104,5 +188,40 @@ impl http_body::Body for WatchBody {
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apistore::{ApiResource, PostParams, Store, WatchParams};
+
+    #[test]
+    fn an_event_watched_many_times_is_encoded_once() {
+        let store = Store::memory();
+        let ar = ApiResource::namespaced("", "v1", "ConfigMap", "configmaps");
+        let api = store.namespaced_with("default", &ar);
+        let mut watches: Vec<_> = (0..3)
+            .map(|_| api.watch(&WatchParams::default(), "1").expect("watch"))
+            .collect();
+        api.create(&PostParams::default(), &DynamicObject::new("a", &ar))
+            .expect("create");
+        let encoded = EncodedEvents::default();
+        let mut encodings = 0;
+        let mut lines = Vec::new();
+        for watch in &mut watches {
+            let Some(WatchEvent::Added(object)) =
+                watch.recv_timeout_shared(std::time::Duration::from_secs(5))
+            else {
+                panic!("no ADDED event");
+            };
+            lines.push(encoded.line("ADDED", &object, || {
+                encodings += 1;
+                encode_line("ADDED", &*object)
+            }));
+        }
+        assert_eq!(encodings, 1, "the watchers share the object and its line");
+        assert!(lines.windows(2).all(|w| w[0] == w[1]));
+        assert!(lines[0].starts_with(br#"{"type":"ADDED","object":{"#));
     }
 }
