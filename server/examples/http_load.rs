@@ -108,6 +108,7 @@ async fn send(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)))
         .expect("request");
+    sender.ready().await.expect("connection ready");
     let response = sender.send_request(request).await.expect("response");
     let code = response.status().as_u16();
     let body = response
@@ -158,6 +159,18 @@ async fn load(host: &str, namespace: &str, prefix: &str, n: usize) {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Page {
+    metadata: PageMeta,
+    items: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct PageMeta {
+    #[serde(rename = "continue")]
+    continue_token: Option<String>,
+}
+
 async fn list(args: &Args) {
     ensure_namespace(&args.host, &args.namespace).await;
     load(&args.host, &args.namespace, "item", args.n).await;
@@ -194,6 +207,22 @@ async fn list(args: &Args) {
             started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// What the watch workload reads of an event: the object's name.
+#[derive(serde::Deserialize)]
+struct Event {
+    object: EventObject,
+}
+
+#[derive(serde::Deserialize)]
+struct EventObject {
+    metadata: EventMeta,
+}
+
+#[derive(serde::Deserialize)]
+struct EventMeta {
+    name: Option<String>,
 }
 
 async fn watch(args: &Args) {
@@ -233,6 +262,7 @@ async fn watch(args: &Args) {
                     .header("host", &host)
                     .body(Full::new(Bytes::new()))
                     .expect("request");
+                sender.ready().await.expect("connection ready");
                 let response = sender.send_request(request).await.expect("watch");
                 assert_eq!(response.status().as_u16(), 200);
                 let _ = ready.send(()).await;
@@ -250,10 +280,9 @@ async fn watch(args: &Args) {
                     buffer.extend_from_slice(&data);
                     while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
                         let line: Vec<u8> = buffer.drain(..=end).collect();
-                        let event: serde_json::Value =
-                            serde_json::from_slice(&line).expect("event JSON");
-                        let name = event["object"]["metadata"]["name"].as_str().unwrap_or("");
-                        if let Some(at) = sent.lock().expect("sent").get(name) {
+                        let event: Event = serde_json::from_slice(&line).expect("event JSON");
+                        let name = event.object.metadata.name.unwrap_or_default();
+                        if let Some(at) = sent.lock().expect("sent").get(&name) {
                             latencies.push(now - *at);
                         }
                     }
