@@ -159,12 +159,15 @@ async fn load(host: &str, namespace: &str, prefix: &str, n: usize) {
     }
 }
 
+// Built by serde only, which the dead-code lint does not count.
+#[allow(dead_code)]
 #[derive(serde::Deserialize)]
 struct Page {
     metadata: PageMeta,
     items: Vec<serde::de::IgnoredAny>,
 }
 
+#[allow(dead_code)]
 #[derive(serde::Deserialize)]
 struct PageMeta {
     #[serde(rename = "continue")]

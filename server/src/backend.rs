@@ -271,8 +271,13 @@ impl Backend for Dynamic {
 pub struct Typed<K: Resource> {
     store: Store,
     ar: ApiResource,
+    subresources: Option<SubresourceReader>,
     _kind: std::marker::PhantomData<fn() -> K>,
 }
+
+/// Answers `GET` of a read-only subresource: (store, namespace, name, subresource). Blocking;
+/// run off the executor's threads.
+pub type SubresourceReader = fn(&Store, &str, &str, &str) -> apistore::Result<Value>;
 
 impl<K: Resource> Typed<K> {
     /// The typed kind `K` of `store`, described by `ar` (its names, as served).
@@ -280,8 +285,16 @@ impl<K: Resource> Typed<K> {
         Typed {
             store: store.clone(),
             ar: ar.clone(),
+            subresources: None,
             _kind: std::marker::PhantomData,
         }
+    }
+
+    /// This kind with read-only subresources answered by `reader`.
+    #[must_use]
+    pub fn with_subresources(mut self, reader: SubresourceReader) -> Typed<K> {
+        self.subresources = Some(reader);
+        self
     }
 
     fn api(&self, namespace: Option<&str>) -> apistore::AsyncApi<K> {
@@ -463,6 +476,24 @@ impl<K: Resource> Backend for Typed<K> {
             let list = self.api(namespace).delete_collection(dp, lp).await?;
             list_to_json(&self.ar, list)
         })
+    }
+
+    fn get_subresource<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        subresource: &'a str,
+    ) -> BoxFuture<'a, apistore::Result<Value>> {
+        let Some(reader) = self.subresources else {
+            return Box::pin(async { Err(not_allowed("get")) });
+        };
+        let store = self.store.clone();
+        let namespace = namespace.unwrap_or_default().to_string();
+        let name = name.to_string();
+        let subresource = subresource.to_string();
+        Box::pin(blocking(move || {
+            reader(&store, &namespace, &name, &subresource)
+        }))
     }
 }
 

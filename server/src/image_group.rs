@@ -161,10 +161,10 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
             ..base(
                 streams_ar.clone(),
                 "imagestream",
-                Arc::new(Streams {
-                    typed: Typed::new(store, &streams_ar),
-                    store: store.clone(),
-                }),
+                Arc::new(
+                    Typed::<ImageStream>::new(store, &streams_ar)
+                        .with_subresources(stream_subresource),
+                ),
             )
         },
         ServedResource {
@@ -386,111 +386,24 @@ fn image_tag_cells(data: &Value) -> (String, String, usize, Option<String>) {
     (spec, status, count, last)
 }
 
-/// Image streams: the typed kind, plus the `layers` and `secrets` subresources.
-struct Streams {
-    typed: Typed<ImageStream>,
-    store: Store,
-}
-
-impl Backend for Streams {
-    fn get<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        name: &'a str,
-    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
-        self.typed.get(namespace, name)
-    }
-
-    fn list<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        lp: &'a ListParams,
-    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
-        self.typed.list(namespace, lp)
-    }
-
-    fn watch<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        wp: &'a apistore::WatchParams,
-        version: &'a str,
-    ) -> BoxFuture<'a, apistore::Result<crate::backend::EventStream>> {
-        self.typed.watch(namespace, wp, version)
-    }
-
-    fn create<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        pp: &'a PostParams,
-        obj: DynamicObject,
-    ) -> BoxFuture<'a, apistore::Result<Answer>> {
-        self.typed.create(namespace, pp, obj)
-    }
-
-    fn replace<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        name: &'a str,
-        pp: &'a PostParams,
-        obj: DynamicObject,
-        status: bool,
-    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
-        self.typed.replace(namespace, name, pp, obj, status)
-    }
-
-    fn patch<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        name: &'a str,
-        pp: &'a PatchParams,
-        patch: &'a Patch,
-        status: bool,
-    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
-        self.typed.patch(namespace, name, pp, patch, status)
-    }
-
-    fn delete<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        name: &'a str,
-        dp: &'a DeleteParams,
-    ) -> BoxFuture<'a, apistore::Result<Answer>> {
-        self.typed.delete(namespace, name, dp)
-    }
-
-    fn delete_collection<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        dp: &'a DeleteParams,
-        lp: &'a ListParams,
-    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
-        self.typed.delete_collection(namespace, dp, lp)
-    }
-
-    fn get_subresource<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        name: &'a str,
-        subresource: &'a str,
-    ) -> BoxFuture<'a, apistore::Result<Value>> {
-        let store = self.store.clone();
-        let namespace = namespace.unwrap_or_default().to_string();
-        let name = name.to_string();
-        let subresource = subresource.to_string();
-        Box::pin(blocking(move || {
-            let images = ImageApi::new(&store);
-            let out = match subresource.as_str() {
-                "layers" => serde_json::to_value(images.layers(&namespace, &name)?),
-                // kube-apiserver answers for a stream that exists only.
-                "secrets" => {
-                    images.streams(&namespace).get(&name)?;
-                    serde_json::to_value(images.secrets(&namespace, &name)?)
-                }
-                _ => return Err(crate::backend::not_allowed("get")),
-            };
-            out.map_err(|e| apistore::Error::internal(e.to_string()))
-        }))
-    }
+/// The `layers` and `secrets` subresources of an image stream.
+fn stream_subresource(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+    subresource: &str,
+) -> apistore::Result<Value> {
+    let images = ImageApi::new(store);
+    let out = match subresource {
+        "layers" => serde_json::to_value(images.layers(namespace, name)?),
+        // kube-apiserver answers for a stream that exists only.
+        "secrets" => {
+            images.streams(namespace).get(name)?;
+            serde_json::to_value(images.secrets(namespace, name)?)
+        }
+        _ => return Err(crate::backend::not_allowed("get")),
+    };
+    out.map_err(|e| apistore::Error::internal(e.to_string()))
 }
 
 /// The virtual kinds: each verb is a blocking call of the library's image API.

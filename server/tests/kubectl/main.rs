@@ -26,6 +26,29 @@ struct Kubectl<'a> {
     cache: &'a Path,
 }
 
+/// A server on a memory store, kubectl's cache directory and a directory for manifests; `None`
+/// (the test passes, saying why) without kubectl on PATH.
+fn start() -> Option<(Running, tempfile::TempDir, tempfile::TempDir)> {
+    if !kubectl_available() {
+        eprintln!("kubectl is not on PATH: skipping the kubectl checks");
+        return None;
+    }
+    Some((
+        Running::start(Store::memory()),
+        tempfile::tempdir().expect("cache"),
+        tempfile::tempdir().expect("files"),
+    ))
+}
+
+impl<'a> Kubectl<'a> {
+    fn of(running: &Running, cache: &'a Path) -> Kubectl<'a> {
+        Kubectl {
+            server: format!("http://{}", running.addr),
+            cache,
+        }
+    }
+}
+
 impl Kubectl<'_> {
     fn run(&self, args: &[&str]) -> Output {
         Command::new("kubectl")
@@ -85,17 +108,10 @@ fn rows(text: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn kubectl_manages_namespaces_configmaps_and_secrets_as_against_kube_apiserver() {
-    if !kubectl_available() {
-        eprintln!("kubectl is not on PATH: skipping the kubectl checks");
+    let Some((running, cache, files)) = start() else {
         return;
-    }
-    let running = Running::start(Store::memory());
-    let cache = tempfile::tempdir().expect("cache");
-    let files = tempfile::tempdir().expect("files");
-    let k = Kubectl {
-        server: format!("http://{}", running.addr),
-        cache: cache.path(),
     };
+    let k = Kubectl::of(&running, cache.path());
     assert!(k
         .ok(&["version"])
         .contains("Server Version: v1.32.0-apistore"));
@@ -365,17 +381,10 @@ fn leading(text: &str, n: usize) -> Vec<String> {
 
 #[test]
 fn kubectl_manages_the_image_group_as_against_openshift_apiserver() {
-    if !kubectl_available() {
-        eprintln!("kubectl is not on PATH: skipping the kubectl checks");
+    let Some((running, cache, files)) = start() else {
         return;
-    }
-    let running = Running::start(Store::memory());
-    let cache = tempfile::tempdir().expect("cache");
-    let files = tempfile::tempdir().expect("files");
-    let k = Kubectl {
-        server: format!("http://{}", running.addr),
-        cache: cache.path(),
     };
+    let k = Kubectl::of(&running, cache.path());
     let write = |name: &str, text: &str| -> String {
         let path = files.path().join(name);
         std::fs::write(&path, text).expect("manifest");
