@@ -129,3 +129,9 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+/// The allocator of the binary: glibc's malloc was a tenth of the server's CPU in a create
+/// load, and its arenas suit a thread-per-request server less than tokio's few workers
+/// (docs/design/allocator.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -459,10 +459,17 @@ impl Server {
     /// NamespaceLifecycle admission: a namespaced object is created only in a namespace that
     /// exists and is not being deleted.
     async fn check_namespace_accepts(&self, namespace: &str) -> apistore::Result<()> {
-        let namespaces = self.namespace_api().into_async();
-        match namespaces.get_opt(namespace).await? {
-            None => Err(apistore::Error::not_found("", "namespaces", namespace)),
-            Some(ns) if ns.metadata.deletion_timestamp.is_some() => {
+        // A read answers from memory without waiting on a commit, and `read` looks at the
+        // stored namespace without copying it: this runs before every namespaced create.
+        let terminating = self
+            .namespace_api()
+            .read(namespace, |ns| ns.metadata.deletion_timestamp.is_some());
+        match terminating {
+            Err(e) if e.is_not_found() => {
+                Err(apistore::Error::not_found("", "namespaces", namespace))
+            }
+            Err(e) => Err(e),
+            Ok(true) => {
                 Err(apistore::Error::Forbidden {
                     message: format!(
                         "unable to create new content in namespace {namespace} because it is being terminated"
@@ -470,7 +477,7 @@ impl Server {
                     details: Box::default(),
                 })
             }
-            Some(_) => Ok(()),
+            Ok(false) => Ok(()),
         }
     }
 
