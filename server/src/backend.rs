@@ -22,11 +22,16 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub type EventStream =
     Pin<Box<dyn Stream<Item = apistore::Result<WatchEvent<Arc<DynamicObject>>>> + Send + Sync>>;
 
+/// A page of a list in JSON form. Items are shared: a stored kind hands out its decoded
+/// objects, which the response encodes without copying.
+pub type SharedList = ObjectList<Arc<DynamicObject>>;
+
 /// What a create or delete answers: the object, or a `Status` (virtual kinds answer one).
 #[derive(Debug)]
 pub enum Answer {
-    /// The object as written or deleted.
-    Object(DynamicObject),
+    /// The object as written or deleted (shared: a create keeps it as the stored version's
+    /// decoded form).
+    Object(Arc<DynamicObject>),
     /// A `Status` (with its HTTP code in `code`).
     Status(Status),
 }
@@ -49,7 +54,7 @@ pub trait Backend: Send + Sync {
         &'a self,
         namespace: Option<&'a str>,
         lp: &'a ListParams,
-    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+    ) -> BoxFuture<'a, apistore::Result<SharedList>> {
         let _ = (namespace, lp);
         Box::pin(async { Err(not_allowed("list")) })
     }
@@ -183,8 +188,8 @@ impl Backend for Dynamic {
         &'a self,
         namespace: Option<&'a str>,
         lp: &'a ListParams,
-    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
-        Box::pin(async move { self.api(namespace).list(lp).await })
+    ) -> BoxFuture<'a, apistore::Result<SharedList>> {
+        Box::pin(async move { self.api(namespace).list_shared(lp).await })
     }
 
     fn watch<'a>(
@@ -206,7 +211,7 @@ impl Backend for Dynamic {
         obj: DynamicObject,
     ) -> BoxFuture<'a, apistore::Result<Answer>> {
         Box::pin(async move {
-            let created = self.api(namespace).create(pp, &obj).await?;
+            let created = self.api(namespace).create_shared(pp, obj).await?;
             Ok(Answer::Object(created))
         })
     }
@@ -253,7 +258,10 @@ impl Backend for Dynamic {
         name: &'a str,
         dp: &'a DeleteParams,
     ) -> BoxFuture<'a, apistore::Result<Answer>> {
-        Box::pin(async move { Ok(Answer::Object(self.api(namespace).delete(name, dp).await?)) })
+        Box::pin(async move {
+            let deleted = self.api(namespace).delete(name, dp).await?;
+            Ok(Answer::Object(Arc::new(deleted)))
+        })
     }
 
     fn delete_collection<'a>(
@@ -373,13 +381,13 @@ impl<K: Resource> Backend for Typed<K> {
         &'a self,
         namespace: Option<&'a str>,
         lp: &'a ListParams,
-    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+    ) -> BoxFuture<'a, apistore::Result<SharedList>> {
         Box::pin(async move {
             let list = self.api(namespace).list_shared(lp).await?;
             let items = list
                 .items
                 .iter()
-                .map(|item| self.to_json(item))
+                .map(|item| self.to_json(item).map(Arc::new))
                 .collect::<apistore::Result<Vec<_>>>()?;
             Ok(ObjectList {
                 metadata: list.metadata,
@@ -411,7 +419,7 @@ impl<K: Resource> Backend for Typed<K> {
         Box::pin(async move {
             let obj = self.decode(obj)?;
             let created = self.api(namespace).create(pp, &obj).await?;
-            Ok(Answer::Object(self.to_json(&created)?))
+            Ok(Answer::Object(Arc::new(self.to_json(&created)?)))
         })
     }
 
@@ -462,7 +470,7 @@ impl<K: Resource> Backend for Typed<K> {
     ) -> BoxFuture<'a, apistore::Result<Answer>> {
         Box::pin(async move {
             let out = self.api(namespace).delete(name, dp).await?;
-            Ok(Answer::Object(self.to_json(&out)?))
+            Ok(Answer::Object(Arc::new(self.to_json(&out)?)))
         })
     }
 

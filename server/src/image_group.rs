@@ -16,7 +16,9 @@ use apistore::{
 };
 use serde_json::{json, Value};
 
-use crate::backend::{blocking, from_dynamic, to_dynamic, Answer, Backend, BoxFuture, Typed};
+use crate::backend::{
+    blocking, from_dynamic, to_dynamic, Answer, Backend, BoxFuture, SharedList, Typed,
+};
 use crate::resources::{ServedResource, Subresource, VERBS};
 use crate::smp::MergeKey;
 use crate::strict::unknown_fields_of;
@@ -448,7 +450,7 @@ impl Backend for Virtual {
         &'a self,
         namespace: Option<&'a str>,
         lp: &'a ListParams,
-    ) -> BoxFuture<'a, apistore::Result<ObjectList<DynamicObject>>> {
+    ) -> BoxFuture<'a, apistore::Result<SharedList>> {
         let lp = lp.clone();
         let all = namespace.is_none();
         self.run(namespace, move |store, ns, ar| {
@@ -473,13 +475,17 @@ impl Backend for Virtual {
                     }
                 }
             }
-            Ok(out.unwrap_or_else(|| ObjectList {
+            let out = out.unwrap_or_else(|| ObjectList {
                 metadata: apistore::ListMeta {
                     resource_version: Some(store.resource_version().to_string()),
                     ..apistore::ListMeta::default()
                 },
                 items: Vec::new(),
-            }))
+            });
+            Ok(ObjectList {
+                metadata: out.metadata,
+                items: out.items.into_iter().map(Arc::new).collect(),
+            })
         })
     }
 
@@ -495,11 +501,17 @@ impl Backend for Virtual {
             Ok(match ar.plural.as_str() {
                 "imagestreamtags" => {
                     let tag: ImageStreamTag = from_dynamic(ar, obj)?;
-                    Answer::Object(to_dynamic(ar, &images.stream_tags(&ns).create(&pp, &tag)?)?)
+                    Answer::Object(Arc::new(to_dynamic(
+                        ar,
+                        &images.stream_tags(&ns).create(&pp, &tag)?,
+                    )?))
                 }
                 "imagetags" => {
                     let tag: ImageTag = from_dynamic(ar, obj)?;
-                    Answer::Object(to_dynamic(ar, &images.image_tags(&ns).create(&pp, &tag)?)?)
+                    Answer::Object(Arc::new(to_dynamic(
+                        ar,
+                        &images.image_tags(&ns).create(&pp, &tag)?,
+                    )?))
                 }
                 "imagestreammappings" => {
                     let mapping: ImageStreamMapping = from_dynamic(ar, obj)?;
@@ -507,11 +519,14 @@ impl Backend for Virtual {
                 }
                 "imagestreamimports" => {
                     let import: ImageStreamImport = from_dynamic(ar, obj)?;
-                    Answer::Object(to_dynamic(ar, &images.import(&ns, &import)?)?)
+                    Answer::Object(Arc::new(to_dynamic(ar, &images.import(&ns, &import)?)?))
                 }
                 "imagesignatures" => {
                     let signature: ImageSignature = from_dynamic(ar, obj)?;
-                    Answer::Object(to_dynamic(ar, &images.signatures().create(&signature)?)?)
+                    Answer::Object(Arc::new(to_dynamic(
+                        ar,
+                        &images.signatures().create(&signature)?,
+                    )?))
                 }
                 _ => return Err(crate::backend::not_allowed("create")),
             })

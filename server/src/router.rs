@@ -1,6 +1,7 @@
 //! The router: a `tower::Service` from HTTP requests to kube-apiserver's answers. It runs over
 //! a socket (see `serve`) or in-process, handed to a client as its transport.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -332,7 +333,7 @@ impl Server {
                 }
                 _ => {
                     let obj = backend.get(ns, name).await?;
-                    Ok(self.object_response(resource, StatusCode::OK, obj, &request))
+                    Ok(self.object_response(resource, StatusCode::OK, &obj, &request))
                 }
             },
             (&Method::POST, None) => {
@@ -346,7 +347,7 @@ impl Server {
                 };
                 match backend.create(ns, &pp, obj).await? {
                     Answer::Object(created) => {
-                        Ok(self.object_response(resource, StatusCode::CREATED, created, &request))
+                        Ok(self.object_response(resource, StatusCode::CREATED, &created, &request))
                     }
                     Answer::Status(status) => Ok(errors::json(
                         status_code(&status, StatusCode::CREATED),
@@ -361,7 +362,7 @@ impl Server {
                     field_manager: request.query.get("fieldManager").cloned(),
                 };
                 let out = backend.replace(ns, name, &pp, obj, status).await?;
-                Ok(self.object_response(resource, StatusCode::OK, out, &request))
+                Ok(self.object_response(resource, StatusCode::OK, &out, &request))
             }
             (&Method::PATCH, Some(name)) => {
                 let patch = patch_body(resource, &request)?;
@@ -376,7 +377,7 @@ impl Server {
                         self.strategic_patch(target, name, &pp, doc, status).await?
                     }
                 };
-                Ok(self.object_response(resource, StatusCode::OK, out, &request))
+                Ok(self.object_response(resource, StatusCode::OK, &out, &request))
             }
             (&Method::DELETE, Some(name)) => {
                 let dp = delete_params(&request, dry_run)?;
@@ -387,7 +388,7 @@ impl Server {
                 }
                 match backend.delete(ns, name, &dp).await? {
                     Answer::Object(out) => {
-                        Ok(self.object_response(resource, StatusCode::OK, out, &request))
+                        Ok(self.object_response(resource, StatusCode::OK, &out, &request))
                     }
                     Answer::Status(status) => {
                         Ok(errors::json(status_code(&status, StatusCode::OK), &status))
@@ -514,7 +515,7 @@ impl Server {
             }
         }
         let out = namespaces.delete(name, dp).await?;
-        Ok(self.object_response(self.namespaces(), StatusCode::OK, out, request))
+        Ok(self.object_response(self.namespaces(), StatusCode::OK, &out, request))
     }
 
     async fn watch(&self, target: &Target<'_>, request: &Req) -> apistore::Result<Response<Body>> {
@@ -562,23 +563,32 @@ impl Server {
         Ok(response)
     }
 
-    fn list_response(
+    fn list_response<T: Borrow<DynamicObject>>(
         &self,
         resource: &ServedResource,
-        list: ObjectList<DynamicObject>,
+        list: ObjectList<T>,
         request: &Req,
     ) -> Response<Body> {
-        let metadata = json!(list.metadata);
         match table_request(request) {
             Ok(Some(include)) => errors::json(
                 StatusCode::OK,
-                &table(&resource.columns, &list.items, metadata, include, true),
+                &table(
+                    &resource.columns,
+                    &list.items,
+                    json!(list.metadata),
+                    include,
+                    true,
+                ),
             ),
+            // Encoded straight from the items: no JSON tree of the page is built first.
             Ok(None) => errors::json(
                 StatusCode::OK,
-                &json!({"kind": format!("{}List", resource.ar.kind),
-                    "apiVersion": resource.ar.api_version, "metadata": metadata,
-                    "items": list.items}),
+                &ListBody {
+                    kind: format!("{}List", resource.ar.kind),
+                    api_version: &resource.ar.api_version,
+                    metadata: &list.metadata,
+                    items: Items(&list.items),
+                },
             ),
             Err(e) => errors::error(&e),
         }
@@ -588,7 +598,7 @@ impl Server {
         &self,
         resource: &ServedResource,
         code: StatusCode,
-        obj: DynamicObject,
+        obj: &DynamicObject,
         request: &Req,
     ) -> Response<Body> {
         match table_request(request) {
@@ -596,13 +606,13 @@ impl Server {
                 code,
                 &table(
                     &resource.columns,
-                    std::slice::from_ref(&obj),
+                    std::slice::from_ref(obj),
                     json!({"resourceVersion": obj.metadata.resource_version}),
                     include,
                     true,
                 ),
             ),
-            Ok(None) => errors::json(code, &obj),
+            Ok(None) => errors::json(code, obj),
             Err(e) => errors::error(&e),
         }
     }
@@ -654,6 +664,26 @@ impl Server {
             }
         }
         Ok(obj)
+    }
+}
+
+/// A list answer, encoded field by field from borrowed parts.
+#[derive(serde::Serialize)]
+#[serde(bound = "")]
+struct ListBody<'a, T: Borrow<DynamicObject>> {
+    kind: String,
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    metadata: &'a apistore::ListMeta,
+    items: Items<'a, T>,
+}
+
+/// Objects, owned or shared, encoded as a JSON array.
+struct Items<'a, T>(&'a [T]);
+
+impl<T: Borrow<DynamicObject>> serde::Serialize for Items<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(Borrow::borrow))
     }
 }
 

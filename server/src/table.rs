@@ -153,9 +153,9 @@ impl IncludeObject {
 
 /// The Table of `objects`; `headers` false leaves the column definitions out (watch events
 /// after the first, as kube-apiserver sends them).
-pub fn table(
+pub fn table<T: std::borrow::Borrow<DynamicObject>>(
     columns: &[Column],
-    objects: &[DynamicObject],
+    objects: &[T],
     list_metadata: Value,
     include: IncludeObject,
     headers: bool,
@@ -173,6 +173,7 @@ pub fn table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
+            let obj: &DynamicObject = obj.borrow();
             let mut cells = vec![json!(obj.metadata.name.clone().unwrap_or_default())];
             cells.extend(columns.iter().map(|c| c.value(obj, now)));
             let mut row = json!({"cells": cells});

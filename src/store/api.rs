@@ -412,6 +412,41 @@ impl<K: Resource> Api<K> {
             .map(|o| self.out(o))
     }
 
+    /// [`Api::create`] taking the object by value and answering the stored object shared: it
+    /// is kept decoded beside its version, so the first get, list page or watcher of it finds
+    /// it without decoding its bytes, and nothing is copied. For servers, which encode the
+    /// answer and drop it (as [`Api::list_shared`] is for lists).
+    pub fn create_shared(&self, pp: &PostParams, obj: K) -> Result<Arc<K>> {
+        block_now(self.create_shared_in(Mode::Blocking, pp, obj))
+    }
+
+    pub(crate) async fn create_shared_in(
+        &self,
+        mode: Mode,
+        pp: &PostParams,
+        obj: K,
+    ) -> Result<Arc<K>> {
+        let obj = self.create_intake_owned(obj)?;
+        let created = Arc::new(self.create_owned(mode, pp, obj, false).await?);
+        if !pp.dry_run {
+            if let Some(revision) = created
+                .meta()
+                .resource_version
+                .as_deref()
+                .and_then(|rv| rv.parse().ok())
+            {
+                let meta = created.meta();
+                let namespace = meta.namespace.as_deref().filter(|_| self.kind.namespaced);
+                let key = self.space.object_key(namespace, meta.name_str());
+                self.remember(&key, revision, &created);
+            }
+        }
+        if self.kind.decorates {
+            return Ok(Arc::new(self.out(K::clone(&created))));
+        }
+        Ok(created)
+    }
+
     /// Creates `obj` keeping its status (an internal write path: for kinds with a status
     /// subresource, `create` drops the status the client sent; this keeps it). Strategies see
     /// [`StrategyContext::is_internal`].
@@ -433,7 +468,11 @@ impl<K: Resource> Api<K> {
     /// A copy of `obj` as a create takes it in: the namespace checked and settled, no
     /// resourceVersion.
     fn create_intake(&self, obj: &K) -> Result<K> {
-        let mut obj = obj.clone();
+        self.create_intake_owned(obj.clone())
+    }
+
+    /// [`Api::create_intake`] of an object the caller gives up.
+    fn create_intake_owned(&self, mut obj: K) -> Result<K> {
         let namespace = self.body_namespace(obj.meta().namespace.as_deref())?;
         obj.meta_mut().namespace = namespace;
         if obj
@@ -457,6 +496,11 @@ impl<K: Resource> Api<K> {
         internal: bool,
     ) -> Result<K> {
         let obj = self.create_intake(obj)?;
+        self.create_owned(mode, pp, obj, internal).await
+    }
+
+    /// A create of an object already taken in: one attempt, or several with generated names.
+    async fn create_owned(&self, mode: Mode, pp: &PostParams, obj: K, internal: bool) -> Result<K> {
         let base = obj.meta().generate_name.clone().unwrap_or_default();
         let generate = obj.meta().name_str().is_empty() && !base.is_empty();
         if !generate {

@@ -59,6 +59,11 @@ impl<K: Resource> AsyncApi<K> {
         self.api.create_in(Mode::Submitted, pp, obj).await
     }
 
+    /// [`Api::create_shared`].
+    pub async fn create_shared(&self, pp: &PostParams, obj: K) -> Result<Arc<K>> {
+        self.api.create_shared_in(Mode::Submitted, pp, obj).await
+    }
+
     /// [`Api::get`].
     pub async fn get(&self, name: &str) -> Result<K> {
         self.api.get(name)

@@ -59,3 +59,39 @@ fn shared_items_of_a_decorated_kind_carry_their_read_time_fields() {
     let owned = api.streams("ns").list(&ListParams::default()).unwrap();
     assert_eq!(*shared.items[0], owned.items[0]);
 }
+
+#[test]
+fn a_shared_create_is_the_object_later_reads_hand_out_and_what_its_bytes_decode_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = {
+        let store = Store::open(apistore::Config::sled(dir.path())).unwrap();
+        let pods = store.namespaced::<Pod>("ns");
+        let created = pods
+            .create_shared(&PostParams::default(), labelled("a", &[("app", "web")]))
+            .unwrap();
+        let listed = pods.list_shared(&ListParams::default()).unwrap();
+        assert!(
+            Arc::ptr_eq(&created, &listed.items[0]),
+            "the created object is kept as its version's decoded form"
+        );
+        assert_eq!(pods.get("a").unwrap(), *created);
+        let dry = pods
+            .create_shared(
+                &PostParams {
+                    dry_run: true,
+                    ..PostParams::default()
+                },
+                labelled("b", &[]),
+            )
+            .unwrap();
+        assert_eq!(dry.metadata.name.as_deref(), Some("b"));
+        assert!(
+            pods.get_opt("b").unwrap().is_none(),
+            "a dry run keeps nothing"
+        );
+        created
+    };
+    // Reopened, the object comes from its bytes: what was kept equals what they decode to.
+    let store = Store::open(apistore::Config::sled(dir.path())).unwrap();
+    assert_eq!(store.namespaced::<Pod>("ns").get("a").unwrap(), *created);
+}
