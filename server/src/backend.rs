@@ -33,7 +33,7 @@ pub enum Answer {
     /// decoded form).
     Object(Arc<DynamicObject>),
     /// A `Status` (with its HTTP code in `code`).
-    Status(Status),
+    Status(Box<Status>),
 }
 
 /// The verbs of one kind. A method a kind does not serve keeps the default, a 405; the router

@@ -515,7 +515,7 @@ impl Backend for Virtual {
                 }
                 "imagestreammappings" => {
                     let mapping: ImageStreamMapping = from_dynamic(ar, obj)?;
-                    Answer::Status(images.mappings(&ns).create(&mapping)?)
+                    Answer::Status(Box::new(images.mappings(&ns).create(&mapping)?))
                 }
                 "imagestreamimports" => {
                     let import: ImageStreamImport = from_dynamic(ar, obj)?;
@@ -592,12 +592,12 @@ impl Backend for Virtual {
         let name = name.to_string();
         self.run(namespace, move |store, ns, ar| {
             let images = ImageApi::new(store);
-            Ok(Answer::Status(match ar.plural.as_str() {
+            Ok(Answer::Status(Box::new(match ar.plural.as_str() {
                 "imagestreamtags" => images.stream_tags(&ns).delete(&name, &dp)?,
                 "imagetags" => images.image_tags(&ns).delete(&name, &dp)?,
                 "imagesignatures" => images.signatures().delete(&name)?,
                 _ => return Err(crate::backend::not_allowed("delete")),
-            }))
+            })))
         })
     }
 }

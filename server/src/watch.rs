@@ -1,5 +1,5 @@
-//! A watch as an HTTP body: one compact JSON event per `\n`-terminated line, flushed per event
-//! (the Python client splits on newlines), objects turned into one-row Tables when the request
+//! A watch as an HTTP body: one compact JSON event per `\n`-terminated line (the Python client
+//! splits on newlines), the events ready together written in one frame, objects turned into one-row Tables when the request
 //! asked for Tables (column definitions on the first event only, as kube-apiserver sends them).
 //! Dropping the body — hyper does when the client goes away — drops the store's watch.
 //! Watchers of one event share its object (`Arc`), and its JSON line is encoded once for all of
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apistore::{DynamicObject, WatchEvent};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::Frame;
 use serde_json::{json, Value};
 
@@ -92,6 +92,8 @@ pub struct WatchBody {
     events: EventStream,
     form: Form,
     encoded: Arc<EncodedEvents>,
+    /// True once the events ended.
+    ended: bool,
     /// Counts the watch as served until the body is dropped.
     _served: WatchGuard,
 }
@@ -108,6 +110,7 @@ impl WatchBody {
             events,
             form,
             encoded,
+            ended: false,
             _served: served,
         }
     }
@@ -168,6 +171,30 @@ fn encode_line(kind: &str, object: &impl serde::Serialize) -> Bytes {
     Bytes::from(line)
 }
 
+/// How many bytes of waiting events one frame gathers at most.
+const COALESCED_BYTES: usize = 64 * 1024;
+
+impl WatchBody {
+    /// The next event's line, if one is ready; `None` from the end of the events on (they
+    /// are not polled again once ended).
+    fn poll_line(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match self.events.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(self.line(event))),
+            Poll::Ready(Some(Err(e))) => {
+                Poll::Ready(Some(self.line(WatchEvent::Error(e.status()))))
+            }
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 impl http_body::Body for WatchBody {
     type Data = Bytes;
     type Error = std::io::Error;
@@ -176,18 +203,32 @@ impl http_body::Body for WatchBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match self.events.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(event))) => {
-                let line = self.line(event);
-                Poll::Ready(Some(Ok(Frame::data(line))))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                let line = self.line(WatchEvent::Error(e.status()));
-                Poll::Ready(Some(Ok(Frame::data(line))))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+        let first = match self.as_mut().poll_line(cx) {
+            Poll::Ready(Some(line)) => line,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        // Events already waiting go out in the same frame: one socket write for a burst
+        // instead of one per event, which is what a thousand watchers of a busy namespace
+        // cost. Nothing waits for more: a frame holds only what was ready.
+        let mut frame: Option<BytesMut> = None;
+        while frame.as_ref().map_or(first.len(), BytesMut::len) < COALESCED_BYTES {
+            let Poll::Ready(Some(line)) = self.as_mut().poll_line(cx) else {
+                break;
+            };
+            frame
+                .get_or_insert_with(|| {
+                    let mut joined = BytesMut::with_capacity(COALESCED_BYTES + line.len());
+                    joined.extend_from_slice(&first);
+                    joined
+                })
+                .extend_from_slice(&line);
         }
+        let data = match frame {
+            Some(joined) => joined.freeze(),
+            None => first,
+        };
+        Poll::Ready(Some(Ok(Frame::data(data))))
     }
 }
 
@@ -223,5 +264,49 @@ mod tests {
         assert_eq!(encodings, 1, "the watchers share the object and its line");
         assert!(lines.windows(2).all(|w| w[0] == w[1]));
         assert!(lines[0].starts_with(br#"{"type":"ADDED","object":{"#));
+    }
+
+    /// Three events that are ready when the body is polled come out as one frame of three
+    /// lines; the end of the events then ends the body, and the body is not polled past it.
+    #[test]
+    fn events_ready_together_share_one_frame_and_the_end_follows() {
+        use http_body::Body as _;
+        let ar = ApiResource::namespaced("", "v1", "ConfigMap", "configmaps");
+        let events: Vec<apistore::Result<WatchEvent<Arc<DynamicObject>>>> = ["a", "b", "c"]
+            .iter()
+            .map(|name| Ok(WatchEvent::Added(Arc::new(DynamicObject::new(name, &ar)))))
+            .collect();
+        let stream: EventStream = Box::pin(futures::stream::iter(events));
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let mut body = WatchBody::new(
+            stream,
+            Form::Objects,
+            Arc::default(),
+            metrics.watch_started(),
+        );
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) else {
+            panic!("a frame was ready");
+        };
+        let data = frame.into_data().expect("data");
+        let lines: Vec<&[u8]> = data
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines.len(), 3, "{}", String::from_utf8_lossy(&data));
+        for (line, name) in lines.iter().zip(["a", "b", "c"]) {
+            let event: Value = serde_json::from_slice(line).expect("a JSON event per line");
+            assert_eq!(event["type"], "ADDED");
+            assert_eq!(event["object"]["metadata"]["name"], name);
+        }
+        assert!(matches!(
+            Pin::new(&mut body).poll_frame(&mut cx),
+            Poll::Ready(None)
+        ));
+        assert!(matches!(
+            Pin::new(&mut body).poll_frame(&mut cx),
+            Poll::Ready(None)
+        ));
     }
 }
