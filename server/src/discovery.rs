@@ -188,7 +188,15 @@ pub fn openapi_root(table: &ResourceTable) -> Value {
 /// leave validation to the server.
 pub fn openapi_group_version(table: &ResourceTable, group: &str, version: &str) -> Option<Value> {
     let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
     for r in table.of(group, version) {
+        if let Some(schema) = &r.schema {
+            let reversed: Vec<&str> = r.ar.group.split('.').rev().collect();
+            schemas.insert(
+                format!("{}.{version}.{}", reversed.join("."), r.ar.kind),
+                schema.clone(),
+            );
+        }
         let prefix = if group.is_empty() {
             format!("/api/{version}")
         } else {
@@ -215,6 +223,6 @@ pub fn openapi_group_version(table: &ResourceTable, group: &str, version: &str) 
     }
     (!paths.is_empty()).then(|| {
         json!({"openapi": "3.0.0", "info": {"title": "apistore", "version": group_version(group, version)},
-            "paths": paths})
+            "paths": paths, "components": {"schemas": schemas}})
     })
 }

@@ -50,6 +50,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         verbs: VERBS.to_vec(),
         subresources: Vec::new(),
         merge_keys: None,
+        schema: None,
     };
     let virtual_kind = |kind: &str, plural: &str, namespaced: bool| {
         if namespaced {
@@ -74,7 +75,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         ServedResource {
             columns: vec![Column::text("Image Reference", "/dockerImageReference")
                 .described("DockerImageReference is the string that can be used to pull this image.")],
-            unknown_fields: Some(unknown_fields_of::<Image>),
+            unknown_fields: Some(Arc::new(unknown_fields_of::<Image>)),
             merge_keys: Some(MergeKey::object_meta()),
             ..base(
                 images_ar.clone(),
@@ -84,7 +85,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create", "delete"],
-            unknown_fields: Some(unknown_fields_of::<ImageSignature>),
+            unknown_fields: Some(Arc::new(unknown_fields_of::<ImageSignature>)),
             ..base(
                 signatures_ar.clone(),
                 "imagesignature",
@@ -109,7 +110,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create"],
-            unknown_fields: Some(unknown_fields_of::<ImageStreamImport>),
+            unknown_fields: Some(Arc::new(unknown_fields_of::<ImageStreamImport>)),
             ..base(
                 imports_ar.clone(),
                 "imagestreamimport",
@@ -118,7 +119,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create"],
-            unknown_fields: Some(unknown_fields_of::<ImageStreamMapping>),
+            unknown_fields: Some(Arc::new(unknown_fields_of::<ImageStreamMapping>)),
             ..base(
                 mappings_ar.clone(),
                 "imagestreammapping",
@@ -142,7 +143,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                     json!(ago(stream_updated(&o.data).as_deref(), now))
                 }),
             ],
-            unknown_fields: Some(unknown_fields_of::<ImageStream>),
+            unknown_fields: Some(Arc::new(unknown_fields_of::<ImageStream>)),
             subresources: vec![
                 Subresource {
                     name: "layers",
@@ -180,7 +181,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                 }),
                 Column::text("Image Name", "/image/metadata/name").wide(),
             ],
-            unknown_fields: Some(unknown_fields_of::<ImageStreamTag>),
+            unknown_fields: Some(Arc::new(unknown_fields_of::<ImageStreamTag>)),
             merge_keys: Some(MergeKey::object_meta()),
             ..base(
                 tags_ar.clone(),
@@ -204,7 +205,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                     json!(ago(image_tag_cells(&o.data).3.as_deref(), now))
                 }),
             ],
-            unknown_fields: Some(unknown_fields_of::<ImageTag>),
+            unknown_fields: Some(Arc::new(unknown_fields_of::<ImageTag>)),
             merge_keys: Some(MergeKey::object_meta()),
             ..base(
                 image_tags_ar.clone(),

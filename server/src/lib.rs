@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod backend;
+mod crd;
 mod discovery;
 mod errors;
 mod image_group;
@@ -16,6 +17,7 @@ mod metrics;
 mod proto;
 pub mod resources;
 mod router;
+mod schema;
 pub mod smp;
 mod strict;
 pub mod table;

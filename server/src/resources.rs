@@ -36,6 +36,8 @@ pub struct ServedResource {
     /// Lists whose strategic-merge-patch merge key is known (`spec.tags` by `name`); `None`
     /// for a kind that takes no strategic merge patch (415, as for custom resources).
     pub merge_keys: Option<Vec<crate::smp::MergeKey>>,
+    /// The kind's OpenAPI v3 schema, published for `kubectl explain` (custom resources).
+    pub schema: Option<Value>,
     /// Where the verbs go.
     pub backend: Arc<dyn Backend>,
 }
@@ -71,6 +73,7 @@ impl ServedResource {
             verbs: VERBS.to_vec(),
             subresources: Vec::new(),
             merge_keys: None,
+            schema: None,
         }
     }
 
@@ -169,6 +172,7 @@ impl ResourceTable {
         for resource in crate::image_group::resources(store) {
             table.add(resource);
         }
+        table.add(crate::crd::definitions(store));
         table
     }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apistore::{
-    Api, DeleteParams, DynamicObject, ListParams, ObjectList, Patch, PatchParams, PostParams,
-    Preconditions, PropagationPolicy, Store, VersionMatch, WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectList, Patch, PatchParams,
+    PostParams, Preconditions, PropagationPolicy, Store, VersionMatch, WatchParams,
 };
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
@@ -38,7 +38,9 @@ pub const SYSTEM_NAMESPACES: [&str; 4] =
 #[derive(Clone, Debug)]
 pub struct Server {
     store: Store,
-    table: Arc<ResourceTable>,
+    tables: Arc<Tables>,
+    /// The namespaces kind, for the server's own lifecycle work on namespaces.
+    namespaces: ServedResource,
     metrics: Arc<Metrics>,
     /// The bearer tokens required of every request but the public ones, when set.
     tokens: Option<Arc<Tokens>>,
@@ -46,15 +48,33 @@ pub struct Server {
     encoded: Arc<crate::watch::EncodedEvents>,
 }
 
+/// The kinds served: the built-in ones, and those of the stored CustomResourceDefinitions.
+#[derive(Debug)]
+struct Tables {
+    built_in: ResourceTable,
+    /// The table served now, and the custom kinds in it (replaced whole when a definition is
+    /// written, so a request keeps the table it started with).
+    current: parking_lot::RwLock<(Arc<ResourceTable>, Vec<ApiResource>)>,
+}
+
 impl Server {
-    /// The server of `store` with the built-in kinds; creates the system namespaces that are
-    /// missing.
+    /// The server of `store` with the built-in kinds and those of the stored
+    /// CustomResourceDefinitions; creates the system namespaces that are missing.
     ///
     /// # Errors
     /// A store error creating them.
     pub fn new(store: Store) -> apistore::Result<Server> {
+        let built_in = ResourceTable::built_in(&store);
+        let namespaces = built_in
+            .find("", "v1", "namespaces")
+            .expect("the built-in table serves namespaces")
+            .clone();
         let server = Server {
-            table: Arc::new(ResourceTable::built_in(&store)),
+            tables: Arc::new(Tables {
+                current: parking_lot::RwLock::new((Arc::new(built_in.clone()), Vec::new())),
+                built_in,
+            }),
+            namespaces,
             store,
             metrics: Arc::new(Metrics::default()),
             tokens: None,
@@ -70,7 +90,71 @@ impl Server {
                 }
             }
         }
+        server.reload_custom_resources()?;
         Ok(server)
+    }
+
+    /// The table served now.
+    fn table(&self) -> Arc<ResourceTable> {
+        Arc::clone(&self.tables.current.read().0)
+    }
+
+    /// Serves the kinds of the stored CustomResourceDefinitions (after a definition is written,
+    /// and at start), and deletes the objects of custom kinds no definition serves any more, as
+    /// kube-apiserver's finalizer does when a definition is deleted.
+    fn reload_custom_resources(&self) -> apistore::Result<()> {
+        let definitions = self
+            .tables
+            .built_in
+            .find(crate::crd::GROUP, "v1", "customresourcedefinitions")
+            .expect("the built-in table serves customresourcedefinitions");
+        let stored = self
+            .store
+            .all_with(&definitions.ar)
+            .list_shared(&ListParams::default())?;
+        let mut table = self.tables.built_in.clone();
+        let mut custom = Vec::new();
+        for definition in &stored.items {
+            for served in crate::crd::served_kinds(&self.store, definition) {
+                let ar = &served.ar;
+                if self
+                    .tables
+                    .built_in
+                    .find(&ar.group, &ar.version, &ar.plural)
+                    .is_some()
+                {
+                    continue;
+                }
+                custom.push(ar.clone());
+                table.add(served);
+            }
+        }
+        let gone: Vec<ApiResource> = {
+            let mut current = self.tables.current.write();
+            let gone = current
+                .1
+                .iter()
+                .filter(|old| {
+                    !custom
+                        .iter()
+                        .any(|new| new.group == old.group && new.plural == old.plural)
+                })
+                .cloned()
+                .collect();
+            *current = (Arc::new(table), custom);
+            gone
+        };
+        let mut purged: Vec<(String, String)> = Vec::new();
+        for ar in gone {
+            if purged.contains(&(ar.group.clone(), ar.plural.clone())) {
+                continue;
+            }
+            purged.push((ar.group.clone(), ar.plural.clone()));
+            self.store
+                .all_with(&ar)
+                .delete_collection(&DeleteParams::default(), &ListParams::default())?;
+        }
+        Ok(())
     }
 
     /// This server requiring a bearer token from `tokens` on every request but `/version` and
@@ -87,9 +171,7 @@ impl Server {
     }
 
     fn namespaces(&self) -> &ServedResource {
-        self.table
-            .find("", "v1", "namespaces")
-            .expect("the built-in table serves namespaces")
+        &self.namespaces
     }
 
     /// The namespaces, for the server's own lifecycle work on them.
@@ -161,7 +243,7 @@ impl Server {
             ["api", version] => self.resource_list("", version),
             ["apis", group, version] => self.resource_list(group, version),
             ["openapi", "v3"] => {
-                errors::json(StatusCode::OK, &discovery::openapi_root(&self.table))
+                errors::json(StatusCode::OK, &discovery::openapi_root(&self.table()))
             }
             ["openapi", "v3", "api", version] => self.openapi("", version),
             ["openapi", "v3", "apis", group, version] => self.openapi(group, version),
@@ -177,27 +259,27 @@ impl Server {
         if discovery::wants_aggregated(&request.accept) {
             return errors::json_as(
                 StatusCode::OK,
-                &discovery::aggregated(&self.table, core),
+                &discovery::aggregated(&self.table(), core),
                 discovery::AGGREGATED_CONTENT_TYPE,
             );
         }
         let body = if core {
-            discovery::core_versions(&self.table)
+            discovery::core_versions(&self.table())
         } else {
-            discovery::group_list(&self.table)
+            discovery::group_list(&self.table())
         };
         errors::json(StatusCode::OK, &body)
     }
 
     fn resource_list(&self, group: &str, version: &str) -> Response<Body> {
-        match discovery::resource_list(&self.table, group, version) {
+        match discovery::resource_list(&self.table(), group, version) {
             Some(list) => errors::json(StatusCode::OK, &list),
             None => errors::no_route(),
         }
     }
 
     fn openapi(&self, group: &str, version: &str) -> Response<Body> {
-        match discovery::openapi_group_version(&self.table, group, version) {
+        match discovery::openapi_group_version(&self.table(), group, version) {
             Some(doc) => errors::json(StatusCode::OK, &doc),
             None => errors::no_route(),
         }
@@ -210,7 +292,8 @@ impl Server {
         rest: &[&str],
         request: Req,
     ) -> Response<Body> {
-        let Some(target) = self.target(group, version, rest) else {
+        let table = self.table();
+        let Some(target) = target(&table, group, version, rest) else {
             return errors::no_route();
         };
         let mut request = request;
@@ -249,10 +332,19 @@ impl Server {
             Some(sub) => format!("{}/{sub}", target.resource.ar.plural),
             None => target.resource.ar.plural.clone(),
         };
-        let response = match self.serve(&target, request).await {
+        let writes = request.method != Method::GET;
+        let mut response = match self.serve(&target, request).await {
             Ok(response) => response,
             Err(e) => errors::error(&e),
         };
+        // A definition written or deleted changes the kinds served, at once.
+        let definitions = target.resource.ar.group == crate::crd::GROUP
+            && target.resource.ar.plural == "customresourcedefinitions";
+        if definitions && writes && response.status().is_success() {
+            if let Err(e) = self.reload_custom_resources() {
+                response = errors::error(&e);
+            }
+        }
         self.metrics.record(
             &metrics::Request {
                 verb,
@@ -265,9 +357,16 @@ impl Server {
         );
         response
     }
+}
 
-    /// What a resource path names; `None` when nothing is served there.
-    fn target<'t>(&'t self, group: &str, version: &str, rest: &[&str]) -> Option<Target<'t>> {
+/// What a resource path names in `table`; `None` when nothing is served there.
+fn target<'t>(
+    table: &'t ResourceTable,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Option<Target<'t>> {
+    {
         let (namespace, rest) = match rest {
             ["namespaces", ns, resource, tail @ ..]
                 if !(group.is_empty() && tail.is_empty() && is_namespace_subresource(resource)) =>
@@ -282,7 +381,7 @@ impl Server {
             [plural, name, sub] => (*plural, Some((*name).to_string()), Some(*sub)),
             _ => return None,
         };
-        let resource = self.table.find(group, version, plural)?;
+        let resource = table.find(group, version, plural)?;
         if namespace.is_some() != resource.ar.namespaced && !(namespace.is_none() && name.is_none())
         {
             return None;
@@ -299,7 +398,9 @@ impl Server {
             subresource: subresource.map(str::to_string),
         })
     }
+}
 
+impl Server {
     async fn serve(&self, target: &Target<'_>, request: Req) -> apistore::Result<Response<Body>> {
         let resource = target.resource;
         let kube_verb = kube_verb(&request, target);
@@ -501,7 +602,7 @@ impl Server {
         // Read first: a missing namespace is NotFound before anything is touched.
         namespaces.get(name).await?;
         if !dp.dry_run {
-            for resource in self.table.namespaced() {
+            for resource in self.table().namespaced() {
                 if resource.serves("deletecollection", None) {
                     resource
                         .backend
@@ -900,22 +1001,27 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
         "application/strategic-merge-patch+json" if resource.merge_keys.is_some() => {
             Ok(PatchBody::Strategic(parse("strategic merge patch")?))
         }
-        "application/strategic-merge-patch+json" => Err(unsupported(media, resource)),
+        "application/strategic-merge-patch+json" => Err(unsupported(resource)),
         "application/apply-patch+yaml" => Err(apistore::Error::UnsupportedMediaType {
             message: format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (server-side apply is not available for {})",
                 resource.ar.plural
             ),
         }),
-        _ => Err(unsupported(media, resource)),
+        _ => Err(unsupported(resource)),
     }
 }
 
-fn unsupported(media: &str, resource: &ServedResource) -> apistore::Error {
+/// kube-apiserver's 415 for a patch type the kind does not take: the Content-Types it does.
+fn unsupported(resource: &ServedResource) -> apistore::Error {
+    let strategic = if resource.merge_keys.is_some() {
+        "application/strategic-merge-patch+json, "
+    } else {
+        ""
+    };
     apistore::Error::UnsupportedMediaType {
         message: format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml ({media} is not supported by {}, Kind={})",
-            resource.ar.api_version, resource.ar.kind
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, {strategic}application/apply-patch+yaml"
         ),
     }
 }

@@ -28,7 +28,7 @@ const OBJECT_META_FIELDS: [&str; 15] = [
 ];
 
 /// Finds the unknown fields of a body, as `spec.tags[0].foo`.
-pub type UnknownFields = fn(&[u8]) -> Vec<String>;
+pub type UnknownFields = std::sync::Arc<dyn Fn(&[u8]) -> Vec<String> + Send + Sync>;
 
 /// The unknown fields of `body` decoded as `K`: every field `K`'s decoder ignores, at any depth.
 pub fn unknown_fields_of<K: DeserializeOwned>(body: &[u8]) -> Vec<String> {
@@ -70,7 +70,7 @@ pub fn check(resource: &ServedResource, body: &[u8]) -> apistore::Result<()> {
         .into_iter()
         .map(|f| format!("duplicate field \"{f}\""))
         .collect();
-    let unknown = match (resource.unknown_fields, &resource.fields) {
+    let unknown = match (&resource.unknown_fields, &resource.fields) {
         (Some(find), _) => find(body),
         (None, Some(fields)) => top_level_unknown(fields, body),
         (None, None) => Vec::new(),

@@ -14,6 +14,14 @@ enum Cell {
     Age,
     /// A value computed from the object (the image group's printers).
     Computed(Printer),
+    /// A custom resource's printer column: the value at a JSON pointer of the whole object,
+    /// as its type prints (`date`: the time since it).
+    Field {
+        /// Where the value is (`/spec/replicas`).
+        pointer: String,
+        /// The column's type (`integer`, `string`, `date`, …).
+        kind: String,
+    },
 }
 
 /// Computes one cell from an object and the time now.
@@ -24,7 +32,7 @@ pub type Printer = fn(&DynamicObject, chrono::DateTime<chrono::Utc>) -> Value;
 pub struct Column {
     name: String,
     kind: &'static str,
-    description: &'static str,
+    description: String,
     /// 0 for every output, 1 for `-o wide` only.
     priority: u8,
     cell: Cell,
@@ -36,7 +44,7 @@ impl Column {
         Column {
             name: name.into(),
             kind: "string",
-            description: "",
+            description: String::new(),
             priority: 0,
             cell: Cell::Text(pointer.into()),
         }
@@ -47,7 +55,7 @@ impl Column {
         Column {
             name: name.into(),
             kind: "integer",
-            description: "",
+            description: String::new(),
             priority: 0,
             cell: Cell::EntryCount(pointers.iter().map(|p| (*p).to_string()).collect()),
         }
@@ -58,9 +66,51 @@ impl Column {
         Column {
             name: "Age".into(),
             kind: "string",
-            description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+            description: "CreationTimestamp is a timestamp representing the server time when this object was created.".into(),
             priority: 0,
             cell: Cell::Age,
+        }
+    }
+
+    /// A custom resource's `additionalPrinterColumns` entry: `pointer` is its `jsonPath` as a
+    /// JSON pointer (`/spec/replicas`), `kind` its type, `priority` 1 for `-o wide` only.
+    pub fn printer_column(
+        name: &str,
+        kind: &str,
+        pointer: &str,
+        priority: u8,
+        description: &str,
+    ) -> Column {
+        Column {
+            name: name.into(),
+            kind: match kind {
+                "integer" => "integer",
+                "number" => "number",
+                "boolean" => "boolean",
+                "date" => "date",
+                _ => "string",
+            },
+            description: description.into(),
+            priority,
+            cell: Cell::Field {
+                pointer: pointer.into(),
+                kind: kind.into(),
+            },
+        }
+    }
+
+    /// The `Created At` column kube-apiserver's default printer gives kinds without columns of
+    /// their own (CustomResourceDefinitions).
+    pub fn created_at() -> Column {
+        Column {
+            name: "Created At".into(),
+            kind: "date",
+            description: "CreationTimestamp is a timestamp representing the server time when this object was created.".into(),
+            priority: 0,
+            cell: Cell::Field {
+                pointer: "/metadata/creationTimestamp".into(),
+                kind: "string".into(),
+            },
         }
     }
 
@@ -74,7 +124,7 @@ impl Column {
         Column {
             name: name.into(),
             kind,
-            description,
+            description: description.into(),
             priority: 0,
             cell: Cell::Computed(printer),
         }
@@ -90,7 +140,7 @@ impl Column {
     /// This column with `description`.
     #[must_use]
     pub fn described(mut self, description: &'static str) -> Column {
-        self.description = description;
+        self.description = description.into();
         self
     }
 
@@ -124,6 +174,28 @@ impl Column {
                 }
             }
             Cell::Computed(printer) => printer(obj, now),
+            Cell::Field { pointer, kind } => {
+                let found = match pointer.strip_prefix("/metadata") {
+                    Some(rest) => serde_json::to_value(&obj.metadata)
+                        .ok()
+                        .and_then(|meta| meta.pointer(rest).cloned()),
+                    None => obj.data.pointer(pointer).cloned(),
+                };
+                match (found, kind.as_str()) {
+                    (None | Some(Value::Null), _) => Value::Null,
+                    (Some(Value::String(at)), "date") => {
+                        match chrono::DateTime::parse_from_rfc3339(&at) {
+                            Ok(t) => json!(human_duration(
+                                (now - t.with_timezone(&chrono::Utc)).num_seconds()
+                            )),
+                            Err(_) => json!(at),
+                        }
+                    }
+                    (Some(value @ (Value::Number(_) | Value::Bool(_))), _) => value,
+                    (Some(Value::String(text)), _) => json!(text),
+                    (Some(other), _) => json!(other.to_string()),
+                }
+            }
         }
     }
 }

@@ -1,0 +1,567 @@
+//! CustomResourceDefinitions (`apiextensions.k8s.io/v1`): the kind itself, validated and given
+//! its status as kube-apiserver's apiextensions apiserver does, and the kinds a definition
+//! serves: one [`ServedResource`] for each served version, with the definition's names, scope,
+//! status subresource, selectable fields, printer columns and structural schema (validation,
+//! defaulting and pruning, compiled once per version). Versions are converted with the `None`
+//! strategy: every version reads and writes the same stored objects, `apiVersion` rewritten.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use apistore::{ApiResource, DynamicObject, DynamicStrategy, StatusCause, Store, StrategyContext};
+use serde_json::{json, Map, Value};
+
+use crate::resources::ServedResource;
+use crate::schema::Schema;
+use crate::table::Column;
+
+/// The group of CustomResourceDefinitions.
+pub const GROUP: &str = "apiextensions.k8s.io";
+
+/// The served kind `customresourcedefinitions`.
+pub fn definitions(store: &Store) -> ServedResource {
+    ServedResource {
+        short_names: vec!["crd".into(), "crds".into()],
+        categories: vec!["api-extensions".into()],
+        columns: vec![Column::created_at()],
+        fields: Some(vec!["spec", "status"]),
+        merge_keys: Some(crate::smp::MergeKey::object_meta()),
+        ..ServedResource::stored(
+            store,
+            ApiResource::cluster(
+                GROUP,
+                "v1",
+                "CustomResourceDefinition",
+                "customresourcedefinitions",
+            )
+            .with_status_subresource()
+            .with_strategy(Arc::new(DefinitionStrategy)),
+            "customresourcedefinition",
+        )
+    }
+}
+
+/// The kinds `definition` serves: one per served version. A definition whose schema does not
+/// compile serves nothing (its writes were refused, so only a stored one from elsewhere can).
+pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedResource> {
+    let spec = definition.data.get("spec").cloned().unwrap_or(Value::Null);
+    let text = |pointer: &str| {
+        spec.pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (group, kind, plural) = (text("/group"), text("/names/kind"), text("/names/plural"));
+    if group.is_empty() || kind.is_empty() || plural.is_empty() {
+        return Vec::new();
+    }
+    let singular = match text("/names/singular") {
+        s if s.is_empty() => kind.to_lowercase(),
+        s => s,
+    };
+    let strings = |pointer: &str| -> Vec<String> {
+        spec.pointer(pointer)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let namespaced = text("/scope") != "Cluster";
+    let mut served = Vec::new();
+    for (i, version) in spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if version.get("served").and_then(Value::as_bool) == Some(false) {
+            continue;
+        }
+        let Some(name) = version.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let schema = match version.pointer("/schema/openAPIV3Schema") {
+            Some(schema) => match Schema::compile(schema, &format!("spec.versions[{i}]")) {
+                Ok(schema) => Arc::new(schema),
+                Err(_) => continue,
+            },
+            None => continue,
+        };
+        let mut ar = if namespaced {
+            ApiResource::namespaced(&group, name, &kind, &plural)
+        } else {
+            ApiResource::cluster(&group, name, &kind, &plural)
+        };
+        if version.pointer("/subresources/status").is_some() {
+            ar = ar.with_status_subresource();
+        }
+        for field in version
+            .get("selectableFields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(path) = field.get("jsonPath").and_then(Value::as_str) {
+                if let Some(pointer) = json_path_pointer(path) {
+                    ar = ar.with_selectable_field(path.trim_start_matches('.'), &pointer);
+                }
+            }
+        }
+        let strategy = Arc::new(CustomResourceStrategy {
+            schema: schema.clone(),
+        });
+        ar = ar.with_strategy(strategy);
+        let columns = printer_columns(version);
+        let published = published_schema(
+            version.pointer("/schema/openAPIV3Schema"),
+            &group,
+            name,
+            &kind,
+        );
+        let unknown_schema = schema.clone();
+        served.push(ServedResource {
+            short_names: strings("/names/shortNames"),
+            categories: strings("/names/categories"),
+            columns,
+            fields: None,
+            schema: Some(published),
+            unknown_fields: Some(Arc::new(move |body: &[u8]| {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(Value::Object(mut map)) => unknown_schema.prune(&mut map),
+                    _ => Vec::new(),
+                }
+            })),
+            ..ServedResource::stored(store, ar, &singular)
+        });
+    }
+    served
+}
+
+/// A version's schema as `/openapi/v3` publishes it: with `apiVersion`, `kind` and `metadata`
+/// described and the group-version-kind it belongs to (what `kubectl explain` looks up).
+fn published_schema(schema: Option<&Value>, group: &str, version: &str, kind: &str) -> Value {
+    let mut published = schema.cloned().unwrap_or_else(|| json!({"type": "object"}));
+    if let Some(map) = published.as_object_mut() {
+        let properties = map.entry("properties").or_insert_with(|| json!({}));
+        if let Some(properties) = properties.as_object_mut() {
+            properties.insert("apiVersion".into(), json!({"type": "string",
+                "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"}));
+            properties.insert("kind".into(), json!({"type": "string",
+                "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"}));
+            properties.insert("metadata".into(), json!({"type": "object",
+                "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"}));
+        }
+        map.insert(
+            "x-kubernetes-group-version-kind".into(),
+            json!([{"group": group, "version": version, "kind": kind}]),
+        );
+    }
+    published
+}
+
+/// The Table columns of a version: its `additionalPrinterColumns`, or `Age` when it has none
+/// (kube-apiserver's default for custom resources).
+fn printer_columns(version: &Value) -> Vec<Column> {
+    let Some(declared) = version
+        .get("additionalPrinterColumns")
+        .and_then(Value::as_array)
+    else {
+        return vec![Column::age()];
+    };
+    declared
+        .iter()
+        .filter_map(|c| {
+            let name = c.get("name").and_then(Value::as_str)?;
+            let pointer = json_path_pointer(c.get("jsonPath").and_then(Value::as_str)?)?;
+            Some(Column::printer_column(
+                name,
+                c.get("type").and_then(Value::as_str).unwrap_or("string"),
+                &pointer,
+                u8::try_from(c.get("priority").and_then(Value::as_u64).unwrap_or(0)).unwrap_or(1),
+                c.get("description").and_then(Value::as_str).unwrap_or(""),
+            ))
+        })
+        .collect()
+}
+
+/// A simple JSONPath (`.spec.replicas`, `.status.items[0].name`) as a JSON pointer; `None` for
+/// paths with filters or wildcards.
+pub fn json_path_pointer(path: &str) -> Option<String> {
+    let path = path.trim();
+    let path = path
+        .strip_prefix('{')
+        .and_then(|p| p.strip_suffix('}'))
+        .unwrap_or(path);
+    let rest = path.strip_prefix('.')?;
+    let mut pointer = String::new();
+    for segment in rest.split('.') {
+        let (field, indexes) = match segment.find('[') {
+            Some(at) => (&segment[..at], &segment[at..]),
+            None => (segment, ""),
+        };
+        if field.is_empty() || field.contains(['*', '?', '@', '(', ')']) {
+            return None;
+        }
+        pointer.push('/');
+        pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+        for index in indexes.split_terminator(']') {
+            let index = index.strip_prefix('[')?;
+            index.parse::<usize>().ok()?;
+            pointer.push('/');
+            pointer.push_str(index);
+        }
+    }
+    Some(pointer)
+}
+
+/// The definitions' checks and status, as the apiextensions apiserver's strategy has them.
+struct DefinitionStrategy;
+
+impl DefinitionStrategy {
+    /// Fills the defaults kube-apiserver gives a definition (`singular`, `listKind`, the
+    /// `None` conversion) and sets its status: names accepted, established, stored versions.
+    fn settle(obj: &mut DynamicObject, old_stored: Vec<String>) {
+        let Some(spec) = obj.data.get_mut("spec").and_then(Value::as_object_mut) else {
+            return;
+        };
+        let kind = spec
+            .get("names")
+            .and_then(|names| names.get("kind"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if let Some(names) = spec.get_mut("names").and_then(Value::as_object_mut) {
+            if names
+                .get("singular")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                names.insert("singular".into(), json!(kind.to_lowercase()));
+            }
+            if names
+                .get("listKind")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                names.insert("listKind".into(), json!(format!("{kind}List")));
+            }
+        }
+        spec.entry("conversion")
+            .or_insert_with(|| json!({"strategy": "None"}));
+        let names = spec.get("names").cloned().unwrap_or(Value::Null);
+        let mut stored: Vec<String> = old_stored;
+        for version in spec
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if version.get("storage").and_then(Value::as_bool) == Some(true) {
+                if let Some(name) = version.get("name").and_then(Value::as_str) {
+                    if !stored.iter().any(|s| s == name) {
+                        stored.push(name.to_string());
+                    }
+                }
+            }
+        }
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let previous = obj.data.pointer("/status/conditions").cloned();
+        let since = |kind: &str| {
+            previous
+                .as_ref()
+                .and_then(Value::as_array)
+                .and_then(|c| {
+                    c.iter()
+                        .find(|c| c["type"] == kind && c["status"] == "True")
+                })
+                .and_then(|c| c.get("lastTransitionTime").cloned())
+                .unwrap_or_else(|| json!(now))
+        };
+        let status = json!({
+            "acceptedNames": names,
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                 "message": "no conflicts found", "lastTransitionTime": since("NamesAccepted")},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                 "message": "the initial names have been accepted",
+                 "lastTransitionTime": since("Established")}
+            ],
+            "storedVersions": stored,
+        });
+        if let Value::Object(map) = &mut obj.data {
+            map.insert("status".into(), status);
+        }
+    }
+
+    fn stored_versions(obj: &DynamicObject) -> Vec<String> {
+        obj.data
+            .pointer("/status/storedVersions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The definition's problems, as the apiextensions validation words them.
+    fn problems(obj: &DynamicObject) -> Vec<StatusCause> {
+        let mut causes = Vec::new();
+        let spec = obj.data.get("spec").cloned().unwrap_or(Value::Null);
+        let text = |pointer: &str| spec.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+        let required = |causes: &mut Vec<StatusCause>, field: &str| {
+            causes.push(StatusCause::new(
+                "FieldValueRequired",
+                field,
+                "Required value".into(),
+            ));
+        };
+        let (group, plural, kind) = (text("/group"), text("/names/plural"), text("/names/kind"));
+        if group.is_empty() {
+            required(&mut causes, "spec.group");
+        } else if !group.contains('.') {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "spec.group",
+                format!("Invalid value: {group:?}: should be a domain with at least one dot"),
+            ));
+        }
+        if plural.is_empty() {
+            required(&mut causes, "spec.names.plural");
+        } else if plural != plural.to_lowercase() || plural.contains('.') {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "spec.names.plural",
+                format!("Invalid value: {plural:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"),
+            ));
+        }
+        if kind.is_empty() {
+            required(&mut causes, "spec.names.kind");
+        }
+        let name = obj.metadata.name.as_deref().unwrap_or("");
+        if !group.is_empty() && !plural.is_empty() && name != format!("{plural}.{group}") {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "metadata.name",
+                format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
+            ));
+        }
+        match text("/scope") {
+            "Namespaced" | "Cluster" => {}
+            "" => required(&mut causes, "spec.scope"),
+            other => causes.push(StatusCause::new(
+                "FieldValueNotSupported",
+                "spec.scope",
+                format!(
+                    "Unsupported value: {other:?}: supported values: \"Cluster\", \"Namespaced\""
+                ),
+            )),
+        }
+        let versions = spec
+            .get("versions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if versions.is_empty() {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "spec.versions",
+                "Invalid value: null: must have exactly one version marked as storage version"
+                    .into(),
+            ));
+        }
+        let storage = versions
+            .iter()
+            .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+            .count();
+        if !versions.is_empty() && storage != 1 {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "spec.versions",
+                format!(
+                    "Invalid value: {}: must have exactly one version marked as storage version",
+                    Value::Array(versions.clone())
+                ),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, version) in versions.iter().enumerate() {
+            let name = version.get("name").and_then(Value::as_str).unwrap_or("");
+            if name.is_empty() {
+                required(&mut causes, &format!("spec.versions[{i}].name"));
+            } else if !seen.insert(name.to_string()) {
+                causes.push(StatusCause::new(
+                    "FieldValueInvalid",
+                    &format!("spec.versions[{i}].name"),
+                    format!("Invalid value: {name:?}: must be unique"),
+                ));
+            }
+            match version.pointer("/schema/openAPIV3Schema") {
+                None => causes.push(StatusCause::new(
+                    "FieldValueRequired",
+                    &format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                    "Required value: schemas are required".into(),
+                )),
+                Some(schema) => {
+                    if let Err(problems) = Schema::compile(
+                        schema,
+                        &format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                    ) {
+                        causes.extend(problems);
+                    }
+                }
+            }
+        }
+        causes
+    }
+}
+
+impl DynamicStrategy for DefinitionStrategy {
+    fn prepare_for_create(
+        &self,
+        obj: &mut DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        DefinitionStrategy::settle(obj, Vec::new());
+        Ok(())
+    }
+
+    fn prepare_for_update(
+        &self,
+        obj: &mut DynamicObject,
+        old: &DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        DefinitionStrategy::settle(obj, DefinitionStrategy::stored_versions(old));
+        Ok(())
+    }
+
+    fn validate_create(&self, obj: &DynamicObject) -> Vec<StatusCause> {
+        DefinitionStrategy::problems(obj)
+    }
+
+    fn validate_update(&self, obj: &DynamicObject, old: &DynamicObject) -> Vec<StatusCause> {
+        let mut causes = DefinitionStrategy::problems(obj);
+        for (field, pointer) in [("spec.scope", "/spec/scope"), ("spec.group", "/spec/group")] {
+            if obj.data.pointer(pointer) != old.data.pointer(pointer) {
+                causes.push(StatusCause::new(
+                    "FieldValueInvalid",
+                    field,
+                    format!(
+                        "Invalid value: {}: field is immutable",
+                        render(obj.data.pointer(pointer))
+                    ),
+                ));
+            }
+        }
+        causes
+    }
+}
+
+fn render(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(other) => other.to_string(),
+        None => "null".into(),
+    }
+}
+
+/// A custom resource's writes: pruned, defaulted and validated against its version's schema.
+struct CustomResourceStrategy {
+    schema: Arc<Schema>,
+}
+
+impl CustomResourceStrategy {
+    fn settle(&self, obj: &mut DynamicObject) {
+        if !obj.data.is_object() {
+            obj.data = Value::Object(Map::new());
+        }
+        if let Value::Object(map) = &mut obj.data {
+            self.schema.prune(map);
+            self.schema.default_into(map);
+        }
+    }
+
+    fn problems(&self, obj: &DynamicObject) -> Vec<StatusCause> {
+        match &obj.data {
+            Value::Object(map) => self.schema.validate(map),
+            _ => self.schema.validate(&Map::new()),
+        }
+    }
+}
+
+impl DynamicStrategy for CustomResourceStrategy {
+    fn prepare_for_create(
+        &self,
+        obj: &mut DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        self.settle(obj);
+        Ok(())
+    }
+
+    fn prepare_for_update(
+        &self,
+        obj: &mut DynamicObject,
+        _old: &DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        self.settle(obj);
+        Ok(())
+    }
+
+    fn prepare_for_status_update(
+        &self,
+        obj: &mut DynamicObject,
+        _old: &DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        self.settle(obj);
+        Ok(())
+    }
+
+    fn validate_create(&self, obj: &DynamicObject) -> Vec<StatusCause> {
+        self.problems(obj)
+    }
+
+    fn validate_update(&self, obj: &DynamicObject, _old: &DynamicObject) -> Vec<StatusCause> {
+        self.problems(obj)
+    }
+
+    fn validate_status_update(
+        &self,
+        obj: &DynamicObject,
+        _old: &DynamicObject,
+    ) -> Vec<StatusCause> {
+        self.problems(obj)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths_become_pointers_and_filters_do_not() {
+        assert_eq!(
+            json_path_pointer(".spec.replicas").as_deref(),
+            Some("/spec/replicas")
+        );
+        assert_eq!(
+            json_path_pointer(".status.items[0].name").as_deref(),
+            Some("/status/items/0/name")
+        );
+        assert_eq!(
+            json_path_pointer(".status.conditions[?(@.type==\"Ready\")].status"),
+            None
+        );
+        assert_eq!(json_path_pointer("spec"), None);
+    }
+}

@@ -1,0 +1,691 @@
+//! A custom resource's structural schema (`openAPIV3Schema`), compiled once per CRD version:
+//! validation with kube-apiserver's field errors, defaulting and pruning, as the apiextensions
+//! apiserver applies them to every write. CEL rules (`x-kubernetes-validations`) are not
+//! evaluated.
+
+use std::collections::BTreeMap;
+
+use apistore::StatusCause;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// One node of a structural schema.
+#[derive(Debug, Default)]
+pub struct Schema {
+    kind: Option<String>,
+    properties: BTreeMap<String, Schema>,
+    /// The schema of every value of a map (`additionalProperties`).
+    additional: Option<Box<Schema>>,
+    items: Option<Box<Schema>>,
+    required: Vec<String>,
+    allowed: Vec<Value>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    exclusive_minimum: bool,
+    exclusive_maximum: bool,
+    min_length: Option<usize>,
+    max_length: Option<usize>,
+    pattern: Option<(String, Regex)>,
+    min_items: Option<usize>,
+    max_items: Option<usize>,
+    min_properties: Option<usize>,
+    max_properties: Option<usize>,
+    nullable: bool,
+    int_or_string: bool,
+    preserve_unknown: bool,
+    embedded_resource: bool,
+    default: Option<Value>,
+}
+
+impl Schema {
+    /// Compiles `value`, a CRD version's `openAPIV3Schema`; the problems of a schema that is
+    /// not structural come back as causes under `path`.
+    pub fn compile(value: &Value, path: &str) -> Result<Schema, Vec<StatusCause>> {
+        let mut problems = Vec::new();
+        let schema = compile_node(value, path, &mut problems, true);
+        if problems.is_empty() {
+            Ok(schema)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The problems of `object` (the whole custom resource, as JSON) against the schema.
+    /// `metadata`, `apiVersion` and `kind` are the server's and not checked here.
+    pub fn validate(&self, object: &Map<String, Value>) -> Vec<StatusCause> {
+        let mut causes = Vec::new();
+        for (name, value) in object {
+            if matches!(name.as_str(), "metadata" | "apiVersion" | "kind") {
+                continue;
+            }
+            if let Some(schema) = self.properties.get(name) {
+                schema.check(value, name, &mut causes);
+            }
+        }
+        for name in &self.required {
+            if !matches!(name.as_str(), "metadata" | "apiVersion" | "kind")
+                && !object.contains_key(name)
+            {
+                causes.push(StatusCause::new(
+                    "FieldValueRequired",
+                    name,
+                    "Required value".into(),
+                ));
+            }
+        }
+        causes
+    }
+
+    /// Drops the fields the schema does not know (unless it preserves them), as the
+    /// apiextensions apiserver prunes every write; answers the paths dropped.
+    pub fn prune(&self, object: &mut Map<String, Value>) -> Vec<String> {
+        let mut dropped = Vec::new();
+        let names: Vec<String> = object.keys().cloned().collect();
+        for name in names {
+            if matches!(name.as_str(), "metadata" | "apiVersion" | "kind") {
+                continue;
+            }
+            match self.properties.get(&name) {
+                Some(schema) => {
+                    if let Some(value) = object.get_mut(&name) {
+                        schema.prune_value(value, &name, &mut dropped);
+                    }
+                }
+                None if self.preserve_unknown => {}
+                None => {
+                    object.remove(&name);
+                    dropped.push(name);
+                }
+            }
+        }
+        dropped
+    }
+
+    /// Fills in the schema's defaults where a field is missing (and, for a `null` under a
+    /// non-nullable schema, replaces it), as kube-apiserver defaults on write.
+    pub fn default_into(&self, object: &mut Map<String, Value>) {
+        default_properties(&self.properties, object, true);
+    }
+
+    fn check(&self, value: &Value, path: &str, causes: &mut Vec<StatusCause>) {
+        if value.is_null() {
+            if self.nullable {
+                return;
+            }
+            // A null is the type error kube-apiserver reports, unless the schema is untyped.
+            if self.kind.is_some() {
+                causes.push(type_invalid(
+                    path,
+                    value,
+                    self.kind.as_deref().unwrap_or(""),
+                ));
+            }
+            return;
+        }
+        if self.int_or_string {
+            if !(value.is_string() || value.is_i64() || value.is_u64()) {
+                causes.push(type_invalid(path, value, "integer or string"));
+                return;
+            }
+        } else if let Some(kind) = self.kind.as_deref() {
+            if !type_matches(kind, value) {
+                causes.push(type_invalid(path, value, kind));
+                return;
+            }
+        }
+        if !self.allowed.is_empty() && !self.allowed.contains(value) {
+            let supported: Vec<String> = self.allowed.iter().map(render_value).collect();
+            causes.push(StatusCause::new(
+                "FieldValueNotSupported",
+                path,
+                format!(
+                    "Unsupported value: {}: supported values: {}",
+                    render_value(value),
+                    supported.join(", ")
+                ),
+            ));
+        }
+        match value {
+            Value::Number(n) => self.check_number(n.as_f64().unwrap_or(0.0), value, path, causes),
+            Value::String(s) => self.check_string(s, value, path, causes),
+            Value::Array(items) => {
+                let n = items.len();
+                if let Some(max) = self.max_items.filter(|max| n > *max) {
+                    causes.push(StatusCause::new(
+                        "FieldValueTooMany",
+                        path,
+                        format!("Too many: {n}: must have at most {max} items"),
+                    ));
+                }
+                if let Some(min) = self.min_items.filter(|min| n < *min) {
+                    causes.push(invalid(
+                        path,
+                        value,
+                        format!("{path} in body should have at least {min} items"),
+                    ));
+                }
+                if let Some(schema) = &self.items {
+                    for (i, item) in items.iter().enumerate() {
+                        schema.check(item, &format!("{path}[{i}]"), causes);
+                    }
+                }
+            }
+            Value::Object(map) => self.check_object(map, path, causes),
+            _ => {}
+        }
+    }
+
+    fn check_number(&self, n: f64, value: &Value, path: &str, causes: &mut Vec<StatusCause>) {
+        if let Some(min) = self.minimum {
+            let (fails, words) = if self.exclusive_minimum {
+                (n <= min, "greater than")
+            } else {
+                (n < min, "greater than or equal to")
+            };
+            if fails {
+                causes.push(invalid(
+                    path,
+                    value,
+                    format!("{path} in body should be {words} {}", render_number(min)),
+                ));
+            }
+        }
+        if let Some(max) = self.maximum {
+            let (fails, words) = if self.exclusive_maximum {
+                (n >= max, "less than")
+            } else {
+                (n > max, "less than or equal to")
+            };
+            if fails {
+                causes.push(invalid(
+                    path,
+                    value,
+                    format!("{path} in body should be {words} {}", render_number(max)),
+                ));
+            }
+        }
+    }
+
+    fn check_string(&self, s: &str, value: &Value, path: &str, causes: &mut Vec<StatusCause>) {
+        let chars = s.chars().count();
+        if let Some(max) = self.max_length.filter(|max| chars > *max) {
+            causes.push(StatusCause::new(
+                "FieldValueTooLong",
+                path,
+                format!("Too long: may not be more than {max} bytes"),
+            ));
+        }
+        if let Some(min) = self.min_length.filter(|min| chars < *min) {
+            causes.push(invalid(
+                path,
+                value,
+                format!("{path} in body should be at least {min} chars long"),
+            ));
+        }
+        if let Some((source, pattern)) = &self.pattern {
+            if !pattern.is_match(s) {
+                causes.push(invalid(
+                    path,
+                    value,
+                    format!("{path} in body should match '{source}'"),
+                ));
+            }
+        }
+    }
+
+    fn check_object(&self, map: &Map<String, Value>, path: &str, causes: &mut Vec<StatusCause>) {
+        for (name, value) in map {
+            let child = format!("{path}.{name}");
+            if let Some(schema) = self.properties.get(name) {
+                schema.check(value, &child, causes);
+            } else if let Some(schema) = &self.additional {
+                schema.check(value, &child, causes);
+            }
+        }
+        for name in &self.required {
+            if !map.contains_key(name) {
+                causes.push(StatusCause::new(
+                    "FieldValueRequired",
+                    &format!("{path}.{name}"),
+                    "Required value".into(),
+                ));
+            }
+        }
+        let n = map.len();
+        if let Some(max) = self.max_properties.filter(|max| n > *max) {
+            causes.push(StatusCause::new(
+                "FieldValueTooMany",
+                path,
+                format!("Too many: {n}: must have at most {max} items"),
+            ));
+        }
+        if let Some(min) = self.min_properties.filter(|min| n < *min) {
+            causes.push(invalid(
+                path,
+                &Value::from(n),
+                format!("{path} in body should have at least {min} properties"),
+            ));
+        }
+        if self.embedded_resource {
+            for field in ["apiVersion", "kind"] {
+                if map
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    causes.push(StatusCause::new(
+                        "FieldValueRequired",
+                        &format!("{path}.{field}"),
+                        "Required value: must not be empty".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn prune_value(&self, value: &mut Value, path: &str, dropped: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                let keep_all = self.preserve_unknown && self.properties.is_empty();
+                let names: Vec<String> = map.keys().cloned().collect();
+                for name in names {
+                    let embedded_meta = self.embedded_resource
+                        && matches!(name.as_str(), "apiVersion" | "kind" | "metadata");
+                    let schema = self.properties.get(&name).or(self.additional.as_deref());
+                    match schema {
+                        Some(schema) => {
+                            if let Some(child) = map.get_mut(&name) {
+                                schema.prune_value(child, &format!("{path}.{name}"), dropped);
+                            }
+                        }
+                        None if keep_all || self.preserve_unknown || embedded_meta => {}
+                        None => {
+                            map.remove(&name);
+                            dropped.push(format!("{path}.{name}"));
+                        }
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(schema) = &self.items {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        schema.prune_value(item, &format!("{path}[{i}]"), dropped);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn default_value(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                default_properties(&self.properties, map, false);
+                if let Some(schema) = &self.additional {
+                    for child in map.values_mut() {
+                        schema.default_value(child);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(schema) = &self.items {
+                    for item in items {
+                        schema.default_value(item);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Defaults the missing properties of `map` (skipping `metadata` at the root), then descends.
+fn default_properties(
+    properties: &BTreeMap<String, Schema>,
+    map: &mut Map<String, Value>,
+    root: bool,
+) {
+    for (name, schema) in properties {
+        if root && matches!(name.as_str(), "metadata" | "apiVersion" | "kind") {
+            continue;
+        }
+        let missing = match map.get(name) {
+            None => true,
+            Some(Value::Null) => !schema.nullable,
+            Some(_) => false,
+        };
+        if missing {
+            if let Some(default) = &schema.default {
+                map.insert(name.clone(), default.clone());
+            }
+        }
+        if let Some(child) = map.get_mut(name) {
+            schema.default_value(child);
+        }
+    }
+}
+
+fn type_matches(kind: &str, value: &Value) -> bool {
+    match kind {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        _ => true,
+    }
+}
+
+/// The JSON type name of `value`, as kube-openapi names it in type errors.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn type_invalid(path: &str, value: &Value, wanted: &str) -> StatusCause {
+    let actual = type_name(value);
+    StatusCause::new(
+        "FieldValueTypeInvalid",
+        path,
+        format!(
+            "Invalid value: \"{actual}\": {path} in body must be of type {wanted}: \"{actual}\""
+        ),
+    )
+}
+
+fn invalid(path: &str, value: &Value, detail: String) -> StatusCause {
+    StatusCause::new(
+        "FieldValueInvalid",
+        path,
+        format!("Invalid value: {}: {detail}", render_value(value)),
+    )
+}
+
+/// A value as Go's `%#v`-like rendering in field errors shows it: strings quoted, numbers bare.
+fn render_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn render_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
+}
+
+fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root: bool) -> Schema {
+    let Some(map) = value.as_object() else {
+        problems.push(StatusCause::new(
+            "FieldValueInvalid",
+            path,
+            "Invalid value: must be a schema object".into(),
+        ));
+        return Schema::default();
+    };
+    let flag = |name: &str| map.get(name).and_then(Value::as_bool).unwrap_or(false);
+    let count = |name: &str| map.get(name).and_then(Value::as_u64).map(|n| n as usize);
+    let mut schema = Schema {
+        kind: map.get("type").and_then(Value::as_str).map(str::to_string),
+        required: map
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        allowed: map
+            .get("enum")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        minimum: map.get("minimum").and_then(Value::as_f64),
+        maximum: map.get("maximum").and_then(Value::as_f64),
+        exclusive_minimum: flag("exclusiveMinimum"),
+        exclusive_maximum: flag("exclusiveMaximum"),
+        min_length: count("minLength"),
+        max_length: count("maxLength"),
+        min_items: count("minItems"),
+        max_items: count("maxItems"),
+        min_properties: count("minProperties"),
+        max_properties: count("maxProperties"),
+        nullable: flag("nullable"),
+        int_or_string: flag("x-kubernetes-int-or-string"),
+        preserve_unknown: flag("x-kubernetes-preserve-unknown-fields"),
+        embedded_resource: flag("x-kubernetes-embedded-resource"),
+        default: map.get("default").cloned(),
+        ..Schema::default()
+    };
+    if let Some(source) = map.get("pattern").and_then(Value::as_str) {
+        match Regex::new(source) {
+            Ok(re) => schema.pattern = Some((source.to_string(), re)),
+            Err(_) => problems.push(StatusCause::new(
+                "FieldValueInvalid",
+                &format!("{path}.pattern"),
+                format!("Invalid value: {source:?}: must be a valid regular expression"),
+            )),
+        }
+    }
+    if let Some(properties) = map.get("properties").and_then(Value::as_object) {
+        for (name, child) in properties {
+            let child_path = format!("{path}.properties[{name}]");
+            let compiled = compile_node(child, &child_path, problems, false);
+            schema.properties.insert(name.clone(), compiled);
+        }
+    }
+    if let Some(items) = map.get("items") {
+        schema.items = Some(Box::new(compile_node(
+            items,
+            &format!("{path}.items"),
+            problems,
+            false,
+        )));
+    }
+    match map.get("additionalProperties") {
+        Some(Value::Object(_)) => {
+            let child = map.get("additionalProperties").unwrap_or(&Value::Null);
+            schema.additional = Some(Box::new(compile_node(
+                child,
+                &format!("{path}.additionalProperties"),
+                problems,
+                false,
+            )));
+        }
+        Some(Value::Bool(true)) => schema.preserve_unknown = true,
+        _ => {}
+    }
+    // Structural: every node says its type, unless it is int-or-string or preserves anything.
+    let typed = schema.kind.as_deref().is_some_and(|k| !k.is_empty());
+    if !typed && !schema.int_or_string && !schema.preserve_unknown {
+        problems.push(StatusCause::new(
+            "FieldValueRequired",
+            &format!("{path}.type"),
+            "Required value: must not be empty for specified object fields".into(),
+        ));
+    }
+    if root && typed && schema.kind.as_deref() != Some("object") {
+        problems.push(StatusCause::new(
+            "FieldValueInvalid",
+            &format!("{path}.type"),
+            format!(
+                "Invalid value: {:?}: must be object at the root",
+                schema.kind.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    if !schema.properties.is_empty() && schema.additional.is_some() {
+        problems.push(StatusCause::new(
+            "FieldValueForbidden",
+            &format!("{path}.additionalProperties"),
+            "Forbidden: additionalProperties and properties are mutual exclusive".into(),
+        ));
+    }
+    if let Some(kind) = &schema.kind {
+        if !matches!(
+            kind.as_str(),
+            "object" | "array" | "string" | "integer" | "number" | "boolean"
+        ) {
+            problems.push(StatusCause::new(
+                "FieldValueNotSupported",
+                &format!("{path}.type"),
+                format!(
+                    "Unsupported value: {kind:?}: supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\""
+                ),
+            ));
+        }
+        if kind == "array" && schema.items.is_none() {
+            problems.push(StatusCause::new(
+                "FieldValueRequired",
+                &format!("{path}.items"),
+                "Required value: must be specified".into(),
+            ));
+        }
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn widget_schema() -> Schema {
+        Schema::compile(
+            &json!({
+                "type": "object",
+                "properties": {
+                    "spec": {
+                        "type": "object",
+                        "required": ["color"],
+                        "properties": {
+                            "color": {"type": "string", "enum": ["red", "blue"]},
+                            "replicas": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
+                            "name": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 5},
+                            "port": {"x-kubernetes-int-or-string": true},
+                            "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                            "tags": {"type": "array", "maxItems": 2, "items": {"type": "string"}}
+                        }
+                    },
+                    "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}
+                }
+            }),
+            "spec.versions[0].schema.openAPIV3Schema",
+        )
+        .expect("structural")
+    }
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn a_valid_object_has_no_causes_and_gets_its_defaults() {
+        let schema = widget_schema();
+        let mut obj = object(json!({"spec": {"color": "red", "port": "http"}}));
+        schema.default_into(&mut obj);
+        assert_eq!(obj["spec"]["replicas"], 1);
+        assert!(schema.validate(&obj).is_empty());
+    }
+
+    #[test]
+    fn each_rule_answers_kube_apiservers_field_error() {
+        let schema = widget_schema();
+        let obj = object(json!({"spec": {
+            "color": "pink", "replicas": "three", "name": "Abcdefg",
+            "port": 1.5, "tags": ["a", "b", "c"]}}));
+        let rendered: Vec<String> = schema
+            .validate(&obj)
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c.field.clone().unwrap_or_default(),
+                    c.message.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        assert!(
+            rendered.contains(
+                &"spec.color: Unsupported value: \"pink\": supported values: \"red\", \"blue\""
+                    .to_string()
+            ),
+            "{rendered:?}"
+        );
+        assert!(rendered.contains(&"spec.replicas: Invalid value: \"string\": spec.replicas in body must be of type integer: \"string\"".to_string()), "{rendered:?}");
+        assert!(
+            rendered.contains(&"spec.name: Too long: may not be more than 5 bytes".to_string()),
+            "{rendered:?}"
+        );
+        assert!(
+            rendered.contains(
+                &"spec.name: Invalid value: \"Abcdefg\": spec.name in body should match '^[a-z]+$'"
+                    .to_string()
+            ),
+            "{rendered:?}"
+        );
+        assert!(rendered.contains(&"spec.port: Invalid value: \"number\": spec.port in body must be of type integer or string: \"number\"".to_string()), "{rendered:?}");
+        assert!(
+            rendered.contains(&"spec.tags: Too many: 3: must have at most 2 items".to_string()),
+            "{rendered:?}"
+        );
+        let missing = schema.validate(&object(json!({"spec": {"replicas": 0}})));
+        let fields: Vec<_> = missing
+            .iter()
+            .map(|c| c.message.clone().unwrap_or_default())
+            .collect();
+        assert!(fields.contains(&"Required value".to_string()), "{fields:?}");
+        assert!(
+            fields.contains(
+                &"Invalid value: 0: spec.replicas in body should be greater than or equal to 1"
+                    .to_string()
+            ),
+            "{fields:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_pruned_except_where_the_schema_preserves_them() {
+        let schema = widget_schema();
+        let mut obj = object(json!({
+            "spec": {"color": "red", "typo": 1, "extra": {"anything": {"goes": true}}},
+            "stray": "x",
+            "metadata": {"name": "w"}
+        }));
+        let dropped = schema.prune(&mut obj);
+        assert_eq!(dropped, vec!["spec.typo".to_string(), "stray".to_string()]);
+        assert_eq!(obj["spec"]["extra"]["anything"]["goes"], true);
+        assert!(obj.contains_key("metadata"));
+    }
+
+    #[test]
+    fn a_schema_that_is_not_structural_is_refused() {
+        let problems = Schema::compile(
+            &json!({"type": "object", "properties": {"spec": {"properties": {"a": {"type": "string"}}}}}),
+            "root",
+        )
+        .expect_err("spec has no type");
+        assert_eq!(
+            problems[0].field.as_deref(),
+            Some("root.properties[spec].type")
+        );
+        assert!(Schema::compile(
+            &json!({"type": "array", "items": {"type": "string"}}),
+            "root"
+        )
+        .is_err());
+    }
+}
