@@ -271,6 +271,7 @@ impl<K: Resource> Api<K> {
 
     /// An object on its way out: the kind's read-time decoration applied.
     pub(crate) fn out(&self, mut obj: K) -> K {
+        self.kind.hooks.decoded(&mut obj);
         if self.kind.decorates {
             self.kind
                 .hooks
@@ -689,10 +690,22 @@ impl<K: Resource> Api<K> {
         let Some((revision, slot)) = mvcc.latest_slot(&key) else {
             return Err(self.not_found(name));
         };
+        let hooks = &self.kind.hooks;
+        let restamped = |obj: &K| {
+            let mut obj = obj.clone();
+            hooks.decoded(&mut obj);
+            obj
+        };
         if let Some(obj) = slot.get().and_then(|d| d.downcast_ref::<K>()) {
+            if !hooks.stamped(obj) {
+                return Ok(f(&restamped(obj)));
+            }
             return Ok(f(obj));
         }
         let obj = self.decode_latest(name, &key, revision, &slot)?;
+        if !hooks.stamped(&obj) {
+            return Ok(f(&restamped(&obj)));
+        }
         Ok(f(&obj))
     }
 

@@ -579,6 +579,9 @@ impl Hooks<DynamicObject> for DynamicHooks {
             obj.types = Some(self.types.clone());
         }
     }
+    fn stamped(&self, obj: &DynamicObject) -> bool {
+        obj.types.as_ref() == Some(&self.types)
+    }
     fn encoding(&self, obj: &mut DynamicObject) {
         // Stored without apiVersion and kind, as typed kinds store theirs (they are stamped on
         // every read, as resourceVersion is): a typed and a dynamic handle on one resource then

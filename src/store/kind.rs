@@ -47,6 +47,12 @@ pub(crate) trait Hooks<K>: Send + Sync {
     fn field_value(&self, obj: &K, field: &str) -> Option<String>;
     /// Called on every object decoded from the engine, before it is shared.
     fn decoded(&self, _obj: &mut K) {}
+    /// False when an object kept decoded by another handle on the same resource must be
+    /// stamped again ([`Hooks::decoded`]) before this handle hands it out: two versions of a
+    /// custom resource share their objects, each with its own `apiVersion`.
+    fn stamped(&self, _obj: &K) -> bool {
+        true
+    }
     /// Called on every object about to be encoded for a write ([`Hooks::decoded`] runs on
     /// it again after).
     fn encoding(&self, _obj: &mut K) {}

@@ -240,6 +240,7 @@ impl<K: Resource> Api<K> {
             .into_iter()
             .map(|shared| {
                 let mut item = Arc::unwrap_or_clone(shared);
+                self.kind.hooks.decoded(&mut item);
                 if self.kind.decorates {
                     self.kind.hooks.decorate(&mut item, &ctx);
                 }
@@ -260,6 +261,11 @@ impl<K: Resource> Api<K> {
             let ctx = StrategyContext::new(&self.store);
             for shared in &mut items {
                 self.kind.hooks.decorate(Arc::make_mut(shared), &ctx);
+            }
+        }
+        for shared in &mut items {
+            if !self.kind.hooks.stamped(shared) {
+                self.kind.hooks.decoded(Arc::make_mut(shared));
             }
         }
         Ok(ObjectList { metadata, items })

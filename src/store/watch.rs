@@ -436,12 +436,14 @@ impl<K: Resource> Watch<K> {
         let Some(mut event) = event else {
             return;
         };
-        if self.api.kind.decorates {
-            if let WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) =
-                &mut event
-            {
+        if let WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) = &mut event
+        {
+            if self.api.kind.decorates {
                 let ctx = StrategyContext::new(&self.api.store);
                 self.api.kind.hooks.decorate(Arc::make_mut(o), &ctx);
+            }
+            if !self.api.kind.hooks.stamped(o) {
+                self.api.kind.hooks.decoded(Arc::make_mut(o));
             }
         }
         self.reported = self.reported.max(change.revision);

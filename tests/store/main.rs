@@ -25,4 +25,5 @@ mod replace_uses_optimistic_concurrency;
 mod snapshots_restore_the_state_at_their_revision;
 mod status_subresource_splits_spec_and_status;
 mod undecodable_objects_answer_internal_errors_naming_their_key;
+mod versions_of_a_dynamic_kind_share_objects_under_their_own_api_version;
 mod writes_match_the_reference_model;

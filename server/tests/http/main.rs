@@ -10,6 +10,8 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod custom_resources;
+
 fn server() -> Server {
     Server::new(Store::memory()).expect("server")
 }

@@ -782,3 +782,158 @@ fn kubectl_manages_the_image_group_as_against_openshift_apiserver() {
         ["imagestreamtag.image.openshift.io/web:latest"]
     );
 }
+
+const WIDGET_DEFINITION: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    plural: widgets
+    singular: widget
+    kind: Widget
+    shortNames: [wd]
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+    additionalPrinterColumns:
+    - name: Color
+      type: string
+      jsonPath: .spec.color
+    - name: Replicas
+      type: integer
+      jsonPath: .spec.replicas
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            description: What the widget should be.
+            required: [color]
+            properties:
+              color:
+                type: string
+                enum: [red, blue]
+              replicas:
+                type: integer
+                minimum: 1
+                default: 1
+"#;
+
+#[test]
+fn kubectl_defines_a_custom_resource_and_manages_its_objects_as_against_kube_apiserver() {
+    let Some((running, cache, files)) = start() else {
+        return;
+    };
+    let k = Kubectl::of(&running, cache.path());
+    let write = |name: &str, text: &str| -> String {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).expect("manifest");
+        path.to_str().expect("path").to_string()
+    };
+    let definition = write("crd.yaml", WIDGET_DEFINITION);
+    assert_eq!(
+        k.ok(&["apply", "-f", &definition]),
+        "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n"
+    );
+    let crds = k.ok(&["get", "crd"]);
+    assert!(
+        crds.starts_with("NAME                  CREATED AT\nwidgets.example.com   20"),
+        "{crds}"
+    );
+    assert_eq!(
+        rows(&k.ok(&["api-resources", "--api-group=example.com"])),
+        [
+            vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"],
+            vec!["widgets", "wd", "example.com/v1", "true", "Widget"],
+        ]
+    );
+
+    // Defaults filled in; an unknown field pruned when validation is not strict, refused when
+    // it is (kubectl's default).
+    let w1 = write(
+        "w1.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  color: red\n  typo: 3\n",
+    );
+    let strict = k.fails(&["apply", "-f", &w1]);
+    assert!(
+        strict.contains(r#"Widget in version "v1" cannot be handled as a Widget: strict decoding error: unknown field "spec.typo""#),
+        "{strict}"
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", &w1, "--validate=false"]),
+        "widget.example.com/w1 created\n"
+    );
+    assert_eq!(
+        k.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec}"]),
+        r#"{"color":"red","replicas":1}"#
+    );
+    let bad = write(
+        "bad.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w2\nspec:\n  color: pink\n",
+    );
+    let refused = k.fails(&["apply", "-f", &bad]);
+    assert!(
+        refused.contains(r#"The Widget "w2" is invalid: spec.color: Unsupported value: "pink": supported values: "red", "blue""#),
+        "{refused}"
+    );
+
+    // Printer columns, short names, explain from the published schema.
+    assert_eq!(
+        rows(&k.ok(&["get", "wd"])),
+        [vec!["NAME", "COLOR", "REPLICAS"], vec!["w1", "red", "1"]]
+    );
+    let explained = k.ok(&["explain", "widgets.spec"]);
+    assert!(
+        explained.contains("What the widget should be."),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("color\t<string> -required-"),
+        "{explained}"
+    );
+
+    // Merge patch works; strategic merge patch is refused as for any custom resource.
+    assert_eq!(
+        k.ok(&[
+            "patch",
+            "widget",
+            "w1",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"replicas":3}}"#
+        ]),
+        "widget.example.com/w1 patched\n"
+    );
+    let smp = k.fails(&["patch", "widget", "w1", "-p", r#"{"spec":{"replicas":4}}"#]);
+    assert!(
+        smp.contains("application/strategic-merge-patch+json is not supported by example.com/v1, Kind=Widget"),
+        "{smp}"
+    );
+
+    // Deleting the definition removes the kind and its objects.
+    assert_eq!(
+        k.ok(&["delete", "crd", "widgets.example.com"]),
+        "customresourcedefinition.apiextensions.k8s.io \"widgets.example.com\" deleted\n"
+    );
+    let gone = k.fails(&["get", "widgets"]);
+    assert!(
+        // kubectl's discovery cache may still name the kind; the server no longer serves it.
+        gone.contains("the server doesn't have a resource type \"widgets\"")
+            || gone.contains("the server could not find the requested resource"),
+        "{gone}"
+    );
+    k.ok(&["apply", "-f", &definition]);
+    assert_eq!(
+        k.ok(&["get", "widgets", "-o", "name"]),
+        "",
+        "a kind defined again starts empty"
+    );
+}

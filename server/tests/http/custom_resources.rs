@@ -1,0 +1,369 @@
+//! CustomResourceDefinitions over HTTP: a definition serves its kind at once, with its
+//! schema's validation, defaulting and pruning, printer columns and selectable fields; every
+//! served version reads the same objects; deleting the definition deletes the objects.
+
+use apistore::{Config, Store};
+use apistore_server::Server;
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::{run, send, send_accept, server, JSON};
+
+const DEFINITIONS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+const WIDGETS: &str = "/apis/example.com/v1/namespaces/default/widgets";
+
+/// A Widget definition; `versions` are its `spec.versions`.
+fn definition(versions: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "kind": "Widget", "shortNames": ["wd"]},
+            "versions": versions}
+    }))
+    .unwrap()
+}
+
+fn schema() -> Value {
+    json!({"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "required": ["color"], "properties": {
+            "color": {"type": "string", "enum": ["red", "blue"]},
+            "replicas": {"type": "integer", "minimum": 1, "default": 1}}},
+        "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}}}})
+}
+
+fn v1() -> Value {
+    json!([{"name": "v1", "served": true, "storage": true, "schema": schema(),
+        "subresources": {"status": {}},
+        "selectableFields": [{"jsonPath": ".spec.color"}],
+        "additionalPrinterColumns": [
+            {"name": "Color", "type": "string", "jsonPath": ".spec.color"},
+            {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"}]}])
+}
+
+fn widget(name: &str, spec: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": name}, "spec": spec}))
+    .unwrap()
+}
+
+#[test]
+fn a_definition_serves_its_kind_at_once_with_defaults_pruning_and_validation() {
+    run(async {
+        let s = server();
+        assert_eq!(
+            send(&s, Method::GET, WIDGETS, "", b"").await.code,
+            StatusCode::NOT_FOUND
+        );
+        let created = send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        let conditions = created.body["status"]["conditions"].as_array().unwrap();
+        for kind in ["NamesAccepted", "Established"] {
+            assert!(
+                conditions
+                    .iter()
+                    .any(|c| c["type"] == kind && c["status"] == "True"),
+                "{kind} in {conditions:?}"
+            );
+        }
+        assert_eq!(
+            created.body["status"]["acceptedNames"]["singular"],
+            "widget"
+        );
+        assert_eq!(created.body["status"]["storedVersions"], json!(["v1"]));
+
+        let resources = send(&s, Method::GET, "/apis/example.com/v1", "", b"").await;
+        assert_eq!(resources.body["resources"][0]["name"], "widgets");
+        assert_eq!(resources.body["resources"][0]["shortNames"], json!(["wd"]));
+        let groups = send(&s, Method::GET, "/apis", "", b"").await;
+        assert!(groups.body["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "example.com"));
+
+        // Defaults filled in, unknown fields pruned.
+        let w1 = send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w1", json!({"color": "red", "typo": 1})),
+        )
+        .await;
+        assert_eq!(w1.code, StatusCode::CREATED, "{}", w1.body);
+        assert_eq!(w1.body["spec"], json!({"color": "red", "replicas": 1}));
+        assert_eq!(w1.body["apiVersion"], "example.com/v1");
+        // Strict validation names the field it would have pruned.
+        let strict = send(
+            &s,
+            Method::POST,
+            &format!("{WIDGETS}?fieldValidation=Strict"),
+            JSON,
+            &widget("w9", json!({"color": "red", "typo": 1})),
+        )
+        .await;
+        assert_eq!(strict.code, StatusCode::BAD_REQUEST);
+        assert!(strict.body["message"]
+            .as_str()
+            .unwrap()
+            .contains(r#"unknown field "spec.typo""#));
+
+        // Invalid values: 422 with kube-apiserver's causes, nothing written.
+        let bad = send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w2", json!({"color": "pink", "replicas": 0})),
+        )
+        .await;
+        assert_eq!(bad.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            bad.body["message"],
+            "Widget.example.com \"w2\" is invalid: [spec.color: Unsupported value: \"pink\": supported values: \"red\", \"blue\", spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1]"
+        );
+        assert_eq!(
+            bad.body["details"]["causes"][0]["reason"],
+            "FieldValueNotSupported"
+        );
+        let missing = send(&s, Method::POST, WIDGETS, JSON, &widget("w3", json!({}))).await;
+        assert_eq!(missing.body["details"]["causes"][0]["field"], "spec.color");
+        assert_eq!(
+            send(&s, Method::GET, &format!("{WIDGETS}/w2"), "", b"")
+                .await
+                .code,
+            StatusCode::NOT_FOUND
+        );
+
+        // Printer columns in Tables; selectable fields in field selectors.
+        send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w4", json!({"color": "blue", "replicas": 3})),
+        )
+        .await;
+        let table = send_accept(
+            &s,
+            Method::GET,
+            WIDGETS,
+            "",
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+            b"",
+        )
+        .await;
+        let columns: Vec<&str> = table.body["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(columns, ["Name", "Color", "Replicas"]);
+        assert_eq!(table.body["rows"][1]["cells"], json!(["w4", "blue", 3]));
+        let blue = send(
+            &s,
+            Method::GET,
+            &format!("{WIDGETS}?fieldSelector=spec.color%3Dblue"),
+            "",
+            b"",
+        )
+        .await;
+        let names: Vec<&str> = blue.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["w4"]);
+
+        // The status subresource; strategic merge patch is refused as for any custom resource.
+        let status = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/w1/status"),
+            "application/merge-patch+json",
+            br#"{"status":{"ready":true}}"#,
+        )
+        .await;
+        assert_eq!(status.code, StatusCode::OK, "{}", status.body);
+        assert_eq!(status.body["status"]["ready"], true);
+        let smp = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/w1"),
+            "application/strategic-merge-patch+json",
+            br#"{"spec":{"replicas":2}}"#,
+        )
+        .await;
+        assert_eq!(smp.code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let merged = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/w1"),
+            "application/merge-patch+json",
+            br#"{"spec":{"replicas":2}}"#,
+        )
+        .await;
+        assert_eq!(merged.body["spec"]["replicas"], 2);
+        assert_eq!(merged.body["metadata"]["generation"], 2);
+
+        // kubectl explain reads the schema from /openapi/v3.
+        let openapi = send(&s, Method::GET, "/openapi/v3/apis/example.com/v1", "", b"").await;
+        let published = &openapi.body["components"]["schemas"]["com.example.v1.Widget"];
+        assert_eq!(
+            published["x-kubernetes-group-version-kind"][0]["kind"],
+            "Widget"
+        );
+        assert_eq!(
+            published["properties"]["spec"]["properties"]["color"]["enum"],
+            json!(["red", "blue"])
+        );
+    });
+}
+
+#[test]
+fn deleting_a_definition_stops_serving_the_kind_and_deletes_its_objects() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let w1 = send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w1", json!({"color": "red"})),
+        )
+        .await;
+        assert_eq!(w1.code, StatusCode::CREATED);
+        let deleted = send(
+            &s,
+            Method::DELETE,
+            &format!("{DEFINITIONS}/widgets.example.com"),
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+        assert_eq!(
+            send(&s, Method::GET, WIDGETS, "", b"").await.code,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            send(&s, Method::GET, "/apis/example.com/v1", "", b"")
+                .await
+                .code,
+            StatusCode::NOT_FOUND
+        );
+        // Defined again, the kind starts empty.
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let list = send(&s, Method::GET, WIDGETS, "", b"").await;
+        assert_eq!(list.body["items"], json!([]));
+    });
+}
+
+#[test]
+fn every_served_version_reads_the_same_objects_under_its_own_api_version() {
+    run(async {
+        let s = server();
+        let versions = json!([
+            {"name": "v1beta1", "served": true, "storage": false, "schema": schema()},
+            {"name": "v1", "served": true, "storage": true, "schema": schema()}]);
+        let created = send(&s, Method::POST, DEFINITIONS, JSON, &definition(versions)).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w1", json!({"color": "red"})),
+        )
+        .await;
+        let beta = send(
+            &s,
+            Method::GET,
+            "/apis/example.com/v1beta1/namespaces/default/widgets/w1",
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(beta.code, StatusCode::OK);
+        assert_eq!(beta.body["apiVersion"], "example.com/v1beta1");
+        assert_eq!(beta.body["spec"]["color"], "red");
+    });
+}
+
+#[test]
+fn definitions_kube_apiserver_refuses_are_refused_with_its_causes() {
+    run(async {
+        let s = server();
+        let no_storage =
+            json!([{"name": "v1", "served": true, "storage": false, "schema": schema()}]);
+        let refused = send(&s, Method::POST, DEFINITIONS, JSON, &definition(no_storage)).await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("must have exactly one version marked as storage version"));
+        let not_structural = json!([{"name": "v1", "served": true, "storage": true,
+            "schema": {"openAPIV3Schema": {"type": "object",
+                "properties": {"spec": {"properties": {"a": {"type": "string"}}}}}}}]);
+        let refused = send(
+            &s,
+            Method::POST,
+            DEFINITIONS,
+            JSON,
+            &definition(not_structural),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refused.body["details"]["causes"][0]["field"],
+            "spec.versions[0].schema.openAPIV3Schema.properties[spec].type"
+        );
+        let mut misnamed: Value = serde_json::from_slice(&definition(v1())).unwrap();
+        misnamed["metadata"]["name"] = json!("gadgets.example.com");
+        let refused = send(
+            &s,
+            Method::POST,
+            DEFINITIONS,
+            JSON,
+            &serde_json::to_vec(&misnamed).unwrap(),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refused.body["details"]["causes"][0]["field"],
+            "metadata.name"
+        );
+        assert_eq!(
+            send(&s, Method::GET, WIDGETS, "", b"").await.code,
+            StatusCode::NOT_FOUND
+        );
+    });
+}
+
+#[test]
+fn a_restarted_server_serves_the_kinds_of_its_stored_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let s = Server::new(Store::open(Config::sled(dir.path())).unwrap()).unwrap();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w1", json!({"color": "red"})),
+        )
+        .await;
+        s.store().flush().unwrap();
+    });
+    run(async {
+        let s = Server::new(Store::open(Config::sled(dir.path())).unwrap()).unwrap();
+        let w1 = send(&s, Method::GET, &format!("{WIDGETS}/w1"), "", b"").await;
+        assert_eq!(w1.code, StatusCode::OK, "{}", w1.body);
+        assert_eq!(w1.body["spec"]["replicas"], 1);
+    });
+}
