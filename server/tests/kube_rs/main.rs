@@ -216,3 +216,103 @@ async fn a_controller_and_a_reflector_run_against_the_in_process_server() {
     controller_task.abort();
     reflector_task.abort();
 }
+
+/// A custom resource as operator authors write one.
+#[derive(
+    kube::CustomResource, serde::Deserialize, serde::Serialize, Clone, Debug, schemars::JsonSchema,
+)]
+#[kube(
+    group = "example.com",
+    version = "v1",
+    kind = "Widget",
+    namespaced,
+    status = "WidgetStatus"
+)]
+struct WidgetSpec {
+    color: String,
+    #[serde(default)]
+    replicas: i32,
+}
+
+#[derive(serde::Deserialize, serde::Serialize, Clone, Debug, Default, schemars::JsonSchema)]
+struct WidgetStatus {
+    ready: bool,
+}
+
+/// Marks a widget ready through its status subresource.
+async fn reconcile_widget(
+    widget: std::sync::Arc<Widget>,
+    widgets: std::sync::Arc<Api<Widget>>,
+) -> Result<kube::runtime::controller::Action, ReconcileError> {
+    let name = widget.metadata.name.clone().unwrap_or_default();
+    if widget.status.as_ref().is_none_or(|s| !s.ready) {
+        widgets
+            .patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({"status": {"ready": true}})),
+            )
+            .await?;
+    }
+    Ok(kube::runtime::controller::Action::await_change())
+}
+
+#[tokio::test]
+async fn a_derived_custom_resource_is_installed_by_its_definition_and_reconciled_by_a_controller() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::runtime::{controller::Action, Controller};
+    use kube::CustomResourceExt;
+    let client = client();
+    let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let installed = definitions
+        .create(&PostParams::default(), &Widget::crd())
+        .await
+        .expect("the derived definition is accepted");
+    let established = installed
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == "Established" && c.status == "True");
+    assert!(established, "established at once");
+
+    let widgets: Api<Widget> = Api::default_namespaced(client.clone());
+    let shared = std::sync::Arc::new(widgets.clone());
+    let controller = Controller::new(widgets.clone(), watcher::Config::default())
+        .run(
+            reconcile_widget,
+            |_, _: &ReconcileError, _| Action::requeue(Duration::from_secs(1)),
+            shared,
+        )
+        .for_each(|_| async {});
+    let controller_task = tokio::spawn(controller);
+    let created = widgets
+        .create(
+            &PostParams::default(),
+            &Widget::new(
+                "w1",
+                WidgetSpec {
+                    color: "red".into(),
+                    replicas: 2,
+                },
+            ),
+        )
+        .await
+        .expect("create");
+    assert_eq!(created.spec.replicas, 2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let w1 = widgets.get("w1").await.expect("get");
+        if w1.status.is_some_and(|s| s.ready) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the controller did not mark w1 ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    controller_task.abort();
+    let listed = widgets.list(&ListParams::default()).await.expect("list");
+    assert_eq!(listed.items.len(), 1);
+}

@@ -139,4 +139,34 @@ try:
 except NotFoundError:
     pass
 print("image group")
+
+# A custom resource: the definition through the DynamicClient, then its kind discovered afresh.
+crds = dc.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+crds.create(body={"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                  "metadata": {"name": "widgets.example.com"},
+                  "spec": {"group": "example.com", "scope": "Namespaced",
+                           "names": {"plural": "widgets", "kind": "Widget"},
+                           "versions": [{"name": "v1", "served": True, "storage": True,
+                                         "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                             "spec": {"type": "object", "properties": {
+                                                 "size": {"type": "integer", "default": 1}}}}}}}]}})
+fresh = dynamic.DynamicClient(api_client, cache_file=os.path.join(tempfile.mkdtemp(), "discovery.json"))
+widgets = fresh.resources.get(api_version="example.com/v1", kind="Widget")
+made = widgets.create(namespace="default", body={"apiVersion": "example.com/v1", "kind": "Widget",
+                      "metadata": {"name": "w1"}, "spec": {}})
+assert made.spec.size == 1, made
+try:
+    widgets.create(namespace="default", body={"apiVersion": "example.com/v1", "kind": "Widget",
+                   "metadata": {"name": "w2"}, "spec": {"size": "big"}})
+    raise AssertionError("an invalid widget was created")
+except ApiException as e:
+    assert e.status == 422, e.status
+assert [w.metadata.name for w in widgets.get(namespace="default").items] == ["w1"]
+crds.delete(name="widgets.example.com")
+try:
+    widgets.get(namespace="default", name="w1")
+    raise AssertionError("a widget outlived its definition")
+except NotFoundError:
+    pass
+print("custom resources")
 print("ok")
