@@ -55,6 +55,10 @@ struct Tables {
     /// The table served now, and the custom kinds in it (replaced whole when a definition is
     /// written, so a request keeps the table it started with).
     current: parking_lot::RwLock<(Arc<ResourceTable>, Vec<ApiResource>)>,
+    /// Held while a table is rebuilt and the objects of kinds gone are deleted: two rebuilds
+    /// at once could otherwise install an older listing over a newer one, and take a kind
+    /// defined meanwhile for one deleted.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Server {
@@ -72,6 +76,7 @@ impl Server {
         let server = Server {
             tables: Arc::new(Tables {
                 current: parking_lot::RwLock::new((Arc::new(built_in.clone()), Vec::new())),
+                reloading: tokio::sync::Mutex::new(()),
                 built_in,
             }),
             namespaces,
@@ -90,7 +95,8 @@ impl Server {
                 }
             }
         }
-        server.reload_custom_resources()?;
+        let (table, custom) = server.custom_table()?;
+        *server.tables.current.write() = (Arc::new(table), custom);
         Ok(server)
     }
 
@@ -99,10 +105,9 @@ impl Server {
         Arc::clone(&self.tables.current.read().0)
     }
 
-    /// Serves the kinds of the stored CustomResourceDefinitions (after a definition is written,
-    /// and at start), and deletes the objects of custom kinds no definition serves any more, as
-    /// kube-apiserver's finalizer does when a definition is deleted.
-    fn reload_custom_resources(&self) -> apistore::Result<()> {
+    /// The built-in kinds and those of the stored CustomResourceDefinitions, with the custom
+    /// kinds listed.
+    fn custom_table(&self) -> apistore::Result<(ResourceTable, Vec<ApiResource>)> {
         let definitions = self
             .tables
             .built_in
@@ -129,6 +134,15 @@ impl Server {
                 table.add(served);
             }
         }
+        Ok((table, custom))
+    }
+
+    /// Serves the kinds of the stored CustomResourceDefinitions (after a definition is
+    /// written), and deletes the objects of custom kinds no definition serves any more, as
+    /// kube-apiserver's finalizer does when a definition is deleted.
+    async fn reload_custom_resources(&self) -> apistore::Result<()> {
+        let _one_at_a_time = self.tables.reloading.lock().await;
+        let (table, custom) = self.custom_table()?;
         let gone: Vec<ApiResource> = {
             let mut current = self.tables.current.write();
             let gone = current
@@ -152,7 +166,9 @@ impl Server {
             purged.push((ar.group.clone(), ar.plural.clone()));
             self.store
                 .all_with(&ar)
-                .delete_collection(&DeleteParams::default(), &ListParams::default())?;
+                .into_async()
+                .delete_collection(&DeleteParams::default(), &ListParams::default())
+                .await?;
         }
         Ok(())
     }
@@ -341,7 +357,7 @@ impl Server {
         let definitions = target.resource.ar.group == crate::crd::GROUP
             && target.resource.ar.plural == "customresourcedefinitions";
         if definitions && writes && response.status().is_success() {
-            if let Err(e) = self.reload_custom_resources() {
+            if let Err(e) = self.reload_custom_resources().await {
                 response = errors::error(&e);
             }
         }

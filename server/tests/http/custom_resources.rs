@@ -367,3 +367,41 @@ fn a_restarted_server_serves_the_kinds_of_its_stored_definitions() {
         assert_eq!(w1.body["spec"]["replicas"], 1);
     });
 }
+
+#[test]
+fn definitions_written_at_once_all_serve_their_kinds_and_lose_no_objects() {
+    run(async {
+        let s = server();
+        let define_and_fill = |i: usize| {
+            let s = s.clone();
+            async move {
+                let group = format!("g{i}.example.com");
+                let body = serde_json::to_vec(&json!({
+                    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                    "metadata": {"name": format!("things.{group}")},
+                    "spec": {"group": group, "scope": "Namespaced",
+                        "names": {"plural": "things", "kind": "Thing"},
+                        "versions": [{"name": "v1", "served": true, "storage": true,
+                            "schema": {"openAPIV3Schema": {"type": "object",
+                                "x-kubernetes-preserve-unknown-fields": true}}}]}
+                }))
+                .unwrap();
+                let created = send(&s, Method::POST, DEFINITIONS, JSON, &body).await;
+                assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+                let thing = serde_json::to_vec(&json!({"apiVersion": format!("{group}/v1"),
+                    "kind": "Thing", "metadata": {"name": "t"}, "spec": {"i": i}}))
+                .unwrap();
+                let path = format!("/apis/{group}/v1/namespaces/default/things");
+                let made = send(&s, Method::POST, &path, JSON, &thing).await;
+                assert_eq!(made.code, StatusCode::CREATED, "{}", made.body);
+                path
+            }
+        };
+        let paths = futures::future::join_all((0..8).map(define_and_fill)).await;
+        for (i, path) in paths.iter().enumerate() {
+            let thing = send(&s, Method::GET, &format!("{path}/t"), "", b"").await;
+            assert_eq!(thing.code, StatusCode::OK, "{path}: {}", thing.body);
+            assert_eq!(thing.body["spec"]["i"], i);
+        }
+    });
+}
