@@ -2,6 +2,7 @@
 //! per workload:
 //! - `create` (default): creates of 1 KiB ConfigMaps from `--connections` keep-alive
 //!   connections, each with one request in flight, as kubectl-like clients do: rate, p50, p99.
+//!   `--kind widget` creates 1 KiB custom resources of a definition it makes instead.
 //! - `list`: creates `--n` ConfigMaps in `--namespace`, then lists them twice in pages of
 //!   `--limit` (continue tokens, as `kubectl get --chunk-size` and informers do): seconds per
 //!   traversal.
@@ -28,6 +29,7 @@ struct Args {
     limit: usize,
     watchers: usize,
     rate: usize,
+    kind: String,
 }
 
 fn args() -> Args {
@@ -40,6 +42,7 @@ fn args() -> Args {
         limit: 500,
         watchers: 1000,
         rate: 2000,
+        kind: "configmap".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,6 +61,7 @@ fn args() -> Args {
             "--limit" => out.limit = value.parse().unwrap_or(out.limit),
             "--watchers" => out.watchers = value.parse().unwrap_or(out.watchers),
             "--rate" => out.rate = value.parse().unwrap_or(out.rate),
+            "--kind" => out.kind = value,
             _ => {
                 eprintln!("unknown flag {flag}");
                 std::process::exit(2);
@@ -352,8 +356,36 @@ async fn watch(args: &Args) {
     );
 }
 
+/// A custom resource definition for the `--kind widget` creates: a structural schema with a
+/// few typed fields, a default and a pattern, so every create is validated, defaulted and
+/// pruned as kube-apiserver does.
+const WIDGET_DEFINITION: &str = r#"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+"metadata":{"name":"widgets.load.example.com"},
+"spec":{"group":"load.example.com","scope":"Namespaced","names":{"plural":"widgets","kind":"Widget"},
+"versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},
+"schema":{"openAPIV3Schema":{"type":"object","properties":{
+"spec":{"type":"object","required":["color"],"properties":{
+"color":{"type":"string","enum":["red","blue"]},
+"replicas":{"type":"integer","minimum":0,"default":1},
+"owner":{"type":"string","pattern":"^[a-z]+$"},
+"v":{"type":"string","maxLength":4096}}},
+"status":{"type":"object","properties":{"ready":{"type":"boolean"}}}}}}}]}}"#;
+
 async fn create(args: &Args) {
     let value = "x".repeat(900);
+    let widgets = args.kind == "widget";
+    if widgets {
+        let mut sender = connect(&args.host).await;
+        let (code, _) = send(
+            &mut sender,
+            &args.host,
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            WIDGET_DEFINITION.replace('\n', ""),
+        )
+        .await;
+        assert!(code == 201 || code == 409, "the definition answered {code}");
+    }
     // Names unique to this run, so runs against one server do not collide.
     let run = std::process::id();
     let started = Instant::now();
@@ -373,10 +405,22 @@ async fn create(args: &Args) {
                 tokio::spawn(connection);
                 let mut latencies = Vec::with_capacity(per);
                 for i in 0..per {
-                    let body = format!(
-                        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"load-{run}-{c}-{i}"}},"data":{{"v":"{value}"}}}}"#
-                    );
-                    let request = Request::post(format!("/api/v1/namespaces/{ns}/configmaps"))
+                    let (body, path) = if widgets {
+                        (
+                            format!(
+                                r#"{{"apiVersion":"load.example.com/v1","kind":"Widget","metadata":{{"name":"load-{run}-{c}-{i}"}},"spec":{{"color":"red","owner":"load","v":"{value}"}}}}"#
+                            ),
+                            format!("/apis/load.example.com/v1/namespaces/{ns}/widgets"),
+                        )
+                    } else {
+                        (
+                            format!(
+                                r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"load-{run}-{c}-{i}"}},"data":{{"v":"{value}"}}}}"#
+                            ),
+                            format!("/api/v1/namespaces/{ns}/configmaps"),
+                        )
+                    };
+                    let request = Request::post(path)
                         .header("host", &host)
                         .header("content-type", "application/json")
                         .body(Full::new(Bytes::from(body)))
@@ -400,7 +444,8 @@ async fn create(args: &Args) {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     println!(
-        "{{\"workload\":\"http-create\",\"n\":{},\"connections\":{},\"ops_per_s\":{:.0},\"p50_us\":{},\"p99_us\":{}}}",
+        "{{\"workload\":\"http-create\",\"kind\":\"{}\",\"n\":{},\"connections\":{},\"ops_per_s\":{:.0},\"p50_us\":{},\"p99_us\":{}}}",
+        args.kind,
         latencies.len(),
         args.connections,
         latencies.len() as f64 / elapsed.as_secs_f64(),

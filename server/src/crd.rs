@@ -117,6 +117,19 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
         });
         ar = ar.with_strategy(strategy);
         let columns = printer_columns(version);
+        let scale = version.pointer("/subresources/scale").and_then(|scale| {
+            let path = |name: &str| {
+                scale
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .and_then(json_path_pointer)
+            };
+            Some(crate::resources::ScalePaths {
+                spec_replicas: path("specReplicasPath")?,
+                status_replicas: path("statusReplicasPath")?,
+                label_selector: path("labelSelectorPath"),
+            })
+        });
         let published = published_schema(
             version.pointer("/schema/openAPIV3Schema"),
             &group,
@@ -130,6 +143,17 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
             columns,
             fields: None,
             schema: Some(published),
+            scale: scale.clone(),
+            subresources: scale
+                .iter()
+                .map(|_| crate::resources::Subresource {
+                    name: "scale",
+                    group: "autoscaling",
+                    version: "v1",
+                    kind: "Scale",
+                    verbs: vec!["get", "patch", "update"],
+                })
+                .collect(),
             unknown_fields: Some(Arc::new(move |body: &[u8]| {
                 match serde_json::from_slice::<Value>(body) {
                     Ok(Value::Object(mut map)) => unknown_schema.prune(&mut map),

@@ -51,6 +51,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         subresources: Vec::new(),
         merge_keys: None,
         schema: None,
+        scale: None,
     };
     let virtual_kind = |kind: &str, plural: &str, namespaced: bool| {
         if namespaced {

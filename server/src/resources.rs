@@ -38,11 +38,24 @@ pub struct ServedResource {
     pub merge_keys: Option<Vec<crate::smp::MergeKey>>,
     /// The kind's OpenAPI v3 schema, published for `kubectl explain` (custom resources).
     pub schema: Option<Value>,
+    /// Where a custom resource's `scale` subresource reads and writes its replicas.
+    pub scale: Option<ScalePaths>,
     /// Where the verbs go.
     pub backend: Arc<dyn Backend>,
 }
 
-/// A read-only subresource (`imagestreams/layers`).
+/// A custom resource's `scale` subresource: JSON pointers into the object.
+#[derive(Clone, Debug)]
+pub struct ScalePaths {
+    /// The desired replicas (`specReplicasPath`, `/spec/replicas`).
+    pub spec_replicas: String,
+    /// The observed replicas (`statusReplicasPath`, `/status/replicas`).
+    pub status_replicas: String,
+    /// The label selector as a string (`labelSelectorPath`), if the kind has one.
+    pub label_selector: Option<String>,
+}
+
+/// A subresource other than `status` (`imagestreams/layers`, a custom resource's `scale`).
 #[derive(Clone, Debug)]
 pub struct Subresource {
     /// The path segment (`layers`).
@@ -74,6 +87,7 @@ impl ServedResource {
             subresources: Vec::new(),
             merge_keys: None,
             schema: None,
+            scale: None,
         }
     }
 

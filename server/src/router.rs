@@ -426,6 +426,9 @@ impl Server {
         let backend = &resource.backend;
         let ns = target.namespace.as_deref();
         let status = target.subresource.as_deref() == Some("status");
+        if let (Some("scale"), Some(paths)) = (target.subresource.as_deref(), &resource.scale) {
+            return self.scale(target, paths, &request).await;
+        }
         let dry_run = match request.query.get("dryRun").map(String::as_str) {
             None | Some("") => false,
             Some("All") => true,
@@ -521,6 +524,91 @@ impl Server {
             }
             (method, _) => Ok(errors::method_not_allowed(method)),
         }
+    }
+
+    /// A custom resource's `scale` subresource (`kubectl scale`): an `autoscaling/v1` Scale read
+    /// from the object's replicas paths; a write sets the desired replicas in the object,
+    /// retried on a conflict unless the Scale names its own `resourceVersion`.
+    async fn scale(
+        &self,
+        target: &Target<'_>,
+        paths: &crate::resources::ScalePaths,
+        request: &Req,
+    ) -> apistore::Result<Response<Body>> {
+        let backend = &target.resource.backend;
+        let ns = target.namespace.as_deref();
+        let name = target.name.as_deref().unwrap_or_default();
+        let scale_of = |obj: &DynamicObject| {
+            let mut scale = json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {"name": obj.metadata.name, "namespace": obj.metadata.namespace,
+                    "uid": obj.metadata.uid, "resourceVersion": obj.metadata.resource_version,
+                    "creationTimestamp": obj.metadata.creation_timestamp},
+                "spec": {"replicas": obj.data.pointer(&paths.spec_replicas).cloned().unwrap_or(json!(0))},
+                "status": {"replicas": obj.data.pointer(&paths.status_replicas).cloned().unwrap_or(json!(0))}});
+            if let Some(selector) = paths
+                .label_selector
+                .as_deref()
+                .and_then(|p| obj.data.pointer(p))
+            {
+                scale["status"]["selector"] = selector.clone();
+            }
+            scale
+        };
+        if request.method == Method::GET {
+            let obj = backend.get(ns, name).await?;
+            return Ok(errors::json(StatusCode::OK, &scale_of(&obj)));
+        }
+        let body: Value = serde_json::from_slice(&request.body).map_err(|e| {
+            apistore::Error::bad_request(format!("the Scale could not be decoded: {e}"))
+        })?;
+        let media = request.content_type.split(';').next().unwrap_or("").trim();
+        let mut last = None;
+        for _ in 0..5 {
+            let obj = backend.get(ns, name).await?;
+            let mut wanted = scale_of(&obj);
+            match (&request.method, media) {
+                (&Method::PUT, _) => wanted = body.clone(),
+                (_, "application/merge-patch+json") => json_patch::merge(&mut wanted, &body),
+                (_, "application/json-patch+json") => {
+                    let ops: json_patch::Patch = serde_json::from_value(body.clone())
+                        .map_err(|e| apistore::Error::bad_request(e.to_string()))?;
+                    json_patch::patch(&mut wanted, &ops)
+                        .map_err(|e| apistore::Error::bad_request(e.to_string()))?;
+                }
+                _ => return Err(unsupported(target.resource)),
+            }
+            let Some(replicas) = wanted.pointer("/spec/replicas").and_then(Value::as_i64) else {
+                return Err(apistore::Error::invalid(
+                    "autoscaling",
+                    "Scale",
+                    name,
+                    vec![apistore::StatusCause::new(
+                        "FieldValueRequired",
+                        "spec.replicas",
+                        "Required value".into(),
+                    )],
+                ));
+            };
+            let pinned = wanted
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .filter(|rv| !rv.is_empty())
+                .map(str::to_string);
+            let mut next = obj.clone();
+            set_pointer(&mut next.data, &paths.spec_replicas, json!(replicas));
+            next.metadata.resource_version =
+                pinned.clone().or(obj.metadata.resource_version.clone());
+            let pp = PostParams {
+                dry_run: is_dry_run(request),
+                field_manager: request.query.get("fieldManager").cloned(),
+            };
+            match backend.replace(ns, name, &pp, next, false).await {
+                Ok(written) => return Ok(errors::json(StatusCode::OK, &scale_of(&written))),
+                Err(e) if e.is_conflict() && pinned.is_none() => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| apistore::Error::internal("the scale kept conflicting")))
     }
 
     /// A strategic merge patch: applied to the object as it is now, with the kind's merge keys,
@@ -1026,6 +1114,32 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
         }),
         _ => Err(unsupported(resource)),
     }
+}
+
+/// Sets the value at JSON pointer `pointer` of `target`, making the objects on the way.
+fn set_pointer(target: &mut Value, pointer: &str, value: Value) {
+    let mut at = target;
+    let segments: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, segment) in segments.iter().enumerate() {
+        if !at.is_object() {
+            *at = Value::Object(serde_json::Map::new());
+        }
+        let Value::Object(map) = at else { return };
+        if i + 1 == segments.len() {
+            map.insert(segment.clone(), value);
+            return;
+        }
+        at = map.entry(segment.clone()).or_insert(Value::Null);
+    }
+}
+
+/// True for `dryRun=All`.
+fn is_dry_run(request: &Req) -> bool {
+    request.query.get("dryRun").map(String::as_str) == Some("All")
 }
 
 /// kube-apiserver's 415 for a patch type the kind does not take: the Content-Types it does.

@@ -405,3 +405,63 @@ fn definitions_written_at_once_all_serve_their_kinds_and_lose_no_objects() {
         }
     });
 }
+
+#[test]
+fn the_scale_subresource_reads_and_writes_the_replicas_paths() {
+    run(async {
+        let s = server();
+        let mut versions = v1();
+        versions[0]["subresources"]["scale"] = json!({"specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas"});
+        versions[0]["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+            ["replicas"] = json!({"type": "integer"});
+        let created = send(&s, Method::POST, DEFINITIONS, JSON, &definition(versions)).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w1", json!({"color": "red", "replicas": 2})),
+        )
+        .await;
+        let scale = send(&s, Method::GET, &format!("{WIDGETS}/w1/scale"), "", b"").await;
+        assert_eq!(scale.code, StatusCode::OK, "{}", scale.body);
+        assert_eq!(scale.body["kind"], "Scale");
+        assert_eq!(scale.body["apiVersion"], "autoscaling/v1");
+        assert_eq!(scale.body["spec"]["replicas"], 2);
+        assert_eq!(scale.body["status"]["replicas"], 0);
+        // kubectl scale sends a merge patch of the Scale.
+        let scaled = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/w1/scale"),
+            "application/merge-patch+json",
+            br#"{"spec":{"replicas":5}}"#,
+        )
+        .await;
+        assert_eq!(scaled.code, StatusCode::OK, "{}", scaled.body);
+        assert_eq!(scaled.body["spec"]["replicas"], 5);
+        let w1 = send(&s, Method::GET, &format!("{WIDGETS}/w1"), "", b"").await;
+        assert_eq!(w1.body["spec"]["replicas"], 5);
+        // A Scale naming an old resourceVersion conflicts.
+        let stale = send(
+            &s,
+            Method::PUT,
+            &format!("{WIDGETS}/w1/scale"),
+            JSON,
+            &serde_json::to_vec(&json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {"name": "w1", "resourceVersion": scale.body["metadata"]["resourceVersion"]},
+                "spec": {"replicas": 7}}))
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(stale.code, StatusCode::CONFLICT, "{}", stale.body);
+        let resources = send(&s, Method::GET, "/apis/example.com/v1", "", b"").await;
+        assert!(resources.body["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "widgets/scale" && r["kind"] == "Scale"));
+    });
+}
