@@ -566,6 +566,18 @@ impl DynamicStrategy for CustomResourceStrategy {
     ) -> Vec<StatusCause> {
         self.problems(obj)
     }
+
+    fn decorates(&self) -> bool {
+        self.schema.has_defaults()
+    }
+
+    /// Defaults on read, as kube-apiserver does: an object written before a default was added
+    /// to the schema reads with it.
+    fn decorate(&self, obj: &mut DynamicObject, _ctx: &StrategyContext<'_>) {
+        if let Value::Object(map) = &mut obj.data {
+            self.schema.default_into(map);
+        }
+    }
 }
 
 #[cfg(test)]

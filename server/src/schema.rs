@@ -101,6 +101,14 @@ impl Schema {
         dropped
     }
 
+    /// True when some field of the schema has a default.
+    pub fn has_defaults(&self) -> bool {
+        self.default.is_some()
+            || self.properties.values().any(Schema::has_defaults)
+            || self.items.as_ref().is_some_and(|s| s.has_defaults())
+            || self.additional.as_ref().is_some_and(|s| s.has_defaults())
+    }
+
     /// Fills in the schema's defaults where a field is missing (and, for a `null` under a
     /// non-nullable schema, replaces it), as kube-apiserver defaults on write.
     pub fn default_into(&self, object: &mut Map<String, Value>) {

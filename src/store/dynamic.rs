@@ -86,6 +86,14 @@ pub trait DynamicStrategy: Send + Sync + 'static {
     }
     /// Puts the object in canonical form before it is stored.
     fn canonicalize(&self, _obj: &mut DynamicObject) {}
+    /// True when reads change the object ([`DynamicStrategy::decorate`]): every read then
+    /// copies it, so a kind without read-time fields leaves this false.
+    fn decorates(&self) -> bool {
+        false
+    }
+    /// Read-time changes to every object handed out (a custom resource's defaults that
+    /// appeared after it was written, as kube-apiserver defaults on read).
+    fn decorate(&self, _obj: &mut DynamicObject, _ctx: &StrategyContext<'_>) {}
 }
 
 /// A kind described at run time (kube-rs's `ApiResource`, with the scope and the store
@@ -246,7 +254,7 @@ impl ApiResource {
             status_subresource: self.status_subresource,
             allow_unconditional_update: false,
             allow_create_on_update: false,
-            decorates: false,
+            decorates: self.strategy.as_ref().is_some_and(|s| s.decorates()),
             default_grace_period_seconds: None,
             selectable_fields: self
                 .selectable_fields
@@ -534,7 +542,11 @@ impl Hooks<DynamicObject> for DynamicHooks {
             s.canonicalize(obj);
         }
     }
-    fn decorate(&self, _obj: &mut DynamicObject, _ctx: &StrategyContext<'_>) {}
+    fn decorate(&self, obj: &mut DynamicObject, ctx: &StrategyContext<'_>) {
+        if let Some(strategy) = &self.strategy {
+            strategy.decorate(obj, ctx);
+        }
+    }
     fn spec_changed(&self, new: &DynamicObject, old: &DynamicObject) -> bool {
         !self.same_spec(new, old)
     }

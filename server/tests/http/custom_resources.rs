@@ -465,3 +465,46 @@ fn the_scale_subresource_reads_and_writes_the_replicas_paths() {
             .any(|r| r["name"] == "widgets/scale" && r["kind"] == "Scale"));
     });
 }
+
+#[test]
+fn a_default_added_to_the_schema_later_shows_on_read() {
+    run(async {
+        let s = server();
+        let mut versions = v1();
+        versions[0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["replicas"] =
+            json!({"type": "integer"});
+        send(
+            &s,
+            Method::POST,
+            DEFINITIONS,
+            JSON,
+            &definition(versions.clone()),
+        )
+        .await;
+        send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w1", json!({"color": "red"})),
+        )
+        .await;
+        let before = send(&s, Method::GET, &format!("{WIDGETS}/w1"), "", b"").await;
+        assert_eq!(before.body["spec"], json!({"color": "red"}));
+        versions[0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["replicas"] =
+            json!({"type": "integer", "default": 3});
+        let patched = send(
+            &s,
+            Method::PATCH,
+            &format!("{DEFINITIONS}/widgets.example.com"),
+            "application/merge-patch+json",
+            &serde_json::to_vec(&json!({"spec": {"versions": versions}})).unwrap(),
+        )
+        .await;
+        assert_eq!(patched.code, StatusCode::OK, "{}", patched.body);
+        let after = send(&s, Method::GET, &format!("{WIDGETS}/w1"), "", b"").await;
+        assert_eq!(after.body["spec"], json!({"color": "red", "replicas": 3}));
+        let listed = send(&s, Method::GET, WIDGETS, "", b"").await;
+        assert_eq!(listed.body["items"][0]["spec"]["replicas"], 3);
+    });
+}
