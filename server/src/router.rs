@@ -457,6 +457,7 @@ impl Server {
                 }
             },
             (&Method::POST, None) => {
+                let warnings = field_warnings(target.resource, &request);
                 let obj = self.body_object(target, &request, None)?;
                 if let Some(ns) = ns {
                     self.check_namespace_accepts(ns).await?;
@@ -466,9 +467,10 @@ impl Server {
                     field_manager: request.query.get("fieldManager").cloned(),
                 };
                 match backend.create(ns, &pp, obj).await? {
-                    Answer::Object(created) => {
-                        Ok(self.object_response(resource, StatusCode::CREATED, &created, &request))
-                    }
+                    Answer::Object(created) => Ok(with_warnings(
+                        self.object_response(resource, StatusCode::CREATED, &created, &request),
+                        &warnings,
+                    )),
                     Answer::Status(status) => Ok(errors::json(
                         status_code(&status, StatusCode::CREATED),
                         &status,
@@ -476,13 +478,17 @@ impl Server {
                 }
             }
             (&Method::PUT, Some(name)) => {
+                let warnings = field_warnings(target.resource, &request);
                 let obj = self.body_object(target, &request, Some(name))?;
                 let pp = PostParams {
                     dry_run,
                     field_manager: request.query.get("fieldManager").cloned(),
                 };
                 let out = backend.replace(ns, name, &pp, obj, status).await?;
-                Ok(self.object_response(resource, StatusCode::OK, &out, &request))
+                Ok(with_warnings(
+                    self.object_response(resource, StatusCode::OK, &out, &request),
+                    &warnings,
+                ))
             }
             (&Method::PATCH, Some(name)) => {
                 let patch = patch_body(resource, &request)?;
@@ -1114,6 +1120,27 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
         }),
         _ => Err(unsupported(resource)),
     }
+}
+
+/// With `fieldValidation=Warn`, the unknown and duplicate fields of the body, which the
+/// answer carries as warnings (kubectl prints them; the write goes ahead).
+fn field_warnings(resource: &ServedResource, request: &Req) -> Vec<String> {
+    if request.query.get("fieldValidation").map(String::as_str) == Some("Warn") {
+        crate::strict::problems(resource, &request.body)
+    } else {
+        Vec::new()
+    }
+}
+
+/// `response` with a `Warning: 299 - "…"` header per warning, as kube-apiserver sends them.
+fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for warning in warnings {
+        let quoted = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(value) = http::HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }
 
 /// Sets the value at JSON pointer `pointer` of `target`, making the objects on the way.

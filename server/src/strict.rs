@@ -66,6 +66,22 @@ fn render(path: &serde_ignored::Path<'_>) -> String {
 /// # Errors
 /// BadRequest listing every such field, in kube-apiserver's words.
 pub fn check(resource: &ServedResource, body: &[u8]) -> apistore::Result<()> {
+    let problems = problems(resource, body);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let kind = &resource.ar.kind;
+    Err(apistore::Error::bad_request(format!(
+        "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {}",
+        resource.ar.version,
+        problems.join(", ")
+    )))
+}
+
+/// The unknown and duplicate fields of `body` for `resource`, each as kube-apiserver words it
+/// (`unknown field "spec.typo"`, `duplicate field "data"`): the error of `Strict`, the warnings
+/// of `Warn`.
+pub fn problems(resource: &ServedResource, body: &[u8]) -> Vec<String> {
     let mut problems: Vec<String> = duplicate_fields(body)
         .into_iter()
         .map(|f| format!("duplicate field \"{f}\""))
@@ -80,15 +96,7 @@ pub fn check(resource: &ServedResource, body: &[u8]) -> apistore::Result<()> {
             .into_iter()
             .map(|f| format!("unknown field \"{f}\"")),
     );
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let kind = &resource.ar.kind;
-    Err(apistore::Error::bad_request(format!(
-        "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {}",
-        resource.ar.version,
-        problems.join(", ")
-    )))
+    problems
 }
 
 /// Unknown fields of a kind known by its top-level fields only (and `metadata`).

@@ -508,3 +508,33 @@ fn a_default_added_to_the_schema_later_shows_on_read() {
         assert_eq!(listed.body["items"][0]["spec"]["replicas"], 3);
     });
 }
+
+#[test]
+fn warn_validation_writes_and_answers_each_unknown_field_as_a_warning_header() {
+    use http_body_util::Full;
+    use tower::ServiceExt;
+    run(async {
+        let s = server();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let request = http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("{WIDGETS}?fieldValidation=Warn"))
+            .header("content-type", JSON)
+            .body(Full::new(bytes::Bytes::from(widget(
+                "w1",
+                json!({"color": "red", "typo": 1}),
+            ))))
+            .unwrap();
+        let response = s.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let warnings: Vec<&str> = response
+            .headers()
+            .get_all("warning")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(warnings, [r#"299 - "unknown field \"spec.typo\"""#]);
+        let w1 = send(&s, Method::GET, &format!("{WIDGETS}/w1"), "", b"").await;
+        assert_eq!(w1.body["spec"], json!({"color": "red", "replicas": 1}));
+    });
+}
