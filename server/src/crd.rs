@@ -44,6 +44,9 @@ pub fn definitions(store: &Store) -> ServedResource {
 /// The kinds `definition` serves: one per served version. A definition whose schema does not
 /// compile serves nothing (its writes were refused, so only a stored one from elsewhere can).
 pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedResource> {
+    if !established(definition) {
+        return Vec::new();
+    }
     let spec = definition.data.get("spec").cloned().unwrap_or(Value::Null);
     let text = |pointer: &str| {
         spec.pointer(pointer)
@@ -249,7 +252,7 @@ struct DefinitionStrategy;
 impl DefinitionStrategy {
     /// Fills the defaults kube-apiserver gives a definition (`singular`, `listKind`, the
     /// `None` conversion) and sets its status: names accepted, established, stored versions.
-    fn settle(obj: &mut DynamicObject, old_stored: Vec<String>) {
+    fn settle(obj: &mut DynamicObject, old_stored: Vec<String>, taken: &[(String, String)]) {
         let Some(spec) = obj.data.get_mut("spec").and_then(Value::as_object_mut) else {
             return;
         };
@@ -306,17 +309,32 @@ impl DefinitionStrategy {
                 .and_then(|c| c.get("lastTransitionTime").cloned())
                 .unwrap_or_else(|| json!(now))
         };
-        let status = json!({
-            "acceptedNames": names,
-            "conditions": [
-                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                 "message": "no conflicts found", "lastTransitionTime": since("NamesAccepted")},
-                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                 "message": "the initial names have been accepted",
-                 "lastTransitionTime": since("Established")}
-            ],
-            "storedVersions": stored,
-        });
+        let conflict = name_conflict(&names, taken);
+        let status = match conflict {
+            None => json!({
+                "acceptedNames": names,
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                     "message": "no conflicts found", "lastTransitionTime": since("NamesAccepted")},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                     "message": "the initial names have been accepted",
+                     "lastTransitionTime": since("Established")}
+                ],
+                "storedVersions": stored,
+            }),
+            // Another definition of the group holds a name: this one is not served, as the
+            // apiextensions naming controller leaves it.
+            Some((reason, message)) => json!({
+                "acceptedNames": {"plural": "", "kind": ""},
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "False", "reason": reason,
+                     "message": message, "lastTransitionTime": now},
+                    {"type": "Established", "status": "False", "reason": "NotAccepted",
+                     "message": "not all names are accepted", "lastTransitionTime": now}
+                ],
+                "storedVersions": stored,
+            }),
+        };
         if let Value::Object(map) = &mut obj.data {
             map.insert("status".into(), status);
         }
@@ -451,9 +469,10 @@ impl DynamicStrategy for DefinitionStrategy {
     fn prepare_for_create(
         &self,
         obj: &mut DynamicObject,
-        _ctx: &StrategyContext<'_>,
+        ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        DefinitionStrategy::settle(obj, Vec::new());
+        let taken = names_taken(obj, ctx);
+        DefinitionStrategy::settle(obj, Vec::new(), &taken);
         Ok(())
     }
 
@@ -461,9 +480,10 @@ impl DynamicStrategy for DefinitionStrategy {
         &self,
         obj: &mut DynamicObject,
         old: &DynamicObject,
-        _ctx: &StrategyContext<'_>,
+        ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        DefinitionStrategy::settle(obj, DefinitionStrategy::stored_versions(old));
+        let taken = names_taken(obj, ctx);
+        DefinitionStrategy::settle(obj, DefinitionStrategy::stored_versions(old), &taken);
         Ok(())
     }
 
@@ -487,6 +507,103 @@ impl DynamicStrategy for DefinitionStrategy {
         }
         causes
     }
+}
+
+/// The names held by the other established definitions of `definition`'s group, each with the
+/// kind of name it is (`plural`, `singular`, `shortNames`, `kind`, `listKind`).
+fn names_taken(definition: &DynamicObject, ctx: &StrategyContext<'_>) -> Vec<(String, String)> {
+    let group = definition
+        .data
+        .pointer("/spec/group")
+        .and_then(Value::as_str);
+    let own = definition.metadata.name.as_deref();
+    let ar = ApiResource::cluster(
+        GROUP,
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+    );
+    let Ok(others) = ctx
+        .store()
+        .all_with(&ar)
+        .list_shared(&apistore::ListParams::default())
+    else {
+        return Vec::new();
+    };
+    let mut taken = Vec::new();
+    for other in &others.items {
+        if other.metadata.name.as_deref() == own
+            || other.data.pointer("/spec/group").and_then(Value::as_str) != group
+            || !established(other)
+        {
+            continue;
+        }
+        let Some(names) = other.data.pointer("/status/acceptedNames") else {
+            continue;
+        };
+        for field in ["plural", "singular", "kind", "listKind"] {
+            if let Some(name) = names.get(field).and_then(Value::as_str) {
+                taken.push((field.to_string(), name.to_string()));
+            }
+        }
+        for short in names
+            .get("shortNames")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            taken.push(("shortNames".to_string(), short.to_string()));
+        }
+    }
+    taken
+}
+
+/// The first of `names` another definition holds: the condition reason and message the
+/// naming controller gives (`"Widget" is already in use`).
+fn name_conflict(names: &Value, taken: &[(String, String)]) -> Option<(String, String)> {
+    let resource_names = |field: &str| matches!(field, "plural" | "singular" | "shortNames");
+    let wanted = |field: &str| -> Vec<String> {
+        match names.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    for (field, reason) in [
+        ("plural", "PluralConflict"),
+        ("singular", "SingularConflict"),
+        ("shortNames", "ShortNamesConflict"),
+        ("kind", "KindConflict"),
+        ("listKind", "ListKindConflict"),
+    ] {
+        for name in wanted(field) {
+            let clash = taken.iter().any(|(kind, held)| {
+                held == &name && (resource_names(field) == resource_names(kind))
+            });
+            if clash {
+                return Some((reason.to_string(), format!("{name:?} is already in use")));
+            }
+        }
+    }
+    None
+}
+
+/// True when `definition`'s `Established` condition is `True`.
+pub fn established(definition: &DynamicObject) -> bool {
+    definition
+        .data
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+        })
 }
 
 fn render(value: Option<&Value>) -> String {

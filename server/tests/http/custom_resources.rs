@@ -538,3 +538,40 @@ fn warn_validation_writes_and_answers_each_unknown_field_as_a_warning_header() {
         assert_eq!(w1.body["spec"], json!({"color": "red", "replicas": 1}));
     });
 }
+
+#[test]
+fn a_definition_whose_names_another_holds_is_not_accepted_or_served() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let mut clash: Value = serde_json::from_slice(&definition(v1())).unwrap();
+        clash["metadata"]["name"] = json!("gadgets.example.com");
+        clash["spec"]["names"] = json!({"plural": "gadgets", "kind": "Widget"});
+        let created = send(
+            &s,
+            Method::POST,
+            DEFINITIONS,
+            JSON,
+            &serde_json::to_vec(&clash).unwrap(),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        let conditions = &created.body["status"]["conditions"];
+        assert_eq!(conditions[0]["type"], "NamesAccepted");
+        assert_eq!(conditions[0]["status"], "False");
+        // The singular name defaults from the kind, and is checked first, as upstream.
+        assert_eq!(conditions[0]["reason"], "SingularConflict");
+        assert_eq!(conditions[0]["message"], "\"widget\" is already in use");
+        assert_eq!(conditions[1]["type"], "Established");
+        assert_eq!(conditions[1]["status"], "False");
+        let gadgets = "/apis/example.com/v1/namespaces/default/gadgets";
+        assert_eq!(
+            send(&s, Method::GET, gadgets, "", b"").await.code,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            send(&s, Method::GET, WIDGETS, "", b"").await.code,
+            StatusCode::OK
+        );
+    });
+}
