@@ -348,6 +348,20 @@ impl Error {
         )
     }
 
+    /// The 409 of a server-side apply that would change fields other managers own: the
+    /// message lists them, and each is a `FieldManagerConflict` cause.
+    pub fn apply_conflict(
+        group: &str,
+        plural: &str,
+        name: &str,
+        message: String,
+        causes: Vec<StatusCause>,
+    ) -> Error {
+        let mut details = Box::new(StatusDetails::named(group, plural, name));
+        details.causes = Some(causes);
+        Error::Conflict { message, details }
+    }
+
     /// A 409 Conflict: `Operation cannot be fulfilled on <resource> "<name>": <why>`.
     pub fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Error {
         Error::Conflict {

@@ -1112,12 +1112,9 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
             Ok(PatchBody::Strategic(parse("strategic merge patch")?))
         }
         "application/strategic-merge-patch+json" => Err(unsupported(resource)),
-        "application/apply-patch+yaml" => Err(apistore::Error::UnsupportedMediaType {
-            message: format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (server-side apply is not available for {})",
-                resource.ar.plural
-            ),
-        }),
+        // kubectl, client-go, kube-rs and the Python client send the applied object as JSON,
+        // which is YAML too; YAML in block form is not read.
+        "application/apply-patch+yaml" => Ok(PatchBody::Plain(Patch::Apply(parse("apply patch")?))),
         _ => Err(unsupported(resource)),
     }
 }

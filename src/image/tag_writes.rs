@@ -268,6 +268,11 @@ fn apply_patch<T: serde::Serialize + serde::de::DeserializeOwned>(
         Patch::Merge(merge) => json_patch::merge(&mut document, merge),
         Patch::Json(ops) => json_patch::patch(&mut document, ops)
             .map_err(|e| Error::bad_request(format!("the JSON patch could not be applied: {e}")))?,
+        Patch::Apply(_) => {
+            return Err(Error::UnsupportedMediaType {
+                message: format!("server-side apply is not supported by {kind}"),
+            })
+        }
     }
     serde_json::from_value(document)
         .map_err(|e| Error::bad_request(format!("the patched {kind} {name} does not decode: {e}")))

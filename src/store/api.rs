@@ -19,6 +19,7 @@ use crate::store::codec;
 use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};
 use crate::store::kind::Kind;
+use crate::store::managed;
 use crate::store::meta::{meta_now, meta_plus_seconds, ObjectMeta};
 use crate::store::params::{
     DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions,
@@ -428,6 +429,7 @@ impl<K: Resource> Api<K> {
         obj: K,
     ) -> Result<Arc<K>> {
         let obj = self.create_intake_owned(obj)?;
+        let obj = self.track(pp.field_manager.as_deref(), None, obj, Part::Main)?;
         let created = Arc::new(self.create_owned(mode, pp, obj, false).await?);
         if !pp.dry_run {
             if let Some(revision) = created
@@ -497,6 +499,7 @@ impl<K: Resource> Api<K> {
         internal: bool,
     ) -> Result<K> {
         let obj = self.create_intake(obj)?;
+        let obj = self.track(pp.field_manager.as_deref(), None, obj, Part::Main)?;
         self.create_owned(mode, pp, obj, internal).await
     }
 
@@ -894,6 +897,12 @@ impl<K: Resource> Api<K> {
             let Some(attempt) = attempt else {
                 return Err(Error::modified(&self.kind.group, &self.kind.plural, name));
             };
+            let attempt = self.track(
+                pp.field_manager.as_deref(),
+                Some(&current.obj),
+                attempt,
+                part,
+            )?;
             match self
                 .apply_update(mode, &current, attempt, pp.dry_run, part)
                 .await?
@@ -993,6 +1002,91 @@ impl<K: Resource> Api<K> {
             .map(|o| self.out(o))
     }
 
+    /// What a write by `manager` records in `managedFields`.
+    fn managed_write<'m>(&'m self, manager: &'m str, part: Part) -> managed::Write<'m> {
+        managed::Write {
+            manager,
+            api_version: &self.kind.api_version,
+            subresource: (part == Part::Status).then_some("status"),
+            time: serde_json::to_value(meta_now())
+                .ok()
+                .and_then(|t| t.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `obj` with the fields `manager` changed from `old` (None: a create) recorded as its in
+    /// `managedFields`; unchanged when the write names no manager.
+    fn track(&self, manager: Option<&str>, old: Option<&K>, obj: K, part: Part) -> Result<K> {
+        let Some(manager) = manager.filter(|m| !m.is_empty()) else {
+            return Ok(obj);
+        };
+        let mut doc = Value::Object(codec::to_map(&obj)?);
+        let old = old.map(codec::to_map).transpose()?.map(Value::Object);
+        managed::record_update(old.as_ref(), &mut doc, &self.managed_write(manager, part));
+        serde_json::from_value(doc).map_err(|e| {
+            Error::internal(format!("{} with its managed fields: {e}", self.resource()))
+        })
+    }
+
+    /// An apply body checked against the URL: its name (and namespace) must be the object's.
+    fn applied_body(&self, name: &str, applied: &Value) -> Result<Value> {
+        let Value::Object(map) = applied else {
+            return Err(Error::bad_request("an apply patch must be an object"));
+        };
+        let sent = map
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str);
+        if sent.is_some_and(|sent| sent != name) {
+            return Err(Error::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({name})",
+                sent.unwrap_or_default()
+            )));
+        }
+        Ok(applied.clone())
+    }
+
+    /// The create of an object that a server-side apply names and that does not exist.
+    async fn apply_create(
+        &self,
+        mode: Mode,
+        name: &str,
+        pp: &PatchParams,
+        applied: &Value,
+        manager: &str,
+    ) -> Result<K> {
+        let applied = self.applied_body(name, applied)?;
+        let mut doc = managed::apply(
+            None,
+            &applied,
+            &self.managed_write(manager, Part::Main),
+            pp.force,
+            &self.kind.group,
+            &self.kind.plural,
+            name,
+        )?;
+        if let Some(Value::Object(meta)) = doc.get_mut("metadata") {
+            meta.insert("name".into(), Value::String(name.to_string()));
+            if let Some(ns) = &self.namespace {
+                meta.entry("namespace")
+                    .or_insert_with(|| Value::String(ns.clone()));
+            }
+        }
+        let obj: K = serde_json::from_value(doc).map_err(|e| {
+            Error::bad_request(format!(
+                "the applied {} object could not be decoded: {e}",
+                self.resource()
+            ))
+        })?;
+        let obj = self.create_intake_owned(obj)?;
+        let pp = PostParams {
+            dry_run: pp.dry_run,
+            field_manager: None,
+        };
+        self.create_owned(mode, &pp, obj, false).await
+    }
+
     /// Patches only the `status` of the named object (the `/status` subresource).
     pub fn patch_status(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<K> {
         block_now(self.patch_in(Mode::Blocking, name, pp, patch, Part::Status))
@@ -1007,10 +1101,54 @@ impl<K: Resource> Api<K> {
         part: Part,
     ) -> Result<K> {
         let key = self.key_of(name)?;
+        let apply_manager = match patch {
+            Patch::Apply(_) => Some(
+                pp.field_manager
+                    .as_deref()
+                    .filter(|m| !m.is_empty())
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "meta.k8s.io",
+                            "PatchOptions",
+                            "",
+                            vec![StatusCause::new(
+                                "FieldValueRequired",
+                                "fieldManager",
+                                "Required value: is required for apply patch".into(),
+                            )],
+                        )
+                    })?,
+            ),
+            _ => None,
+        };
         loop {
-            let current = self.load(&key)?.ok_or_else(|| self.not_found(name))?;
+            let Some(current) = self.load(&key)? else {
+                // An apply creates what does not exist.
+                if let (Patch::Apply(applied), Some(manager), Part::Main) =
+                    (patch, apply_manager, part)
+                {
+                    return self.apply_create(mode, name, pp, applied, manager).await;
+                }
+                return Err(self.not_found(name));
+            };
             let mut doc = Value::Object(codec::to_map(&*current.obj)?);
+            let old_doc = apply_manager
+                .is_none()
+                .then(|| doc.clone())
+                .filter(|_| pp.field_manager.is_some());
             match patch {
+                Patch::Apply(applied) => {
+                    let write = self.managed_write(apply_manager.unwrap_or_default(), part);
+                    doc = managed::apply(
+                        Some(&doc),
+                        &self.applied_body(name, applied)?,
+                        &write,
+                        pp.force,
+                        &self.kind.group,
+                        &self.kind.plural,
+                        name,
+                    )?;
+                }
                 Patch::Merge(merge) => json_patch::merge(&mut doc, merge),
                 Patch::Json(ops) => json_patch::patch(&mut doc, ops).map_err(|e| {
                     self.invalid(
@@ -1022,6 +1160,9 @@ impl<K: Resource> Api<K> {
                         )],
                     )
                 })?,
+            }
+            if let (Some(old), Some(manager)) = (&old_doc, pp.field_manager.as_deref()) {
+                managed::record_update(Some(old), &mut doc, &self.managed_write(manager, part));
             }
             let patched: K = serde_json::from_value(doc).map_err(|e| {
                 Error::bad_request(format!(

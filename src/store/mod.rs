@@ -20,6 +20,7 @@ pub mod k8s;
 mod key;
 mod kind;
 mod list;
+mod managed;
 mod meta;
 mod pacing;
 mod params;

@@ -191,10 +191,28 @@ impl DeleteParams {
 pub struct PatchParams {
     /// Apply and validate, but write nothing.
     pub dry_run: bool,
-    /// The field manager name (accepted for compatibility).
+    /// The field manager: it owns the fields the patch changes (`metadata.managedFields`);
+    /// required by [`Patch::Apply`].
     pub field_manager: Option<String>,
-    /// Force (server-side apply only; accepted for compatibility).
+    /// Server-side apply only: take the fields other managers own instead of a Conflict.
     pub force: bool,
+}
+
+impl PatchParams {
+    /// Parameters of a server-side apply by `manager` (kube-rs's `PatchParams::apply`).
+    pub fn apply(manager: &str) -> PatchParams {
+        PatchParams {
+            field_manager: Some(manager.to_string()),
+            ..PatchParams::default()
+        }
+    }
+
+    /// Takes fields other managers own instead of answering a Conflict.
+    #[must_use]
+    pub fn force(mut self) -> PatchParams {
+        self.force = true;
+        self
+    }
 }
 
 /// A patch body (`kube::api::Patch`). Unlike kube-rs's `Patch<P>` it is not generic: the
@@ -206,6 +224,9 @@ pub enum Patch {
     Merge(serde_json::Value),
     /// An RFC 6902 JSON patch.
     Json(json_patch::Patch),
+    /// A server-side apply: the fields the manager wants set, as a (partial) object. Creates
+    /// the object when it does not exist.
+    Apply(serde_json::Value),
 }
 
 impl Patch {

@@ -297,8 +297,8 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
                 "/api/v1/namespaces/default/configmaps/a",
                 "application/apply-patch+yaml",
                 b"{}".to_vec(),
-                415,
-                "UnsupportedMediaType",
+                422,
+                "Invalid",
             ),
             (
                 Method::POST,

@@ -121,12 +121,22 @@ assert status.status == "Success", status
 tag = istags.get(namespace="img", name="web:latest")
 assert tag.image.metadata.name == digest, tag
 assert [i.metadata.name for i in images.get().items] == [digest]
+applied = streams.server_side_apply(namespace="img", field_manager="py",
+                                   body={"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                                         "metadata": {"name": "web", "annotations": {"owner": "py"}}})
+assert applied.metadata.annotations["owner"] == "py", applied
+assert any(e.manager == "py" and e.operation == "Apply" for e in applied.metadata.managedFields)
 try:
-    streams.patch(namespace="img", name="web", body={"spec": {"tags": [{"name": "x"}]}},
-                  content_type="application/apply-patch+yaml")
-    raise AssertionError("server-side apply was accepted")
+    streams.server_side_apply(namespace="img", field_manager="other",
+                              body={"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                                    "metadata": {"name": "web", "annotations": {"owner": "other"}}})
+    raise AssertionError("a conflicting apply was accepted")
 except ApiException as e:
-    assert e.status == 415, e.status
+    assert e.status == 409, e.status
+forced = streams.server_side_apply(namespace="img", field_manager="other", force_conflicts=True,
+                                  body={"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                                        "metadata": {"name": "web", "annotations": {"owner": "other"}}})
+assert forced.metadata.annotations["owner"] == "other", forced
 patched = streams.patch(namespace="img", name="web", body={"spec": {"lookupPolicy": {"local": True}}})
 assert patched.spec.lookupPolicy.local is True
 status_write = streams.status.replace(namespace="img", body=streams.get(namespace="img", name="web").to_dict())
