@@ -2,8 +2,8 @@
 //!
 //! Design notes: an object's fields are owned by field managers, as kube-apiserver records
 //! them: each entry names a manager, an operation (`Apply` or `Update`) and the set of fields it
-//! owns (`fieldsV1`: `{"f:spec":{"f:replicas":{}}}`). Ownership is kept per leaf — a scalar, a
-//! list (every list is atomic here) or an empty object. An update with a field manager takes the
+//! owns (`fieldsV1`: `{"f:spec":{"f:replicas":{}}}`). Ownership is kept per leaf — a scalar or a
+//! list (every list is atomic here). An update with a field manager takes the
 //! fields it changed from everyone; an apply owns exactly the fields it sends, conflicts with
 //! other managers over fields whose values it would change (unless forced), and removes the
 //! fields it owned before and no longer sends when nobody else owns them. Lists are atomic:
@@ -61,9 +61,10 @@ pub(crate) fn leaves(object: &Value) -> FieldSet {
     set
 }
 
+/// Leaves under `path`: scalars and lists. An empty object holds no field anyone owns.
 fn collect(value: &Value, path: FieldPath, set: &mut FieldSet) {
     match value {
-        Value::Object(map) if !map.is_empty() => {
+        Value::Object(map) => {
             for (key, inner) in map {
                 let mut child = path.clone();
                 child.push(key.clone());

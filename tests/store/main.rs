@@ -22,6 +22,7 @@ mod public_api_compiles_as_api_md_writes_it;
 mod read_borrows_the_latest_object;
 mod reads_never_see_a_decoded_object_of_another_version;
 mod replace_uses_optimistic_concurrency;
+mod server_side_apply_matches_an_ownership_model;
 mod snapshots_restore_the_state_at_their_revision;
 mod status_subresource_splits_spec_and_status;
 mod undecodable_objects_answer_internal_errors_naming_their_key;

@@ -1,0 +1,381 @@
+//! Server-side apply (`Patch::Apply`) and field ownership (`metadata.managedFields`): a few
+//! cases as kube-apiserver answers them, then a property test of random appliers and updaters
+//! over a handful of fields against a model of who owns what.
+use std::collections::{BTreeMap, BTreeSet};
+
+use apistore::{ApiResource, DynamicObject, Patch, PatchParams, PostParams, Store};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn config_maps(store: &Store) -> apistore::Api<DynamicObject> {
+    store.namespaced_with(
+        "ns",
+        &ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
+    )
+}
+
+fn applied(data: Value) -> Patch {
+    Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "cm"}, "data": data}))
+}
+
+/// `(manager, operation)` → the `data` keys it owns.
+fn owners(obj: &DynamicObject) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for entry in obj.metadata.managed_fields.iter().flatten() {
+        let entry = serde_json::to_value(entry).unwrap();
+        let keys: BTreeSet<String> = entry["fieldsV1"]["f:data"]
+            .as_object()
+            .map(|m| {
+                m.keys()
+                    .map(|k| k.trim_start_matches("f:").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            out.insert(
+                (
+                    entry["manager"].as_str().unwrap().to_string(),
+                    entry["operation"].as_str().unwrap().to_string(),
+                ),
+                keys,
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn an_apply_creates_owns_what_it_sends_and_conflicts_with_other_owners() {
+    let store = Store::memory();
+    let api = config_maps(&store);
+    let created = api
+        .patch(
+            "cm",
+            &PatchParams::apply("alice"),
+            &applied(json!({"a": "1", "b": "2"})),
+        )
+        .expect("an apply creates what does not exist");
+    assert_eq!(created.data["data"], json!({"a": "1", "b": "2"}));
+    assert_eq!(
+        owners(&created),
+        BTreeMap::from([(
+            ("alice".into(), "Apply".into()),
+            ["a", "b"].map(String::from).into()
+        )])
+    );
+    let conflict = api
+        .patch(
+            "cm",
+            &PatchParams::apply("bob"),
+            &applied(json!({"a": "9"})),
+        )
+        .expect_err("bob would change alice's field");
+    assert_eq!(conflict.status().code, Some(409));
+    assert_eq!(
+        conflict.status().message.as_deref(),
+        Some("Apply failed with 1 conflict: conflict with \"alice\" using v1: .data.a")
+    );
+    // The same value is shared, not a conflict.
+    let shared = api
+        .patch(
+            "cm",
+            &PatchParams::apply("bob"),
+            &applied(json!({"a": "1"})),
+        )
+        .expect("same value");
+    assert_eq!(owners(&shared).len(), 2);
+    // Forced, bob takes the field.
+    let forced = api
+        .patch(
+            "cm",
+            &PatchParams::apply("bob").force(),
+            &applied(json!({"a": "9"})),
+        )
+        .expect("forced");
+    assert_eq!(forced.data["data"]["a"], "9");
+    assert_eq!(
+        owners(&forced)[&("alice".to_string(), "Apply".to_string())],
+        ["b"].map(String::from).into()
+    );
+    // Alice stops sending b: nobody else owns it, so it goes.
+    let dropped = api
+        .patch("cm", &PatchParams::apply("alice"), &applied(json!({})))
+        .expect("apply");
+    assert_eq!(dropped.data["data"], json!({"a": "9"}));
+    // An apply without a manager is refused as kube-apiserver refuses it.
+    let anonymous = api
+        .patch("cm", &PatchParams::default(), &applied(json!({})))
+        .expect_err("no manager");
+    assert_eq!(anonymous.status().code, Some(422));
+}
+
+#[test]
+fn updates_with_a_manager_take_the_fields_they_change() {
+    let store = Store::memory();
+    let api = config_maps(&store);
+    let mut cm = DynamicObject::new(
+        "cm",
+        &ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
+    )
+    .data(json!({"data": {"a": "1"}}));
+    cm.metadata.namespace = Some("ns".into());
+    let pp = PostParams {
+        field_manager: Some("kubectl-create".into()),
+        ..PostParams::default()
+    };
+    let created = api.create(&pp, &cm).expect("create");
+    assert_eq!(
+        owners(&created),
+        BTreeMap::from([(
+            ("kubectl-create".into(), "Update".into()),
+            ["a"].map(String::from).into()
+        )])
+    );
+    let conflict = api
+        .patch(
+            "cm",
+            &PatchParams::apply("kubectl"),
+            &applied(json!({"a": "2"})),
+        )
+        .expect_err("the creator owns a");
+    assert!(conflict
+        .status()
+        .message
+        .unwrap_or_default()
+        .contains("conflict with \"kubectl-create\""));
+    let patched = api
+        .patch(
+            "cm",
+            &PatchParams {
+                field_manager: Some("editor".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({"data": {"a": "3"}})),
+        )
+        .expect("merge patch");
+    assert_eq!(
+        owners(&patched),
+        BTreeMap::from([(
+            ("editor".into(), "Update".into()),
+            ["a"].map(String::from).into()
+        )])
+    );
+}
+
+const FIELDS: [&str; 4] = ["a", "b", "c", "d"];
+const MANAGERS: [&str; 3] = ["m0", "m1", "m2"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// A server-side apply of these fields with these values.
+    Apply {
+        manager: usize,
+        fields: BTreeMap<usize, usize>,
+        force: bool,
+    },
+    /// A merge patch by a manager setting (Some) or removing (None) one field.
+    Update {
+        manager: usize,
+        field: usize,
+        value: Option<usize>,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (
+            0..3usize,
+            proptest::collection::btree_map(0..4usize, 0..3usize, 0..4),
+            any::<bool>()
+        )
+            .prop_map(|(manager, fields, force)| Op::Apply {
+                manager,
+                fields,
+                force
+            }),
+        (0..3usize, 0..4usize, proptest::option::of(0..3usize)).prop_map(
+            |(manager, field, value)| Op::Update {
+                manager,
+                field,
+                value
+            }
+        ),
+    ]
+}
+
+/// Who owns what, and the object's `data`, as server-side apply defines them.
+#[derive(Default)]
+struct Model {
+    data: BTreeMap<String, String>,
+    owners: BTreeMap<String, BTreeSet<(String, String)>>,
+}
+
+impl Model {
+    /// Ok(()) when the op is taken; Err(()) for a conflict (nothing changes).
+    fn run(&mut self, op: &Op) -> Result<(), ()> {
+        match op {
+            Op::Apply {
+                manager,
+                fields,
+                force,
+            } => {
+                let m = MANAGERS[*manager].to_string();
+                let sent: BTreeMap<String, String> = fields
+                    .iter()
+                    .map(|(f, v)| (FIELDS[*f].to_string(), format!("v{v}")))
+                    .collect();
+                let conflict = sent.iter().any(|(f, v)| {
+                    self.data.get(f) != Some(v)
+                        && self
+                            .owners
+                            .get(f)
+                            .is_some_and(|o| o.iter().any(|(om, _)| *om != m))
+                });
+                if conflict && !force {
+                    return Err(());
+                }
+                let apply = (m.clone(), "Apply".to_string());
+                for (f, v) in &sent {
+                    let owners = self.owners.entry(f.clone()).or_default();
+                    if self.data.get(f) != Some(v) {
+                        owners.retain(|o| *o == apply);
+                    }
+                    owners.insert(apply.clone());
+                    self.data.insert(f.clone(), v.clone());
+                }
+                let before: Vec<String> = self
+                    .owners
+                    .iter()
+                    .filter(|(f, o)| o.contains(&apply) && !sent.contains_key(*f))
+                    .map(|(f, _)| f.clone())
+                    .collect();
+                for f in before {
+                    let owners = self.owners.get_mut(&f).expect("owned");
+                    owners.remove(&apply);
+                    if owners.is_empty() {
+                        self.owners.remove(&f);
+                        self.data.remove(&f);
+                    }
+                }
+            }
+            Op::Update {
+                manager,
+                field,
+                value,
+            } => {
+                let m = MANAGERS[*manager].to_string();
+                let f = FIELDS[*field].to_string();
+                match value {
+                    Some(v) => {
+                        let v = format!("v{v}");
+                        if self.data.get(&f) != Some(&v) {
+                            self.data.insert(f.clone(), v);
+                            self.owners
+                                .insert(f, BTreeSet::from([(m, "Update".to_string())]));
+                        }
+                    }
+                    None => {
+                        if self.data.remove(&f).is_some() {
+                            self.owners.remove(&f);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn by_manager(&self) -> BTreeMap<(String, String), BTreeSet<String>> {
+        let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for (f, owners) in &self.owners {
+            for owner in owners {
+                out.entry(owner.clone()).or_default().insert(f.clone());
+            }
+        }
+        out
+    }
+}
+
+fn run_ops(ops: &[Op]) {
+    let store = Store::memory();
+    let api = config_maps(&store);
+    let mut model = Model::default();
+    // The object exists from the start, created by m0 with a = v0.
+    api.patch(
+        "cm",
+        &PatchParams::apply("m0"),
+        &applied(json!({"a": "v0"})),
+    )
+    .expect("create");
+    model
+        .run(&Op::Apply {
+            manager: 0,
+            fields: BTreeMap::from([(0, 0)]),
+            force: false,
+        })
+        .expect("first apply");
+    for op in ops {
+        let answer = match op {
+            Op::Apply {
+                manager,
+                fields,
+                force,
+            } => {
+                let data: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|(f, v)| (FIELDS[*f].to_string(), json!(format!("v{v}"))))
+                    .collect();
+                let pp = PatchParams::apply(MANAGERS[*manager]);
+                let pp = if *force { pp.force() } else { pp };
+                let body = if data.is_empty() {
+                    Patch::Apply(
+                        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}),
+                    )
+                } else {
+                    applied(Value::Object(data))
+                };
+                api.patch("cm", &pp, &body)
+            }
+            Op::Update {
+                manager,
+                field,
+                value,
+            } => api.patch(
+                "cm",
+                &PatchParams {
+                    field_manager: Some(MANAGERS[*manager].to_string()),
+                    ..PatchParams::default()
+                },
+                &Patch::Merge(json!({"data": {FIELDS[*field]: value.map(|v| format!("v{v}"))}})),
+            ),
+        };
+        let expected = model.run(op);
+        match (&answer, expected) {
+            (Ok(_), Ok(())) => {}
+            (Err(e), Err(())) => assert_eq!(e.status().code, Some(409), "{op:?}: {e}"),
+            (got, want) => panic!("{op:?}: store answered {got:?}, the model {want:?}"),
+        }
+        let now = api.get("cm").expect("the object stays");
+        let data: BTreeMap<String, String> = now
+            .data
+            .get("data")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(data, model.data, "after {op:?}");
+        assert_eq!(owners(&now), model.by_manager(), "after {op:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #[test]
+    fn random_appliers_and_updaters_match_the_ownership_model(ops in proptest::collection::vec(op(), 1..30)) {
+        run_ops(&ops);
+    }
+}
