@@ -237,11 +237,18 @@ impl Server {
             return errors::no_route();
         };
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let request = Req {
             method: parts.method.clone(),
             query,
             accept,
             content_type,
+            user_agent,
             body,
         };
         match segs.as_slice() {
@@ -464,7 +471,7 @@ impl Server {
                 }
                 let pp = PostParams {
                     dry_run,
-                    field_manager: request.query.get("fieldManager").cloned(),
+                    field_manager: request.field_manager(),
                 };
                 match backend.create(ns, &pp, obj).await? {
                     Answer::Object(created) => Ok(with_warnings(
@@ -482,7 +489,7 @@ impl Server {
                 let obj = self.body_object(target, &request, Some(name))?;
                 let pp = PostParams {
                     dry_run,
-                    field_manager: request.query.get("fieldManager").cloned(),
+                    field_manager: request.field_manager(),
                 };
                 let out = backend.replace(ns, name, &pp, obj, status).await?;
                 Ok(with_warnings(
@@ -492,9 +499,14 @@ impl Server {
             }
             (&Method::PATCH, Some(name)) => {
                 let patch = patch_body(resource, &request)?;
+                // An apply names its manager itself; kube-apiserver does not default it.
+                let field_manager = match &patch {
+                    PatchBody::Plain(Patch::Apply(_)) => request.query.get("fieldManager").cloned(),
+                    _ => request.field_manager(),
+                };
                 let pp = PatchParams {
                     dry_run,
-                    field_manager: request.query.get("fieldManager").cloned(),
+                    field_manager,
                     force: is_true(request.query.get("force")),
                 };
                 let out = match patch {
@@ -606,7 +618,7 @@ impl Server {
                 pinned.clone().or(obj.metadata.resource_version.clone());
             let pp = PostParams {
                 dry_run: is_dry_run(request),
-                field_manager: request.query.get("fieldManager").cloned(),
+                field_manager: request.field_manager(),
             };
             match backend.replace(ns, name, &pp, next, false).await {
                 Ok(written) => return Ok(errors::json(StatusCode::OK, &scale_of(&written))),
@@ -904,7 +916,21 @@ struct Req {
     query: HashMap<String, String>,
     accept: String,
     content_type: String,
+    /// The client's `User-Agent`, which names the field manager of a write that names none.
+    user_agent: String,
     body: Bytes,
+}
+
+impl Req {
+    /// The field manager of a write: `fieldManager`, else the `User-Agent` up to its first `/`
+    /// (kube-apiserver's default; `kubectl` always names one).
+    fn field_manager(&self) -> Option<String> {
+        if let Some(manager) = self.query.get("fieldManager").filter(|m| !m.is_empty()) {
+            return Some(manager.clone());
+        }
+        let prefix = self.user_agent.split('/').next().unwrap_or("").trim();
+        (!prefix.is_empty()).then(|| prefix.chars().take(128).collect())
+    }
 }
 
 /// A resource path: the kind, the namespace and name it names, and its subresource.

@@ -1225,7 +1225,13 @@ impl<K: Resource> Api<K> {
             ));
         }
         if part == Part::Status {
+            // A status write keeps everything but the status, and the field ownership the
+            // write recorded (a body without managedFields leaves them as they were).
+            let managed = next.meta().managed_fields.clone();
             next = self.kind.hooks.with_status_from(old, next)?;
+            if managed.is_some() {
+                next.meta_mut().managed_fields = managed;
+            }
         } else if self.kind.status_subresource && part == Part::Main {
             self.kind.hooks.copy_status_from(&mut next, old)?;
         }

@@ -239,7 +239,8 @@ struct WidgetStatus {
     ready: bool,
 }
 
-/// Marks a widget ready through its status subresource.
+/// Marks a widget ready through its status subresource, with server-side apply as kube-rs
+/// recommends for controllers.
 async fn reconcile_widget(
     widget: std::sync::Arc<Widget>,
     widgets: std::sync::Arc<Api<Widget>>,
@@ -249,8 +250,11 @@ async fn reconcile_widget(
         widgets
             .patch_status(
                 &name,
-                &PatchParams::default(),
-                &Patch::Merge(serde_json::json!({"status": {"ready": true}})),
+                &PatchParams::apply("widget-controller").force(),
+                &Patch::Apply(serde_json::json!({
+                    "apiVersion": "example.com/v1", "kind": "Widget",
+                    "status": {"ready": true}
+                })),
             )
             .await?;
     }
@@ -313,6 +317,16 @@ async fn a_derived_custom_resource_is_installed_by_its_definition_and_reconciled
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     controller_task.abort();
+    let w1 = widgets.get("w1").await.expect("get");
+    let status_owner = w1
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .find(|e| e.manager.as_deref() == Some("widget-controller"))
+        .expect("the controller's apply is recorded");
+    assert_eq!(status_owner.operation.as_deref(), Some("Apply"));
+    assert_eq!(status_owner.subresource.as_deref(), Some("status"));
     let listed = widgets.list(&ListParams::default()).await.expect("list");
     assert_eq!(listed.items.len(), 1);
 }

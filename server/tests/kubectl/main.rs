@@ -937,3 +937,82 @@ fn kubectl_defines_a_custom_resource_and_manages_its_objects_as_against_kube_api
         "a kind defined again starts empty"
     );
 }
+
+#[test]
+fn kubectl_server_side_apply_owns_fields_and_reports_conflicts_as_against_kube_apiserver() {
+    let Some((running, cache, files)) = start() else {
+        return;
+    };
+    let k = Kubectl::of(&running, cache.path());
+    let write = |name: &str, text: &str| -> String {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).expect("manifest");
+        path.to_str().expect("path").to_string()
+    };
+    let first = write(
+        "ssa.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"1\"\n  b: \"2\"\n",
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            k.ok(&["apply", "--server-side", "-f", &first]),
+            "configmap/ssa serverside-applied\n"
+        );
+    }
+    let fields = k.ok(&[
+        "get",
+        "cm",
+        "ssa",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}/{.metadata.managedFields[*].operation}",
+    ]);
+    assert_eq!(fields, "kubectl/Apply");
+    let other = write(
+        "ssa-other.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"9\"\n",
+    );
+    let conflict = k.fails(&[
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "-f",
+        &other,
+    ]);
+    assert!(
+        conflict.contains(
+            r#"error: Apply failed with 1 conflict: conflict with "kubectl" using v1: .data.a"#
+        ),
+        "{conflict}"
+    );
+    assert_eq!(
+        k.ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            &other
+        ]),
+        "configmap/ssa serverside-applied\n"
+    );
+    assert_eq!(
+        k.ok(&["get", "cm", "ssa", "-o", "jsonpath={.data}"]),
+        r#"{"a":"9","b":"2"}"#
+    );
+    // A field kubectl created is owned by kubectl-create: applying another value conflicts.
+    let created = write(
+        "made.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made\ndata:\n  a: \"1\"\n",
+    );
+    k.ok(&["create", "-f", &created]);
+    let changed = write(
+        "made2.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made\ndata:\n  a: \"2\"\n",
+    );
+    let conflict = k.fails(&["apply", "--server-side", "-f", &changed]);
+    assert!(
+        conflict.contains(r#"conflict with "kubectl-create" using v1: .data.a"#),
+        "{conflict}"
+    );
+}
