@@ -285,9 +285,65 @@ fn writers(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same change to a ConfigMap-shaped object (one of ten entries) as a merge patch of that
+/// entry and as a server-side apply of the whole object by its field manager, on the memory store (so the figures are the
+/// patch work, not the log sync).
+fn patches(c: &mut Criterion) {
+    let store = Store::memory();
+    let api = store.namespaced_with("bench", &ApiResource::erase::<Settings>());
+    let data = |v: usize| -> serde_json::Value {
+        (0..10)
+            .map(|i| {
+                // key-0 carries the change; the other nine are sent unchanged.
+                let n = if i == 0 { v } else { i };
+                (
+                    format!("key-{i}"),
+                    serde_json::json!(format!("a value of forty bytes or so, number {n:04}")),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let apply = |v: usize| {
+        apistore::Patch::Apply(serde_json::json!({"apiVersion": "v1", "kind": "Settings",
+            "metadata": {"name": "p"}, "data": data(v)}))
+    };
+    let manager = apistore::PatchParams::apply("bench");
+    api.patch("p", &manager, &apply(0))
+        .expect("create by apply");
+    let mut group = c.benchmark_group("patches");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    let mut v = 0usize;
+    group.bench_function("merge_patch", |b| {
+        b.iter(|| {
+            v += 1;
+            let patch =
+                apistore::Patch::Merge(serde_json::json!({"data": {"key-0": v.to_string()}}));
+            api.patch("p", &apistore::PatchParams::default(), &patch)
+                .expect("merge")
+        })
+    });
+    group.bench_function("server_side_apply", |b| {
+        b.iter(|| {
+            v += 1;
+            api.patch("p", &manager, &apply(v)).expect("apply")
+        })
+    });
+    group.finish();
+}
+
 #[allow(missing_docs)]
 mod harness {
-    criterion::criterion_group!(benches, super::kinds, super::settings_kinds, super::writers);
+    criterion::criterion_group!(
+        benches,
+        super::kinds,
+        super::settings_kinds,
+        super::writers,
+        super::patches
+    );
 }
 criterion_main!(harness::benches);
 
