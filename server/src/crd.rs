@@ -115,6 +115,15 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
                 }
             }
         }
+        for (pointer, keys) in schema.list_types() {
+            ar = match keys {
+                Some(keys) => {
+                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    ar.with_list_map(&pointer, &keys)
+                }
+                None => ar.with_list_set(&pointer),
+            };
+        }
         let strategy = Arc::new(CustomResourceStrategy {
             schema: schema.clone(),
         });

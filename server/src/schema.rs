@@ -35,7 +35,13 @@ pub struct Schema {
     preserve_unknown: bool,
     embedded_resource: bool,
     default: Option<Value>,
+    /// `x-kubernetes-list-type` (`atomic`, `set`, `map`) and, for `map`, its keys.
+    list_type: Option<String>,
+    list_map_keys: Vec<String>,
 }
+
+/// A list's merge strategy in server-side apply: keyed by these fields, or a set (`None`).
+pub type ListType = (String, Option<Vec<String>>);
 
 impl Schema {
     /// Compiles `value`, a CRD version's `openAPIV3Schema`; the problems of a schema that is
@@ -99,6 +105,34 @@ impl Schema {
             }
         }
         dropped
+    }
+
+    /// The keyed lists (`x-kubernetes-list-type: map`) and sets of the schema, each as the JSON
+    /// pointer of its field names (items are not named).
+    pub fn list_types(&self) -> Vec<ListType> {
+        let mut out = Vec::new();
+        self.collect_list_types(&mut String::new(), &mut out);
+        out
+    }
+
+    fn collect_list_types(&self, pointer: &mut String, out: &mut Vec<ListType>) {
+        match self.list_type.as_deref() {
+            Some("map") if !self.list_map_keys.is_empty() => {
+                out.push((pointer.clone(), Some(self.list_map_keys.clone())));
+            }
+            Some("set") => out.push((pointer.clone(), None)),
+            _ => {}
+        }
+        for (name, child) in &self.properties {
+            let at = pointer.len();
+            pointer.push('/');
+            pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            child.collect_list_types(pointer, out);
+            pointer.truncate(at);
+        }
+        if let Some(items) = &self.items {
+            items.collect_list_types(pointer, out);
+        }
     }
 
     /// True when some field of the schema has a default.
@@ -476,6 +510,20 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         preserve_unknown: flag("x-kubernetes-preserve-unknown-fields"),
         embedded_resource: flag("x-kubernetes-embedded-resource"),
         default: map.get("default").cloned(),
+        list_type: map
+            .get("x-kubernetes-list-type")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        list_map_keys: map
+            .get("x-kubernetes-list-map-keys")
+            .and_then(Value::as_array)
+            .map(|k| {
+                k.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
         ..Schema::default()
     };
     if let Some(source) = map.get("pattern").and_then(Value::as_str) {

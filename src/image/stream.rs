@@ -744,6 +744,19 @@ impl Resource for ImageStream {
     const SELECTABLE_FIELDS: &'static [&'static str] =
         &["spec.dockerImageRepository", "status.dockerImageRepository"];
 
+    /// Tags merge by name in a server-side apply, as OpenShift's patch merge keys say.
+    fn api_resource() -> crate::ApiResource {
+        crate::ApiResource::namespaced(GROUP, VERSION, "ImageStream", "imagestreams")
+            .with_status_subresource()
+            .with_selectable_field("spec.dockerImageRepository", "/spec/dockerImageRepository")
+            .with_selectable_field(
+                "status.dockerImageRepository",
+                "/status/dockerImageRepository",
+            )
+            .with_list_map("/spec/tags", &["name"])
+            .with_list_map("/status/tags", &["tag"])
+    }
+
     fn meta(&self) -> &ObjectMeta {
         &self.metadata
     }

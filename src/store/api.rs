@@ -1023,7 +1023,12 @@ impl<K: Resource> Api<K> {
         };
         let mut doc = Value::Object(codec::to_map(&obj)?);
         let old = old.map(codec::to_map).transpose()?.map(Value::Object);
-        managed::record_update(old.as_ref(), &mut doc, &self.managed_write(manager, part));
+        managed::record_update(
+            old.as_ref(),
+            &mut doc,
+            &self.managed_write(manager, part),
+            &self.kind.list_types,
+        );
         serde_json::from_value(doc).map_err(|e| {
             Error::internal(format!("{} with its managed fields: {e}", self.resource()))
         })
@@ -1062,9 +1067,8 @@ impl<K: Resource> Api<K> {
             &applied,
             &self.managed_write(manager, Part::Main),
             pp.force,
-            &self.kind.group,
-            &self.kind.plural,
-            name,
+            &self.kind.list_types,
+            (&self.kind.group, &self.kind.plural, name),
         )?;
         if let Some(Value::Object(meta)) = doc.get_mut("metadata") {
             meta.insert("name".into(), Value::String(name.to_string()));
@@ -1144,9 +1148,8 @@ impl<K: Resource> Api<K> {
                         &self.applied_body(name, applied)?,
                         &write,
                         pp.force,
-                        &self.kind.group,
-                        &self.kind.plural,
-                        name,
+                        &self.kind.list_types,
+                        (&self.kind.group, &self.kind.plural, name),
                     )?;
                 }
                 Patch::Merge(merge) => json_patch::merge(&mut doc, merge),
@@ -1162,7 +1165,12 @@ impl<K: Resource> Api<K> {
                 })?,
             }
             if let (Some(old), Some(manager)) = (&old_doc, pp.field_manager.as_deref()) {
-                managed::record_update(Some(old), &mut doc, &self.managed_write(manager, part));
+                managed::record_update(
+                    Some(old),
+                    &mut doc,
+                    &self.managed_write(manager, part),
+                    &self.kind.list_types,
+                );
             }
             let patched: K = serde_json::from_value(doc).map_err(|e| {
                 Error::bad_request(format!(

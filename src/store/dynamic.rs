@@ -116,6 +116,8 @@ pub struct ApiResource {
     /// Field-selector names with the JSON pointer of their value.
     selectable_fields: Vec<(String, String)>,
     strategy: Option<Arc<dyn DynamicStrategy>>,
+    /// How the kind's lists merge in a server-side apply.
+    list_types: crate::store::managed::ListTypes,
 }
 
 impl fmt::Debug for ApiResource {
@@ -167,6 +169,7 @@ impl ApiResource {
             status_subresource: false,
             selectable_fields: Vec::new(),
             strategy: None,
+            list_types: crate::store::managed::ListTypes::default(),
         }
     }
 
@@ -217,11 +220,34 @@ impl ApiResource {
         self
     }
 
+    /// Makes the list at JSON pointer `pointer` (field names only: `/spec/ports`) a keyed list
+    /// for server-side apply (`x-kubernetes-list-type: map` with these
+    /// `x-kubernetes-list-map-keys`): appliers own and merge its items by key. Lists not
+    /// named are atomic.
+    #[must_use]
+    pub fn with_list_map(mut self, pointer: &str, keys: &[&str]) -> Self {
+        self.list_types.add_map(pointer, keys);
+        self
+    }
+
+    /// Makes the list at `pointer` a set of scalars for server-side apply
+    /// (`x-kubernetes-list-type: set`).
+    #[must_use]
+    pub fn with_list_set(mut self, pointer: &str) -> Self {
+        self.list_types.add_set(pointer);
+        self
+    }
+
     /// Attaches strategy hooks (validation, preparation) to the kind.
     #[must_use]
     pub fn with_strategy(mut self, strategy: Arc<dyn DynamicStrategy>) -> Self {
         self.strategy = Some(strategy);
         self
+    }
+
+    /// How the kind's lists merge in a server-side apply.
+    pub(crate) fn list_types(&self) -> crate::store::managed::ListTypes {
+        self.list_types.clone()
     }
 
     /// True when the kind has a status subresource.
@@ -261,6 +287,7 @@ impl ApiResource {
                 .iter()
                 .map(|(f, _)| f.clone())
                 .collect(),
+            list_types: self.list_types.clone().with_metadata(),
             hooks: Box::new(DynamicHooks {
                 types: self.types(),
                 status_subresource: self.status_subresource,

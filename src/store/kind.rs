@@ -135,6 +135,8 @@ pub(crate) struct Kind<K> {
     pub default_grace_period_seconds: Option<i64>,
     /// Field-selector fields beyond `metadata.name` and `metadata.namespace`.
     pub selectable_fields: Vec<String>,
+    /// How lists merge in a server-side apply (metadata's lists included).
+    pub list_types: crate::store::managed::ListTypes,
     pub hooks: Box<dyn Hooks<K>>,
 }
 
@@ -144,6 +146,7 @@ impl<K: Resource> Kind<K> {
         let ar = K::api_resource();
         Kind {
             selectable_fields: ar.selectable_fields().map(|(f, _)| f.to_string()).collect(),
+            list_types: ar.list_types().with_metadata(),
             status_subresource: ar.has_status_subresource(),
             group: ar.group,
             kind: ar.kind,

@@ -16,11 +16,68 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, StatusCause};
 
-/// A leaf field: the keys from the object's root.
+/// A leaf field: its `fieldsV1` path elements from the object's root (`f:spec`, `f:tags`,
+/// `k:{"name":"v1"}`, `f:from`; `v:"x"` for an element of a set).
 pub(crate) type FieldPath = Vec<String>;
 
 /// A set of leaf fields.
 pub(crate) type FieldSet = BTreeSet<FieldPath>;
+
+/// How a kind's lists merge and are owned: by key (`x-kubernetes-list-type: map`), as sets
+/// (`set`), or whole (`atomic`, any list not named). Lists are named by the field names on the
+/// way to them (`spec.tags` is `["spec", "tags"]`; a list inside a keyed list's items names the
+/// fields only, not the items).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListTypes {
+    lists: Vec<(Vec<String>, ListType)>,
+}
+
+/// How one list merges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ListType {
+    /// Items are objects identified by these fields.
+    Map(Vec<String>),
+    /// Items are scalars, each at most once.
+    Set,
+}
+
+impl ListTypes {
+    /// The lists every kind has in its metadata: owner references by `uid`, finalizers as a
+    /// set (as kube-apiserver's ObjectMeta declares them).
+    pub(crate) fn with_metadata(mut self) -> ListTypes {
+        self.add_map("/metadata/ownerReferences", &["uid"]);
+        self.add_set("/metadata/finalizers");
+        self
+    }
+
+    /// The list at JSON pointer `pointer` (field names only) is keyed by `keys`.
+    pub(crate) fn add_map(&mut self, pointer: &str, keys: &[&str]) {
+        self.lists.push((
+            pointer_fields(pointer),
+            ListType::Map(keys.iter().map(|k| k.to_string()).collect()),
+        ));
+    }
+
+    /// The list at JSON pointer `pointer` is a set.
+    pub(crate) fn add_set(&mut self, pointer: &str) {
+        self.lists.push((pointer_fields(pointer), ListType::Set));
+    }
+
+    fn of(&self, fields: &[String]) -> Option<&ListType> {
+        self.lists
+            .iter()
+            .find(|(path, _)| path.as_slice() == fields)
+            .map(|(_, t)| t)
+    }
+}
+
+fn pointer_fields(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
 
 /// Metadata fields the server owns: never part of a manager's set.
 const SYSTEM_METADATA: [&str; 10] = [
@@ -37,7 +94,7 @@ const SYSTEM_METADATA: [&str; 10] = [
 ];
 
 /// The leaf fields of `object` a manager sending it would own.
-pub(crate) fn leaves(object: &Value) -> FieldSet {
+pub(crate) fn leaves(object: &Value, lists: &ListTypes) -> FieldSet {
     let mut set = FieldSet::new();
     if let Value::Object(map) = object {
         for (key, value) in map {
@@ -50,63 +107,169 @@ pub(crate) fn leaves(object: &Value) -> FieldSet {
                         if SYSTEM_METADATA.contains(&field.as_str()) {
                             continue;
                         }
-                        collect(inner, vec!["metadata".into(), field.clone()], &mut set);
+                        collect(
+                            inner,
+                            vec![f("metadata"), f(field)],
+                            &mut vec!["metadata".into(), field.clone()],
+                            lists,
+                            &mut set,
+                        );
                     }
                 }
                 continue;
             }
-            collect(value, vec![key.clone()], &mut set);
+            collect(value, vec![f(key)], &mut vec![key.clone()], lists, &mut set);
         }
     }
     set
 }
 
-/// Leaves under `path`: scalars and lists. An empty object holds no field anyone owns.
-fn collect(value: &Value, path: FieldPath, set: &mut FieldSet) {
+fn f(name: &str) -> String {
+    format!("f:{name}")
+}
+
+/// The path element of a keyed list's item: `k:{"name":"v1"}` (keys in the list's order).
+fn item_key(item: &Value, keys: &[String]) -> Option<String> {
+    let mut out = serde_json::Map::new();
+    for key in keys {
+        out.insert(key.clone(), item.get(key)?.clone());
+    }
+    Some(format!("k:{}", Value::Object(out)))
+}
+
+/// Leaves under `path` (whose field names are `fields`): scalars and atomic lists, the items of
+/// sets, and the fields of keyed lists' items. An empty object holds no field anyone owns.
+fn collect(
+    value: &Value,
+    path: FieldPath,
+    fields: &mut Vec<String>,
+    lists: &ListTypes,
+    set: &mut FieldSet,
+) {
     match value {
         Value::Object(map) => {
             for (key, inner) in map {
                 let mut child = path.clone();
-                child.push(key.clone());
-                collect(inner, child, set);
+                child.push(f(key));
+                fields.push(key.clone());
+                collect(inner, child, fields, lists, set);
+                fields.pop();
             }
         }
+        Value::Array(items) => match lists.of(fields) {
+            Some(ListType::Map(keys)) => {
+                for item in items {
+                    match item_key(item, keys) {
+                        Some(key) => {
+                            let mut child = path.clone();
+                            child.push(key);
+                            collect(item, child, fields, lists, set);
+                        }
+                        None => {
+                            set.insert(path.clone());
+                        }
+                    }
+                }
+            }
+            Some(ListType::Set) => {
+                for item in items {
+                    let mut child = path.clone();
+                    child.push(format!("v:{item}"));
+                    set.insert(child);
+                }
+            }
+            None => {
+                set.insert(path);
+            }
+        },
         _ => {
             set.insert(path);
         }
     }
 }
 
-/// The value at `path`, if there is one.
-fn at<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
-    path.iter().try_fold(value, |v, key| v.get(key))
+/// The item of `list` a `k:` or `v:` element names, by index.
+fn find_item(list: &[Value], element: &str) -> Option<usize> {
+    if let Some(key) = element.strip_prefix("k:") {
+        let key: Value = serde_json::from_str(key).ok()?;
+        let key = key.as_object()?;
+        return list
+            .iter()
+            .position(|item| key.iter().all(|(k, v)| item.get(k) == Some(v)));
+    }
+    let wanted: Value = serde_json::from_str(element.strip_prefix("v:")?).ok()?;
+    list.iter().position(|item| *item == wanted)
 }
 
-/// Removes the field at `path`, and the objects above it it leaves empty.
+/// The value at `path`, if there is one.
+fn at<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter()
+        .try_fold(value, |v, element| match element.strip_prefix("f:") {
+            Some(name) => v.get(name),
+            None => {
+                let list = v.as_array()?;
+                list.get(find_item(list, element)?)
+            }
+        })
+}
+
+/// Removes the field at `path`, and what it leaves empty above it: objects with no fields, and
+/// keyed items with nothing but their keys.
 fn remove(value: &mut Value, path: &[String]) {
     let Some((last, parents)) = path.split_last() else {
         return;
     };
-    if parents.is_empty() {
-        if let Value::Object(map) = value {
-            map.remove(last);
-        }
+    let Some(parent) =
+        parents
+            .iter()
+            .try_fold(&mut *value, |v, element| match element.strip_prefix("f:") {
+                Some(name) => v.get_mut(name),
+                None => {
+                    let index = find_item(v.as_array()?, element)?;
+                    v.as_array_mut()?.get_mut(index)
+                }
+            })
+    else {
         return;
-    }
-    if let Some(Value::Object(parent)) = parents
-        .iter()
-        .try_fold(&mut *value, |v, key| v.get_mut(key))
-    {
-        parent.remove(last);
-        if parent.is_empty() {
-            remove(value, parents);
+    };
+    let emptied = match (last.strip_prefix("f:"), parent) {
+        (Some(name), Value::Object(map)) => {
+            let key_fields: Option<Vec<String>> = parents
+                .last()
+                .and_then(|p| p.strip_prefix("k:"))
+                .and_then(|k| serde_json::from_str::<Value>(k).ok())
+                .and_then(|k| k.as_object().map(|o| o.keys().cloned().collect()));
+            match key_fields {
+                // A keyed item keeps its keys while it has other fields; it goes with the last.
+                Some(keys) => {
+                    if !keys.iter().any(|k| k == name) {
+                        map.remove(name);
+                    }
+                    map.keys().all(|k| keys.contains(k))
+                }
+                None => {
+                    map.remove(name);
+                    map.is_empty()
+                }
+            }
         }
+        (None, Value::Array(list)) => {
+            if let Some(index) = find_item(list, last) {
+                list.remove(index);
+            }
+            false
+        }
+        _ => false,
+    };
+    if emptied && !parents.is_empty() {
+        remove(value, parents);
     }
 }
 
-/// The leaf fields whose values differ between `old` and `new` (added, changed or removed).
-pub(crate) fn changed(old: &Value, new: &Value) -> (FieldSet, FieldSet) {
-    let (before, after) = (leaves(old), leaves(new));
+/// The leaf fields whose values differ between `old` and `new` (added or changed), and those
+/// `new` no longer has.
+pub(crate) fn changed(old: &Value, new: &Value, lists: &ListTypes) -> (FieldSet, FieldSet) {
+    let (before, after) = (leaves(old, lists), leaves(new, lists));
     let changed = after
         .iter()
         .filter(|path| at(old, path) != at(new, path))
@@ -116,46 +279,42 @@ pub(crate) fn changed(old: &Value, new: &Value) -> (FieldSet, FieldSet) {
     (changed, removed)
 }
 
-/// `fieldsV1` of a set: nested `f:` keys, `{}` at each leaf.
+/// `fieldsV1` of a set: nested path elements, `{}` at each leaf, and `"."` where a keyed
+/// item (which has fields of its own) is itself owned.
 pub(crate) fn fields_v1(set: &FieldSet) -> Value {
     let mut root = Map::new();
     for path in set {
         let mut node = &mut root;
-        for key in path {
+        for element in path {
             let entry = node
-                .entry(format!("f:{key}"))
+                .entry(element.clone())
                 .or_insert_with(|| Value::Object(Map::new()));
             let Value::Object(next) = entry else {
                 break;
             };
+            if element.starts_with("k:") {
+                next.entry(".").or_insert_with(|| Value::Object(Map::new()));
+            }
             node = next;
         }
     }
     Value::Object(root)
 }
 
-/// The set a `fieldsV1` value describes (`k:`, `v:` and `i:` entries count as the list that
-/// holds them, which is owned whole here).
+/// The set a `fieldsV1` value describes.
 pub(crate) fn from_fields_v1(fields: &Value) -> FieldSet {
     fn walk(node: &Value, path: &mut FieldPath, set: &mut FieldSet) {
         let Value::Object(map) = node else {
             return;
         };
-        let mut leaf = map.is_empty();
-        for (key, child) in map {
-            if key == "." {
-                leaf = true;
-            } else if let Some(field) = key.strip_prefix("f:") {
-                path.push(field.to_string());
-                walk(child, path, set);
-                path.pop();
-            } else {
-                // An element of an associative list: the list is the leaf.
-                leaf = true;
-            }
-        }
-        if leaf && !path.is_empty() {
+        let children: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| *k != ".").collect();
+        if children.is_empty() && !path.is_empty() {
             set.insert(path.clone());
+        }
+        for (element, child) in children {
+            path.push(element.clone());
+            walk(child, path, set);
+            path.pop();
         }
     }
     let mut set = FieldSet::new();
@@ -250,14 +409,19 @@ pub(crate) struct Write<'a> {
 
 /// Records an update by `write.manager` from `old` (None: a create) to `new`: it takes the
 /// fields it changed from every other manager, and removed fields leave every set.
-pub(crate) fn record_update(old: Option<&Value>, new: &mut Value, write: &Write<'_>) {
+pub(crate) fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    write: &Write<'_>,
+    lists: &ListTypes,
+) {
     let mut list = match old {
         Some(old) => entries(old),
         None => Vec::new(),
     };
     let (changed, removed) = match old {
-        Some(old) => changed(old, new),
-        None => (leaves(new), FieldSet::new()),
+        Some(old) => changed(old, new, lists),
+        None => (leaves(new, lists), FieldSet::new()),
     };
     if changed.is_empty() && removed.is_empty() && old.is_some() {
         set_entries(new, &list);
@@ -297,11 +461,10 @@ pub(crate) fn apply(
     applied: &Value,
     write: &Write<'_>,
     force: bool,
-    group: &str,
-    plural: &str,
-    name: &str,
+    lists: &ListTypes,
+    (group, plural, name): (&str, &str, &str),
 ) -> Result<Value, Error> {
-    let sent = leaves(applied);
+    let sent = leaves(applied, lists);
     let mut list = live.map(entries).unwrap_or_default();
     let mut merged = live.cloned().unwrap_or_else(|| json!({}));
     if let Some(live) = live {
@@ -336,7 +499,7 @@ pub(crate) fn apply(
                 .retain(|f| !sent.contains(f) || at(&merged, f) == at(applied, f));
         }
     }
-    merge(&mut merged, applied);
+    merge(&mut merged, applied, &mut Vec::new(), lists);
     for path in before.difference(&sent) {
         let owned_elsewhere = list.iter().any(|e| {
             !e.same_slot(write.manager, "Apply", write.subresource) && e.fields.contains(path)
@@ -358,23 +521,64 @@ pub(crate) fn apply(
     Ok(merged)
 }
 
-/// Merges `applied` into `target`: objects field by field, everything else replaced.
-fn merge(target: &mut Value, applied: &Value) {
+/// Merges `applied` into `target`: objects field by field, keyed lists item by item, sets by
+/// union, everything else replaced. `fields` are the field names on the way to `target`.
+fn merge(target: &mut Value, applied: &Value, fields: &mut Vec<String>, lists: &ListTypes) {
     match (target, applied) {
         (Value::Object(target), Value::Object(applied)) => {
             for (key, value) in applied {
+                fields.push(key.clone());
                 match target.get_mut(key) {
-                    Some(existing) if existing.is_object() && value.is_object() => {
-                        merge(existing, value)
-                    }
-                    _ => {
+                    Some(existing) => merge(existing, value, fields, lists),
+                    None => {
                         target.insert(key.clone(), value.clone());
                     }
                 }
+                fields.pop();
             }
         }
+        (Value::Array(target), Value::Array(applied)) => match lists.of(fields) {
+            Some(ListType::Map(keys)) => {
+                for item in applied {
+                    let found = item_key(item, keys).and_then(|k| find_item(target, &k));
+                    match found {
+                        Some(index) => merge(&mut target[index], item, fields, lists),
+                        None => target.push(item.clone()),
+                    }
+                }
+            }
+            Some(ListType::Set) => {
+                for item in applied {
+                    if !target.contains(item) {
+                        target.push(item.clone());
+                    }
+                }
+            }
+            None => *target = applied.clone(),
+        },
         (target, applied) => *target = applied.clone(),
     }
+}
+
+/// A field path as kube-apiserver prints it in conflicts: `.spec.tags[name="v1"].from`.
+fn render_path(path: &[String]) -> String {
+    let mut out = String::new();
+    for element in path {
+        if let Some(name) = element.strip_prefix("f:") {
+            out.push('.');
+            out.push_str(name);
+        } else if let Some(key) = element.strip_prefix("k:") {
+            let pairs: Vec<String> = serde_json::from_str::<Value>(key)
+                .ok()
+                .and_then(|k| k.as_object().cloned())
+                .map(|k| k.iter().map(|(n, v)| format!("{n}={v}")).collect())
+                .unwrap_or_default();
+            out.push_str(&format!("[{}]", pairs.join(",")));
+        } else if let Some(value) = element.strip_prefix("v:") {
+            out.push_str(&format!("[{value}]"));
+        }
+    }
+    out
 }
 
 /// kube-apiserver's 409 for an apply that conflicts: `Apply failed with N conflict(s):
@@ -397,7 +601,7 @@ fn conflict_error(
         .map(|(manager, path)| {
             StatusCause::new(
                 "FieldManagerConflict",
-                &format!(".{}", path.join(".")),
+                &render_path(path),
                 format!("conflict with \"{manager}\" using {}", using(manager)),
             )
         })

@@ -379,3 +379,70 @@ proptest! {
         run_ops(&ops);
     }
 }
+
+#[test]
+fn keyed_lists_and_sets_are_merged_and_owned_item_by_item() {
+    let store = Store::memory();
+    let ar = ApiResource::namespaced("example.com", "v1", "Service", "services")
+        .with_list_map("/spec/ports", &["name"])
+        .with_list_set("/spec/tags");
+    let api = store.namespaced_with("ns", &ar);
+    let apply = |ports: Value, tags: Value| {
+        Patch::Apply(json!({"apiVersion": "example.com/v1", "kind": "Service",
+            "metadata": {"name": "s"}, "spec": {"ports": ports, "tags": tags}}))
+    };
+    api.patch(
+        "s",
+        &PatchParams::apply("alice"),
+        &apply(json!([{"name": "http", "port": 80}]), json!(["a"])),
+    )
+    .expect("alice");
+    let both = api
+        .patch(
+            "s",
+            &PatchParams::apply("bob"),
+            &apply(json!([{"name": "grpc", "port": 9000}]), json!(["b"])),
+        )
+        .expect("bob's item does not touch alice's");
+    assert_eq!(
+        both.data["spec"]["ports"],
+        json!([{"name": "http", "port": 80}, {"name": "grpc", "port": 9000}])
+    );
+    assert_eq!(both.data["spec"]["tags"], json!(["a", "b"]));
+    let fields: Vec<Value> = both
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|e| serde_json::to_value(e).unwrap()["fieldsV1"].clone())
+        .collect();
+    assert_eq!(
+        fields[1]["f:spec"]["f:ports"],
+        json!({"k:{\"name\":\"grpc\"}": {".": {}, "f:name": {}, "f:port": {}}})
+    );
+    assert_eq!(fields[1]["f:spec"]["f:tags"], json!({"v:\"b\"": {}}));
+    let conflict = api
+        .patch(
+            "s",
+            &PatchParams::apply("bob"),
+            &apply(json!([{"name": "http", "port": 8080}]), json!(["b"])),
+        )
+        .expect_err("alice's port");
+    assert_eq!(
+        conflict.status().message.as_deref(),
+        Some("Apply failed with 1 conflict: conflict with \"alice\" using v1: .spec.ports[name=\"http\"].port")
+    );
+    // Alice stops sending her item and tag: they go; bob's stay.
+    let left = api
+        .patch(
+            "s",
+            &PatchParams::apply("alice"),
+            &apply(json!([]), json!([])),
+        )
+        .expect("alice again");
+    assert_eq!(
+        left.data["spec"]["ports"],
+        json!([{"name": "grpc", "port": 9000}])
+    );
+    assert_eq!(left.data["spec"]["tags"], json!(["b"]));
+}
