@@ -596,6 +596,7 @@ impl<K: Resource> Api<K> {
             return Err(self.invalid(&name, causes));
         }
         self.kind.hooks.canonicalize(&mut obj);
+        let mut obj = self.owned_fields_that_exist(obj)?;
         let bytes = self.kind.encode(&mut obj, None)?;
         self.check_size(&name, &bytes)?;
         let key = self
@@ -1015,6 +1016,22 @@ impl<K: Resource> Api<K> {
         }
     }
 
+    /// `obj` with its managers' field sets cut to the fields it has once its strategy
+    /// prepared it (a field a manager sent that the strategy dropped — pruned, defaulted away
+    /// — is nobody's). Objects without `managedFields` pass untouched.
+    fn owned_fields_that_exist(&self, obj: K) -> Result<K> {
+        if obj.meta().managed_fields.is_none() {
+            return Ok(obj);
+        }
+        let mut doc = Value::Object(codec::to_map(&obj)?);
+        if !managed::drop_missing(&mut doc, &self.kind.list_types) {
+            return Ok(obj);
+        }
+        serde_json::from_value(doc).map_err(|e| {
+            Error::internal(format!("{} with its managed fields: {e}", self.resource()))
+        })
+    }
+
     /// `obj` with the fields `manager` changed from `old` (None: a create) recorded as its in
     /// `managedFields`; unchanged when the write names no manager.
     fn track(&self, manager: Option<&str>, old: Option<&K>, obj: K, part: Part) -> Result<K> {
@@ -1297,6 +1314,7 @@ impl<K: Resource> Api<K> {
             return Err(self.invalid(&name, causes));
         }
         self.kind.hooks.canonicalize(&mut next);
+        let mut next = self.owned_fields_that_exist(next)?;
         if part != Part::Status && self.kind.hooks.spec_changed(&next, old) {
             next.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
         }

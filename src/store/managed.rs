@@ -399,6 +399,23 @@ pub(crate) fn set_entries(object: &mut Value, entries: &[Entry]) {
     }
 }
 
+/// Cuts every entry's set to the fields `object` has; answers whether anything was cut (the
+/// entries are rewritten then).
+pub(crate) fn drop_missing(object: &mut Value, lists: &ListTypes) -> bool {
+    let present = leaves(object, lists);
+    let mut list = entries(object);
+    let mut cut = false;
+    for entry in &mut list {
+        let before = entry.fields.len();
+        entry.fields.retain(|f| present.contains(f));
+        cut |= entry.fields.len() != before;
+    }
+    if cut {
+        set_entries(object, &list);
+    }
+    cut
+}
+
 /// What a write of one manager is.
 pub(crate) struct Write<'a> {
     pub manager: &'a str,

@@ -446,3 +446,45 @@ fn keyed_lists_and_sets_are_merged_and_owned_item_by_item() {
     );
     assert_eq!(left.data["spec"]["tags"], json!(["b"]));
 }
+
+/// Drops `spec.typo`, as a custom resource's pruning would.
+struct Prunes;
+
+impl apistore::DynamicStrategy for Prunes {
+    fn prepare_for_create(
+        &self,
+        obj: &mut DynamicObject,
+        _ctx: &apistore::StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        if let Some(spec) = obj.data.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.remove("typo");
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_field_the_strategy_drops_is_owned_by_nobody() {
+    let store = Store::memory();
+    let ar = ApiResource::namespaced("example.com", "v1", "Widget", "widgets")
+        .with_strategy(std::sync::Arc::new(Prunes));
+    let api = store.namespaced_with("ns", &ar);
+    let widget = DynamicObject::new("w", &ar)
+        .within("ns")
+        .data(json!({"spec": {"color": "red", "typo": 1}}));
+    let pp = PostParams {
+        field_manager: Some("client".into()),
+        ..PostParams::default()
+    };
+    let created = api.create(&pp, &widget).expect("create");
+    let fields = serde_json::to_value(&created.metadata.managed_fields.unwrap()[0]).unwrap();
+    assert_eq!(fields["fieldsV1"], json!({"f:spec": {"f:color": {}}}));
+    // So another manager applying the field it never got is no conflict.
+    api.patch(
+        "w",
+        &PatchParams::apply("other"),
+        &Patch::Apply(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w"}, "spec": {"typo": 2}})),
+    )
+    .expect("nobody owns spec.typo");
+}

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use apistore::Store;
 use apistore_server::Server;
 use futures::{StreamExt, TryStreamExt};
@@ -263,10 +266,30 @@ async fn reconcile_widget(
 
 #[tokio::test]
 async fn a_derived_custom_resource_is_installed_by_its_definition_and_reconciled_by_a_controller() {
+    install_and_reconcile_widgets(client()).await;
+}
+
+#[test]
+fn the_same_controller_runs_against_the_server_over_tcp() {
+    let running = common::Running::start(Store::memory());
+    let url = format!("http://{}", running.addr).parse().expect("url");
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let client = kube::Client::try_from(kube::Config::new(url)).expect("client");
+            install_and_reconcile_widgets(client).await;
+        });
+}
+
+/// Installs the derived Widget's definition through `Api<CustomResourceDefinition>`, runs a
+/// Controller that marks widgets ready by a server-side apply of their status, and checks it.
+async fn install_and_reconcile_widgets(client: kube::Client) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::runtime::{controller::Action, Controller};
     use kube::CustomResourceExt;
-    let client = client();
     let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
     let installed = definitions
         .create(&PostParams::default(), &Widget::crd())

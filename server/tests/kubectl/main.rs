@@ -918,6 +918,14 @@ fn kubectl_defines_a_custom_resource_and_manages_its_objects_as_against_kube_api
         "{smp}"
     );
 
+    // Server-side apply of a custom resource, twice.
+    for _ in 0..2 {
+        assert_eq!(
+            k.ok(&["apply", "--server-side", "--validate=false", "-f", &w1]),
+            "widget.example.com/w1 serverside-applied\n"
+        );
+    }
+
     // Deleting the definition removes the kind and its objects.
     assert_eq!(
         k.ok(&["delete", "crd", "widgets.example.com"]),
