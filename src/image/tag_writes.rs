@@ -228,6 +228,7 @@ impl StreamTagApi {
     /// Patches the tag as `get` (or, while it has no image, `replace`) shows it, then
     /// replaces it; a patch that sets no resourceVersion is a blind write.
     pub fn patch(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<ImageStreamTag> {
+        require_manager(pp, patch)?;
         let mut last = None;
         for _ in 0..BLIND_UPDATE_ATTEMPTS {
             let (stream_name, tag) = parse_stream_tag(name, "ImageStreamTags")?;
@@ -255,7 +256,26 @@ fn comparable_map(
     map.clone().unwrap_or_default()
 }
 
-/// Applies a merge or JSON patch to `current`'s JSON and decodes the result.
+/// An apply names its field manager, as kube-apiserver requires.
+fn require_manager(pp: &PatchParams, patch: &Patch) -> Result<()> {
+    let named = pp.field_manager.as_deref().is_some_and(|m| !m.is_empty());
+    if matches!(patch, Patch::Apply(_)) && !named {
+        return Err(Error::invalid(
+            "meta.k8s.io",
+            "PatchOptions",
+            "",
+            vec![StatusCause::new(
+                "FieldValueRequired",
+                "fieldManager",
+                "Required value: is required for apply patch".into(),
+            )],
+        ));
+    }
+    Ok(())
+}
+
+/// Applies a merge or JSON patch (or an apply's object) to `current`'s JSON and decodes the
+/// result.
 fn apply_patch<T: serde::Serialize + serde::de::DeserializeOwned>(
     current: &T,
     patch: &Patch,
@@ -268,11 +288,10 @@ fn apply_patch<T: serde::Serialize + serde::de::DeserializeOwned>(
         Patch::Merge(merge) => json_patch::merge(&mut document, merge),
         Patch::Json(ops) => json_patch::patch(&mut document, ops)
             .map_err(|e| Error::bad_request(format!("the JSON patch could not be applied: {e}")))?,
-        Patch::Apply(_) => {
-            return Err(Error::UnsupportedMediaType {
-                message: format!("server-side apply is not supported by {kind}"),
-            })
-        }
+        // A virtual object is computed from its stream and keeps no managedFields, so an apply
+        // has no other manager to conflict with and nothing it applied before to remove: it
+        // sets what it sends, as the generic apiserver's field manager does for such a kind.
+        Patch::Apply(applied) => json_patch::merge(&mut document, applied),
     }
     serde_json::from_value(document)
         .map_err(|e| Error::bad_request(format!("the patched {kind} {name} does not decode: {e}")))
@@ -369,6 +388,7 @@ impl ImageTagApi {
     /// only `spec` may change, as for `replace`. A conflict with a concurrent writer is retried
     /// unless the patch itself names a resourceVersion.
     pub fn patch(&self, name: &str, pp: &PatchParams, patch: &Patch) -> Result<ImageTag> {
+        require_manager(pp, patch)?;
         let mut last = None;
         for _ in 0..BLIND_UPDATE_ATTEMPTS {
             let current = self.get(name)?;

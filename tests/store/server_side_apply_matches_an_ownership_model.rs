@@ -488,3 +488,41 @@ fn a_field_the_strategy_drops_is_owned_by_nobody() {
     )
     .expect("nobody owns spec.typo");
 }
+
+#[test]
+fn an_apply_to_a_virtual_image_tag_sets_what_it_sends() {
+    use apistore::image::{ImageApi, ImageTag};
+    let store = Store::memory();
+    let images = ImageApi::new(&store);
+    let tag: ImageTag = serde_json::from_value(json!({
+        "metadata": {"name": "app:v1"},
+        "spec": {"name": "v1", "from": {"kind": "DockerImage", "name": "quay.io/example/app:1"}}
+    }))
+    .unwrap();
+    images
+        .image_tags("ns")
+        .create(&PostParams::default(), &tag)
+        .expect("create");
+    let apply = Patch::Apply(
+        json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageTag",
+        "metadata": {"name": "app:v1"},
+        "spec": {"name": "v1", "from": {"kind": "DockerImage", "name": "quay.io/example/app:2"}}}),
+    );
+    let applied = images
+        .image_tags("ns")
+        .patch("app:v1", &PatchParams::apply("ci"), &apply)
+        .expect("apply");
+    assert_eq!(
+        applied
+            .spec
+            .as_ref()
+            .and_then(|s| s.from.as_ref())
+            .map(|f| f.name.as_str()),
+        Some("quay.io/example/app:2")
+    );
+    let anonymous = images
+        .image_tags("ns")
+        .patch("app:v1", &PatchParams::default(), &apply)
+        .expect_err("no manager");
+    assert_eq!(anonymous.status().code, Some(422));
+}
