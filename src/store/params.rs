@@ -109,7 +109,7 @@ impl GetParams {
 pub struct PostParams {
     /// Validate and prepare, but write nothing and consume no revision.
     pub dry_run: bool,
-    /// The field manager name; recorded nowhere yet, accepted for compatibility.
+    /// The field manager: it owns the fields the write sets or changes (`metadata.managedFields`).
     pub field_manager: Option<String>,
 }
 
