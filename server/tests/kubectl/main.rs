@@ -77,11 +77,16 @@ impl Kubectl<'_> {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
-    fn apply(&self, dir: &Path, name: &str, manifest: &str) -> String {
-        let path = dir.join(name);
-        std::fs::write(&path, manifest).expect("manifest");
-        self.ok(&["apply", "-f", path.to_str().expect("path")])
+    fn apply(&self, dir: &Path, name: &str, text: &str) -> String {
+        self.ok(&["apply", "-f", &manifest(dir, name, text)])
     }
+}
+
+/// Writes `text` to `dir/name` and answers the path, for `kubectl … -f`.
+fn manifest(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("manifest");
+    path.to_str().expect("path").to_string()
 }
 
 /// The rows of a table printed by kubectl, columns split on whitespace, AGE cells dropped.
@@ -385,11 +390,7 @@ fn kubectl_manages_the_image_group_as_against_openshift_apiserver() {
         return;
     };
     let k = Kubectl::of(&running, cache.path());
-    let write = |name: &str, text: &str| -> String {
-        let path = files.path().join(name);
-        std::fs::write(&path, text).expect("manifest");
-        path.to_str().expect("path").to_string()
-    };
+    let write = |name: &str, text: &str| manifest(files.path(), name, text);
     let resources = k.ok(&["api-resources", "--api-group=image.openshift.io"]);
     assert_eq!(
         rows(&resources),
@@ -832,11 +833,7 @@ fn kubectl_defines_a_custom_resource_and_manages_its_objects_as_against_kube_api
         return;
     };
     let k = Kubectl::of(&running, cache.path());
-    let write = |name: &str, text: &str| -> String {
-        let path = files.path().join(name);
-        std::fs::write(&path, text).expect("manifest");
-        path.to_str().expect("path").to_string()
-    };
+    let write = |name: &str, text: &str| manifest(files.path(), name, text);
     let definition = write("crd.yaml", WIDGET_DEFINITION);
     assert_eq!(
         k.ok(&["apply", "-f", &definition]),
@@ -952,11 +949,7 @@ fn kubectl_server_side_apply_owns_fields_and_reports_conflicts_as_against_kube_a
         return;
     };
     let k = Kubectl::of(&running, cache.path());
-    let write = |name: &str, text: &str| -> String {
-        let path = files.path().join(name);
-        std::fs::write(&path, text).expect("manifest");
-        path.to_str().expect("path").to_string()
-    };
+    let write = |name: &str, text: &str| manifest(files.path(), name, text);
     let first = write(
         "ssa.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"1\"\n  b: \"2\"\n",
