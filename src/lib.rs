@@ -86,6 +86,9 @@ pub use error::{Error, Result, Status, StatusCause, StatusDetails};
 #[cfg(feature = "k8s-openapi")]
 pub use store::k8s;
 pub use store::validation;
+/// Where a store on etcd finds its cluster (the `etcd` feature).
+#[cfg(feature = "etcd")]
+pub use store::EtcdConfig;
 pub use store::{
     Api, ApiResource, AsyncApi, Bookmark, BookmarkMeta, Config, DeleteParams, DynamicObject,
     DynamicStrategy, Engine, GetParams, ListMeta, ListParams, ObjectList, ObjectMeta,

@@ -11,6 +11,10 @@ impl Mvcc {
     /// an empty key or a key written twice, [`MvccError::Backend`] when the engine write fails
     /// (then nothing is visible and no revision is consumed).
     pub fn commit(&self, txn: Txn) -> Result<TxnResult, MvccError> {
+        #[cfg(feature = "etcd")]
+        if let Some(remote) = self.remote() {
+            return self.submit_remote(remote, txn)?.wait();
+        }
         validate_shape(&txn)?;
         let _in_flight = InFlight::enter(&self.inner.commits_in_flight);
         let waiter = Waiter::for_this_thread();
@@ -44,6 +48,10 @@ impl Mvcc {
     /// [`MvccError::Log`] when the background committer threads cannot be started. Every other
     /// failure arrives through the [`Pending`].
     pub fn submit(&self, txn: Txn) -> Result<Pending, MvccError> {
+        #[cfg(feature = "etcd")]
+        if let Some(remote) = self.remote() {
+            return self.submit_remote(remote, txn);
+        }
         validate_shape(&txn)?;
         let committer = self.committer()?;
         let (waiter, pending) =
@@ -216,27 +224,7 @@ impl Mvcc {
             published.clear();
         }
         if !published.is_empty() {
-            let mut state = self.inner.state.write();
-            // Each revision's changes are built once here, read by every change feed without
-            // the index lock; skipped while no feed is open.
-            let revisions = self.inner.recent.wanted().then(|| {
-                let mut revisions: Vec<u64> = published.iter().map(|(_, v)| v.revision).collect();
-                revisions.dedup();
-                revisions
-            });
-            for (key, version) in published {
-                state.insert(key, version);
-            }
-            if let Some(revisions) = revisions {
-                for revision in revisions {
-                    self.inner
-                        .recent
-                        .record(revision, state.recorded_at(revision));
-                }
-            }
-            let current = state.current;
-            drop(state);
-            self.inner.published.publish(current);
+            let current = self.publish_versions(published, 0);
             if let (Some(wal), Some(applier)) = (wal.as_mut(), &self.inner.applier) {
                 let limit = self
                     .inner
@@ -271,6 +259,41 @@ impl Mvcc {
     }
 }
 
+impl Mvcc {
+    /// Puts committed versions (in revision order) into the index, records each revision's
+    /// changes for the change feeds, and publishes the newest revision, or `at_least` when
+    /// that is newer (a revision known to hold nothing more). Returns the published revision.
+    pub(super) fn publish_versions(
+        &self,
+        published: Vec<(Vec<u8>, Version)>,
+        at_least: u64,
+    ) -> u64 {
+        let mut state = self.inner.state.write();
+        // Each revision's changes are built once here, read by every change feed without
+        // the index lock; skipped while no feed is open.
+        let revisions = self.inner.recent.wanted().then(|| {
+            let mut revisions: Vec<u64> = published.iter().map(|(_, v)| v.revision).collect();
+            revisions.dedup();
+            revisions
+        });
+        for (key, version) in published {
+            state.insert(key, version);
+        }
+        if let Some(revisions) = revisions {
+            for revision in revisions {
+                self.inner
+                    .recent
+                    .record(revision, state.recorded_at(revision));
+            }
+        }
+        state.current = state.current.max(at_least);
+        let current = state.current;
+        drop(state);
+        self.inner.published.publish(current);
+        current
+    }
+}
+
 /// The engine batch of one commit group: its encoded rows and the new applied revision.
 pub(super) fn commit_batch(
     rows: impl IntoIterator<Item = (u64, u32, Vec<u8>)>,
@@ -284,7 +307,7 @@ pub(super) fn commit_batch(
     batch
 }
 
-fn validate_shape(txn: &Txn) -> Result<(), MvccError> {
+pub(super) fn validate_shape(txn: &Txn) -> Result<(), MvccError> {
     if let [TxnOp::Put { key, .. } | TxnOp::Delete { key }] = txn.ops.as_slice() {
         // One write cannot repeat a key: skip the set.
         if key.is_empty() {

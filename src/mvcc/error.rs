@@ -55,6 +55,10 @@ pub enum MvccError {
         /// What was wrong.
         detail: String,
     },
+    /// The etcd cluster under the store did not answer (or the watch feeding this store's
+    /// index fell behind); a write that fails so was not acknowledged.
+    #[error("etcd unavailable: {0}")]
+    Unavailable(String),
     /// The engine failed.
     #[error("storage engine failed")]
     Backend(#[from] BackendError),

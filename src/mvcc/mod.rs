@@ -37,6 +37,8 @@ mod open;
 mod publish;
 mod queue;
 mod recent;
+#[cfg(feature = "etcd")]
+mod remote;
 mod seam;
 pub(crate) mod snapshot;
 mod stage;
@@ -58,6 +60,8 @@ mod wal;
 pub use self::error::MvccError;
 pub use self::feed::ChangeFeed;
 pub use self::queue::Pending;
+#[cfg(feature = "etcd")]
+pub use self::remote::{EtcdOptions, DEFAULT_ETCD_REQUEST_TIMEOUT};
 pub use self::txn::{
     Change, ChangeKind, Compare, KeyValue, RangeOptions, RangeResult, Txn, TxnOp, TxnResult,
 };
@@ -124,6 +128,9 @@ struct Inner {
     stats: StatCounters,
     /// The thread that leads groups of submitted commits, once anything was submitted.
     committer: std::sync::OnceLock<queue::CommitterThreads>,
+    /// The etcd link, when the revision layer is on etcd (see `remote`).
+    #[cfg(feature = "etcd")]
+    remote: std::sync::OnceLock<remote::Remote>,
 }
 
 /// What the group commit has done since the store was opened: how many transactions it
@@ -275,6 +282,10 @@ impl Mvcc {
     /// [`MvccError::FutureRevision`] above the current revision; [`MvccError::Backend`] when the
     /// engine write fails (then nothing changes).
     pub fn compact(&self, revision: u64) -> Result<(), MvccError> {
+        #[cfg(feature = "etcd")]
+        if let Some(remote) = self.remote() {
+            return self.compact_remote(remote, revision);
+        }
         let _writer = self.inner.writer.lock();
         let victims = {
             let state = self.inner.state.read();
@@ -371,6 +382,36 @@ impl Mvcc {
     pub fn feed(&self, after: u64) -> Result<ChangeFeed, MvccError> {
         Self::check_retained(&self.inner.state.read(), after)?;
         Ok(ChangeFeed::new(self.clone(), after))
+    }
+
+    /// Waits until this layer holds every revision committed when it was called, and returns
+    /// the current revision. A local layer always does; a layer on etcd asks etcd for its
+    /// revision and waits for its index to apply it (see `docs/design/etcd.md`).
+    ///
+    /// # Errors
+    /// [`MvccError::Unavailable`] when etcd does not answer; [`MvccError::FutureRevision`]
+    /// when the index does not catch up within a few seconds.
+    pub fn sync(&self) -> Result<u64, MvccError> {
+        #[cfg(feature = "etcd")]
+        if let Some(remote) = self.remote() {
+            return self.sync_remote(remote);
+        }
+        Ok(self.current_revision())
+    }
+
+    /// Waits (a few seconds at most) until this layer holds `revision`, which a caller learnt
+    /// elsewhere (from another store on the same etcd cluster). A local layer answers at once.
+    ///
+    /// # Errors
+    /// [`MvccError::FutureRevision`] when `revision` is not reached in time;
+    /// [`MvccError::Unavailable`] when etcd's client runtime is gone.
+    pub fn wait_until(&self, revision: u64) -> Result<u64, MvccError> {
+        #[cfg(feature = "etcd")]
+        if let Some(remote) = self.remote() {
+            return self.wait_until_remote(remote, revision);
+        }
+        let _ = revision;
+        Ok(self.current_revision())
     }
 
     /// Waits until the current revision is at least `revision`, or `timeout` passes. Returns

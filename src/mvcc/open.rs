@@ -57,6 +57,8 @@ impl Mvcc {
                 stats: StatCounters::default(),
                 opened: std::time::Instant::now(),
                 committer: std::sync::OnceLock::new(),
+                #[cfg(feature = "etcd")]
+                remote: std::sync::OnceLock::new(),
             }),
         })
     }

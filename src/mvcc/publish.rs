@@ -148,6 +148,20 @@ pub(crate) struct TaskWake {
     pub at: Option<Instant>,
 }
 
+/// Reads the published revision (see [`Publication::clone_reader`]).
+#[cfg(feature = "etcd")]
+pub(super) struct Reader {
+    shared: Arc<Shared>,
+}
+
+#[cfg(feature = "etcd")]
+impl Reader {
+    /// The latest published revision.
+    pub fn current(&self) -> u64 {
+        self.shared.revision.load(Ordering::SeqCst)
+    }
+}
+
 /// The current published revision with a wait-for-revision facility.
 pub(super) struct Publication {
     shared: Arc<Shared>,
@@ -168,6 +182,14 @@ impl Publication {
                 shutdown: AtomicBool::new(false),
             }),
             waker: OnceLock::new(),
+        }
+    }
+
+    /// A handle that reads the published revision, for tasks outside this layer's locks.
+    #[cfg(feature = "etcd")]
+    pub fn clone_reader(&self) -> Reader {
+        Reader {
+            shared: self.shared.clone(),
         }
     }
 

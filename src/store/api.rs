@@ -649,6 +649,12 @@ impl<K: Resource> Api<K> {
 
     /// Reads the latest version of the named object.
     pub fn get(&self, name: &str) -> Result<K> {
+        self.store.fresh_for("")?;
+        self.get_now(name)
+    }
+
+    /// The newest version of the named object this store's index holds.
+    fn get_now(&self, name: &str) -> Result<K> {
         let key = self.key_of(name)?;
         let mvcc = &self.store.shared.mvcc;
         let Some((revision, slot)) = mvcc.latest_slot(&key) else {
@@ -689,6 +695,7 @@ impl<K: Resource> Api<K> {
     /// answer is returned. For large objects of which a caller needs a small part — a tag of
     /// a stream with a long history — this skips cloning the whole object.
     pub fn read<R>(&self, name: &str, f: impl FnOnce(&K) -> R) -> Result<R> {
+        self.store.fresh_for("")?;
         let key = self.key_of(name)?;
         let mvcc = &self.store.shared.mvcc;
         let Some((revision, slot)) = mvcc.latest_slot(&key) else {
@@ -723,15 +730,19 @@ impl<K: Resource> Api<K> {
     }
 
     /// Reads the named object with a resourceVersion constraint: unset = most recent, `"0"` =
-    /// any, `"N"` = not older than N (N in the future answers TooLargeResourceVersion). The
-    /// store is linearizable, so every form returns the latest version.
+    /// any, `"N"` = not older than N (N in the future answers TooLargeResourceVersion). A
+    /// local store is linearizable, so every form returns the latest version; a store on etcd
+    /// serves `"0"` from its index as it is, without asking etcd (as kube-apiserver serves
+    /// it from its watch cache).
     pub fn get_with(&self, name: &str, gp: &GetParams) -> Result<K> {
-        let requested = parse_resource_version(gp.resource_version.as_deref().unwrap_or(""))?;
+        let text = gp.resource_version.as_deref().unwrap_or("");
+        let requested = parse_resource_version(text)?;
+        self.store.fresh_for(text)?;
         let current = self.store.resource_version();
         if requested > current {
             return Err(Error::TooLargeResourceVersion { requested, current });
         }
-        self.get(name)
+        self.get_now(name)
     }
 
     // ---------------------------------------------------------------- replace

@@ -461,6 +461,9 @@ impl<K: Resource> Api<K> {
             }
         }
         let requested = parse_resource_version(rv_text)?;
+        if token.is_none() {
+            self.store.fresh_for(rv_text)?;
+        }
         let (mut prefix, single) = self.scope(filter);
         let current = mvcc.current_revision();
         let compacted = mvcc.compacted_revision();

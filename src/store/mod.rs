@@ -68,6 +68,23 @@ pub enum Engine {
     Redb,
     /// An in-memory map; durable only with a log directory.
     Memory,
+    /// An etcd cluster ([`Config::etcd`]): etcd keeps and orders the writes, the in-memory
+    /// index is a cache fed by its watch.
+    #[cfg(feature = "etcd")]
+    Etcd,
+}
+
+/// Where a store on etcd finds its cluster and keeps its keys (see [`Config::etcd`]).
+#[cfg(feature = "etcd")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdConfig {
+    /// The cluster's client URLs.
+    pub endpoints: Vec<String>,
+    /// The etcd key prefix the objects are kept under (kube-apiserver's `--etcd-prefix`,
+    /// default `/registry`): an object's key is `<prefix>/<group>/<plural>/[<namespace>/]<name>`.
+    pub prefix: String,
+    /// Bounds each etcd request (default 10 s): a write etcd does not answer in time fails.
+    pub request_timeout: Duration,
 }
 
 /// How to open a [`Store`].
@@ -88,6 +105,9 @@ pub struct Config {
     /// How long a paged list's snapshot stays pinned against retention compaction after each
     /// page (default 5 minutes; zero disables pinning).
     pub list_pin_lease: Duration,
+    /// The etcd cluster, for [`Engine::Etcd`].
+    #[cfg(feature = "etcd")]
+    pub etcd: Option<EtcdConfig>,
 }
 
 impl Config {
@@ -99,7 +119,49 @@ impl Config {
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             object_cache_entries: DEFAULT_OBJECT_CACHE_ENTRIES,
             list_pin_lease: DEFAULT_LIST_PIN_LEASE,
+            #[cfg(feature = "etcd")]
+            etcd: None,
         }
+    }
+
+    /// A store on an etcd cluster (its client URLs), under the key prefix `/registry` until
+    /// [`Config::prefix`] says otherwise. Every store opened on one cluster and prefix shares
+    /// one history: resourceVersions are etcd's revisions.
+    #[cfg(feature = "etcd")]
+    pub fn etcd<I, S>(endpoints: I) -> Config
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Config {
+            engine: Engine::Etcd,
+            etcd: Some(EtcdConfig {
+                endpoints: endpoints.into_iter().map(Into::into).collect(),
+                prefix: "/registry".into(),
+                request_timeout: crate::mvcc::DEFAULT_ETCD_REQUEST_TIMEOUT,
+            }),
+            ..Config::memory()
+        }
+    }
+
+    /// Sets the etcd key prefix of a store on etcd (kube-apiserver's `--etcd-prefix`).
+    #[cfg(feature = "etcd")]
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Config {
+        if let Some(etcd) = &mut self.etcd {
+            etcd.prefix = prefix.into();
+        }
+        self
+    }
+
+    /// Sets how long a store on etcd waits for each etcd request.
+    #[cfg(feature = "etcd")]
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Config {
+        if let Some(etcd) = &mut self.etcd {
+            etcd.request_timeout = timeout;
+        }
+        self
     }
 
     /// redb plus the write-ahead log in `dir`.
@@ -118,6 +180,8 @@ impl Config {
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             object_cache_entries: DEFAULT_OBJECT_CACHE_ENTRIES,
             list_pin_lease: DEFAULT_LIST_PIN_LEASE,
+            #[cfg(feature = "etcd")]
+            etcd: None,
         }
     }
 
@@ -184,6 +248,16 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) a store as `config` says, replaying its log.
     pub fn open(config: Config) -> Result<Store> {
+        #[cfg(feature = "etcd")]
+        if let (Engine::Etcd, Some(etcd)) = (config.engine, &config.etcd) {
+            // The store's keys all start with `/registry/`; the prefix takes its place.
+            let prefix = format!("{}/", etcd.prefix.trim_end_matches('/'));
+            let options = crate::mvcc::EtcdOptions::new(etcd.endpoints.clone())
+                .root("/registry/")
+                .under(prefix)
+                .request_timeout(etcd.request_timeout);
+            return Ok(Store::from_mvcc(Mvcc::open_etcd(options)?, config));
+        }
         let mut lock = None;
         let mvcc = match &config.dir {
             None => Mvcc::open(Arc::new(MemoryBackend::new()))?,
@@ -201,6 +275,13 @@ impl Store {
                             .map_err(crate::mvcc::MvccError::from)?,
                     ),
                     Engine::Memory => Arc::new(MemoryBackend::new()),
+                    // Only `Config::etcd` makes this engine, and it names no directory.
+                    #[cfg(feature = "etcd")]
+                    Engine::Etcd => {
+                        return Err(Error::bad_request(
+                            "an etcd store keeps no data directory: open it with Config::etcd",
+                        ))
+                    }
                 };
                 Mvcc::open_durable(backend, &dir.join("wal"))?
             }
@@ -238,6 +319,30 @@ impl Store {
                 _dir_lock: None,
             }),
         }
+    }
+
+    /// Makes this store's index fresh enough for a read asking for resourceVersion `text`:
+    /// `""` (the latest) waits, on etcd, until the index holds everything etcd had committed;
+    /// `"N"` waits a few seconds at most for revision N; `"0"` (any) does not wait. A local
+    /// store is always fresh.
+    pub(crate) fn fresh_for(&self, text: &str) -> Result<()> {
+        let mvcc = &self.shared.mvcc;
+        match text {
+            "" => {
+                mvcc.sync()?;
+            }
+            "0" => {}
+            n => {
+                if let Ok(revision) = n.parse::<u64>() {
+                    // Too large after the wait is the caller's answer to give (its wording).
+                    match mvcc.wait_until(revision) {
+                        Ok(_) | Err(crate::mvcc::MvccError::FutureRevision { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The underlying revisioned key space.

@@ -156,6 +156,10 @@ impl<K: Resource> Api<K> {
             wp.field_selector.as_deref(),
         )?;
         let requested = parse_resource_version(version)?;
+        if requested > 0 {
+            // A revision learnt from another store of the cluster may not be here yet.
+            self.store.fresh_for(version)?;
+        }
         let mvcc = &self.store.shared.mvcc;
         let prefix = self.watch_prefix();
         let mut watch = Watch {

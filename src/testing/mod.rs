@@ -8,6 +8,8 @@
 //! ban on `expect` does not apply here; nothing outside tests and fuzzing enables this module.
 #![allow(clippy::expect_used)]
 
+#[cfg(feature = "etcd")]
+pub mod etcd;
 pub mod model;
 
 use crate::image::manifest;

@@ -1,0 +1,650 @@
+//! The revision layer on an etcd cluster: etcd orders and keeps every write, and this layer's
+//! in-memory index is a cache fed by etcd's watch, as kube-apiserver's watch cache is.
+//!
+//! # Design notes
+//!
+//! * **One history.** A write is one etcd `Txn` whose compares are this layer's compares (mod
+//!   revision, 0 = absent), so the revision etcd gives it is its resourceVersion, and every
+//!   store opened on the cluster sees the same revisions.
+//! * **The index follows etcd.** At open the index is filled by one consistent read of the
+//!   key space (paged, every page at the first page's revision); a watch from the next revision,
+//!   with previous values and progress notifications, then feeds it (`follow.rs`). Reads,
+//!   lists and watches are served from the index, so they cost what they cost locally.
+//! * **Read your writes.** A write is answered once the index has applied its revision. A
+//!   failed compare is answered once the index holds the version that made it fail, so a
+//!   caller that reads again and retries sees what etcd saw.
+//! * **Fresh reads.** [`Mvcc::sync`] asks etcd for its current revision and waits for the index
+//!   to reach it, asking the watch for a progress notification when nothing of this key space
+//!   was written meanwhile (KEP-2340's consistent reads from cache).
+//! * **History window.** The index holds history from the revision it was opened at; older
+//!   reads answer `Compacted` (410 Expired), as kube-apiserver's cache does for revisions
+//!   older than its window.
+//! * **Compaction** is etcd's. [`Mvcc::compact`] moves the `compact_rev_key` of the key
+//!   space with a compare-and-swap on its version (kube-apiserver's coordination: one store at
+//!   a time, never backwards) and then compacts etcd; every store's index compacts itself when
+//!   its watch delivers that key's new value.
+//! * **Failures.** A write etcd does not answer within the request timeout fails with
+//!   [`MvccError::Unavailable`]; nothing is acknowledged that etcd has not committed. A broken
+//!   watch is resumed from the revision after the last one applied; when that revision is
+//!   compacted, the key space is read again and the differences are applied as changes at
+//!   their revisions, so a change feed sees no gap and no duplicate.
+
+mod follow;
+
+use super::commit::validate_shape;
+use super::queue::{self, Reply};
+use super::{Mvcc, MvccError, Pending, Txn, TxnOp, TxnResult};
+use crate::backend::MemoryBackend;
+use etcd_client as etcd;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// The key, under the key space's root, that records the revision etcd was last compacted
+/// to (kube-apiserver's `compact_rev_key`). No other write may use it.
+const COMPACT_KEY: &[u8] = b"compact_rev_key";
+/// How long a fresh read waits between progress requests while the index catches up.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// How long a read asking for a revision this index has not seen yet waits for it (as
+/// kube-apiserver's cache waits before answering "too large resource version").
+const FRESHNESS_WAIT: Duration = Duration::from_secs(3);
+/// The default bound on one etcd request.
+pub const DEFAULT_ETCD_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to reach an etcd cluster and where in its key space this layer keeps its keys.
+#[derive(Clone, Debug)]
+pub struct EtcdOptions {
+    endpoints: Vec<String>,
+    remote_root: Vec<u8>,
+    local_root: Vec<u8>,
+    request_timeout: Duration,
+}
+
+impl EtcdOptions {
+    /// The cluster's client URLs (`http://host:2379`); keys are kept as they are, at the root
+    /// of etcd's key space, until [`EtcdOptions::under`] says otherwise.
+    pub fn new<I, S>(endpoints: I) -> EtcdOptions
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        EtcdOptions {
+            endpoints: endpoints.into_iter().map(Into::into).collect(),
+            remote_root: Vec::new(),
+            local_root: Vec::new(),
+            request_timeout: DEFAULT_ETCD_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Keeps the keys under `prefix` in etcd: a key `root + rest` (see
+    /// [`EtcdOptions::root`]) is stored at `prefix + rest`, and the watch covers `prefix`.
+    #[must_use]
+    pub fn under(mut self, prefix: impl Into<Vec<u8>>) -> EtcdOptions {
+        self.remote_root = prefix.into();
+        self
+    }
+
+    /// Every key written starts with `root`, which `prefix` replaces in etcd (default: empty).
+    #[must_use]
+    pub fn root(mut self, root: impl Into<Vec<u8>>) -> EtcdOptions {
+        self.local_root = root.into();
+        self
+    }
+
+    /// Bounds each etcd request (default [`DEFAULT_ETCD_REQUEST_TIMEOUT`]).
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> EtcdOptions {
+        self.request_timeout = timeout;
+        self
+    }
+}
+
+/// How this layer's keys map to etcd's.
+#[derive(Clone, Debug)]
+struct KeyMap {
+    local: Vec<u8>,
+    remote: Vec<u8>,
+}
+
+impl KeyMap {
+    fn to_remote(&self, key: &[u8]) -> Result<Vec<u8>, MvccError> {
+        let rest = key.strip_prefix(self.local.as_slice()).ok_or_else(|| {
+            MvccError::InvalidTxn(format!(
+                "key {:?} is outside the key space {:?}",
+                String::from_utf8_lossy(key),
+                String::from_utf8_lossy(&self.local)
+            ))
+        })?;
+        if rest == COMPACT_KEY {
+            return Err(MvccError::InvalidTxn(
+                "compact_rev_key is reserved for compaction".into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(self.remote.len() + rest.len());
+        out.extend_from_slice(&self.remote);
+        out.extend_from_slice(rest);
+        Ok(out)
+    }
+
+    fn to_local(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let rest = key.strip_prefix(self.remote.as_slice())?;
+        let mut out = Vec::with_capacity(self.local.len() + rest.len());
+        out.extend_from_slice(&self.local);
+        out.extend_from_slice(rest);
+        Some(out)
+    }
+
+    fn compact_key(&self) -> Vec<u8> {
+        [self.remote.as_slice(), COMPACT_KEY].concat()
+    }
+
+    /// The end of the range of keys starting with the remote root (etcd's prefix end; `\0`
+    /// for the whole key space).
+    fn range_end(&self) -> Vec<u8> {
+        let mut end = self.remote.clone();
+        while let Some(last) = end.pop() {
+            if last < 0xff {
+                end.push(last + 1);
+                return end;
+            }
+        }
+        vec![0]
+    }
+}
+
+/// The link to etcd of a [`Mvcc`] opened with [`Mvcc::open_etcd`].
+pub(super) struct Remote {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    client: etcd::Client,
+    keys: KeyMap,
+    timeout: Duration,
+    /// The revision the index has applied, for tasks waiting on it.
+    applied: watch::Sender<u64>,
+    /// Asks the follower for a progress notification.
+    progress: mpsc::UnboundedSender<()>,
+    /// Whether the follower's watch is established now.
+    connected: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // Never waits: the last handle may be dropped on one of the runtime's own threads or
+        // inside a caller's async task.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> MvccError {
+    MvccError::Unavailable(format!("{what}: {e}"))
+}
+
+/// Runs `future` on `handle` and blocks this thread for its output (the caller may itself be
+/// a task of another runtime, where `block_on` is not allowed).
+fn run_on<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    future: impl Future<Output = Result<T, MvccError>> + Send + 'static,
+) -> Result<T, MvccError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(future.await);
+    });
+    rx.recv()
+        .map_err(|_| MvccError::Unavailable("the etcd client runtime stopped".into()))?
+}
+
+async fn timed<T, E: std::fmt::Display>(
+    timeout: Duration,
+    what: &str,
+    future: impl Future<Output = Result<T, E>>,
+) -> Result<T, MvccError> {
+    match tokio::time::timeout(timeout, future).await {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(e)) => Err(unavailable(what, e)),
+        Err(_) => Err(unavailable(what, format!("no answer within {timeout:?}"))),
+    }
+}
+
+/// Waits until the index has applied `revision`, or `timeout` passes (then false).
+async fn applied_at_least(
+    mut applied: watch::Receiver<u64>,
+    revision: u64,
+    timeout: Duration,
+) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, applied.wait_for(|r| *r >= revision)).await,
+        Ok(Ok(_))
+    )
+}
+
+impl Mvcc {
+    /// Opens the revision layer on an etcd cluster: reads the key space once, then follows
+    /// etcd's watch. See the module notes of `mvcc::remote`.
+    ///
+    /// # Errors
+    /// [`MvccError::Unavailable`] when etcd cannot be reached or read within the request
+    /// timeout.
+    pub fn open_etcd(options: EtcdOptions) -> Result<Mvcc, MvccError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("apistore-etcd")
+            .enable_all()
+            .build()
+            .map_err(|e| unavailable("starting the etcd client runtime", e))?;
+        let handle = runtime.handle().clone();
+        let keys = KeyMap {
+            local: options.local_root.clone(),
+            remote: options.remote_root.clone(),
+        };
+        let timeout = options.request_timeout;
+        let endpoints = options.endpoints.clone();
+        let (client, loaded) = {
+            let keys = keys.clone();
+            run_on(&handle, async move {
+                let connect = etcd::ConnectOptions::new()
+                    .with_connect_timeout(timeout)
+                    .with_timeout(timeout)
+                    .with_keep_alive(Duration::from_secs(10), timeout);
+                let client = timed(
+                    timeout,
+                    "connecting to etcd",
+                    etcd::Client::connect(endpoints, Some(connect)),
+                )
+                .await?;
+                let loaded = follow::load(&client, &keys, timeout).await?;
+                Ok((client, loaded))
+            })?
+        };
+        let mvcc = Mvcc::open(Arc::new(MemoryBackend::new()))?;
+        let revision = loaded.revision;
+        {
+            let mut state = mvcc.inner.state.write();
+            // History before the first read is not in this index: older reads are expired.
+            state.compacted = revision;
+            for (key, version) in loaded.versions {
+                state.insert(key, version);
+            }
+            state.current = revision;
+        }
+        mvcc.inner.recent.set_compacted(revision);
+        mvcc.inner.published.publish(revision);
+        let (applied, _) = watch::channel(revision);
+        let (progress, progress_rx) = mpsc::unbounded_channel();
+        let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let follower = follow::Follower {
+            store: Arc::downgrade(&mvcc.inner),
+            client: client.clone(),
+            keys: keys.clone(),
+            timeout,
+            position: revision,
+            progress: progress_rx,
+            connected: connected.clone(),
+        };
+        let remote = Remote {
+            runtime: Some(runtime),
+            handle: handle.clone(),
+            client,
+            keys,
+            timeout,
+            applied,
+            progress,
+            connected,
+        };
+        if mvcc.inner.remote.set(remote).is_err() {
+            return Err(MvccError::InvalidTxn("the etcd link was set twice".into()));
+        }
+        handle.spawn(follower.run());
+        Ok(mvcc)
+    }
+
+    /// The etcd link, when this layer is on etcd.
+    pub(super) fn remote(&self) -> Option<&Remote> {
+        self.inner.remote.get()
+    }
+
+    /// [`Mvcc::sync`] for a layer on etcd.
+    pub(super) fn sync_remote(&self, remote: &Remote) -> Result<u64, MvccError> {
+        let target = remote.etcd_revision()?;
+        self.wait_until_remote(remote, target)
+    }
+
+    /// [`Mvcc::wait_until`] for a layer on etcd.
+    pub(super) fn wait_until_remote(
+        &self,
+        remote: &Remote,
+        revision: u64,
+    ) -> Result<u64, MvccError> {
+        if self.current_revision() >= revision {
+            return Ok(self.current_revision());
+        }
+        if remote.run(remote.catch_up(revision))? {
+            return Ok(self.current_revision());
+        }
+        Err(MvccError::FutureRevision {
+            requested: revision,
+            current: self.current_revision(),
+        })
+    }
+
+    /// Whether this layer is on an etcd cluster and its watch is established now (`None`
+    /// for a local layer).
+    #[must_use]
+    pub fn etcd_connected(&self) -> Option<bool> {
+        self.remote()
+            .map(|r| r.connected.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// [`Mvcc::submit`] for a layer on etcd: the transaction goes to etcd as one `Txn`.
+    pub(super) fn submit_remote(&self, remote: &Remote, txn: Txn) -> Result<Pending, MvccError> {
+        validate_shape(&txn)?;
+        let request = remote.request(&txn, self.is_noop(&txn))?;
+        let (waiter, pending) =
+            queue::submitted(self.inner.clone() as Arc<dyn std::any::Any + Send + Sync>);
+        let current = self.inner.published.clone_reader();
+        let commit = remote.commit(request, current);
+        remote.handle.spawn(async move {
+            let result = commit.await;
+            queue::answer_all(std::iter::once((waiter, Reply::Done(result))));
+        });
+        Ok(pending)
+    }
+
+    /// Whether `txn` would change nothing if its compares hold: every put writes the bytes
+    /// the key holds at the mod revision its compare names. Such a transaction consumes no
+    /// revision (the no-op update rule), so only its compares go to etcd.
+    fn is_noop(&self, txn: &Txn) -> bool {
+        let expected = |key: &[u8]| {
+            txn.compares.iter().find_map(|c| match c {
+                super::Compare::ModRevision { key: k, revision } if k == key => Some(*revision),
+                _ => None,
+            })
+        };
+        !txn.ops.is_empty()
+            && txn.ops.iter().all(|op| match op {
+                TxnOp::Put { key, value } => {
+                    let Some(revision) = expected(key).filter(|r| *r > 0) else {
+                        return false;
+                    };
+                    self.latest_value(key)
+                        .is_some_and(|(at, stored)| at == revision && *stored == **value)
+                }
+                TxnOp::Delete { key } => expected(key) == Some(0),
+            })
+    }
+
+    /// [`Mvcc::compact`] for a layer on etcd.
+    pub(super) fn compact_remote(&self, remote: &Remote, revision: u64) -> Result<(), MvccError> {
+        {
+            let state = self.inner.state.read();
+            if revision <= state.compacted {
+                return Ok(());
+            }
+            Self::check_retained(&state, revision)?;
+        }
+        let moved = remote.run(remote.compact(revision))?;
+        // The index compacts when its watch delivers the key's new value.
+        if let Some(at) = moved {
+            if !remote.run(remote.catch_up(at))? {
+                return Err(MvccError::Unavailable(format!(
+                    "the compaction to {revision} is not in this index yet"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compacts the index alone (etcd was compacted to `revision`).
+    fn compact_index(&self, revision: u64) {
+        let mut state = self.inner.state.write();
+        let revision = revision.min(state.current);
+        if revision > state.compacted {
+            state.compact(revision);
+            drop(state);
+            self.inner.recent.set_compacted(revision);
+        }
+    }
+}
+
+/// One transaction as etcd gets it, with what is needed to read its answer.
+struct Request {
+    txn: etcd::Txn,
+    /// Compared keys (local form) and the mod revision each compare expects.
+    compared: Vec<(Vec<u8>, u64)>,
+    noop: bool,
+}
+
+impl Remote {
+    fn run<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = Result<T, MvccError>> + Send + 'static,
+    ) -> Result<T, MvccError> {
+        run_on(&self.handle, future)
+    }
+
+    /// `txn` as an etcd transaction: the compares, then its writes (none when `noop`), and
+    /// on failure a read of every compared key, to report which compare failed.
+    fn request(&self, txn: &Txn, noop: bool) -> Result<Request, MvccError> {
+        let mut compares = Vec::with_capacity(txn.compares.len());
+        let mut compared = Vec::with_capacity(txn.compares.len());
+        let mut reads = Vec::with_capacity(txn.compares.len());
+        for compare in &txn.compares {
+            let super::Compare::ModRevision { key, revision } = compare;
+            let remote = self.keys.to_remote(key)?;
+            let expected = i64::try_from(*revision)
+                .map_err(|_| MvccError::InvalidTxn(format!("revision {revision} is too large")))?;
+            compares.push(etcd::Compare::mod_revision(
+                remote.clone(),
+                etcd::CompareOp::Equal,
+                expected,
+            ));
+            reads.push(etcd::TxnOp::get(
+                remote,
+                Some(etcd::GetOptions::new().with_keys_only()),
+            ));
+            compared.push((key.clone(), *revision));
+        }
+        let mut writes = Vec::with_capacity(txn.ops.len());
+        if !noop {
+            for op in &txn.ops {
+                writes.push(match op {
+                    TxnOp::Put { key, value } => {
+                        etcd::TxnOp::put(self.keys.to_remote(key)?, value.clone(), None)
+                    }
+                    TxnOp::Delete { key } => etcd::TxnOp::delete(self.keys.to_remote(key)?, None),
+                });
+            }
+        }
+        Ok(Request {
+            txn: etcd::Txn::new()
+                .when(compares)
+                .and_then(writes)
+                .or_else(reads),
+            compared,
+            noop,
+        })
+    }
+
+    /// Sends `request` and answers as [`Mvcc::commit`] does, once the index holds the
+    /// outcome (`current` reads the index's published revision).
+    fn commit(
+        &self,
+        request: Request,
+        current: super::publish::Reader,
+    ) -> impl Future<Output = Result<TxnResult, MvccError>> + Send + 'static {
+        let mut kv = self.client.kv_client();
+        let timeout = self.timeout;
+        let applied = self.applied.subscribe();
+        let progress = self.progress.clone();
+        async move {
+            let Request {
+                txn,
+                compared,
+                noop,
+            } = request;
+            let response = timed(timeout, "etcd transaction", kv.txn(txn)).await?;
+            let revision = header_revision(response.header());
+            if response.succeeded() {
+                let changed = !noop
+                    && response.op_responses().iter().any(|r| match r {
+                        etcd::TxnOpResponse::Put(_) => true,
+                        etcd::TxnOpResponse::Delete(d) => d.deleted() > 0,
+                        _ => false,
+                    });
+                if !changed {
+                    return Ok(TxnResult {
+                        revision: current.current(),
+                        changed: false,
+                    });
+                }
+                if !applied_at_least(applied, revision, timeout).await {
+                    return Err(MvccError::Unavailable(format!(
+                        "etcd committed revision {revision}, but this store's watch has not \
+                         delivered it within {timeout:?}"
+                    )));
+                }
+                return Ok(TxnResult {
+                    revision,
+                    changed: true,
+                });
+            }
+            // Which compare failed, and with what: the failure branch read every compared key.
+            let mut failed = None;
+            for (index, (r, (key, expected))) in
+                response.op_responses().iter().zip(&compared).enumerate()
+            {
+                let actual = match r {
+                    etcd::TxnOpResponse::Get(get) => get
+                        .kvs()
+                        .first()
+                        .map_or(0, |kv| u64::try_from(kv.mod_revision()).unwrap_or(0)),
+                    _ => continue,
+                };
+                if actual != *expected {
+                    failed = Some((index, key.clone(), *expected, actual));
+                    break;
+                }
+            }
+            // Let the index hold what made the compare fail before the caller reads it again.
+            let _ = progress.send(());
+            let _ = applied_at_least(applied, revision, timeout).await;
+            let (index, key, expected, actual) = failed.unwrap_or((0, Vec::new(), 0, 0));
+            Err(MvccError::CompareFailed {
+                index,
+                key: String::from_utf8_lossy(&key).into_owned(),
+                expected,
+                actual,
+            })
+        }
+    }
+
+    /// Etcd's current revision (a read of one key; any member answers it after a quorum
+    /// check, as etcd's linearizable reads do).
+    fn etcd_revision(&self) -> Result<u64, MvccError> {
+        let mut kv = self.client.kv_client();
+        let key = self.keys.compact_key();
+        let timeout = self.timeout;
+        self.run(async move {
+            let response = timed(
+                timeout,
+                "reading etcd's revision",
+                kv.get(key, Some(etcd::GetOptions::new().with_count_only())),
+            )
+            .await?;
+            Ok(header_revision(response.header()))
+        })
+    }
+
+    /// Waits until the index has applied `revision`, asking for progress notifications
+    /// meanwhile (the watch says nothing when nothing of this key space was written).
+    fn catch_up(
+        &self,
+        revision: u64,
+    ) -> impl Future<Output = Result<bool, MvccError>> + Send + 'static {
+        let mut applied = self.applied.subscribe();
+        let progress = self.progress.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + FRESHNESS_WAIT;
+            loop {
+                if *applied.borrow_and_update() >= revision {
+                    return Ok(true);
+                }
+                let _ = progress.send(());
+                let next = (tokio::time::Instant::now() + PROGRESS_EVERY).min(deadline);
+                if tokio::time::timeout_at(next, applied.changed())
+                    .await
+                    .is_err()
+                    && tokio::time::Instant::now() >= deadline
+                {
+                    return Ok(*applied.borrow() >= revision);
+                }
+            }
+        }
+    }
+
+    /// Moves `compact_rev_key` to `revision` unless it is there already, then compacts etcd.
+    /// Returns the revision of the key's write, when this call made it.
+    fn compact(
+        &self,
+        revision: u64,
+    ) -> impl Future<Output = Result<Option<u64>, MvccError>> + Send + 'static {
+        let mut kv = self.client.kv_client();
+        let mut maintenance = self.client.clone();
+        let key = self.keys.compact_key();
+        let timeout = self.timeout;
+        async move {
+            loop {
+                let read = timed(
+                    timeout,
+                    "reading compact_rev_key",
+                    kv.get(key.clone(), None),
+                )
+                .await?;
+                let (done, version) = match read.kvs().first() {
+                    Some(kv) => (
+                        std::str::from_utf8(kv.value())
+                            .ok()
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(0),
+                        kv.version(),
+                    ),
+                    None => (0, 0),
+                };
+                if done >= revision {
+                    return Ok(None);
+                }
+                let swap = etcd::Txn::new()
+                    .when([etcd::Compare::version(
+                        key.clone(),
+                        etcd::CompareOp::Equal,
+                        version,
+                    )])
+                    .and_then([etcd::TxnOp::put(key.clone(), revision.to_string(), None)]);
+                let swapped = timed(timeout, "moving compact_rev_key", kv.txn(swap)).await?;
+                if !swapped.succeeded() {
+                    // Another store moved it meanwhile: read it again.
+                    continue;
+                }
+                let at = header_revision(swapped.header());
+                let compacted = timed(
+                    timeout,
+                    "compacting etcd",
+                    maintenance.compact(i64::try_from(revision).unwrap_or(i64::MAX), None),
+                )
+                .await;
+                match compacted {
+                    Ok(_) => return Ok(Some(at)),
+                    // Another store compacted further already.
+                    Err(e) if e.to_string().contains("compacted") => return Ok(Some(at)),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+fn header_revision(header: Option<&etcd::ResponseHeader>) -> u64 {
+    header.map_or(0, |h| u64::try_from(h.revision()).unwrap_or(0))
+}

@@ -1,0 +1,229 @@
+//! Real etcd members for the tests of the store on etcd: a one-member cluster shared by a test
+//! binary, or clusters of several members on loopback ports whose members can be stopped
+//! (`kill -9`) and started again. The `etcd` binary is Debian's `etcd-server` (or the one
+//! named by `APISTORE_ETCD`); a test that needs it and cannot find it fails, it never skips.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a member may take to answer its health check after starting.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A free loopback port (bound and released: another process could take it meanwhile, which
+/// a test then sees as a failed start).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn etcd_binary() -> PathBuf {
+    std::env::var_os("APISTORE_ETCD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("etcd"))
+}
+
+/// One member of a test cluster.
+struct Member {
+    name: String,
+    client_port: u16,
+    peer_port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Member {
+    fn client_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    fn peer_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer_port)
+    }
+}
+
+/// A cluster of etcd members on loopback ports, each in its own temporary directory; every
+/// member is killed when the cluster is dropped.
+pub struct EtcdCluster {
+    members: Vec<Member>,
+    initial_cluster: String,
+    _dir: tempfile::TempDir,
+}
+
+impl EtcdCluster {
+    /// Starts a cluster of `size` members and waits until every one answers its health check.
+    ///
+    /// # Panics
+    /// When `etcd` cannot be run or a member does not become healthy.
+    pub fn start(size: usize) -> EtcdCluster {
+        let dir = tempfile::tempdir().expect("a directory for etcd");
+        let members: Vec<Member> = (0..size)
+            .map(|i| Member {
+                name: format!("m{i}"),
+                client_port: free_port(),
+                peer_port: free_port(),
+                dir: dir.path().join(format!("m{i}")),
+                child: None,
+            })
+            .collect();
+        let initial_cluster = members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer_url()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut cluster = EtcdCluster {
+            members,
+            initial_cluster,
+            _dir: dir,
+        };
+        for i in 0..size {
+            cluster.spawn(i);
+        }
+        for i in 0..size {
+            cluster.wait_healthy(i);
+        }
+        cluster
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let initial_cluster = self.initial_cluster.clone();
+        let member = &mut self.members[i];
+        std::fs::create_dir_all(&member.dir).expect("member directory");
+        let log = std::fs::File::create(member.dir.join("etcd.log")).expect("member log");
+        let child = Command::new(etcd_binary())
+            .arg("--name")
+            .arg(&member.name)
+            .arg("--data-dir")
+            .arg(member.dir.join("data"))
+            .arg("--listen-client-urls")
+            .arg(member.client_url())
+            .arg("--advertise-client-urls")
+            .arg(member.client_url())
+            .arg("--listen-peer-urls")
+            .arg(member.peer_url())
+            .arg("--initial-advertise-peer-urls")
+            .arg(member.peer_url())
+            .arg("--initial-cluster")
+            .arg(initial_cluster)
+            .arg("--initial-cluster-token")
+            .arg("apistore-test")
+            .arg("--initial-cluster-state")
+            .arg("new")
+            .arg("--log-level")
+            .arg("warn")
+            .arg("--logger")
+            .arg("zap")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {:?} ({e}): install Debian's etcd-server or set APISTORE_ETCD",
+                    etcd_binary()
+                )
+            });
+        // A watchdog kills the member once this process is gone, however it ends: a shared
+        // cluster lives in a static and is never dropped.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while kill -0 {} 2>/dev/null && kill -0 {} 2>/dev/null; do sleep 0.5; done; kill -9 {} 2>/dev/null",
+                std::process::id(),
+                child.id(),
+                child.id()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        member.child = Some(child);
+    }
+
+    fn wait_healthy(&self, i: usize) {
+        let member = &self.members[i];
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if healthy(member.client_port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = std::fs::read_to_string(member.dir.join("etcd.log")).unwrap_or_default();
+        panic!("etcd member {} did not become healthy:\n{log}", member.name);
+    }
+
+    /// The client URLs of every member.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.members.iter().map(Member::client_url).collect()
+    }
+
+    /// The client URL of member `i`.
+    pub fn endpoint(&self, i: usize) -> String {
+        self.members[i].client_url()
+    }
+
+    /// Kills member `i` (`kill -9`): its data stays, and [`EtcdCluster::restart`] brings it back.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.members[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts member `i` again on its data and waits until the cluster answers through it.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        self.spawn(i);
+        self.wait_healthy(i);
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for i in 0..self.members.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// Whether the member on `port` answers `GET /health` with a healthy cluster (a quorum).
+pub fn healthy(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.contains("\"health\":\"true\"")
+}
+
+/// The one-member cluster a test binary shares: started by the first caller, killed by its
+/// watchdog when the binary exits.
+pub fn shared() -> &'static EtcdCluster {
+    static SHARED: OnceLock<EtcdCluster> = OnceLock::new();
+    SHARED.get_or_init(|| EtcdCluster::start(1))
+}
+
+/// A key prefix no other caller in this process gets: tests sharing one cluster each work in
+/// their own key space.
+pub fn unique_prefix(what: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "/test-{}-{}-{what}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
