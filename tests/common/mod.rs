@@ -124,7 +124,8 @@ pub fn node(name: &str) -> Node {
     }
 }
 
-/// Runs `check` on an in-memory store and on a durable sled store.
+/// Runs `check` on an in-memory store and on a durable sled store (and, with the `etcd`
+/// feature, on a store on etcd).
 pub fn on_each_store(check: impl Fn(&Store)) {
     check(&Store::memory());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -132,6 +133,38 @@ pub fn on_each_store(check: impl Fn(&Store)) {
     check(&store);
     // The same checks through a handle on the pod kind described at run time.
     in_dynamic_mode(|| check(&Store::memory()));
+    // And on an etcd member, typed and dynamic, each in a key space of its own.
+    #[cfg(all(feature = "etcd", feature = "testing"))]
+    {
+        let cluster = apistore::testing::etcd::shared();
+        let open = || {
+            let prefix = apistore::testing::etcd::unique_prefix("store");
+            Store::open(Config::etcd(cluster.endpoints()).prefix(prefix)).expect("open etcd store")
+        };
+        check(&open());
+        in_dynamic_mode(|| check(&open()));
+    }
+}
+
+/// Asserts that nothing was written to `store` after revision `before`. (On a shared etcd
+/// cluster the revision itself may move with writes outside this store's key space.)
+pub fn assert_nothing_written_since(store: &Store, before: u64) {
+    let changes = store
+        .mvcc()
+        .changes_after(before, usize::MAX)
+        .expect("changes since");
+    assert!(changes.is_empty(), "written since {before}: {changes:?}");
+}
+
+/// The revision of the first write to `store` after `after`: `after + 1` on a store of its
+/// own, later on an etcd cluster whose revisions other key spaces share.
+pub fn next_revision_after(store: &Store, after: u64) -> u64 {
+    store
+        .mvcc()
+        .changes_after(after, 1)
+        .expect("changes since")
+        .first()
+        .map_or(0, |c| c.revision)
 }
 
 /// The resourceVersion of an object as a number.

@@ -40,7 +40,7 @@ fn objects_larger_than_the_limit_are_refused_with_a_clear_error() {
     let err = pods.create(&PostParams::default(), &big).unwrap_err();
     assert_eq!(err.code(), 413);
     assert!(err.to_string().contains("the limit is 4096 bytes"), "{err}");
-    assert_eq!(store.resource_version(), before);
+    assert_nothing_written_since(&store, before);
     pods.create(&PostParams::default(), &pod("small")).unwrap();
     let err = pods
         .update("small", |mut p| {

@@ -29,8 +29,8 @@ fn create_returns_the_object_with_owned_fields_set_by_the_store() {
             created.metadata.creation_timestamp,
             sent.metadata.creation_timestamp
         );
-        assert_eq!(rv(&created), before + 1);
-        assert_eq!(store.resource_version(), before + 1);
+        assert_eq!(rv(&created), next_revision_after(store, before));
+        assert_eq!(store.resource_version(), rv(&created));
         assert_eq!(pods.get("foo").unwrap(), created);
     });
 }
@@ -47,7 +47,7 @@ fn creating_a_taken_name_is_already_exists_and_writes_nothing() {
         assert!(err.is_already_exists());
         assert_eq!(err.code(), 409);
         assert_eq!(err.to_string(), "pods \"foo\" already exists");
-        assert_eq!(store.resource_version(), before);
+        assert_nothing_written_since(store, before);
     });
 }
 

@@ -15,7 +15,7 @@ fn dry_run_create_returns_the_would_be_object_and_stores_nothing() {
         assert!(out.metadata.uid.is_some());
         assert_eq!(out.metadata.resource_version, None);
         assert!(pods.get("foo").unwrap_err().is_not_found());
-        assert_eq!(store.resource_version(), before);
+        assert_nothing_written_since(store, before);
     });
 }
 
@@ -67,6 +67,6 @@ fn dry_run_replace_patch_and_delete_leave_the_stored_object_alone() {
         let out = pods.delete("foo", &DeleteParams::dry_run()).unwrap();
         assert_eq!(out, created);
         assert_eq!(pods.get("foo").unwrap(), created);
-        assert_eq!(store.resource_version(), before);
+        assert_nothing_written_since(store, before);
     });
 }

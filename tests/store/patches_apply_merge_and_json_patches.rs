@@ -51,7 +51,7 @@ fn a_json_patch_applies_operations_in_order_and_a_failed_test_is_invalid() {
         .patch("foo", &PatchParams::default(), &Patch::Json(failing))
         .unwrap_err();
     assert_eq!(err.code(), 422);
-    assert_eq!(store.resource_version(), before);
+    assert_nothing_written_since(&store, before);
 }
 
 #[test]

@@ -49,7 +49,7 @@ fn replace_status_changes_only_status_and_keeps_generation() {
         assert_eq!(out.spec.node_name, "");
         assert_eq!(out.metadata.generation, Some(1));
         assert_eq!(out.metadata.labels, None);
-        assert_eq!(rv(&out), rv(&created) + 1);
+        assert_eq!(rv(&out), next_revision_after(store, rv(&created)));
         let patched = pods
             .patch_status(
                 "foo",
