@@ -340,11 +340,17 @@ impl Mvcc {
     /// [`Mvcc::submit`] for a layer on etcd: the transaction goes to etcd as one `Txn`.
     pub(super) fn submit_remote(&self, remote: &Remote, txn: Txn) -> Result<Pending, MvccError> {
         validate_shape(&txn)?;
-        let request = remote.request(&txn, self.is_noop(&txn))?;
+        let plain = remote.request(&txn, &[])?;
+        let unchanged = self.unchanged_writes(&txn);
+        let elided = if unchanged.is_empty() {
+            None
+        } else {
+            Some(remote.request(&txn, &unchanged)?)
+        };
         let (waiter, pending) =
             queue::submitted(self.inner.clone() as Arc<dyn std::any::Any + Send + Sync>);
         let current = self.inner.published.clone_reader();
-        let commit = remote.commit(request, current);
+        let commit = remote.commit(elided, plain, current);
         remote.handle.spawn(async move {
             let result = commit.await;
             queue::answer_all(std::iter::once((waiter, Reply::Done(result))));
@@ -352,27 +358,35 @@ impl Mvcc {
         Ok(pending)
     }
 
-    /// Whether `txn` would change nothing if its compares hold: every put writes the bytes
-    /// the key holds at the mod revision its compare names. Such a transaction consumes no
-    /// revision (the no-op update rule), so only its compares go to etcd.
-    fn is_noop(&self, txn: &Txn) -> bool {
-        let expected = |key: &[u8]| {
+    /// The writes of `txn` that change nothing as the index stands (a put of the bytes the
+    /// key holds, a delete of an absent key), each with the mod revision it assumes (0 =
+    /// absent). A write whose key the transaction compares counts only when the compare
+    /// names the version the index holds. Local commits skip such writes and consume no
+    /// revision for a transaction of nothing else (the no-op update rule); on etcd they are
+    /// left out of the `Txn` and replaced by a compare that the assumption holds.
+    fn unchanged_writes(&self, txn: &Txn) -> Vec<(Vec<u8>, u64)> {
+        let compared = |key: &[u8]| {
             txn.compares.iter().find_map(|c| match c {
                 super::Compare::ModRevision { key: k, revision } if k == key => Some(*revision),
                 _ => None,
             })
         };
-        !txn.ops.is_empty()
-            && txn.ops.iter().all(|op| match op {
-                TxnOp::Put { key, value } => {
-                    let Some(revision) = expected(key).filter(|r| *r > 0) else {
-                        return false;
-                    };
-                    self.latest_value(key)
-                        .is_some_and(|(at, stored)| at == revision && *stored == **value)
-                }
-                TxnOp::Delete { key } => expected(key) == Some(0),
-            })
+        let mut out = Vec::new();
+        for op in &txn.ops {
+            let (key, stored) = match op {
+                TxnOp::Put { key, .. } | TxnOp::Delete { key } => (key, self.latest_value(key)),
+            };
+            let unchanged = match (op, &stored) {
+                (TxnOp::Put { value, .. }, Some((_, bytes))) => **bytes == **value,
+                (TxnOp::Delete { .. }, None) => true,
+                _ => false,
+            };
+            let at = stored.map_or(0, |(at, _)| at);
+            if unchanged && compared(key).is_none_or(|expected| expected == at) {
+                out.push((key.clone(), at));
+            }
+        }
+        out
     }
 
     /// [`Mvcc::compact`] for a layer on etcd.
@@ -411,9 +425,11 @@ impl Mvcc {
 /// One transaction as etcd gets it, with what is needed to read its answer.
 struct Request {
     txn: etcd::Txn,
-    /// Compared keys (local form) and the mod revision each compare expects.
-    compared: Vec<(Vec<u8>, u64)>,
-    noop: bool,
+    /// Compared keys (local form), the mod revision each compare expects, and whether the
+    /// caller asked for the compare (or it stands for a write left out).
+    compared: Vec<(Vec<u8>, u64, bool)>,
+    /// Whether the `Txn` writes anything.
+    writes: bool,
 }
 
 impl Remote {
@@ -424,14 +440,26 @@ impl Remote {
         run_on(&self.handle, future)
     }
 
-    /// `txn` as an etcd transaction: the compares, then its writes (none when `noop`), and
-    /// on failure a read of every compared key, to report which compare failed.
-    fn request(&self, txn: &Txn, noop: bool) -> Result<Request, MvccError> {
-        let mut compares = Vec::with_capacity(txn.compares.len());
-        let mut compared = Vec::with_capacity(txn.compares.len());
-        let mut reads = Vec::with_capacity(txn.compares.len());
-        for compare in &txn.compares {
-            let super::Compare::ModRevision { key, revision } = compare;
+    /// `txn` as an etcd transaction: the compares, then its writes except those in
+    /// `unchanged` (which become compares instead), and on failure a read of every compared
+    /// key, to report which compare failed.
+    fn request(&self, txn: &Txn, unchanged: &[(Vec<u8>, u64)]) -> Result<Request, MvccError> {
+        let mut checks: Vec<(Vec<u8>, u64, bool)> = txn
+            .compares
+            .iter()
+            .map(|c| {
+                let super::Compare::ModRevision { key, revision } = c;
+                (key.clone(), *revision, true)
+            })
+            .collect();
+        for (key, at) in unchanged {
+            if !checks.iter().any(|(k, _, _)| k == key) {
+                checks.push((key.clone(), *at, false));
+            }
+        }
+        let mut compares = Vec::with_capacity(checks.len());
+        let mut reads = Vec::with_capacity(checks.len());
+        for (key, revision, _) in &checks {
             let remote = self.keys.to_remote(key)?;
             let expected = i64::try_from(*revision)
                 .map_err(|_| MvccError::InvalidTxn(format!("revision {revision} is too large")))?;
@@ -444,50 +472,69 @@ impl Remote {
                 remote,
                 Some(etcd::GetOptions::new().with_keys_only()),
             ));
-            compared.push((key.clone(), *revision));
         }
         let mut writes = Vec::with_capacity(txn.ops.len());
-        if !noop {
-            for op in &txn.ops {
-                writes.push(match op {
-                    TxnOp::Put { key, value } => {
-                        etcd::TxnOp::put(self.keys.to_remote(key)?, value.clone(), None)
-                    }
-                    TxnOp::Delete { key } => etcd::TxnOp::delete(self.keys.to_remote(key)?, None),
-                });
+        for op in &txn.ops {
+            let (TxnOp::Put { key, .. } | TxnOp::Delete { key }) = op;
+            if unchanged.iter().any(|(k, _)| k == key) {
+                continue;
             }
+            writes.push(match op {
+                TxnOp::Put { key, value } => {
+                    etcd::TxnOp::put(self.keys.to_remote(key)?, value.clone(), None)
+                }
+                TxnOp::Delete { key } => etcd::TxnOp::delete(self.keys.to_remote(key)?, None),
+            });
         }
         Ok(Request {
+            writes: !writes.is_empty(),
             txn: etcd::Txn::new()
                 .when(compares)
                 .and_then(writes)
                 .or_else(reads),
-            compared,
-            noop,
+            compared: checks,
         })
     }
 
-    /// Sends `request` and answers as [`Mvcc::commit`] does, once the index holds the
-    /// outcome (`current` reads the index's published revision).
+    /// Sends `elided` (the transaction without the writes that change nothing) when there
+    /// is one, and `plain` when there is none or an assumption of `elided` failed; answers as
+    /// [`Mvcc::commit`] does, once the index holds the outcome (`current` reads the index's
+    /// published revision).
     fn commit(
         &self,
-        request: Request,
+        elided: Option<Request>,
+        plain: Request,
         current: super::publish::Reader,
     ) -> impl Future<Output = Result<TxnResult, MvccError>> + Send + 'static {
-        let mut kv = self.client.kv_client();
+        let kv = self.client.kv_client();
         let timeout = self.timeout;
         let applied = self.applied.subscribe();
         let progress = self.progress.clone();
         async move {
-            let Request {
-                txn,
-                compared,
-                noop,
-            } = request;
-            let response = timed(timeout, "etcd transaction", kv.txn(txn)).await?;
+            let send = |request: Request| {
+                let mut kv = kv.clone();
+                async move {
+                    let response = timed(timeout, "etcd transaction", kv.txn(request.txn)).await?;
+                    Ok::<_, MvccError>((response, request.compared, request.writes))
+                }
+            };
+            let (response, compared, writes) = match elided {
+                Some(elided) => {
+                    let answer = send(elided).await?;
+                    let caller_failed = !answer.0.succeeded()
+                        && failed_compare(&answer.0, &answer.1).is_some_and(|f| f.3);
+                    if answer.0.succeeded() || caller_failed {
+                        answer
+                    } else {
+                        // A write assumed to change nothing would change something now.
+                        send(plain).await?
+                    }
+                }
+                None => send(plain).await?,
+            };
             let revision = header_revision(response.header());
             if response.succeeded() {
-                let changed = !noop
+                let changed = writes
                     && response.op_responses().iter().any(|r| match r {
                         etcd::TxnOpResponse::Put(_) => true,
                         etcd::TxnOpResponse::Delete(d) => d.deleted() > 0,
@@ -510,27 +557,14 @@ impl Remote {
                     changed: true,
                 });
             }
-            // Which compare failed, and with what: the failure branch read every compared key.
-            let mut failed = None;
-            for (index, (r, (key, expected))) in
-                response.op_responses().iter().zip(&compared).enumerate()
-            {
-                let actual = match r {
-                    etcd::TxnOpResponse::Get(get) => get
-                        .kvs()
-                        .first()
-                        .map_or(0, |kv| u64::try_from(kv.mod_revision()).unwrap_or(0)),
-                    _ => continue,
-                };
-                if actual != *expected {
-                    failed = Some((index, key.clone(), *expected, actual));
-                    break;
-                }
-            }
+            let failed = failed_compare(&response, &compared);
             // Let the index hold what made the compare fail before the caller reads it again.
             let _ = progress.send(());
             let _ = applied_at_least(applied, revision, timeout).await;
-            let (index, key, expected, actual) = failed.unwrap_or((0, Vec::new(), 0, 0));
+            let (index, key, expected, actual) = match failed {
+                Some((index, key, expected, _, actual)) => (index, key, expected, actual),
+                None => (0, Vec::new(), 0, 0),
+            };
             Err(MvccError::CompareFailed {
                 index,
                 key: String::from_utf8_lossy(&key).into_owned(),
@@ -643,6 +677,30 @@ impl Remote {
             }
         }
     }
+}
+
+/// The first compare of a failed `Txn` that did not hold: its position, key, expected mod
+/// revision, whether the caller asked for it, and the mod revision found (the failure branch
+/// read every compared key).
+fn failed_compare(
+    response: &etcd::TxnResponse,
+    compared: &[(Vec<u8>, u64, bool)],
+) -> Option<(usize, Vec<u8>, u64, bool, u64)> {
+    for (index, (answer, (key, expected, asked))) in
+        response.op_responses().iter().zip(compared).enumerate()
+    {
+        let etcd::TxnOpResponse::Get(get) = answer else {
+            continue;
+        };
+        let actual = get
+            .kvs()
+            .first()
+            .map_or(0, |kv| u64::try_from(kv.mod_revision()).unwrap_or(0));
+        if actual != *expected {
+            return Some((index, key.clone(), *expected, *asked, actual));
+        }
+    }
+    None
 }
 
 fn header_revision(header: Option<&etcd::ResponseHeader>) -> u64 {

@@ -1,0 +1,296 @@
+//! The revision layer on etcd against the reference model: random transactions, reads at
+//! random revisions, range reads with limits, compactions, change-feed replays and reopens,
+//! and a second layer on the same key space that must read what the first wrote.
+//!
+//! Etcd's revisions are shared with every other key space of the cluster (other tests run
+//! beside this one), so the model's revisions map to etcd's through the revisions the commits
+//! report: model revision `r` is etcd revision `etcd[r]`.
+
+use apistore::backend::KeyRange;
+use apistore::mvcc::{ChangeKind, EtcdOptions, Mvcc, MvccError, RangeOptions, Txn};
+use apistore::testing::etcd;
+use apistore::testing::model::History;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+const KEYS: &[&str] = &["a", "a/b", "a-b", "b", "b/1", "c"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Txn {
+        guard: Option<(usize, u8)>,
+        writes: Vec<(usize, Option<u8>)>,
+    },
+    Get {
+        key: usize,
+        back: u8,
+    },
+    Range {
+        lo: usize,
+        hi: usize,
+        back: u8,
+        limit: u8,
+    },
+    Compact {
+        back: u8,
+    },
+    Feed {
+        back: u8,
+    },
+    OtherReads,
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (proptest::option::of((0..KEYS.len(), 0u8..4)), proptest::collection::vec((0..KEYS.len(), proptest::option::of(0u8..3)), 1..4))
+            .prop_map(|(guard, writes)| Op::Txn { guard, writes }),
+        2 => (0..KEYS.len(), 0u8..8).prop_map(|(key, back)| Op::Get { key, back }),
+        2 => (0..KEYS.len(), 0..KEYS.len(), 0u8..8, 0u8..4).prop_map(|(lo, hi, back, limit)| Op::Range { lo, hi, back, limit }),
+        1 => (0u8..6).prop_map(|back| Op::Compact { back }),
+        1 => (0u8..8).prop_map(|back| Op::Feed { back }),
+        1 => Just(Op::OtherReads),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+type Model = History<Vec<u8>, Vec<u8>>;
+
+fn value(v: u8) -> Vec<u8> {
+    vec![b'v', v]
+}
+
+fn fail(e: impl std::fmt::Display) -> TestCaseError {
+    TestCaseError::fail(e.to_string())
+}
+
+fn open(endpoints: &[String], prefix: &str) -> Result<Mvcc, TestCaseError> {
+    Mvcc::open_etcd(EtcdOptions::new(endpoints.to_vec()).under(prefix.as_bytes().to_vec()))
+        .map_err(fail)
+}
+
+/// Model revisions ↔ etcd revisions.
+struct Revisions {
+    etcd: Vec<u64>,
+    model: BTreeMap<u64, u64>,
+}
+
+impl Revisions {
+    fn set(&mut self, model: u64, etcd: u64) {
+        let i = usize::try_from(model).expect("small");
+        if self.etcd.len() <= i {
+            self.etcd.resize(i + 1, 0);
+        }
+        self.etcd[i] = etcd;
+        self.model.insert(etcd, model);
+    }
+    fn etcd(&self, model: u64) -> u64 {
+        self.etcd[usize::try_from(model).expect("small")]
+    }
+    fn model(&self, etcd: u64) -> u64 {
+        self.model.get(&etcd).copied().unwrap_or(u64::MAX)
+    }
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let cluster = etcd::shared();
+    let endpoints = cluster.endpoints();
+    let prefix = etcd::unique_prefix("model");
+    let mut mvcc = open(&endpoints, &prefix)?;
+    let other = open(&endpoints, &prefix)?;
+    let mut model = Model::new();
+    let mut revisions = Revisions {
+        etcd: Vec::new(),
+        model: BTreeMap::new(),
+    };
+    revisions.set(1, mvcc.current_revision());
+    for op in ops {
+        match op {
+            Op::Txn { guard, writes } => {
+                let mut txn = Txn::new();
+                let mut pass = true;
+                if let Some((k, g)) = guard {
+                    let key = KEYS[k].as_bytes();
+                    let actual = model.mod_revision(&key.to_vec());
+                    let actual_etcd = if actual == 0 {
+                        0
+                    } else {
+                        revisions.etcd(actual)
+                    };
+                    let expected = match g {
+                        0 => 0,
+                        1 => actual_etcd,
+                        _ => actual_etcd + u64::from(g) * 1_000_000,
+                    };
+                    pass = expected == actual_etcd;
+                    txn = txn.when_mod_revision(key, expected);
+                }
+                let mut seen = std::collections::HashSet::new();
+                let mut dup = false;
+                for (k, v) in &writes {
+                    dup |= !seen.insert(*k);
+                    txn = match v {
+                        Some(v) => txn.put(KEYS[*k], value(*v)),
+                        None => txn.delete(KEYS[*k]),
+                    };
+                }
+                let result = mvcc.commit(txn);
+                if dup {
+                    prop_assert!(matches!(result, Err(MvccError::InvalidTxn(_))));
+                    continue;
+                }
+                if !pass {
+                    prop_assert!(
+                        matches!(result, Err(MvccError::CompareFailed { .. })),
+                        "{:?}",
+                        result
+                    );
+                    continue;
+                }
+                let result = result.map_err(fail)?;
+                let committed = model.commit(
+                    writes
+                        .iter()
+                        .map(|(k, v)| (KEYS[*k].as_bytes().to_vec(), v.map(value))),
+                );
+                prop_assert_eq!(result.changed, committed.is_some());
+                if let Some(at) = committed {
+                    prop_assert!(result.revision > revisions.etcd(at - 1));
+                    revisions.set(at, result.revision);
+                    // Read your writes: the index holds the commit when it is answered.
+                    prop_assert!(mvcc.current_revision() >= result.revision);
+                }
+            }
+            Op::Get { key, back } => {
+                let rev = model.current().saturating_sub(u64::from(back)).max(1);
+                let key = KEYS[key].as_bytes();
+                let got = mvcc.get(key, revisions.etcd(rev));
+                if model.is_compacted(rev) {
+                    prop_assert!(matches!(got, Err(MvccError::Compacted { .. })), "{:?}", got);
+                } else {
+                    let got = got.map_err(fail)?;
+                    let want = model
+                        .at(&key.to_vec(), rev)
+                        .map(|(r, v)| (revisions.etcd(r), v.clone()));
+                    prop_assert_eq!(got.map(|kv| (kv.mod_revision, kv.value.to_vec())), want);
+                }
+            }
+            Op::Range {
+                lo,
+                hi,
+                back,
+                limit,
+            } => {
+                let rev = model.current().saturating_sub(u64::from(back)).max(1);
+                let (lo, hi) = (KEYS[lo.min(hi)].as_bytes(), KEYS[lo.max(hi)].as_bytes());
+                let got = mvcc.range(
+                    &KeyRange::between(lo.to_vec(), hi.to_vec()),
+                    RangeOptions {
+                        revision: revisions.etcd(rev),
+                        limit: usize::from(limit),
+                        count: true,
+                    },
+                );
+                if model.is_compacted(rev) {
+                    prop_assert!(matches!(got, Err(MvccError::Compacted { .. })), "{:?}", got);
+                    continue;
+                }
+                let got = got.map_err(fail)?;
+                let all: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .live_at(rev)
+                    .into_iter()
+                    .filter(|(k, _)| k.as_slice() >= lo && k.as_slice() < hi)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let take = if limit == 0 {
+                    all.len()
+                } else {
+                    usize::from(limit).min(all.len())
+                };
+                let kvs: Vec<(Vec<u8>, Vec<u8>)> = got
+                    .kvs
+                    .iter()
+                    .map(|kv| (kv.key.clone(), kv.value.to_vec()))
+                    .collect();
+                prop_assert_eq!(&kvs[..], &all[..take]);
+                prop_assert_eq!(got.more, take < all.len());
+                prop_assert_eq!(got.count, Some(all.len()));
+            }
+            Op::Compact { back } => {
+                let rev = model.current().saturating_sub(u64::from(back)).max(1);
+                mvcc.compact(revisions.etcd(rev)).map_err(fail)?;
+                model.compact(rev);
+                prop_assert_eq!(mvcc.compacted_revision(), revisions.etcd(model.compacted()));
+            }
+            Op::Feed { back } => {
+                let after = model.current().saturating_sub(u64::from(back)).max(1);
+                let feed = mvcc.changes_after(revisions.etcd(after), usize::MAX);
+                if model.is_compacted(after) {
+                    prop_assert!(
+                        matches!(feed, Err(MvccError::Compacted { .. })),
+                        "{:?}",
+                        feed
+                    );
+                    continue;
+                }
+                let feed = feed.map_err(fail)?;
+                let got: Vec<_> = feed
+                    .iter()
+                    .map(|c| {
+                        (
+                            revisions.model(c.revision),
+                            c.kv.key.clone(),
+                            (c.kind == ChangeKind::Put).then(|| c.kv.value.to_vec()),
+                            c.prev.as_ref().map(|p| p.value.to_vec()),
+                        )
+                    })
+                    .collect();
+                let want: Vec<_> = model
+                    .changes_after(after)
+                    .map(|c| (c.revision, c.key.clone(), c.value.clone(), c.prev.clone()))
+                    .collect();
+                prop_assert_eq!(got, want);
+            }
+            Op::OtherReads => {
+                // A fresh read through the other layer sees every acknowledged write.
+                other.sync().map_err(fail)?;
+                let got = other
+                    .range(&KeyRange::all(), RangeOptions::default())
+                    .map_err(fail)?;
+                let kvs: Vec<(Vec<u8>, u64, Vec<u8>)> = got
+                    .kvs
+                    .iter()
+                    .map(|kv| (kv.key.clone(), kv.mod_revision, kv.value.to_vec()))
+                    .collect();
+                let want: Vec<(Vec<u8>, u64, Vec<u8>)> = model
+                    .live_at(model.current())
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let (at, _) = model.latest(k).expect("live");
+                        (k.clone(), revisions.etcd(at), v.clone())
+                    })
+                    .collect();
+                prop_assert_eq!(kvs, want);
+            }
+            Op::Reopen => {
+                drop(mvcc);
+                mvcc = open(&endpoints, &prefix)?;
+                // A reopened layer's history starts where it opened.
+                let current = model.current();
+                model.compact(current);
+                revisions.set(current, mvcc.current_revision());
+                prop_assert_eq!(mvcc.compacted_revision(), mvcc.current_revision());
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn the_layer_on_etcd_matches_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+        run(ops)?;
+    }
+}
