@@ -99,6 +99,7 @@ async fn serve_with(
 ) -> std::io::Result<()> {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
+    let definitions = tokio::spawn(server.clone().follow_definitions());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -119,6 +120,7 @@ async fn serve_with(
             () = &mut shutdown => break,
         }
     }
+    definitions.abort();
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     server

@@ -16,9 +16,19 @@ struct Flags {
     /// Address to serve on. Plain HTTP only on loopback; elsewhere TLS and tokens are required.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Directory of the sled store.
+    /// Directory of the sled store (unused with --etcd-servers).
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
+    /// Keep the objects in this etcd cluster (client URLs, comma-separated) instead of a
+    /// local store; several servers on one cluster serve one API.
+    #[arg(long, value_delimiter = ',')]
+    etcd_servers: Vec<String>,
+    /// The etcd key prefix of the objects.
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    /// How long a request to etcd may take before the API request fails with a 5xx.
+    #[arg(long, default_value = "10s", value_parser = parse_interval)]
+    etcd_request_timeout: Duration,
     /// Bearer tokens, kube-apiserver's CSV format: `token,user,uid[,"group1,group2"]`.
     #[arg(long)]
     token_auth_file: Option<PathBuf>,
@@ -54,6 +64,41 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// The store the flags name, and how to describe it: the sled store in `--data-dir`, or the
+/// etcd cluster of `--etcd-servers`.
+fn open_store(flags: &Flags) -> Result<(Store, String), String> {
+    if flags.etcd_servers.is_empty() {
+        let store = Store::open(Config::sled(&flags.data_dir))
+            .map_err(|e| format!("opening the store in {}: {e}", flags.data_dir.display()))?;
+        return Ok((store, flags.data_dir.display().to_string()));
+    }
+    #[cfg(feature = "etcd")]
+    {
+        let config = Config::etcd(flags.etcd_servers.clone())
+            .prefix(flags.etcd_prefix.clone())
+            .request_timeout(flags.etcd_request_timeout);
+        let store = Store::open(config).map_err(|e| {
+            format!(
+                "opening the store on etcd {}: {e}",
+                flags.etcd_servers.join(",")
+            )
+        })?;
+        Ok((
+            store,
+            format!(
+                "etcd {} under {}",
+                flags.etcd_servers.join(","),
+                flags.etcd_prefix
+            ),
+        ))
+    }
+    #[cfg(not(feature = "etcd"))]
+    Err(format!(
+        "--etcd-servers {}: this build has no etcd support; build with `--features etcd`",
+        flags.etcd_servers.join(",")
+    ))
+}
+
 /// Resolves when the process is asked to stop (SIGTERM, or Ctrl-C).
 async fn stop_signal() {
     #[cfg(unix)]
@@ -86,8 +131,7 @@ async fn run(flags: Flags) -> Result<(), String> {
         Some(path) => Some(Tokens::load(path).map_err(|e| e.to_string())?),
         None => None,
     };
-    let store = Store::open(Config::sled(&flags.data_dir))
-        .map_err(|e| format!("opening the store in {}: {e}", flags.data_dir.display()))?;
+    let (store, source) = open_store(&flags)?;
     if !flags.etcd_compaction_interval.is_zero() {
         store
             .start_compactor(flags.etcd_compaction_interval)
@@ -102,9 +146,8 @@ async fn run(flags: Flags) -> Result<(), String> {
         .map_err(|e| format!("listening on {}: {e}", flags.listen))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     eprintln!(
-        "apistore-server: serving {scheme}://{} from {}; try: kubectl --server={scheme}://{} get namespaces",
+        "apistore-server: serving {scheme}://{} from {source}; try: kubectl --server={scheme}://{} get namespaces",
         flags.listen,
-        flags.data_dir.display(),
         flags.listen
     );
     let shutdown = stop_signal();

@@ -173,6 +173,46 @@ impl Server {
         Ok(())
     }
 
+    /// Follows the stored CustomResourceDefinitions for as long as it runs, and serves their
+    /// kinds as they change: the definitions may be written through another server on the
+    /// same etcd cluster, which this server learns of only from its store's watch.
+    pub async fn follow_definitions(self) {
+        let definitions = self
+            .tables
+            .built_in
+            .find(crate::crd::GROUP, "v1", "customresourcedefinitions")
+            .expect("the built-in table serves customresourcedefinitions")
+            .ar
+            .clone();
+        let api = self.store.all_with(&definitions).into_async();
+        let params = apistore::WatchParams {
+            bookmarks: false,
+            ..apistore::WatchParams::default()
+        };
+        loop {
+            // From the revision the table was built at: reload first, then watch from there.
+            let _ = self.reload_custom_resources().await;
+            let from = self.store.resource_version().to_string();
+            let Ok(mut events) = api.watch(&params, &from).await else {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            };
+            loop {
+                let next = std::future::poll_fn(|cx| {
+                    futures_core::Stream::poll_next(Pin::new(&mut events), cx)
+                })
+                .await;
+                match next {
+                    Some(Ok(_)) => {
+                        let _ = self.reload_custom_resources().await;
+                    }
+                    // Ended or expired: reload and watch again from the current revision.
+                    Some(Err(_)) | None => break,
+                }
+            }
+        }
+    }
+
     /// This server requiring a bearer token from `tokens` on every request but `/version` and
     /// the health checks, which kube-apiserver serves to anyone.
     #[must_use]
@@ -258,6 +298,14 @@ impl Server {
                 self.metrics.render(&self.store).into_bytes(),
                 "text/plain; version=0.0.4; charset=utf-8",
             ),
+            // Not ready while the store's etcd watch is down, as kube-apiserver's etcd check.
+            ["readyz"] if self.store.mvcc().etcd_connected() == Some(false) => {
+                errors::bytes_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    b"[-]etcd failed: the store's watch of etcd is not established\nreadyz check failed".to_vec(),
+                    "text/plain; charset=utf-8",
+                )
+            }
             ["healthz"] | ["readyz"] | ["livez"] => {
                 errors::bytes_response(StatusCode::OK, b"ok".to_vec(), "text/plain; charset=utf-8")
             }

@@ -384,19 +384,41 @@ impl Mvcc {
         Ok(ChangeFeed::new(self.clone(), after))
     }
 
-    /// Waits until this layer holds every revision committed when it was called, and returns
-    /// the current revision. A local layer always does; a layer on etcd asks etcd for its
-    /// revision and waits for its index to apply it (see `docs/design/etcd.md`).
+    /// Waits until this layer holds the latest state of `range`, and returns the revision it
+    /// is at: a read of `range` at that revision then reads what a read of etcd would have.
+    /// A local layer always does, and returns at once; a layer on etcd asks etcd which keys
+    /// of the range changed after its index's revision and waits for its watch to deliver
+    /// them (see `docs/design/etcd.md`).
     ///
     /// # Errors
-    /// [`MvccError::Unavailable`] when etcd does not answer; [`MvccError::FutureRevision`]
-    /// when the index does not catch up within a few seconds.
-    pub fn sync(&self) -> Result<u64, MvccError> {
+    /// [`MvccError::Unavailable`] when etcd does not answer, or the index does not catch up
+    /// within a few seconds.
+    pub fn sync_range(&self, range: &KeyRange) -> Result<u64, MvccError> {
         #[cfg(feature = "etcd")]
         if let Some(remote) = self.remote() {
-            return self.sync_remote(remote);
+            return self.sync_range_remote(remote, range);
         }
+        let _ = range;
         Ok(self.current_revision())
+    }
+
+    /// [`Mvcc::sync_range`] of every key.
+    ///
+    /// # Errors
+    /// As [`Mvcc::sync_range`].
+    pub fn sync(&self) -> Result<u64, MvccError> {
+        self.sync_range(&KeyRange::all())
+    }
+
+    /// Whether this layer is on an etcd cluster (`None` for a local layer) and, if so,
+    /// whether the watch feeding its index is established now.
+    #[must_use]
+    pub fn etcd_connected(&self) -> Option<bool> {
+        #[cfg(feature = "etcd")]
+        if let Some(remote) = self.remote() {
+            return Some(Self::remote_connected(remote));
+        }
+        None
     }
 
     /// Waits (a few seconds at most) until this layer holds `revision`, which a caller learnt

@@ -649,8 +649,20 @@ impl<K: Resource> Api<K> {
 
     /// Reads the latest version of the named object.
     pub fn get(&self, name: &str) -> Result<K> {
-        self.store.fresh_for("")?;
+        self.fresh_key(name, "")?;
         self.get_now(name)
+    }
+
+    /// [`Store::fresh_for`] of the named object's key.
+    fn fresh_key(&self, name: &str, text: &str) -> Result<()> {
+        if text != "" && text != "0" {
+            return self.store.fresh_for(text, &crate::backend::KeyRange::all());
+        }
+        let key = self.key_of(name)?;
+        let mut end = key.clone();
+        end.push(0);
+        self.store
+            .fresh_for(text, &crate::backend::KeyRange::between(key, end))
     }
 
     /// The newest version of the named object this store's index holds.
@@ -695,7 +707,7 @@ impl<K: Resource> Api<K> {
     /// answer is returned. For large objects of which a caller needs a small part — a tag of
     /// a stream with a long history — this skips cloning the whole object.
     pub fn read<R>(&self, name: &str, f: impl FnOnce(&K) -> R) -> Result<R> {
-        self.store.fresh_for("")?;
+        self.fresh_key(name, "")?;
         let key = self.key_of(name)?;
         let mvcc = &self.store.shared.mvcc;
         let Some((revision, slot)) = mvcc.latest_slot(&key) else {
@@ -737,7 +749,7 @@ impl<K: Resource> Api<K> {
     pub fn get_with(&self, name: &str, gp: &GetParams) -> Result<K> {
         let text = gp.resource_version.as_deref().unwrap_or("");
         let requested = parse_resource_version(text)?;
-        self.store.fresh_for(text)?;
+        self.fresh_key(name, text)?;
         let current = self.store.resource_version();
         if requested > current {
             return Err(Error::TooLargeResourceVersion { requested, current });

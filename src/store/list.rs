@@ -461,10 +461,11 @@ impl<K: Resource> Api<K> {
             }
         }
         let requested = parse_resource_version(rv_text)?;
-        if token.is_none() {
-            self.store.fresh_for(rv_text)?;
-        }
         let (mut prefix, single) = self.scope(filter);
+        if token.is_none() {
+            self.store
+                .fresh_for(rv_text, &crate::backend::KeyRange::prefix(&prefix))?;
+        }
         let current = mvcc.current_revision();
         let compacted = mvcc.compacted_revision();
         if let Some(token) = token {

@@ -321,15 +321,15 @@ impl Store {
         }
     }
 
-    /// Makes this store's index fresh enough for a read asking for resourceVersion `text`:
-    /// `""` (the latest) waits, on etcd, until the index holds everything etcd had committed;
-    /// `"N"` waits a few seconds at most for revision N; `"0"` (any) does not wait. A local
-    /// store is always fresh.
-    pub(crate) fn fresh_for(&self, text: &str) -> Result<()> {
+    /// Makes this store's index fresh enough for a read of `range` asking for
+    /// resourceVersion `text`: `""` (the latest) waits, on etcd, until the index holds the
+    /// range as etcd holds it now; `"N"` waits a few seconds at most for revision N; `"0"`
+    /// (any) does not wait. A local store is always fresh.
+    pub(crate) fn fresh_for(&self, text: &str, range: &crate::backend::KeyRange) -> Result<()> {
         let mvcc = &self.shared.mvcc;
         match text {
             "" => {
-                mvcc.sync()?;
+                mvcc.sync_range(range)?;
             }
             "0" => {}
             n => {

@@ -158,7 +158,8 @@ impl<K: Resource> Api<K> {
         let requested = parse_resource_version(version)?;
         if requested > 0 {
             // A revision learnt from another store of the cluster may not be here yet.
-            self.store.fresh_for(version)?;
+            self.store
+                .fresh_for(version, &crate::backend::KeyRange::all())?;
         }
         let mvcc = &self.store.shared.mvcc;
         let prefix = self.watch_prefix();

@@ -2,5 +2,6 @@
 //! several stores sharing one cluster, and failures of members and connections.
 #![cfg(all(feature = "etcd", feature = "testing"))]
 
-mod revisions_match_the_reference_model;
-mod smoke;
+mod fresh_reads_through_another_store_see_every_acknowledged_write;
+mod layer_on_etcd_matches_the_reference_model;
+mod writes_answer_when_the_index_holds_them;

@@ -1,7 +1,7 @@
 //! Filling the index from etcd and keeping it current: the first consistent read, the watch
 //! that follows, and what happens when the watch breaks.
 
-use super::{header_revision, timed, KeyMap, COMPACT_KEY};
+use super::{call, KeyMap, Repeat, COMPACT_KEY};
 use crate::mvcc::index::Version;
 use crate::mvcc::{Inner, Mvcc, MvccError};
 use etcd_client as etcd;
@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// Keys read per page of a full read of the key space.
 const PAGE: i64 = 10_000;
@@ -33,7 +32,7 @@ pub(super) async fn load(
     keys: &KeyMap,
     timeout: Duration,
 ) -> Result<Loaded, MvccError> {
-    let mut kv = client.kv_client();
+    let kv = client.kv_client();
     let end = keys.range_end();
     let mut start = keys.remote.clone();
     if start.is_empty() {
@@ -50,11 +49,10 @@ pub(super) async fn load(
         if revision > 0 {
             options = options.with_revision(revision);
         }
-        let page = timed(
-            timeout,
-            "reading the key space",
-            kv.get(start.clone(), Some(options)),
-        )
+        let page = call(timeout, "reading the key space", Repeat::Read, || {
+            let (mut kv, start, options) = (kv.clone(), start.clone(), options.clone());
+            async move { kv.get(start, Some(options)).await }
+        })
         .await?;
         if revision == 0 {
             revision = page.header().map_or(0, |h| h.revision());
@@ -128,7 +126,6 @@ pub(super) struct Follower {
     pub timeout: Duration,
     /// Every revision up to this one is in the index.
     pub position: u64,
-    pub progress: mpsc::UnboundedReceiver<()>,
     pub connected: Arc<AtomicBool>,
 }
 
@@ -167,21 +164,19 @@ impl Follower {
         let options = etcd::WatchOptions::new()
             .with_range(self.keys.range_end())
             .with_start_revision(i64::try_from(self.position + 1).unwrap_or(i64::MAX))
-            .with_prev_key()
-            .with_progress_notify();
+            .with_prev_key();
         let mut start = self.keys.remote.clone();
         if start.is_empty() {
             start = vec![0];
         }
-        let mut client = self
+        let client = self
             .client
             .watch_client()
             .max_decoding_message_size(64 << 20);
-        let mut stream = match timed(
-            self.timeout,
-            "starting etcd's watch",
-            client.watch(start, Some(options)),
-        )
+        let mut stream = match call(self.timeout, "starting etcd's watch", Repeat::Read, || {
+            let (mut client, start, options) = (client.clone(), start.clone(), options.clone());
+            async move { client.watch(start, Some(options)).await }
+        })
         .await
         {
             Ok(stream) => stream,
@@ -190,16 +185,6 @@ impl Follower {
         loop {
             let message = tokio::select! {
                 message = stream.message() => message,
-                asked = self.progress.recv() => {
-                    if asked.is_some() {
-                        // Several readers asking at once share one request.
-                        while self.progress.try_recv().is_ok() {}
-                        if stream.request_progress().await.is_err() {
-                            return Ended::Broken;
-                        }
-                    }
-                    continue;
-                }
                 () = tokio::time::sleep(ALIVE_CHECK) => {
                     if self.store.strong_count() == 0 {
                         return Ended::StoreGone;
@@ -226,14 +211,8 @@ impl Follower {
                 return Ended::StoreGone;
             };
             if response.events().is_empty() {
-                // A progress notification: nothing of this key space up to its revision is
-                // still to come. (The creation answer promises nothing of the kind.)
-                if !response.created() {
-                    let revision = header_revision(response.header());
-                    if revision > self.position {
-                        self.position = self.apply(&mvcc, Vec::new(), revision);
-                    }
-                }
+                // The creation answer. The index's revision moves only with this key space's
+                // own changes, so every revision it reports is one other stores reach too.
                 continue;
             }
             let mut versions = Vec::with_capacity(response.events().len());

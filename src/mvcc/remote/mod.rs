@@ -13,9 +13,11 @@
 //! * **Read your writes.** A write is answered once the index has applied its revision. A
 //!   failed compare is answered once the index holds the version that made it fail, so a
 //!   caller that reads again and retries sees what etcd saw.
-//! * **Fresh reads.** [`Mvcc::sync`] asks etcd for its current revision and waits for the index
-//!   to reach it, asking the watch for a progress notification when nothing of this key space
-//!   was written meanwhile (KEP-2340's consistent reads from cache).
+//! * **Fresh reads.** [`Mvcc::sync_range`] asks etcd which keys of a range changed after the
+//!   index's revision, and how many the range holds, and waits until the index shows none
+//!   changed and as many keys. It does not use watch progress requests: before 3.4.25 and
+//!   3.5.8, etcd answers one with its current revision even while events before it are still
+//!   on their way (etcd issue 15220), and a cache that trusted it would skip them.
 //! * **History window.** The index holds history from the revision it was opened at; older
 //!   reads answer `Compacted` (410 Expired), as kube-apiserver's cache does for revisions
 //!   older than its window.
@@ -34,18 +36,19 @@ mod follow;
 use super::commit::validate_shape;
 use super::queue::{self, Reply};
 use super::{Mvcc, MvccError, Pending, Txn, TxnOp, TxnResult};
-use crate::backend::MemoryBackend;
+use crate::backend::{KeyRange, MemoryBackend};
 use etcd_client as etcd;
 use std::future::Future;
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// The key, under the key space's root, that records the revision etcd was last compacted
 /// to (kube-apiserver's `compact_rev_key`). No other write may use it.
 const COMPACT_KEY: &[u8] = b"compact_rev_key";
-/// How long a fresh read waits between progress requests while the index catches up.
-const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// How long a fresh read waits for the index to move before it asks etcd again.
+const RECHECK_EVERY: Duration = Duration::from_millis(100);
 /// How long a read asking for a revision this index has not seen yet waits for it (as
 /// kube-apiserver's cache waits before answering "too large resource version").
 const FRESHNESS_WAIT: Duration = Duration::from_secs(3);
@@ -135,6 +138,46 @@ impl KeyMap {
         Some(out)
     }
 
+    /// The remote range `[start, end)` holding the keys of `range` (`None`: none can be in
+    /// this key space).
+    fn remote_range(&self, range: &KeyRange) -> Option<(Vec<u8>, Vec<u8>)> {
+        let root_start = if self.remote.is_empty() {
+            vec![0]
+        } else {
+            self.remote.clone()
+        };
+        let mapped = |key: &[u8], past: bool| -> Option<Vec<u8>> {
+            key.strip_prefix(self.local.as_slice()).map(|rest| {
+                let mut out = [self.remote.as_slice(), rest].concat();
+                if past {
+                    out.push(0);
+                }
+                out
+            })
+        };
+        let start = match &range.start {
+            Bound::Unbounded => root_start.clone(),
+            Bound::Included(k) | Bound::Excluded(k) => {
+                match mapped(k, matches!(range.start, Bound::Excluded(_))) {
+                    Some(start) => start,
+                    None if k.as_slice() < self.local.as_slice() => root_start.clone(),
+                    None => return None,
+                }
+            }
+        };
+        let end = match &range.end {
+            Bound::Unbounded => self.range_end(),
+            Bound::Included(k) | Bound::Excluded(k) => {
+                match mapped(k, matches!(range.end, Bound::Included(_))) {
+                    Some(end) => end,
+                    None if k.as_slice() < self.local.as_slice() => return None,
+                    None => self.range_end(),
+                }
+            }
+        };
+        (start < end || end == [0]).then_some((start, end))
+    }
+
     fn compact_key(&self) -> Vec<u8> {
         [self.remote.as_slice(), COMPACT_KEY].concat()
     }
@@ -162,8 +205,6 @@ pub(super) struct Remote {
     timeout: Duration,
     /// The revision the index has applied, for tasks waiting on it.
     applied: watch::Sender<u64>,
-    /// Asks the follower for a progress notification.
-    progress: mpsc::UnboundedSender<()>,
     /// Whether the follower's watch is established now.
     connected: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -196,15 +237,63 @@ fn run_on<T: Send + 'static>(
         .map_err(|_| MvccError::Unavailable("the etcd client runtime stopped".into()))?
 }
 
-async fn timed<T, E: std::fmt::Display>(
+/// When a failed etcd request may be sent again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// A read: again after any transport failure or unavailable member.
+    Read,
+    /// A write: again only when it cannot have reached etcd (the connection was refused),
+    /// since a write whose answer was lost may have been committed.
+    Write,
+}
+
+/// A pause before sending a failed request again (the client then picks another member).
+const RETRY_PAUSE: Duration = Duration::from_millis(25);
+
+fn never_sent(e: &etcd::Error) -> bool {
+    let text = e.to_string();
+    text.contains("tcp connect error") || text.contains("Connection refused")
+}
+
+fn worth_repeating(e: &etcd::Error) -> bool {
+    match e {
+        etcd::Error::GRpcStatus(status) => matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+        ),
+        etcd::Error::TransportError(_) | etcd::Error::IoError(_) => true,
+        _ => never_sent(e),
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails in a way `repeat` does not send again, or
+/// `timeout` passes.
+async fn call<T, F, Fut>(
     timeout: Duration,
     what: &str,
-    future: impl Future<Output = Result<T, E>>,
-) -> Result<T, MvccError> {
-    match tokio::time::timeout(timeout, future).await {
-        Ok(Ok(out)) => Ok(out),
-        Ok(Err(e)) => Err(unavailable(what, e)),
-        Err(_) => Err(unavailable(what, format!("no answer within {timeout:?}"))),
+    repeat: Repeat,
+    mut attempt: F,
+) -> Result<T, MvccError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, etcd::Error>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, attempt()).await {
+            Ok(Ok(out)) => return Ok(out),
+            Ok(Err(e)) => {
+                let again = match repeat {
+                    Repeat::Read => worth_repeating(&e),
+                    Repeat::Write => never_sent(&e),
+                };
+                if !again || tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
+                    return Err(unavailable(what, e));
+                }
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+            Err(_) => return Err(unavailable(what, format!("no answer within {timeout:?}"))),
+        }
     }
 }
 
@@ -248,11 +337,9 @@ impl Mvcc {
                     .with_connect_timeout(timeout)
                     .with_timeout(timeout)
                     .with_keep_alive(Duration::from_secs(10), timeout);
-                let client = timed(
-                    timeout,
-                    "connecting to etcd",
-                    etcd::Client::connect(endpoints, Some(connect)),
-                )
+                let client = call(timeout, "connecting to etcd", Repeat::Read, || {
+                    etcd::Client::connect(endpoints.clone(), Some(connect.clone()))
+                })
                 .await?;
                 let loaded = follow::load(&client, &keys, timeout).await?;
                 Ok((client, loaded))
@@ -272,7 +359,6 @@ impl Mvcc {
         mvcc.inner.recent.set_compacted(revision);
         mvcc.inner.published.publish(revision);
         let (applied, _) = watch::channel(revision);
-        let (progress, progress_rx) = mpsc::unbounded_channel();
         let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let follower = follow::Follower {
             store: Arc::downgrade(&mvcc.inner),
@@ -280,7 +366,6 @@ impl Mvcc {
             keys: keys.clone(),
             timeout,
             position: revision,
-            progress: progress_rx,
             connected: connected.clone(),
         };
         let remote = Remote {
@@ -290,7 +375,6 @@ impl Mvcc {
             keys,
             timeout,
             applied,
-            progress,
             connected,
         };
         if mvcc.inner.remote.set(remote).is_err() {
@@ -305,10 +389,45 @@ impl Mvcc {
         self.inner.remote.get()
     }
 
-    /// [`Mvcc::sync`] for a layer on etcd.
-    pub(super) fn sync_remote(&self, remote: &Remote) -> Result<u64, MvccError> {
-        let target = remote.etcd_revision()?;
-        self.wait_until_remote(remote, target)
+    /// [`Mvcc::sync_range`] for a layer on etcd.
+    pub(super) fn sync_range_remote(
+        &self,
+        remote: &Remote,
+        range: &KeyRange,
+    ) -> Result<u64, MvccError> {
+        let Some((start, end)) = remote.keys.remote_range(range) else {
+            return Ok(self.current_revision());
+        };
+        let deadline = std::time::Instant::now() + FRESHNESS_WAIT;
+        loop {
+            let at = self.current_revision();
+            let held = self.live_in(range, at)?;
+            let (changed, total) =
+                remote.run(remote.changes_after(start.clone(), end.clone(), at))?;
+            if !changed && total == held {
+                return Ok(at);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(MvccError::Unavailable(format!(
+                    "this store's index did not catch up with etcd within {FRESHNESS_WAIT:?}"
+                )));
+            }
+            // The watch has changes of the range on their way: wait for the index to move.
+            let _ = remote.run(remote.catch_up_within(at + 1, RECHECK_EVERY));
+        }
+    }
+
+    /// The live keys of `range` in the index at `at`.
+    fn live_in(&self, range: &KeyRange, at: u64) -> Result<usize, MvccError> {
+        let counted = self.range(
+            range,
+            super::RangeOptions {
+                revision: at,
+                limit: 1,
+                count: true,
+            },
+        )?;
+        Ok(counted.count.unwrap_or(0))
     }
 
     /// [`Mvcc::wait_until`] for a layer on etcd.
@@ -320,7 +439,7 @@ impl Mvcc {
         if self.current_revision() >= revision {
             return Ok(self.current_revision());
         }
-        if remote.run(remote.catch_up(revision))? {
+        if remote.run(remote.catch_up_within(revision, FRESHNESS_WAIT))? {
             return Ok(self.current_revision());
         }
         Err(MvccError::FutureRevision {
@@ -329,12 +448,9 @@ impl Mvcc {
         })
     }
 
-    /// Whether this layer is on an etcd cluster and its watch is established now (`None`
-    /// for a local layer).
-    #[must_use]
-    pub fn etcd_connected(&self) -> Option<bool> {
-        self.remote()
-            .map(|r| r.connected.load(std::sync::atomic::Ordering::SeqCst))
+    /// Whether the watch feeding the index is established now.
+    pub(super) fn remote_connected(remote: &Remote) -> bool {
+        remote.connected.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// [`Mvcc::submit`] for a layer on etcd: the transaction goes to etcd as one `Txn`.
@@ -350,7 +466,7 @@ impl Mvcc {
         let (waiter, pending) =
             queue::submitted(self.inner.clone() as Arc<dyn std::any::Any + Send + Sync>);
         let current = self.inner.published.clone_reader();
-        let commit = remote.commit(elided, plain, current);
+        let commit = remote.commit(elided, plain, current, Arc::downgrade(&self.inner));
         remote.handle.spawn(async move {
             let result = commit.await;
             queue::answer_all(std::iter::once((waiter, Reply::Done(result))));
@@ -401,7 +517,7 @@ impl Mvcc {
         let moved = remote.run(remote.compact(revision))?;
         // The index compacts when its watch delivers the key's new value.
         if let Some(at) = moved {
-            if !remote.run(remote.catch_up(at))? {
+            if !remote.run(remote.catch_up_within(at, remote.timeout))? {
                 return Err(MvccError::Unavailable(format!(
                     "the compaction to {revision} is not in this index yet"
                 )));
@@ -505,16 +621,22 @@ impl Remote {
         elided: Option<Request>,
         plain: Request,
         current: super::publish::Reader,
+        index: std::sync::Weak<super::Inner>,
     ) -> impl Future<Output = Result<TxnResult, MvccError>> + Send + 'static {
         let kv = self.client.kv_client();
         let timeout = self.timeout;
-        let applied = self.applied.subscribe();
-        let progress = self.progress.clone();
+        let mut applied = self.applied.subscribe();
         async move {
             let send = |request: Request| {
-                let mut kv = kv.clone();
+                let kv = kv.clone();
                 async move {
-                    let response = timed(timeout, "etcd transaction", kv.txn(request.txn)).await?;
+                    let txn = request.txn;
+                    let response = call(timeout, "etcd transaction", Repeat::Write, || {
+                        let mut kv = kv.clone();
+                        let txn = txn.clone();
+                        async move { kv.txn(txn).await }
+                    })
+                    .await?;
                     Ok::<_, MvccError>((response, request.compared, request.writes))
                 }
             };
@@ -546,7 +668,7 @@ impl Remote {
                         changed: false,
                     });
                 }
-                if !applied_at_least(applied, revision, timeout).await {
+                if !applied_at_least(applied.clone(), revision, timeout).await {
                     return Err(MvccError::Unavailable(format!(
                         "etcd committed revision {revision}, but this store's watch has not \
                          delivered it within {timeout:?}"
@@ -558,9 +680,26 @@ impl Remote {
                 });
             }
             let failed = failed_compare(&response, &compared);
-            // Let the index hold what made the compare fail before the caller reads it again.
-            let _ = progress.send(());
-            let _ = applied_at_least(applied, revision, timeout).await;
+            // Let the index hold what made the compare fail before the caller reads it again:
+            // the key at the mod revision etcd found (absent: 0).
+            if let Some((_, key, _, _, actual)) = &failed {
+                let holds = |inner: &std::sync::Weak<super::Inner>| {
+                    inner.upgrade().is_none_or(|inner| {
+                        let mvcc = Mvcc { inner };
+                        mvcc.latest_value(key).map_or(0, |(at, _)| at) == *actual
+                            || (*actual > 0 && mvcc.current_revision() > *actual)
+                    })
+                };
+                let deadline = tokio::time::Instant::now() + timeout;
+                while !holds(&index) {
+                    if tokio::time::timeout_at(deadline, applied.changed())
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
             let (index, key, expected, actual) = match failed {
                 Some((index, key, expected, _, actual)) => (index, key, expected, actual),
                 None => (0, Vec::new(), 0, 0),
@@ -574,48 +713,71 @@ impl Remote {
         }
     }
 
-    /// Etcd's current revision (a read of one key; any member answers it after a quorum
-    /// check, as etcd's linearizable reads do).
-    fn etcd_revision(&self) -> Result<u64, MvccError> {
-        let mut kv = self.client.kv_client();
-        let key = self.keys.compact_key();
+    /// Whether any key of the remote range `[start, end)` changed after revision `after`,
+    /// and how many keys the range holds now (not counting `compact_rev_key`). One range read
+    /// of keys only; etcd counts before it filters by mod revision, so the count is the
+    /// range's.
+    fn changes_after(
+        &self,
+        start: Vec<u8>,
+        end: Vec<u8>,
+        after: u64,
+    ) -> impl Future<Output = Result<(bool, usize), MvccError>> + Send + 'static {
+        let kv = self.client.kv_client();
+        let compact_key = self.keys.compact_key();
         let timeout = self.timeout;
-        self.run(async move {
-            let response = timed(
-                timeout,
-                "reading etcd's revision",
-                kv.get(key, Some(etcd::GetOptions::new().with_count_only())),
-            )
+        async move {
+            let min = i64::try_from(after + 1).unwrap_or(i64::MAX);
+            let holds_compact_key = compact_key >= start && compact_key < end;
+            // Both reads in one read-only `Txn`: one round trip, one revision.
+            let reads = etcd::Txn::new().and_then([
+                etcd::TxnOp::get(
+                    start,
+                    Some(
+                        etcd::GetOptions::new()
+                            .with_range(end)
+                            .with_keys_only()
+                            .with_min_mod_revision(min),
+                    ),
+                ),
+                etcd::TxnOp::get(
+                    compact_key.clone(),
+                    Some(etcd::GetOptions::new().with_count_only()),
+                ),
+            ]);
+            let answer = call(timeout, "reading a range of etcd", Repeat::Read, || {
+                let (mut kv, reads) = (kv.clone(), reads.clone());
+                async move { kv.txn(reads).await }
+            })
             .await?;
-            Ok(header_revision(response.header()))
-        })
+            let answers = answer.op_responses();
+            let (Some(etcd::TxnOpResponse::Get(range)), Some(etcd::TxnOpResponse::Get(key))) =
+                (answers.first(), answers.get(1))
+            else {
+                return Err(MvccError::Unavailable(
+                    "etcd answered a range read without its ranges".into(),
+                ));
+            };
+            let changed = range
+                .kvs()
+                .iter()
+                .any(|kv| kv.key() != compact_key.as_slice());
+            let mut total = usize::try_from(range.count()).unwrap_or(usize::MAX);
+            if holds_compact_key && key.count() > 0 {
+                total = total.saturating_sub(1);
+            }
+            Ok((changed, total))
+        }
     }
 
-    /// Waits until the index has applied `revision`, asking for progress notifications
-    /// meanwhile (the watch says nothing when nothing of this key space was written).
-    fn catch_up(
+    /// Waits up to `wait` until the index has applied `revision`.
+    fn catch_up_within(
         &self,
         revision: u64,
+        wait: Duration,
     ) -> impl Future<Output = Result<bool, MvccError>> + Send + 'static {
-        let mut applied = self.applied.subscribe();
-        let progress = self.progress.clone();
-        async move {
-            let deadline = tokio::time::Instant::now() + FRESHNESS_WAIT;
-            loop {
-                if *applied.borrow_and_update() >= revision {
-                    return Ok(true);
-                }
-                let _ = progress.send(());
-                let next = (tokio::time::Instant::now() + PROGRESS_EVERY).min(deadline);
-                if tokio::time::timeout_at(next, applied.changed())
-                    .await
-                    .is_err()
-                    && tokio::time::Instant::now() >= deadline
-                {
-                    return Ok(*applied.borrow() >= revision);
-                }
-            }
-        }
+        let applied = self.applied.subscribe();
+        async move { Ok(applied_at_least(applied, revision, wait).await) }
     }
 
     /// Moves `compact_rev_key` to `revision` unless it is there already, then compacts etcd.
@@ -624,17 +786,16 @@ impl Remote {
         &self,
         revision: u64,
     ) -> impl Future<Output = Result<Option<u64>, MvccError>> + Send + 'static {
-        let mut kv = self.client.kv_client();
-        let mut maintenance = self.client.clone();
+        let kv = self.client.kv_client();
+        let client = self.client.clone();
         let key = self.keys.compact_key();
         let timeout = self.timeout;
         async move {
             loop {
-                let read = timed(
-                    timeout,
-                    "reading compact_rev_key",
-                    kv.get(key.clone(), None),
-                )
+                let read = call(timeout, "reading compact_rev_key", Repeat::Read, || {
+                    let (mut kv, key) = (kv.clone(), key.clone());
+                    async move { kv.get(key, None).await }
+                })
                 .await?;
                 let (done, version) = match read.kvs().first() {
                     Some(kv) => (
@@ -656,17 +817,21 @@ impl Remote {
                         version,
                     )])
                     .and_then([etcd::TxnOp::put(key.clone(), revision.to_string(), None)]);
-                let swapped = timed(timeout, "moving compact_rev_key", kv.txn(swap)).await?;
+                let swapped = call(timeout, "moving compact_rev_key", Repeat::Write, || {
+                    let (mut kv, swap) = (kv.clone(), swap.clone());
+                    async move { kv.txn(swap).await }
+                })
+                .await?;
                 if !swapped.succeeded() {
                     // Another store moved it meanwhile: read it again.
                     continue;
                 }
                 let at = header_revision(swapped.header());
-                let compacted = timed(
-                    timeout,
-                    "compacting etcd",
-                    maintenance.compact(i64::try_from(revision).unwrap_or(i64::MAX), None),
-                )
+                let target = i64::try_from(revision).unwrap_or(i64::MAX);
+                let compacted = call(timeout, "compacting etcd", Repeat::Read, || {
+                    let mut client = client.clone();
+                    async move { client.compact(target, None).await }
+                })
                 .await;
                 match compacted {
                     Ok(_) => return Ok(Some(at)),

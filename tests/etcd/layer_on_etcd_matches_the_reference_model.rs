@@ -73,6 +73,9 @@ fn open(endpoints: &[String], prefix: &str) -> Result<Mvcc, TestCaseError> {
 struct Revisions {
     etcd: Vec<u64>,
     model: BTreeMap<u64, u64>,
+    /// The model revision current at the last reopen, and the etcd revision the reopened
+    /// layer's history starts at (reads of that model revision read there).
+    reopened: Option<(u64, u64)>,
 }
 
 impl Revisions {
@@ -86,6 +89,13 @@ impl Revisions {
     }
     fn etcd(&self, model: u64) -> u64 {
         self.etcd[usize::try_from(model).expect("small")]
+    }
+    /// The etcd revision a read of model revision `model` reads at.
+    fn read(&self, model: u64) -> u64 {
+        match self.reopened {
+            Some((at, etcd)) if at == model => etcd,
+            _ => self.etcd(model),
+        }
     }
     fn model(&self, etcd: u64) -> u64 {
         self.model.get(&etcd).copied().unwrap_or(u64::MAX)
@@ -102,6 +112,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut revisions = Revisions {
         etcd: Vec::new(),
         model: BTreeMap::new(),
+        reopened: None,
     };
     revisions.set(1, mvcc.current_revision());
     for op in ops {
@@ -164,7 +175,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Get { key, back } => {
                 let rev = model.current().saturating_sub(u64::from(back)).max(1);
                 let key = KEYS[key].as_bytes();
-                let got = mvcc.get(key, revisions.etcd(rev));
+                let got = mvcc.get(key, revisions.read(rev));
                 if model.is_compacted(rev) {
                     prop_assert!(matches!(got, Err(MvccError::Compacted { .. })), "{:?}", got);
                 } else {
@@ -186,7 +197,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got = mvcc.range(
                     &KeyRange::between(lo.to_vec(), hi.to_vec()),
                     RangeOptions {
-                        revision: revisions.etcd(rev),
+                        revision: revisions.read(rev),
                         limit: usize::from(limit),
                         count: true,
                     },
@@ -218,13 +229,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Compact { back } => {
                 let rev = model.current().saturating_sub(u64::from(back)).max(1);
-                mvcc.compact(revisions.etcd(rev)).map_err(fail)?;
+                mvcc.compact(revisions.read(rev)).map_err(fail)?;
                 model.compact(rev);
-                prop_assert_eq!(mvcc.compacted_revision(), revisions.etcd(model.compacted()));
+                prop_assert_eq!(mvcc.compacted_revision(), revisions.read(model.compacted()));
             }
             Op::Feed { back } => {
                 let after = model.current().saturating_sub(u64::from(back)).max(1);
-                let feed = mvcc.changes_after(revisions.etcd(after), usize::MAX);
+                let feed = mvcc.changes_after(revisions.read(after), usize::MAX);
                 if model.is_compacted(after) {
                     prop_assert!(
                         matches!(feed, Err(MvccError::Compacted { .. })),
@@ -278,7 +289,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 // A reopened layer's history starts where it opened.
                 let current = model.current();
                 model.compact(current);
-                revisions.set(current, mvcc.current_revision());
+                revisions.reopened = Some((current, mvcc.current_revision()));
                 prop_assert_eq!(mvcc.compacted_revision(), mvcc.current_revision());
             }
         }

@@ -1,8 +1,10 @@
+//! Read your writes: a write through the layer on etcd answers once the index holds it.
+
 use apistore::mvcc::{EtcdOptions, Mvcc, Txn};
 use apistore::testing::etcd;
 
 #[test]
-fn a_write_is_readable_at_its_revision() {
+fn a_write_is_readable_at_its_revision_when_it_answers_and_an_identical_write_consumes_none() {
     let cluster = etcd::shared();
     let mvcc =
         Mvcc::open_etcd(EtcdOptions::new(cluster.endpoints()).under(etcd::unique_prefix("smoke")))
