@@ -655,7 +655,7 @@ impl<K: Resource> Api<K> {
 
     /// [`Store::fresh_for`] of the named object's key.
     fn fresh_key(&self, name: &str, text: &str) -> Result<()> {
-        if text != "" && text != "0" {
+        if !text.is_empty() && text != "0" {
             return self.store.fresh_for(text, &crate::backend::KeyRange::all());
         }
         let key = self.key_of(name)?;

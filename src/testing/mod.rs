@@ -6,7 +6,7 @@
 //! test` calls them on the committed corpus, so a regression shows up without a fuzzer.
 //! A check panics when a property fails (that is how a fuzzer learns of it), so the crate's
 //! ban on `expect` does not apply here; nothing outside tests and fuzzing enables this module.
-#![allow(clippy::expect_used)]
+#![allow(clippy::expect_used, clippy::panic)]
 
 #[cfg(feature = "etcd")]
 pub mod etcd;

@@ -63,7 +63,7 @@ fn an_update_that_returns_the_object_unchanged_consumes_no_revision() {
             })
             .unwrap();
         assert_eq!(out, created);
-        assert_nothing_written_since(&store, before);
+        assert_nothing_written_since(store, before);
         let next = pods.create(&PostParams::default(), &pod("bar")).unwrap();
         let since = store.mvcc().changes_after(before, usize::MAX).unwrap();
         assert_eq!(

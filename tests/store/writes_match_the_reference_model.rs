@@ -118,7 +118,7 @@ fn run(store: &Store, ops: Vec<(Op, bool)>) {
                     commit(&mut model, store, &name, live, &out);
                 } else {
                     assert!(res.unwrap_err().is_already_exists());
-                    assert_nothing_written_since(&store, before);
+                    assert_nothing_written_since(store, before);
                 }
             }
             Op::Replace { name, node, stale } => {
@@ -145,7 +145,7 @@ fn run(store: &Store, ops: Vec<(Op, bool)>) {
                         .replace(&name, &PostParams::default(), &next)
                         .unwrap_err()
                         .is_conflict());
-                    assert_nothing_written_since(&store, before);
+                    assert_nothing_written_since(store, before);
                     continue;
                 }
                 let out = pods.replace(&name, &PostParams::default(), &next).unwrap();
@@ -214,7 +214,7 @@ fn run(store: &Store, ops: Vec<(Op, bool)>) {
                     None => assert!(res.unwrap_err().is_not_found()),
                     Some(_) if wrong_uid => {
                         assert!(res.unwrap_err().is_conflict());
-                        assert_nothing_written_since(&store, before);
+                        assert_nothing_written_since(store, before);
                     }
                     Some(live) => {
                         // The deleted object carries the deletion's revision.
@@ -227,7 +227,7 @@ fn run(store: &Store, ops: Vec<(Op, bool)>) {
                 let name = format!("p{name}");
                 let res = pods.create(&PostParams::dry_run(), &pod(&name));
                 assert_eq!(res.is_ok(), model.latest(&name).is_none());
-                assert_nothing_written_since(&store, before);
+                assert_nothing_written_since(store, before);
             }
         }
         for (name, live) in model.live_at(model.current()) {
