@@ -227,3 +227,133 @@ pub fn unique_prefix(what: &str) -> String {
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// What a [`Proxy`] does with the bytes between a store and etcd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Forwards them.
+    Up,
+    /// Resets every connection and refuses new ones (a crashed or unreachable member).
+    Cut,
+    /// Keeps connections open and forwards nothing (a partition: requests time out).
+    Blackhole,
+}
+
+/// A TCP proxy in front of one etcd member, whose link a test cuts, blackholes and heals:
+/// fault injection between a store and etcd with the real client and the real server.
+pub struct Proxy {
+    port: u16,
+    shared: std::sync::Arc<ProxyShared>,
+}
+
+struct ProxyShared {
+    link: std::sync::Mutex<Link>,
+    connections: std::sync::Mutex<Vec<TcpStream>>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Proxy {
+    /// A proxy on a free loopback port forwarding to `target` (`http://host:port`).
+    ///
+    /// # Panics
+    /// When no port can be bound.
+    pub fn start(target: &str) -> Proxy {
+        let target = target.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a proxy port");
+        let port = listener.local_addr().expect("proxy address").port();
+        let shared = std::sync::Arc::new(ProxyShared {
+            link: std::sync::Mutex::new(Link::Up),
+            connections: std::sync::Mutex::new(Vec::new()),
+            stop: std::sync::atomic::AtomicBool::new(false),
+        });
+        let accepting = shared.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if accepting.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                if accepting.link() == Link::Cut {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                if let Ok(mut open) = accepting.connections.lock() {
+                    open.extend(client.try_clone().ok());
+                    open.extend(server.try_clone().ok());
+                }
+                for (from, to) in [(client.try_clone(), server.try_clone()), (Ok(server), Ok(client))] {
+                    if let (Ok(from), Ok(to)) = (from, to) {
+                        let shared = accepting.clone();
+                        std::thread::spawn(move || shared.pump(from, to));
+                    }
+                }
+            }
+        });
+        Proxy { port, shared }
+    }
+
+    /// The proxy's client URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Sets what the link does from now on. Cutting resets every open connection, and so
+    /// does healing a blackhole (the bytes it dropped broke every stream through it).
+    pub fn set(&self, link: Link) {
+        let before = self
+            .shared
+            .link
+            .lock()
+            .map(|mut now| std::mem::replace(&mut *now, link))
+            .unwrap_or(Link::Up);
+        if link == Link::Cut || before == Link::Blackhole {
+            if let Ok(mut open) = self.shared.connections.lock() {
+                for stream in open.drain(..) {
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                }
+            }
+        }
+    }
+}
+
+impl ProxyShared {
+    fn link(&self) -> Link {
+        self.link.lock().map_or(Link::Cut, |l| *l)
+    }
+
+    /// Copies `from` to `to` while the link is up; drops what it reads while blackholed.
+    fn pump(&self, mut from: TcpStream, mut to: TcpStream) {
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            let n = match from.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            match self.link() {
+                Link::Up => {
+                    if to.write_all(&buffer[..n]).is_err() {
+                        break;
+                    }
+                }
+                Link::Blackhole => {}
+                Link::Cut => break,
+            }
+        }
+        let _ = from.shutdown(std::net::Shutdown::Both);
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.set(Link::Cut);
+        // Wakes the accept loop so that it sees `stop`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}

@@ -5,3 +5,4 @@
 mod fresh_reads_through_another_store_see_every_acknowledged_write;
 mod layer_on_etcd_matches_the_reference_model;
 mod writes_answer_when_the_index_holds_them;
+mod failures_between_the_store_and_etcd;

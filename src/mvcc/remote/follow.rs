@@ -265,8 +265,11 @@ impl Follower {
 
     /// After etcd compacted past `position`: reads the key space again and applies what
     /// differs from the index as changes (puts at each key's mod revision, deletes at the
-    /// read's revision), so the index and its change feeds go on without a gap.
+    /// read's revision), so the index and its change feeds go on without a gap: a feed sees
+    /// each key that changed meanwhile once, at its last value, as a watch cache that
+    /// relisted does.
     async fn relist(&mut self, compacted: u64) -> Result<(), MvccError> {
+        let resumed_from = self.position;
         let loaded = load(&self.client, &self.keys, self.timeout).await?;
         let Some(mvcc) = self.mvcc() else {
             return Ok(());
@@ -305,7 +308,9 @@ impl Follower {
         }
         let through = loaded.revision.max(last);
         self.position = self.apply(&mvcc, changes, through);
-        mvcc.compact_index(compacted.max(loaded.compacted));
+        // History after the old position stays: change feeds there go on through the
+        // differences just applied. Later compactions arrive with `compact_rev_key`.
+        mvcc.compact_index(compacted.max(loaded.compacted).min(resumed_from));
         Ok(())
     }
 }
