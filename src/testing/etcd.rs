@@ -286,7 +286,10 @@ impl Proxy {
                     open.extend(client.try_clone().ok());
                     open.extend(server.try_clone().ok());
                 }
-                for (from, to) in [(client.try_clone(), server.try_clone()), (Ok(server), Ok(client))] {
+                for (from, to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (Ok(server), Ok(client)),
+                ] {
                     if let (Ok(from), Ok(to)) = (from, to) {
                         let shared = accepting.clone();
                         std::thread::spawn(move || shared.pump(from, to));

@@ -37,7 +37,8 @@ fn changes(mvcc: &Mvcc, after: u64) -> Vec<(u64, String, Option<String>)> {
             (
                 c.revision,
                 String::from_utf8_lossy(&c.kv.key).into_owned(),
-                (c.kind == ChangeKind::Put).then(|| String::from_utf8_lossy(&c.kv.value).into_owned()),
+                (c.kind == ChangeKind::Put)
+                    .then(|| String::from_utf8_lossy(&c.kv.value).into_owned()),
             )
         })
         .collect()
@@ -65,11 +66,16 @@ fn reset_connections_fail_writes_cleanly_and_the_watch_resumes_without_gap_or_du
     let store = open(proxy.endpoint(), &prefix);
     let direct = open(cluster.endpoint(0), &prefix);
     let start = store.current_revision();
-    store.commit(Txn::new().put("a", "1")).expect("write before");
+    store
+        .commit(Txn::new().put("a", "1"))
+        .expect("write before");
 
     proxy.set(Link::Cut);
     let refused = store.commit(Txn::new().put("lost", "x"));
-    assert!(matches!(refused, Err(MvccError::Unavailable(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(MvccError::Unavailable(_))),
+        "{refused:?}"
+    );
     assert!(matches!(store.sync(), Err(MvccError::Unavailable(_))));
     // Reads that ask for no freshness keep serving the index.
     assert_eq!(state(&store), vec![("a".to_string(), "1".to_string())]);
@@ -88,10 +94,20 @@ fn reset_connections_fail_writes_cleanly_and_the_watch_resumes_without_gap_or_du
     fresh(&store);
     let after_first = changes(&store, start);
     assert_eq!(after_first.len(), 4, "{after_first:?}");
-    assert_eq!(&after_first[1..], &written[..], "every change once, in order");
+    assert_eq!(
+        &after_first[1..],
+        &written[..],
+        "every change once, in order"
+    );
     assert_eq!(state(&store), state(&direct));
-    assert!(store.get(b"lost", 0).expect("get").is_none(), "the refused write left no trace");
-    assert!(store.commit(Txn::new().put("c", "4")).is_ok(), "writes work again");
+    assert!(
+        store.get(b"lost", 0).expect("get").is_none(),
+        "the refused write left no trace"
+    );
+    assert!(
+        store.commit(Txn::new().put("c", "4")).is_ok(),
+        "writes work again"
+    );
 }
 
 #[test]
@@ -100,14 +116,25 @@ fn a_partition_times_writes_out_and_heals() {
     let prefix = etcd::unique_prefix("partition");
     let proxy = Proxy::start(&cluster.endpoint(0));
     let store = open(proxy.endpoint(), &prefix);
-    store.commit(Txn::new().put("a", "1")).expect("write before");
+    store
+        .commit(Txn::new().put("a", "1"))
+        .expect("write before");
 
     proxy.set(Link::Blackhole);
     let started = Instant::now();
     let timed_out = store.commit(Txn::new().put("b", "2"));
-    assert!(matches!(timed_out, Err(MvccError::Unavailable(_))), "{timed_out:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "bounded by the request timeout");
-    assert!(store.get(b"a", 0).expect("the index still serves").is_some());
+    assert!(
+        matches!(timed_out, Err(MvccError::Unavailable(_))),
+        "{timed_out:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "bounded by the request timeout"
+    );
+    assert!(store
+        .get(b"a", 0)
+        .expect("the index still serves")
+        .is_some());
 
     proxy.set(Link::Up);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -140,7 +167,9 @@ fn a_watch_cancelled_by_compaction_relists_and_the_feed_goes_on_without_a_gap() 
     direct.commit(Txn::new().put("a", "2")).expect("update");
     direct.commit(Txn::new().delete("b")).expect("delete");
     direct.commit(Txn::new().put("d", "1")).expect("create");
-    direct.commit(Txn::new().put("d", "2")).expect("update again");
+    direct
+        .commit(Txn::new().put("d", "2"))
+        .expect("update again");
     // Compacted past what the store has seen: its watch cannot resume there.
     let last = direct.commit(Txn::new().put("e", "1")).expect("last");
     direct.compact(last.revision).expect("compact");
