@@ -317,3 +317,73 @@ fn two_servers_on_a_three_member_cluster_serve_one_api_and_survive_failures() {
     // The write refused without a quorum may or may not have been committed by etcd (its
     // outcome was unknown to the server); either way its state is one of the two.
 }
+
+#[test]
+fn a_local_store_copied_into_etcd_is_served_with_its_names_uids_and_timestamps() {
+    use apistore::{ApiResource, Config, DynamicObject, PostParams, Store};
+    let dir = tempfile::tempdir().expect("dir");
+    let configmaps = ApiResource::namespaced("", "v1", "ConfigMap", "configmaps");
+    let mut originals = BTreeMap::new();
+    {
+        let local = Store::open(Config::sled(dir.path())).expect("a local store");
+        let api = local.namespaced_with("default", &configmaps);
+        for i in 0..150 {
+            let object = DynamicObject::new(&format!("copied-{i:03}"), &configmaps)
+                .data(serde_json::json!({"data": {"v": i.to_string()}}));
+            let created = api.create(&PostParams::default(), &object).expect("create");
+            originals.insert(
+                created.metadata.name.clone().expect("name"),
+                (
+                    created.metadata.uid.clone().expect("uid"),
+                    serde_json::to_value(&created.metadata.creation_timestamp).expect("time"),
+                ),
+            );
+        }
+    }
+    let cluster = EtcdCluster::start(1);
+    let prefix = unique_prefix("copy");
+    let copy = Command::new(env!("CARGO_BIN_EXE_apistore-copy"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--etcd-servers", &cluster.endpoints().join(",")])
+        .args(["--etcd-prefix", &prefix])
+        .output()
+        .expect("apistore-copy runs");
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    // Copying again refuses to overwrite what is there.
+    let again = Command::new(env!("CARGO_BIN_EXE_apistore-copy"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--etcd-servers", &cluster.endpoints().join(",")])
+        .args(["--etcd-prefix", &prefix])
+        .output()
+        .expect("apistore-copy runs");
+    assert!(!again.status.success());
+
+    let server = Server::start(&cluster, &prefix);
+    let (code, body) = request(server.port, "GET", CONFIGMAPS, "").expect("list");
+    assert_eq!(code, 200, "{body}");
+    let items = json(&body)["items"].as_array().expect("items").clone();
+    let served: BTreeMap<String, (String, Value)> = items
+        .iter()
+        .filter(|item| {
+            item["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("copied-"))
+        })
+        .map(|item| {
+            (
+                item["metadata"]["name"].as_str().expect("name").to_string(),
+                (
+                    item["metadata"]["uid"].as_str().expect("uid").to_string(),
+                    item["metadata"]["creationTimestamp"].clone(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(served, originals);
+}
