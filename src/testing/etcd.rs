@@ -14,13 +14,20 @@ use std::time::{Duration, Instant};
 /// How long a member may take to answer its health check after starting.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A free loopback port (bound and released: another process could take it meanwhile, which
-/// a test then sees as a failed start).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+/// A free loopback port. Ports come from a range below the kernel's ephemeral ones, in
+/// sequence from a base this process picks, so clusters started at once by the tests of one
+/// binary never get the same port (ports bound and released at once by the kernel's choice
+/// could be handed out twice).
+pub fn free_port() -> u16 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = 20_000 + (u64::from(std::process::id()) % 500) * 20;
+    loop {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % 10_000;
+        let port = u16::try_from(base + offset).unwrap_or(20_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn etcd_binary() -> PathBuf {
@@ -134,10 +141,9 @@ impl EtcdCluster {
         let _ = Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "while kill -0 {} 2>/dev/null && kill -0 {} 2>/dev/null; do sleep 0.5; done; kill -9 {} 2>/dev/null",
-                std::process::id(),
-                child.id(),
-                child.id()
+                "while kill -0 {parent} 2>/dev/null; do kill -0 {child} 2>/dev/null || exit 0; sleep 0.5; done; kill -9 {child} 2>/dev/null",
+                parent = std::process::id(),
+                child = child.id()
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -146,15 +152,20 @@ impl EtcdCluster {
         member.child = Some(child);
     }
 
-    fn wait_healthy(&self, i: usize) {
-        let member = &self.members[i];
+    fn wait_healthy(&mut self, i: usize) {
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
+            let member = &mut self.members[i];
             if healthy(member.client_port) {
                 return;
             }
+            if let Some(Ok(Some(status))) = member.child.as_mut().map(Child::try_wait) {
+                let log = std::fs::read_to_string(member.dir.join("etcd.log")).unwrap_or_default();
+                panic!("etcd member {} exited ({status}):\n{log}", member.name);
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let member = &self.members[i];
         let log = std::fs::read_to_string(member.dir.join("etcd.log")).unwrap_or_default();
         panic!("etcd member {} did not become healthy:\n{log}", member.name);
     }

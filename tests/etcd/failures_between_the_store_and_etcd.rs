@@ -196,3 +196,58 @@ fn a_watch_cancelled_by_compaction_relists_and_the_feed_goes_on_without_a_gap() 
     fresh(&store);
     assert_eq!(state(&store), state(&direct));
 }
+
+#[test]
+fn writes_through_a_link_reset_again_and_again_are_acknowledged_only_when_stored() {
+    let cluster = etcd::shared();
+    let prefix = etcd::unique_prefix("flapping");
+    let proxy = Proxy::start(&cluster.endpoint(0));
+    let store = open(proxy.endpoint(), &prefix);
+    let direct = open(cluster.endpoint(0), &prefix);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let acknowledged = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(30));
+                proxy.set(Link::Cut);
+                std::thread::sleep(Duration::from_millis(5));
+                proxy.set(Link::Up);
+            }
+        });
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let store = &store;
+                scope.spawn(move || {
+                    let mut acknowledged = Vec::new();
+                    for i in 0..20 {
+                        let key = format!("w{w}-{i}");
+                        if let Ok(r) =
+                            store.commit(Txn::new().when_absent(key.clone()).put(key.clone(), "v"))
+                        {
+                            acknowledged.push((key, r.revision));
+                        }
+                    }
+                    acknowledged
+                })
+            })
+            .collect();
+        let acknowledged: Vec<(String, u64)> = writers
+            .into_iter()
+            .flat_map(|w| w.join().expect("writer"))
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        acknowledged
+    });
+    assert!(!acknowledged.is_empty());
+    fresh(&direct);
+    for (key, revision) in &acknowledged {
+        let stored = direct
+            .get(key.as_bytes(), 0)
+            .expect("get")
+            .expect("acknowledged, so stored");
+        assert_eq!(
+            stored.mod_revision, *revision,
+            "{key} at the revision acknowledged"
+        );
+    }
+}

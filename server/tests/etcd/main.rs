@@ -7,19 +7,12 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apistore::testing::etcd::{unique_prefix, EtcdCluster};
+use apistore::testing::etcd::{free_port, unique_prefix, EtcdCluster};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// One server process on the cluster; killed with `kill -9` when dropped.
 struct Server {
@@ -255,6 +248,41 @@ fn two_servers_on_a_three_member_cluster_serve_one_api_and_survive_failures() {
         .map(|(_, _, at)| at.parse().expect("rv"))
         .collect();
     assert!(revisions.windows(2).all(|w| w[0] < w[1]), "{revisions:?}");
+
+    // A CustomResourceDefinition written through A is served by B, which learns of it from
+    // its store's watch; a custom resource created through B is read through A.
+    let definition = r#"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+        "metadata":{"name":"widgets.example.com"},
+        "spec":{"group":"example.com","scope":"Namespaced",
+          "names":{"plural":"widgets","singular":"widget","kind":"Widget","listKind":"WidgetList"},
+          "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":
+            {"type":"object","properties":{"spec":{"type":"object","properties":{"size":{"type":"integer"}}}}}}}]}}"#;
+    let (code, body) = request(
+        a.port,
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        definition,
+    )
+    .expect("create the definition");
+    assert_eq!(code, 201, "{body}");
+    let widgets = "/apis/example.com/v1/namespaces/default/widgets";
+    let widget = r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w1"},"spec":{"size":3}}"#;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let created = loop {
+        let (code, body) = request(b.port, "POST", widgets, widget).expect("create a widget");
+        if code == 201 {
+            break json(&body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never served the kind: {code} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (code, body) = request(a.port, "GET", &format!("{widgets}/w1"), "").expect("get");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(rv(&json(&body)), rv(&created));
+    assert_eq!(json(&body)["spec"]["size"], 3);
 
     // kill -9 of server A in the middle of writes: every acknowledged write is there.
     let writer_port = a.port;

@@ -259,7 +259,10 @@ fn worth_repeating(e: &etcd::Error) -> bool {
     match e {
         etcd::Error::GRpcStatus(status) => matches!(
             status.code(),
-            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+            tonic::Code::Unavailable
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Unknown
+                | tonic::Code::Cancelled
         ),
         etcd::Error::TransportError(_) | etcd::Error::IoError(_) => true,
         _ => never_sent(e),
@@ -544,8 +547,120 @@ struct Request {
     /// Compared keys (local form), the mod revision each compare expects, and whether the
     /// caller asked for the compare (or it stands for a write left out).
     compared: Vec<(Vec<u8>, u64, bool)>,
+    /// The compares again, with the keys in etcd's form.
+    remote_compared: Vec<(Vec<u8>, u64)>,
+    /// What each write leaves (etcd's key; the value put, or `None` for a delete).
+    effects: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// Whether the `Txn` writes anything.
     writes: bool,
+}
+
+/// How a sent transaction ended.
+enum Sent {
+    /// etcd answered.
+    Answered(etcd::TxnResponse),
+    /// The answer was lost, and a read afterwards found the write done, at this revision.
+    Committed(u64),
+}
+
+/// What a read of its keys tells of a transaction whose answer was lost.
+enum Outcome {
+    /// Its writes are there and its compares no longer hold: it committed, at this revision.
+    Done(u64),
+    /// Its compares still hold: it did not commit, and may be sent again.
+    NotDone,
+    /// Neither: another write came in between.
+    Unknown,
+}
+
+/// Sends a write. A write refused before it left is sent again; one whose answer was lost
+/// (the member died with it in flight) is looked up: done, it is answered as committed; not
+/// done, it is sent again; anything else fails, naming etcd.
+async fn send_write(
+    kv: &etcd::KvClient,
+    request: &Request,
+    timeout: Duration,
+) -> Result<Sent, MvccError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let attempt = tokio::time::timeout_at(deadline, kv.clone().txn(request.txn.clone())).await;
+        let e = match attempt {
+            Ok(Ok(response)) => return Ok(Sent::Answered(response)),
+            Ok(Err(e)) => e,
+            Err(_) => {
+                return Err(unavailable(
+                    "etcd transaction",
+                    format!("no answer within {timeout:?}"),
+                ))
+            }
+        };
+        if !worth_repeating(&e) || tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
+            return Err(unavailable("etcd transaction", e));
+        }
+        tokio::time::sleep(RETRY_PAUSE).await;
+        if never_sent(&e) {
+            continue;
+        }
+        match outcome(kv, request, deadline).await {
+            Outcome::Done(revision) => return Ok(Sent::Committed(revision)),
+            Outcome::NotDone => continue,
+            Outcome::Unknown => return Err(unavailable("etcd transaction", e)),
+        }
+    }
+}
+
+/// Reads the keys of `request` to learn whether it committed.
+async fn outcome(
+    kv: &etcd::KvClient,
+    request: &Request,
+    deadline: tokio::time::Instant,
+) -> Outcome {
+    let mut keys: Vec<&Vec<u8>> = request
+        .remote_compared
+        .iter()
+        .map(|(k, _)| k)
+        .chain(request.effects.iter().map(|(k, _)| k))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let read = etcd::Txn::new().and_then(
+        keys.iter()
+            .map(|k| etcd::TxnOp::get((*k).clone(), None))
+            .collect::<Vec<_>>(),
+    );
+    let Ok(Ok(answer)) = tokio::time::timeout_at(deadline, kv.clone().txn(read)).await else {
+        return Outcome::Unknown;
+    };
+    let mut found: std::collections::HashMap<Vec<u8>, (u64, Vec<u8>)> =
+        std::collections::HashMap::new();
+    for response in answer.op_responses() {
+        if let etcd::TxnOpResponse::Get(get) = response {
+            for kv in get.kvs() {
+                let revision = u64::try_from(kv.mod_revision()).unwrap_or(0);
+                found.insert(kv.key().to_vec(), (revision, kv.value().to_vec()));
+            }
+        }
+    }
+    let compares_hold = request
+        .remote_compared
+        .iter()
+        .all(|(k, expected)| found.get(k).map_or(0, |(r, _)| *r) == *expected);
+    if compares_hold {
+        return Outcome::NotDone;
+    }
+    let mut revision = 0;
+    for (k, effect) in &request.effects {
+        match (effect, found.get(k)) {
+            (Some(value), Some((at, stored))) if stored == value => revision = revision.max(*at),
+            (None, None) => {}
+            _ => return Outcome::Unknown,
+        }
+    }
+    // A write of deletes alone leaves no revision to wait for: its outcome stays unknown.
+    if revision == 0 {
+        return Outcome::Unknown;
+    }
+    Outcome::Done(revision)
 }
 
 impl Remote {
@@ -575,8 +690,10 @@ impl Remote {
         }
         let mut compares = Vec::with_capacity(checks.len());
         let mut reads = Vec::with_capacity(checks.len());
+        let mut remote_compared = Vec::with_capacity(checks.len());
         for (key, revision, _) in &checks {
             let remote = self.keys.to_remote(key)?;
+            remote_compared.push((remote.clone(), *revision));
             let expected = i64::try_from(*revision)
                 .map_err(|_| MvccError::InvalidTxn(format!("revision {revision} is too large")))?;
             compares.push(etcd::Compare::mod_revision(
@@ -590,16 +707,22 @@ impl Remote {
             ));
         }
         let mut writes = Vec::with_capacity(txn.ops.len());
+        let mut effects = Vec::with_capacity(txn.ops.len());
         for op in &txn.ops {
             let (TxnOp::Put { key, .. } | TxnOp::Delete { key }) = op;
             if unchanged.iter().any(|(k, _)| k == key) {
                 continue;
             }
+            let remote = self.keys.to_remote(key)?;
             writes.push(match op {
-                TxnOp::Put { key, value } => {
-                    etcd::TxnOp::put(self.keys.to_remote(key)?, value.clone(), None)
+                TxnOp::Put { value, .. } => {
+                    effects.push((remote.clone(), Some(value.clone())));
+                    etcd::TxnOp::put(remote, value.clone(), None)
                 }
-                TxnOp::Delete { key } => etcd::TxnOp::delete(self.keys.to_remote(key)?, None),
+                TxnOp::Delete { .. } => {
+                    effects.push((remote.clone(), None));
+                    etcd::TxnOp::delete(remote, None)
+                }
             });
         }
         Ok(Request {
@@ -609,6 +732,8 @@ impl Remote {
                 .and_then(writes)
                 .or_else(reads),
             compared: checks,
+            remote_compared,
+            effects,
         })
     }
 
@@ -630,22 +755,21 @@ impl Remote {
             let send = |request: Request| {
                 let kv = kv.clone();
                 async move {
-                    let txn = request.txn;
-                    let response = call(timeout, "etcd transaction", Repeat::Write, || {
-                        let mut kv = kv.clone();
-                        let txn = txn.clone();
-                        async move { kv.txn(txn).await }
-                    })
-                    .await?;
-                    Ok::<_, MvccError>((response, request.compared, request.writes))
+                    let sent = send_write(&kv, &request, timeout).await?;
+                    Ok::<_, MvccError>((sent, request.compared, request.writes))
                 }
             };
-            let (response, compared, writes) = match elided {
+            let (sent, compared, writes) = match elided {
                 Some(elided) => {
                     let answer = send(elided).await?;
-                    let caller_failed = !answer.0.succeeded()
-                        && failed_compare(&answer.0, &answer.1).is_some_and(|f| f.3);
-                    if answer.0.succeeded() || caller_failed {
+                    let done = match &answer.0 {
+                        Sent::Committed(_) => true,
+                        Sent::Answered(response) => {
+                            response.succeeded()
+                                || failed_compare(response, &answer.1).is_some_and(|f| f.3)
+                        }
+                    };
+                    if done {
                         answer
                     } else {
                         // A write assumed to change nothing would change something now.
@@ -653,6 +777,21 @@ impl Remote {
                     }
                 }
                 None => send(plain).await?,
+            };
+            let response = match sent {
+                Sent::Answered(response) => response,
+                Sent::Committed(revision) => {
+                    if !applied_at_least(applied.clone(), revision, timeout).await {
+                        return Err(MvccError::Unavailable(format!(
+                            "etcd committed revision {revision}, but this store's watch has \
+                             not delivered it within {timeout:?}"
+                        )));
+                    }
+                    return Ok(TxnResult {
+                        revision,
+                        changed: true,
+                    });
+                }
             };
             let revision = header_revision(response.header());
             if response.succeeded() {
