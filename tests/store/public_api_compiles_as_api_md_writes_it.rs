@@ -324,3 +324,22 @@ fn a_dynamic_strategy_validates_and_prepares_at_run_time() -> Result<()> {
     assert_eq!(made.data["spec"]["size"], 1);
     Ok(())
 }
+
+/// "More than one machine": a store on etcd opens from `Config::etcd(endpoints).prefix(p)`,
+/// and every verb is the same.
+#[cfg(all(feature = "etcd", feature = "testing"))]
+#[test]
+fn a_store_on_etcd_opens_as_the_contract_writes_it() -> Result<()> {
+    use apistore::{Config, PostParams, Store};
+    let endpoint = apistore::testing::etcd::shared().endpoint(0);
+    let prefix = apistore::testing::etcd::unique_prefix("api-md");
+    let store = Store::open(Config::etcd([endpoint.as_str()]).prefix(prefix.as_str()))?;
+    let pods = store.namespaced::<crate::common::Pod>("default");
+    let created = pods.create(&PostParams::default(), &crate::common::pod("p"))?;
+    assert_eq!(pods.get("p")?, created);
+    assert_eq!(
+        created.metadata.resource_version,
+        Some(store.resource_version().to_string())
+    );
+    Ok(())
+}
