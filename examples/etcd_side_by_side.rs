@@ -8,8 +8,9 @@
 //!     [--limit 500] [--watchers 1000] [--events 2000]
 //! ```
 //!
-//! - `puts`: 1 KiB creates with `--inflight` in flight: raw etcd puts, then store commits (an
-//!   etcd `Txn` with an absence compare each, answered once the store's index holds it).
+//! - `puts`: 1 KiB creates with `--inflight` in flight: raw etcd puts, the same with one
+//!   watcher of their prefix attached, then store commits (an etcd `Txn` with an absence
+//!   compare each, answered once the store's index, fed by its watch, holds it).
 //! - `gets`: the same keys read with `--inflight` in flight: raw etcd (linearizable) gets, then
 //!   store gets from the index with `resourceVersion="0"`, and fresh store gets (one etcd check
 //!   each).
@@ -128,6 +129,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }));
     report("puts", "etcd", args.puts, elapsed, "puts");
+    // The same puts with one watcher of their prefix attached, as the store's index watches
+    // its key space: etcd's cost of feeding a cache, without the store.
+    let watched_puts = format!("{run}/raw-watched");
+    let mut feed = runtime.block_on(client.watch_client().watch(
+        format!("{watched_puts}/"),
+        Some(WatchOptions::new().with_prefix()),
+    ))?;
+    runtime.spawn(async move { while let Ok(Some(_)) = feed.message().await {} });
+    let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
+        let (kv, prefix, value) = (client.kv_client(), watched_puts.clone(), value.clone());
+        move |i| {
+            let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
+            async move {
+                kv.put(key, value, None).await.expect("etcd put");
+            }
+        }
+    }));
+    report("puts", "etcd-watched", args.puts, elapsed, "puts");
+    // The request kube-apiserver sends for a create: a `Txn` that puts when the key is absent
+    // and reads it otherwise — what the store sends too.
+    let creates = format!("{run}/raw-creates");
+    let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
+        let (kv, prefix, value) = (client.kv_client(), creates.clone(), value.clone());
+        move |i| {
+            let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
+            async move {
+                let txn = etcd_client::Txn::new()
+                    .when([etcd_client::Compare::mod_revision(
+                        key.clone(),
+                        etcd_client::CompareOp::Equal,
+                        0,
+                    )])
+                    .and_then([etcd_client::TxnOp::put(key.clone(), value, None)])
+                    .or_else([etcd_client::TxnOp::get(key, None)]);
+                assert!(kv.txn(txn).await.expect("etcd txn").succeeded());
+            }
+        }
+    }));
+    report("puts", "etcd-create-txn", args.puts, elapsed, "puts");
     let store =
         Mvcc::open_etcd(EtcdOptions::new([args.endpoint.clone()]).under(format!("{run}/store")))?;
     let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {

@@ -163,8 +163,7 @@ impl Follower {
     async fn watch(&mut self) -> Ended {
         let options = etcd::WatchOptions::new()
             .with_range(self.keys.range_end())
-            .with_start_revision(i64::try_from(self.position + 1).unwrap_or(i64::MAX))
-            .with_prev_key();
+            .with_start_revision(i64::try_from(self.position + 1).unwrap_or(i64::MAX));
         let mut start = self.keys.remote.clone();
         if start.is_empty() {
             start = vec![0];
@@ -258,7 +257,7 @@ impl Follower {
     fn apply(&self, mvcc: &Mvcc, versions: Vec<(Vec<u8>, Version)>, through: u64) -> u64 {
         let current = mvcc.publish_versions(versions, through);
         if let Some(remote) = mvcc.remote() {
-            remote.applied.send_replace(current);
+            remote.applied.advance(current);
         }
         current
     }

@@ -42,7 +42,8 @@ use std::future::Future;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use std::collections::BTreeMap;
+use tokio::sync::oneshot;
 
 /// The key, under the key space's root, that records the revision etcd was last compacted
 /// to (kube-apiserver's `compact_rev_key`). No other write may use it.
@@ -203,8 +204,8 @@ pub(super) struct Remote {
     client: etcd::Client,
     keys: KeyMap,
     timeout: Duration,
-    /// The revision the index has applied, for tasks waiting on it.
-    applied: watch::Sender<u64>,
+    /// The revision the index has applied, and the tasks waiting for one.
+    applied: Arc<Applied>,
     /// Whether the follower's watch is established now.
     connected: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -300,16 +301,56 @@ where
     }
 }
 
-/// Waits until the index has applied `revision`, or `timeout` passes (then false).
-async fn applied_at_least(
-    mut applied: watch::Receiver<u64>,
-    revision: u64,
-    timeout: Duration,
-) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, applied.wait_for(|r| *r >= revision)).await,
-        Ok(Ok(_))
-    )
+/// The revision the index has applied, and the tasks waiting for one: each waiter is woken
+/// once, when its revision is applied (a channel every waiter watched woke all 64 writers of
+/// a 64-in-flight load at every revision, a quarter of a million wake-ups a second).
+pub(super) struct Applied {
+    revision: std::sync::atomic::AtomicU64,
+    waiting: parking_lot::Mutex<BTreeMap<u64, Vec<oneshot::Sender<()>>>>,
+}
+
+impl Applied {
+    fn new(revision: u64) -> Arc<Applied> {
+        Arc::new(Applied {
+            revision: std::sync::atomic::AtomicU64::new(revision),
+            waiting: parking_lot::Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn current(&self) -> u64 {
+        self.revision.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Records that the index holds `revision`, and wakes who waited for it or less.
+    pub(super) fn advance(&self, revision: u64) {
+        self.revision
+            .fetch_max(revision, std::sync::atomic::Ordering::SeqCst);
+        let due = {
+            let mut waiting = self.waiting.lock();
+            let later = waiting.split_off(&(revision + 1));
+            std::mem::replace(&mut *waiting, later)
+        };
+        for sender in due.into_values().flatten() {
+            let _ = sender.send(());
+        }
+    }
+
+    /// Waits until the index has applied `revision`, or `timeout` passes (then false).
+    async fn wait(&self, revision: u64, timeout: Duration) -> bool {
+        if self.current() >= revision {
+            return true;
+        }
+        let (sender, receiver) = oneshot::channel();
+        {
+            let mut waiting = self.waiting.lock();
+            // Checked again under the lock `advance` takes after storing the revision.
+            if self.current() >= revision {
+                return true;
+            }
+            waiting.entry(revision).or_default().push(sender);
+        }
+        matches!(tokio::time::timeout(timeout, receiver).await, Ok(Ok(())))
+    }
 }
 
 impl Mvcc {
@@ -361,7 +402,7 @@ impl Mvcc {
         }
         mvcc.inner.recent.set_compacted(revision);
         mvcc.inner.published.publish(revision);
-        let (applied, _) = watch::channel(revision);
+        let applied = Applied::new(revision);
         let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let follower = follow::Follower {
             store: Arc::downgrade(&mvcc.inner),
@@ -750,7 +791,7 @@ impl Remote {
     ) -> impl Future<Output = Result<TxnResult, MvccError>> + Send + 'static {
         let kv = self.client.kv_client();
         let timeout = self.timeout;
-        let mut applied = self.applied.subscribe();
+        let applied = self.applied.clone();
         async move {
             let send = |request: Request| {
                 let kv = kv.clone();
@@ -781,7 +822,7 @@ impl Remote {
             let response = match sent {
                 Sent::Answered(response) => response,
                 Sent::Committed(revision) => {
-                    if !applied_at_least(applied.clone(), revision, timeout).await {
+                    if !applied.wait(revision, timeout).await {
                         return Err(MvccError::Unavailable(format!(
                             "etcd committed revision {revision}, but this store's watch has \
                              not delivered it within {timeout:?}"
@@ -807,7 +848,7 @@ impl Remote {
                         changed: false,
                     });
                 }
-                if !applied_at_least(applied.clone(), revision, timeout).await {
+                if !applied.wait(revision, timeout).await {
                     return Err(MvccError::Unavailable(format!(
                         "etcd committed revision {revision}, but this store's watch has not \
                          delivered it within {timeout:?}"
@@ -831,12 +872,11 @@ impl Remote {
                 };
                 let deadline = tokio::time::Instant::now() + timeout;
                 while !holds(&index) {
-                    if tokio::time::timeout_at(deadline, applied.changed())
-                        .await
-                        .is_err()
-                    {
+                    let now = tokio::time::Instant::now();
+                    if now >= deadline {
                         break;
                     }
+                    applied.wait(applied.current() + 1, deadline - now).await;
                 }
             }
             let (index, key, expected, actual) = match failed {
@@ -915,8 +955,8 @@ impl Remote {
         revision: u64,
         wait: Duration,
     ) -> impl Future<Output = Result<bool, MvccError>> + Send + 'static {
-        let applied = self.applied.subscribe();
-        async move { Ok(applied_at_least(applied, revision, wait).await) }
+        let applied = self.applied.clone();
+        async move { Ok(applied.wait(revision, wait).await) }
     }
 
     /// Moves `compact_rev_key` to `revision` unless it is there already, then compacts etcd.
