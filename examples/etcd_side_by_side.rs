@@ -16,8 +16,9 @@
 //!   each).
 //! - `list`: `--keys` keys listed in pages of `--limit`: etcd ranges at one revision, then
 //!   the store's pages (one fresh check, then the index).
-//! - `watch`: `--watchers` watchers of the prefix while `--events` puts are made: the time until
-//!   every watcher has every event, raw etcd watches, then store change feeds.
+//! - `watch`: `--watchers` watchers of a prefix while `--events` raw puts are made into it: the
+//!   time until every watcher has every event, raw etcd watches, then change feeds of a store
+//!   whose key space the puts go to (its one etcd watch feeds the index they read).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -380,16 +381,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
     let started = Instant::now();
+    // The same writes as etcd's watchers saw: raw puts, into the store's key space.
     runtime.block_on(concurrently(args.events, 16, {
-        let (watcher, value) = (watcher.clone(), value.clone());
+        let (kv, prefix, value) = (client.kv_client(), format!("{watched}/store"), value.clone());
         move |i| {
-            let (watcher, key, value) = (watcher.clone(), key("", i), value.clone());
+            let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
             async move {
-                watcher
-                    .submit(Txn::new().put(key, value))
-                    .expect("submit")
-                    .await
-                    .expect("store put");
+                kv.put(key, value, None).await.expect("etcd put");
             }
         }
     }));
