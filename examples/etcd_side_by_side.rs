@@ -383,7 +383,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     // The same writes as etcd's watchers saw: raw puts, into the store's key space.
     runtime.block_on(concurrently(args.events, 16, {
-        let (kv, prefix, value) = (client.kv_client(), format!("{watched}/store"), value.clone());
+        let (kv, prefix, value) = (
+            client.kv_client(),
+            format!("{watched}/store"),
+            value.clone(),
+        );
         move |i| {
             let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
             async move {

@@ -38,11 +38,11 @@ use super::queue::{self, Reply};
 use super::{Mvcc, MvccError, Pending, Txn, TxnOp, TxnResult};
 use crate::backend::{KeyRange, MemoryBackend};
 use etcd_client as etcd;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
-use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
 /// The key, under the key space's root, that records the revision etcd was last compacted
@@ -598,8 +598,11 @@ struct Request {
 
 /// How a sent transaction ended.
 enum Sent {
-    /// etcd answered.
+    /// etcd committed it.
     Answered(etcd::TxnResponse),
+    /// A compare did not hold: a read of every compared key made right after (the `Txn`
+    /// itself carries no failure branch: etcd takes longer over a `Txn` with one).
+    Refused(etcd::TxnResponse),
     /// The answer was lost, and a read afterwards found the write done, at this revision.
     Committed(u64),
 }
@@ -626,7 +629,12 @@ async fn send_write(
     loop {
         let attempt = tokio::time::timeout_at(deadline, kv.clone().txn(request.txn.clone())).await;
         let e = match attempt {
-            Ok(Ok(response)) => return Ok(Sent::Answered(response)),
+            Ok(Ok(response)) if response.succeeded() => return Ok(Sent::Answered(response)),
+            Ok(Ok(_)) => {
+                return read_compared(kv, request, deadline)
+                    .await
+                    .map(Sent::Refused)
+            }
             Ok(Err(e)) => e,
             Err(_) => {
                 return Err(unavailable(
@@ -647,6 +655,28 @@ async fn send_write(
             Outcome::NotDone => continue,
             Outcome::Unknown => return Err(unavailable("etcd transaction", e)),
         }
+    }
+}
+
+/// Reads every compared key of `request`, in the order of its compares.
+async fn read_compared(
+    kv: &etcd::KvClient,
+    request: &Request,
+    deadline: tokio::time::Instant,
+) -> Result<etcd::TxnResponse, MvccError> {
+    let reads: Vec<etcd::TxnOp> = request
+        .remote_compared
+        .iter()
+        .map(|(k, _)| etcd::TxnOp::get(k.clone(), Some(etcd::GetOptions::new().with_keys_only())))
+        .collect();
+    match tokio::time::timeout_at(deadline, kv.clone().txn(etcd::Txn::new().and_then(reads))).await
+    {
+        Ok(Ok(read)) => Ok(read),
+        Ok(Err(e)) => Err(unavailable("reading the keys of a refused transaction", e)),
+        Err(_) => Err(unavailable(
+            "reading the keys of a refused transaction",
+            "no answer in time",
+        )),
     }
 }
 
@@ -713,8 +743,8 @@ impl Remote {
     }
 
     /// `txn` as an etcd transaction: the compares, then its writes except those in
-    /// `unchanged` (which become compares instead), and on failure a read of every compared
-    /// key, to report which compare failed.
+    /// `unchanged` (which become compares instead). A refused one is followed by a read of
+    /// every compared key, to report which compare failed.
     fn request(&self, txn: &Txn, unchanged: &[(Vec<u8>, u64)]) -> Result<Request, MvccError> {
         let mut checks: Vec<(Vec<u8>, u64, bool)> = txn
             .compares
@@ -730,7 +760,6 @@ impl Remote {
             }
         }
         let mut compares = Vec::with_capacity(checks.len());
-        let mut reads = Vec::with_capacity(checks.len());
         let mut remote_compared = Vec::with_capacity(checks.len());
         for (key, revision, _) in &checks {
             let remote = self.keys.to_remote(key)?;
@@ -741,10 +770,6 @@ impl Remote {
                 remote.clone(),
                 etcd::CompareOp::Equal,
                 expected,
-            ));
-            reads.push(etcd::TxnOp::get(
-                remote,
-                Some(etcd::GetOptions::new().with_keys_only()),
             ));
         }
         let mut writes = Vec::with_capacity(txn.ops.len());
@@ -768,10 +793,7 @@ impl Remote {
         }
         Ok(Request {
             writes: !writes.is_empty(),
-            txn: etcd::Txn::new()
-                .when(compares)
-                .and_then(writes)
-                .or_else(reads),
+            txn: etcd::Txn::new().when(compares).and_then(writes),
             compared: checks,
             remote_compared,
             effects,
@@ -804,11 +826,8 @@ impl Remote {
                 Some(elided) => {
                     let answer = send(elided).await?;
                     let done = match &answer.0 {
-                        Sent::Committed(_) => true,
-                        Sent::Answered(response) => {
-                            response.succeeded()
-                                || failed_compare(response, &answer.1).is_some_and(|f| f.3)
-                        }
+                        Sent::Committed(_) | Sent::Answered(_) => true,
+                        Sent::Refused(read) => failed_compare(read, &answer.1).is_some_and(|f| f.3),
                     };
                     if done {
                         answer
@@ -821,6 +840,9 @@ impl Remote {
             };
             let response = match sent {
                 Sent::Answered(response) => response,
+                Sent::Refused(read) => {
+                    return Err(refused(&read, &compared, &index, &applied, timeout).await);
+                }
                 Sent::Committed(revision) => {
                     if !applied.wait(revision, timeout).await {
                         return Err(MvccError::Unavailable(format!(
@@ -835,59 +857,27 @@ impl Remote {
                 }
             };
             let revision = header_revision(response.header());
-            if response.succeeded() {
-                let changed = writes
-                    && response.op_responses().iter().any(|r| match r {
-                        etcd::TxnOpResponse::Put(_) => true,
-                        etcd::TxnOpResponse::Delete(d) => d.deleted() > 0,
-                        _ => false,
-                    });
-                if !changed {
-                    return Ok(TxnResult {
-                        revision: current.current(),
-                        changed: false,
-                    });
-                }
-                if !applied.wait(revision, timeout).await {
-                    return Err(MvccError::Unavailable(format!(
-                        "etcd committed revision {revision}, but this store's watch has not \
-                         delivered it within {timeout:?}"
-                    )));
-                }
+            let changed = writes
+                && response.op_responses().iter().any(|r| match r {
+                    etcd::TxnOpResponse::Put(_) => true,
+                    etcd::TxnOpResponse::Delete(d) => d.deleted() > 0,
+                    _ => false,
+                });
+            if !changed {
                 return Ok(TxnResult {
-                    revision,
-                    changed: true,
+                    revision: current.current(),
+                    changed: false,
                 });
             }
-            let failed = failed_compare(&response, &compared);
-            // Let the index hold what made the compare fail before the caller reads it again:
-            // the key at the mod revision etcd found (absent: 0).
-            if let Some((_, key, _, _, actual)) = &failed {
-                let holds = |inner: &std::sync::Weak<super::Inner>| {
-                    inner.upgrade().is_none_or(|inner| {
-                        let mvcc = Mvcc { inner };
-                        mvcc.latest_value(key).map_or(0, |(at, _)| at) == *actual
-                            || (*actual > 0 && mvcc.current_revision() > *actual)
-                    })
-                };
-                let deadline = tokio::time::Instant::now() + timeout;
-                while !holds(&index) {
-                    let now = tokio::time::Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    applied.wait(applied.current() + 1, deadline - now).await;
-                }
+            if !applied.wait(revision, timeout).await {
+                return Err(MvccError::Unavailable(format!(
+                    "etcd committed revision {revision}, but this store's watch has not \
+                     delivered it within {timeout:?}"
+                )));
             }
-            let (index, key, expected, actual) = match failed {
-                Some((index, key, expected, _, actual)) => (index, key, expected, actual),
-                None => (0, Vec::new(), 0, 0),
-            };
-            Err(MvccError::CompareFailed {
-                index,
-                key: String::from_utf8_lossy(&key).into_owned(),
-                expected,
-                actual,
+            Ok(TxnResult {
+                revision,
+                changed: true,
             })
         }
     }
@@ -1023,15 +1013,55 @@ impl Remote {
     }
 }
 
-/// The first compare of a failed `Txn` that did not hold: its position, key, expected mod
-/// revision, whether the caller asked for it, and the mod revision found (the failure branch
-/// read every compared key).
+/// The error of a refused transaction, answered once the index holds what made a compare
+/// fail (the key at the mod revision etcd found; absent: 0), so that a caller reading again
+/// before it retries sees what etcd saw.
+async fn refused(
+    read: &etcd::TxnResponse,
+    compared: &[(Vec<u8>, u64, bool)],
+    index: &std::sync::Weak<super::Inner>,
+    applied: &Applied,
+    timeout: Duration,
+) -> MvccError {
+    let failed = failed_compare(read, compared);
+    if let Some((_, key, _, _, actual)) = &failed {
+        let holds = || {
+            index.upgrade().is_none_or(|inner| {
+                let mvcc = Mvcc { inner };
+                mvcc.latest_value(key).map_or(0, |(at, _)| at) == *actual
+                    || (*actual > 0 && mvcc.current_revision() > *actual)
+            })
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !holds() {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            applied.wait(applied.current() + 1, deadline - now).await;
+        }
+    }
+    let (index, key, expected, actual) = match failed {
+        Some((index, key, expected, _, actual)) => (index, key, expected, actual),
+        None => (0, Vec::new(), 0, 0),
+    };
+    MvccError::CompareFailed {
+        index,
+        key: String::from_utf8_lossy(&key).into_owned(),
+        expected,
+        actual,
+    }
+}
+
+/// The first compare of a refused `Txn` that did not hold: its position, key, expected mod
+/// revision, whether the caller asked for it, and the mod revision found (`read` holds a read
+/// of every compared key, in order).
 fn failed_compare(
-    response: &etcd::TxnResponse,
+    read: &etcd::TxnResponse,
     compared: &[(Vec<u8>, u64, bool)],
 ) -> Option<(usize, Vec<u8>, u64, bool, u64)> {
     for (index, (answer, (key, expected, asked))) in
-        response.op_responses().iter().zip(compared).enumerate()
+        read.op_responses().iter().zip(compared).enumerate()
     {
         let etcd::TxnOpResponse::Get(get) = answer else {
             continue;
