@@ -349,7 +349,18 @@ impl Applied {
             }
             waiting.entry(revision).or_default().push(sender);
         }
-        matches!(tokio::time::timeout(timeout, receiver).await, Ok(Ok(())))
+        let woken = matches!(tokio::time::timeout(timeout, receiver).await, Ok(Ok(())));
+        if !woken {
+            // A revision this key space may never reach: forget the waiters that gave up.
+            let mut waiting = self.waiting.lock();
+            if let Some(senders) = waiting.get_mut(&revision) {
+                senders.retain(|s| !s.is_closed());
+                if senders.is_empty() {
+                    waiting.remove(&revision);
+                }
+            }
+        }
+        woken
     }
 }
 
