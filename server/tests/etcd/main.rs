@@ -1,4 +1,5 @@
-//! Several `apistore-server` processes on one 3-member etcd cluster serve one API: a write
+//! Several `apistore-server` processes on one 3-member etcd cluster serve one API, to raw HTTP
+//! and to kubectl: a write
 //! through one is readable, listable and watchable through the other at the same
 //! resourceVersion; a server killed with `kill -9` loses no acknowledged write; one etcd
 //! member down changes nothing (quorum), two down make writes fail with a 5xx Status, and
@@ -283,6 +284,49 @@ fn two_servers_on_a_three_member_cluster_serve_one_api_and_survive_failures() {
     assert_eq!(code, 200, "{body}");
     assert_eq!(rv(&json(&body)), rv(&created));
     assert_eq!(json(&body)["spec"]["size"], 3);
+
+    // kubectl through one server, then the other.
+    let cache = tempfile::tempdir().expect("kubectl's cache");
+    let kubectl = |port: u16, args: &[&str]| {
+        let out = Command::new("kubectl")
+            .arg(format!("--server=http://127.0.0.1:{port}"))
+            .arg(format!("--cache-dir={}", cache.path().display()))
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    kubectl(
+        b.port,
+        &[
+            "create",
+            "configmap",
+            "from-kubectl",
+            "--from-literal=k=v",
+            "-n",
+            "default",
+        ],
+    );
+    let value = kubectl(
+        a.port,
+        &[
+            "get",
+            "configmap",
+            "from-kubectl",
+            "-n",
+            "default",
+            "-o",
+            "jsonpath={.data.k}",
+        ],
+    );
+    assert_eq!(value, "v");
+    let widgets_listed = kubectl(a.port, &["get", "widgets", "-n", "default", "-o", "name"]);
+    assert_eq!(widgets_listed.trim(), "widget.example.com/w1");
 
     // kill -9 of server A in the middle of writes: every acknowledged write is there.
     let writer_port = a.port;
