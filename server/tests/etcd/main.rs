@@ -1,9 +1,8 @@
-//! Several `apistore-server` processes on one 3-member etcd cluster serve one API, to raw HTTP
-//! and to kubectl: a write
-//! through one is readable, listable and watchable through the other at the same
-//! resourceVersion; a server killed with `kill -9` loses no acknowledged write; one etcd
-//! member down changes nothing (quorum), two down make writes fail with a 5xx Status, and
-//! writes work again once a member returns.
+//! Several `apistore-server` processes on one 3-member etcd cluster serve one API, to raw
+//! HTTP and to kubectl: a write through one is readable, listable and watchable through the
+//! other at the same resourceVersion, custom resources included; a server killed with
+//! `kill -9` loses no acknowledged write; one etcd member down changes nothing (quorum), two
+//! down make writes fail with a 5xx Status, and writes work again once a member returns.
 #![cfg(feature = "etcd")]
 
 use std::collections::BTreeMap;
