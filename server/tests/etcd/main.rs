@@ -413,27 +413,25 @@ fn a_local_store_copied_into_etcd_is_served_with_its_names_uids_and_timestamps()
     }
     let cluster = EtcdCluster::start(1);
     let prefix = unique_prefix("copy");
-    let copy = Command::new(env!("CARGO_BIN_EXE_apistore-copy"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--etcd-servers", &cluster.endpoints().join(",")])
-        .args(["--etcd-prefix", &prefix])
-        .output()
-        .expect("apistore-copy runs");
+    let copy = || {
+        Command::new(env!("CARGO_BIN_EXE_apistore-copy"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--etcd-servers", &cluster.endpoints().join(",")])
+            .args(["--etcd-prefix", &prefix])
+            .output()
+            .expect("apistore-copy runs")
+    };
+    let first = copy();
     assert!(
-        copy.status.success(),
+        first.status.success(),
         "{}",
-        String::from_utf8_lossy(&copy.stderr)
+        String::from_utf8_lossy(&first.stderr)
     );
     // Copying again refuses to overwrite what is there.
-    let again = Command::new(env!("CARGO_BIN_EXE_apistore-copy"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--etcd-servers", &cluster.endpoints().join(",")])
-        .args(["--etcd-prefix", &prefix])
-        .output()
-        .expect("apistore-copy runs");
+    let again = copy();
     assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds"));
 
     let server = Server::start(&cluster, &prefix);
     let (code, body) = request(server.port, "GET", CONFIGMAPS, "").expect("list");
