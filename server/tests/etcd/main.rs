@@ -406,7 +406,7 @@ fn a_local_store_copied_into_etcd_is_served_with_its_names_uids_and_timestamps()
                 created.metadata.name.clone().expect("name"),
                 (
                     created.metadata.uid.clone().expect("uid"),
-                    serde_json::to_value(&created.metadata.creation_timestamp).expect("time"),
+                    serde_json::to_value(created.metadata.creation_timestamp).expect("time"),
                 ),
             );
         }
