@@ -6,14 +6,12 @@
 //! beside this one), so the model's revisions map to etcd's through the revisions the commits
 //! report: model revision `r` is etcd revision `etcd[r]`.
 
+use crate::mvcc_model::{check_commit, check_range, plan, Model, KEYS};
 use apistore::backend::KeyRange;
-use apistore::mvcc::{ChangeKind, EtcdOptions, Mvcc, MvccError, RangeOptions, Txn};
+use apistore::mvcc::{ChangeKind, EtcdOptions, Mvcc, MvccError, RangeOptions};
 use apistore::testing::etcd;
-use apistore::testing::model::History;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-
-const KEYS: &[&str] = &["a", "a/b", "a-b", "b", "b/1", "c"];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -52,12 +50,6 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::OtherReads),
         1 => Just(Op::Reopen),
     ]
-}
-
-type Model = History<Vec<u8>, Vec<u8>>;
-
-fn value(v: u8) -> Vec<u8> {
-    vec![b'v', v]
 }
 
 fn fail(e: impl std::fmt::Display) -> TestCaseError {
@@ -118,53 +110,18 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     for op in ops {
         match op {
             Op::Txn { guard, writes } => {
-                let mut txn = Txn::new();
-                let mut pass = true;
-                if let Some((k, g)) = guard {
-                    let key = KEYS[k].as_bytes();
-                    let actual = model.mod_revision(&key.to_vec());
-                    let actual_etcd = if actual == 0 {
-                        0
-                    } else {
-                        revisions.etcd(actual)
-                    };
-                    let expected = match g {
+                let planned = plan(guard, &writes, |key| {
+                    match model.mod_revision(&key.to_vec()) {
                         0 => 0,
-                        1 => actual_etcd,
-                        _ => actual_etcd + u64::from(g) * 1_000_000,
-                    };
-                    pass = expected == actual_etcd;
-                    txn = txn.when_mod_revision(key, expected);
-                }
-                let mut seen = std::collections::HashSet::new();
-                let mut dup = false;
-                for (k, v) in &writes {
-                    dup |= !seen.insert(*k);
-                    txn = match v {
-                        Some(v) => txn.put(KEYS[*k], value(*v)),
-                        None => txn.delete(KEYS[*k]),
-                    };
-                }
-                let result = mvcc.commit(txn);
-                if dup {
-                    prop_assert!(matches!(result, Err(MvccError::InvalidTxn(_))));
+                        at => revisions.etcd(at),
+                    }
+                });
+                let result = mvcc.commit(planned.txn.clone());
+                let Some((result, committed)) =
+                    check_commit(&planned, &writes, result, &mut model)?
+                else {
                     continue;
-                }
-                if !pass {
-                    prop_assert!(
-                        matches!(result, Err(MvccError::CompareFailed { .. })),
-                        "{:?}",
-                        result
-                    );
-                    continue;
-                }
-                let result = result.map_err(fail)?;
-                let committed = model.commit(
-                    writes
-                        .iter()
-                        .map(|(k, v)| (KEYS[*k].as_bytes().to_vec(), v.map(value))),
-                );
-                prop_assert_eq!(result.changed, committed.is_some());
+                };
                 if let Some(at) = committed {
                     prop_assert!(result.revision > revisions.etcd(at - 1));
                     revisions.set(at, result.revision);
@@ -207,25 +164,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     continue;
                 }
                 let got = got.map_err(fail)?;
-                let all: Vec<(Vec<u8>, Vec<u8>)> = model
-                    .live_at(rev)
-                    .into_iter()
-                    .filter(|(k, _)| k.as_slice() >= lo && k.as_slice() < hi)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let take = if limit == 0 {
-                    all.len()
-                } else {
-                    usize::from(limit).min(all.len())
-                };
-                let kvs: Vec<(Vec<u8>, Vec<u8>)> = got
-                    .kvs
-                    .iter()
-                    .map(|kv| (kv.key.clone(), kv.value.to_vec()))
-                    .collect();
-                prop_assert_eq!(&kvs[..], &all[..take]);
-                prop_assert_eq!(got.more, take < all.len());
-                prop_assert_eq!(got.count, Some(all.len()));
+                check_range(&got, &model, rev, (lo, hi), limit)?;
             }
             Op::Compact { back } => {
                 let rev = model.current().saturating_sub(u64::from(back)).max(1);

@@ -2,6 +2,8 @@
 //! reference model, the write-ahead log, recovery from damage and from kill -9, and failures that
 //! leave no trace.
 
+#[path = "../mvcc_model/mod.rs"]
+mod mvcc_model;
 #[path = "../wal_common/mod.rs"]
 mod wal_common;
 

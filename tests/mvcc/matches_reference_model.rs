@@ -1,13 +1,11 @@
 //! Random transactions, reads at random revisions, range reads with limits, compactions,
 //! change-feed replays and reopens, checked against a naive `BTreeMap` history model.
 
+use crate::mvcc_model::{check_commit, check_range, plan, Model, KEYS};
 use apistore::backend::{Backend, KeyRange, MemoryBackend, SledBackend};
-use apistore::mvcc::{ChangeKind, Mvcc, MvccError, RangeOptions, Txn};
-use apistore::testing::model::History;
+use apistore::mvcc::{ChangeKind, Mvcc, MvccError, RangeOptions};
 use proptest::prelude::*;
 use std::sync::Arc;
-
-const KEYS: &[&str] = &["a", "a/b", "a-b", "b", "b/1", "c"];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -46,16 +44,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Raw keys and values, as the revision layer sees them.
-type Model = History<Vec<u8>, Vec<u8>>;
-
 /// `key`'s value and mod revision at `rev`, as `Mvcc::get` answers it.
 fn at(model: &Model, key: &[u8], rev: u64) -> Option<(u64, Vec<u8>)> {
     model.at(&key.to_vec(), rev).map(|(r, v)| (r, v.clone()))
-}
-
-fn value(v: u8) -> Vec<u8> {
-    vec![b'v', v]
 }
 
 fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCaseError> {
@@ -65,49 +56,11 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
     for op in ops {
         match op {
             Op::Txn { guard, writes } => {
-                let mut txn = Txn::new();
-                let mut pass = true;
-                if let Some((k, g)) = guard {
-                    let key = KEYS[k].as_bytes();
-                    let actual = model.mod_revision(&key.to_vec());
-                    // g: 0 absent, 1 the real mod revision, 2+ a wrong one.
-                    let expected = match g {
-                        0 => 0,
-                        1 => actual,
-                        _ => actual + u64::from(g),
-                    };
-                    pass = expected == actual;
-                    txn = txn.when_mod_revision(key, expected);
-                }
-                let mut seen = std::collections::HashSet::new();
-                let mut dup = false;
-                for (k, v) in &writes {
-                    dup |= !seen.insert(*k);
-                    txn = match v {
-                        Some(v) => txn.put(KEYS[*k], value(*v)),
-                        None => txn.delete(KEYS[*k]),
-                    };
-                }
-                let result = mvcc.commit(txn);
-                if dup {
-                    prop_assert!(matches!(result, Err(MvccError::InvalidTxn(_))));
+                let planned = plan(guard, &writes, |key| model.mod_revision(&key.to_vec()));
+                let result = mvcc.commit(planned.txn.clone());
+                let Some((result, _)) = check_commit(&planned, &writes, result, &mut model)? else {
                     continue;
-                }
-                if !pass {
-                    prop_assert!(
-                        matches!(result, Err(MvccError::CompareFailed { .. })),
-                        "{:?}",
-                        result
-                    );
-                    continue;
-                }
-                let result = result.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let committed = model.commit(
-                    writes
-                        .iter()
-                        .map(|(k, v)| (KEYS[*k].as_bytes().to_vec(), v.map(value))),
-                );
-                prop_assert_eq!(result.changed, committed.is_some());
+                };
                 prop_assert_eq!(result.revision, model.current());
                 prop_assert_eq!(mvcc.current_revision(), model.current());
             }
@@ -145,25 +98,7 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                     continue;
                 }
                 let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let all: Vec<(Vec<u8>, Vec<u8>)> = model
-                    .live_at(rev)
-                    .into_iter()
-                    .filter(|(k, _)| k.as_slice() >= lo && k.as_slice() < hi)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let take = if limit == 0 {
-                    all.len()
-                } else {
-                    usize::from(limit).min(all.len())
-                };
-                let kvs: Vec<(Vec<u8>, Vec<u8>)> = got
-                    .kvs
-                    .iter()
-                    .map(|kv| (kv.key.clone(), kv.value.to_vec()))
-                    .collect();
-                prop_assert_eq!(&kvs[..], &all[..take]);
-                prop_assert_eq!(got.more, take < all.len());
-                prop_assert_eq!(got.count, Some(all.len()));
+                check_range(&got, &model, rev, (lo, hi), limit)?;
                 prop_assert_eq!(got.revision, rev);
             }
             Op::Compact { back } => {

@@ -1,0 +1,128 @@
+//! What the revision layer's model-based proptests share, on local engines (`tests/mvcc`) and
+//! on etcd (`tests/etcd`): the keys, the transactions built from generated ops, and the checks
+//! of a transaction's outcome and of a range read against the model.
+#![allow(dead_code)]
+
+use apistore::mvcc::{MvccError, RangeResult, Txn, TxnResult};
+use apistore::testing::model::History;
+use proptest::prelude::*;
+
+/// Keys whose byte order and `/` boundaries exercise range bounds.
+pub const KEYS: &[&str] = &["a", "a/b", "a-b", "b", "b/1", "c"];
+
+/// Raw keys and values, as the revision layer sees them.
+pub type Model = History<Vec<u8>, Vec<u8>>;
+
+pub fn value(v: u8) -> Vec<u8> {
+    vec![b'v', v]
+}
+
+/// A generated transaction: a compare on one key (0 absent, 1 the real mod revision, 2+ a
+/// wrong one) and writes (`None` deletes).
+pub type Guard = Option<(usize, u8)>;
+pub type Writes = Vec<(usize, Option<u8>)>;
+
+/// The transaction of `guard` and `writes`, given the layer's mod revision of the guarded key
+/// (`actual`, 0 = absent), and what the layer must answer: whether the compare holds and
+/// whether a key is written twice.
+pub struct Planned {
+    pub txn: Txn,
+    pub passes: bool,
+    pub duplicate: bool,
+}
+
+pub fn plan(guard: Guard, writes: &Writes, actual: impl Fn(&[u8]) -> u64) -> Planned {
+    let mut txn = Txn::new();
+    let mut passes = true;
+    if let Some((k, g)) = guard {
+        let key = KEYS[k].as_bytes();
+        let actual = actual(key);
+        let expected = match g {
+            0 => 0,
+            1 => actual,
+            _ => actual + u64::from(g),
+        };
+        passes = expected == actual;
+        txn = txn.when_mod_revision(key, expected);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut duplicate = false;
+    for (k, v) in writes {
+        duplicate |= !seen.insert(*k);
+        txn = match v {
+            Some(v) => txn.put(KEYS[*k], value(*v)),
+            None => txn.delete(KEYS[*k]),
+        };
+    }
+    Planned {
+        txn,
+        passes,
+        duplicate,
+    }
+}
+
+/// Checks a commit's answer against `planned` and, when it committed, applies `writes` to
+/// the model. Returns the commit's answer and the model revision it took (`None`: refused, or
+/// nothing changed).
+pub fn check_commit(
+    planned: &Planned,
+    writes: &Writes,
+    result: Result<TxnResult, MvccError>,
+    model: &mut Model,
+) -> Result<Option<(TxnResult, Option<u64>)>, TestCaseError> {
+    if planned.duplicate {
+        prop_assert!(
+            matches!(result, Err(MvccError::InvalidTxn(_))),
+            "{:?}",
+            result
+        );
+        return Ok(None);
+    }
+    if !planned.passes {
+        prop_assert!(
+            matches!(result, Err(MvccError::CompareFailed { .. })),
+            "{:?}",
+            result
+        );
+        return Ok(None);
+    }
+    let result = result.map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let committed = model.commit(
+        writes
+            .iter()
+            .map(|(k, v)| (KEYS[*k].as_bytes().to_vec(), v.map(value))),
+    );
+    prop_assert_eq!(result.changed, committed.is_some());
+    Ok(Some((result, committed)))
+}
+
+/// Checks a range read of `[lo, hi)` at model revision `rev` with `limit` (0 = all): the keys
+/// and values, `more`, and the count of the whole range.
+pub fn check_range(
+    got: &RangeResult,
+    model: &Model,
+    rev: u64,
+    (lo, hi): (&[u8], &[u8]),
+    limit: u8,
+) -> Result<(), TestCaseError> {
+    let all: Vec<(Vec<u8>, Vec<u8>)> = model
+        .live_at(rev)
+        .into_iter()
+        .filter(|(k, _)| k.as_slice() >= lo && k.as_slice() < hi)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let take = if limit == 0 {
+        all.len()
+    } else {
+        usize::from(limit).min(all.len())
+    };
+    let kvs: Vec<(Vec<u8>, Vec<u8>)> = got
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.clone(), kv.value.to_vec()))
+        .collect();
+    prop_assert_eq!(&kvs[..], &all[..take]);
+    prop_assert_eq!(got.more, take < all.len());
+    prop_assert_eq!(got.count, Some(all.len()));
+    Ok(())
+}
