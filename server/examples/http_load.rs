@@ -216,17 +216,86 @@ async fn list(args: &Args) {
     }
 }
 
-/// The index `i` of an event's object, named `fan-{run}-{i}` by the watch workload: found by
-/// searching the line for the name rather than parsing it, so that a thousand watchers'
-/// parsing does not take the cores the server is measured on (the line is compact JSON, with
-/// `metadata` before `data`).
-fn event_index(line: &[u8]) -> Option<usize> {
-    let at = memchr::memmem::find(line, b"\"name\":\"fan-")? + b"\"name\":\"fan-".len();
-    let rest = &line[at..];
-    let end = memchr::memchr(b'"', rest)?;
-    let name = std::str::from_utf8(&rest[..end]).ok()?;
-    name.rsplit('-').next()?.parse().ok()
+/// Opens a watch on a connection of its own and reads the response head: the body that
+/// follows is read straight from the socket by [`read_deliveries`]. A thousand watchers read
+/// through a full HTTP client cost the load generator (on the server's cores) more than the
+/// deliveries cost the server.
+async fn watch_stream(host: &str, path: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: {host}\r\naccept: application/json\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("watch request");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream
+            .read_exact(&mut byte)
+            .await
+            .expect("watch response head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "watch answered {head}");
+    assert!(
+        head.contains("transfer-encoding: chunked"),
+        "the watch body is not chunked: {head}"
+    );
+    stream
 }
+
+/// Reads a watch body (chunked, one event per line, each frame whole lines) until `expected`
+/// events of the workload's objects have arrived, finding each by its name rather than parsing
+/// it; `latency(i, now)` turns the receipt of object `i` at `now` (µs from `origin`) into a
+/// delivery latency. The chunk-size lines between frames hold no name, so they are passed over.
+async fn read_deliveries(
+    stream: &mut tokio::net::TcpStream,
+    expected: usize,
+    latency: impl Fn(usize, u64) -> Option<Duration>,
+    origin: Instant,
+) -> Vec<Duration> {
+    use tokio::io::AsyncReadExt;
+    let finder = memchr::memmem::Finder::new(NAME_PREFIX);
+    let mut buffer = bytes::BytesMut::with_capacity(256 * 1024);
+    let mut latencies = Vec::with_capacity(expected);
+    let mut seen = 0;
+    while seen < expected {
+        if buffer.capacity() - buffer.len() < 64 * 1024 {
+            buffer.reserve(128 * 1024);
+        }
+        let read = stream.read_buf(&mut buffer).await.expect("watch read");
+        if read == 0 {
+            break;
+        }
+        let now = origin.elapsed().as_micros() as u64;
+        // Whole lines only; the rest waits for the next read.
+        let Some(end) = memchr::memrchr(b'\n', &buffer) else {
+            continue;
+        };
+        for at in finder.find_iter(&buffer[..end]) {
+            let rest = &buffer[at + NAME_PREFIX.len()..end];
+            let Some(close) = memchr::memchr(b'"', rest) else {
+                continue;
+            };
+            let index = std::str::from_utf8(&rest[..close])
+                .ok()
+                .and_then(|name| name.rsplit('-').next()?.parse().ok());
+            if let Some(i) = index {
+                seen += 1;
+                latencies.extend(latency(i, now));
+            }
+        }
+        let _ = buffer.split_to(end + 1);
+    }
+    latencies
+}
+
+/// What precedes the name of an object of the watch workload in its event's line.
+const NAME_PREFIX: &[u8] = b"\"name\":\"fan-";
 
 async fn watch(args: &Args) {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -263,81 +332,69 @@ async fn watch(args: &Args) {
             let ready = ready_tx.clone();
             let expected = args.n;
             tokio::spawn(async move {
-                let mut sender = connect(&host).await;
-                let request = Request::get(path)
-                    .header("host", &host)
-                    .body(Full::new(Bytes::new()))
-                    .expect("request");
-                sender.ready().await.expect("connection ready");
-                let response = sender.send_request(request).await.expect("watch");
-                assert_eq!(response.status().as_u16(), 200);
+                let mut stream = watch_stream(&host, &path).await;
                 let _ = ready.send(()).await;
-                let mut body = response.into_body();
-                let mut buffer: Vec<u8> = Vec::new();
-                let mut latencies = Vec::with_capacity(expected);
-                while latencies.len() < expected {
-                    let Some(frame) = body.frame().await else {
-                        break;
-                    };
-                    let Ok(data) = frame.expect("frame").into_data() else {
-                        continue;
-                    };
-                    let now = origin.elapsed().as_micros() as u64;
-                    buffer.extend_from_slice(&data);
-                    let mut start = 0;
-                    while let Some(end) = memchr::memchr(b'\n', &buffer[start..]) {
-                        let line = &buffer[start..start + end];
-                        start += end + 1;
-                        let Some(i) = event_index(line) else {
-                            continue;
-                        };
+                read_deliveries(
+                    &mut stream,
+                    expected,
+                    |i, now| {
                         let at = sent.get(i).map_or(0, |t| t.load(Ordering::Acquire));
-                        if at > 0 {
-                            latencies.push(Duration::from_micros(now.saturating_sub(at)));
-                        }
-                    }
-                    buffer.drain(..start);
-                }
-                latencies
+                        (at > 0).then(|| Duration::from_micros(now.saturating_sub(at)))
+                    },
+                    origin,
+                )
+                .await
             })
         })
         .collect();
     for _ in 0..args.watchers {
         ready_rx.recv().await.expect("a watcher started");
     }
-    // Paced writes from 16 connections.
+    // Paced writes from 16 connections, on a runtime of their own: a thousand watchers busy
+    // on this process's runtime must not hold back the ticks of the writes they measure.
     let started = Instant::now();
     let writers = 16.min(args.n.max(1));
     let interval = Duration::from_secs_f64(writers as f64 / args.rate as f64);
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let host = args.host.clone();
-            let namespace = args.namespace.clone();
-            let sent = sent.clone();
-            let n = args.n;
-            tokio::spawn(async move {
-                let mut sender = connect(&host).await;
-                let value = "x".repeat(900);
-                let mut tick = tokio::time::interval(interval);
-                for i in (w..n).step_by(writers) {
-                    tick.tick().await;
-                    let name = format!("fan-{run}-{i:06}");
-                    let body = format!(
-                        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"{value}"}}}}"#
-                    );
-                    let now = origin.elapsed().as_micros() as u64;
-                    sent[i].store(now.max(1), Ordering::Release);
-                    let path = format!("/api/v1/namespaces/{namespace}/configmaps");
-                    let (code, _) = send(&mut sender, &host, "POST", &path, body).await;
-                    assert_eq!(code, 201, "create answered {code}");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("writer");
-    }
-    let writing = started.elapsed();
+    let (host, namespace, n) = (args.host.clone(), args.namespace.clone(), args.n);
+    let writing = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("writers' runtime");
+        runtime.block_on(async move {
+            let tasks: Vec<_> = (0..writers)
+                .map(|w| {
+                    let host = host.clone();
+                    let namespace = namespace.clone();
+                    let sent = sent.clone();
+                    tokio::spawn(async move {
+                        let mut sender = connect(&host).await;
+                        let value = "x".repeat(900);
+                        let mut tick = tokio::time::interval(interval);
+                        for i in (w..n).step_by(writers) {
+                            tick.tick().await;
+                            let name = format!("fan-{run}-{i:06}");
+                            let body = format!(
+                                r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"{value}"}}}}"#
+                            );
+                            let now = origin.elapsed().as_micros() as u64;
+                            sent[i].store(now.max(1), Ordering::Release);
+                            let path = format!("/api/v1/namespaces/{namespace}/configmaps");
+                            let (code, _) = send(&mut sender, &host, "POST", &path, body).await;
+                            assert_eq!(code, 201, "create answered {code}");
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.expect("writer");
+            }
+        });
+        started.elapsed()
+    });
+    let writing = tokio::task::spawn_blocking(move || writing.join().expect("writers"))
+        .await
+        .expect("writers");
     let mut latencies: Vec<Duration> = Vec::with_capacity(args.n * args.watchers);
     for watcher in watchers {
         latencies.extend(watcher.await.expect("watcher"));
