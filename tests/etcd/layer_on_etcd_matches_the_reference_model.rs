@@ -6,51 +6,12 @@
 //! beside this one), so the model's revisions map to etcd's through the revisions the commits
 //! report: model revision `r` is etcd revision `etcd[r]`.
 
-use crate::mvcc_model::{check_commit, check_range, plan, Model, KEYS};
+use crate::mvcc_model::{check_commit, check_range, op, plan, Model, Op, KEYS};
 use apistore::backend::KeyRange;
 use apistore::mvcc::{ChangeKind, EtcdOptions, Mvcc, MvccError, RangeOptions};
 use apistore::testing::etcd;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone)]
-enum Op {
-    Txn {
-        guard: Option<(usize, u8)>,
-        writes: Vec<(usize, Option<u8>)>,
-    },
-    Get {
-        key: usize,
-        back: u8,
-    },
-    Range {
-        lo: usize,
-        hi: usize,
-        back: u8,
-        limit: u8,
-    },
-    Compact {
-        back: u8,
-    },
-    Feed {
-        back: u8,
-    },
-    OtherReads,
-    Reopen,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        5 => (proptest::option::of((0..KEYS.len(), 0u8..4)), proptest::collection::vec((0..KEYS.len(), proptest::option::of(0u8..3)), 1..4))
-            .prop_map(|(guard, writes)| Op::Txn { guard, writes }),
-        2 => (0..KEYS.len(), 0u8..8).prop_map(|(key, back)| Op::Get { key, back }),
-        2 => (0..KEYS.len(), 0..KEYS.len(), 0u8..8, 0u8..4).prop_map(|(lo, hi, back, limit)| Op::Range { lo, hi, back, limit }),
-        1 => (0u8..6).prop_map(|back| Op::Compact { back }),
-        1 => (0u8..8).prop_map(|back| Op::Feed { back }),
-        1 => Just(Op::OtherReads),
-        1 => Just(Op::Reopen),
-    ]
-}
 
 fn fail(e: impl std::fmt::Display) -> TestCaseError {
     TestCaseError::fail(e.to_string())

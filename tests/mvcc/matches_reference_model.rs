@@ -1,48 +1,11 @@
 //! Random transactions, reads at random revisions, range reads with limits, compactions,
 //! change-feed replays and reopens, checked against a naive `BTreeMap` history model.
 
-use crate::mvcc_model::{check_commit, check_range, plan, Model, KEYS};
+use crate::mvcc_model::{check_commit, check_range, op, plan, Model, Op, KEYS};
 use apistore::backend::{Backend, KeyRange, MemoryBackend, SledBackend};
 use apistore::mvcc::{ChangeKind, Mvcc, MvccError, RangeOptions};
 use proptest::prelude::*;
 use std::sync::Arc;
-
-#[derive(Debug, Clone)]
-enum Op {
-    Txn {
-        guard: Option<(usize, u8)>,
-        writes: Vec<(usize, Option<u8>)>,
-    },
-    Get {
-        key: usize,
-        back: u8,
-    },
-    Range {
-        lo: usize,
-        hi: usize,
-        back: u8,
-        limit: u8,
-    },
-    Compact {
-        back: u8,
-    },
-    Feed {
-        back: u8,
-    },
-    Reopen,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        4 => (proptest::option::of((0..KEYS.len(), 0u8..4)), proptest::collection::vec((0..KEYS.len(), proptest::option::of(0u8..3)), 1..4))
-            .prop_map(|(guard, writes)| Op::Txn { guard, writes }),
-        2 => (0..KEYS.len(), 0u8..8).prop_map(|(key, back)| Op::Get { key, back }),
-        2 => (0..KEYS.len(), 0..KEYS.len(), 0u8..8, 0u8..4).prop_map(|(lo, hi, back, limit)| Op::Range { lo, hi, back, limit }),
-        1 => (0u8..6).prop_map(|back| Op::Compact { back }),
-        1 => (0u8..8).prop_map(|back| Op::Feed { back }),
-        1 => Just(Op::Reopen),
-    ]
-}
 
 /// `key`'s value and mod revision at `rev`, as `Mvcc::get` answers it.
 fn at(model: &Model, key: &[u8], rev: u64) -> Option<(u64, Vec<u8>)> {
@@ -142,6 +105,25 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                 let want_prevs: Vec<_> =
                     model.changes_after(after).map(|c| c.prev.clone()).collect();
                 prop_assert_eq!(prevs, want_prevs);
+            }
+            Op::OtherReads => {
+                let got = mvcc
+                    .range(&KeyRange::all(), RangeOptions::default())
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let kvs: Vec<(Vec<u8>, u64, Vec<u8>)> = got
+                    .kvs
+                    .iter()
+                    .map(|kv| (kv.key.clone(), kv.mod_revision, kv.value.to_vec()))
+                    .collect();
+                let want: Vec<(Vec<u8>, u64, Vec<u8>)> = model
+                    .live_at(model.current())
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let (at, _) = model.latest(k).expect("live");
+                        (k.clone(), at, v.clone())
+                    })
+                    .collect();
+                prop_assert_eq!(kvs, want);
             }
             Op::Reopen => {
                 drop(mvcc);

@@ -17,6 +17,45 @@ pub fn value(v: u8) -> Vec<u8> {
     vec![b'v', v]
 }
 
+/// One generated step of a model proptest.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// A transaction (see [`plan`]).
+    Txn { guard: Guard, writes: Writes },
+    /// A get of one key, `back` revisions before the current one.
+    Get { key: usize, back: u8 },
+    /// A range read between two keys, `back` revisions back, with a limit (0 none).
+    Range {
+        lo: usize,
+        hi: usize,
+        back: u8,
+        limit: u8,
+    },
+    /// A compaction `back` revisions before the current one.
+    Compact { back: u8 },
+    /// A change-feed replay from `back` revisions back.
+    Feed { back: u8 },
+    /// A fresh read of every live key through another handle on the same history (a second
+    /// layer on etcd; the same layer locally).
+    OtherReads,
+    /// The layer closed and opened again.
+    Reopen,
+}
+
+/// The steps of the model proptests, transactions the likeliest.
+pub fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (proptest::option::of((0..KEYS.len(), 0u8..4)), proptest::collection::vec((0..KEYS.len(), proptest::option::of(0u8..3)), 1..4))
+            .prop_map(|(guard, writes)| Op::Txn { guard, writes }),
+        2 => (0..KEYS.len(), 0u8..8).prop_map(|(key, back)| Op::Get { key, back }),
+        2 => (0..KEYS.len(), 0..KEYS.len(), 0u8..8, 0u8..4).prop_map(|(lo, hi, back, limit)| Op::Range { lo, hi, back, limit }),
+        1 => (0u8..6).prop_map(|back| Op::Compact { back }),
+        1 => (0u8..8).prop_map(|back| Op::Feed { back }),
+        1 => Just(Op::OtherReads),
+        1 => Just(Op::Reopen),
+    ]
+}
+
 /// A generated transaction: a compare on one key (0 absent, 1 the real mod revision, 2+ a
 /// wrong one) and writes (`None` deletes).
 pub type Guard = Option<(usize, u8)>;
