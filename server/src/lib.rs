@@ -13,6 +13,7 @@ mod crd;
 mod discovery;
 mod errors;
 mod image_group;
+mod media;
 mod metrics;
 mod proto;
 pub mod resources;
@@ -21,6 +22,8 @@ mod schema;
 pub mod smp;
 mod strict;
 pub mod table;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod watch;
 
 pub use errors::Body;

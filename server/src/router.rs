@@ -397,6 +397,14 @@ impl Server {
                 }
             }
         }
+        match crate::media::json_body(&request.method, &request.content_type, &request.body) {
+            Ok(Some((content_type, body))) => {
+                request.content_type = content_type;
+                request.body = body;
+            }
+            Ok(None) => {}
+            Err(e) => return errors::error(&e),
+        }
         let started = std::time::Instant::now();
         let verb = verb_of(&request, &target);
         let resource = match &target.subresource {
@@ -557,13 +565,31 @@ impl Server {
                     field_manager,
                     force: is_true(request.query.get("force")),
                 };
+                // An apply of an absent object creates it, and kube-apiserver then answers 201.
+                // The object is looked up first: one created by another client between the
+                // look-up and the apply would be answered 201 too, which only the code tells.
+                let before = match &patch {
+                    PatchBody::Plain(Patch::Apply(_)) => match backend.get(ns, name).await {
+                        Ok(obj) => Some(obj.metadata.uid),
+                        Err(e) if e.is_not_found() => None,
+                        Err(e) => return Err(e),
+                    },
+                    _ => None,
+                };
+                let applies = matches!(patch, PatchBody::Plain(Patch::Apply(_)));
                 let out = match patch {
                     PatchBody::Plain(patch) => backend.patch(ns, name, &pp, &patch, status).await?,
                     PatchBody::Strategic(doc) => {
                         self.strategic_patch(target, name, &pp, doc, status).await?
                     }
                 };
-                Ok(self.object_response(resource, StatusCode::OK, &out, &request))
+                let created = applies && before.as_ref() != Some(&out.metadata.uid);
+                let code = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                Ok(self.object_response(resource, code, &out, &request))
             }
             (&Method::DELETE, Some(name)) => {
                 let dp = delete_params(&request, dry_run)?;
@@ -627,12 +653,12 @@ impl Server {
         let body: Value = serde_json::from_slice(&request.body).map_err(|e| {
             apistore::Error::bad_request(format!("the Scale could not be decoded: {e}"))
         })?;
-        let media = request.content_type.split(';').next().unwrap_or("").trim();
+        let media = crate::media::media_type(&request.content_type);
         let mut last = None;
         for _ in 0..5 {
             let obj = backend.get(ns, name).await?;
             let mut wanted = scale_of(&obj);
-            match (&request.method, media) {
+            match (&request.method, media.as_str()) {
                 (&Method::PUT, _) => wanted = body.clone(),
                 (_, "application/merge-patch+json") => json_patch::merge(&mut wanted, &body),
                 (_, "application/json-patch+json") => {
@@ -1168,13 +1194,13 @@ enum PatchBody {
 
 /// The patch a PATCH body carries, by its Content-Type.
 fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<PatchBody> {
-    let media = request.content_type.split(';').next().unwrap_or("").trim();
+    let media = crate::media::media_type(&request.content_type);
     let parse = |what: &str| -> apistore::Result<Value> {
         serde_json::from_slice(&request.body).map_err(|e| {
             apistore::Error::bad_request(format!("the {what} could not be decoded: {e}"))
         })
     };
-    match media {
+    match media.as_str() {
         "application/merge-patch+json" => Ok(PatchBody::Plain(Patch::Merge(parse("merge patch")?))),
         "application/json-patch+json" => {
             let ops = serde_json::from_slice(&request.body).map_err(|e| {
@@ -1186,8 +1212,7 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
             Ok(PatchBody::Strategic(parse("strategic merge patch")?))
         }
         "application/strategic-merge-patch+json" => Err(unsupported(resource)),
-        // kubectl, client-go, kube-rs and the Python client send the applied object as JSON,
-        // which is YAML too; YAML in block form is not read.
+        // Block-form YAML was turned into JSON before (`media`).
         "application/apply-patch+yaml" => Ok(PatchBody::Plain(Patch::Apply(parse("apply patch")?))),
         _ => Err(unsupported(resource)),
     }

@@ -263,6 +263,22 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
             (
                 Method::POST,
                 "/api/v1/namespaces/default/configmaps",
+                "text/plain",
+                config_map("plain"),
+                415,
+                "UnsupportedMediaType",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
+                "application/yaml",
+                b"metadata: [unclosed".to_vec(),
+                400,
+                "BadRequest",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
                 JSON,
                 br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}"#.to_vec(),
                 400,
@@ -419,6 +435,66 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
         )
         .await;
         assert_eq!(ignored.code, StatusCode::CREATED);
+    });
+}
+
+/// kube-apiserver reads `application/yaml` creates and updates, and applies in block YAML
+/// (kubectl sends JSON, curl users and manifests piped by hand send YAML); an apply that
+/// creates answers 201, one that changes 200.
+#[test]
+fn yaml_bodies_create_update_and_apply_as_json_ones_do() {
+    run(async {
+        let s = server();
+        let path = "/api/v1/namespaces/default/configmaps";
+        let created = send(
+            &s,
+            Method::POST,
+            path,
+            "application/yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yml\ndata:\n  a: \"1\"\n",
+        )
+        .await;
+        assert_eq!(created.code, 201, "{}", created.body);
+        assert_eq!(created.body["data"], json!({"a": "1"}));
+        let rv = created.body["metadata"]["resourceVersion"]
+            .as_str()
+            .expect("a resourceVersion")
+            .to_string();
+        let replaced = send(
+            &s,
+            Method::PUT,
+            &format!("{path}/yml"),
+            "application/yaml; charset=utf-8",
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yml\n  resourceVersion: \"{rv}\"\ndata:\n  a: \"2\"\n").as_bytes(),
+        )
+        .await;
+        assert_eq!(replaced.code, 200, "{}", replaced.body);
+        assert_eq!(replaced.body["data"], json!({"a": "2"}));
+        let applied = send(
+            &s,
+            Method::PATCH,
+            &format!("{path}/z?fieldManager=hand"),
+            "application/apply-patch+yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\n  labels:\n    tier: web\ndata:\n  b: \"3\"\n",
+        )
+        .await;
+        assert_eq!(applied.code, 201, "{}", applied.body);
+        assert_eq!(applied.body["metadata"]["labels"], json!({"tier": "web"}));
+        let got = send(&s, Method::GET, &format!("{path}/z"), JSON, b"").await;
+        assert_eq!(got.body["data"], json!({"b": "3"}));
+        let again = send(
+            &s,
+            Method::PATCH,
+            &format!("{path}/z?fieldManager=hand"),
+            "application/apply-patch+yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\ndata:\n  b: \"4\"\n",
+        )
+        .await;
+        assert_eq!(
+            again.code, 200,
+            "an apply of an object that exists answers 200"
+        );
+        assert_eq!(again.body["data"], json!({"b": "4"}));
     });
 }
 

@@ -1,0 +1,151 @@
+//! The formats of request bodies, as kube-apiserver reads them: a create or update is JSON
+//! (also when no Content-Type is given), YAML or protobuf, anything else a 415; an apply is
+//! YAML, of which JSON is a part. YAML is turned into JSON here, once, so that every handler
+//! after this reads JSON. (Protobuf is turned into JSON by `proto`, before this.)
+
+use apistore::Error;
+use bytes::Bytes;
+use http::Method;
+
+/// What a create or update accepts, as kube-apiserver's 415 lists it.
+const WRITE_FORMATS: &str =
+    "application/json, application/yaml, application/vnd.kubernetes.protobuf";
+
+/// The media type of a Content-Type header: its parameters and case dropped.
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The body of a `method` request sent as `content_type`, as JSON, with the Content-Type the
+/// handlers should then see; `None` when it is to be read as it is.
+///
+/// # Errors
+/// `UnsupportedMediaType` (415) for a create or update in a format kube-apiserver does not
+/// read; `BadRequest` (400) for YAML that does not parse.
+pub fn json_body(
+    method: &Method,
+    content_type: &str,
+    body: &Bytes,
+) -> Result<Option<(String, Bytes)>, Error> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let media = media_type(content_type);
+    let yaml_as = match (method, media.as_str()) {
+        (&Method::POST | &Method::PUT, "" | "application/json") => return Ok(None),
+        (&Method::POST | &Method::PUT, "application/yaml") => "application/json",
+        (&Method::POST | &Method::PUT, _) => {
+            return Err(Error::UnsupportedMediaType {
+                message: format!(
+                    "the body of the request was in an unknown format - accepted media types include: {WRITE_FORMATS}"
+                ),
+            })
+        }
+        (&Method::PATCH, "application/apply-patch+yaml") => "application/apply-patch+yaml",
+        _ => return Ok(None),
+    };
+    // JSON is read by the JSON decoder, which keeps its errors and its handling of repeated
+    // fields (the last wins); only what is not JSON is read as YAML.
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        return Ok(Some((yaml_as.to_string(), body.clone())));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Error::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
+    let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
+        Error::bad_request(format!(
+            "the body of the request could not be decoded as YAML: {}",
+            first_line(&e.to_string())
+        ))
+    })?;
+    let json = serde_json::to_vec(&value)
+        .map_err(|e| Error::bad_request(format!("the YAML body has no JSON form: {e}")))?;
+    Ok(Some((yaml_as.to_string(), Bytes::from(json))))
+}
+
+/// The first line of a parser's message (saphyr's go on with a snippet of the input).
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(
+        method: Method,
+        content_type: &str,
+        body: &str,
+    ) -> Result<Option<(String, Value)>, Error> {
+        json_body(&method, content_type, &Bytes::from(body.to_string())).map(|converted| {
+            converted.map(|(ct, bytes)| (ct, serde_json::from_slice(&bytes).expect("JSON")))
+        })
+    }
+
+    use serde_json::{json, Value};
+
+    #[test]
+    fn json_creates_are_read_as_they_are_whatever_the_case_or_parameters() {
+        for content_type in ["", "application/json", "Application/JSON; charset=utf-8"] {
+            assert!(json(Method::POST, content_type, r#"{"a":1}"#)
+                .expect("accepted")
+                .is_none());
+        }
+    }
+
+    #[test]
+    fn a_yaml_create_becomes_json() {
+        let (content_type, value) = json(
+            Method::POST,
+            "application/yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: \"1\"\n",
+        )
+        .expect("accepted")
+        .expect("converted");
+        assert_eq!(content_type, "application/json");
+        assert_eq!(
+            value,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "1"}})
+        );
+    }
+
+    #[test]
+    fn a_block_yaml_apply_becomes_json_and_stays_an_apply() {
+        let (content_type, value) = json(
+            Method::PATCH,
+            "application/apply-patch+yaml",
+            "metadata:\n  labels:\n    a: b\n",
+        )
+        .expect("accepted")
+        .expect("converted");
+        assert_eq!(content_type, "application/apply-patch+yaml");
+        assert_eq!(value, json!({"metadata": {"labels": {"a": "b"}}}));
+    }
+
+    #[test]
+    fn a_create_in_another_format_is_a_415_naming_the_formats_taken() {
+        let Err(Error::UnsupportedMediaType { message }) = json(Method::PUT, "text/plain", "hello")
+        else {
+            panic!("text/plain is refused with a 415");
+        };
+        assert_eq!(
+            message,
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        );
+    }
+
+    #[test]
+    fn yaml_that_does_not_parse_is_a_bad_request() {
+        for body in ["a: [1, 2", "a: 1\na: 2\n", "\u{0}: x"] {
+            let result = json(Method::POST, "application/yaml", body);
+            assert!(
+                matches!(result, Err(Error::BadRequest { .. })),
+                "{body:?} gave {result:?}"
+            );
+        }
+    }
+}

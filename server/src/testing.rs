@@ -1,0 +1,197 @@
+//! The check the `server_requests` fuzz target makes, public (feature `testing`) so that
+//! `cargo test` replays the committed corpus through it without a fuzzer.
+//!
+//! An input is one request: four bytes choose the method, the body's Content-Type, the Accept
+//! header and a known path to start from; the bytes up to the first newline are appended to
+//! that path (so the fuzzer reaches every route and query parameter from a known one), and the
+//! rest is the body. It goes to a fresh in-memory server holding a ConfigMap `cm` and an image
+//! stream `is` in `default`.
+
+use std::time::Duration;
+
+use apistore::Store;
+use bytes::Bytes;
+use http::{Method, Request};
+use http_body_util::{BodyExt, Full};
+
+use crate::Server;
+
+const METHODS: &[Method] = &[
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::HEAD,
+    Method::OPTIONS,
+];
+
+const CONTENT_TYPES: &[&str] = &[
+    "application/json",
+    "application/merge-patch+json",
+    "application/json-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
+    "application/vnd.kubernetes.protobuf",
+    "text/plain",
+];
+
+const ACCEPTS: &[&str] = &[
+    "application/json",
+    "application/json;as=Table;v=v1;g=meta.k8s.io",
+    "application/vnd.kubernetes.protobuf",
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+    "*/*",
+];
+
+const PATHS: &[&str] = &[
+    "",
+    "/api",
+    "/api/v1",
+    "/apis",
+    "/apis/image.openshift.io/v1",
+    "/version",
+    "/openapi/v3",
+    "/openapi/v3/api/v1",
+    "/metrics",
+    "/api/v1/namespaces",
+    "/api/v1/namespaces/default",
+    "/api/v1/namespaces/default/configmaps",
+    "/api/v1/namespaces/default/configmaps/cm",
+    "/api/v1/namespaces/default/secrets",
+    "/api/v1/configmaps",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreams",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreams/is",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreams/is/status",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreams/is/layers",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreamtags",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreamtags/is:latest",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreammappings",
+    "/apis/image.openshift.io/v1/namespaces/default/imagestreamimports",
+    "/apis/image.openshift.io/v1/images",
+    "/apis/image.openshift.io/v1/imagesignatures",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+];
+
+/// Sends the request `data` describes to a fresh server and checks what kube-apiserver
+/// promises of any request: the server answers (no panic, no hang); a refusal (4xx, 5xx)
+/// is a `Status` whose `code` is the HTTP status; an answer of known length declared JSON is
+/// JSON; and a refused request changes nothing (the store's revision stays where it was).
+/// Returns the status, or `None` when `data` describes no request hyper would hand over (too
+/// short, or not a URI).
+///
+/// # Panics
+/// When a property above does not hold: that is what the fuzzer looks for.
+pub fn check_request(data: &[u8]) -> Option<u16> {
+    let [method, content_type, accept, path, rest @ ..] = data else {
+        return None;
+    };
+    let (tail, body) = match rest.iter().position(|b| *b == b'\n') {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (rest, &[][..]),
+    };
+    let uri = format!(
+        "{}{}",
+        PATHS[usize::from(*path) % PATHS.len()],
+        String::from_utf8_lossy(tail)
+    );
+    let request = Request::builder()
+        .method(METHODS[usize::from(*method) % METHODS.len()].clone())
+        .uri(uri)
+        .header(
+            "content-type",
+            CONTENT_TYPES[usize::from(*content_type) % CONTENT_TYPES.len()],
+        )
+        .header("accept", ACCEPTS[usize::from(*accept) % ACCEPTS.len()])
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .ok()?;
+    RUNTIME.with(|runtime| runtime.block_on(answer(request)))
+}
+
+thread_local! {
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+}
+
+/// How long a request may take before the check calls it hung.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+async fn answer(request: Request<Full<Bytes>>) -> Option<u16> {
+    let server = seeded_server().await;
+    let before = server.store().mvcc().current_revision();
+    let described = format!("{} {}", request.method(), request.uri());
+    let response = tokio::time::timeout(PATIENCE, server.handle(request))
+        .await
+        .unwrap_or_else(|_| panic!("{described} got no answer"));
+    let status = response.status().as_u16();
+    let json = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    // Bodies of unknown length are watches, which run until the client leaves.
+    let finite = http_body::Body::size_hint(response.body())
+        .exact()
+        .is_some();
+    if finite {
+        let body = tokio::time::timeout(PATIENCE, response.into_body().collect())
+            .await
+            .unwrap_or_else(|_| panic!("{described}: the body never ended"))
+            .map(http_body_util::Collected::to_bytes)
+            .unwrap_or_else(|e| panic!("{described}: the body failed: {e}"));
+        if json && !body.is_empty() {
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+                panic!(
+                    "{described} answered {status} with a body that is not JSON ({e}): {}",
+                    String::from_utf8_lossy(&body)
+                )
+            });
+            if status >= 400 {
+                assert_eq!(
+                    value["kind"], "Status",
+                    "{described} answered {status} without a Status: {value}"
+                );
+                assert_eq!(
+                    value["code"],
+                    serde_json::json!(status),
+                    "{described}: the Status's code is not the answer's"
+                );
+            }
+        }
+    }
+    if status >= 400 {
+        assert_eq!(
+            server.store().mvcc().current_revision(),
+            before,
+            "{described} was refused with {status} but changed the store"
+        );
+    }
+    Some(status)
+}
+
+/// A server on a fresh memory store with a ConfigMap `cm` and an image stream `is` (one tag)
+/// in `default`.
+async fn seeded_server() -> Server {
+    let server = Server::new(Store::memory()).expect("a server on a memory store");
+    let seeds = [
+        (
+            "/api/v1/namespaces/default/configmaps",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","labels":{"app":"web"}},"data":{"a":"1"}}"#,
+        ),
+        (
+            "/apis/image.openshift.io/v1/namespaces/default/imagestreams",
+            r#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"is"},"spec":{"tags":[{"name":"latest","from":{"kind":"DockerImage","name":"registry.example/app:1"}}]}}"#,
+        ),
+    ];
+    for (path, body) in seeds {
+        let request = Request::post(path)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .expect("a seed request");
+        let status = server.handle(request).await.status();
+        assert_eq!(status.as_u16(), 201, "seeding {path}");
+    }
+    server
+}
