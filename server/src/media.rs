@@ -1,11 +1,15 @@
-//! The formats of request bodies, as kube-apiserver reads them: a create or update is JSON
+//! The formats of bodies, as kube-apiserver reads and writes them. A create or update is JSON
 //! (also when no Content-Type is given), YAML or protobuf, anything else a 415; an apply is
 //! YAML, of which JSON is a part. YAML is turned into JSON here, once, so that every handler
-//! after this reads JSON. (Protobuf is turned into JSON by `proto`, before this.)
+//! after this reads JSON (protobuf is turned into JSON by `proto`, before this). An answer is
+//! JSON unless the client prefers `application/yaml`, when its JSON is written again as YAML.
 
 use apistore::Error;
 use bytes::Bytes;
-use http::Method;
+use http::{header, HeaderValue, Method, Response};
+use http_body_util::BodyExt;
+
+use crate::Body;
 
 /// What a create or update accepts, as kube-apiserver's 415 lists it.
 const WRITE_FORMATS: &str =
@@ -65,6 +69,59 @@ pub fn json_body(
     let json = serde_json::to_vec(&value)
         .map_err(|e| Error::bad_request(format!("the YAML body has no JSON form: {e}")))?;
     Ok(Some((yaml_as.to_string(), Bytes::from(json))))
+}
+
+/// Whether the client prefers YAML: `application/yaml` comes before every other type the
+/// server writes (JSON, protobuf, or a wildcard) in its Accept header.
+pub fn wants_yaml(accept: &str) -> bool {
+    accept
+        .split(',')
+        .map(media_type)
+        .find(|media| {
+            matches!(
+                media.as_str(),
+                "application/yaml"
+                    | "application/json"
+                    | "application/vnd.kubernetes.protobuf"
+                    | "application/*"
+                    | "*/*"
+            )
+        })
+        .is_some_and(|media| media == "application/yaml")
+}
+
+/// `response` with its JSON body written as YAML. Streams (watches) and answers that are not
+/// JSON go out as they are: kube-apiserver streams watches only as JSON or protobuf.
+pub async fn as_yaml(response: Response<Body>) -> Response<Body> {
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| media_type(v) == "application/json");
+    if !json
+        || http_body::Body::size_hint(response.body())
+            .exact()
+            .is_none()
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return crate::errors::failure(500, "InternalError", "the answer could not be read");
+    };
+    let bytes = collected.to_bytes();
+    let yaml = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|value| serde_saphyr::to_string(&value).ok());
+    let Some(yaml) = yaml else {
+        return Response::from_parts(parts, crate::errors::full(bytes));
+    };
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, crate::errors::full(yaml))
 }
 
 /// The first line of a parser's message (saphyr's go on with a snippet of the input).
@@ -136,6 +193,26 @@ mod tests {
             message,
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
         );
+    }
+
+    #[test]
+    fn yaml_is_wanted_only_when_it_comes_before_json_protobuf_and_wildcards() {
+        for accept in [
+            "application/yaml",
+            "application/yaml, application/json",
+            "text/html, application/yaml;q=0.9",
+        ] {
+            assert!(wants_yaml(accept), "{accept}");
+        }
+        for accept in [
+            "",
+            "application/json, application/yaml",
+            "*/*",
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+            "application/vnd.kubernetes.protobuf, application/yaml",
+        ] {
+            assert!(!wants_yaml(accept), "{accept}");
+        }
     }
 
     #[test]

@@ -283,6 +283,7 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let yaml = crate::media::wants_yaml(&accept);
         let request = Req {
             method: parts.method.clone(),
             query,
@@ -291,7 +292,17 @@ impl Server {
             user_agent,
             body,
         };
-        match segs.as_slice() {
+        let response = self.route(&segs, request).await;
+        if yaml {
+            crate::media::as_yaml(response).await
+        } else {
+            response
+        }
+    }
+
+    /// The answer of the handler `segs` (the path's segments) names.
+    async fn route(&self, segs: &[&str], request: Req) -> Response<Body> {
+        match segs {
             ["version"] => errors::json(StatusCode::OK, &discovery::version()),
             ["metrics"] => errors::bytes_response(
                 StatusCode::OK,

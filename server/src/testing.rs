@@ -42,6 +42,7 @@ const ACCEPTS: &[&str] = &[
     "application/vnd.kubernetes.protobuf",
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
     "*/*",
+    "application/yaml",
 ];
 
 const PATHS: &[&str] = &[
@@ -75,8 +76,9 @@ const PATHS: &[&str] = &[
 
 /// Sends the request `data` describes to a fresh server and checks what kube-apiserver
 /// promises of any request: the server answers (no panic, no hang); a refusal (4xx, 5xx)
-/// is a `Status` whose `code` is the HTTP status; an answer of known length declared JSON is
-/// JSON; and a refused request changes nothing (the store's revision stays where it was).
+/// is a `Status` whose `code` is the HTTP status; an answer of known length declared JSON or
+/// YAML is JSON or YAML; and a refused request changes nothing (the store's revision stays
+/// where it was).
 /// Returns the status, or `None` when `data` describes no request hyper would hand over (too
 /// short, or not a URI).
 ///
@@ -126,11 +128,12 @@ async fn answer(request: Request<Full<Bytes>>) -> Option<u16> {
         .await
         .unwrap_or_else(|_| panic!("{described} got no answer"));
     let status = response.status().as_u16();
-    let json = response
+    let format = response
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .map(crate::media::media_type)
+        .unwrap_or_default();
     // Bodies of unknown length are watches, which run until the client leaves.
     let finite = http_body::Body::size_hint(response.body())
         .exact()
@@ -141,24 +144,34 @@ async fn answer(request: Request<Full<Bytes>>) -> Option<u16> {
             .unwrap_or_else(|_| panic!("{described}: the body never ended"))
             .map(http_body_util::Collected::to_bytes)
             .unwrap_or_else(|e| panic!("{described}: the body failed: {e}"));
-        if json && !body.is_empty() {
-            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+        let value: Option<serde_json::Value> = match format.as_str() {
+            _ if body.is_empty() => None,
+            "application/json" => Some(serde_json::from_slice(&body).unwrap_or_else(|e| {
                 panic!(
                     "{described} answered {status} with a body that is not JSON ({e}): {}",
                     String::from_utf8_lossy(&body)
                 )
-            });
-            if status >= 400 {
-                assert_eq!(
-                    value["kind"], "Status",
-                    "{described} answered {status} without a Status: {value}"
-                );
-                assert_eq!(
-                    value["code"],
-                    serde_json::json!(status),
-                    "{described}: the Status's code is not the answer's"
-                );
-            }
+            })),
+            "application/yaml" => Some(
+                serde_saphyr::from_str(&String::from_utf8_lossy(&body)).unwrap_or_else(|e| {
+                    panic!(
+                        "{described} answered {status} with a body that is not YAML ({e}): {}",
+                        String::from_utf8_lossy(&body)
+                    )
+                }),
+            ),
+            _ => None,
+        };
+        if let Some(value) = value.filter(|_| status >= 400) {
+            assert_eq!(
+                value["kind"], "Status",
+                "{described} answered {status} without a Status: {value}"
+            );
+            assert_eq!(
+                value["code"],
+                serde_json::json!(status),
+                "{described}: the Status's code is not the answer's"
+            );
         }
     }
     if status >= 400 {

@@ -27,10 +27,6 @@ fn server_requests_corpus_is_answered_and_refusals_change_nothing() {
     let mut statuses = std::collections::BTreeSet::new();
     for data in &inputs {
         if let Some(status) = check_request(data) {
-            eprintln!(
-                "DBG {status} {:?}",
-                String::from_utf8_lossy(&data[..data.len().min(60)])
-            );
             statuses.insert(status);
         }
     }

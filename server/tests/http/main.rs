@@ -440,9 +440,9 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
 
 /// kube-apiserver reads `application/yaml` creates and updates, and applies in block YAML
 /// (kubectl sends JSON, curl users and manifests piped by hand send YAML); an apply that
-/// creates answers 201, one that changes 200.
+/// creates answers 201, one that changes 200; a client that prefers YAML is answered in it.
 #[test]
-fn yaml_bodies_create_update_and_apply_as_json_ones_do() {
+fn yaml_bodies_are_read_and_yaml_answers_written_as_kube_apiserver_does() {
     run(async {
         let s = server();
         let path = "/api/v1/namespaces/default/configmaps";
@@ -495,6 +495,19 @@ fn yaml_bodies_create_update_and_apply_as_json_ones_do() {
             "an apply of an object that exists answers 200"
         );
         assert_eq!(again.body["data"], json!({"b": "4"}));
+
+        // Answers in YAML for a client that prefers it, refusals too.
+        for (uri, code) in [(format!("{path}/z"), 200), (format!("{path}/absent"), 404)] {
+            let answer = send_accept(&s, Method::GET, &uri, JSON, "application/yaml", b"").await;
+            assert_eq!(answer.code, code);
+            assert_eq!(answer.content_type, "application/yaml");
+            let Value::String(text) = &answer.body else {
+                panic!("a YAML answer is not JSON: {}", answer.body);
+            };
+            let read: Value = serde_saphyr::from_str(text).expect("the answer is YAML");
+            let same = send(&s, Method::GET, &uri, JSON, b"").await;
+            assert_eq!(read, same.body, "the YAML says what the JSON says");
+        }
     });
 }
 
