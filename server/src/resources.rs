@@ -148,6 +148,7 @@ impl ResourceTable {
                 store,
                 ApiResource::cluster("", "v1", "Namespace", "namespaces")
                     .with_status_subresource()
+                    .with_unconditional_update()
                     .with_selectable_field("status.phase", "/status/phase")
                     .with_strategy(Arc::new(NamespaceStrategy)),
                 "namespace",
@@ -163,7 +164,8 @@ impl ResourceTable {
             merge_keys: Some(metadata_keys.clone()),
             ..ServedResource::stored(
                 store,
-                ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
+                ApiResource::namespaced("", "v1", "ConfigMap", "configmaps")
+                    .with_unconditional_update(),
                 "configmap",
             )
         });
@@ -178,6 +180,7 @@ impl ResourceTable {
             ..ServedResource::stored(
                 store,
                 ApiResource::namespaced("", "v1", "Secret", "secrets")
+                    .with_unconditional_update()
                     .with_selectable_field("type", "/type")
                     .with_strategy(Arc::new(SecretStrategy)),
                 "secret",

@@ -113,6 +113,7 @@ pub struct ApiResource {
     /// True for namespaced kinds.
     pub namespaced: bool,
     status_subresource: bool,
+    unconditional_update: bool,
     /// Field-selector names with the JSON pointer of their value.
     selectable_fields: Vec<(String, String)>,
     strategy: Option<Arc<dyn DynamicStrategy>>,
@@ -128,6 +129,7 @@ impl fmt::Debug for ApiResource {
             .field("plural", &self.plural)
             .field("namespaced", &self.namespaced)
             .field("status_subresource", &self.status_subresource)
+            .field("unconditional_update", &self.unconditional_update)
             .field("selectable_fields", &self.selectable_fields)
             .field("strategy", &self.strategy.is_some())
             .finish()
@@ -167,6 +169,7 @@ impl ApiResource {
             plural: plural.to_string(),
             namespaced,
             status_subresource: false,
+            unconditional_update: false,
             selectable_fields: Vec::new(),
             strategy: None,
             list_types: crate::store::managed::ListTypes::default(),
@@ -194,6 +197,7 @@ impl ApiResource {
     pub(crate) fn from_constants<K: Resource>() -> Self {
         let mut ar = ApiResource::new(K::GROUP, K::VERSION, K::KIND, K::PLURAL, K::NAMESPACED);
         ar.status_subresource = K::HAS_STATUS_SUBRESOURCE;
+        ar.unconditional_update = K::allows_unconditional_update();
         for field in K::SELECTABLE_FIELDS {
             let pointer = format!("/{}", field.replace('.', "/"));
             ar = ar.with_selectable_field(field, &pointer);
@@ -207,6 +211,15 @@ impl ApiResource {
     #[must_use]
     pub fn with_status_subresource(mut self) -> Self {
         self.status_subresource = true;
+        self
+    }
+
+    /// Lets a replace without `metadata.resourceVersion` overwrite what is stored, as the
+    /// strategies of kube-apiserver's core kinds do (ConfigMap, Secret, Namespace). Without it
+    /// (the default, as for a custom resource) such a replace is 422 Invalid.
+    #[must_use]
+    pub fn with_unconditional_update(mut self) -> Self {
+        self.unconditional_update = true;
         self
     }
 
@@ -278,7 +291,7 @@ impl ApiResource {
             api_version: self.api_version.clone(),
             namespaced: self.namespaced,
             status_subresource: self.status_subresource,
-            allow_unconditional_update: false,
+            allow_unconditional_update: self.unconditional_update,
             allow_create_on_update: false,
             decorates: self.strategy.as_ref().is_some_and(|s| s.decorates()),
             default_grace_period_seconds: None,

@@ -438,6 +438,63 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
     });
 }
 
+/// ConfigMaps, Secrets and Namespaces may be replaced without a resourceVersion (their
+/// kube-apiserver strategies allow unconditional updates, which `kubectl replace -f` of a
+/// hand-written manifest relies on); image streams, as openshift-apiserver's, may not.
+#[test]
+fn core_kinds_are_replaced_without_a_resource_version_and_image_streams_are_not() {
+    run(async {
+        let s = server();
+        let cms = "/api/v1/namespaces/default/configmaps";
+        assert_eq!(
+            send(&s, Method::POST, cms, JSON, &config_map("u"))
+                .await
+                .code,
+            201
+        );
+        let replaced = send(
+            &s,
+            Method::PUT,
+            &format!("{cms}/u"),
+            JSON,
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"u"},"data":{"x":"1"}}"#,
+        )
+        .await;
+        assert_eq!(replaced.code, 200, "{}", replaced.body);
+        assert_eq!(replaced.body["data"], json!({"x": "1"}));
+
+        let secrets = "/api/v1/namespaces/default/secrets";
+        let secret = br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"stringData":{"k":"v"}}"#;
+        assert_eq!(
+            send(&s, Method::POST, secrets, JSON, secret).await.code,
+            201
+        );
+        let replaced = send(&s, Method::PUT, &format!("{secrets}/s"), JSON, secret).await;
+        assert_eq!(replaced.code, 200, "{}", replaced.body);
+
+        let namespace = br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default","labels":{"team":"a"}}}"#;
+        let replaced = send(
+            &s,
+            Method::PUT,
+            "/api/v1/namespaces/default",
+            JSON,
+            namespace,
+        )
+        .await;
+        assert_eq!(replaced.code, 200, "{}", replaced.body);
+        assert_eq!(replaced.body["metadata"]["labels"]["team"], "a");
+
+        let streams = "/apis/image.openshift.io/v1/namespaces/default/imagestreams";
+        let stream = br#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"is"}}"#;
+        assert_eq!(
+            send(&s, Method::POST, streams, JSON, stream).await.code,
+            201
+        );
+        let refused = send(&s, Method::PUT, &format!("{streams}/is"), JSON, stream).await;
+        assert_eq!(refused.code, 422, "{}", refused.body);
+    });
+}
+
 /// kube-apiserver reads `application/yaml` creates and updates, and applies in block YAML
 /// (kubectl sends JSON, curl users and manifests piped by hand send YAML); an apply that
 /// creates answers 201, one that changes 200; a client that prefers YAML is answered in it.
