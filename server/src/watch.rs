@@ -47,9 +47,14 @@ pub struct EncodedEvents {
 
 #[derive(Default)]
 struct Recent {
-    lines: HashMap<(usize, &'static str), (Arc<DynamicObject>, Bytes)>,
-    order: VecDeque<(usize, &'static str)>,
+    lines: HashMap<LineKey, (Arc<DynamicObject>, Bytes)>,
+    order: VecDeque<LineKey>,
 }
+
+/// An encoded line's object (its address) and event type (the first letter of `ADDED`,
+/// `MODIFIED` or `DELETED`, which differ in it): hashed and compared as two words, where the
+/// type's name would be hashed and compared byte by byte on every delivery.
+type LineKey = (usize, u8);
 
 /// How many encoded events are kept: enough for every watcher to pass a burst of writes.
 const RECENT_EVENTS: usize = 4096;
@@ -68,7 +73,10 @@ impl EncodedEvents {
         object: &Arc<DynamicObject>,
         encode: impl FnOnce() -> Bytes,
     ) -> Bytes {
-        let key = (Arc::as_ptr(object) as usize, kind);
+        let key = (
+            Arc::as_ptr(object) as usize,
+            kind.as_bytes().first().copied().unwrap_or(0),
+        );
         if let Some((_, line)) = self.recent.lock().lines.get(&key) {
             return line.clone();
         }
@@ -227,9 +235,10 @@ impl http_body::Body for WatchBody {
                 return Poll::Pending;
             }
             self.spacing = None;
-            self.in_burst = true;
-            let held = self.held.take();
-            return Poll::Ready(held.map(|line| Ok(Frame::data(line))));
+            if let Some(line) = self.held.take() {
+                self.in_burst = true;
+                return Poll::Ready(Some(Ok(Frame::data(line))));
+            }
         }
         let line = match self.as_mut().poll_line(cx) {
             Poll::Ready(Some(line)) => line,
@@ -293,6 +302,29 @@ mod tests {
         assert_eq!(encodings, 1, "the watchers share the object and its line");
         assert!(lines.windows(2).all(|w| w[0] == w[1]));
         assert!(lines[0].starts_with(br#"{"type":"ADDED","object":{"#));
+    }
+
+    /// One object can go out as ADDED to one watcher and MODIFIED to another (a selector
+    /// transition): each type gets its own line, each encoded once.
+    #[test]
+    fn one_object_under_two_event_types_has_a_line_for_each() {
+        let ar = ApiResource::namespaced("", "v1", "ConfigMap", "configmaps");
+        let object = Arc::new(DynamicObject::new("a", &ar));
+        let encoded = EncodedEvents::default();
+        let mut encodings = 0;
+        let mut line = |kind: &'static str| {
+            encoded.line(kind, &object, || {
+                encodings += 1;
+                encode_line(kind, &*object)
+            })
+        };
+        let added = line("ADDED");
+        let modified = line("MODIFIED");
+        assert_eq!(line("ADDED"), added);
+        assert_eq!(line("MODIFIED"), modified);
+        assert!(added.starts_with(br#"{"type":"ADDED""#));
+        assert!(modified.starts_with(br#"{"type":"MODIFIED""#));
+        assert_eq!(encodings, 2);
     }
 
     fn event(name: &str) -> apistore::Result<WatchEvent<Arc<DynamicObject>>> {
