@@ -302,6 +302,15 @@ impl Server {
 
     /// The answer of the handler `segs` (the path's segments) names.
     async fn route(&self, segs: &[&str], request: Req) -> Response<Body> {
+        // Version and discovery documents are GET routes of kube-apiserver's (any other
+        // method is a 405); the health and metrics endpoints answer any method, as its mux does.
+        let document = matches!(
+            segs,
+            ["version"] | ["api"] | ["apis"] | ["api", _] | ["apis", _, _] | ["openapi", ..]
+        );
+        if document && request.method != Method::GET {
+            return errors::method_not_allowed(&request.method);
+        }
         match segs {
             ["version"] => errors::json(StatusCode::OK, &discovery::version()),
             ["metrics"] => errors::bytes_response(

@@ -262,6 +262,22 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
             ),
             (
                 Method::POST,
+                "/api",
+                JSON,
+                b"{}".to_vec(),
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                Method::DELETE,
+                "/apis/image.openshift.io/v1",
+                JSON,
+                Vec::new(),
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                Method::POST,
                 "/api/v1/namespaces/default/configmaps",
                 "text/plain",
                 config_map("plain"),
