@@ -493,10 +493,13 @@ impl<K: Resource> Watch<K> {
                 return true;
             }
         };
-        let mut order: Vec<&Recorded> = changes.iter().collect();
-        if order.len() > 1 {
-            order.sort_by(|a, b| a.change.kv.key.cmp(&b.change.kv.key));
+        // Most revisions hold one change, read by every watcher: no ordering to allocate.
+        if let [only] = &changes[..] {
+            self.transform(&only.change, only.slot.as_ref());
+            return true;
         }
+        let mut order: Vec<&Recorded> = changes.iter().collect();
+        order.sort_by(|a, b| a.change.kv.key.cmp(&b.change.kv.key));
         for recorded in order {
             self.transform(&recorded.change, recorded.slot.as_ref());
             if self.feed.is_none() {
