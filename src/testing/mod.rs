@@ -75,6 +75,24 @@ pub fn check_log_frame(data: &[u8]) -> Option<usize> {
     Some(used)
 }
 
+/// The committed cargo-fuzz corpus of `target` (`fuzz/corpus/<target>` of this repository),
+/// sorted, for tests that replay it; empty when the directory is missing.
+pub fn fuzz_corpus(target: &str) -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    inputs.sort();
+    inputs
+}
+
 /// Label selector: never panics; the printed form re-parses to the same AST. Returns whether
 /// `data` parsed (and so reached the round trip).
 pub fn check_label_selector(data: &[u8]) -> bool {

@@ -6,7 +6,7 @@
 //! beside this one), so the model's revisions map to etcd's through the revisions the commits
 //! report: model revision `r` is etcd revision `etcd[r]`.
 
-use crate::mvcc_model::{check_commit, check_range, op, plan, Model, Op, KEYS};
+use crate::mvcc_model::{check_commit, check_live, check_range, op, plan, Model, Op, KEYS};
 use apistore::backend::KeyRange;
 use apistore::mvcc::{ChangeKind, EtcdOptions, Mvcc, MvccError, RangeOptions};
 use apistore::testing::etcd;
@@ -168,20 +168,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got = other
                     .range(&KeyRange::all(), RangeOptions::default())
                     .map_err(fail)?;
-                let kvs: Vec<(Vec<u8>, u64, Vec<u8>)> = got
-                    .kvs
-                    .iter()
-                    .map(|kv| (kv.key.clone(), kv.mod_revision, kv.value.to_vec()))
-                    .collect();
-                let want: Vec<(Vec<u8>, u64, Vec<u8>)> = model
-                    .live_at(model.current())
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let (at, _) = model.latest(k).expect("live");
-                        (k.clone(), revisions.etcd(at), v.clone())
-                    })
-                    .collect();
-                prop_assert_eq!(kvs, want);
+                check_live(&got, &model, |at| revisions.etcd(at))?;
             }
             Op::Reopen => {
                 drop(mvcc);

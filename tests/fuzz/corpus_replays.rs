@@ -2,22 +2,9 @@
 //! targets make, so `cargo test` exercises them without a fuzzer.
 
 use apistore::mvcc::record::{decode_record, encode_record, RecordRef};
-use std::path::Path;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| std::fs::read(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    inputs.sort();
-    inputs
+    apistore::testing::fuzz_corpus(target)
 }
 
 /// `len` bytes from a xorshift generator: the same inputs on every run.

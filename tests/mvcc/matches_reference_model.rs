@@ -1,7 +1,7 @@
 //! Random transactions, reads at random revisions, range reads with limits, compactions,
 //! change-feed replays and reopens, checked against a naive `BTreeMap` history model.
 
-use crate::mvcc_model::{check_commit, check_range, op, plan, Model, Op, KEYS};
+use crate::mvcc_model::{check_commit, check_live, check_range, op, plan, Model, Op, KEYS};
 use apistore::backend::{Backend, KeyRange, MemoryBackend, SledBackend};
 use apistore::mvcc::{ChangeKind, Mvcc, MvccError, RangeOptions};
 use proptest::prelude::*;
@@ -110,20 +110,7 @@ fn run(ops: Vec<Op>, open: &dyn Fn() -> Arc<dyn Backend>) -> Result<(), TestCase
                 let got = mvcc
                     .range(&KeyRange::all(), RangeOptions::default())
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let kvs: Vec<(Vec<u8>, u64, Vec<u8>)> = got
-                    .kvs
-                    .iter()
-                    .map(|kv| (kv.key.clone(), kv.mod_revision, kv.value.to_vec()))
-                    .collect();
-                let want: Vec<(Vec<u8>, u64, Vec<u8>)> = model
-                    .live_at(model.current())
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let (at, _) = model.latest(k).expect("live");
-                        (k.clone(), at, v.clone())
-                    })
-                    .collect();
-                prop_assert_eq!(kvs, want);
+                check_live(&got, &model, |at| at)?;
             }
             Op::Reopen => {
                 drop(mvcc);

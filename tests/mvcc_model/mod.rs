@@ -165,3 +165,28 @@ pub fn check_range(
     prop_assert_eq!(got.count, Some(all.len()));
     Ok(())
 }
+
+/// A range read of every key at the latest revision (`got`) against the model's live keys, each
+/// with the layer's mod revision of its last write (`layer_revision` maps the model's revisions
+/// to the layer's) and its value.
+pub fn check_live(
+    got: &RangeResult,
+    model: &Model,
+    layer_revision: impl Fn(u64) -> u64,
+) -> Result<(), TestCaseError> {
+    let kvs: Vec<(Vec<u8>, u64, Vec<u8>)> = got
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.clone(), kv.mod_revision, kv.value.to_vec()))
+        .collect();
+    let want: Vec<(Vec<u8>, u64, Vec<u8>)> = model
+        .live_at(model.current())
+        .into_iter()
+        .map(|(k, v)| {
+            let (at, _) = model.latest(k).expect("live");
+            (k.clone(), layer_revision(at), v.clone())
+        })
+        .collect();
+    prop_assert_eq!(kvs, want);
+    Ok(())
+}

@@ -2,27 +2,11 @@
 //! from a fixed seed) through its check: every request is answered, refusals are `Status`
 //! objects with their own code, and a refused request changes nothing.
 
-use std::path::Path;
-
 use apistore_server::testing::check_request;
-
-fn corpus() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/server_requests");
-    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| std::fs::read(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    inputs.sort();
-    inputs
-}
 
 #[test]
 fn server_requests_corpus_is_answered_and_refusals_change_nothing() {
-    let inputs = corpus();
+    let inputs = apistore::testing::fuzz_corpus("server_requests");
     assert!(inputs.len() >= 20, "the committed corpus is present");
     let mut statuses = std::collections::BTreeSet::new();
     for data in &inputs {
