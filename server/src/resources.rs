@@ -243,6 +243,10 @@ impl ResourceTable {
 /// server's to set.
 struct NamespaceStrategy;
 
+/// kube-apiserver's namespace strategy: a new namespace is `Active` and carries the
+/// `kubernetes` finalizer in `spec.finalizers`, which an update of the namespace cannot change
+/// (kube-apiserver changes it only through `namespaces/{name}/finalize`, which its namespace
+/// controller calls; here a deleted namespace goes at once, and the finalizer waits for no one).
 impl DynamicStrategy for NamespaceStrategy {
     fn prepare_for_create(
         &self,
@@ -251,6 +255,37 @@ impl DynamicStrategy for NamespaceStrategy {
     ) -> apistore::Result<()> {
         if let Value::Object(map) = &mut obj.data {
             map.insert("status".into(), json!({"phase": "Active"}));
+            let spec = map.entry("spec").or_insert_with(|| json!({}));
+            if !spec.is_object() {
+                *spec = json!({});
+            }
+            spec["finalizers"] = json!(["kubernetes"]);
+        }
+        Ok(())
+    }
+
+    fn prepare_for_update(
+        &self,
+        obj: &mut DynamicObject,
+        old: &DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        let kept = old.data.pointer("/spec/finalizers").cloned();
+        if let Value::Object(map) = &mut obj.data {
+            match kept {
+                Some(finalizers) => {
+                    let spec = map.entry("spec").or_insert_with(|| json!({}));
+                    if !spec.is_object() {
+                        *spec = json!({});
+                    }
+                    spec["finalizers"] = finalizers;
+                }
+                None => {
+                    if let Some(Value::Object(spec)) = map.get_mut("spec") {
+                        spec.remove("finalizers");
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -456,7 +456,8 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
 
 /// ConfigMaps, Secrets and Namespaces may be replaced without a resourceVersion (their
 /// kube-apiserver strategies allow unconditional updates, which `kubectl replace -f` of a
-/// hand-written manifest relies on); image streams, as openshift-apiserver's, may not.
+/// hand-written manifest relies on); image streams, as openshift-apiserver's, may not. A
+/// namespace's `spec.finalizers` (`kubernetes`, set at creation) is not the update's to change.
 #[test]
 fn core_kinds_are_replaced_without_a_resource_version_and_image_streams_are_not() {
     run(async {
@@ -499,6 +500,11 @@ fn core_kinds_are_replaced_without_a_resource_version_and_image_streams_are_not(
         .await;
         assert_eq!(replaced.code, 200, "{}", replaced.body);
         assert_eq!(replaced.body["metadata"]["labels"]["team"], "a");
+        assert_eq!(
+            replaced.body["spec"]["finalizers"],
+            json!(["kubernetes"]),
+            "a namespace keeps the finalizer it was created with through an update"
+        );
 
         let streams = "/apis/image.openshift.io/v1/namespaces/default/imagestreams";
         let stream = br#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"is"}}"#;
