@@ -255,12 +255,8 @@ impl DynamicStrategy for NamespaceStrategy {
     ) -> apistore::Result<()> {
         if let Value::Object(map) = &mut obj.data {
             map.insert("status".into(), json!({"phase": "Active"}));
-            let spec = map.entry("spec").or_insert_with(|| json!({}));
-            if !spec.is_object() {
-                *spec = json!({});
-            }
-            spec["finalizers"] = json!(["kubernetes"]);
         }
+        set_finalizers(obj, Some(json!(["kubernetes"])));
         Ok(())
     }
 
@@ -270,24 +266,29 @@ impl DynamicStrategy for NamespaceStrategy {
         old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        let kept = old.data.pointer("/spec/finalizers").cloned();
-        if let Value::Object(map) = &mut obj.data {
-            match kept {
-                Some(finalizers) => {
-                    let spec = map.entry("spec").or_insert_with(|| json!({}));
-                    if !spec.is_object() {
-                        *spec = json!({});
-                    }
-                    spec["finalizers"] = finalizers;
-                }
-                None => {
-                    if let Some(Value::Object(spec)) = map.get_mut("spec") {
-                        spec.remove("finalizers");
-                    }
-                }
+        set_finalizers(obj, old.data.pointer("/spec/finalizers").cloned());
+        Ok(())
+    }
+}
+
+/// Sets a namespace's `spec.finalizers` (making `spec` if needed), or removes it for `None`.
+fn set_finalizers(obj: &mut DynamicObject, finalizers: Option<Value>) {
+    let Value::Object(map) = &mut obj.data else {
+        return;
+    };
+    match finalizers {
+        Some(finalizers) => {
+            let spec = map.entry("spec").or_insert_with(|| json!({}));
+            if !spec.is_object() {
+                *spec = json!({});
+            }
+            spec["finalizers"] = finalizers;
+        }
+        None => {
+            if let Some(Value::Object(spec)) = map.get_mut("spec") {
+                spec.remove("finalizers");
             }
         }
-        Ok(())
     }
 }
 

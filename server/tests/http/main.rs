@@ -489,7 +489,7 @@ fn core_kinds_are_replaced_without_a_resource_version_and_image_streams_are_not(
         let replaced = send(&s, Method::PUT, &format!("{secrets}/s"), JSON, secret).await;
         assert_eq!(replaced.code, 200, "{}", replaced.body);
 
-        let namespace = br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default","labels":{"team":"a"}}}"#;
+        let namespace = br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default","labels":{"team":"a"}},"spec":{"finalizers":["other.example/x"]}}"#;
         let replaced = send(
             &s,
             Method::PUT,
