@@ -164,6 +164,7 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
                     version: "v1",
                     kind: "Scale",
                     verbs: vec!["get", "patch", "update"],
+                    writer: None,
                 })
                 .collect(),
             unknown_fields: Some(Arc::new(move |body: &[u8]| {

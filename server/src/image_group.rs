@@ -152,6 +152,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                     version: VERSION,
                     kind: "ImageStreamLayers",
                     verbs: vec!["get"],
+                    writer: None,
                 },
                 Subresource {
                     name: "secrets",
@@ -159,6 +160,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
                     version: "v1",
                     kind: "SecretList",
                     verbs: vec!["get"],
+                    writer: None,
                 },
             ],
             merge_keys: Some(stream_keys),

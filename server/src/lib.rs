@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod backend;
+mod core_kinds;
 mod crd;
 mod discovery;
 mod errors;

@@ -4,10 +4,14 @@
 
 use std::sync::Arc;
 
-use apistore::{ApiResource, DynamicObject, DynamicStrategy, Store, StrategyContext};
-use serde_json::{json, Value};
+use apistore::{ApiResource, Store};
+use serde_json::Value;
 
 use crate::backend::{Backend, Dynamic};
+use crate::core_kinds::{
+    event_columns, ConfigMapStrategy, EventStrategy, NamespaceFinalizeStrategy, NamespaceStrategy,
+    SecretStrategy,
+};
 use crate::table::Column;
 
 /// One served kind.
@@ -56,7 +60,7 @@ pub struct ScalePaths {
 }
 
 /// A subresource other than `status` (`imagestreams/layers`, a custom resource's `scale`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Subresource {
     /// The path segment (`layers`).
     pub name: &'static str,
@@ -68,6 +72,20 @@ pub struct Subresource {
     pub kind: &'static str,
     /// Its verbs.
     pub verbs: Vec<&'static str>,
+    /// For a subresource that replaces the whole object under a strategy of its own (a
+    /// namespace's `finalize`): the backend its `update` goes to.
+    pub writer: Option<Arc<dyn Backend>>,
+}
+
+impl std::fmt::Debug for Subresource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subresource")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("verbs", &self.verbs)
+            .field("writer", &self.writer.is_some())
+            .finish()
+    }
 }
 
 impl ServedResource {
@@ -139,8 +157,23 @@ impl ResourceTable {
     pub fn built_in(store: &Store) -> ResourceTable {
         let mut table = ResourceTable::default();
         let metadata_keys = crate::smp::MergeKey::object_meta();
+        // `finalize` writes the same objects under its own strategy: everything but status,
+        // finalizers included.
+        let finalize = ApiResource::cluster("", "v1", "Namespace", "namespaces")
+            .with_status_subresource()
+            .with_unconditional_update()
+            .without_generation()
+            .with_strategy(Arc::new(NamespaceFinalizeStrategy));
         table.add(ServedResource {
             short_names: vec!["ns".into()],
+            subresources: vec![Subresource {
+                name: "finalize",
+                group: "",
+                version: "v1",
+                kind: "Namespace",
+                verbs: vec!["update"],
+                writer: Some(Arc::new(Dynamic::new(store, &finalize))),
+            }],
             columns: vec![Column::text("Status", "/status/phase"), Column::age()],
             fields: Some(vec!["spec", "status"]),
             merge_keys: Some(metadata_keys.clone()),
@@ -149,6 +182,7 @@ impl ResourceTable {
                 ApiResource::cluster("", "v1", "Namespace", "namespaces")
                     .with_status_subresource()
                     .with_unconditional_update()
+                    .without_generation()
                     .with_selectable_field("status.phase", "/status/phase")
                     .with_strategy(Arc::new(NamespaceStrategy)),
                 "namespace",
@@ -165,7 +199,9 @@ impl ResourceTable {
             ..ServedResource::stored(
                 store,
                 ApiResource::namespaced("", "v1", "ConfigMap", "configmaps")
-                    .with_unconditional_update(),
+                    .with_unconditional_update()
+                    .without_generation()
+                    .with_strategy(Arc::new(ConfigMapStrategy)),
                 "configmap",
             )
         });
@@ -181,10 +217,57 @@ impl ResourceTable {
                 store,
                 ApiResource::namespaced("", "v1", "Secret", "secrets")
                     .with_unconditional_update()
+                    .without_generation()
                     .with_selectable_field("type", "/type")
                     .with_strategy(Arc::new(SecretStrategy)),
                 "secret",
             )
+        });
+        let mut events = ApiResource::namespaced("", "v1", "Event", "events")
+            .with_unconditional_update()
+            .without_generation()
+            .with_strategy(Arc::new(EventStrategy));
+        for (field, pointer) in [
+            ("involvedObject.kind", "/involvedObject/kind"),
+            ("involvedObject.namespace", "/involvedObject/namespace"),
+            ("involvedObject.name", "/involvedObject/name"),
+            ("involvedObject.uid", "/involvedObject/uid"),
+            ("involvedObject.apiVersion", "/involvedObject/apiVersion"),
+            (
+                "involvedObject.resourceVersion",
+                "/involvedObject/resourceVersion",
+            ),
+            ("involvedObject.fieldPath", "/involvedObject/fieldPath"),
+            ("reason", "/reason"),
+            ("reportingComponent", "/reportingComponent"),
+            // Upstream falls back to `reportingComponent` when `source.component` is empty;
+            // here `source` selects `source.component` alone.
+            ("source", "/source/component"),
+            ("type", "/type"),
+        ] {
+            events = events.with_selectable_field(field, pointer);
+        }
+        table.add(ServedResource {
+            short_names: vec!["ev".into()],
+            columns: event_columns(),
+            fields: Some(vec![
+                "involvedObject",
+                "reason",
+                "message",
+                "source",
+                "firstTimestamp",
+                "lastTimestamp",
+                "count",
+                "type",
+                "eventTime",
+                "series",
+                "action",
+                "related",
+                "reportingComponent",
+                "reportingInstance",
+            ]),
+            merge_keys: Some(crate::smp::MergeKey::object_meta()),
+            ..ServedResource::stored(store, events, "event")
         });
         for resource in crate::image_group::resources(store) {
             table.add(resource);
@@ -236,134 +319,5 @@ impl ResourceTable {
     /// The namespaced kinds (for a namespace's cascading delete).
     pub fn namespaced(&self) -> impl Iterator<Item = &ServedResource> {
         self.resources.iter().filter(|r| r.ar.namespaced)
-    }
-}
-
-/// A new namespace is `Active` (kube-apiserver's namespace strategy); its status is the
-/// server's to set.
-struct NamespaceStrategy;
-
-/// kube-apiserver's namespace strategy: a new namespace is `Active` and carries the
-/// `kubernetes` finalizer in `spec.finalizers`, which an update of the namespace cannot change
-/// (kube-apiserver changes it only through `namespaces/{name}/finalize`, which its namespace
-/// controller calls; here a deleted namespace goes at once, and the finalizer waits for no one).
-impl DynamicStrategy for NamespaceStrategy {
-    fn prepare_for_create(
-        &self,
-        obj: &mut DynamicObject,
-        _ctx: &StrategyContext<'_>,
-    ) -> apistore::Result<()> {
-        if let Value::Object(map) = &mut obj.data {
-            map.insert("status".into(), json!({"phase": "Active"}));
-        }
-        set_finalizers(obj, Some(json!(["kubernetes"])));
-        Ok(())
-    }
-
-    fn prepare_for_update(
-        &self,
-        obj: &mut DynamicObject,
-        old: &DynamicObject,
-        _ctx: &StrategyContext<'_>,
-    ) -> apistore::Result<()> {
-        set_finalizers(obj, old.data.pointer("/spec/finalizers").cloned());
-        Ok(())
-    }
-}
-
-/// Sets a namespace's `spec.finalizers` (making `spec` if needed), or removes it for `None`.
-fn set_finalizers(obj: &mut DynamicObject, finalizers: Option<Value>) {
-    let Value::Object(map) = &mut obj.data else {
-        return;
-    };
-    match finalizers {
-        Some(finalizers) => {
-            let spec = map.entry("spec").or_insert_with(|| json!({}));
-            if !spec.is_object() {
-                *spec = json!({});
-            }
-            spec["finalizers"] = finalizers;
-        }
-        None => {
-            if let Some(Value::Object(spec)) = map.get_mut("spec") {
-                spec.remove("finalizers");
-            }
-        }
-    }
-}
-
-/// A secret without a type is `Opaque` (kube-apiserver's defaulting).
-struct SecretStrategy;
-
-impl SecretStrategy {
-    /// kube-apiserver's secret defaulting: no type is `Opaque`, and the write-only `stringData`
-    /// is merged into `data` (base64), overriding keys it shares with it.
-    fn default_type(obj: &mut DynamicObject) {
-        use base64::Engine;
-        if let Value::Object(map) = &mut obj.data {
-            let missing = map.get("type").is_none_or(|t| t.as_str() == Some(""));
-            if missing {
-                map.insert("type".into(), json!("Opaque"));
-            }
-            if let Some(Value::Object(strings)) = map.remove("stringData") {
-                let data = map
-                    .entry("data")
-                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
-                if !data.is_object() {
-                    *data = Value::Object(serde_json::Map::new());
-                }
-                if let Value::Object(data) = data {
-                    for (key, value) in strings {
-                        let text = value
-                            .as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| value.to_string());
-                        data.insert(
-                            key,
-                            json!(base64::engine::general_purpose::STANDARD.encode(text)),
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl DynamicStrategy for SecretStrategy {
-    fn prepare_for_create(
-        &self,
-        obj: &mut DynamicObject,
-        _ctx: &StrategyContext<'_>,
-    ) -> apistore::Result<()> {
-        SecretStrategy::default_type(obj);
-        Ok(())
-    }
-
-    fn prepare_for_update(
-        &self,
-        obj: &mut DynamicObject,
-        _old: &DynamicObject,
-        _ctx: &StrategyContext<'_>,
-    ) -> apistore::Result<()> {
-        SecretStrategy::default_type(obj);
-        Ok(())
-    }
-
-    fn validate_update(
-        &self,
-        obj: &DynamicObject,
-        old: &DynamicObject,
-    ) -> Vec<apistore::StatusCause> {
-        if obj.data.get("type") != old.data.get("type") {
-            return vec![apistore::StatusCause::new(
-                "FieldValueInvalid",
-                "type",
-                format!(
-                    "Invalid value: {}: field is immutable",
-                    obj.data.get("type").cloned().unwrap_or(Value::Null)
-                ),
-            )];
-        }
-        Vec::new()
     }
 }

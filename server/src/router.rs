@@ -521,6 +521,20 @@ impl Server {
                 )))
             }
         };
+        let writer = target
+            .subresource
+            .as_deref()
+            .and_then(|sub| resource.subresources.iter().find(|s| s.name == sub))
+            .and_then(|s| s.writer.as_ref());
+        if let (Some(writer), &Method::PUT, Some(name)) = (writer, &request.method, &target.name) {
+            let obj = self.body_object(target, &request, Some(name))?;
+            let pp = PostParams {
+                dry_run,
+                field_manager: request.field_manager(),
+            };
+            let out = writer.replace(ns, name, &pp, obj, false).await?;
+            return Ok(self.object_response(resource, StatusCode::OK, &out, &request));
+        }
         match (&request.method, &target.name) {
             (&Method::GET, None) if is_true(request.query.get("watch")) => {
                 self.watch(target, &request).await

@@ -12,6 +12,9 @@ enum Cell {
     EntryCount(Vec<String>),
     /// The time since `metadata.creationTimestamp`, as kubectl prints ages.
     Age,
+    /// `metadata.name`, for a kind that places its name column itself (events: last, and for
+    /// `-o wide` only) instead of first.
+    Name,
     /// A value computed from the object (the image group's printers).
     Computed(Printer),
     /// A custom resource's printer column: the value at a JSON pointer of the whole object,
@@ -27,7 +30,7 @@ enum Cell {
 /// Computes one cell from an object and the time now.
 pub type Printer = fn(&DynamicObject, chrono::DateTime<chrono::Utc>) -> Value;
 
-/// One Table column after `Name`.
+/// One Table column after `Name` (or anywhere, with [`Column::name`]).
 #[derive(Clone, Debug)]
 pub struct Column {
     name: String,
@@ -69,6 +72,18 @@ impl Column {
             description: "CreationTimestamp is a timestamp representing the server time when this object was created.".into(),
             priority: 0,
             cell: Cell::Age,
+        }
+    }
+
+    /// The object's name, where a kind's printer places it; a kind whose columns include it
+    /// gets no leading `Name` column.
+    pub fn name() -> Column {
+        Column {
+            name: "Name".into(),
+            kind: "string",
+            description: NAME_DESCRIPTION.into(),
+            priority: 0,
+            cell: Cell::Name,
         }
     }
 
@@ -145,7 +160,12 @@ impl Column {
     }
 
     fn definition(&self) -> Value {
-        json!({"name": self.name, "type": self.kind, "format": "",
+        let format = if matches!(self.cell, Cell::Name) {
+            "name"
+        } else {
+            ""
+        };
+        json!({"name": self.name, "type": self.kind, "format": format,
             "description": self.description, "priority": self.priority})
     }
 
@@ -173,6 +193,7 @@ impl Column {
                     None => json!("<unknown>"),
                 }
             }
+            Cell::Name => json!(obj.metadata.name.clone().unwrap_or_default()),
             Cell::Computed(printer) => printer(obj, now),
             Cell::Field { pointer, kind } => {
                 let found = match pointer.strip_prefix("/metadata") {
@@ -233,10 +254,12 @@ pub fn table<T: std::borrow::Borrow<DynamicObject>>(
     headers: bool,
 ) -> Value {
     let now = chrono::Utc::now();
+    let name_first = !columns.iter().any(|c| matches!(c.cell, Cell::Name));
     let definitions: Value = if headers {
-        let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name",
-            "description": "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
-            "priority": 0})];
+        let mut defs = Vec::with_capacity(columns.len() + 1);
+        if name_first {
+            defs.push(Column::name().definition());
+        }
         defs.extend(columns.iter().map(Column::definition));
         Value::Array(defs)
     } else {
@@ -246,7 +269,10 @@ pub fn table<T: std::borrow::Borrow<DynamicObject>>(
         .iter()
         .map(|obj| {
             let obj: &DynamicObject = obj.borrow();
-            let mut cells = vec![json!(obj.metadata.name.clone().unwrap_or_default())];
+            let mut cells = Vec::with_capacity(columns.len() + 1);
+            if name_first {
+                cells.push(json!(obj.metadata.name.clone().unwrap_or_default()));
+            }
             cells.extend(columns.iter().map(|c| c.value(obj, now)));
             let mut row = json!({"cells": cells});
             match include {
@@ -263,6 +289,9 @@ pub fn table<T: std::borrow::Borrow<DynamicObject>>(
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_metadata,
         "columnDefinitions": definitions, "rows": rows})
 }
+
+/// `ObjectMeta.name`'s description, which the `Name` column carries.
+const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 
 /// apimachinery's `duration.HumanDuration`: how kubectl and the API server print ages.
 pub fn human_duration(seconds: i64) -> String {

@@ -569,7 +569,7 @@ impl<K: Resource> Api<K> {
                     .to_string(),
             );
             meta.creation_timestamp = Some(now);
-            meta.generation = Some(1);
+            meta.generation = self.kind.tracks_generation.then_some(1);
             meta.deletion_timestamp = None;
             meta.deletion_grace_period_seconds = None;
             meta.self_link = None;
@@ -1338,7 +1338,10 @@ impl<K: Resource> Api<K> {
         }
         self.kind.hooks.canonicalize(&mut next);
         let mut next = self.owned_fields_that_exist(next)?;
-        if part != Part::Status && self.kind.hooks.spec_changed(&next, old) {
+        if self.kind.tracks_generation
+            && part != Part::Status
+            && self.kind.hooks.spec_changed(&next, old)
+        {
             next.meta_mut().generation = Some(old.meta().generation.unwrap_or(0) + 1);
         }
         let bytes = self.kind.encode(&mut next, Some(current.bytes.len()))?;

@@ -114,6 +114,7 @@ pub struct ApiResource {
     pub namespaced: bool,
     status_subresource: bool,
     unconditional_update: bool,
+    untracked_generation: bool,
     /// Field-selector names with the JSON pointer of their value.
     selectable_fields: Vec<(String, String)>,
     strategy: Option<Arc<dyn DynamicStrategy>>,
@@ -130,6 +131,7 @@ impl fmt::Debug for ApiResource {
             .field("namespaced", &self.namespaced)
             .field("status_subresource", &self.status_subresource)
             .field("unconditional_update", &self.unconditional_update)
+            .field("tracks_generation", &!self.untracked_generation)
             .field("selectable_fields", &self.selectable_fields)
             .field("strategy", &self.strategy.is_some())
             .finish()
@@ -146,6 +148,8 @@ impl PartialEq for ApiResource {
             && self.plural == other.plural
             && self.namespaced == other.namespaced
             && self.status_subresource == other.status_subresource
+            && self.unconditional_update == other.unconditional_update
+            && self.untracked_generation == other.untracked_generation
             && self.selectable_fields == other.selectable_fields
             && match (&self.strategy, &other.strategy) {
                 (None, None) => true,
@@ -170,6 +174,7 @@ impl ApiResource {
             namespaced,
             status_subresource: false,
             unconditional_update: false,
+            untracked_generation: false,
             selectable_fields: Vec::new(),
             strategy: None,
             list_types: crate::store::managed::ListTypes::default(),
@@ -198,6 +203,7 @@ impl ApiResource {
         let mut ar = ApiResource::new(K::GROUP, K::VERSION, K::KIND, K::PLURAL, K::NAMESPACED);
         ar.status_subresource = K::HAS_STATUS_SUBRESOURCE;
         ar.unconditional_update = K::allows_unconditional_update();
+        ar.untracked_generation = !K::tracks_generation();
         for field in K::SELECTABLE_FIELDS {
             let pointer = format!("/{}", field.replace('.', "/"));
             ar = ar.with_selectable_field(field, &pointer);
@@ -221,6 +227,20 @@ impl ApiResource {
     pub fn with_unconditional_update(mut self) -> Self {
         self.unconditional_update = true;
         self
+    }
+
+    /// Leaves `metadata.generation` unset, as kube-apiserver's ConfigMap, Secret and Namespace
+    /// strategies do. Without it (the default, as for a custom resource) a new object has
+    /// generation 1 and each change outside metadata (and status) adds one.
+    #[must_use]
+    pub fn without_generation(mut self) -> Self {
+        self.untracked_generation = true;
+        self
+    }
+
+    /// True when the store keeps `metadata.generation` for the kind.
+    pub fn tracks_generation(&self) -> bool {
+        !self.untracked_generation
     }
 
     /// Makes `field` a field-selector field whose value is at the JSON pointer `pointer` of
@@ -292,6 +312,7 @@ impl ApiResource {
             namespaced: self.namespaced,
             status_subresource: self.status_subresource,
             allow_unconditional_update: self.unconditional_update,
+            tracks_generation: !self.untracked_generation,
             allow_create_on_update: false,
             decorates: self.strategy.as_ref().is_some_and(|s| s.decorates()),
             default_grace_period_seconds: None,

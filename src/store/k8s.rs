@@ -67,6 +67,14 @@ fn has_status_subresource(group: &str, kind: &str) -> bool {
     WITH_STATUS.contains(&(group, kind))
 }
 
+/// False for the core group's kinds (ConfigMap, Secret, Namespace, Pod in 1.32, …), whose
+/// kube-apiserver strategies leave `metadata.generation` unset, but ReplicationController,
+/// whose strategy keeps it. Other groups keep the store's default (the workload kinds, custom
+/// resources); the few of their kinds that leave it unset (RBAC roles, leases) get it too.
+fn tracks_generation(group: &str, kind: &str) -> bool {
+    !group.is_empty() || kind == "ReplicationController"
+}
+
 /// True for Kubernetes' own groups: the core group, groups without a dot (`apps`, `batch`)
 /// and `*.k8s.io`. Custom resources live in their authors' domains.
 fn is_built_in_group(group: &str) -> bool {
@@ -118,6 +126,13 @@ where
         is_built_in_group(&<K as kube_core::Resource>::group(&()))
     }
 
+    fn tracks_generation() -> bool {
+        tracks_generation(
+            &<K as kube_core::Resource>::group(&()),
+            &<K as kube_core::Resource>::kind(&()),
+        )
+    }
+
     fn api_version() -> String {
         <K as kube_core::Resource>::api_version(&()).into_owned()
     }
@@ -138,5 +153,8 @@ mod tests {
         assert!(has_status_subresource("apps", "Deployment"));
         assert!(!has_status_subresource("", "ConfigMap"));
         assert!(!has_status_subresource("example.com", "Pod"));
+        assert!(!tracks_generation("", "ConfigMap"));
+        assert!(tracks_generation("", "ReplicationController"));
+        assert!(tracks_generation("apps", "Deployment"));
     }
 }

@@ -129,6 +129,8 @@ pub(crate) struct Kind<K> {
     pub namespaced: bool,
     pub status_subresource: bool,
     pub allow_unconditional_update: bool,
+    /// True when the store sets and bumps `metadata.generation`.
+    pub tracks_generation: bool,
     pub allow_create_on_update: bool,
     /// True when objects must go through [`Hooks::decorate`] on their way out.
     pub decorates: bool,
@@ -154,6 +156,7 @@ impl<K: Resource> Kind<K> {
             api_version: ar.api_version,
             namespaced: ar.namespaced,
             allow_unconditional_update: K::allows_unconditional_update(),
+            tracks_generation: K::tracks_generation(),
             allow_create_on_update: K::ALLOW_CREATE_ON_UPDATE,
             decorates: K::DECORATES,
             default_grace_period_seconds: K::DEFAULT_GRACE_PERIOD_SECONDS,

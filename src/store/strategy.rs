@@ -62,6 +62,13 @@ pub trait Resource: Clone + Send + Sync + Serialize + DeserializeOwned + 'static
         Self::ALLOW_UNCONDITIONAL_UPDATE
     }
 
+    /// Whether the store keeps `metadata.generation` (1 on create, +1 on each change outside
+    /// metadata and status). True by default, as for custom resources and most strategies;
+    /// kube-apiserver's ConfigMap, Secret and Namespace strategies leave it unset.
+    fn tracks_generation() -> bool {
+        true
+    }
+
     /// `group/version`, or just the version for the core group.
     fn api_version() -> String {
         if Self::GROUP.is_empty() {

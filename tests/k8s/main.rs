@@ -45,6 +45,8 @@ fn config_maps_are_stored_listed_with_selectors_and_watched() {
         .unwrap();
     assert!(created.metadata.uid.is_some());
     assert!(created.metadata.creation_timestamp.is_some());
+    // ConfigMap's strategy leaves generation unset, through any change.
+    assert_eq!(created.metadata.generation, None);
     maps.create(&PostParams::default(), &config_map("b", "db"))
         .unwrap();
     let web = maps.list(&ListParams::default().labels("app=web")).unwrap();
@@ -58,6 +60,7 @@ fn config_maps_are_stored_listed_with_selectors_and_watched() {
     let mut next = config_map("a", "web");
     next.data = Some([("key".to_string(), "changed".to_string())].into());
     let replaced = maps.replace("a", &PostParams::default(), &next).unwrap();
+    assert_eq!(replaced.metadata.generation, None);
     assert_eq!(replaced.data.unwrap()["key"], "changed");
     let seen: Vec<String> = (0..3)
         .filter_map(|_| watch.recv_timeout(Duration::from_secs(5)))

@@ -149,3 +149,29 @@ fn creating_over_a_deleted_name_succeeds_with_a_new_uid() {
         assert_ne!(first.metadata.uid, second.metadata.uid);
     });
 }
+
+#[test]
+fn a_kind_without_generation_never_gets_one_through_create_change_or_delete() {
+    on_each_store(|store| {
+        let ar = apistore::ApiResource::namespaced("", "v1", "ConfigMap", "configmaps")
+            .without_generation();
+        assert!(!ar.tracks_generation());
+        let maps = store.namespaced_with("test-ns", &ar);
+        let mut sent =
+            apistore::DynamicObject::new("c", &ar).data(serde_json::json!({"data": {"a": "1"}}));
+        sent.metadata.generation = Some(7);
+        sent.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+        let created = maps.create(&PostParams::default(), &sent).unwrap();
+        assert_eq!(created.metadata.generation, None);
+        let mut changed = created.clone();
+        changed.data["data"]["a"] = "2".into();
+        changed.metadata.generation = Some(3);
+        let replaced = maps.replace("c", &PostParams::default(), &changed).unwrap();
+        assert_eq!(replaced.data["data"]["a"], "2");
+        assert_eq!(replaced.metadata.generation, None);
+        maps.delete("c", &Default::default()).unwrap();
+        let deleting = maps.get("c").unwrap();
+        assert!(deleting.metadata.deletion_timestamp.is_some());
+        assert_eq!(deleting.metadata.generation, None);
+    });
+}

@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod core_kinds;
 mod custom_resources;
 
 fn server() -> Server {
@@ -101,7 +102,14 @@ fn discovery_answers_version_resource_lists_and_aggregated_discovery_with_its_co
             .collect();
         assert_eq!(
             names,
-            ["namespaces", "namespaces/status", "configmaps", "secrets"]
+            [
+                "namespaces",
+                "namespaces/finalize",
+                "namespaces/status",
+                "configmaps",
+                "secrets",
+                "events"
+            ]
         );
         let aggregated = send_accept(
             &s,

@@ -129,6 +129,7 @@ fn kubectl_manages_namespaces_configmaps_and_secrets_as_against_kube_apiserver()
         [
             vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"],
             vec!["configmaps", "cm", "v1", "true", "ConfigMap"],
+            vec!["events", "ev", "v1", "true", "Event"],
             vec!["namespaces", "ns", "v1", "false", "Namespace"],
             vec!["secrets", "v1", "true", "Secret"],
         ]
@@ -359,6 +360,117 @@ fn kubectl_manages_namespaces_configmaps_and_secrets_as_against_kube_apiserver()
 
 const DIGEST_1: &str = "sha256:4a5b000000000000000000000000000000000000000000000000000000000001";
 const DIGEST_2: &str = "sha256:4a5b000000000000000000000000000000000000000000000000000000000002";
+
+#[test]
+fn kubectl_describes_config_maps_with_their_events_and_lists_events() {
+    let Some((running, cache, files)) = start() else {
+        return;
+    };
+    let k = Kubectl::of(&running, cache.path());
+    k.ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "--from-literal=mode=fast",
+    ]);
+    let uid = k.ok(&["get", "cm", "settings", "-o", "jsonpath={.metadata.uid}"]);
+    let event = format!(
+        "apiVersion: v1\nkind: Event\nmetadata: {{name: settings.1}}\n\
+         involvedObject: {{apiVersion: v1, kind: ConfigMap, name: settings, namespace: default, uid: {uid}}}\n\
+         reason: Reloaded\nmessage: settings reloaded\ntype: Normal\n\
+         source: {{component: tester}}\ncount: 2\n"
+    );
+    k.ok(&[
+        "create",
+        "-f",
+        &manifest(files.path(), "event.yaml", &event),
+    ]);
+    // Another object's event, which the describe's field selector leaves out.
+    let other = "apiVersion: v1\nkind: Event\nmetadata: {name: other.1}\n\
+        involvedObject: {kind: Secret, name: other, namespace: default}\n\
+        reason: Rotated\nmessage: other rotated\ntype: Warning\n";
+    k.ok(&["create", "-f", &manifest(files.path(), "other.yaml", other)]);
+
+    let described = k.ok(&["describe", "configmap", "settings"]);
+    assert!(described.contains("Name:         settings"), "{described}");
+    let events: Vec<Vec<String>> = rows(described.split("Events:").nth(1).expect("events"))
+        .into_iter()
+        .skip(1)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            vec!["Type", "Reason", "Age", "From", "Message"],
+            vec!["----", "------", "----", "----", "-------"],
+            vec![
+                "Normal",
+                "Reloaded",
+                "<unknown>",
+                "(x2",
+                "over",
+                "<unknown>)",
+                "tester",
+                "settings",
+                "reloaded"
+            ],
+        ]
+    );
+
+    assert_eq!(
+        rows(&k.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.kind=Secret"
+        ])),
+        [
+            vec!["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+            vec![
+                "<unknown>",
+                "Warning",
+                "Rotated",
+                "secret/other",
+                "other",
+                "rotated"
+            ],
+        ]
+    );
+    let wide = rows(&k.ok(&["get", "ev", "settings.1", "-o", "wide"]));
+    assert_eq!(
+        wide[1],
+        [
+            "<unknown>",
+            "Normal",
+            "Reloaded",
+            "configmap/settings",
+            "tester",
+            "settings",
+            "reloaded",
+            "<unknown>",
+            "2",
+            "settings.1"
+        ]
+    );
+    let listed = k.ok(&["events", "--for", "configmap/settings"]);
+    assert!(
+        listed.contains("Reloaded") && !listed.contains("Rotated"),
+        "{listed}"
+    );
+    let refused = k.fails(&[
+        "create",
+        "-f",
+        &manifest(
+            files.path(),
+            "wrong.yaml",
+            "apiVersion: v1\nkind: Event\nmetadata: {name: wrong.1}\n\
+         involvedObject: {kind: ConfigMap, name: settings, namespace: elsewhere}\n",
+        ),
+    ]);
+    assert!(
+        refused.contains("Event \"wrong.1\" is invalid: involvedObject.namespace: Invalid value: \"elsewhere\": does not match event.namespace"),
+        "{refused}"
+    );
+}
 
 fn stream_manifest(name: &str, namespace: &str, app: &str) -> String {
     format!(

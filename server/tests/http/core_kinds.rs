@@ -1,0 +1,583 @@
+//! The core/v1 kinds' own strategies over HTTP, as kube-apiserver's: typed decoding (400),
+//! validation of names, keys, sizes, secret types and immutability (422), and no
+//! `metadata.generation`.
+
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::{run, send, server, JSON};
+
+const CONFIG_MAPS: &str = "/api/v1/namespaces/default/configmaps";
+const SECRETS: &str = "/api/v1/namespaces/default/secrets";
+const MERGE: &str = "application/merge-patch+json";
+
+fn body(value: Value) -> Vec<u8> {
+    serde_json::to_vec(&value).unwrap()
+}
+
+fn config_map(name: &str, rest: Value) -> Vec<u8> {
+    let mut obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
+    obj.as_object_mut()
+        .unwrap()
+        .extend(rest.as_object().unwrap().clone());
+    body(obj)
+}
+
+fn secret(name: &str, rest: Value) -> Vec<u8> {
+    let mut obj = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}});
+    obj.as_object_mut()
+        .unwrap()
+        .extend(rest.as_object().unwrap().clone());
+    body(obj)
+}
+
+#[test]
+fn config_maps_secrets_and_namespaces_carry_no_generation_and_image_streams_do() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("c", json!({"data": {"a": "1"}})),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED);
+        assert!(
+            created.body["metadata"].get("generation").is_none(),
+            "{}",
+            created.body
+        );
+        let patched = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/c"),
+            MERGE,
+            br#"{"data":{"a":"2"}}"#,
+        )
+        .await;
+        assert_eq!(patched.code, StatusCode::OK);
+        assert!(
+            patched.body["metadata"].get("generation").is_none(),
+            "{}",
+            patched.body
+        );
+        // Empty `omitempty` fields are left out, as Go's encoder leaves them out.
+        let empty = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("e", json!({"data": {}, "binaryData": null})),
+        )
+        .await;
+        assert_eq!(empty.code, StatusCode::CREATED);
+        assert!(empty.body.get("data").is_none() && empty.body.get("binaryData").is_none());
+        let secret = send(&s, Method::POST, SECRETS, JSON, &secret("s", json!({}))).await;
+        assert!(
+            secret.body["metadata"].get("generation").is_none(),
+            "{}",
+            secret.body
+        );
+        let ns = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}"#,
+        )
+        .await;
+        assert!(
+            ns.body["metadata"].get("generation").is_none(),
+            "{}",
+            ns.body
+        );
+        let stream = send(&s, Method::POST, "/apis/image.openshift.io/v1/namespaces/default/imagestreams", JSON,
+            br#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"is"}}"#).await;
+        assert_eq!(stream.body["metadata"]["generation"], 1);
+    });
+}
+
+#[test]
+fn namespace_names_must_be_rfc_1123_labels() {
+    run(async {
+        let s = server();
+        let refused = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a.b"}}"#,
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refused.body["message"],
+            "Namespace \"a.b\" is invalid: metadata.name: Invalid value: \"a.b\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        );
+        let missing = send(&s, Method::GET, "/api/v1/namespaces/a.b", JSON, b"").await;
+        assert_eq!(missing.code, StatusCode::NOT_FOUND);
+    });
+}
+
+#[test]
+fn an_immutable_config_map_or_secret_changes_only_its_metadata() {
+    run(async {
+        let s = server();
+        let cm = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("imm", json!({"immutable": true, "data": {"a": "1"}})),
+        )
+        .await;
+        assert_eq!(cm.code, StatusCode::CREATED);
+        let data = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/imm"),
+            MERGE,
+            br#"{"data":{"a":"2"}}"#,
+        )
+        .await;
+        assert_eq!(data.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            data.body["message"],
+            "ConfigMap \"imm\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
+        );
+        let flag = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/imm"),
+            MERGE,
+            br#"{"immutable":false}"#,
+        )
+        .await;
+        assert_eq!(flag.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            flag.body["message"],
+            "ConfigMap \"imm\" is invalid: immutable: Forbidden: field is immutable when `immutable` is set"
+        );
+        let labels = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/imm"),
+            MERGE,
+            br#"{"metadata":{"labels":{"x":"y"}}}"#,
+        )
+        .await;
+        assert_eq!(labels.code, StatusCode::OK);
+        assert_eq!(labels.body["data"]["a"], "1");
+
+        let secret = send(
+            &s,
+            Method::POST,
+            SECRETS,
+            JSON,
+            &secret("imm", json!({"immutable": true, "data": {"a": "MQ=="}})),
+        )
+        .await;
+        assert_eq!(secret.code, StatusCode::CREATED);
+        let changed = send(
+            &s,
+            Method::PATCH,
+            &format!("{SECRETS}/imm"),
+            MERGE,
+            br#"{"stringData":{"a":"2"}}"#,
+        )
+        .await;
+        assert_eq!(changed.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            changed.body["message"],
+            "Secret \"imm\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
+        );
+        let deleted = send(&s, Method::DELETE, &format!("{SECRETS}/imm"), JSON, b"").await;
+        assert_eq!(deleted.code, StatusCode::OK);
+    });
+}
+
+#[test]
+fn config_map_keys_are_config_keys_in_one_of_data_and_binary_data() {
+    run(async {
+        let s = server();
+        let bad_key = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("k", json!({"data": {"bad key": "1"}})),
+        )
+        .await;
+        assert_eq!(bad_key.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            bad_key.body["message"],
+            "ConfigMap \"k\" is invalid: data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+        );
+        assert_eq!(
+            bad_key.body["details"]["causes"][0]["field"],
+            "data[bad key]"
+        );
+        let both = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map(
+                "both",
+                json!({"data": {"a": "x"}, "binaryData": {"a": "eA=="}}),
+            ),
+        )
+        .await;
+        assert_eq!(both.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            both.body["message"],
+            "ConfigMap \"both\" is invalid: data[a]: Invalid value: \"a\": duplicate of key present in binaryData"
+        );
+        let big = "x".repeat(600 * 1024);
+        let too_big = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("big", json!({"data": {"a": big, "b": big}})),
+        )
+        .await;
+        assert_eq!(too_big.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            too_big.body["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("Too long: may not be more than 1048576 bytes"),
+            "{}",
+            too_big.body["message"]
+        );
+        let list = send(&s, Method::GET, CONFIG_MAPS, JSON, b"").await;
+        assert_eq!(list.body["items"], json!([]));
+    });
+}
+
+#[test]
+fn secrets_of_well_known_types_need_the_keys_their_type_names() {
+    run(async {
+        let s = server();
+        let tls = send(
+            &s,
+            Method::POST,
+            SECRETS,
+            JSON,
+            &secret("t", json!({"type": "kubernetes.io/tls", "data": {}})),
+        )
+        .await;
+        assert_eq!(tls.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            tls.body["message"],
+            "Secret \"t\" is invalid: [data[tls.crt]: Required value, data[tls.key]: Required value]"
+        );
+        let docker = send(
+            &s,
+            Method::POST,
+            SECRETS,
+            JSON,
+            &secret(
+                "d",
+                json!({
+            "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "aGVsbG8="}}),
+            ),
+        )
+        .await;
+        assert_eq!(docker.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            docker.body["message"],
+            "Secret \"d\" is invalid: data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": invalid character 'h' looking for beginning of value"
+        );
+        let token = send(
+            &s,
+            Method::POST,
+            SECRETS,
+            JSON,
+            &secret("sa", json!({"type": "kubernetes.io/service-account-token"})),
+        )
+        .await;
+        assert_eq!(
+            token.body["message"],
+            "Secret \"sa\" is invalid: metadata.annotations[kubernetes.io/service-account.name]: Required value"
+        );
+        let basic = send(
+            &s,
+            Method::POST,
+            SECRETS,
+            JSON,
+            &secret(
+                "b",
+                json!({"type": "kubernetes.io/basic-auth", "stringData": {"username": "u"}}),
+            ),
+        )
+        .await;
+        assert_eq!(basic.code, StatusCode::CREATED);
+        let retyped = send(
+            &s,
+            Method::PATCH,
+            &format!("{SECRETS}/b"),
+            MERGE,
+            br#"{"type":"Opaque"}"#,
+        )
+        .await;
+        assert_eq!(retyped.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            retyped.body["message"],
+            "Secret \"b\" is invalid: type: Invalid value: \"Opaque\": field is immutable"
+        );
+    });
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_a_bad_request_and_writes_nothing() {
+    run(async {
+        let s = server();
+        let number = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("n", json!({"data": {"a": 1}})),
+        )
+        .await;
+        assert_eq!(number.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            number.body["message"],
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: invalid type: integer `1`, expected a string"
+        );
+        let base64 = send(
+            &s,
+            Method::POST,
+            SECRETS,
+            JSON,
+            &secret("b", json!({"data": {"a": "!!!!"}})),
+        )
+        .await;
+        assert_eq!(base64.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            base64.body["message"],
+            "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte 0"
+        );
+        let finalizers = send(&s, Method::POST, "/api/v1/namespaces", JSON,
+            br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"f"},"spec":{"finalizers":"x"}}"#).await;
+        assert_eq!(finalizers.code, StatusCode::BAD_REQUEST);
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("ok", json!({"data": {"a": "1"}})),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED);
+        let patched = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/ok"),
+            MERGE,
+            br#"{"data":{"a":true}}"#,
+        )
+        .await;
+        assert_eq!(patched.code, StatusCode::BAD_REQUEST);
+        let after = send(&s, Method::GET, &format!("{CONFIG_MAPS}/ok"), JSON, b"").await;
+        assert_eq!(
+            after.body["metadata"]["resourceVersion"],
+            created.body["metadata"]["resourceVersion"]
+        );
+        let listed = send(&s, Method::GET, CONFIG_MAPS, JSON, b"").await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+        let secrets = send(&s, Method::GET, SECRETS, JSON, b"").await;
+        assert_eq!(secrets.body["items"], json!([]));
+    });
+}
+
+#[test]
+fn events_are_selected_by_their_involved_object_and_printed_without_a_leading_name() {
+    run(async {
+        let s = server();
+        let event = |name: &str, kind: &str, namespace: &str| {
+            body(
+                json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                "involvedObject": {"apiVersion": "v1", "kind": kind, "name": "x", "namespace": namespace},
+                "reason": "Seen", "message": "seen ", "type": "Normal", "count": 4,
+                "source": {"component": "tester", "host": "node-1"}}),
+            )
+        };
+        const EVENTS: &str = "/api/v1/namespaces/default/events";
+        let created = send(
+            &s,
+            Method::POST,
+            EVENTS,
+            JSON,
+            &event("a.1", "ConfigMap", "default"),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED);
+        assert!(created.body["metadata"].get("generation").is_none());
+        send(
+            &s,
+            Method::POST,
+            EVENTS,
+            JSON,
+            &event("b.1", "Secret", "default"),
+        )
+        .await;
+        let elsewhere = send(
+            &s,
+            Method::POST,
+            EVENTS,
+            JSON,
+            &event("c.1", "Secret", "other"),
+        )
+        .await;
+        assert_eq!(elsewhere.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            elsewhere.body["message"],
+            "Event \"c.1\" is invalid: involvedObject.namespace: Invalid value: \"other\": does not match event.namespace"
+        );
+        let newer = send(&s, Method::POST, EVENTS, JSON, &body(json!({"apiVersion": "v1",
+            "kind": "Event", "metadata": {"name": "d.1"}, "eventTime": "2026-01-01T00:00:00.000000Z",
+            "involvedObject": {"kind": "ConfigMap", "name": "x", "namespace": "default"}}))).await;
+        assert_eq!(
+            newer.body["message"],
+            "Event \"d.1\" is invalid: [reportingComponent: Required value, reportingInstance: Required value, action: Required value, reason: Required value]"
+        );
+
+        let selected = send(
+            &s,
+            Method::GET,
+            &format!("{EVENTS}?fieldSelector=involvedObject.kind%3DConfigMap,source%3Dtester"),
+            JSON,
+            b"",
+        )
+        .await;
+        let names: Vec<&str> = selected.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a.1"]);
+
+        let table = crate::send_accept(
+            &s,
+            Method::GET,
+            &format!("{EVENTS}/a.1"),
+            JSON,
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+            b"",
+        )
+        .await;
+        let columns: Vec<&str> = table.body["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                "Last Seen",
+                "Type",
+                "Reason",
+                "Object",
+                "Subobject",
+                "Source",
+                "Message",
+                "First Seen",
+                "Count",
+                "Name"
+            ]
+        );
+        assert_eq!(
+            table.body["rows"][0]["cells"],
+            json!([
+                "<unknown>",
+                "Normal",
+                "Seen",
+                "configmap/x",
+                "",
+                "tester, node-1",
+                "seen",
+                "<unknown>",
+                4,
+                "a.1"
+            ])
+        );
+    });
+}
+
+#[test]
+fn a_namespaces_finalizers_change_only_through_its_finalize_subresource() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}"#,
+        )
+        .await;
+        assert_eq!(created.body["spec"]["finalizers"], json!(["kubernetes"]));
+        let mut obj = created.body.clone();
+        obj["spec"]["finalizers"] = json!(["example.com/keep"]);
+        obj["metadata"]["labels"] = json!({"tier": "gold"});
+        obj["status"]["phase"] = json!("Terminating");
+        let finalized = send(
+            &s,
+            Method::PUT,
+            "/api/v1/namespaces/team/finalize",
+            JSON,
+            &body(obj.clone()),
+        )
+        .await;
+        assert_eq!(finalized.code, StatusCode::OK, "{}", finalized.body);
+        assert_eq!(
+            finalized.body["spec"]["finalizers"],
+            json!(["example.com/keep"])
+        );
+        assert_eq!(finalized.body["metadata"]["labels"]["tier"], "gold");
+        assert_eq!(finalized.body["status"]["phase"], "Active");
+
+        obj["metadata"]["resourceVersion"] = finalized.body["metadata"]["resourceVersion"].clone();
+        obj["spec"]["finalizers"] = json!(["keep"]);
+        let refused = send(
+            &s,
+            Method::PUT,
+            "/api/v1/namespaces/team/finalize",
+            JSON,
+            &body(obj),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refused.body["message"],
+            "Namespace \"team\" is invalid: spec.finalizers[0]: Invalid value: \"keep\": name is neither a standard finalizer name nor is it fully qualified"
+        );
+        let patch = send(
+            &s,
+            Method::PATCH,
+            "/api/v1/namespaces/team/finalize",
+            MERGE,
+            b"{}",
+        )
+        .await;
+        assert_eq!(patch.code, StatusCode::METHOD_NOT_ALLOWED);
+
+        let discovery = send(&s, Method::GET, "/api/v1", JSON, b"").await;
+        let finalize = discovery.body["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "namespaces/finalize")
+            .cloned()
+            .expect("listed");
+        assert_eq!(finalize["verbs"], json!(["update"]));
+        assert_eq!(finalize["kind"], "Namespace");
+    });
+}
