@@ -174,14 +174,20 @@ fn set_finalizers(obj: &mut DynamicObject, finalizers: Option<Value>) {
 /// `binaryData`, and nothing but metadata changes once `immutable` is set.
 pub struct ConfigMapStrategy;
 
-/// The typed fields of a config map's body (`binaryData` values are base64).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfigMapShape {
-    data: Option<BTreeMap<String, String>>,
-    binary_data: Option<BTreeMap<String, Base64>>,
-    #[allow(dead_code)] // read only to check its type
-    immutable: Option<bool>,
+impl ConfigMapStrategy {
+    /// The typed decoder's checks, made on the JSON tree without copying it (config maps are
+    /// the hot kind): `data` a map of strings, `binaryData` a map of base64, `immutable` a bool.
+    fn check_types(obj: &DynamicObject) -> apistore::Result<()> {
+        let refuse = |e: serde_json::Error| decode_error("ConfigMap", &e);
+        string_map(obj.data.get("data")).map_err(refuse)?;
+        for value in string_map(obj.data.get("binaryData")).map_err(refuse)? {
+            Base64::deserialize(value).map_err(refuse)?;
+        }
+        if let Some(flag) = obj.data.get("immutable") {
+            Option::<bool>::deserialize(flag).map_err(refuse)?;
+        }
+        Ok(())
+    }
 }
 
 impl DynamicStrategy for ConfigMapStrategy {
@@ -190,7 +196,7 @@ impl DynamicStrategy for ConfigMapStrategy {
         obj: &mut DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        decode::<ConfigMapShape>("ConfigMap", obj)?;
+        ConfigMapStrategy::check_types(obj)?;
         omit_empty(obj, &["data", "binaryData", "immutable"]);
         Ok(())
     }
@@ -201,7 +207,7 @@ impl DynamicStrategy for ConfigMapStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        decode::<ConfigMapShape>("ConfigMap", obj)?;
+        ConfigMapStrategy::check_types(obj)?;
         omit_empty(obj, &["data", "binaryData", "immutable"]);
         Ok(())
     }
@@ -217,18 +223,35 @@ impl DynamicStrategy for ConfigMapStrategy {
     }
 }
 
+/// The values of the map of strings `value` (absent or null: none); the typed decoder's error
+/// for anything else. A null entry decodes as `""`, as Go's decoder reads it.
+fn string_map(value: Option<&Value>) -> Result<Vec<&Value>, serde_json::Error> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(map)) => map
+            .values()
+            .map(|v| match v {
+                Value::String(_) | Value::Null => Ok(v),
+                other => String::deserialize(other).map(|_| v),
+            })
+            .collect(),
+        Some(other) => BTreeMap::<String, String>::deserialize(other).map(|_| Vec::new()),
+    }
+}
+
 /// `ValidateConfigMap`: each key a config key, no key twice, at most 1 MiB in all.
 fn config_map_causes(obj: &DynamicObject) -> Vec<StatusCause> {
-    let Ok(shape) = serde_json::from_value::<ConfigMapShape>(obj.data.clone()) else {
-        return Vec::new(); // refused as a 400 while preparing
+    let empty = serde_json::Map::new();
+    let map = |name: &str| {
+        obj.data
+            .get(name)
+            .and_then(Value::as_object)
+            .unwrap_or(&empty)
     };
-    let (data, binary) = (
-        shape.data.unwrap_or_default(),
-        shape.binary_data.unwrap_or_default(),
-    );
+    let (data, binary) = (map("data"), map("binaryData"));
     let mut causes = Vec::new();
     let mut total = 0;
-    for (key, value) in &data {
+    for (key, value) in data {
         causes.extend(key_causes("data", key));
         if binary.contains_key(key) {
             causes.push(StatusCause::invalid(
@@ -237,11 +260,11 @@ fn config_map_causes(obj: &DynamicObject) -> Vec<StatusCause> {
                 "duplicate of key present in binaryData",
             ));
         }
-        total += value.len();
+        total += value.as_str().map_or(0, str::len);
     }
-    for (key, value) in &binary {
+    for (key, value) in binary {
         causes.extend(key_causes("binaryData", key));
-        total += value.0.len();
+        total += Base64::deserialize(value).map_or(0, |b| b.0.len());
     }
     if total > MAX_DATA_BYTES {
         causes.push(StatusCause::too_long("", MAX_DATA_BYTES));
@@ -344,7 +367,7 @@ impl DynamicStrategy for SecretStrategy {
 
 /// `ValidateSecret`: keys, the 1 MiB total, and what each well-known type requires.
 fn secret_causes(obj: &DynamicObject) -> Vec<StatusCause> {
-    let Ok(shape) = serde_json::from_value::<SecretShape>(obj.data.clone()) else {
+    let Ok(shape) = SecretShape::deserialize(&obj.data) else {
         return Vec::new(); // refused as a 400 while preparing
     };
     let data = shape.data.unwrap_or_default();
@@ -481,14 +504,17 @@ fn json_object_problem(bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// Checks `obj`'s body decodes as `T`: a field of the wrong type (a number in a config map's
-/// `data`, bad base64) is a 400, as kube-apiserver's typed decoder answers it.
+/// Checks `obj`'s body decodes as `T`: a field of the wrong type (bad base64 in a secret) is
+/// a 400, as kube-apiserver's typed decoder answers it.
 fn decode<T: DeserializeOwned>(kind: &str, obj: &DynamicObject) -> apistore::Result<T> {
-    T::deserialize(&obj.data).map_err(|e| {
-        apistore::Error::bad_request(format!(
-            "{kind} in version \"v1\" cannot be handled as a {kind}: {e}"
-        ))
-    })
+    T::deserialize(&obj.data).map_err(|e| decode_error(kind, &e))
+}
+
+/// kube-apiserver's 400 for a body its typed decoder refuses.
+fn decode_error(kind: &str, e: &serde_json::Error) -> apistore::Error {
+    apistore::Error::bad_request(format!(
+        "{kind} in version \"v1\" cannot be handled as a {kind}: {e}"
+    ))
 }
 
 /// Bytes given as base64, decoded as Go's `encoding/json` decodes a `[]byte`.
