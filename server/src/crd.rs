@@ -154,7 +154,10 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
             categories: strings("/names/categories"),
             columns,
             fields: None,
-            schema: Some(published),
+            schema: Some(crate::schemas::KindSchema {
+                name: component_name(&group, name, &kind),
+                components: vec![(component_name(&group, name, &kind), published)],
+            }),
             scale: scale.clone(),
             subresources: scale
                 .iter()
@@ -177,6 +180,13 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
         });
     }
     served
+}
+
+/// The component name of a custom resource's schema: the reversed group, the version and the
+/// kind (`com.example.v1.Widget`), as kube-apiserver names it.
+fn component_name(group: &str, version: &str, kind: &str) -> String {
+    let reversed: Vec<&str> = group.split('.').rev().collect();
+    format!("{}.{version}.{kind}", reversed.join("."))
 }
 
 /// A version's schema as `/openapi/v3` publishes it: with `apiVersion`, `kind` and `metadata`

@@ -191,11 +191,9 @@ pub fn openapi_group_version(table: &ResourceTable, group: &str, version: &str) 
     let mut schemas = serde_json::Map::new();
     for r in table.of(group, version) {
         if let Some(schema) = &r.schema {
-            let reversed: Vec<&str> = r.ar.group.split('.').rev().collect();
-            schemas.insert(
-                format!("{}.{version}.{}", reversed.join("."), r.ar.kind),
-                schema.clone(),
-            );
+            for (name, component) in &schema.components {
+                schemas.insert(name.clone(), component.clone());
+            }
         }
         let prefix = if group.is_empty() {
             format!("/api/{version}")
@@ -208,8 +206,27 @@ pub fn openapi_group_version(table: &ResourceTable, group: &str, version: &str) 
             format!("{prefix}/{}", r.ar.plural)
         };
         let gvk = json!({"group": group, "version": version, "kind": r.ar.kind});
-        let operation = json!({"x-kubernetes-group-version-kind": gvk,
+        let mut operation = json!({"x-kubernetes-group-version-kind": gvk,
             "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]});
+        // The patch types the kind takes; kubectl computes an apply's strategic merge patch
+        // from the schema only when it is among them.
+        let body = match &r.schema {
+            Some(schema) => json!({"$ref": format!("#/components/schemas/{}", schema.name)}),
+            None => json!({"type": "object"}),
+        };
+        let mut content = serde_json::Map::new();
+        let mut types = vec![
+            "application/json-patch+json",
+            "application/merge-patch+json",
+        ];
+        if r.merge_keys.is_some() {
+            types.push("application/strategic-merge-patch+json");
+        }
+        types.push("application/apply-patch+yaml");
+        for media in types {
+            content.insert(media.into(), json!({"schema": body.clone()}));
+        }
+        operation["requestBody"] = json!({"content": content, "required": true});
         // kubectl looks for a PATCH operation of the kind that takes `fieldValidation`; kinds
         // that are only created (mappings, imports) get one on their collection path.
         if r.verbs.contains(&"patch") {

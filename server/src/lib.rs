@@ -20,6 +20,7 @@ mod proto;
 pub mod resources;
 mod router;
 mod schema;
+mod schemas;
 pub mod smp;
 mod strict;
 pub mod table;

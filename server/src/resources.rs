@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use apistore::{ApiResource, Store};
-use serde_json::Value;
 
 use crate::backend::{Backend, Dynamic};
 use crate::core_kinds::{
@@ -40,8 +39,9 @@ pub struct ServedResource {
     /// Lists whose strategic-merge-patch merge key is known (`spec.tags` by `name`); `None`
     /// for a kind that takes no strategic merge patch (415, as for custom resources).
     pub merge_keys: Option<Vec<crate::smp::MergeKey>>,
-    /// The kind's OpenAPI v3 schema, published for `kubectl explain` (custom resources).
-    pub schema: Option<Value>,
+    /// The kind's OpenAPI v3 schema and those it refers to, published in its group's
+    /// `/openapi/v3` document for `kubectl explain` and `kubectl apply`.
+    pub schema: Option<crate::schemas::KindSchema>,
     /// Where a custom resource's `scale` subresource reads and writes its replicas.
     pub scale: Option<ScalePaths>,
     /// Where the verbs go.
@@ -166,6 +166,7 @@ impl ResourceTable {
             .with_strategy(Arc::new(NamespaceFinalizeStrategy));
         table.add(ServedResource {
             short_names: vec!["ns".into()],
+            schema: Some(crate::schemas::namespace()),
             subresources: vec![Subresource {
                 name: "finalize",
                 group: "",
@@ -190,6 +191,7 @@ impl ResourceTable {
         });
         table.add(ServedResource {
             short_names: vec!["cm".into()],
+            schema: Some(crate::schemas::config_map()),
             columns: vec![
                 Column::entry_count("Data", &["/data", "/binaryData"]),
                 Column::age(),
@@ -206,6 +208,7 @@ impl ResourceTable {
             )
         });
         table.add(ServedResource {
+            schema: Some(crate::schemas::secret()),
             columns: vec![
                 Column::text("Type", "/type"),
                 Column::entry_count("Data", &["/data"]),
@@ -249,6 +252,7 @@ impl ResourceTable {
         }
         table.add(ServedResource {
             short_names: vec!["ev".into()],
+            schema: Some(crate::schemas::event()),
             columns: event_columns(),
             fields: Some(vec![
                 "involvedObject",

@@ -391,6 +391,11 @@ fn kubectl_describes_config_maps_with_their_events_and_lists_events() {
         reason: Rotated\nmessage: other rotated\ntype: Warning\n";
     k.ok(&["create", "-f", &manifest(files.path(), "other.yaml", other)]);
 
+    let explained = k.ok(&["explain", "configmap.data"]);
+    assert!(
+        explained.contains("FIELD: data <map[string]string>"),
+        "{explained}"
+    );
     let described = k.ok(&["describe", "configmap", "settings"]);
     assert!(described.contains("Name:         settings"), "{described}");
     let events: Vec<Vec<String>> = rows(described.split("Events:").nth(1).expect("events"))
@@ -724,8 +729,9 @@ fn kubectl_manages_the_image_group_as_against_openshift_apiserver() {
         "Error from server (NotFound): namespaces \"typo\" not found\n"
     );
 
-    // apply: a stream with tags is always `configured` through a merge patch (kubectl has no
-    // schema for the kind); one without tags re-applies as `unchanged`.
+    // apply: kubectl reads the stream's schema in /openapi/v3 and sends a strategic merge patch
+    // that merges tags by name, so a re-apply is `unchanged` with tags too, and a tag left out
+    // of the manifest is deleted.
     let plain = stream_manifest("plain", "demo", "x");
     assert_eq!(
         k.apply(files.path(), "plain.yaml", &plain),
@@ -739,6 +745,16 @@ fn kubectl_manages_the_image_group_as_against_openshift_apiserver() {
     assert_eq!(
         k.apply(files.path(), "plain.yaml", &tagged),
         "imagestream.image.openshift.io/plain configured\n"
+    );
+    assert_eq!(
+        k.apply(files.path(), "plain.yaml", &tagged),
+        "imagestream.image.openshift.io/plain unchanged\n"
+    );
+    let explained = k.ok(&["explain", "is.spec.tags"]);
+    assert!(
+        explained.contains("FIELD: tags <[]TagReference>")
+            && explained.contains("name\t<string> -required-"),
+        "{explained}"
     );
     assert_eq!(
         k.ok(&[

@@ -1,0 +1,452 @@
+//! OpenAPI v3 schemas of the kinds compiled into the server, published in the group documents
+//! of `/openapi/v3`: `kubectl explain` reads them, and `kubectl apply` computes a strategic merge
+//! patch from their `x-kubernetes-patch-merge-key`s (so re-applying an image stream with tags
+//! is `unchanged`, as against openshift-apiserver). kubectl needs every field a manifest may
+//! hold to be described, so each schema lists all of its kind's fields.
+
+use serde_json::{json, Map, Value};
+
+/// A kind's schema and the schemas it refers to, by component name.
+#[derive(Clone, Debug, Default)]
+pub struct KindSchema {
+    /// The component name of the kind's own schema (`io.k8s.api.core.v1.ConfigMap`).
+    pub name: String,
+    /// The kind's schema, then every schema it refers to.
+    pub components: Vec<(String, Value)>,
+}
+
+const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1";
+const CORE: &str = "io.k8s.api.core.v1";
+const IMAGE: &str = "com.github.openshift.api.image.v1";
+
+fn string(description: &str) -> Value {
+    json!({"type": "string", "description": description})
+}
+
+fn time(description: &str) -> Value {
+    json!({"type": "string", "format": "date-time", "description": description})
+}
+
+fn integer(format: &str, description: &str) -> Value {
+    json!({"type": "integer", "format": format, "description": description})
+}
+
+fn boolean(description: &str) -> Value {
+    json!({"type": "boolean", "description": description})
+}
+
+fn string_map(description: &str) -> Value {
+    json!({"type": "object", "additionalProperties": {"type": "string", "default": ""},
+        "description": description})
+}
+
+/// A field whose schema is the component `name`, as kube-openapi writes a struct field.
+fn reference(name: &str, description: &str) -> Value {
+    json!({"allOf": [{"$ref": format!("#/components/schemas/{name}")}], "default": {},
+        "description": description})
+}
+
+/// A list of the component `name`, merged by `merge_key` in a strategic merge patch.
+fn keyed_list(name: &str, merge_key: &str, description: &str) -> Value {
+    json!({"type": "array", "description": description,
+        "items": {"allOf": [{"$ref": format!("#/components/schemas/{name}")}], "default": {}},
+        "x-kubernetes-patch-merge-key": merge_key, "x-kubernetes-patch-strategy": "merge"})
+}
+
+/// A list of the component `name`, replaced as a whole by a patch.
+fn atomic_list(name: &str, description: &str) -> Value {
+    json!({"type": "array", "description": description, "x-kubernetes-list-type": "atomic",
+        "items": {"allOf": [{"$ref": format!("#/components/schemas/{name}")}], "default": {}}})
+}
+
+fn object(description: &str, properties: Value) -> Value {
+    json!({"type": "object", "description": description, "properties": properties})
+}
+
+/// A top-level kind: `apiVersion`, `kind`, `metadata` and `fields`.
+fn kind(group: &str, version: &str, kind: &str, description: &str, fields: Value) -> Value {
+    let mut properties = Map::new();
+    properties.insert(
+        "apiVersion".into(),
+        string("The versioned schema of this representation of an object (group/version)."),
+    );
+    properties.insert(
+        "kind".into(),
+        string("The REST resource this object represents, in CamelCase."),
+    );
+    properties.insert(
+        "metadata".into(),
+        reference(&format!("{META}.ObjectMeta"), "Standard object metadata."),
+    );
+    if let Value::Object(fields) = fields {
+        properties.extend(fields);
+    }
+    json!({"type": "object", "description": description, "properties": properties,
+        "x-kubernetes-group-version-kind": [{"group": group, "version": version, "kind": kind}]})
+}
+
+/// `ObjectMeta` and the schemas it refers to.
+fn meta_components() -> Vec<(String, Value)> {
+    vec![
+        (
+            format!("{META}.ObjectMeta"),
+            object(
+                "Metadata every persisted object has.",
+                json!({
+                    "annotations": string_map("Unstructured key/value data stored with the object."),
+                    "creationTimestamp": time("When the object was created (set by the server, read-only)."),
+                    "deletionGracePeriodSeconds": integer("int64", "Seconds the object may take to terminate once deleted."),
+                    "deletionTimestamp": time("When the object will be deleted; set when deletion is requested (read-only)."),
+                    "finalizers": {"type": "array", "items": {"type": "string", "default": ""},
+                        "description": "Conditions that must be cleared before the object is removed.",
+                        "x-kubernetes-list-type": "set", "x-kubernetes-patch-strategy": "merge"},
+                    "generateName": string("A prefix from which the server generates a unique name when name is empty."),
+                    "generation": integer("int64", "A sequence number of the desired state's changes (set by the server)."),
+                    "labels": string_map("Key/value pairs for organising and selecting objects."),
+                    "managedFields": atomic_list(&format!("{META}.ManagedFieldsEntry"), "Which field manager owns which fields (server-side apply)."),
+                    "name": string("The object's name, unique within its namespace."),
+                    "namespace": string("The namespace of a namespaced object."),
+                    "ownerReferences": keyed_list(&format!("{META}.OwnerReference"), "uid", "Objects this object depends on."),
+                    "resourceVersion": string("An opaque version of the object, for optimistic concurrency and watches."),
+                    "selfLink": string("Deprecated and unset."),
+                    "uid": string("The unique id of the object over time (set by the server)."),
+                }),
+            ),
+        ),
+        (
+            format!("{META}.OwnerReference"),
+            json!({"type": "object", "description": "A reference to an owning object.",
+            "required": ["apiVersion", "kind", "name", "uid"],
+            "x-kubernetes-map-type": "atomic",
+            "properties": {
+                "apiVersion": string("The owner's API version."),
+                "blockOwnerDeletion": boolean("Whether the owner waits for this object in a foreground deletion."),
+                "controller": boolean("Whether the owner is the managing controller."),
+                "kind": string("The owner's kind."),
+                "name": string("The owner's name."),
+                "uid": string("The owner's uid."),
+            }}),
+        ),
+        (
+            format!("{META}.ManagedFieldsEntry"),
+            object(
+                "The fields one manager owns.",
+                json!({
+                    "apiVersion": string("The version of the fields' schema."),
+                    "fieldsType": string("The format of fieldsV1: always FieldsV1."),
+                    "fieldsV1": {"type": "object", "description": "The owned fields, as a set."},
+                    "manager": string("The field manager."),
+                    "operation": string("Apply or Update."),
+                    "subresource": string("The subresource written, if any."),
+                    "time": time("When the fields were last changed."),
+                }),
+            ),
+        ),
+    ]
+}
+
+/// `ObjectReference` (core/v1).
+fn object_reference() -> (String, Value) {
+    (
+        format!("{CORE}.ObjectReference"),
+        json!({"type": "object", "description": "A reference to an object.",
+        "x-kubernetes-map-type": "atomic",
+        "properties": {
+            "apiVersion": string("The referent's API version."),
+            "fieldPath": string("A part of the referent, as a field path."),
+            "kind": string("The referent's kind."),
+            "name": string("The referent's name."),
+            "namespace": string("The referent's namespace."),
+            "resourceVersion": string("The referent's resourceVersion."),
+            "uid": string("The referent's uid."),
+        }}),
+    )
+}
+
+fn with_meta(name: String, schema: Value, mut more: Vec<(String, Value)>) -> KindSchema {
+    let mut components = vec![(name.clone(), schema)];
+    components.append(&mut more);
+    components.extend(meta_components());
+    KindSchema { name, components }
+}
+
+/// core/v1 ConfigMap.
+pub fn config_map() -> KindSchema {
+    with_meta(
+        format!("{CORE}.ConfigMap"),
+        kind(
+            "",
+            "v1",
+            "ConfigMap",
+            "Configuration data for pods to consume.",
+            json!({
+                "binaryData": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"},
+                    "description": "Binary data by key, base64-encoded; its keys may not appear in data."},
+                "data": string_map("Configuration data by key; its keys may not appear in binaryData."),
+                "immutable": boolean("When true, only the metadata may change."),
+            }),
+        ),
+        Vec::new(),
+    )
+}
+
+/// core/v1 Secret.
+pub fn secret() -> KindSchema {
+    with_meta(
+        format!("{CORE}.Secret"),
+        kind(
+            "",
+            "v1",
+            "Secret",
+            "Secret data of a given type.",
+            json!({
+                "data": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"},
+                    "description": "Secret data by key, base64-encoded."},
+                "immutable": boolean("When true, only the metadata may change."),
+                "stringData": string_map("Write-only data by key as plain strings, merged into data on write."),
+                "type": string("Used to check the data on write (Opaque, kubernetes.io/tls, …)."),
+            }),
+        ),
+        Vec::new(),
+    )
+}
+
+/// core/v1 Namespace.
+pub fn namespace() -> KindSchema {
+    with_meta(
+        format!("{CORE}.Namespace"),
+        kind(
+            "",
+            "v1",
+            "Namespace",
+            "A scope for names.",
+            json!({
+                "spec": reference(&format!("{CORE}.NamespaceSpec"), "The desired state of the namespace."),
+                "status": reference(&format!("{CORE}.NamespaceStatus"), "The observed state of the namespace."),
+            }),
+        ),
+        vec![
+            (
+                format!("{CORE}.NamespaceSpec"),
+                object(
+                    "The desired state of a namespace.",
+                    json!({
+                        "finalizers": {"type": "array", "items": {"type": "string", "default": ""},
+                            "x-kubernetes-list-type": "atomic",
+                            "description": "Must be empty before the namespace is removed."},
+                    }),
+                ),
+            ),
+            (
+                format!("{CORE}.NamespaceStatus"),
+                object(
+                    "The observed state of a namespace.",
+                    json!({
+                        "conditions": keyed_list(&format!("{CORE}.NamespaceCondition"), "type", "The namespace's conditions."),
+                        "phase": string("Active or Terminating."),
+                    }),
+                ),
+            ),
+            (
+                format!("{CORE}.NamespaceCondition"),
+                object(
+                    "A condition of a namespace.",
+                    json!({
+                        "lastTransitionTime": time("When the condition last changed."),
+                        "message": string("A human-readable message."),
+                        "reason": string("A machine-readable reason."),
+                        "status": string("True, False or Unknown."),
+                        "type": string("The condition's type."),
+                    }),
+                ),
+            ),
+        ],
+    )
+}
+
+/// core/v1 Event.
+pub fn event() -> KindSchema {
+    with_meta(
+        format!("{CORE}.Event"),
+        kind(
+            "",
+            "v1",
+            "Event",
+            "A report of an event somewhere in the cluster.",
+            json!({
+                "action": string("What action was taken or failed."),
+                "count": integer("int32", "How many times the event occurred."),
+                "eventTime": {"type": "string", "format": "date-time", "description": "When the event was first observed (newer events)."},
+                "firstTimestamp": time("When the event was first recorded."),
+                "involvedObject": reference(&format!("{CORE}.ObjectReference"), "The object the event is about."),
+                "lastTimestamp": time("When the event was last recorded."),
+                "message": string("A human-readable description."),
+                "reason": string("A short machine-readable reason."),
+                "related": reference(&format!("{CORE}.ObjectReference"), "A secondary object, if any."),
+                "reportingComponent": string("The controller that emitted the event."),
+                "reportingInstance": string("The instance of the controller."),
+                "series": reference(&format!("{CORE}.EventSeries"), "Data about a series of occurrences."),
+                "source": reference(&format!("{CORE}.EventSource"), "The component reporting the event."),
+                "type": string("Normal or Warning."),
+            }),
+        ),
+        vec![
+            object_reference(),
+            (
+                format!("{CORE}.EventSeries"),
+                object(
+                    "A series of occurrences of one event.",
+                    json!({
+                        "count": integer("int32", "Occurrences in the series so far."),
+                        "lastObservedTime": time("When the last occurrence was observed."),
+                    }),
+                ),
+            ),
+            (
+                format!("{CORE}.EventSource"),
+                object(
+                    "Where an event comes from.",
+                    json!({
+                        "component": string("The component reporting it."),
+                        "host": string("The node it was reported on."),
+                    }),
+                ),
+            ),
+        ],
+    )
+}
+
+/// image.openshift.io/v1 ImageStream.
+pub fn image_stream() -> KindSchema {
+    with_meta(
+        format!("{IMAGE}.ImageStream"),
+        kind("image.openshift.io", "v1", "ImageStream",
+            "A stream of images by tag: spec tags say what each tag points to, and the status keeps each tag's history.",
+            json!({
+                "spec": reference(&format!("{IMAGE}.ImageStreamSpec"), "The desired tags and lookup policy."),
+                "status": reference(&format!("{IMAGE}.ImageStreamStatus"), "Where the stream is served and each tag's history."),
+            })),
+        vec![
+            (
+                format!("{IMAGE}.ImageStreamSpec"),
+                object("The desired state of an image stream.", json!({
+                    "dockerImageRepository": string("Deprecated: a repository whose tags are imported."),
+                    "lookupPolicy": reference(&format!("{IMAGE}.ImageLookupPolicy"), "Whether other resources in the namespace resolve this stream's tags by short name."),
+                    "tags": keyed_list(&format!("{IMAGE}.TagReference"), "name", "Spec tags: what each tag points to."),
+                })),
+            ),
+            (
+                format!("{IMAGE}.ImageLookupPolicy"),
+                json!({"type": "object", "required": ["local"], "description": "How short names resolve to this stream.",
+                    "properties": {"local": boolean("Resolve short names in this namespace to this stream's images.")}}),
+            ),
+            (
+                format!("{IMAGE}.TagReference"),
+                json!({"type": "object", "required": ["name"], "description": "A spec tag: what one tag points to and how it is imported.",
+                    "properties": {
+                        "annotations": string_map("Annotations of images retrieved through this tag."),
+                        "from": reference(&format!("{CORE}.ObjectReference"), "What the tag points to: a DockerImage, ImageStreamTag or ImageStreamImage."),
+                        "generation": integer("int64", "The stream generation of the tag's last change."),
+                        "importPolicy": reference(&format!("{IMAGE}.TagImportPolicy"), "How images are imported."),
+                        "name": string("The tag's name."),
+                        "reference": boolean("Only point to the image; never import it."),
+                        "referencePolicy": reference(&format!("{IMAGE}.TagReferencePolicy"), "How consumers refer to the tag's image."),
+                    }}),
+            ),
+            (
+                format!("{IMAGE}.TagImportPolicy"),
+                object("How a tag's image is imported.", json!({
+                    "importMode": string("Legacy or PreserveOriginal."),
+                    "insecure": boolean("Allow an insecure registry."),
+                    "scheduled": boolean("Re-import periodically."),
+                })),
+            ),
+            (
+                format!("{IMAGE}.TagReferencePolicy"),
+                json!({"type": "object", "required": ["type"], "description": "How consumers refer to a tag's image.",
+                    "properties": {"type": string("Source (the image's own pull spec) or Local (this stream's repository).")}}),
+            ),
+            (
+                format!("{IMAGE}.ImageStreamStatus"),
+                json!({"type": "object", "required": ["dockerImageRepository"], "description": "The observed state of an image stream.",
+                    "properties": {
+                        "dockerImageRepository": string("Where the stream can be pulled inside the cluster."),
+                        "publicDockerImageRepository": string("Where the stream can be pulled from outside the cluster."),
+                        "tags": keyed_list(&format!("{IMAGE}.NamedTagEventList"), "tag", "Each tag's history."),
+                    }}),
+            ),
+            (
+                format!("{IMAGE}.NamedTagEventList"),
+                json!({"type": "object", "required": ["tag", "items"], "description": "The history of one tag, newest first.",
+                    "properties": {
+                        "conditions": atomic_list(&format!("{IMAGE}.TagEventCondition"), "Conditions of the tag."),
+                        "items": atomic_list(&format!("{IMAGE}.TagEvent"), "The tag's images, newest first."),
+                        "tag": string("The tag."),
+                    }}),
+            ),
+            (
+                format!("{IMAGE}.TagEvent"),
+                json!({"type": "object", "required": ["created", "dockerImageReference", "image", "generation"],
+                    "description": "One image a tag pointed to.",
+                    "properties": {
+                        "created": time("When the event was recorded."),
+                        "dockerImageReference": string("The image's pull spec."),
+                        "generation": integer("int64", "The spec tag generation that produced it."),
+                        "image": string("The Image's name."),
+                    }}),
+            ),
+            (
+                format!("{IMAGE}.TagEventCondition"),
+                json!({"type": "object", "required": ["type", "status", "generation"],
+                    "description": "A condition of a tag (ImportSuccess).",
+                    "properties": {
+                        "generation": integer("int64", "The spec tag generation this condition is about."),
+                        "lastTransitionTime": time("When the condition last changed."),
+                        "message": string("A human-readable message."),
+                        "reason": string("A machine-readable reason."),
+                        "status": string("True, False or Unknown."),
+                        "type": string("The condition's type."),
+                    }}),
+            ),
+            object_reference(),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` of `value`.
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.trim_start_matches("#/components/schemas/").to_string());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_of_every_kind_resolves_within_its_components() {
+        for schema in [config_map(), secret(), namespace(), event(), image_stream()] {
+            let names: Vec<&str> = schema.components.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names[0], schema.name);
+            for (_, component) in &schema.components {
+                let mut found = Vec::new();
+                refs(component, &mut found);
+                for r in found {
+                    assert!(
+                        names.contains(&r.as_str()),
+                        "{}: {r} unresolved",
+                        schema.name
+                    );
+                }
+            }
+        }
+    }
+}
