@@ -154,10 +154,10 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
             categories: strings("/names/categories"),
             columns,
             fields: None,
-            schema: Some(crate::schemas::KindSchema {
+            schema: Some(Arc::new(crate::schemas::KindSchema {
                 name: component_name(&group, name, &kind),
                 components: vec![(component_name(&group, name, &kind), published)],
-            }),
+            })),
             scale: scale.clone(),
             subresources: scale
                 .iter()

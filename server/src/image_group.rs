@@ -130,7 +130,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         ServedResource {
             short_names: vec!["is".into()],
             categories: vec!["all".into()],
-            schema: Some(crate::schemas::image_stream()),
+            schema: Some(Arc::new(crate::schemas::image_stream())),
             columns: vec![
                 Column::computed(
                     "Image Repository",

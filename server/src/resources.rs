@@ -41,7 +41,7 @@ pub struct ServedResource {
     pub merge_keys: Option<Vec<crate::smp::MergeKey>>,
     /// The kind's OpenAPI v3 schema and those it refers to, published in its group's
     /// `/openapi/v3` document for `kubectl explain` and `kubectl apply`.
-    pub schema: Option<crate::schemas::KindSchema>,
+    pub schema: Option<Arc<crate::schemas::KindSchema>>,
     /// Where a custom resource's `scale` subresource reads and writes its replicas.
     pub scale: Option<ScalePaths>,
     /// Where the verbs go.
@@ -166,7 +166,7 @@ impl ResourceTable {
             .with_strategy(Arc::new(NamespaceFinalizeStrategy));
         table.add(ServedResource {
             short_names: vec!["ns".into()],
-            schema: Some(crate::schemas::namespace()),
+            schema: Some(Arc::new(crate::schemas::namespace())),
             subresources: vec![Subresource {
                 name: "finalize",
                 group: "",
@@ -191,7 +191,7 @@ impl ResourceTable {
         });
         table.add(ServedResource {
             short_names: vec!["cm".into()],
-            schema: Some(crate::schemas::config_map()),
+            schema: Some(Arc::new(crate::schemas::config_map())),
             columns: vec![
                 Column::entry_count("Data", &["/data", "/binaryData"]),
                 Column::age(),
@@ -208,7 +208,7 @@ impl ResourceTable {
             )
         });
         table.add(ServedResource {
-            schema: Some(crate::schemas::secret()),
+            schema: Some(Arc::new(crate::schemas::secret())),
             columns: vec![
                 Column::text("Type", "/type"),
                 Column::entry_count("Data", &["/data"]),
@@ -252,7 +252,7 @@ impl ResourceTable {
         }
         table.add(ServedResource {
             short_names: vec!["ev".into()],
-            schema: Some(crate::schemas::event()),
+            schema: Some(Arc::new(crate::schemas::event())),
             columns: event_columns(),
             fields: Some(vec![
                 "involvedObject",

@@ -39,8 +39,9 @@ pub const SYSTEM_NAMESPACES: [&str; 4] =
 pub struct Server {
     store: Store,
     tables: Arc<Tables>,
-    /// The namespaces kind, for the server's own lifecycle work on namespaces.
-    namespaces: ServedResource,
+    /// The namespaces kind, for the server's own lifecycle work on namespaces (shared: the
+    /// server is cloned for every request).
+    namespaces: Arc<ServedResource>,
     metrics: Arc<Metrics>,
     /// The bearer tokens required of every request but the public ones, when set.
     tokens: Option<Arc<Tokens>>,
@@ -69,10 +70,12 @@ impl Server {
     /// A store error creating them.
     pub fn new(store: Store) -> apistore::Result<Server> {
         let built_in = ResourceTable::built_in(&store);
-        let namespaces = built_in
-            .find("", "v1", "namespaces")
-            .expect("the built-in table serves namespaces")
-            .clone();
+        let namespaces = Arc::new(
+            built_in
+                .find("", "v1", "namespaces")
+                .expect("the built-in table serves namespaces")
+                .clone(),
+        );
         let server = Server {
             tables: Arc::new(Tables {
                 current: parking_lot::RwLock::new((Arc::new(built_in.clone()), Vec::new())),
