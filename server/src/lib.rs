@@ -13,6 +13,7 @@ mod core_kinds;
 mod crd;
 mod discovery;
 mod errors;
+mod expiry;
 mod image_group;
 mod media;
 mod metrics;
@@ -105,6 +106,7 @@ async fn serve_with(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
     let definitions = tokio::spawn(server.clone().follow_definitions());
+    let expiry = tokio::spawn(server.clone().follow_event_ttl());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -126,6 +128,7 @@ async fn serve_with(
         }
     }
     definitions.abort();
+    expiry.abort();
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     server

@@ -41,27 +41,61 @@ struct Flags {
     /// How often history is compacted (kube-apiserver's default, 5 minutes); 0 never.
     #[arg(long, default_value = "5m", value_parser = parse_interval)]
     etcd_compaction_interval: Duration,
+    /// How long an event is kept after its last write (kube-apiserver's default, an hour);
+    /// 0 keeps events until deleted.
+    #[arg(long, default_value = "1h", value_parser = parse_interval)]
+    event_ttl: Duration,
 }
 
-/// A Go-style duration as kube-apiserver's flags take it: `90s`, `5m`, `1h`, `0`.
+/// A Go duration as kube-apiserver's flags take it: `90s`, `5m`, `1h0m0s`, `1h30m`, `0`.
 fn parse_interval(text: &str) -> Result<Duration, String> {
     if text == "0" {
         return Ok(Duration::ZERO);
     }
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("invalid duration {text:?}: use s, m or h")),
-    };
-    Ok(Duration::from_secs(seconds))
+    let invalid = || format!("invalid duration {text:?}: use h, m and s, as in 1h30m");
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(invalid)?;
+        let n: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "h" => n.checked_mul(3600),
+            "m" => n.checked_mul(60),
+            "s" => Some(n),
+            _ => return Err(invalid()),
+        }
+        .ok_or_else(invalid)?;
+        total += Duration::from_secs(seconds);
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_read_as_go_writes_them() {
+        assert_eq!(parse_interval("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_interval("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_interval("1h0m0s"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_interval("1h30m"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "h", "5", "5d", "1.5h", "-1s", "99999999999999999999h"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
 }
 
 /// The store the flags name, and how to describe it: the sled store in `--data-dir`, or the
@@ -137,7 +171,9 @@ async fn run(flags: Flags) -> Result<(), String> {
             .start_compactor(flags.etcd_compaction_interval)
             .map_err(|e| format!("starting the compactor: {e}"))?;
     }
-    let mut server = Server::new(store).map_err(|e| format!("preparing the store: {e}"))?;
+    let mut server = Server::new(store)
+        .map_err(|e| format!("preparing the store: {e}"))?
+        .with_event_ttl(flags.event_ttl);
     if let Some(tokens) = tokens {
         server = server.with_tokens(tokens);
     }

@@ -47,6 +47,8 @@ pub struct Server {
     tokens: Option<Arc<Tokens>>,
     /// Watch events encoded once for every watcher.
     encoded: Arc<crate::watch::EncodedEvents>,
+    /// How long an event lives after its last write (`--event-ttl`), and what was seen of them.
+    event_expiry: Arc<crate::expiry::EventExpiry>,
 }
 
 /// The kinds served: the built-in ones, and those of the stored CustomResourceDefinitions.
@@ -87,6 +89,9 @@ impl Server {
             metrics: Arc::new(Metrics::default()),
             tokens: None,
             encoded: Arc::default(),
+            event_expiry: Arc::new(crate::expiry::EventExpiry::new(
+                crate::expiry::DEFAULT_EVENT_TTL,
+            )),
         };
         let namespaces = server.namespace_api();
         for name in SYSTEM_NAMESPACES {
@@ -222,6 +227,42 @@ impl Server {
     pub fn with_tokens(mut self, tokens: Tokens) -> Server {
         self.tokens = Some(Arc::new(tokens));
         self
+    }
+
+    /// This server expiring events `ttl` after their last write (kube-apiserver's
+    /// `--event-ttl`, an hour by default); zero keeps them until deleted.
+    #[must_use]
+    pub fn with_event_ttl(mut self, ttl: std::time::Duration) -> Server {
+        self.event_expiry = Arc::new(crate::expiry::EventExpiry::new(ttl));
+        self
+    }
+
+    /// Deletes the events whose time to live has passed since their last write; answers how
+    /// many went. [`serve`](crate::serve) does this about once a minute.
+    ///
+    /// # Errors
+    /// A store error listing the events.
+    pub async fn expire_events(&self) -> apistore::Result<usize> {
+        let table = self.table();
+        let Some(events) = table.find("", "v1", "events") else {
+            return Ok(0);
+        };
+        self.event_expiry
+            .sweep(&self.store, &events.ar, chrono::Utc::now())
+            .await
+    }
+
+    /// Expires events once a sweep period, for as long as the server runs.
+    pub(crate) async fn follow_event_ttl(self) {
+        let ttl = self.event_expiry.ttl();
+        if ttl.is_zero() {
+            return;
+        }
+        let period = crate::expiry::sweep_period(ttl);
+        loop {
+            tokio::time::sleep(period).await;
+            let _ = self.expire_events().await;
+        }
     }
 
     /// The store served.

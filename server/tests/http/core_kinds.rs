@@ -581,3 +581,71 @@ fn a_namespaces_finalizers_change_only_through_its_finalize_subresource() {
         assert_eq!(finalize["kind"], "Namespace");
     });
 }
+
+#[test]
+fn events_expire_their_time_to_live_after_their_last_write() {
+    run(async {
+        let s = apistore_server::Server::new(apistore::Store::memory())
+            .unwrap()
+            .with_event_ttl(std::time::Duration::from_secs(2));
+        const EVENTS: &str = "/api/v1/namespaces/default/events";
+        for name in ["old.1", "touched.1"] {
+            let event = body(
+                json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                "involvedObject": {"kind": "ConfigMap", "name": "x", "namespace": "default"},
+                "reason": "Seen", "message": "seen"}),
+            );
+            assert_eq!(
+                send(&s, Method::POST, EVENTS, JSON, &event).await.code,
+                StatusCode::CREATED
+            );
+        }
+        send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("kept", json!({})),
+        )
+        .await;
+        assert_eq!(
+            s.expire_events().await.unwrap(),
+            0,
+            "nothing is two seconds old yet"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+        let touched = send(
+            &s,
+            Method::PATCH,
+            &format!("{EVENTS}/touched.1"),
+            MERGE,
+            br#"{"count":2}"#,
+        )
+        .await;
+        assert_eq!(touched.code, StatusCode::OK);
+        assert_eq!(s.expire_events().await.unwrap(), 1);
+        assert_eq!(
+            send(&s, Method::GET, &format!("{EVENTS}/old.1"), JSON, b"")
+                .await
+                .code,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            send(&s, Method::GET, &format!("{EVENTS}/touched.1"), JSON, b"")
+                .await
+                .code,
+            StatusCode::OK
+        );
+        assert_eq!(
+            send(&s, Method::GET, &format!("{CONFIG_MAPS}/kept"), JSON, b"")
+                .await
+                .code,
+            StatusCode::OK
+        );
+
+        let keeping = apistore_server::Server::new(apistore::Store::memory())
+            .unwrap()
+            .with_event_ttl(std::time::Duration::ZERO);
+        assert_eq!(keeping.expire_events().await.unwrap(), 0);
+    });
+}
