@@ -636,17 +636,38 @@ struct EventShape {
     reporting_instance: Option<String>,
 }
 
-/// The string at `pointer` of `obj`, `""` when absent.
+/// The string at the core/v1 `pointer` of an event in either form (core/v1, or
+/// `events.k8s.io/v1`, whose names for some fields differ); `""` when absent.
 fn text<'a>(obj: &'a DynamicObject, pointer: &str) -> &'a str {
-    obj.data
-        .pointer(pointer)
+    event_field(obj, pointer)
         .and_then(Value::as_str)
         .unwrap_or("")
+}
+
+/// The value at the core/v1 `pointer` of an event in either form.
+fn event_field<'a>(obj: &'a DynamicObject, pointer: &str) -> Option<&'a Value> {
+    obj.data.pointer(pointer).or_else(|| {
+        let (first, rest) = pointer[1..].split_once('/').unwrap_or((&pointer[1..], ""));
+        let renamed = crate::events_v1::v1_name(first)?;
+        let v1 = if rest.is_empty() {
+            format!("/{renamed}")
+        } else {
+            format!("/{renamed}/{rest}")
+        };
+        obj.data.pointer(&v1)
+    })
 }
 
 /// `ValidateEventCreate` for core/v1: the involved object's namespace is the event's; an
 /// event with an `eventTime` names its reporting component, instance, action and reason.
 fn event_causes(obj: &DynamicObject) -> Vec<StatusCause> {
+    legacy_event_causes(obj, "reportingComponent")
+}
+
+/// `legacyValidateEvent`, which every event passes in either form; `reporting` is the name of
+/// the reporting controller's field in the form written (`reportingComponent` in core/v1,
+/// `reportingController` in `events.k8s.io/v1`). Reads either form.
+pub fn legacy_event_causes(obj: &DynamicObject, reporting: &str) -> Vec<StatusCause> {
     let namespace = obj.metadata.namespace.as_deref().unwrap_or("");
     let involved = text(obj, "/involvedObject/namespace");
     let mismatch = || {
@@ -672,7 +693,7 @@ fn event_causes(obj: &DynamicObject) -> Vec<StatusCause> {
         causes.push(mismatch());
     }
     for (pointer, field) in [
-        ("/reportingComponent", "reportingComponent"),
+        ("/reportingComponent", reporting),
         ("/reportingInstance", "reportingInstance"),
         ("/action", "action"),
         ("/reason", "reason"),
@@ -684,7 +705,7 @@ fn event_causes(obj: &DynamicObject) -> Vec<StatusCause> {
     let component = text(obj, "/reportingComponent");
     if !component.is_empty() {
         causes.extend(causes_for(
-            "reportingComponent",
+            reporting,
             component,
             apistore::validation::qualified_name_problems(component),
         ));
@@ -706,7 +727,7 @@ fn event_causes(obj: &DynamicObject) -> Vec<StatusCause> {
     causes
 }
 
-/// kube-apiserver's event columns: last seen, type, reason, object and message, and for
+/// kube-apiserver's event columns (for either form): last seen, type, reason, object and message, and for
 /// `-o wide` the subobject, source, first seen, count and name.
 pub fn event_columns() -> Vec<crate::table::Column> {
     use crate::table::Column;
@@ -721,9 +742,10 @@ pub fn event_columns() -> Vec<crate::table::Column> {
             let name = text(o, "/involvedObject/name");
             json!(if name.is_empty() { kind } else { format!("{kind}/{name}") })
         }),
-        Column::text("Subobject", "/involvedObject/fieldPath")
-            .described("If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].")
-            .wide(),
+        Column::computed("Subobject", "string", "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].", |o, _| {
+            json!(text(o, "/involvedObject/fieldPath"))
+        })
+        .wide(),
         Column::computed("Source", "string", "The component reporting this event. Should be a short machine understandable string.", |o, _| {
             let first = |a: &str, b: &str| if a.is_empty() { b.to_string() } else { a.to_string() };
             let component = first(text(o, "/source/component"), text(o, "/reportingComponent"));
@@ -741,7 +763,7 @@ pub fn event_columns() -> Vec<crate::table::Column> {
         Column::computed("Count", "string", "The number of times this event has occurred.", |o, _| {
             let count = match o.data.pointer("/series/count") {
                 Some(count) => count.as_i64().unwrap_or(0),
-                None => o.data.get("count").and_then(Value::as_i64).filter(|c| *c != 0).unwrap_or(1),
+                None => event_field(o, "/count").and_then(Value::as_i64).filter(|c| *c != 0).unwrap_or(1),
             };
             json!(count)
         })

@@ -13,6 +13,7 @@ mod core_kinds;
 mod crd;
 mod discovery;
 mod errors;
+mod events_v1;
 mod expiry;
 mod image_group;
 mod media;

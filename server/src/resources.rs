@@ -271,7 +271,32 @@ impl ResourceTable {
                 "reportingInstance",
             ]),
             merge_keys: Some(crate::smp::MergeKey::object_meta()),
-            ..ServedResource::stored(store, events, "event")
+            ..ServedResource::stored(store, events.clone(), "event")
+        });
+        // The same events in the events.k8s.io/v1 form (kube-rs's Recorder writes this one).
+        let events_v1 = ApiResource::namespaced(crate::events_v1::GROUP, "v1", "Event", "events");
+        table.add(ServedResource {
+            short_names: vec!["ev".into()],
+            columns: event_columns(),
+            fields: Some(vec![
+                "regarding",
+                "related",
+                "note",
+                "reason",
+                "type",
+                "action",
+                "eventTime",
+                "series",
+                "reportingController",
+                "reportingInstance",
+                "deprecatedSource",
+                "deprecatedFirstTimestamp",
+                "deprecatedLastTimestamp",
+                "deprecatedCount",
+            ]),
+            merge_keys: Some(crate::smp::MergeKey::object_meta()),
+            backend: Arc::new(crate::events_v1::EventsV1::new(store, &events)),
+            ..ServedResource::stored(store, events_v1, "event")
         });
         for resource in crate::image_group::resources(store) {
             table.add(resource);

@@ -353,3 +353,79 @@ async fn install_and_reconcile_widgets(client: kube::Client) {
     let listed = widgets.list(&ListParams::default()).await.expect("list");
     assert_eq!(listed.items.len(), 1);
 }
+
+#[tokio::test]
+async fn a_recorders_events_are_the_core_events_kubectl_describe_reads() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    use kube::Resource;
+
+    let client = client();
+    let maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let map = maps
+        .create(&PostParams::default(), &config_map("watched", "web"))
+        .await
+        .expect("create");
+    let reporter = Reporter {
+        controller: "settings-controller".into(),
+        instance: Some("pod-1".into()),
+    };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let event = Event {
+        type_: EventType::Normal,
+        reason: "Reconciled".into(),
+        note: Some("settings applied".into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    let reference = map.object_ref(&());
+    // The first publish creates an events.k8s.io/v1 Event; the second, the same event again,
+    // merge-patches it into a series of two.
+    recorder.publish(&event, &reference).await.expect("create");
+    recorder.publish(&event, &reference).await.expect("patch");
+
+    let core: Api<CoreEvent> = Api::default_namespaced(client.clone());
+    let listed = core
+        .list(&ListParams::default().fields("involvedObject.name=watched,reason=Reconciled"))
+        .await
+        .expect("list");
+    assert_eq!(listed.items.len(), 1);
+    let seen = &listed.items[0];
+    assert_eq!(seen.message.as_deref(), Some("settings applied"));
+    assert_eq!(
+        seen.reporting_component.as_deref(),
+        Some("settings-controller")
+    );
+    assert_eq!(seen.reporting_instance.as_deref(), Some("pod-1"));
+    assert_eq!(seen.series.as_ref().and_then(|s| s.count), Some(2));
+    assert_eq!(
+        seen.involved_object.uid.as_deref(),
+        map.metadata.uid.as_deref()
+    );
+
+    // The newer form refuses what its validation refuses: here, a type that is neither Normal
+    // nor Warning and a deprecated field set.
+    let newer: Api<k8s_openapi::api::events::v1::Event> = Api::default_namespaced(client);
+    let mut odd = newer
+        .get(seen.metadata.name.as_deref().expect("name"))
+        .await
+        .expect("get");
+    assert_eq!(odd.note.as_deref(), Some("settings applied"));
+    odd.metadata = ObjectMeta {
+        name: Some("odd.1".into()),
+        ..ObjectMeta::default()
+    };
+    odd.type_ = Some("Loud".into());
+    odd.deprecated_count = Some(3);
+    odd.series = None;
+    match newer.create(&PostParams::default(), &odd).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 422);
+            assert_eq!(
+                status.message,
+                "Event.events.k8s.io \"odd.1\" is invalid: [type: Invalid value: \"\": has invalid value: Loud, deprecatedCount: Invalid value: \"\": needs to be unset]"
+            );
+        }
+        other => panic!("expected a 422, got {other:?}"),
+    }
+}
