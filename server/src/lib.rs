@@ -20,6 +20,7 @@ mod media;
 mod metrics;
 mod proto;
 pub mod resources;
+mod reviews;
 mod router;
 mod schema;
 mod schemas;

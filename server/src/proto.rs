@@ -234,6 +234,77 @@ fn meta(m: Option<&ObjectMeta>) -> Value {
     Value::Object(out)
 }
 
+#[derive(Clone, PartialEq, Message)]
+struct SelfSubjectAccessReview {
+    #[prost(message, optional, tag = "1")]
+    metadata: Option<ObjectMeta>,
+    #[prost(message, optional, tag = "2")]
+    spec: Option<AccessReviewSpec>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct AccessReviewSpec {
+    #[prost(message, optional, tag = "1")]
+    resource_attributes: Option<ResourceAttributes>,
+    #[prost(message, optional, tag = "2")]
+    non_resource_attributes: Option<NonResourceAttributes>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct ResourceAttributes {
+    #[prost(string, optional, tag = "1")]
+    namespace: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    verb: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    group: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    version: Option<String>,
+    #[prost(string, optional, tag = "5")]
+    resource: Option<String>,
+    #[prost(string, optional, tag = "6")]
+    subresource: Option<String>,
+    #[prost(string, optional, tag = "7")]
+    name: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct NonResourceAttributes {
+    #[prost(string, optional, tag = "1")]
+    path: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    verb: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SelfSubjectRulesReview {
+    #[prost(message, optional, tag = "1")]
+    metadata: Option<ObjectMeta>,
+    #[prost(message, optional, tag = "2")]
+    spec: Option<RulesReviewSpec>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct RulesReviewSpec {
+    #[prost(string, optional, tag = "1")]
+    namespace: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SelfSubjectReview {
+    #[prost(message, optional, tag = "1")]
+    metadata: Option<ObjectMeta>,
+}
+
+/// The non-empty strings of `fields` as a JSON object.
+fn attributes(fields: &[(&str, &Option<String>)]) -> Value {
+    let mut out = Map::new();
+    for (name, value) in fields {
+        put(&mut out, name, (*value).clone().filter(|s| !s.is_empty()));
+    }
+    Value::Object(out)
+}
+
 /// The JSON of a protobuf body: its `apiVersion`, `kind` and fields.
 pub fn to_json(body: &[u8]) -> Result<Value, ProtoError> {
     let rest = body.strip_prefix(MAGIC).ok_or_else(|| {
@@ -270,6 +341,43 @@ pub fn to_json(body: &[u8]) -> Result<Value, ProtoError> {
             if let Some(spec) = ns.spec.filter(|s| !s.finalizers.is_empty()) {
                 out.insert("spec".into(), json!({"finalizers": spec.finalizers}));
             }
+        }
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => {
+            let review = SelfSubjectAccessReview::decode(raw.as_slice()).map_err(malformed)?;
+            out.insert("metadata".into(), meta(review.metadata.as_ref()));
+            let spec = review.spec.unwrap_or_default();
+            let mut json_spec = Map::new();
+            if let Some(r) = &spec.resource_attributes {
+                json_spec.insert(
+                    "resourceAttributes".into(),
+                    attributes(&[
+                        ("namespace", &r.namespace),
+                        ("verb", &r.verb),
+                        ("group", &r.group),
+                        ("version", &r.version),
+                        ("resource", &r.resource),
+                        ("subresource", &r.subresource),
+                        ("name", &r.name),
+                    ]),
+                );
+            }
+            if let Some(n) = &spec.non_resource_attributes {
+                json_spec.insert(
+                    "nonResourceAttributes".into(),
+                    attributes(&[("path", &n.path), ("verb", &n.verb)]),
+                );
+            }
+            out.insert("spec".into(), Value::Object(json_spec));
+        }
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => {
+            let review = SelfSubjectRulesReview::decode(raw.as_slice()).map_err(malformed)?;
+            out.insert("metadata".into(), meta(review.metadata.as_ref()));
+            let spec = review.spec.unwrap_or_default();
+            out.insert("spec".into(), attributes(&[("namespace", &spec.namespace)]));
+        }
+        ("authentication.k8s.io/v1", "SelfSubjectReview") => {
+            let review = SelfSubjectReview::decode(raw.as_slice()).map_err(malformed)?;
+            out.insert("metadata".into(), meta(review.metadata.as_ref()));
         }
         _ => {
             return Err(ProtoError::UnknownKind(format!(
@@ -315,6 +423,34 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "web", "labels": {"app": "web"}},
                 "data": {"a": "1"}, "binaryData": {"b": "/wA="}})
+        );
+    }
+
+    #[test]
+    fn an_access_review_in_protobuf_reads_as_its_json() {
+        let review = SelfSubjectAccessReview {
+            metadata: None,
+            spec: Some(AccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some("demo".into()),
+                    verb: Some("create".into()),
+                    resource: Some("configmaps".into()),
+                    group: Some(String::new()),
+                    ..ResourceAttributes::default()
+                }),
+                non_resource_attributes: None,
+            }),
+        };
+        let mut body = envelope("SelfSubjectAccessReview", review.encode_to_vec());
+        // The envelope's apiVersion is the review's group version.
+        let mut unknown = Unknown::decode(&body[MAGIC.len()..]).unwrap();
+        unknown.type_meta.as_mut().unwrap().api_version = Some("authorization.k8s.io/v1".into());
+        body = [MAGIC.to_vec(), unknown.encode_to_vec()].concat();
+        assert_eq!(
+            to_json(&body).unwrap(),
+            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "metadata": {}, "spec": {"resourceAttributes":
+                    {"namespace": "demo", "verb": "create", "resource": "configmaps"}}})
         );
     }
 

@@ -298,6 +298,9 @@ impl ResourceTable {
             backend: Arc::new(crate::events_v1::EventsV1::new(store, &events)),
             ..ServedResource::stored(store, events_v1, "event")
         });
+        for resource in crate::reviews::resources(store) {
+            table.add(resource);
+        }
         for resource in crate::image_group::resources(store) {
             table.add(resource);
         }

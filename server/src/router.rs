@@ -286,6 +286,7 @@ impl Server {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let (parts, body) = request.into_parts();
+        let mut requester = None;
         if let Some(tokens) = &self.tokens {
             let public = matches!(
                 parts.uri.path(),
@@ -295,7 +296,8 @@ impl Server {
                 .headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
-            if !public && tokens.authenticate(authorization).is_none() {
+            requester = tokens.authenticate(authorization).cloned();
+            if !public && requester.is_none() {
                 return errors::failure(401, "Unauthorized", "Unauthorized");
             }
         }
@@ -336,7 +338,10 @@ impl Server {
             user_agent,
             body,
         };
-        let response = self.route(&segs, request).await;
+        // The reviews of `kubectl auth whoami` answer who is asking.
+        let response = crate::reviews::REQUESTER
+            .scope(requester, self.route(&segs, request))
+            .await;
         if yaml {
             crate::media::as_yaml(response).await
         } else {

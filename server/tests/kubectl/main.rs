@@ -477,6 +477,43 @@ fn kubectl_describes_config_maps_with_their_events_and_lists_events() {
     );
 }
 
+#[test]
+fn kubectl_auth_can_i_and_whoami_answer_as_for_a_user_with_every_right() {
+    let Some((running, cache, _files)) = start() else {
+        return;
+    };
+    let k = Kubectl::of(&running, cache.path());
+    assert_eq!(k.ok(&["auth", "can-i", "create", "configmaps"]), "yes\n");
+    assert_eq!(
+        k.ok(&["auth", "can-i", "delete", "imagestreams", "-n", "demo"]),
+        "yes\n"
+    );
+    assert_eq!(k.ok(&["auth", "can-i", "get", "/healthz"]), "yes\n");
+    assert_eq!(
+        rows(&k.ok(&["auth", "can-i", "--list"])),
+        [
+            vec![
+                "Resources",
+                "Non-Resource",
+                "URLs",
+                "Resource",
+                "Names",
+                "Verbs"
+            ],
+            vec!["*.*", "[]", "[]", "[*]"],
+            vec!["[*]", "[]", "[*]"],
+        ]
+    );
+    assert_eq!(
+        rows(&k.ok(&["auth", "whoami"])),
+        [
+            vec!["ATTRIBUTE", "VALUE"],
+            vec!["Username", "system:unsecured"],
+            vec!["Groups", "[system:masters", "system:authenticated]"],
+        ]
+    );
+}
+
 fn stream_manifest(name: &str, namespace: &str, app: &str) -> String {
     format!(
         "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels: {{app: {app}}}\n"

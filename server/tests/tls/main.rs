@@ -50,6 +50,17 @@ fn kubectl_over_tls_needs_a_token_from_the_token_file() {
         String::from_utf8_lossy(&good.stderr)
     );
     assert!(String::from_utf8_lossy(&good.stdout).contains("namespace/default"));
+    // `kubectl auth whoami` answers the token's user, in the authenticated group too.
+    let whoami = kubectl(
+        Some("s3cret"),
+        &["auth", "whoami", "-o", "jsonpath={.status.userInfo}"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&whoami.stdout),
+        r#"{"groups":["dev","system:authenticated"],"uid":"1","username":"alice"}"#,
+        "{}",
+        String::from_utf8_lossy(&whoami.stderr)
+    );
     // (With no token at all kubectl asks for a user name on its terminal, as it does against
     // kube-apiserver; that case is checked in-process, in tests/http.)
     let refused = kubectl(Some("wrong"), &["get", "namespaces"]);
