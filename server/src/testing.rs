@@ -4,8 +4,8 @@
 //! An input is one request: four bytes choose the method, the body's Content-Type, the Accept
 //! header and a known path to start from; the bytes up to the first newline are appended to
 //! that path (so the fuzzer reaches every route and query parameter from a known one), and the
-//! rest is the body. It goes to a fresh in-memory server holding a ConfigMap `cm` and an image
-//! stream `is` in `default`.
+//! rest is the body. It goes to a fresh in-memory server holding a ConfigMap `cm`, an event
+//! `ev.1` and an image stream `is` in `default`.
 
 use std::time::Duration;
 
@@ -72,6 +72,12 @@ const PATHS: &[&str] = &[
     "/apis/image.openshift.io/v1/images",
     "/apis/image.openshift.io/v1/imagesignatures",
     "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    "/api/v1/namespaces/default/events",
+    "/apis/events.k8s.io/v1/namespaces/default/events",
+    "/apis/events.k8s.io/v1/namespaces/default/events/ev.1",
+    "/api/v1/namespaces/default/finalize",
+    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
 ];
 
 /// Sends the request `data` describes to a fresh server and checks what kube-apiserver
@@ -184,14 +190,18 @@ async fn answer(request: Request<Full<Bytes>>) -> Option<u16> {
     Some(status)
 }
 
-/// A server on a fresh memory store with a ConfigMap `cm` and an image stream `is` (one tag)
-/// in `default`.
+/// A server on a fresh memory store with a ConfigMap `cm`, an event `ev.1` about it and an
+/// image stream `is` (one tag) in `default`.
 async fn seeded_server() -> Server {
     let server = Server::new(Store::memory()).expect("a server on a memory store");
     let seeds = [
         (
             "/api/v1/namespaces/default/configmaps",
             r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","labels":{"app":"web"}},"data":{"a":"1"}}"#,
+        ),
+        (
+            "/api/v1/namespaces/default/events",
+            r#"{"apiVersion":"v1","kind":"Event","metadata":{"name":"ev.1"},"involvedObject":{"kind":"ConfigMap","name":"cm","namespace":"default"},"reason":"Seen","message":"seen","type":"Normal","count":1}"#,
         ),
         (
             "/apis/image.openshift.io/v1/namespaces/default/imagestreams",
