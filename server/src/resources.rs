@@ -277,6 +277,7 @@ impl ResourceTable {
         let events_v1 = ApiResource::namespaced(crate::events_v1::GROUP, "v1", "Event", "events");
         table.add(ServedResource {
             short_names: vec!["ev".into()],
+            schema: Some(Arc::new(crate::schemas::event_v1())),
             columns: event_columns(),
             fields: Some(vec![
                 "regarding",

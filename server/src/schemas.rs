@@ -316,6 +316,58 @@ pub fn event() -> KindSchema {
     )
 }
 
+/// events.k8s.io/v1 Event: the core event under its newer names.
+pub fn event_v1() -> KindSchema {
+    let events = "io.k8s.api.events.v1";
+    with_meta(
+        format!("{events}.Event"),
+        kind(
+            "events.k8s.io",
+            "v1",
+            "Event",
+            "A report of an event somewhere in the cluster.",
+            json!({
+                "action": string("What action was taken or failed."),
+                "deprecatedCount": integer("int32", "The core/v1 count; unset in this form."),
+                "deprecatedFirstTimestamp": time("The core/v1 first timestamp; unset in this form."),
+                "deprecatedLastTimestamp": time("The core/v1 last timestamp; unset in this form."),
+                "deprecatedSource": reference(&format!("{CORE}.EventSource"), "The core/v1 source; unset in this form."),
+                "eventTime": {"type": "string", "format": "date-time", "description": "When the event was first observed."},
+                "note": string("A human-readable description, at most 1 kB."),
+                "reason": string("Why the action was taken, in PascalCase."),
+                "regarding": reference(&format!("{CORE}.ObjectReference"), "The object the event is about."),
+                "related": reference(&format!("{CORE}.ObjectReference"), "A secondary object, if any."),
+                "reportingController": string("The controller that emitted the event."),
+                "reportingInstance": string("The instance of the controller."),
+                "series": reference(&format!("{events}.EventSeries"), "Data about a series of occurrences."),
+                "type": string("Normal or Warning."),
+            }),
+        ),
+        vec![
+            object_reference(),
+            (
+                format!("{events}.EventSeries"),
+                json!({"type": "object", "required": ["count", "lastObservedTime"],
+                "description": "A series of occurrences of one event.",
+                "properties": {
+                    "count": integer("int32", "Occurrences in the series so far (at least 2)."),
+                    "lastObservedTime": time("When the last occurrence was observed."),
+                }}),
+            ),
+            (
+                format!("{CORE}.EventSource"),
+                object(
+                    "Where an event comes from.",
+                    json!({
+                        "component": string("The component reporting it."),
+                        "host": string("The node it was reported on."),
+                    }),
+                ),
+            ),
+        ],
+    )
+}
+
 /// image.openshift.io/v1 ImageStream.
 pub fn image_stream() -> KindSchema {
     with_meta(
@@ -433,7 +485,14 @@ mod tests {
 
     #[test]
     fn every_reference_of_every_kind_resolves_within_its_components() {
-        for schema in [config_map(), secret(), namespace(), event(), image_stream()] {
+        for schema in [
+            config_map(),
+            secret(),
+            namespace(),
+            event(),
+            event_v1(),
+            image_stream(),
+        ] {
             let names: Vec<&str> = schema.components.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(names[0], schema.name);
             for (_, component) in &schema.components {
