@@ -295,6 +295,20 @@ impl Backend for EventsV1 {
                 dry_run: pp.dry_run,
                 field_manager: pp.field_manager.clone(),
             };
+            if let Patch::Apply(applied) = patch {
+                // An apply goes to the store in the core form, which merges and owns the fields
+                // by name, and creates the event when it is missing.
+                let mut body = applied.clone();
+                rename(&mut body, false);
+                if let Value::Object(map) = &mut body {
+                    map.insert("apiVersion".into(), Value::String("v1".into()));
+                }
+                let out = self
+                    .core
+                    .patch(namespace, name, pp, &Patch::Apply(body), false)
+                    .await?;
+                return Ok(to_v1(&out));
+            }
             // The patch applies to this form; the result is written as a replace at the version
             // read, read again if another write came first (unless the patch names a version).
             let mut last = None;
@@ -322,15 +336,9 @@ impl Backend for EventsV1 {
                         })?;
                         false
                     }
-                    Patch::Apply(applied) => {
-                        // An apply goes to the store, which merges and owns the fields by name.
-                        let mut body = applied.clone();
-                        rename(&mut body, false);
-                        let out = self
-                            .core
-                            .patch(namespace, name, pp, &Patch::Apply(body), false)
-                            .await?;
-                        return Ok(to_v1(&out));
+                    // Sent to the store above; never merged here.
+                    Patch::Apply(_) => {
+                        return Err(apistore::Error::internal("an apply reached the merge path"))
                     }
                 };
                 let next: DynamicObject = serde_json::from_value(doc).map_err(|e| {

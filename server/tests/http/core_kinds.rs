@@ -649,3 +649,51 @@ fn events_expire_their_time_to_live_after_their_last_write() {
         assert_eq!(keeping.expire_events().await.unwrap(), 0);
     });
 }
+
+#[test]
+fn an_apply_in_the_newer_event_form_creates_the_core_event() {
+    run(async {
+        let s = server();
+        let applied = body(json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "applied.1"},
+            "regarding": {"kind": "ConfigMap", "name": "x", "namespace": "default"},
+            "reason": "Applied", "note": "by apply", "type": "Normal", "action": "Apply",
+            "eventTime": "2026-12-06T14:00:00.000000Z",
+            "reportingController": "example.com/tester", "reportingInstance": "box"}));
+        let path = "/apis/events.k8s.io/v1/namespaces/default/events/applied.1?fieldManager=tester";
+        let created = send(
+            &s,
+            Method::PATCH,
+            path,
+            "application/apply-patch+yaml",
+            &applied,
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(created.body["note"], "by apply");
+        let again = send(
+            &s,
+            Method::PATCH,
+            path,
+            "application/apply-patch+yaml",
+            &applied,
+        )
+        .await;
+        assert_eq!(again.code, StatusCode::OK);
+        let core = send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/events/applied.1",
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(core.body["message"], "by apply");
+        assert_eq!(core.body["reportingComponent"], "example.com/tester");
+        assert_eq!(
+            core.body["metadata"]["resourceVersion"],
+            again.body["metadata"]["resourceVersion"]
+        );
+    });
+}
