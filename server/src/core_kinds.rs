@@ -474,6 +474,10 @@ fn key_causes(map: &str, key: &str) -> Vec<StatusCause> {
         _ if key.starts_with("..") => problems.push("must not start with '..'".into()),
         _ => {}
     }
+    if problems.is_empty() {
+        // The common case, on every config map write: no field path to format.
+        return Vec::new();
+    }
     causes_for(&format!("{map}[{key}]"), key, problems)
 }
 
