@@ -77,6 +77,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
             columns: vec![Column::text("Image Reference", "/dockerImageReference")
                 .described("DockerImageReference is the string that can be used to pull this image.")],
             unknown_fields: Some(Arc::new(unknown_fields_of::<Image>)),
+            schema: Some(Arc::new(crate::schemas::image())),
             merge_keys: Some(MergeKey::object_meta()),
             ..base(
                 images_ar.clone(),
@@ -87,6 +88,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         ServedResource {
             verbs: vec!["create", "delete"],
             unknown_fields: Some(Arc::new(unknown_fields_of::<ImageSignature>)),
+            schema: Some(Arc::new(crate::schemas::image_signature())),
             ..base(
                 signatures_ar.clone(),
                 "imagesignature",
@@ -96,6 +98,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         ServedResource {
             verbs: vec!["get"],
             short_names: vec!["isimage".into()],
+            schema: Some(Arc::new(crate::schemas::image_stream_image())),
             columns: vec![
                 Column::computed("Updated", "string", "Last update time.", |o, now| {
                     json!(ago(created(o).as_deref(), now))
@@ -177,6 +180,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         ServedResource {
             verbs: TAG_VERBS.to_vec(),
             short_names: vec!["istag".into()],
+            schema: Some(Arc::new(crate::schemas::image_stream_tag())),
             columns: vec![
                 Column::text("Image Reference", "/image/dockerImageReference")
                     .described("DockerImageReference is the string that can be used to pull this image."),
@@ -196,6 +200,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         ServedResource {
             verbs: TAG_VERBS.to_vec(),
             short_names: vec!["itag".into()],
+            schema: Some(Arc::new(crate::schemas::image_tag())),
             columns: vec![
                 Column::computed("Spec", "string", "", |o, _| json!(image_tag_cells(&o.data).0)),
                 Column::computed("Status", "string", "", |o, _| json!(image_tag_cells(&o.data).1)),

@@ -378,90 +378,294 @@ pub fn image_stream() -> KindSchema {
                 "spec": reference(&format!("{IMAGE}.ImageStreamSpec"), "The desired tags and lookup policy."),
                 "status": reference(&format!("{IMAGE}.ImageStreamStatus"), "Where the stream is served and each tag's history."),
             })),
-        vec![
-            (
-                format!("{IMAGE}.ImageStreamSpec"),
-                object("The desired state of an image stream.", json!({
+        image_stream_components(),
+    )
+}
+
+/// The schemas an image stream's spec and status refer to.
+fn image_stream_components() -> Vec<(String, Value)> {
+    vec![
+        (
+            format!("{IMAGE}.ImageStreamSpec"),
+            object(
+                "The desired state of an image stream.",
+                json!({
                     "dockerImageRepository": string("Deprecated: a repository whose tags are imported."),
                     "lookupPolicy": reference(&format!("{IMAGE}.ImageLookupPolicy"), "Whether other resources in the namespace resolve this stream's tags by short name."),
                     "tags": keyed_list(&format!("{IMAGE}.TagReference"), "name", "Spec tags: what each tag points to."),
-                })),
+                }),
             ),
-            (
-                format!("{IMAGE}.ImageLookupPolicy"),
-                json!({"type": "object", "required": ["local"], "description": "How short names resolve to this stream.",
+        ),
+        (
+            format!("{IMAGE}.ImageLookupPolicy"),
+            json!({"type": "object", "required": ["local"], "description": "How short names resolve to this stream.",
                     "properties": {"local": boolean("Resolve short names in this namespace to this stream's images.")}}),
-            ),
-            (
-                format!("{IMAGE}.TagReference"),
-                json!({"type": "object", "required": ["name"], "description": "A spec tag: what one tag points to and how it is imported.",
-                    "properties": {
-                        "annotations": string_map("Annotations of images retrieved through this tag."),
-                        "from": reference(&format!("{CORE}.ObjectReference"), "What the tag points to: a DockerImage, ImageStreamTag or ImageStreamImage."),
-                        "generation": integer("int64", "The stream generation of the tag's last change."),
-                        "importPolicy": reference(&format!("{IMAGE}.TagImportPolicy"), "How images are imported."),
-                        "name": string("The tag's name."),
-                        "reference": boolean("Only point to the image; never import it."),
-                        "referencePolicy": reference(&format!("{IMAGE}.TagReferencePolicy"), "How consumers refer to the tag's image."),
-                    }}),
-            ),
-            (
-                format!("{IMAGE}.TagImportPolicy"),
-                object("How a tag's image is imported.", json!({
+        ),
+        (
+            format!("{IMAGE}.TagReference"),
+            json!({"type": "object", "required": ["name"], "description": "A spec tag: what one tag points to and how it is imported.",
+            "properties": {
+                "annotations": string_map("Annotations of images retrieved through this tag."),
+                "from": reference(&format!("{CORE}.ObjectReference"), "What the tag points to: a DockerImage, ImageStreamTag or ImageStreamImage."),
+                "generation": integer("int64", "The stream generation of the tag's last change."),
+                "importPolicy": reference(&format!("{IMAGE}.TagImportPolicy"), "How images are imported."),
+                "name": string("The tag's name."),
+                "reference": boolean("Only point to the image; never import it."),
+                "referencePolicy": reference(&format!("{IMAGE}.TagReferencePolicy"), "How consumers refer to the tag's image."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.TagImportPolicy"),
+            object(
+                "How a tag's image is imported.",
+                json!({
                     "importMode": string("Legacy or PreserveOriginal."),
                     "insecure": boolean("Allow an insecure registry."),
                     "scheduled": boolean("Re-import periodically."),
-                })),
+                }),
             ),
-            (
-                format!("{IMAGE}.TagReferencePolicy"),
-                json!({"type": "object", "required": ["type"], "description": "How consumers refer to a tag's image.",
+        ),
+        (
+            format!("{IMAGE}.TagReferencePolicy"),
+            json!({"type": "object", "required": ["type"], "description": "How consumers refer to a tag's image.",
                     "properties": {"type": string("Source (the image's own pull spec) or Local (this stream's repository).")}}),
+        ),
+        (
+            format!("{IMAGE}.ImageStreamStatus"),
+            json!({"type": "object", "required": ["dockerImageRepository"], "description": "The observed state of an image stream.",
+            "properties": {
+                "dockerImageRepository": string("Where the stream can be pulled inside the cluster."),
+                "publicDockerImageRepository": string("Where the stream can be pulled from outside the cluster."),
+                "tags": keyed_list(&format!("{IMAGE}.NamedTagEventList"), "tag", "Each tag's history."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.NamedTagEventList"),
+            json!({"type": "object", "required": ["tag", "items"], "description": "The history of one tag, newest first.",
+            "properties": {
+                "conditions": atomic_list(&format!("{IMAGE}.TagEventCondition"), "Conditions of the tag."),
+                "items": atomic_list(&format!("{IMAGE}.TagEvent"), "The tag's images, newest first."),
+                "tag": string("The tag."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.TagEvent"),
+            json!({"type": "object", "required": ["created", "dockerImageReference", "image", "generation"],
+            "description": "One image a tag pointed to.",
+            "properties": {
+                "created": time("When the event was recorded."),
+                "dockerImageReference": string("The image's pull spec."),
+                "generation": integer("int64", "The spec tag generation that produced it."),
+                "image": string("The Image's name."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.TagEventCondition"),
+            json!({"type": "object", "required": ["type", "status", "generation"],
+            "description": "A condition of a tag (ImportSuccess).",
+            "properties": {
+                "generation": integer("int64", "The spec tag generation this condition is about."),
+                "lastTransitionTime": time("When the condition last changed."),
+                "message": string("A human-readable message."),
+                "reason": string("A machine-readable reason."),
+                "status": string("True, False or Unknown."),
+                "type": string("The condition's type."),
+            }}),
+        ),
+        object_reference(),
+    ]
+}
+
+/// The schemas an Image refers to (its layers, sub-manifests and signatures).
+fn image_components() -> Vec<(String, Value)> {
+    vec![
+        image_kind("Image", image_fields()),
+        (
+            format!("{IMAGE}.ImageLayer"),
+            json!({"type": "object", "required": ["name", "size", "mediaType"],
+            "description": "One layer of an image.",
+            "properties": {
+                "mediaType": string("The layer's media type."),
+                "name": string("The layer's blob digest."),
+                "size": integer("int64", "The layer's size in bytes."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.ImageManifest"),
+            json!({"type": "object", "required": ["digest", "mediaType", "manifestSize", "architecture", "os"],
+            "description": "One sub-manifest of a manifest list.",
+            "properties": {
+                "architecture": string("The CPU architecture."),
+                "digest": string("The sub-manifest's digest (an Image's name)."),
+                "manifestSize": integer("int64", "The sub-manifest's size in bytes."),
+                "mediaType": string("The sub-manifest's media type."),
+                "os": string("The operating system."),
+                "variant": string("The CPU variant."),
+            }}),
+        ),
+        image_kind("ImageSignature", image_signature_fields()),
+        (
+            format!("{IMAGE}.SignatureCondition"),
+            json!({"type": "object", "required": ["type", "status"],
+            "description": "A condition of a signature (Trusted, ForImage, Expired, Revoked).",
+            "properties": {
+                "lastProbeTime": time("When the condition was last probed."),
+                "lastTransitionTime": time("When the condition last changed."),
+                "message": string("A human-readable message."),
+                "reason": string("A machine-readable reason."),
+                "status": string("True, False or Unknown."),
+                "type": string("The condition's type."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.SignatureIssuer"),
+            object(
+                "Who issued the signing key.",
+                json!({
+                    "commonName": string("The common name."),
+                    "organization": string("The organization."),
+                }),
             ),
-            (
-                format!("{IMAGE}.ImageStreamStatus"),
-                json!({"type": "object", "required": ["dockerImageRepository"], "description": "The observed state of an image stream.",
-                    "properties": {
-                        "dockerImageRepository": string("Where the stream can be pulled inside the cluster."),
-                        "publicDockerImageRepository": string("Where the stream can be pulled from outside the cluster."),
-                        "tags": keyed_list(&format!("{IMAGE}.NamedTagEventList"), "tag", "Each tag's history."),
-                    }}),
-            ),
-            (
-                format!("{IMAGE}.NamedTagEventList"),
-                json!({"type": "object", "required": ["tag", "items"], "description": "The history of one tag, newest first.",
-                    "properties": {
-                        "conditions": atomic_list(&format!("{IMAGE}.TagEventCondition"), "Conditions of the tag."),
-                        "items": atomic_list(&format!("{IMAGE}.TagEvent"), "The tag's images, newest first."),
-                        "tag": string("The tag."),
-                    }}),
-            ),
-            (
-                format!("{IMAGE}.TagEvent"),
-                json!({"type": "object", "required": ["created", "dockerImageReference", "image", "generation"],
-                    "description": "One image a tag pointed to.",
-                    "properties": {
-                        "created": time("When the event was recorded."),
-                        "dockerImageReference": string("The image's pull spec."),
-                        "generation": integer("int64", "The spec tag generation that produced it."),
-                        "image": string("The Image's name."),
-                    }}),
-            ),
-            (
-                format!("{IMAGE}.TagEventCondition"),
-                json!({"type": "object", "required": ["type", "status", "generation"],
-                    "description": "A condition of a tag (ImportSuccess).",
-                    "properties": {
-                        "generation": integer("int64", "The spec tag generation this condition is about."),
-                        "lastTransitionTime": time("When the condition last changed."),
-                        "message": string("A human-readable message."),
-                        "reason": string("A machine-readable reason."),
-                        "status": string("True, False or Unknown."),
-                        "type": string("The condition's type."),
-                    }}),
-            ),
-            object_reference(),
-        ],
+        ),
+        (
+            format!("{IMAGE}.SignatureSubject"),
+            json!({"type": "object", "required": ["publicKeyID"], "description": "Who holds the signing key.",
+            "properties": {
+                "commonName": string("The common name."),
+                "organization": string("The organization."),
+                "publicKeyID": string("The signing key's id."),
+            }}),
+        ),
+    ]
+}
+
+/// The fields of an Image (the kind's schema without its group-version-kind).
+fn image_fields() -> Value {
+    object(
+        "A container image and its metadata, named by its digest.",
+        json!({
+            "apiVersion": string("The versioned schema of this representation of an object (group/version)."),
+            "dockerImageConfig": string("The image's config JSON (schema2 and OCI images)."),
+            "dockerImageLayers": atomic_list(&format!("{IMAGE}.ImageLayer"), "The layers, base first."),
+            "dockerImageManifest": string("The raw manifest JSON."),
+            "dockerImageManifestMediaType": string("The manifest's media type."),
+            "dockerImageManifests": atomic_list(&format!("{IMAGE}.ImageManifest"), "The sub-manifests of a manifest list."),
+            "dockerImageMetadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                "description": "Metadata read from the manifest and config."},
+            "dockerImageMetadataVersion": string("The version of dockerImageMetadata."),
+            "dockerImageReference": string("The pull spec of the image."),
+            "dockerImageSignatures": {"type": "array", "items": {"type": "string", "format": "byte"},
+                "description": "Schema 1 signatures as opaque blobs."},
+            "kind": string("The REST resource this object represents, in CamelCase."),
+            "metadata": reference(&format!("{META}.ObjectMeta"), "Standard object metadata."),
+            "signatures": atomic_list(&format!("{IMAGE}.ImageSignature"), "The image's signatures."),
+        }),
+    )
+}
+
+/// The fields of an ImageSignature.
+fn image_signature_fields() -> Value {
+    json!({"type": "object", "required": ["type", "content"],
+    "description": "A signature of an image, named <image>@<signature>.",
+    "properties": {
+        "apiVersion": string("The versioned schema of this representation of an object (group/version)."),
+        "conditions": atomic_list(&format!("{IMAGE}.SignatureCondition"), "Observations of the signature's state."),
+        "content": {"type": "string", "format": "byte", "description": "The signature's bytes."},
+        "created": time("When the signature was created."),
+        "imageIdentity": string("The image identity the signature claims."),
+        "issuedBy": reference(&format!("{IMAGE}.SignatureIssuer"), "Who issued the signing key."),
+        "issuedTo": reference(&format!("{IMAGE}.SignatureSubject"), "Who holds the signing key."),
+        "kind": string("The REST resource this object represents, in CamelCase."),
+        "metadata": reference(&format!("{META}.ObjectMeta"), "Standard object metadata."),
+        "signedClaims": string_map("Claims read from the signature."),
+        "type": string("The signature's blob type (AtomicImageV1)."),
+    }})
+}
+
+/// An image kind's schema under its component name, with its group-version-kind (the same
+/// wherever it is referred to, so one component serves the kind and the fields that hold one).
+fn image_kind(kind: &str, schema: Value) -> (String, Value) {
+    let mut schema = schema;
+    schema["x-kubernetes-group-version-kind"] =
+        json!([{"group": "image.openshift.io", "version": "v1", "kind": kind}]);
+    (format!("{IMAGE}.{kind}"), schema)
+}
+
+/// An image kind whose schema is among [`image_components`].
+fn from_image_components(kind: &str) -> KindSchema {
+    let name = format!("{IMAGE}.{kind}");
+    let mut components = image_components();
+    let at = components.iter().position(|(n, _)| *n == name).unwrap_or(0);
+    let (name, schema) = components.remove(at);
+    with_meta(name, schema, components)
+}
+
+/// image.openshift.io/v1 Image.
+pub fn image() -> KindSchema {
+    from_image_components("Image")
+}
+
+/// image.openshift.io/v1 ImageSignature.
+pub fn image_signature() -> KindSchema {
+    from_image_components("ImageSignature")
+}
+
+/// image.openshift.io/v1 ImageStreamTag.
+pub fn image_stream_tag() -> KindSchema {
+    let mut rest = image_stream_components();
+    rest.extend(image_components());
+    with_meta(
+        format!("{IMAGE}.ImageStreamTag"),
+        kind(
+            "image.openshift.io",
+            "v1",
+            "ImageStreamTag",
+            "An image stream's tag: its spec tag and the image it points to now.",
+            json!({
+                "conditions": atomic_list(&format!("{IMAGE}.TagEventCondition"), "Conditions of the tag."),
+                "generation": integer("int64", "The generation of the tag's newest image."),
+                "image": reference(&format!("{IMAGE}.Image"), "The image the tag points to."),
+                "lookupPolicy": reference(&format!("{IMAGE}.ImageLookupPolicy"), "The stream's lookup policy."),
+                "tag": reference(&format!("{IMAGE}.TagReference"), "The spec tag, if any."),
+            }),
+        ),
+        rest,
+    )
+}
+
+/// image.openshift.io/v1 ImageTag.
+pub fn image_tag() -> KindSchema {
+    let mut rest = image_stream_components();
+    rest.extend(image_components());
+    with_meta(
+        format!("{IMAGE}.ImageTag"),
+        kind(
+            "image.openshift.io",
+            "v1",
+            "ImageTag",
+            "One tag of an image stream seen whole: its spec, its history and its image.",
+            json!({
+                "image": reference(&format!("{IMAGE}.Image"), "The tag's current image, if known."),
+                "spec": reference(&format!("{IMAGE}.TagReference"), "The spec tag, if any."),
+                "status": reference(&format!("{IMAGE}.NamedTagEventList"), "The tag's history, if any."),
+            }),
+        ),
+        rest,
+    )
+}
+
+/// image.openshift.io/v1 ImageStreamImage.
+pub fn image_stream_image() -> KindSchema {
+    with_meta(
+        format!("{IMAGE}.ImageStreamImage"),
+        kind(
+            "image.openshift.io",
+            "v1",
+            "ImageStreamImage",
+            "An image seen through an image stream, named <stream>@<digest>.",
+            json!({"image": reference(&format!("{IMAGE}.Image"), "The image.")}),
+        ),
+        image_components(),
     )
 }
 

@@ -787,6 +787,11 @@ fn kubectl_manages_the_image_group_as_against_openshift_apiserver() {
         k.apply(files.path(), "plain.yaml", &tagged),
         "imagestream.image.openshift.io/plain unchanged\n"
     );
+    let layers = k.ok(&["explain", "istag.image.dockerImageLayers"]);
+    assert!(
+        layers.contains("FIELD: dockerImageLayers <[]ImageLayer>"),
+        "{layers}"
+    );
     let explained = k.ok(&["explain", "is.spec.tags"]);
     assert!(
         explained.contains("FIELD: tags <[]TagReference>")
