@@ -297,7 +297,25 @@ impl Backend for EventsV1 {
             };
             if let Patch::Apply(applied) = patch {
                 // An apply goes to the store in the core form, which merges and owns the fields
-                // by name, and creates the event when it is missing.
+                // by name, and creates the event when it is missing: then the applied object is
+                // the whole event, checked as a create in this form.
+                if let Err(e) = self.core.get(namespace, name).await {
+                    if !e.is_not_found() {
+                        return Err(e);
+                    }
+                    let mut whole: DynamicObject = serde_json::from_value(applied.clone())
+                        .map_err(|e| {
+                            apistore::Error::bad_request(format!(
+                                "Event in version \"v1\" cannot be handled as a Event: {e}"
+                            ))
+                        })?;
+                    whole.metadata.name.get_or_insert_with(|| name.to_string());
+                    whole.metadata.namespace = namespace.map(str::to_string);
+                    let causes = create_causes(&whole);
+                    if !causes.is_empty() {
+                        return Err(invalid(&whole, causes));
+                    }
+                }
                 let mut body = applied.clone();
                 rename(&mut body, false);
                 if let Value::Object(map) = &mut body {

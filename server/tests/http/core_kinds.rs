@@ -661,6 +661,27 @@ fn an_apply_in_the_newer_event_form_creates_the_core_event() {
             "eventTime": "2026-12-06T14:00:00.000000Z",
             "reportingController": "example.com/tester", "reportingInstance": "box"}));
         let path = "/apis/events.k8s.io/v1/namespaces/default/events/applied.1?fieldManager=tester";
+        // An apply that creates is checked as a create in this form: no event time is a 422.
+        let mut timeless = serde_json::from_slice::<Value>(&applied).unwrap();
+        timeless.as_object_mut().unwrap().remove("eventTime");
+        let refused = send(
+            &s,
+            Method::PATCH,
+            path,
+            "application/apply-patch+yaml",
+            &body(timeless),
+        )
+        .await;
+        assert_eq!(
+            refused.code,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["message"],
+            "Event.events.k8s.io \"applied.1\" is invalid: eventTime: Required value"
+        );
         let created = send(
             &s,
             Method::PATCH,
