@@ -145,6 +145,20 @@ fn meta_components() -> Vec<(String, Value)> {
     ]
 }
 
+/// `EventSource` (core/v1), which both forms of events refer to.
+fn event_source() -> (String, Value) {
+    (
+        format!("{CORE}.EventSource"),
+        object(
+            "Where an event comes from.",
+            json!({
+                "component": string("The component reporting it."),
+                "host": string("The node it was reported on."),
+            }),
+        ),
+    )
+}
+
 /// `ObjectReference` (core/v1).
 fn object_reference() -> (String, Value) {
     (
@@ -302,16 +316,7 @@ pub fn event() -> KindSchema {
                     }),
                 ),
             ),
-            (
-                format!("{CORE}.EventSource"),
-                object(
-                    "Where an event comes from.",
-                    json!({
-                        "component": string("The component reporting it."),
-                        "host": string("The node it was reported on."),
-                    }),
-                ),
-            ),
+            event_source(),
         ],
     )
 }
@@ -354,16 +359,7 @@ pub fn event_v1() -> KindSchema {
                     "lastObservedTime": time("When the last occurrence was observed."),
                 }}),
             ),
-            (
-                format!("{CORE}.EventSource"),
-                object(
-                    "Where an event comes from.",
-                    json!({
-                        "component": string("The component reporting it."),
-                        "host": string("The node it was reported on."),
-                    }),
-                ),
-            ),
+            event_source(),
         ],
     )
 }
