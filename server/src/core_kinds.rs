@@ -3,6 +3,7 @@
 //! (`pkg/apis/core/validation`, `pkg/registry/core/*/strategy.go`).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use apistore::validation::{causes_for, dns1123_label_problems};
 use apistore::{DynamicObject, DynamicStrategy, StatusCause, StrategyContext};
@@ -10,6 +11,25 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use crate::known_fields::KnownFields;
+use crate::schemas;
+
+/// The fields of each core kind: its Go type's decoder keeps these and drops the rest.
+pub static NAMESPACE_FIELDS: LazyLock<KnownFields> =
+    LazyLock::new(|| KnownFields::of(&schemas::namespace()));
+/// See [`NAMESPACE_FIELDS`].
+pub static CONFIG_MAP_FIELDS: LazyLock<KnownFields> =
+    LazyLock::new(|| KnownFields::of(&schemas::config_map()));
+/// See [`NAMESPACE_FIELDS`].
+pub static SECRET_FIELDS: LazyLock<KnownFields> =
+    LazyLock::new(|| KnownFields::of(&schemas::secret()));
+/// See [`NAMESPACE_FIELDS`].
+pub static EVENT_FIELDS: LazyLock<KnownFields> =
+    LazyLock::new(|| KnownFields::of(&schemas::event()));
+/// The fields of an events.k8s.io/v1 event (checked before it is turned into the core form).
+pub static EVENT_V1_FIELDS: LazyLock<KnownFields> =
+    LazyLock::new(|| KnownFields::of(&schemas::event_v1()));
 
 /// The most bytes of data a config map or secret may hold (`core.MaxSecretSize`, 1 MiB).
 const MAX_DATA_BYTES: usize = 1024 * 1024;
@@ -55,6 +75,7 @@ impl DynamicStrategy for NamespaceStrategy {
         obj: &mut DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        NAMESPACE_FIELDS.prune(&mut obj.data);
         decode::<NamespaceShape>("Namespace", obj)?;
         if let Value::Object(map) = &mut obj.data {
             map.insert("status".into(), json!({"phase": "Active"}));
@@ -69,9 +90,20 @@ impl DynamicStrategy for NamespaceStrategy {
         old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        NAMESPACE_FIELDS.prune(&mut obj.data);
         decode::<NamespaceShape>("Namespace", obj)?;
         set_finalizers(obj, old.data.pointer("/spec/finalizers").cloned());
         Ok(())
+    }
+
+    fn prepare_for_status_update(
+        &self,
+        obj: &mut DynamicObject,
+        _old: &DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        NAMESPACE_FIELDS.prune(&mut obj.data);
+        decode::<NamespaceShape>("Namespace", obj).map(drop)
     }
 }
 
@@ -91,6 +123,7 @@ impl DynamicStrategy for NamespaceFinalizeStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        NAMESPACE_FIELDS.prune(&mut obj.data);
         decode::<NamespaceShape>("Namespace", obj)?;
         if let Some(Value::Object(spec)) = obj.data.get_mut("spec") {
             if spec.get("finalizers").is_some_and(is_empty) {
@@ -196,6 +229,7 @@ impl DynamicStrategy for ConfigMapStrategy {
         obj: &mut DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        CONFIG_MAP_FIELDS.prune(&mut obj.data);
         ConfigMapStrategy::check_types(obj)?;
         omit_empty(obj, &["data", "binaryData", "immutable"]);
         Ok(())
@@ -207,6 +241,7 @@ impl DynamicStrategy for ConfigMapStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        CONFIG_MAP_FIELDS.prune(&mut obj.data);
         ConfigMapStrategy::check_types(obj)?;
         omit_empty(obj, &["data", "binaryData", "immutable"]);
         Ok(())
@@ -295,6 +330,7 @@ impl SecretStrategy {
     /// kube-apiserver's secret defaulting: no type is `Opaque`, and the write-only `stringData`
     /// is merged into `data` (base64), overriding keys it shares with it.
     fn default_type(obj: &mut DynamicObject) -> apistore::Result<()> {
+        SECRET_FIELDS.prune(&mut obj.data);
         decode::<SecretShape>("Secret", obj)?;
         let Value::Object(map) = &mut obj.data else {
             return Ok(());
@@ -597,6 +633,7 @@ impl DynamicStrategy for EventStrategy {
         obj: &mut DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        EVENT_FIELDS.prune(&mut obj.data);
         decode::<EventShape>("Event", obj).map(drop)
     }
 
@@ -606,6 +643,7 @@ impl DynamicStrategy for EventStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        EVENT_FIELDS.prune(&mut obj.data);
         decode::<EventShape>("Event", obj).map(drop)
     }
 

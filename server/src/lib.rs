@@ -16,6 +16,7 @@ mod errors;
 mod events_v1;
 mod expiry;
 mod image_group;
+mod known_fields;
 mod media;
 mod metrics;
 mod proto;

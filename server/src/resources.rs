@@ -9,8 +9,10 @@ use apistore::{ApiResource, Store};
 use crate::backend::{Backend, Dynamic};
 use crate::core_kinds::{
     event_columns, ConfigMapStrategy, EventStrategy, NamespaceFinalizeStrategy, NamespaceStrategy,
-    SecretStrategy,
+    SecretStrategy, CONFIG_MAP_FIELDS, EVENT_FIELDS, EVENT_V1_FIELDS, NAMESPACE_FIELDS,
+    SECRET_FIELDS,
 };
+use crate::strict::unknown_fields_by_schema;
 use crate::table::Column;
 
 /// One served kind.
@@ -176,7 +178,9 @@ impl ResourceTable {
                 writer: Some(Arc::new(Dynamic::new(store, &finalize))),
             }],
             columns: vec![Column::text("Status", "/status/phase"), Column::age()],
-            fields: Some(vec!["spec", "status"]),
+            unknown_fields: Some(Arc::new(|body: &[u8]| {
+                unknown_fields_by_schema(&NAMESPACE_FIELDS, body)
+            })),
             merge_keys: Some(metadata_keys.clone()),
             ..ServedResource::stored(
                 store,
@@ -196,7 +200,9 @@ impl ResourceTable {
                 Column::entry_count("Data", &["/data", "/binaryData"]),
                 Column::age(),
             ],
-            fields: Some(vec!["data", "binaryData", "immutable"]),
+            unknown_fields: Some(Arc::new(|body: &[u8]| {
+                unknown_fields_by_schema(&CONFIG_MAP_FIELDS, body)
+            })),
             merge_keys: Some(metadata_keys.clone()),
             ..ServedResource::stored(
                 store,
@@ -214,7 +220,9 @@ impl ResourceTable {
                 Column::entry_count("Data", &["/data"]),
                 Column::age(),
             ],
-            fields: Some(vec!["data", "stringData", "type", "immutable"]),
+            unknown_fields: Some(Arc::new(|body: &[u8]| {
+                unknown_fields_by_schema(&SECRET_FIELDS, body)
+            })),
             merge_keys: Some(metadata_keys),
             ..ServedResource::stored(
                 store,
@@ -254,22 +262,9 @@ impl ResourceTable {
             short_names: vec!["ev".into()],
             schema: Some(Arc::new(crate::schemas::event())),
             columns: event_columns(),
-            fields: Some(vec![
-                "involvedObject",
-                "reason",
-                "message",
-                "source",
-                "firstTimestamp",
-                "lastTimestamp",
-                "count",
-                "type",
-                "eventTime",
-                "series",
-                "action",
-                "related",
-                "reportingComponent",
-                "reportingInstance",
-            ]),
+            unknown_fields: Some(Arc::new(|body: &[u8]| {
+                unknown_fields_by_schema(&EVENT_FIELDS, body)
+            })),
             merge_keys: Some(crate::smp::MergeKey::object_meta()),
             ..ServedResource::stored(store, events.clone(), "event")
         });
@@ -279,22 +274,9 @@ impl ResourceTable {
             short_names: vec!["ev".into()],
             schema: Some(Arc::new(crate::schemas::event_v1())),
             columns: event_columns(),
-            fields: Some(vec![
-                "regarding",
-                "related",
-                "note",
-                "reason",
-                "type",
-                "action",
-                "eventTime",
-                "series",
-                "reportingController",
-                "reportingInstance",
-                "deprecatedSource",
-                "deprecatedFirstTimestamp",
-                "deprecatedLastTimestamp",
-                "deprecatedCount",
-            ]),
+            unknown_fields: Some(Arc::new(|body: &[u8]| {
+                unknown_fields_by_schema(&EVENT_V1_FIELDS, body)
+            })),
             merge_keys: Some(crate::smp::MergeKey::object_meta()),
             backend: Arc::new(crate::events_v1::EventsV1::new(store, &events)),
             ..ServedResource::stored(store, events_v1, "event")

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use crate::known_fields::KnownFields;
 use crate::resources::ServedResource;
 
 /// The fields of `metadata` (`ObjectMeta`).
@@ -40,6 +41,14 @@ pub fn unknown_fields_of<K: DeserializeOwned>(body: &[u8]) -> Vec<String> {
     // An image's `dockerImageMetadata` is a raw extension upstream: never strictly decoded.
     unknown.retain(|f| f != "apiVersion" && f != "kind" && !f.contains("dockerImageMetadata"));
     unknown
+}
+
+/// The unknown fields of `body`, at any depth, for a kind described by `known`.
+pub fn unknown_fields_by_schema(known: &KnownFields, body: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(doc) => known.unknown(&doc),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn render(path: &serde_ignored::Path<'_>) -> String {

@@ -718,3 +718,92 @@ fn an_apply_in_the_newer_event_form_creates_the_core_event() {
         );
     });
 }
+
+#[test]
+fn fields_a_core_kind_lacks_are_dropped_from_creates_updates_and_patches() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("u", json!({"data": {"a": "1"}, "bogus": {"z": 1}})),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert!(created.body.get("bogus").is_none(), "{}", created.body);
+        // Nobody owns a field that was dropped.
+        let owned = created.body["metadata"]["managedFields"].to_string();
+        assert!(!owned.contains("bogus"), "{owned}");
+        let patched = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/u"),
+            MERGE,
+            br#"{"data":{"a":"2"},"extra":true}"#,
+        )
+        .await;
+        assert_eq!(patched.code, StatusCode::OK, "{}", patched.body);
+        assert!(patched.body.get("extra").is_none(), "{}", patched.body);
+        assert_eq!(patched.body["data"], json!({"a": "2"}));
+        // At any depth: an event's involved object keeps only an object reference's fields.
+        let event = json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "e1", "namespace": "default"},
+            "involvedObject": {"kind": "ConfigMap", "name": "u", "namespace": "default", "colour": "red"},
+            "reason": "Tested", "message": "m", "source": {"component": "t", "x": 1}});
+        let created = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/events",
+            JSON,
+            &body(event),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(
+            created.body["involvedObject"],
+            json!({"kind": "ConfigMap", "name": "u", "namespace": "default"})
+        );
+        assert_eq!(created.body["source"], json!({"component": "t"}));
+        let stored = send(&s, Method::GET, &format!("{CONFIG_MAPS}/u"), JSON, b"").await;
+        assert!(stored.body.get("extra").is_none() && stored.body.get("bogus").is_none());
+    });
+}
+
+#[test]
+fn strict_field_validation_names_unknown_fields_at_any_depth_of_a_core_kind() {
+    run(async {
+        let s = server();
+        let sent = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "n1", "ownerReferences": [{"apiVersion": "v1", "kind": "X",
+                "name": "x", "uid": "u", "weight": 1}]},
+            "spec": {"finalizers": ["kubernetes"], "typo": 1}});
+        let refused = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces?fieldValidation=Strict",
+            JSON,
+            &body(sent.clone()),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert_eq!(
+            refused.body["message"],
+            "Namespace in version \"v1\" cannot be handled as a Namespace: strict decoding error: \
+             unknown field \"metadata.ownerReferences[0].weight\", unknown field \"spec.typo\""
+        );
+        let missing = send(&s, Method::GET, "/api/v1/namespaces/n1", JSON, b"").await;
+        assert_eq!(missing.code, StatusCode::NOT_FOUND);
+        let warned = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces?fieldValidation=Warn",
+            JSON,
+            &body(sent),
+        )
+        .await;
+        assert_eq!(warned.code, StatusCode::CREATED, "{}", warned.body);
+        assert!(warned.body["spec"].get("typo").is_none(), "{}", warned.body);
+    });
+}
