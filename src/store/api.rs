@@ -20,7 +20,7 @@ use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};
 use crate::store::kind::Kind;
 use crate::store::managed;
-use crate::store::meta::{meta_now, meta_plus_seconds, ObjectMeta};
+use crate::store::meta::{meta_now, meta_plus_seconds, omit_empty_collections, ObjectMeta};
 use crate::store::params::{
     DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions,
 };
@@ -587,6 +587,7 @@ impl<K: Resource> Api<K> {
             self.kind.hooks.clear_status(&mut obj)?;
         }
         self.kind.hooks.prepare_for_create(&mut obj, &ctx)?;
+        omit_empty_collections(obj.meta_mut());
         let name = obj.meta().name_str().to_string();
         let mut causes = validate_object_meta(obj.meta(), self.kind.namespaced, &|n: &str| {
             self.kind.name_problems(n)
@@ -1336,6 +1337,7 @@ impl<K: Resource> Api<K> {
         if !causes.is_empty() {
             return Err(self.invalid(&name, causes));
         }
+        omit_empty_collections(next.meta_mut());
         self.kind.hooks.canonicalize(&mut next);
         let mut next = self.owned_fields_that_exist(next)?;
         if self.kind.tracks_generation

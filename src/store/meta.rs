@@ -199,6 +199,26 @@ impl ObjectMetaExt for ObjectMeta {
     }
 }
 
+/// Drops the empty collections of `meta` (`labels: {}`, `finalizers: []`, …): kube-apiserver
+/// stores metadata through Go's `omitempty` encoding, so an empty one reads back as absent.
+pub(crate) fn omit_empty_collections(meta: &mut ObjectMeta) {
+    if meta.labels.as_ref().is_some_and(BTreeMap::is_empty) {
+        meta.labels = None;
+    }
+    if meta.annotations.as_ref().is_some_and(BTreeMap::is_empty) {
+        meta.annotations = None;
+    }
+    if meta.finalizers.as_ref().is_some_and(Vec::is_empty) {
+        meta.finalizers = None;
+    }
+    if meta.owner_references.as_ref().is_some_and(Vec::is_empty) {
+        meta.owner_references = None;
+    }
+    if meta.managed_fields.as_ref().is_some_and(Vec::is_empty) {
+        meta.managed_fields = None;
+    }
+}
+
 /// The type of metadata timestamps (`creationTimestamp`, `deletionTimestamp`).
 #[cfg(not(feature = "k8s-openapi"))]
 pub(crate) type MetaTime = Time;

@@ -175,3 +175,47 @@ fn a_kind_without_generation_never_gets_one_through_create_change_or_delete() {
         assert_eq!(deleting.metadata.generation, None);
     });
 }
+
+#[test]
+fn empty_metadata_collections_are_stored_as_absent_as_kube_apiserver_stores_them() {
+    on_each_store(|store| {
+        let pods = pod_api(store, "test-ns");
+        let mut sent = pod("foo");
+        sent.metadata.labels = Some(Default::default());
+        sent.metadata.annotations = Some(Default::default());
+        sent.metadata.finalizers = Some(Vec::new());
+        sent.metadata.owner_references = Some(Vec::new());
+        let created = pods.create(&PostParams::default(), &sent).unwrap();
+        assert_eq!(created.metadata.labels, None);
+        assert_eq!(created.metadata.annotations, None);
+        assert_eq!(created.metadata.finalizers, None);
+        assert_eq!(created.metadata.owner_references, None);
+        assert_eq!(pods.get("foo").unwrap(), created);
+        // A merge patch that empties the labels leaves none, and `{}` where there were none
+        // changes nothing.
+        let labelled = pods
+            .patch(
+                "foo",
+                &apistore::PatchParams::default(),
+                &apistore::Patch::Merge(serde_json::json!({"metadata": {"labels": {"a": "b"}}})),
+            )
+            .unwrap();
+        let emptied = pods
+            .patch(
+                "foo",
+                &apistore::PatchParams::default(),
+                &apistore::Patch::Merge(serde_json::json!({"metadata": {"labels": {"a": null}}})),
+            )
+            .unwrap();
+        assert_eq!(emptied.metadata.labels, None);
+        assert_ne!(rv(&emptied), rv(&labelled));
+        let unchanged = pods
+            .patch(
+                "foo",
+                &apistore::PatchParams::default(),
+                &apistore::Patch::Merge(serde_json::json!({"metadata": {"annotations": {}}})),
+            )
+            .unwrap();
+        assert_eq!(unchanged, emptied, "an empty map is no change");
+    });
+}
