@@ -105,6 +105,22 @@ impl DynamicStrategy for NamespaceStrategy {
         NAMESPACE_FIELDS.prune(&mut obj.data);
         decode::<NamespaceShape>("Namespace", obj).map(drop)
     }
+
+    fn canonicalize(&self, obj: &mut DynamicObject) {
+        label_with_name(obj);
+    }
+}
+
+/// The label kube-apiserver gives every namespace: its own name, set after a generated name
+/// is known and on every write, so it cannot be changed or removed.
+const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+fn label_with_name(obj: &mut DynamicObject) {
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    obj.metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert(NAME_LABEL.to_string(), name);
 }
 
 /// The strategy of `namespaces/{name}/finalize`, through which kube-apiserver's namespace
@@ -131,6 +147,10 @@ impl DynamicStrategy for NamespaceFinalizeStrategy {
             }
         }
         Ok(())
+    }
+
+    fn canonicalize(&self, obj: &mut DynamicObject) {
+        label_with_name(obj);
     }
 
     fn validate_update(&self, obj: &DynamicObject, _old: &DynamicObject) -> Vec<StatusCause> {

@@ -807,3 +807,55 @@ fn strict_field_validation_names_unknown_fields_at_any_depth_of_a_core_kind() {
         assert!(warned.body["spec"].get("typo").is_none(), "{}", warned.body);
     });
 }
+
+#[test]
+fn every_namespace_is_labelled_with_its_name_and_keeps_the_label() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            &body(json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"generateName": "team-", "labels": {"a": "b"}}})),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        let name = created.body["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            created.body["metadata"]["labels"],
+            json!({"a": "b", "kubernetes.io/metadata.name": name})
+        );
+        let patched = send(
+            &s,
+            Method::PATCH,
+            &format!("/api/v1/namespaces/{name}"),
+            MERGE,
+            br#"{"metadata":{"labels":{"kubernetes.io/metadata.name":"other","a":null}}}"#,
+        )
+        .await;
+        assert_eq!(patched.code, StatusCode::OK, "{}", patched.body);
+        assert_eq!(
+            patched.body["metadata"]["labels"],
+            json!({"kubernetes.io/metadata.name": name})
+        );
+        let default = send(&s, Method::GET, "/api/v1/namespaces/default", JSON, b"").await;
+        assert_eq!(
+            default.body["metadata"]["labels"],
+            json!({"kubernetes.io/metadata.name": "default"})
+        );
+        let selected = send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces?labelSelector=kubernetes.io%2Fmetadata.name%3Dkube-system",
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(selected.body["items"].as_array().unwrap().len(), 1);
+    });
+}
