@@ -682,9 +682,14 @@ impl Server {
                     return self.delete_namespace(name, &dp, &request).await;
                 }
                 match backend.delete(ns, name, &dp).await? {
-                    Answer::Object(out) => {
+                    // Still there, waiting on its finalizers: the object, marked.
+                    Answer::Object(out) if out.metadata.finalizers.is_some() => {
                         Ok(self.object_response(resource, StatusCode::OK, &out, &request))
                     }
+                    Answer::Object(out) => Ok(errors::json(
+                        StatusCode::OK,
+                        &deleted_status(resource, &out),
+                    )),
                     Answer::Status(status) => {
                         Ok(errors::json(status_code(&status, StatusCode::OK), &status))
                     }
@@ -894,7 +899,17 @@ impl Server {
                 }
             }
         }
-        let out = namespaces.delete(name, dp).await?;
+        let mut out = namespaces.delete(name, dp).await?;
+        // kube-apiserver answers with the namespace marked Terminating, which its namespace
+        // controller then empties and removes; here that work is already done.
+        if out.metadata.deletion_timestamp.is_none() {
+            // Through JSON: metadata's timestamp type depends on the build's features.
+            out.metadata.deletion_timestamp =
+                serde_json::from_value(json!(apistore::Time::now())).ok();
+        }
+        if let Value::Object(map) = &mut out.data {
+            map.insert("status".into(), json!({"phase": "Terminating"}));
+        }
         Ok(self.object_response(self.namespaces(), StatusCode::OK, &out, request))
     }
 
@@ -1114,6 +1129,24 @@ fn kube_verb(request: &Req, target: &Target<'_>) -> &'static str {
 }
 
 /// The HTTP code a `Status` answer carries (`fallback` when it carries none).
+/// What kube-apiserver's generic store answers for an object it deleted at once: `Success`,
+/// naming the object by its resource (`"kind": "configmaps"`, as upstream) and uid, which
+/// `kubectl delete --wait` watches for.
+fn deleted_status(resource: &ServedResource, obj: &DynamicObject) -> apistore::Status {
+    apistore::Status {
+        metadata: Some(apistore::ListMeta::default()),
+        status: Some("Success".into()),
+        details: Some(apistore::StatusDetails {
+            name: obj.metadata.name.clone(),
+            group: Some(resource.ar.group.clone()).filter(|g| !g.is_empty()),
+            kind: Some(resource.ar.plural.clone()),
+            uid: obj.metadata.uid.clone(),
+            ..apistore::StatusDetails::default()
+        }),
+        ..apistore::Status::default()
+    }
+}
+
 fn status_code(status: &apistore::Status, fallback: StatusCode) -> StatusCode {
     status
         .code

@@ -859,3 +859,82 @@ fn every_namespace_is_labelled_with_its_name_and_keeps_the_label() {
         assert_eq!(selected.body["items"].as_array().unwrap().len(), 1);
     });
 }
+
+#[test]
+fn a_delete_answers_success_naming_the_resource_unless_finalizers_keep_the_object() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("gone", json!({})),
+        )
+        .await;
+        let uid = created.body["metadata"]["uid"].clone();
+        let deleted = send(
+            &s,
+            Method::DELETE,
+            &format!("{CONFIG_MAPS}/gone"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(deleted.code, StatusCode::OK);
+        assert_eq!(
+            deleted.body,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": "gone", "kind": "configmaps", "uid": uid}})
+        );
+        send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &body(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kept", "finalizers": ["example.com/hold"]}})),
+        )
+        .await;
+        let marked = send(
+            &s,
+            Method::DELETE,
+            &format!("{CONFIG_MAPS}/kept"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(marked.code, StatusCode::OK);
+        assert_eq!(marked.body["kind"], "ConfigMap");
+        assert!(marked.body["metadata"]["deletionTimestamp"].is_string());
+        let streams = "/apis/image.openshift.io/v1/namespaces/default/imagestreams";
+        send(
+            &s,
+            Method::POST,
+            streams,
+            JSON,
+            &body(
+                json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                "metadata": {"name": "web"}}),
+            ),
+        )
+        .await;
+        let deleted = send(&s, Method::DELETE, &format!("{streams}/web"), JSON, b"").await;
+        assert_eq!(deleted.body["details"]["group"], "image.openshift.io");
+        assert_eq!(deleted.body["details"]["kind"], "imagestreams");
+        send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            &body(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n9"}})),
+        )
+        .await;
+        let namespace = send(&s, Method::DELETE, "/api/v1/namespaces/n9", JSON, b"").await;
+        assert_eq!(namespace.body["kind"], "Namespace", "{}", namespace.body);
+        assert_eq!(namespace.body["status"]["phase"], "Terminating");
+        assert!(namespace.body["metadata"]["deletionTimestamp"].is_string());
+        let missing = send(&s, Method::GET, "/api/v1/namespaces/n9", JSON, b"").await;
+        assert_eq!(missing.code, StatusCode::NOT_FOUND);
+    });
+}
