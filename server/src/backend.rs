@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use apistore::{
-    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectList, Patch, PatchParams,
-    PostParams, Resource, Status, Store, WatchEvent, WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GetParams, ListParams, ObjectList, Patch,
+    PatchParams, PostParams, Resource, Status, Store, WatchEvent, WatchParams,
 };
 use futures_core::Stream;
 use serde_json::Value;
@@ -47,6 +47,19 @@ pub trait Backend: Send + Sync {
     ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
         let _ = (namespace, name);
         Box::pin(async { Err(not_allowed("get")) })
+    }
+
+    /// `GET` of one object with a `resourceVersion`: any version up to the current one reads
+    /// the latest, a later one is TooLargeResourceVersion. Kinds not kept in the store read
+    /// the latest whatever the version.
+    fn get_at<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        gp: &'a GetParams,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        let _ = gp;
+        self.get(namespace, name)
     }
 
     /// `GET` of a collection.
@@ -182,6 +195,15 @@ impl Backend for Dynamic {
         name: &'a str,
     ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
         Box::pin(async move { self.api(namespace).get(name).await })
+    }
+
+    fn get_at<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        gp: &'a GetParams,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move { self.api(namespace).get_with(name, gp).await })
     }
 
     fn list<'a>(
@@ -375,6 +397,15 @@ impl<K: Resource> Backend for Typed<K> {
         name: &'a str,
     ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
         Box::pin(async move { self.to_json(&self.api(namespace).get(name).await?) })
+    }
+
+    fn get_at<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        gp: &'a GetParams,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move { self.to_json(&self.api(namespace).get_with(name, gp).await?) })
     }
 
     fn list<'a>(

@@ -224,6 +224,15 @@ impl Backend for EventsV1 {
         Box::pin(async move { Ok(to_v1(&self.core.get(namespace, name).await?)) })
     }
 
+    fn get_at<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        gp: &'a apistore::GetParams,
+    ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
+        Box::pin(async move { Ok(to_v1(&self.core.get_at(namespace, name, gp).await?)) })
+    }
+
     fn list<'a>(
         &'a self,
         namespace: Option<&'a str>,

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apistore::{
-    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectList, Patch, PatchParams,
-    PostParams, Preconditions, PropagationPolicy, Store, VersionMatch, WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GetParams, ListParams, ObjectList, Patch,
+    PatchParams, PostParams, Preconditions, PropagationPolicy, Store, VersionMatch, WatchParams,
 };
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
@@ -598,7 +598,12 @@ impl Server {
                     Ok(errors::json(StatusCode::OK, &out))
                 }
                 _ => {
-                    let obj = backend.get(ns, name).await?;
+                    let obj = match request.query.get("resourceVersion") {
+                        Some(version) if !version.is_empty() => {
+                            backend.get_at(ns, name, &GetParams::at(version)).await?
+                        }
+                        _ => backend.get(ns, name).await?,
+                    };
                     Ok(self.object_response(resource, StatusCode::OK, &obj, &request))
                 }
             },

@@ -938,3 +938,54 @@ fn a_delete_answers_success_naming_the_resource_unless_finalizers_keep_the_objec
         assert_eq!(missing.code, StatusCode::NOT_FOUND);
     });
 }
+
+#[test]
+fn a_get_at_a_resource_version_beyond_the_store_is_too_large() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("v", json!({})),
+        )
+        .await;
+        let rv = created.body["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let at = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/v?resourceVersion={rv}"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(at.code, StatusCode::OK);
+        let beyond = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/v?resourceVersion=9223372036854775807"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(beyond.code, StatusCode::GATEWAY_TIMEOUT, "{}", beyond.body);
+        assert_eq!(beyond.body["reason"], "Timeout");
+        assert_eq!(
+            beyond.body["details"]["causes"][0]["reason"],
+            "ResourceVersionTooLarge"
+        );
+        let junk = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/v?resourceVersion=abc"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(junk.code, StatusCode::BAD_REQUEST, "{}", junk.body);
+    });
+}
