@@ -114,6 +114,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create"],
+            schema: Some(Arc::new(crate::schemas::image_stream_import())),
             unknown_fields: Some(Arc::new(unknown_fields_of::<ImageStreamImport>)),
             ..base(
                 imports_ar.clone(),
@@ -123,6 +124,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         },
         ServedResource {
             verbs: vec!["create"],
+            schema: Some(Arc::new(crate::schemas::image_stream_mapping())),
             unknown_fields: Some(Arc::new(unknown_fields_of::<ImageStreamMapping>)),
             ..base(
                 mappings_ar.clone(),

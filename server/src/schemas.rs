@@ -665,6 +665,141 @@ pub fn image_stream_image() -> KindSchema {
     )
 }
 
+/// image.openshift.io/v1 ImageStreamMapping.
+pub fn image_stream_mapping() -> KindSchema {
+    with_meta(
+        format!("{IMAGE}.ImageStreamMapping"),
+        kind(
+            "image.openshift.io",
+            "v1",
+            "ImageStreamMapping",
+            "Tags an image into an image stream: the image is created if new, and the tag's history gains it.",
+            json!({
+                "image": reference(&format!("{IMAGE}.Image"), "The image to tag."),
+                "tag": string("The tag of the stream (named by the mapping's name) to point at the image."),
+            }),
+        ),
+        image_components(),
+    )
+}
+
+/// image.openshift.io/v1 ImageStreamImport.
+pub fn image_stream_import() -> KindSchema {
+    let mut rest = image_stream_components();
+    rest.extend(image_components());
+    // The stream an import writes, as its status reports it.
+    rest.extend(image_stream().components.into_iter().take(1));
+    rest.extend(import_components());
+    with_meta(
+        format!("{IMAGE}.ImageStreamImport"),
+        kind(
+            "image.openshift.io",
+            "v1",
+            "ImageStreamImport",
+            "Looks images up in a registry and, when asked, imports them into an image stream.",
+            json!({
+                "spec": reference(&format!("{IMAGE}.ImageStreamImportSpec"), "What to look up or import."),
+                "status": reference(&format!("{IMAGE}.ImageStreamImportStatus"), "What was found, and the stream as written."),
+            }),
+        ),
+        rest,
+    )
+}
+
+/// The schemas an ImageStreamImport's spec and status refer to.
+fn import_components() -> Vec<(String, Value)> {
+    let policies = |fields: Value| {
+        let mut properties = json!({
+            "from": reference(&format!("{CORE}.ObjectReference"), "The DockerImage to look up."),
+            "importPolicy": reference(&format!("{IMAGE}.TagImportPolicy"), "How the image is imported."),
+            "includeManifest": boolean("Return the image's manifest in the status."),
+            "referencePolicy": reference(&format!("{IMAGE}.TagReferencePolicy"), "How consumers refer to the imported image."),
+        });
+        if let (Value::Object(all), Value::Object(more)) = (&mut properties, fields) {
+            all.extend(more);
+        }
+        properties
+    };
+    vec![
+        (
+            format!("{IMAGE}.ImageStreamImportSpec"),
+            json!({"type": "object", "required": ["import"], "description": "What an import looks up.",
+            "properties": {
+                "images": atomic_list(&format!("{IMAGE}.ImageImportSpec"), "Single images to look up."),
+                "import": boolean("Write what is found into the stream (false: only look it up)."),
+                "repository": reference(&format!("{IMAGE}.RepositoryImportSpec"), "A whole repository to look up."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.ImageImportSpec"),
+            json!({"type": "object", "required": ["from"], "description": "One image to look up.",
+            "properties": policies(json!({
+                "to": reference(&format!("{CORE}.LocalObjectReference"), "The tag to import it into."),
+            }))}),
+        ),
+        (
+            format!("{IMAGE}.RepositoryImportSpec"),
+            json!({"type": "object", "required": ["from"], "description": "A repository whose tags are looked up.",
+            "properties": policies(json!({}))}),
+        ),
+        (
+            format!("{IMAGE}.ImageStreamImportStatus"),
+            object(
+                "What an import found.",
+                json!({
+                    "images": atomic_list(&format!("{IMAGE}.ImageImportStatus"), "One entry per image of the spec."),
+                    "import": reference(&format!("{IMAGE}.ImageStream"), "The stream as written, when importing."),
+                    "repository": reference(&format!("{IMAGE}.RepositoryImportStatus"), "What the repository held."),
+                }),
+            ),
+        ),
+        (
+            format!("{IMAGE}.ImageImportStatus"),
+            json!({"type": "object", "required": ["status"], "description": "The result of looking up one image.",
+            "properties": {
+                "image": reference(&format!("{IMAGE}.Image"), "The image found."),
+                "manifests": atomic_list(&format!("{IMAGE}.Image"), "The sub-manifests of a manifest list."),
+                "status": reference(&format!("{META}.Status"), "Whether the lookup succeeded."),
+                "tag": string("The tag it was found under."),
+            }}),
+        ),
+        (
+            format!("{IMAGE}.RepositoryImportStatus"),
+            object(
+                "The result of looking up a repository.",
+                json!({
+                    "additionalTags": {"type": "array", "items": {"type": "string", "default": ""},
+                        "description": "Tags beyond the import limit, not imported."},
+                    "images": atomic_list(&format!("{IMAGE}.ImageImportStatus"), "The tags found."),
+                    "status": reference(&format!("{META}.Status"), "Whether the lookup succeeded."),
+                }),
+            ),
+        ),
+        (
+            format!("{CORE}.LocalObjectReference"),
+            json!({"type": "object", "x-kubernetes-map-type": "atomic",
+                "description": "A reference to an object in the same namespace.",
+                "properties": {"name": string("The referent's name.")}}),
+        ),
+        (
+            format!("{META}.Status"),
+            object(
+                "The outcome of an operation.",
+                json!({
+                    "apiVersion": string("Status's API version (v1)."),
+                    "code": integer("int32", "The HTTP status code, if any."),
+                    "details": {"type": "object", "description": "The object concerned and the causes of a failure."},
+                    "kind": string("Status."),
+                    "message": string("A human-readable description."),
+                    "metadata": {"type": "object", "description": "List metadata."},
+                    "reason": string("A machine-readable reason."),
+                    "status": string("Success or Failure."),
+                }),
+            ),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,6 +827,13 @@ mod tests {
             event(),
             event_v1(),
             image_stream(),
+            image(),
+            image_signature(),
+            image_stream_tag(),
+            image_tag(),
+            image_stream_image(),
+            image_stream_mapping(),
+            image_stream_import(),
         ] {
             let names: Vec<&str> = schema.components.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(names[0], schema.name);
