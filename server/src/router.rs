@@ -934,7 +934,7 @@ impl Server {
         if let Some(send) = q.get("sendInitialEvents").filter(|s| !s.is_empty()) {
             wp.send_initial_events = Some(is_true(Some(send)));
         }
-        wp.version_match = version_match(q.get("resourceVersionMatch"))?;
+        wp.version_match = version_match(q.get("resourceVersionMatch"), true)?;
         let version = q.get("resourceVersion").cloned().unwrap_or_default();
         let events = target
             .resource
@@ -1247,27 +1247,39 @@ where
     }
 }
 
-fn version_match(value: Option<&String>) -> apistore::Result<VersionMatch> {
+/// `resourceVersionMatch` of a list (`watch` false) or a watch; an unknown value is
+/// apimachinery's 422 on ListOptions, naming the values the verb takes.
+fn version_match(value: Option<&String>, watch: bool) -> apistore::Result<VersionMatch> {
     match value.map(String::as_str) {
         None | Some("") => Ok(VersionMatch::Unset),
         Some("Exact") => Ok(VersionMatch::Exact),
         Some("NotOlderThan") => Ok(VersionMatch::NotOlderThan),
-        Some(other) => Err(apistore::Error::invalid(
-            "",
-            "",
-            "",
-            vec![apistore::StatusCause::new(
+        Some(other) => {
+            let supported = if watch {
+                "\"NotOlderThan\""
+            } else {
+                "\"Exact\", \"NotOlderThan\", \"\""
+            };
+            Err(invalid_list_options(apistore::StatusCause::new(
                 "FieldValueNotSupported",
                 "resourceVersionMatch",
-                format!(
-                    "Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\""
-                ),
-            )],
-        )),
+                format!("Unsupported value: {other:?}: supported values: {supported}"),
+            )))
+        }
     }
 }
 
+fn invalid_list_options(cause: apistore::StatusCause) -> apistore::Error {
+    apistore::Error::invalid("meta.k8s.io", "ListOptions", "", vec![cause])
+}
+
 fn list_params(q: &HashMap<String, String>) -> apistore::Result<ListParams> {
+    if q.get("sendInitialEvents").is_some_and(|v| !v.is_empty()) {
+        return Err(invalid_list_options(apistore::StatusCause::forbidden(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for list",
+        )));
+    }
     let limit = match q.get("limit").filter(|s| !s.is_empty()) {
         Some(text) => Some(
             text.parse::<i64>()
@@ -1284,7 +1296,7 @@ fn list_params(q: &HashMap<String, String>) -> apistore::Result<ListParams> {
             .map(|l| u32::try_from(l).unwrap_or(u32::MAX)),
         continue_token: q.get("continue").filter(|s| !s.is_empty()).cloned(),
         resource_version: q.get("resourceVersion").filter(|s| !s.is_empty()).cloned(),
-        version_match: version_match(q.get("resourceVersionMatch"))?,
+        version_match: version_match(q.get("resourceVersionMatch"), false)?,
     })
 }
 

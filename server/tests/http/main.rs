@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod answers;
 mod core_kinds;
 mod custom_resources;
 

@@ -1,0 +1,167 @@
+//! What kube-apiserver answers whatever the kind: the Status of a delete, reads at a
+//! `resourceVersion`, and the ListOptions a request may not combine.
+
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::{run, send, server, JSON};
+
+const CONFIG_MAPS: &str = "/api/v1/namespaces/default/configmaps";
+
+fn body(value: Value) -> Vec<u8> {
+    serde_json::to_vec(&value).unwrap()
+}
+
+fn config_map(name: &str) -> Vec<u8> {
+    body(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}))
+}
+
+#[test]
+fn a_delete_answers_success_naming_the_resource_unless_finalizers_keep_the_object() {
+    run(async {
+        let s = server();
+        let created = send(&s, Method::POST, CONFIG_MAPS, JSON, &config_map("gone")).await;
+        let uid = created.body["metadata"]["uid"].clone();
+        let deleted = send(
+            &s,
+            Method::DELETE,
+            &format!("{CONFIG_MAPS}/gone"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(deleted.code, StatusCode::OK);
+        assert_eq!(
+            deleted.body,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": "gone", "kind": "configmaps", "uid": uid}})
+        );
+        send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &body(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kept", "finalizers": ["example.com/hold"]}})),
+        )
+        .await;
+        let marked = send(
+            &s,
+            Method::DELETE,
+            &format!("{CONFIG_MAPS}/kept"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(marked.code, StatusCode::OK);
+        assert_eq!(marked.body["kind"], "ConfigMap");
+        assert!(marked.body["metadata"]["deletionTimestamp"].is_string());
+        let streams = "/apis/image.openshift.io/v1/namespaces/default/imagestreams";
+        send(
+            &s,
+            Method::POST,
+            streams,
+            JSON,
+            &body(
+                json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                "metadata": {"name": "web"}}),
+            ),
+        )
+        .await;
+        let deleted = send(&s, Method::DELETE, &format!("{streams}/web"), JSON, b"").await;
+        assert_eq!(deleted.body["details"]["group"], "image.openshift.io");
+        assert_eq!(deleted.body["details"]["kind"], "imagestreams");
+        send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            &body(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n9"}})),
+        )
+        .await;
+        let namespace = send(&s, Method::DELETE, "/api/v1/namespaces/n9", JSON, b"").await;
+        assert_eq!(namespace.body["kind"], "Namespace", "{}", namespace.body);
+        assert_eq!(namespace.body["status"]["phase"], "Terminating");
+        assert!(namespace.body["metadata"]["deletionTimestamp"].is_string());
+        let missing = send(&s, Method::GET, "/api/v1/namespaces/n9", JSON, b"").await;
+        assert_eq!(missing.code, StatusCode::NOT_FOUND);
+    });
+}
+
+#[test]
+fn a_get_at_a_resource_version_beyond_the_store_is_too_large() {
+    run(async {
+        let s = server();
+        let created = send(&s, Method::POST, CONFIG_MAPS, JSON, &config_map("v")).await;
+        let rv = created.body["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let at = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/v?resourceVersion={rv}"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(at.code, StatusCode::OK);
+        let beyond = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/v?resourceVersion=9223372036854775807"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(beyond.code, StatusCode::GATEWAY_TIMEOUT, "{}", beyond.body);
+        assert_eq!(beyond.body["reason"], "Timeout");
+        assert_eq!(
+            beyond.body["details"]["causes"][0]["reason"],
+            "ResourceVersionTooLarge"
+        );
+        let junk = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/v?resourceVersion=abc"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(junk.code, StatusCode::BAD_REQUEST, "{}", junk.body);
+    });
+}
+
+#[test]
+fn list_options_a_list_cannot_take_are_invalid_list_options() {
+    run(async {
+        let s = server();
+        let initial = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}?sendInitialEvents=true"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(initial.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            initial.body["message"],
+            "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list"
+        );
+        let bogus = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}?resourceVersion=1&resourceVersionMatch=Bogus"),
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(bogus.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            bogus.body["message"],
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Unsupported value: \"Bogus\": supported values: \"Exact\", \"NotOlderThan\", \"\""
+        );
+        assert_eq!(bogus.body["details"]["kind"], "ListOptions");
+    });
+}
