@@ -251,9 +251,9 @@ impl ResourceTable {
             ("involvedObject.fieldPath", "/involvedObject/fieldPath"),
             ("reason", "/reason"),
             ("reportingComponent", "/reportingComponent"),
-            // Upstream falls back to `reportingComponent` when `source.component` is empty;
-            // here `source` selects `source.component` alone.
+            // `source.component`, or the reporting controller when that is empty, as upstream.
             ("source", "/source/component"),
+            ("source", "/reportingComponent"),
             ("type", "/type"),
         ] {
             events = events.with_selectable_field(field, pointer);

@@ -245,7 +245,9 @@ impl ApiResource {
 
     /// Makes `field` a field-selector field whose value is at the JSON pointer `pointer` of
     /// the object (a string, number or boolean; an absent field selects as `""`; an object or
-    /// array matches nothing).
+    /// array matches nothing). Naming a field again adds a fallback: its pointer is read when
+    /// the earlier ones hold nothing (as an event's `source` falls back to its reporting
+    /// controller).
     #[must_use]
     pub fn with_selectable_field(mut self, field: &str, pointer: &str) -> Self {
         self.selectable_fields
@@ -637,15 +639,23 @@ impl Hooks<DynamicObject> for DynamicHooks {
         Ok(())
     }
     fn field_value(&self, obj: &DynamicObject, field: &str) -> Option<String> {
-        let (_, pointer) = self.selectable_fields.iter().find(|(f, _)| f == field)?;
-        // An absent field selects as the empty string, as a typed kind's unset field does.
-        match obj.data.pointer(pointer).unwrap_or(&Value::Null) {
-            Value::Null => Some(String::new()),
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
+        let mut empty = None;
+        for (_, pointer) in self.selectable_fields.iter().filter(|(f, _)| f == field) {
+            // An absent field selects as the empty string, as a typed kind's unset field does;
+            // a later pointer of the same field is read only when the earlier ones are empty.
+            let value = match obj.data.pointer(pointer).unwrap_or(&Value::Null) {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            if !value.is_empty() {
+                return Some(value);
+            }
+            empty = Some(value);
         }
+        empty
     }
     fn decoded(&self, obj: &mut DynamicObject) {
         if obj.types.as_ref() != Some(&self.types) {

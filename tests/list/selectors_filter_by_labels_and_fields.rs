@@ -145,3 +145,38 @@ fn delete_collection_deletes_what_the_selector_matches_each_in_its_own_revision(
         assert_nothing_written_since(store, rv(&gone.items[1]));
     });
 }
+
+#[test]
+fn a_field_named_twice_selects_by_its_fallback_when_the_first_pointer_is_empty() {
+    let store = apistore::Store::memory();
+    let events = apistore::ApiResource::namespaced("", "v1", "Event", "events")
+        .with_selectable_field("source", "/source/component")
+        .with_selectable_field("source", "/reportingComponent");
+    let api = store.namespaced_with("ns", &events);
+    for (name, data) in [
+        (
+            "old",
+            serde_json::json!({"source": {"component": "kubelet"}}),
+        ),
+        ("new", serde_json::json!({"reportingComponent": "kubelet"})),
+        (
+            "both",
+            serde_json::json!({"source": {"component": "scheduler"}, "reportingComponent": "kubelet"}),
+        ),
+        ("none", serde_json::json!({})),
+    ] {
+        let obj = apistore::DynamicObject::new(name, &events).data(data);
+        api.create(&PostParams::default(), &obj).unwrap();
+    }
+    let names = |selector: &str| -> Vec<String> {
+        api.list(&ListParams::default().fields(selector))
+            .unwrap()
+            .items
+            .iter()
+            .map(|o| o.metadata.name.clone().unwrap())
+            .collect()
+    };
+    assert_eq!(names("source=kubelet"), ["new", "old"]);
+    assert_eq!(names("source=scheduler"), ["both"]);
+    assert_eq!(names("source="), ["none"]);
+}
