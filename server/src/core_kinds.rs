@@ -75,8 +75,7 @@ impl DynamicStrategy for NamespaceStrategy {
         obj: &mut DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        NAMESPACE_FIELDS.prune(&mut obj.data);
-        decode::<NamespaceShape>("Namespace", obj)?;
+        decode_known::<NamespaceShape>(&NAMESPACE_FIELDS, "Namespace", obj)?;
         if let Value::Object(map) = &mut obj.data {
             map.insert("status".into(), json!({"phase": "Active"}));
         }
@@ -90,8 +89,7 @@ impl DynamicStrategy for NamespaceStrategy {
         old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        NAMESPACE_FIELDS.prune(&mut obj.data);
-        decode::<NamespaceShape>("Namespace", obj)?;
+        decode_known::<NamespaceShape>(&NAMESPACE_FIELDS, "Namespace", obj)?;
         set_finalizers(obj, old.data.pointer("/spec/finalizers").cloned());
         Ok(())
     }
@@ -102,8 +100,7 @@ impl DynamicStrategy for NamespaceStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        NAMESPACE_FIELDS.prune(&mut obj.data);
-        decode::<NamespaceShape>("Namespace", obj).map(drop)
+        decode_known::<NamespaceShape>(&NAMESPACE_FIELDS, "Namespace", obj).map(drop)
     }
 
     fn canonicalize(&self, obj: &mut DynamicObject) {
@@ -139,8 +136,7 @@ impl DynamicStrategy for NamespaceFinalizeStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        NAMESPACE_FIELDS.prune(&mut obj.data);
-        decode::<NamespaceShape>("Namespace", obj)?;
+        decode_known::<NamespaceShape>(&NAMESPACE_FIELDS, "Namespace", obj)?;
         if let Some(Value::Object(spec)) = obj.data.get_mut("spec") {
             if spec.get("finalizers").is_some_and(is_empty) {
                 spec.remove("finalizers");
@@ -243,16 +239,24 @@ impl ConfigMapStrategy {
     }
 }
 
+impl ConfigMapStrategy {
+    /// A config map as its typed decode and encode would leave it: unknown fields dropped,
+    /// field types checked, empty fields left out.
+    fn prepare(obj: &mut DynamicObject) -> apistore::Result<()> {
+        CONFIG_MAP_FIELDS.prune(&mut obj.data);
+        ConfigMapStrategy::check_types(obj)?;
+        omit_empty(obj, &["data", "binaryData", "immutable"]);
+        Ok(())
+    }
+}
+
 impl DynamicStrategy for ConfigMapStrategy {
     fn prepare_for_create(
         &self,
         obj: &mut DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        CONFIG_MAP_FIELDS.prune(&mut obj.data);
-        ConfigMapStrategy::check_types(obj)?;
-        omit_empty(obj, &["data", "binaryData", "immutable"]);
-        Ok(())
+        ConfigMapStrategy::prepare(obj)
     }
 
     fn prepare_for_update(
@@ -261,10 +265,7 @@ impl DynamicStrategy for ConfigMapStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        CONFIG_MAP_FIELDS.prune(&mut obj.data);
-        ConfigMapStrategy::check_types(obj)?;
-        omit_empty(obj, &["data", "binaryData", "immutable"]);
-        Ok(())
+        ConfigMapStrategy::prepare(obj)
     }
 
     fn validate_create(&self, obj: &DynamicObject) -> Vec<StatusCause> {
@@ -350,8 +351,7 @@ impl SecretStrategy {
     /// kube-apiserver's secret defaulting: no type is `Opaque`, and the write-only `stringData`
     /// is merged into `data` (base64), overriding keys it shares with it.
     fn default_type(obj: &mut DynamicObject) -> apistore::Result<()> {
-        SECRET_FIELDS.prune(&mut obj.data);
-        decode::<SecretShape>("Secret", obj)?;
+        decode_known::<SecretShape>(&SECRET_FIELDS, "Secret", obj)?;
         let Value::Object(map) = &mut obj.data else {
             return Ok(());
         };
@@ -566,6 +566,17 @@ fn json_object_problem(bytes: &[u8]) -> Option<String> {
 
 /// Checks `obj`'s body decodes as `T`: a field of the wrong type (bad base64 in a secret) is
 /// a 400, as kube-apiserver's typed decoder answers it.
+/// `obj` without the fields `known` lacks, then decoded as `T`: what decoding the body into
+/// kube-apiserver's Go type drops, and what it refuses.
+fn decode_known<T: DeserializeOwned>(
+    known: &KnownFields,
+    kind: &str,
+    obj: &mut DynamicObject,
+) -> apistore::Result<T> {
+    known.prune(&mut obj.data);
+    decode(kind, obj)
+}
+
 fn decode<T: DeserializeOwned>(kind: &str, obj: &DynamicObject) -> apistore::Result<T> {
     T::deserialize(&obj.data).map_err(|e| decode_error(kind, &e))
 }
@@ -653,8 +664,7 @@ impl DynamicStrategy for EventStrategy {
         obj: &mut DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        EVENT_FIELDS.prune(&mut obj.data);
-        decode::<EventShape>("Event", obj).map(drop)
+        decode_known::<EventShape>(&EVENT_FIELDS, "Event", obj).map(drop)
     }
 
     fn prepare_for_update(
@@ -663,8 +673,7 @@ impl DynamicStrategy for EventStrategy {
         _old: &DynamicObject,
         _ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
-        EVENT_FIELDS.prune(&mut obj.data);
-        decode::<EventShape>("Event", obj).map(drop)
+        decode_known::<EventShape>(&EVENT_FIELDS, "Event", obj).map(drop)
     }
 
     fn validate_create(&self, obj: &DynamicObject) -> Vec<StatusCause> {
