@@ -110,7 +110,7 @@ impl DynamicStrategy for NamespaceStrategy {
 
 /// The label kube-apiserver gives every namespace: its own name, set after a generated name
 /// is known and on every write, so it cannot be changed or removed.
-const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 fn label_with_name(obj: &mut DynamicObject) {
     let name = obj.metadata.name.clone().unwrap_or_default();

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Tokens;
 use crate::backend::Answer;
+use crate::core_kinds::NAME_LABEL;
 use crate::discovery;
 use crate::errors::{self, Body};
 use crate::metrics::{self, Metrics};
@@ -101,6 +102,16 @@ impl Server {
                     Err(e) if !e.is_already_exists() => return Err(e),
                     _ => {}
                 }
+            }
+        }
+        // Namespaces written before they carried their name label get it now, as
+        // kube-apiserver's defaulting gives it to namespaces read from older stores.
+        for ns in namespaces.list(&ListParams::default())?.items {
+            let name = ns.metadata.name.clone().unwrap_or_default();
+            let labelled =
+                ns.metadata.labels.as_ref().and_then(|l| l.get(NAME_LABEL)) == Some(&name);
+            if !labelled {
+                namespaces.update(&name, Ok)?;
             }
         }
         let (table, custom) = server.custom_table()?;

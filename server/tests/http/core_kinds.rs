@@ -772,6 +772,28 @@ fn fields_a_core_kind_lacks_are_dropped_from_creates_updates_and_patches() {
 }
 
 #[test]
+fn namespaces_stored_without_their_name_label_get_it_when_the_server_starts() {
+    run(async {
+        let store = apistore::Store::memory();
+        // Written as an older server wrote it: through a kind without the namespace strategy.
+        let plain = apistore::ApiResource::cluster("", "v1", "Namespace", "namespaces");
+        store
+            .all_with(&plain)
+            .create(
+                &apistore::PostParams::default(),
+                &apistore::DynamicObject::new("old", &plain),
+            )
+            .unwrap();
+        let s = apistore_server::Server::new(store).unwrap();
+        let old = send(&s, Method::GET, "/api/v1/namespaces/old", JSON, b"").await;
+        assert_eq!(
+            old.body["metadata"]["labels"],
+            json!({"kubernetes.io/metadata.name": "old"})
+        );
+    });
+}
+
+#[test]
 fn strict_field_validation_names_unknown_fields_at_any_depth_of_a_core_kind() {
     run(async {
         let s = server();
