@@ -25,7 +25,7 @@ use crate::discovery;
 use crate::errors::{self, Body};
 use crate::metrics::{self, Metrics};
 use crate::resources::{ResourceTable, ServedResource};
-use crate::table::{table, IncludeObject};
+use crate::table::{partial_object_metadata, table, IncludeObject};
 use crate::watch::{Form, WatchBody};
 
 /// kube-apiserver's limit on a request body (3 MiB).
@@ -952,13 +952,14 @@ impl Server {
             .backend
             .watch(target.namespace.as_deref(), &wp, &version)
             .await?;
-        let form = match table_request(request)? {
-            Some(include) => Form::Table {
+        let form = match response_shape(request)? {
+            Shape::Table(include) => Form::Table {
                 columns: target.resource.columns.clone(),
                 include,
                 headers: true,
             },
-            None => Form::Objects,
+            Shape::Metadata(api_version) => Form::Metadata(api_version),
+            Shape::Objects => Form::Objects,
         };
         let guard = self.metrics.watch_started();
         let mut response = Response::new(BodyExt::boxed(WatchBody::new(
@@ -980,8 +981,8 @@ impl Server {
         list: ObjectList<T>,
         request: &Req,
     ) -> Response<Body> {
-        match table_request(request) {
-            Ok(Some(include)) => errors::json(
+        match response_shape(request) {
+            Ok(Shape::Table(include)) => errors::json(
                 StatusCode::OK,
                 &table(
                     &resource.columns,
@@ -991,8 +992,16 @@ impl Server {
                     true,
                 ),
             ),
+            Ok(Shape::Metadata(api_version)) => errors::json(
+                StatusCode::OK,
+                &json!({"kind": "PartialObjectMetadataList", "apiVersion": api_version,
+                    "metadata": list.metadata,
+                    "items": list.items.iter()
+                        .map(|obj| partial_object_metadata(obj.borrow(), api_version))
+                        .collect::<Vec<_>>()}),
+            ),
             // Encoded straight from the items: no JSON tree of the page is built first.
-            Ok(None) => errors::json(
+            Ok(Shape::Objects) => errors::json(
                 StatusCode::OK,
                 &ListBody {
                     kind: format!("{}List", resource.ar.kind),
@@ -1012,8 +1021,8 @@ impl Server {
         obj: &DynamicObject,
         request: &Req,
     ) -> Response<Body> {
-        match table_request(request) {
-            Ok(Some(include)) => errors::json(
+        match response_shape(request) {
+            Ok(Shape::Table(include)) => errors::json(
                 code,
                 &table(
                     &resource.columns,
@@ -1023,7 +1032,10 @@ impl Server {
                     true,
                 ),
             ),
-            Ok(None) => errors::json(code, obj),
+            Ok(Shape::Metadata(api_version)) => {
+                errors::json(code, &partial_object_metadata(obj, api_version))
+            }
+            Ok(Shape::Objects) => errors::json(code, obj),
             Err(e) => errors::error(&e),
         }
     }
@@ -1312,20 +1324,46 @@ fn list_params(q: &HashMap<String, String>) -> apistore::Result<ListParams> {
 }
 
 /// `Some(include)` when the Accept header asks for a Table.
-fn table_request(request: &Req) -> apistore::Result<Option<IncludeObject>> {
-    let wants_table = request
-        .accept
-        .split(',')
-        .next()
-        .is_some_and(|first| first.contains("as=Table"));
-    if !wants_table {
-        return Ok(None);
+/// How the Accept header asks for objects.
+enum Shape {
+    /// As they are.
+    Objects,
+    /// As Table rows carrying this much of their objects.
+    Table(IncludeObject),
+    /// As `PartialObjectMetadata` of this API version (`as=PartialObjectMetadata` or
+    /// `…List`, which kube-rs's `*_metadata` verbs and client-go's metadata informers ask for).
+    Metadata(&'static str),
+}
+
+/// The shape the first type of the Accept header asks for.
+fn response_shape(request: &Req) -> apistore::Result<Shape> {
+    let first = request.accept.split(',').next().unwrap_or_default();
+    let param = |name: &str| {
+        first
+            .split(';')
+            .skip(1)
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim())
+    };
+    match param("as") {
+        Some("Table") => {
+            IncludeObject::parse(request.query.get("includeObject").map(String::as_str))
+                .map(Shape::Table)
+                .ok_or_else(|| {
+                    apistore::Error::bad_request(
+                        "includeObject must be one of None, Metadata or Object",
+                    )
+                })
+        }
+        Some("PartialObjectMetadata" | "PartialObjectMetadataList") => {
+            Ok(Shape::Metadata(match param("v") {
+                Some("v1beta1") => "meta.k8s.io/v1beta1",
+                _ => "meta.k8s.io/v1",
+            }))
+        }
+        _ => Ok(Shape::Objects),
     }
-    IncludeObject::parse(request.query.get("includeObject").map(String::as_str))
-        .map(Some)
-        .ok_or_else(|| {
-            apistore::Error::bad_request("includeObject must be one of None, Metadata or Object")
-        })
 }
 
 /// What a PATCH body asks for.

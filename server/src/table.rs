@@ -277,8 +277,7 @@ pub fn table<T: std::borrow::Borrow<DynamicObject>>(
             let mut row = json!({"cells": cells});
             match include {
                 IncludeObject::Metadata => {
-                    row["object"] = json!({"kind": "PartialObjectMetadata",
-                        "apiVersion": "meta.k8s.io/v1", "metadata": obj.metadata});
+                    row["object"] = partial_object_metadata(obj, "meta.k8s.io/v1");
                 }
                 IncludeObject::Object => row["object"] = json!(obj),
                 IncludeObject::None => {}
@@ -292,6 +291,11 @@ pub fn table<T: std::borrow::Borrow<DynamicObject>>(
 
 /// `ObjectMeta.name`'s description, which the `Name` column carries.
 const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+
+/// `obj` as a `PartialObjectMetadata` of `api_version` (`meta.k8s.io/v1`): its metadata alone.
+pub fn partial_object_metadata(obj: &DynamicObject, api_version: &str) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": obj.metadata})
+}
 
 /// apimachinery's `duration.HumanDuration`: how kubectl and the API server print ages.
 pub fn human_duration(seconds: i64) -> String {

@@ -35,6 +35,8 @@ pub enum Form {
         /// True until the first object event went out with the column definitions.
         headers: bool,
     },
+    /// `PartialObjectMetadata` of this API version.
+    Metadata(&'static str),
 }
 
 /// The JSON lines of recent events, keyed by the shared object they carry, so an event going to
@@ -151,9 +153,9 @@ impl WatchBody {
                 let encoded = self.encoded.clone();
                 encoded.line(kind, &object, || encode_line(kind, &*object))
             }
-            Form::Table { .. } => {
-                let table = self.object(&object);
-                encode_line(kind, &table)
+            Form::Table { .. } | Form::Metadata(_) => {
+                let shaped = self.object(&object);
+                encode_line(kind, &shaped)
             }
         }
     }
@@ -161,6 +163,7 @@ impl WatchBody {
     fn object(&mut self, obj: &DynamicObject) -> Value {
         match &mut self.form {
             Form::Objects => json!(obj),
+            Form::Metadata(api_version) => crate::table::partial_object_metadata(obj, api_version),
             Form::Table {
                 columns,
                 include,

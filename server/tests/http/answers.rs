@@ -165,3 +165,41 @@ fn list_options_a_list_cannot_take_are_invalid_list_options() {
         assert_eq!(bogus.body["details"]["kind"], "ListOptions");
     });
 }
+
+#[test]
+fn partial_object_metadata_is_answered_when_the_accept_header_asks_for_it() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, CONFIG_MAPS, JSON, &config_map("p")).await;
+        let one = crate::send_accept(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/p"),
+            JSON,
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1",
+            b"",
+        )
+        .await;
+        assert_eq!(one.body["kind"], "PartialObjectMetadata");
+        assert_eq!(one.body["apiVersion"], "meta.k8s.io/v1beta1");
+        assert_eq!(one.body["metadata"]["name"], "p");
+        assert!(one.body.get("data").is_none());
+        let list = crate::send_accept(
+            &s,
+            Method::GET,
+            CONFIG_MAPS,
+            JSON,
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+            b"",
+        )
+        .await;
+        assert_eq!(list.body["kind"], "PartialObjectMetadataList");
+        assert_eq!(list.body["apiVersion"], "meta.k8s.io/v1");
+        assert!(list.body["metadata"]["resourceVersion"].is_string());
+        assert_eq!(
+            list.body["items"][0],
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": one.body["metadata"]})
+        );
+    });
+}

@@ -128,6 +128,57 @@ async fn a_kube_watch_and_a_runtime_watcher_see_changes() {
 }
 
 #[tokio::test]
+async fn metadata_verbs_and_a_metadata_watcher_get_partial_object_metadata() {
+    let client = client();
+    let maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    maps.create(&PostParams::default(), &config_map("m", "web"))
+        .await
+        .expect("create");
+    let meta = maps.get_metadata("m").await.expect("get_metadata");
+    let types = meta.types.expect("type meta");
+    assert_eq!(
+        (types.api_version.as_str(), types.kind.as_str()),
+        ("meta.k8s.io/v1", "PartialObjectMetadata")
+    );
+    assert_eq!(meta.metadata.name.as_deref(), Some("m"));
+    let list = maps
+        .list_metadata(&ListParams::default().labels("app=web"))
+        .await
+        .expect("list_metadata");
+    assert_eq!(list.types.kind, "PartialObjectMetadataList");
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(
+        list.items[0].types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+    // kube-runtime's watcher on metadata alone: an initial list, then the changes.
+    let metas: Api<kube::core::PartialObjectMeta<ConfigMap>> =
+        Api::default_namespaced(client.clone());
+    let mut events = watcher(metas, watcher::Config::default())
+        .applied_objects()
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), events.try_next())
+        .await
+        .expect("in time")
+        .expect("no error")
+        .expect("an object");
+    assert_eq!(first.metadata.name.as_deref(), Some("m"));
+    maps.create(&PostParams::default(), &config_map("n", "db"))
+        .await
+        .expect("create");
+    let second = tokio::time::timeout(Duration::from_secs(5), events.try_next())
+        .await
+        .expect("in time")
+        .expect("no error")
+        .expect("an object");
+    assert_eq!(second.metadata.name.as_deref(), Some("n"));
+    assert_eq!(
+        second.types.map(|t| t.kind),
+        Some("PartialObjectMetadata".to_string())
+    );
+}
+
+#[tokio::test]
 async fn a_dynamic_api_reads_what_the_typed_one_wrote() {
     let client = client();
     let maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
