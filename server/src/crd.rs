@@ -650,12 +650,37 @@ impl CustomResourceStrategy {
         }
     }
 
-    fn problems(&self, obj: &DynamicObject) -> Vec<StatusCause> {
-        match &obj.data {
+    /// The schema's problems with `obj`, a write replacing `old` (None: a create).
+    fn problems(&self, obj: &DynamicObject, old: Option<&DynamicObject>) -> Vec<StatusCause> {
+        let mut causes = match &obj.data {
             Value::Object(map) => self.schema.validate(map),
             _ => self.schema.validate(&Map::new()),
+        };
+        if self.schema.has_rules() {
+            let old = old.map(rule_view);
+            causes.extend(self.schema.check_rules(&rule_view(obj), old.as_ref()));
         }
+        causes
     }
+}
+
+/// A custom resource as its CEL rules see it: its fields, `apiVersion`, `kind`, and of its
+/// metadata only `name` and `generateName`.
+fn rule_view(obj: &DynamicObject) -> Value {
+    let mut map = obj.data.as_object().cloned().unwrap_or_default();
+    if let Some(types) = &obj.types {
+        map.insert("apiVersion".into(), json!(types.api_version));
+        map.insert("kind".into(), json!(types.kind));
+    }
+    let mut metadata = Map::new();
+    if let Some(name) = &obj.metadata.name {
+        metadata.insert("name".into(), json!(name));
+    }
+    if let Some(prefix) = &obj.metadata.generate_name {
+        metadata.insert("generateName".into(), json!(prefix));
+    }
+    map.insert("metadata".into(), Value::Object(metadata));
+    Value::Object(map)
 }
 
 impl DynamicStrategy for CustomResourceStrategy {
@@ -689,19 +714,15 @@ impl DynamicStrategy for CustomResourceStrategy {
     }
 
     fn validate_create(&self, obj: &DynamicObject) -> Vec<StatusCause> {
-        self.problems(obj)
+        self.problems(obj, None)
     }
 
-    fn validate_update(&self, obj: &DynamicObject, _old: &DynamicObject) -> Vec<StatusCause> {
-        self.problems(obj)
+    fn validate_update(&self, obj: &DynamicObject, old: &DynamicObject) -> Vec<StatusCause> {
+        self.problems(obj, Some(old))
     }
 
-    fn validate_status_update(
-        &self,
-        obj: &DynamicObject,
-        _old: &DynamicObject,
-    ) -> Vec<StatusCause> {
-        self.problems(obj)
+    fn validate_status_update(&self, obj: &DynamicObject, old: &DynamicObject) -> Vec<StatusCause> {
+        self.problems(obj, Some(old))
     }
 
     fn decorates(&self) -> bool {

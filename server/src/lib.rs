@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod backend;
+mod cel_rules;
 mod core_kinds;
 mod crd;
 mod discovery;

@@ -1,9 +1,10 @@
 //! A custom resource's structural schema (`openAPIV3Schema`), compiled once per CRD version:
 //! validation with kube-apiserver's field errors, defaulting and pruning, as the apiextensions
-//! apiserver applies them to every write. CEL rules (`x-kubernetes-validations`) are not
-//! evaluated.
+//! apiserver applies them to every write, and its CEL rules (`x-kubernetes-validations`,
+//! `cel_rules.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use apistore::StatusCause;
 use regex::Regex;
@@ -38,6 +39,12 @@ pub struct Schema {
     /// `x-kubernetes-list-type` (`atomic`, `set`, `map`) and, for `map`, its keys.
     list_type: Option<String>,
     list_map_keys: Vec<String>,
+    /// `format` (`date-time` values are timestamps to CEL rules).
+    format: Option<String>,
+    /// The node's CEL rules.
+    rules: Vec<crate::cel_rules::Rule>,
+    /// True when the node or a node below it has CEL rules.
+    has_rules: bool,
 }
 
 /// A list's merge strategy in server-side apply: keyed by these fields, or a set (`None`).
@@ -80,6 +87,133 @@ impl Schema {
             }
         }
         causes
+    }
+
+    /// True when some node of the schema has CEL rules.
+    pub fn has_rules(&self) -> bool {
+        self.has_rules
+    }
+
+    /// The failures of the schema's CEL rules for `object` (the whole custom resource as
+    /// its rules see it: `apiVersion`, `kind`, `metadata.name` and `metadata.generateName`
+    /// and its other fields), with `old` the object it replaces on an update.
+    pub fn check_rules(&self, object: &Value, old: Option<&Value>) -> Vec<StatusCause> {
+        let mut causes = Vec::new();
+        self.check_rules_at(object, old, "", &mut causes);
+        causes
+    }
+
+    fn check_rules_at(
+        &self,
+        value: &Value,
+        old: Option<&Value>,
+        path: &str,
+        causes: &mut Vec<StatusCause>,
+    ) {
+        if !self.has_rules || value.is_null() {
+            return;
+        }
+        if !self.rules.is_empty() {
+            let new = self.to_cel(value);
+            let old_value = old.map(|o| self.to_cel(o));
+            let values = crate::cel_rules::Values {
+                new: &new,
+                old: old_value.as_ref(),
+                unchanged: old == Some(value),
+                type_name: self.kind.as_deref().unwrap_or(""),
+            };
+            for rule in &self.rules {
+                rule.check(&values, path, causes);
+            }
+        }
+        let child_path = |name: &str| {
+            if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            }
+        };
+        match value {
+            Value::Object(map) => {
+                for (name, child) in map {
+                    let schema = self.properties.get(name).or(self.additional.as_deref());
+                    if let Some(schema) = schema {
+                        let old_child = old.and_then(|o| o.get(name));
+                        schema.check_rules_at(child, old_child, &child_path(name), causes);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                let Some(schema) = &self.items else { return };
+                for (i, item) in items.iter().enumerate() {
+                    let old_item = old
+                        .and_then(Value::as_array)
+                        .and_then(|olds| self.correlated(item, olds));
+                    schema.check_rules_at(item, old_item, &format!("{path}[{i}]"), causes);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The old item a list item is the new version of: only keyed lists
+    /// (`x-kubernetes-list-type: map`) correlate their items, by their keys.
+    fn correlated<'o>(&self, item: &Value, olds: &'o [Value]) -> Option<&'o Value> {
+        if self.list_type.as_deref() != Some("map") || self.list_map_keys.is_empty() {
+            return None;
+        }
+        olds.iter().find(|old| {
+            self.list_map_keys
+                .iter()
+                .all(|key| old.get(key) == item.get(key))
+        })
+    }
+
+    /// `value` as CEL sees it under this schema: integers are `int` (a `number` field's are
+    /// `double`), `date-time` strings are timestamps, and what the schema does not describe
+    /// takes its JSON type.
+    fn to_cel(&self, value: &Value) -> cel::Value {
+        match value {
+            Value::Null => cel::Value::Null,
+            Value::Bool(b) => cel::Value::Bool(*b),
+            Value::Number(n) if self.kind.as_deref() == Some("number") => {
+                cel::Value::Float(n.as_f64().unwrap_or_default())
+            }
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => cel::Value::Int(i),
+                (None, Some(u)) => cel::Value::UInt(u),
+                _ => cel::Value::Float(n.as_f64().unwrap_or_default()),
+            },
+            Value::String(s) => {
+                let time = (self.format.as_deref() == Some("date-time"))
+                    .then(|| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .flatten();
+                match time {
+                    Some(time) => cel::Value::Timestamp(time),
+                    None => cel::Value::String(Arc::new(s.clone())),
+                }
+            }
+            Value::Array(items) => {
+                let untyped = Schema::default();
+                let schema = self.items.as_deref().unwrap_or(&untyped);
+                cel::Value::List(Arc::new(items.iter().map(|i| schema.to_cel(i)).collect()))
+            }
+            Value::Object(map) => {
+                let untyped = Schema::default();
+                let fields: HashMap<String, cel::Value> = map
+                    .iter()
+                    .map(|(name, child)| {
+                        let schema = self
+                            .properties
+                            .get(name)
+                            .or(self.additional.as_deref())
+                            .unwrap_or(&untyped);
+                        (name.clone(), schema.to_cel(child))
+                    })
+                    .collect();
+                cel::Value::from(fields)
+            }
+        }
     }
 
     /// Drops the fields the schema does not know (unless it preserves them), as the
@@ -524,6 +658,14 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
                     .collect()
             })
             .unwrap_or_default(),
+        format: map
+            .get("format")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        rules: map
+            .get("x-kubernetes-validations")
+            .map(|rules| crate::cel_rules::compile(rules, path, problems))
+            .unwrap_or_default(),
         ..Schema::default()
     };
     if let Some(source) = map.get("pattern").and_then(Value::as_str) {
@@ -564,6 +706,10 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         Some(Value::Bool(true)) => schema.preserve_unknown = true,
         _ => {}
     }
+    schema.has_rules = !schema.rules.is_empty()
+        || schema.properties.values().any(Schema::has_rules)
+        || schema.items.as_ref().is_some_and(|s| s.has_rules)
+        || schema.additional.as_ref().is_some_and(|s| s.has_rules);
     // Structural: every node says its type, unless it is int-or-string or preserves anything.
     let typed = schema.kind.as_deref().is_some_and(|k| !k.is_empty());
     if !typed && !schema.int_or_string && !schema.preserve_unknown {
@@ -646,6 +792,104 @@ mod tests {
 
     fn object(value: Value) -> Map<String, Value> {
         value.as_object().cloned().expect("object")
+    }
+
+    fn rules_schema(rule: &str) -> Schema {
+        Schema::compile(
+            &json!({"type": "object", "properties": {"spec": {"type": "object",
+                "x-kubernetes-validations": [{"rule": rule}],
+                "properties": {
+                    "n": {"type": "integer"}, "ratio": {"type": "number"},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "items": {"type": "array", "items": {"type": "integer"}}}}}}),
+            "schema",
+        )
+        .expect("compiles")
+    }
+
+    fn rule_causes(rule: &str, spec: Value) -> Vec<String> {
+        rules_schema(rule)
+            .check_rules(&json!({"spec": spec}), None)
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c.field.as_deref().unwrap_or(""),
+                    c.message.as_deref().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cel_sees_integers_as_int_numbers_as_double_and_maps_by_key() {
+        let spec = json!({"n": 2, "ratio": 1, "labels": {"a": "x"}, "items": [1, 2, 3]});
+        for rule in [
+            "self.n * 2 == 4",
+            "self.ratio * 2.5 == 2.5",
+            "self.labels.a == 'x' && 'a' in self.labels",
+            "self.items.map(i, i * 2)[2] == 6",
+            "self.items.all(i, i > 0) && size(self.items) == 3",
+        ] {
+            assert!(rule_causes(rule, spec.clone()).is_empty(), "{rule}");
+        }
+        assert_eq!(
+            rule_causes("self.n > 2", spec.clone()),
+            ["spec: Invalid value: \"object\": failed rule: self.n > 2"]
+        );
+        assert_eq!(
+            rule_causes("self.missing == 1", spec.clone()),
+            ["spec: Invalid value: \"object\": no such key: missing evaluating rule: self.missing == 1"]
+        );
+        // A function the cel crate lacks is skipped, never refused.
+        assert!(rule_causes("self.items.isSorted()", spec).is_empty());
+    }
+
+    #[test]
+    fn a_long_rule_runs_on_a_grown_stack_and_an_overlong_one_is_refused() {
+        // About 2,000 levels deep: far past what a 2 MiB thread holds in a debug build.
+        let long = format!("self.n{} == 2002", " + 1".repeat(2000));
+        let answer = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || rule_causes(&long, json!({"n": 2})))
+            .expect("thread")
+            .join()
+            .expect("no overflow");
+        assert!(answer.is_empty(), "{answer:?}");
+        let overlong = format!("self.n{} == 1", " + 0".repeat(3000));
+        let problems = Schema::compile(
+            &json!({"type": "object", "x-kubernetes-validations": [{"rule": overlong}]}),
+            "schema",
+        )
+        .expect_err("refused");
+        assert_eq!(problems[0].reason.as_deref(), Some("FieldValueTooLong"));
+    }
+
+    #[test]
+    fn transition_rules_wait_for_an_old_value_and_unchanged_values_are_not_checked_again() {
+        let schema = rules_schema("self.n >= oldSelf.n");
+        let old = json!({"spec": {"n": 5}});
+        assert!(schema
+            .check_rules(&json!({"spec": {"n": 1}}), None)
+            .is_empty());
+        assert_eq!(
+            schema
+                .check_rules(&json!({"spec": {"n": 1}}), Some(&old))
+                .len(),
+            1
+        );
+        assert!(schema
+            .check_rules(&json!({"spec": {"n": 6}}), Some(&old))
+            .is_empty());
+        // A rule the old value already broke does not refuse an update that leaves it be.
+        let strict = rules_schema("self.n < 3");
+        assert!(strict.check_rules(&old, Some(&old)).is_empty());
+        assert_eq!(
+            strict
+                .check_rules(&json!({"spec": {"n": 4}}), Some(&old))
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -575,3 +575,141 @@ fn a_definition_whose_names_another_holds_is_not_accepted_or_served() {
         );
     });
 }
+
+/// A Widget version whose schema carries CEL rules: at the root, on `spec` (with a message,
+/// a field path and a reason), a transition rule, and one per item of a keyed list.
+fn v1_with_rules() -> Value {
+    json!([{"name": "v1", "served": true, "storage": true,
+        "schema": {"openAPIV3Schema": {"type": "object",
+            "x-kubernetes-validations": [
+                {"rule": "self.metadata.name.startsWith('w')", "message": "names start with w"}],
+            "properties": {
+                "spec": {"type": "object",
+                    "x-kubernetes-validations": [
+                        {"rule": "self.replicas <= self.maxReplicas",
+                         "message": "replicas may not exceed maxReplicas",
+                         "fieldPath": ".replicas"},
+                        {"rule": "self.color == oldSelf.color", "message": "color is immutable",
+                         "reason": "FieldValueForbidden"},
+                        {"rule": "!has(self.tier) || self.tier.lowerAscii() == self.tier",
+                         "messageExpression": "'tier ' + self.tier + ' must be lower case'"}],
+                    "properties": {
+                        "color": {"type": "string"},
+                        "tier": {"type": "string"},
+                        "replicas": {"type": "integer"},
+                        "maxReplicas": {"type": "integer"},
+                        "expires": {"type": "string", "format": "date-time",
+                            "x-kubernetes-validations": [
+                                {"rule": "self > timestamp('2000-01-01T00:00:00Z')"}]},
+                        "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                            "x-kubernetes-list-map-keys": ["name"],
+                            "items": {"type": "object", "properties": {
+                                "name": {"type": "string"}, "port": {"type": "integer"}},
+                                "x-kubernetes-validations": [
+                                    {"rule": "self.port > 0 && self.port < 65536"},
+                                    {"rule": "self.port >= oldSelf.port", "message": "ports only grow"}]}}}}}}}}])
+}
+
+#[test]
+fn cel_rules_of_a_schema_refuse_writes_with_kube_apiservers_causes() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            DEFINITIONS,
+            JSON,
+            &definition(v1_with_rules()),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        let message = |answer: &crate::Answer| answer.body["message"].as_str().unwrap().to_string();
+
+        let good = json!({"color": "red", "replicas": 1, "maxReplicas": 3,
+            "expires": "2030-01-01T00:00:00Z", "ports": [{"name": "http", "port": 80}]});
+        let ok = send(&s, Method::POST, WIDGETS, JSON, &widget("w1", good.clone())).await;
+        assert_eq!(ok.code, StatusCode::CREATED, "{}", ok.body);
+
+        let bad = send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget(
+                "x1",
+                json!({"color": "red", "replicas": 5, "maxReplicas": 3, "tier": "Gold",
+                    "expires": "1999-01-01T00:00:00Z", "ports": [{"name": "http", "port": 0}]}),
+            ),
+        )
+        .await;
+        assert_eq!(bad.code, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert_eq!(
+            message(&bad),
+            "Widget.example.com \"x1\" is invalid: [<nil>: Invalid value: \"object\": names start with w, \
+             spec.replicas: Invalid value: \"object\": replicas may not exceed maxReplicas, \
+             spec: Invalid value: \"object\": tier Gold must be lower case, \
+             spec.expires: Invalid value: \"string\": failed rule: self > timestamp('2000-01-01T00:00:00Z'), \
+             spec.ports[0]: Invalid value: \"object\": failed rule: self.port > 0 && self.port < 65536]"
+        );
+        assert_eq!(
+            send(&s, Method::GET, &format!("{WIDGETS}/x1"), JSON, b"")
+                .await
+                .code,
+            StatusCode::NOT_FOUND
+        );
+
+        // Transition rules: the color may not change, ports only grow.
+        let recolored = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/w1"),
+            "application/merge-patch+json",
+            br#"{"spec":{"color":"blue","ports":[{"name":"http","port":70}]}}"#,
+        )
+        .await;
+        assert_eq!(recolored.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            message(&recolored),
+            "Widget.example.com \"w1\" is invalid: [spec: Forbidden: color is immutable, \
+             spec.ports[0]: Invalid value: \"object\": ports only grow]"
+        );
+        let grown = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/w1"),
+            "application/merge-patch+json",
+            br#"{"spec":{"replicas":2,"ports":[{"name":"http","port":8080},{"name":"new","port":1}]}}"#,
+        )
+        .await;
+        assert_eq!(grown.code, StatusCode::OK, "{}", grown.body);
+    });
+}
+
+#[test]
+fn a_rule_that_does_not_compile_refuses_its_definition() {
+    run(async {
+        let s = server();
+        let mut versions = v1_with_rules();
+        versions[0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            ["x-kubernetes-validations"] = json!([{"rule": "self.replicas <"}]);
+        let refused = send(&s, Method::POST, DEFINITIONS, JSON, &definition(versions)).await;
+        assert_eq!(
+            refused.code,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        let cause = &refused.body["details"]["causes"][0];
+        assert_eq!(
+            cause["field"],
+            "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
+        );
+        assert!(
+            cause["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid value: \"self.replicas <\": compilation failed: "),
+            "{cause}"
+        );
+    });
+}

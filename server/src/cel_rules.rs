@@ -1,0 +1,274 @@
+//! The CEL validation rules of a custom resource's schema (`x-kubernetes-validations`),
+//! compiled once per CRD version and evaluated on every write as the apiextensions apiserver
+//! evaluates them: `self` is the value at the rule's node, `oldSelf` the value at the same
+//! place in the object being replaced. A rule that names `oldSelf` (a transition rule) runs
+//! only on an update that has such a value; any other rule is skipped where the value did not
+//! change (kube-apiserver's validation ratcheting), so tightening a rule never locks an
+//! object that already broke it out of other writes.
+//!
+//! The language is the `cel` crate's with its string, list, math and encoder extensions.
+//! Kubernetes' own libraries are partly covered; a rule calling a function the crate lacks
+//! (`isSorted`, a list's `sum`, `quantity`, `url`, …) is skipped rather than refused. There is
+//! no static type check and no cost budget: a rule that names a missing field fails on the
+//! write (`no such key`), where kube-apiserver refuses the definition.
+
+use std::sync::{Arc, LazyLock};
+
+use apistore::StatusCause;
+use cel::{Context, Env, ExecutionError, Program};
+
+/// The environment every rule compiles and runs in.
+static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    for extension in [
+        cel::extensions::strings,
+        cel::extensions::lists,
+        cel::extensions::math,
+        cel::extensions::encoders,
+    ] {
+        // Each extension declares names the standard library leaves free.
+        let _ = env.add_extension(extension);
+    }
+    Arc::new(env)
+});
+
+/// The longest rule (or message expression) a definition may carry, in bytes.
+const MAX_RULE_BYTES: usize = 8 * 1024;
+
+/// Stack to keep free per byte of a rule: the parser and the interpreter recurse once per
+/// level of the expression, which costs up to about 9 KiB a level in a debug build.
+const STACK_PER_BYTE: usize = 12 * 1024;
+
+/// Runs `f`, which compiles or evaluates an expression of `len` bytes, on a stack with room
+/// for its recursion: the caller's when enough is left, a fresh one otherwise.
+fn with_stack<R>(len: usize, f: impl FnOnce() -> R) -> R {
+    let needed = 64 * 1024 + len * STACK_PER_BYTE;
+    stacker::maybe_grow(needed, needed + (1 << 20), f)
+}
+
+/// The reasons a rule may give its failures (`reason`).
+const REASONS: [&str; 4] = [
+    "FieldValueInvalid",
+    "FieldValueForbidden",
+    "FieldValueRequired",
+    "FieldValueDuplicate",
+];
+
+/// One compiled rule.
+pub struct Rule {
+    program: Program,
+    source: String,
+    message: Option<String>,
+    /// `messageExpression`, and its length in bytes.
+    message_expression: Option<(Program, usize)>,
+    reason: Option<String>,
+    /// `fieldPath` without its leading dot: where a failure is reported, below the node.
+    field_path: Option<String>,
+    uses_old_self: bool,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule").field("rule", &self.source).finish()
+    }
+}
+
+/// The rules of one schema node (`x-kubernetes-validations` at `path`); what cannot be
+/// compiled is a problem of the definition, under `path`.
+pub fn compile(
+    rules: &serde_json::Value,
+    path: &str,
+    problems: &mut Vec<StatusCause>,
+) -> Vec<Rule> {
+    let path = format!("{path}.x-kubernetes-validations");
+    let Some(items) = rules.as_array() else {
+        problems.push(StatusCause::new(
+            "FieldValueInvalid",
+            &path,
+            "Invalid value: must be a list of rules".into(),
+        ));
+        return Vec::new();
+    };
+    let mut compiled = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        let text = |name: &str| {
+            item.get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let Some(source) = text("rule") else {
+            problems.push(StatusCause::new(
+                "FieldValueRequired",
+                &format!("{at}.rule"),
+                "Required value: rule is not specified".into(),
+            ));
+            continue;
+        };
+        if source.len() > MAX_RULE_BYTES {
+            problems.push(StatusCause::new(
+                "FieldValueTooLong",
+                &format!("{at}.rule"),
+                format!("Too long: may not be more than {MAX_RULE_BYTES} bytes"),
+            ));
+            continue;
+        }
+        let program = match with_stack(source.len(), || ENV.compile(&source)) {
+            Ok(program) => program,
+            Err(e) => {
+                problems.push(StatusCause::new(
+                    "FieldValueInvalid",
+                    &format!("{at}.rule"),
+                    format!("Invalid value: {source:?}: compilation failed: {e}"),
+                ));
+                continue;
+            }
+        };
+        let message_expression = text("messageExpression");
+        if message_expression
+            .as_ref()
+            .is_some_and(|m| m.len() > MAX_RULE_BYTES)
+        {
+            problems.push(StatusCause::new(
+                "FieldValueTooLong",
+                &format!("{at}.messageExpression"),
+                format!("Too long: may not be more than {MAX_RULE_BYTES} bytes"),
+            ));
+            continue;
+        }
+        let message_expression =
+            match message_expression.map(|m| (m.len(), with_stack(m.len(), || ENV.compile(&m)))) {
+                None => None,
+                Some((len, Ok(program))) => Some((program, len)),
+                Some((_, Err(e))) => {
+                    problems.push(StatusCause::new(
+                        "FieldValueInvalid",
+                        &format!("{at}.messageExpression"),
+                        format!("Invalid value: messageExpression compilation failed: {e}"),
+                    ));
+                    continue;
+                }
+            };
+        let reason = text("reason");
+        if let Some(reason) = reason.as_deref().filter(|r| !REASONS.contains(r)) {
+            problems.push(StatusCause::new(
+                "FieldValueNotSupported",
+                &format!("{at}.reason"),
+                format!(
+                    "Unsupported value: {reason:?}: supported values: \"FieldValueDuplicate\", \"FieldValueForbidden\", \"FieldValueInvalid\", \"FieldValueRequired\""
+                ),
+            ));
+            continue;
+        }
+        let uses_old_self = program.references().has_variable("oldSelf");
+        compiled.push(Rule {
+            program,
+            source,
+            message: text("message"),
+            message_expression,
+            reason,
+            field_path: text("fieldPath").map(|p| p.trim_start_matches('.').to_string()),
+            uses_old_self,
+        });
+    }
+    compiled
+}
+
+/// What a rule is checked against: the node's value, and the old one where it has one.
+pub struct Values<'a> {
+    /// `self`.
+    pub new: &'a cel::Value,
+    /// `oldSelf`, on an update that has a value at the same place.
+    pub old: Option<&'a cel::Value>,
+    /// True when the node's value is what it was (its errors are ratcheted away).
+    pub unchanged: bool,
+    /// The schema type of the node (`object`, `string`, …), which failures name.
+    pub type_name: &'a str,
+}
+
+impl Rule {
+    /// Checks the rule at `path` (`""` for the root), adding a cause when it fails.
+    pub fn check(&self, values: &Values<'_>, path: &str, causes: &mut Vec<StatusCause>) {
+        if self.uses_old_self && values.old.is_none() {
+            return;
+        }
+        if values.unchanged && !self.uses_old_self {
+            return;
+        }
+        let mut context = Context::with_env(Arc::clone(&ENV));
+        context.add_variable_from_value("self", values.new.clone());
+        if let Some(old) = values.old {
+            context.add_variable_from_value("oldSelf", old.clone());
+        }
+        let field = |below: Option<&str>| {
+            let joined = match (path, below) {
+                ("", None) => return "<nil>".to_string(),
+                ("", Some(below)) => below.to_string(),
+                (path, None) => path.to_string(),
+                (path, Some(below)) => format!("{path}.{below}"),
+            };
+            joined
+        };
+        let shown = self.message.as_deref().unwrap_or(&self.source);
+        match with_stack(self.source.len(), || self.program.execute(&context)) {
+            Ok(cel::Value::Bool(true)) => {}
+            Err(ExecutionError::UndeclaredReference(name))
+                if self.program.references().has_function(name.as_str()) => {}
+            Err(e) => causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                &field(None),
+                format!(
+                    "Invalid value: {:?}: {} evaluating rule: {shown}",
+                    values.type_name,
+                    lower_first(&e.to_string())
+                ),
+            )),
+            Ok(_) => {
+                let detail = self
+                    .evaluated_message(&context)
+                    .or_else(|| self.message.clone())
+                    .unwrap_or_else(|| format!("failed rule: {}", self.source));
+                let at = field(self.field_path.as_deref());
+                let (reason, message) = match self.reason.as_deref() {
+                    Some("FieldValueForbidden") => {
+                        ("FieldValueForbidden", format!("Forbidden: {detail}"))
+                    }
+                    Some("FieldValueRequired") => {
+                        ("FieldValueRequired", format!("Required value: {detail}"))
+                    }
+                    Some("FieldValueDuplicate") => (
+                        "FieldValueDuplicate",
+                        format!("Duplicate value: {:?}", values.type_name),
+                    ),
+                    _ => (
+                        "FieldValueInvalid",
+                        format!("Invalid value: {:?}: {detail}", values.type_name),
+                    ),
+                };
+                causes.push(StatusCause::new(reason, &at, message));
+            }
+        }
+    }
+
+    /// The failure message `messageExpression` computes, when it computes a non-empty line.
+    fn evaluated_message(&self, context: &Context<'_, '_>) -> Option<String> {
+        let (expression, len) = self.message_expression.as_ref()?;
+        match with_stack(*len, || expression.execute(context)) {
+            Ok(cel::Value::String(s)) if !s.trim().is_empty() && !s.contains('\n') => {
+                Some(s.trim().to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `text` with its first letter in lower case, as cel-go words its runtime errors.
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
