@@ -6,31 +6,20 @@
 //! change (kube-apiserver's validation ratcheting), so tightening a rule never locks an
 //! object that already broke it out of other writes.
 //!
-//! The language is the `cel` crate's with its string, list, math and encoder extensions.
-//! Kubernetes' own libraries are partly covered; a rule calling a function the crate lacks
-//! (`isSorted`, a list's `sum`, `quantity`, `url`, …) is skipped rather than refused. There is
-//! no static type check and no cost budget: a rule that names a missing field fails on the
-//! write (`no such key`), where kube-apiserver refuses the definition.
+//! The language is the `cel` crate's with Kubernetes' CEL libraries (`kube-cel`: strings,
+//! lists, sets, regex, quantity, URL, IP, semver, format), as kube-rs's own CEL support has it;
+//! a rule calling a function neither has is skipped rather than refused. There is no static
+//! type check and no cost budget: a rule that names a missing field fails on the write
+//! (`no such key`), where kube-apiserver refuses the definition.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use apistore::StatusCause;
-use cel::{Context, Env, ExecutionError, Program};
+use kube_cel::cel::{self, Context, ExecutionError, Program};
+use kube_cel::KubeCelExt;
 
-/// The environment every rule compiles and runs in.
-static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
-    let mut env = Env::stdlib();
-    for extension in [
-        cel::extensions::strings,
-        cel::extensions::lists,
-        cel::extensions::math,
-        cel::extensions::encoders,
-    ] {
-        // Each extension declares names the standard library leaves free.
-        let _ = env.add_extension(extension);
-    }
-    Arc::new(env)
-});
+/// The functions every rule runs with; each evaluation binds its values in a scope of its own.
+static FUNCTIONS: LazyLock<Context<'static>> = LazyLock::new(|| Context::default().with_all());
 
 /// The longest rule (or message expression) a definition may carry, in bytes.
 const MAX_RULE_BYTES: usize = 8 * 1024;
@@ -115,7 +104,7 @@ pub fn compile(
             ));
             continue;
         }
-        let program = match with_stack(source.len(), || ENV.compile(&source)) {
+        let program = match with_stack(source.len(), || Program::compile(&source)) {
             Ok(program) => program,
             Err(e) => {
                 problems.push(StatusCause::new(
@@ -138,19 +127,20 @@ pub fn compile(
             ));
             continue;
         }
-        let message_expression =
-            match message_expression.map(|m| (m.len(), with_stack(m.len(), || ENV.compile(&m)))) {
-                None => None,
-                Some((len, Ok(program))) => Some((program, len)),
-                Some((_, Err(e))) => {
-                    problems.push(StatusCause::new(
-                        "FieldValueInvalid",
-                        &format!("{at}.messageExpression"),
-                        format!("Invalid value: messageExpression compilation failed: {e}"),
-                    ));
-                    continue;
-                }
-            };
+        let message_expression = match message_expression
+            .map(|m| (m.len(), with_stack(m.len(), || Program::compile(&m))))
+        {
+            None => None,
+            Some((len, Ok(program))) => Some((program, len)),
+            Some((_, Err(e))) => {
+                problems.push(StatusCause::new(
+                    "FieldValueInvalid",
+                    &format!("{at}.messageExpression"),
+                    format!("Invalid value: messageExpression compilation failed: {e}"),
+                ));
+                continue;
+            }
+        };
         let reason = text("reason");
         if let Some(reason) = reason.as_deref().filter(|r| !REASONS.contains(r)) {
             problems.push(StatusCause::new(
@@ -179,9 +169,9 @@ pub fn compile(
 /// What a rule is checked against: the node's value, and the old one where it has one.
 pub struct Values<'a> {
     /// `self`.
-    pub new: &'a cel::Value,
+    pub new: &'a kube_cel::cel::Value,
     /// `oldSelf`, on an update that has a value at the same place.
-    pub old: Option<&'a cel::Value>,
+    pub old: Option<&'a kube_cel::cel::Value>,
     /// True when the node's value is what it was (its errors are ratcheted away).
     pub unchanged: bool,
     /// The schema type of the node (`object`, `string`, …), which failures name.
@@ -197,7 +187,7 @@ impl Rule {
         if values.unchanged && !self.uses_old_self {
             return;
         }
-        let mut context = Context::with_env(Arc::clone(&ENV));
+        let mut context = FUNCTIONS.new_inner_scope();
         context.add_variable_from_value("self", values.new.clone());
         if let Some(old) = values.old {
             context.add_variable_from_value("oldSelf", old.clone());
@@ -253,7 +243,7 @@ impl Rule {
     }
 
     /// The failure message `messageExpression` computes, when it computes a non-empty line.
-    fn evaluated_message(&self, context: &Context<'_, '_>) -> Option<String> {
+    fn evaluated_message(&self, context: &Context<'_>) -> Option<String> {
         let (expression, len) = self.message_expression.as_ref()?;
         match with_stack(*len, || expression.execute(context)) {
             Ok(cel::Value::String(s)) if !s.trim().is_empty() && !s.contains('\n') => {
