@@ -280,7 +280,8 @@ async fn a_controller_and_a_reflector_run_against_the_in_process_server() {
     version = "v1",
     kind = "Widget",
     namespaced,
-    status = "WidgetStatus"
+    status = "WidgetStatus",
+    validation = "self.spec.replicas >= 0"
 )]
 struct WidgetSpec {
     color: String,
@@ -378,6 +379,33 @@ async fn install_and_reconcile_widgets(client: kube::Client) {
         .await
         .expect("create");
     assert_eq!(created.spec.replicas, 2);
+    // The derived rule is the server's to enforce.
+    let refused = widgets
+        .create(
+            &PostParams::default(),
+            &Widget::new(
+                "w2",
+                WidgetSpec {
+                    color: "red".into(),
+                    replicas: -1,
+                },
+            ),
+        )
+        .await
+        .expect_err("a negative replica count");
+    match refused {
+        kube::Error::Api(status) => {
+            assert_eq!(status.code, 422);
+            assert!(
+                status.message.ends_with(
+                    "<nil>: Invalid value: \"object\": failed rule: self.spec.replicas >= 0"
+                ),
+                "{}",
+                status.message
+            );
+        }
+        other => panic!("expected a 422 Status, got {other:?}"),
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let w1 = widgets.get("w1").await.expect("get");
