@@ -5,7 +5,8 @@
 //! header and a known path to start from; the bytes up to the first newline are appended to
 //! that path (so the fuzzer reaches every route and query parameter from a known one), and the
 //! rest is the body. It goes to a fresh in-memory server holding a ConfigMap `cm`, an event
-//! `ev.1` and an image stream `is` in `default`.
+//! `ev.1`, an image stream `is` and a custom resource `w` (whose schema has CEL rules) in
+//! `default`.
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ const ACCEPTS: &[&str] = &[
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
     "*/*",
     "application/yaml",
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
 ];
 
 const PATHS: &[&str] = &[
@@ -78,6 +80,8 @@ const PATHS: &[&str] = &[
     "/api/v1/namespaces/default/finalize",
     "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
     "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    "/apis/example.com/v1/namespaces/default/widgets",
+    "/apis/example.com/v1/namespaces/default/widgets/w",
 ];
 
 /// Sends the request `data` describes to a fresh server and checks what kube-apiserver
@@ -190,8 +194,8 @@ async fn answer(request: Request<Full<Bytes>>) -> Option<u16> {
     Some(status)
 }
 
-/// A server on a fresh memory store with a ConfigMap `cm`, an event `ev.1` about it and an
-/// image stream `is` (one tag) in `default`.
+/// A server on a fresh memory store with a ConfigMap `cm`, an event `ev.1` about it, an
+/// image stream `is` (one tag) and a Widget `w` in `default`.
 async fn seeded_server() -> Server {
     let server = Server::new(Store::memory()).expect("a server on a memory store");
     let seeds = [
@@ -207,6 +211,14 @@ async fn seeded_server() -> Server {
             "/apis/image.openshift.io/v1/namespaces/default/imagestreams",
             r#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"is"},"spec":{"tags":[{"name":"latest","from":{"kind":"DockerImage","name":"registry.example/app:1"}}]}}"#,
         ),
+        (
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            WIDGET_DEFINITION,
+        ),
+        (
+            "/apis/example.com/v1/namespaces/default/widgets",
+            r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"replicas":1,"max":3,"ports":[{"name":"http","port":80}]}}"#,
+        ),
     ];
     for (path, body) in seeds {
         let request = Request::post(path)
@@ -218,3 +230,22 @@ async fn seeded_server() -> Server {
     }
     server
 }
+
+/// A Widget definition whose schema has CEL rules of every form: at the root, with a message
+/// expression, a transition rule and rules on the items of a keyed list.
+const WIDGET_DEFINITION: &str = r#"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+"metadata":{"name":"widgets.example.com"},
+"spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"widgets","kind":"Widget"},
+"versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},
+"schema":{"openAPIV3Schema":{"type":"object",
+"x-kubernetes-validations":[{"rule":"self.metadata.name.size() < 20"}],
+"properties":{"spec":{"type":"object",
+"x-kubernetes-validations":[
+{"rule":"self.replicas <= self.max","messageExpression":"'replicas ' + string(self.replicas) + ' over ' + string(self.max)"},
+{"rule":"self.max >= oldSelf.max","reason":"FieldValueForbidden","fieldPath":".max"}],
+"properties":{"replicas":{"type":"integer"},"max":{"type":"integer"},"name":{"type":"string"},
+"at":{"type":"string","format":"date-time"},"ratio":{"type":"number"},
+"ports":{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"],
+"items":{"type":"object","x-kubernetes-validations":[{"rule":"self.port > 0 && self.name.matches('^[a-z]+$')"}],
+"properties":{"name":{"type":"string"},"port":{"type":"integer"}}}}}},
+"status":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}]}}"#;
