@@ -2,7 +2,8 @@
 //! compiled once per CRD version and evaluated on every write as the apiextensions apiserver
 //! evaluates them: `self` is the value at the rule's node, `oldSelf` the value at the same
 //! place in the object being replaced. A rule that names `oldSelf` (a transition rule) runs
-//! only on an update that has such a value; any other rule is skipped where the value did not
+//! only on an update that has such a value, unless it sets `optionalOldSelf` (then `oldSelf`
+//! is a CEL optional and the rule always runs); any other rule is skipped where the value did not
 //! change (kube-apiserver's validation ratcheting), so tightening a rule never locks an
 //! object that already broke it out of other writes.
 //!
@@ -12,9 +13,10 @@
 //! type check and no cost budget: a rule that names a missing field fails on the write
 //! (`no such key`), where kube-apiserver refuses the definition.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use apistore::StatusCause;
+use kube_cel::cel::objects::OptionalValue;
 use kube_cel::cel::{self, Context, ExecutionError, Program};
 use kube_cel::KubeCelExt;
 
@@ -54,6 +56,9 @@ pub struct Rule {
     /// `fieldPath` without its leading dot: where a failure is reported, below the node.
     field_path: Option<String>,
     uses_old_self: bool,
+    /// `optionalOldSelf`: the rule also runs where there is no old value, with `oldSelf` a
+    /// CEL optional (`oldSelf.hasValue()`, `oldSelf.value()`).
+    optional_old_self: bool,
 }
 
 impl std::fmt::Debug for Rule {
@@ -161,6 +166,7 @@ pub fn compile(
             reason,
             field_path: text("fieldPath").map(|p| p.trim_start_matches('.').to_string()),
             uses_old_self,
+            optional_old_self: item.get("optionalOldSelf") == Some(&serde_json::Value::Bool(true)),
         });
     }
     compiled
@@ -181,7 +187,7 @@ pub struct Values<'a> {
 impl Rule {
     /// Checks the rule at `path` (`""` for the root), adding a cause when it fails.
     pub fn check(&self, values: &Values<'_>, path: &str, causes: &mut Vec<StatusCause>) {
-        if self.uses_old_self && values.old.is_none() {
+        if self.uses_old_self && values.old.is_none() && !self.optional_old_self {
             return;
         }
         if values.unchanged && !self.uses_old_self {
@@ -189,7 +195,13 @@ impl Rule {
         }
         let mut context = FUNCTIONS.new_inner_scope();
         context.add_variable_from_value("self", values.new.clone());
-        if let Some(old) = values.old {
+        if self.optional_old_self {
+            let old = match values.old {
+                Some(old) => OptionalValue::of(old.clone()),
+                None => OptionalValue::none(),
+            };
+            context.add_variable_from_value("oldSelf", cel::Value::Opaque(Arc::new(old)));
+        } else if let Some(old) = values.old {
             context.add_variable_from_value("oldSelf", old.clone());
         }
         let field = |below: Option<&str>| {

@@ -888,6 +888,33 @@ mod tests {
         assert!(schema
             .check_rules(&json!({"spec": {"n": 6}}), Some(&old))
             .is_empty());
+        // With optionalOldSelf the rule runs on creates too, oldSelf an optional.
+        let optional = Schema::compile(
+            &json!({"type": "object", "properties": {"spec": {"type": "object",
+                "x-kubernetes-validations": [{"optionalOldSelf": true,
+                    "rule": "!oldSelf.hasValue() ? self.n < 10 : self.n >= oldSelf.value().n"}],
+                "properties": {"n": {"type": "integer"}}}}}),
+            "schema",
+        )
+        .expect("compiles");
+        assert!(optional
+            .check_rules(&json!({"spec": {"n": 1}}), None)
+            .is_empty());
+        assert_eq!(
+            optional
+                .check_rules(&json!({"spec": {"n": 11}}), None)
+                .len(),
+            1
+        );
+        assert_eq!(
+            optional
+                .check_rules(&json!({"spec": {"n": 4}}), Some(&old))
+                .len(),
+            1
+        );
+        assert!(optional
+            .check_rules(&json!({"spec": {"n": 50}}), Some(&old))
+            .is_empty());
         // A rule the old value already broke does not refuse an update that leaves it be.
         let strict = rules_schema("self.n < 3");
         assert!(strict.check_rules(&old, Some(&old)).is_empty());
