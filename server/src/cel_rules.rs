@@ -9,13 +9,14 @@
 //!
 //! The language is the `cel` crate's with Kubernetes' CEL libraries (`kube-cel`: strings,
 //! lists, sets, regex, quantity, URL, IP, semver, format), as kube-rs's own CEL support has it;
-//! a rule calling a function neither has is skipped rather than refused. There is no static
-//! type check and no cost budget: a rule that names a missing field fails on the write
-//! (`no such key`), where kube-apiserver refuses the definition.
+//! a rule calling a function neither has is skipped rather than refused. Of cel-go's type
+//! check there is one part: a rule reading a field its schema does not have refuses the
+//! definition (`undefined field`). There is no cost budget.
 
 use std::sync::{Arc, LazyLock};
 
 use apistore::StatusCause;
+use kube_cel::cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use kube_cel::cel::objects::OptionalValue;
 use kube_cel::cel::{self, Context, ExecutionError, Program};
 use kube_cel::KubeCelExt;
@@ -59,6 +60,8 @@ pub struct Rule {
     /// `optionalOldSelf`: the rule also runs where there is no old value, with `oldSelf` a
     /// CEL optional (`oldSelf.hasValue()`, `oldSelf.value()`).
     optional_old_self: bool,
+    /// The rule's index in its node's `x-kubernetes-validations`.
+    index: usize,
 }
 
 impl std::fmt::Debug for Rule {
@@ -167,9 +170,75 @@ pub fn compile(
             field_path: text("fieldPath").map(|p| p.trim_start_matches('.').to_string()),
             uses_old_self,
             optional_old_self: item.get("optionalOldSelf") == Some(&serde_json::Value::Bool(true)),
+            index: i,
         });
     }
     compiled
+}
+
+impl Rule {
+    /// The rule's index in its node's `x-kubernetes-validations`, and its text.
+    pub fn at(&self) -> (usize, &str) {
+        (self.index, &self.source)
+    }
+
+    /// The field paths the rule reads from `self` and `oldSelf` (`self.spec.replicas` is
+    /// `["spec", "replicas"]`), each as far as a chain of field selections goes.
+    pub fn read_paths(&self) -> Vec<Vec<String>> {
+        with_stack(self.source.len(), || {
+            let mut paths = Vec::new();
+            collect_paths(self.program.expression(), &mut paths);
+            paths
+        })
+    }
+}
+
+/// The selection chain `expr` is, if it starts at `self` or `oldSelf`.
+fn chain(expr: &IdedExpr) -> Option<Vec<String>> {
+    match &expr.expr {
+        Expr::Ident(name) if name == "self" || name == "oldSelf" => Some(Vec::new()),
+        Expr::Select(select) => {
+            let mut path = chain(&select.operand)?;
+            path.push(select.field.clone());
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+fn collect_paths(expr: &IdedExpr, paths: &mut Vec<Vec<String>>) {
+    if let Some(path) = chain(expr).filter(|p| !p.is_empty()) {
+        paths.push(path);
+        return;
+    }
+    match &expr.expr {
+        Expr::Select(select) => collect_paths(&select.operand, paths),
+        Expr::Call(call) => {
+            call.target.iter().for_each(|t| collect_paths(t, paths));
+            call.args.iter().for_each(|a| collect_paths(a, paths));
+        }
+        // A macro that names its variable `self` reads its own values, not the node's.
+        Expr::Comprehension(c) if c.iter_var != "self" && c.iter_var != "oldSelf" => {
+            for part in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                collect_paths(part, paths);
+            }
+        }
+        Expr::List(list) => list.elements.iter().for_each(|e| collect_paths(e, paths)),
+        Expr::Map(map) => map.entries.iter().for_each(|entry| match &entry.expr {
+            EntryExpr::MapEntry(e) => {
+                collect_paths(&e.key, paths);
+                collect_paths(&e.value, paths);
+            }
+            EntryExpr::StructField(f) => collect_paths(&f.value, paths),
+        }),
+        _ => {}
+    }
 }
 
 /// What a rule is checked against: the node's value, and the old one where it has one.

@@ -89,6 +89,34 @@ impl Schema {
         causes
     }
 
+    /// The first field of `read` (a chain of field selections from this node) that the
+    /// schema says cannot be there, as cel-go's type check refuses it. Maps, untyped and
+    /// preserved values take any field; at the root, `metadata` has `name` and
+    /// `generateName` only.
+    fn undefined_field<'r>(&self, read: &'r [String], root: bool) -> Option<&'r str> {
+        let (field, rest) = read.split_first()?;
+        if root && matches!(field.as_str(), "apiVersion" | "kind") {
+            return None;
+        }
+        if root && field == "metadata" {
+            return match rest.first() {
+                Some(inner) if inner != "name" && inner != "generateName" => Some(inner),
+                _ => None,
+            };
+        }
+        if self.embedded_resource && matches!(field.as_str(), "apiVersion" | "kind" | "metadata") {
+            return None;
+        }
+        if self.preserve_unknown || self.int_or_string || self.kind.as_deref() != Some("object") {
+            return None;
+        }
+        match (self.properties.get(field), &self.additional) {
+            (Some(child), _) => child.undefined_field(rest, false),
+            (None, Some(values)) => values.undefined_field(rest, false),
+            (None, None) => Some(field),
+        }
+    }
+
     /// True when some node of the schema has CEL rules.
     pub fn has_rules(&self) -> bool {
         self.has_rules
@@ -707,6 +735,21 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         Some(Value::Bool(true)) => schema.preserve_unknown = true,
         _ => {}
     }
+    for rule in &schema.rules {
+        for read in rule.read_paths() {
+            if let Some(field) = schema.undefined_field(&read, root) {
+                let (index, source) = rule.at();
+                problems.push(StatusCause::new(
+                    "FieldValueInvalid",
+                    &format!("{path}.x-kubernetes-validations[{index}].rule"),
+                    format!(
+                        "Invalid value: {source:?}: compilation failed: undefined field '{field}'"
+                    ),
+                ));
+                break;
+            }
+        }
+    }
     schema.has_rules = !schema.rules.is_empty()
         || schema.properties.values().any(Schema::has_rules)
         || schema.items.as_ref().is_some_and(|s| s.has_rules)
@@ -838,9 +881,10 @@ mod tests {
             rule_causes("self.n > 2", spec.clone()),
             ["spec: Invalid value: \"object\": failed rule: self.n > 2"]
         );
+        // A declared field the object leaves out is an evaluation error, as in cel-go.
         assert_eq!(
-            rule_causes("self.missing == 1", spec.clone()),
-            ["spec: Invalid value: \"object\": no such key: missing evaluating rule: self.missing == 1"]
+            rule_causes("self.n == 2", json!({"ratio": 1})),
+            ["spec: Invalid value: \"object\": no such key: n evaluating rule: self.n == 2"]
         );
         // Kubernetes' libraries are there; a function none has is skipped, never refused.
         assert!(rule_causes(
@@ -870,6 +914,37 @@ mod tests {
         )
         .expect_err("refused");
         assert_eq!(problems[0].reason.as_deref(), Some("FieldValueTooLong"));
+    }
+
+    #[test]
+    fn a_rule_reading_a_field_its_schema_lacks_refuses_the_definition() {
+        let refused = |rule: &str| {
+            Schema::compile(
+                &json!({"type": "object",
+                    "x-kubernetes-validations": [{"rule": "self.metadata.name.size() < 9"}],
+                    "properties": {"spec": {"type": "object",
+                        "x-kubernetes-validations": [{"rule": "true"}, {"rule": rule}],
+                        "properties": {"n": {"type": "integer"},
+                            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}),
+                "schema",
+            )
+            .err()
+            .map(|causes| format!("{}: {}", causes[0].field.clone().unwrap_or_default(), causes[0].message.clone().unwrap_or_default()))
+        };
+        for fine in [
+            "self.n > 0",
+            "has(self.labels) && self.labels.anything == 'x'",
+            "self.free.whatever.deeper == 1",
+            "self.labels.all(k, k.size() > 0)",
+        ] {
+            assert_eq!(refused(fine), None, "{fine}");
+        }
+        assert_eq!(
+            refused("self.n > 0 && has(self.nope)").as_deref(),
+            Some("schema.properties[spec].x-kubernetes-validations[1].rule: Invalid value: \"self.n > 0 && has(self.nope)\": compilation failed: undefined field 'nope'")
+        );
+        assert!(refused("oldSelf.count == self.n").is_some());
     }
 
     #[test]
