@@ -897,6 +897,49 @@ mod tests {
     }
 
     #[test]
+    fn rules_that_overflow_divide_by_zero_or_misuse_functions_fail_without_panicking() {
+        let spec =
+            json!({"n": 9_223_372_036_854_775_807_i64, "ratio": 0.0, "items": [1], "labels": {}});
+        for rule in [
+            "self.n + 1 > 0",
+            "self.n * 2 > 0",
+            "-self.n - 2 < 0",
+            "1 / (self.n - self.n) == 0",
+            "1 % (self.n - self.n) == 0",
+            "self.items[5] == 1",
+            "self.items[-1] == 1",
+            "int('x') == 1",
+            "int(1e300) == 1",
+            "uint(-1) == 1u",
+            "duration('x') > duration('1s')",
+            "timestamp('bad') > timestamp('2020-01-01T00:00:00Z')",
+            "'abc'.substring(5) == ''",
+            "'abc'.substring(2, 1) == ''",
+            "'abc'.charAt(-1) == ''",
+            "'abc'.indexOf('b', 10) == 1",
+            "quantity('bad').isInteger()",
+            "url('::').getHost() == ''",
+            "ip('x').family() == 4",
+            "cidr('x').prefixLength() == 1",
+            "'%d'.format(['x']) == ''",
+            "'%s %s'.format(['x']) == ''",
+            "math.abs(-9223372036854775807 - 1) > 0",
+            "self.labels['missing'] == 'x'",
+            "'x'.matches('(') ",
+            "self.items.all(i, 1 / (i - 1) > 0)",
+            "lists.range(-1).size() == 0",
+            "'a'.split('', -5).size() > 0",
+            "[1, 2, 3].slice(2, 1).size() == 0",
+            "[].max() == 0",
+            "semver('x').major() == 1",
+            "base64.decode('!!!') == b''",
+        ] {
+            let causes = rule_causes(rule, spec.clone());
+            assert!(causes.len() <= 1, "{rule}: {causes:?}");
+        }
+    }
+
+    #[test]
     fn a_long_rule_runs_on_a_grown_stack_and_an_overlong_one_is_refused() {
         // About 2,000 levels deep: far past what a 2 MiB thread holds in a debug build.
         let long = format!("self.n{} == 2002", " + 1".repeat(2000));
