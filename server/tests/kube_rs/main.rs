@@ -23,6 +23,17 @@ fn client() -> kube::Client {
     kube::Client::new(server, "default")
 }
 
+/// The next item of `stream`, within five seconds, not an error, and not its end.
+async fn next_in_time<T, E: std::fmt::Debug>(
+    stream: &mut (impl futures::Stream<Item = Result<T, E>> + Unpin),
+) -> T {
+    tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .expect("an item in time")
+        .expect("no error")
+        .expect("the stream goes on")
+}
+
 fn config_map(name: &str, app: &str) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta {
@@ -97,11 +108,7 @@ async fn a_kube_watch_and_a_runtime_watcher_see_changes() {
     maps.create(&PostParams::default(), &config_map("w", "web"))
         .await
         .expect("create");
-    let event = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
-        .await
-        .expect("an event in time")
-        .expect("no error")
-        .expect("the stream goes on");
+    let event = next_in_time(&mut stream).await;
     match event {
         WatchEvent::Added(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("w")),
         other => panic!("expected ADDED, got {other:?}"),
@@ -110,20 +117,12 @@ async fn a_kube_watch_and_a_runtime_watcher_see_changes() {
     let mut events = watcher(maps.clone(), watcher::Config::default())
         .applied_objects()
         .boxed();
-    let first = tokio::time::timeout(Duration::from_secs(5), events.try_next())
-        .await
-        .expect("in time")
-        .expect("no error")
-        .expect("an object");
+    let first = next_in_time(&mut events).await;
     assert_eq!(first.metadata.name.as_deref(), Some("w"));
     maps.create(&PostParams::default(), &config_map("x", "web"))
         .await
         .expect("create");
-    let second = tokio::time::timeout(Duration::from_secs(5), events.try_next())
-        .await
-        .expect("in time")
-        .expect("no error")
-        .expect("an object");
+    let second = next_in_time(&mut events).await;
     assert_eq!(second.metadata.name.as_deref(), Some("x"));
 }
 
@@ -157,20 +156,12 @@ async fn metadata_verbs_and_a_metadata_watcher_get_partial_object_metadata() {
     let mut events = watcher(metas, watcher::Config::default())
         .applied_objects()
         .boxed();
-    let first = tokio::time::timeout(Duration::from_secs(5), events.try_next())
-        .await
-        .expect("in time")
-        .expect("no error")
-        .expect("an object");
+    let first = next_in_time(&mut events).await;
     assert_eq!(first.metadata.name.as_deref(), Some("m"));
     maps.create(&PostParams::default(), &config_map("n", "db"))
         .await
         .expect("create");
-    let second = tokio::time::timeout(Duration::from_secs(5), events.try_next())
-        .await
-        .expect("in time")
-        .expect("no error")
-        .expect("an object");
+    let second = next_in_time(&mut events).await;
     assert_eq!(second.metadata.name.as_deref(), Some("n"));
     assert_eq!(
         second.types.map(|t| t.kind),
