@@ -47,6 +47,7 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         columns: Vec::new(),
         fields: None,
         unknown_fields: None,
+        known_fields: None,
         verbs: VERBS.to_vec(),
         subresources: Vec::new(),
         merge_keys: None,

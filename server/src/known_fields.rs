@@ -60,6 +60,14 @@ impl KnownFields {
         found
     }
 
+    /// The shape of a whole object of the kind, to walk a body against without decoding it.
+    pub fn root(&self) -> Shape<'_> {
+        Shape {
+            known: self,
+            node: &self.root,
+        }
+    }
+
     fn resolve<'n>(&'n self, node: &'n Node) -> &'n Node {
         match node {
             Node::Component(name) => self
@@ -132,6 +140,62 @@ impl KnownFields {
             }
             _ => {}
         }
+    }
+}
+
+/// Any value: what a scalar, a preserved field or a value of the wrong type may hold.
+static ANYTHING: Node = Node::Anything;
+
+/// A place in a kind's schema: what the value found there may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape<'k> {
+    known: &'k KnownFields,
+    node: &'k Node,
+}
+
+impl<'k> Shape<'k> {
+    /// The shape of field `key` of an object found here; `None` when the schema gives such an
+    /// object no field of that name (an unknown field).
+    pub fn field(self, key: &str) -> Option<Shape<'k>> {
+        let node = match self.known.resolve(self.node) {
+            Node::Fields(fields) => fields.get(key)?,
+            Node::Map(item) => item,
+            _ => &ANYTHING,
+        };
+        Some(Shape {
+            known: self.known,
+            node,
+        })
+    }
+
+    /// The shape of an item of a list found here.
+    pub fn item(self) -> Shape<'k> {
+        let node = match self.known.resolve(self.node) {
+            Node::List(item) => item,
+            _ => &ANYTHING,
+        };
+        Shape {
+            known: self.known,
+            node,
+        }
+    }
+
+    /// True when a list is expected here.
+    pub fn is_list(self) -> bool {
+        matches!(self.known.resolve(self.node), Node::List(_))
+    }
+
+    /// The unknown fields of `value` found here, as paths below `at`.
+    pub fn unknown_in(self, value: &Value, at: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        self.known
+            .find_unknown(self.node, value, &mut at.to_string(), &mut found);
+        found
+    }
+
+    /// True when anything is allowed here, at any depth: nothing below is unknown.
+    pub fn is_anything(self) -> bool {
+        matches!(self.known.resolve(self.node), Node::Anything)
     }
 }
 

@@ -32,6 +32,7 @@ pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod watch;
+mod write_options;
 
 pub use errors::Body;
 pub use router::{Server, MAX_BODY_BYTES, SYSTEM_NAMESPACES};

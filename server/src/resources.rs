@@ -12,7 +12,6 @@ use crate::core_kinds::{
     SecretStrategy, CONFIG_MAP_FIELDS, EVENT_FIELDS, EVENT_V1_FIELDS, NAMESPACE_FIELDS,
     SECRET_FIELDS,
 };
-use crate::strict::unknown_fields_by_schema;
 use crate::table::Column;
 
 /// One served kind.
@@ -34,6 +33,9 @@ pub struct ServedResource {
     /// For a kind compiled into the server: finds unknown fields at any depth (used instead of
     /// `fields`).
     pub unknown_fields: Option<crate::strict::UnknownFields>,
+    /// For a kind whose schema says every field it has: unknown and duplicate fields are found
+    /// in one pass over the body against it (used instead of `unknown_fields`).
+    pub known_fields: Option<&'static crate::known_fields::KnownFields>,
     /// The verbs served on the resource itself, as discovery lists them.
     pub verbs: Vec<&'static str>,
     /// Subresources other than `status` (which `ar` turns on).
@@ -103,6 +105,7 @@ impl ServedResource {
             columns: vec![Column::age()],
             fields: None,
             unknown_fields: None,
+            known_fields: None,
             verbs: VERBS.to_vec(),
             subresources: Vec::new(),
             merge_keys: None,
@@ -178,9 +181,7 @@ impl ResourceTable {
                 writer: Some(Arc::new(Dynamic::new(store, &finalize))),
             }],
             columns: vec![Column::text("Status", "/status/phase"), Column::age()],
-            unknown_fields: Some(Arc::new(|body: &[u8]| {
-                unknown_fields_by_schema(&NAMESPACE_FIELDS, body)
-            })),
+            known_fields: Some(&NAMESPACE_FIELDS),
             merge_keys: Some(metadata_keys.clone()),
             ..ServedResource::stored(
                 store,
@@ -200,9 +201,7 @@ impl ResourceTable {
                 Column::entry_count("Data", &["/data", "/binaryData"]),
                 Column::age(),
             ],
-            unknown_fields: Some(Arc::new(|body: &[u8]| {
-                unknown_fields_by_schema(&CONFIG_MAP_FIELDS, body)
-            })),
+            known_fields: Some(&CONFIG_MAP_FIELDS),
             merge_keys: Some(metadata_keys.clone()),
             ..ServedResource::stored(
                 store,
@@ -220,9 +219,7 @@ impl ResourceTable {
                 Column::entry_count("Data", &["/data"]),
                 Column::age(),
             ],
-            unknown_fields: Some(Arc::new(|body: &[u8]| {
-                unknown_fields_by_schema(&SECRET_FIELDS, body)
-            })),
+            known_fields: Some(&SECRET_FIELDS),
             merge_keys: Some(metadata_keys),
             ..ServedResource::stored(
                 store,
@@ -262,9 +259,7 @@ impl ResourceTable {
             short_names: vec!["ev".into()],
             schema: Some(Arc::new(crate::schemas::event())),
             columns: event_columns(),
-            unknown_fields: Some(Arc::new(|body: &[u8]| {
-                unknown_fields_by_schema(&EVENT_FIELDS, body)
-            })),
+            known_fields: Some(&EVENT_FIELDS),
             merge_keys: Some(crate::smp::MergeKey::object_meta()),
             ..ServedResource::stored(store, events.clone(), "event")
         });
@@ -274,9 +269,7 @@ impl ResourceTable {
             short_names: vec!["ev".into()],
             schema: Some(Arc::new(crate::schemas::event_v1())),
             columns: event_columns(),
-            unknown_fields: Some(Arc::new(|body: &[u8]| {
-                unknown_fields_by_schema(&EVENT_V1_FIELDS, body)
-            })),
+            known_fields: Some(&EVENT_V1_FIELDS),
             merge_keys: Some(crate::smp::MergeKey::object_meta()),
             backend: Arc::new(crate::events_v1::EventsV1::new(store, &events)),
             ..ServedResource::stored(store, events_v1, "event")

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use apistore::{
     Api, ApiResource, DeleteParams, DynamicObject, GetParams, ListParams, ObjectList, Patch,
-    PatchParams, PostParams, Preconditions, PropagationPolicy, Store, VersionMatch, WatchParams,
+    PatchParams, PostParams, Store, VersionMatch, WatchParams,
 };
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
@@ -25,8 +25,10 @@ use crate::discovery;
 use crate::errors::{self, Body};
 use crate::metrics::{self, Metrics};
 use crate::resources::{ResourceTable, ServedResource};
+use crate::strict::Form;
 use crate::table::{partial_object_metadata, table, IncludeObject};
-use crate::watch::{Form, WatchBody};
+use crate::watch::{self, WatchBody};
+use crate::write_options::{delete_options, write_options, FieldValidation, WriteVerb};
 
 /// kube-apiserver's limit on a request body (3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -572,28 +574,24 @@ impl Server {
         if let (Some("scale"), Some(paths)) = (target.subresource.as_deref(), &resource.scale) {
             return self.scale(target, paths, &request).await;
         }
-        let dry_run = match request.query.get("dryRun").map(String::as_str) {
-            None | Some("") => false,
-            Some("All") => true,
-            Some(other) => {
-                return Err(apistore::Error::bad_request(format!(
-                    "Invalid dry run value: {other:?}; supported values: \"All\""
-                )))
-            }
-        };
         let writer = target
             .subresource
             .as_deref()
             .and_then(|sub| resource.subresources.iter().find(|s| s.name == sub))
             .and_then(|s| s.writer.as_ref());
         if let (Some(writer), &Method::PUT, Some(name)) = (writer, &request.method, &target.name) {
-            let obj = self.body_object(target, &request, Some(name))?;
+            let options = write_options(&request.query, WriteVerb::Update)?;
+            let warnings = field_warnings(resource, &request, options.field_validation);
+            let obj = self.body_object(target, &request, Some(name), options.field_validation)?;
             let pp = PostParams {
-                dry_run,
+                dry_run: options.dry_run,
                 field_manager: request.field_manager(),
             };
             let out = writer.replace(ns, name, &pp, obj, false).await?;
-            return Ok(self.object_response(resource, StatusCode::OK, &out, &request));
+            return Ok(with_warnings(
+                self.object_response(resource, StatusCode::OK, &out, &request),
+                &warnings,
+            ));
         }
         match (&request.method, &target.name) {
             (&Method::GET, None) if is_true(request.query.get("watch")) => {
@@ -619,13 +617,14 @@ impl Server {
                 }
             },
             (&Method::POST, None) => {
-                let warnings = field_warnings(target.resource, &request);
-                let obj = self.body_object(target, &request, None)?;
+                let options = write_options(&request.query, WriteVerb::Create)?;
+                let warnings = field_warnings(resource, &request, options.field_validation);
+                let obj = self.body_object(target, &request, None, options.field_validation)?;
                 if let Some(ns) = ns {
                     self.check_namespace_accepts(ns).await?;
                 }
                 let pp = PostParams {
-                    dry_run,
+                    dry_run: options.dry_run,
                     field_manager: request.field_manager(),
                 };
                 match backend.create(ns, &pp, obj).await? {
@@ -640,10 +639,12 @@ impl Server {
                 }
             }
             (&Method::PUT, Some(name)) => {
-                let warnings = field_warnings(target.resource, &request);
-                let obj = self.body_object(target, &request, Some(name))?;
+                let options = write_options(&request.query, WriteVerb::Update)?;
+                let warnings = field_warnings(resource, &request, options.field_validation);
+                let obj =
+                    self.body_object(target, &request, Some(name), options.field_validation)?;
                 let pp = PostParams {
-                    dry_run,
+                    dry_run: options.dry_run,
                     field_manager: request.field_manager(),
                 };
                 let out = backend.replace(ns, name, &pp, obj, status).await?;
@@ -653,14 +654,24 @@ impl Server {
                 ))
             }
             (&Method::PATCH, Some(name)) => {
+                let apply = crate::media::media_type(&request.content_type)
+                    == "application/apply-patch+yaml";
+                let options = write_options(&request.query, WriteVerb::Patch { apply })?;
                 let patch = patch_body(resource, &request)?;
+                let warnings = match options.field_validation {
+                    FieldValidation::Ignore => Vec::new(),
+                    _ => patch_problems(resource, &request, &patch),
+                };
+                if options.field_validation == FieldValidation::Strict && !warnings.is_empty() {
+                    self.refuse_patch(target, name, &patch, &warnings).await?;
+                }
                 // An apply names its manager itself; kube-apiserver does not default it.
                 let field_manager = match &patch {
                     PatchBody::Plain(Patch::Apply(_)) => request.query.get("fieldManager").cloned(),
                     _ => request.field_manager(),
                 };
                 let pp = PatchParams {
-                    dry_run,
+                    dry_run: options.dry_run,
                     field_manager,
                     force: is_true(request.query.get("force")),
                 };
@@ -688,10 +699,13 @@ impl Server {
                 } else {
                     StatusCode::OK
                 };
-                Ok(self.object_response(resource, code, &out, &request))
+                Ok(with_warnings(
+                    self.object_response(resource, code, &out, &request),
+                    &warnings,
+                ))
             }
             (&Method::DELETE, Some(name)) => {
-                let dp = delete_params(&request, dry_run)?;
+                let dp = delete_options(&request.query, &request.body)?;
                 let is_namespace =
                     resource.ar.group.is_empty() && resource.ar.plural == "namespaces";
                 if is_namespace {
@@ -712,7 +726,7 @@ impl Server {
                 }
             }
             (&Method::DELETE, None) => {
-                let dp = delete_params(&request, dry_run)?;
+                let dp = delete_options(&request.query, &request.body)?;
                 let list = backend
                     .delete_collection(ns, &dp, &list_params(&request.query)?)
                     .await?;
@@ -754,10 +768,17 @@ impl Server {
             let obj = backend.get(ns, name).await?;
             return Ok(errors::json(StatusCode::OK, &scale_of(&obj)));
         }
+        let media = crate::media::media_type(&request.content_type);
+        let verb = match request.method {
+            Method::PUT => WriteVerb::Update,
+            _ => WriteVerb::Patch {
+                apply: media == "application/apply-patch+yaml",
+            },
+        };
+        let options = write_options(&request.query, verb)?;
         let body: Value = serde_json::from_slice(&request.body).map_err(|e| {
             apistore::Error::bad_request(format!("the Scale could not be decoded: {e}"))
         })?;
-        let media = crate::media::media_type(&request.content_type);
         let mut last = None;
         for _ in 0..5 {
             let obj = backend.get(ns, name).await?;
@@ -795,7 +816,7 @@ impl Server {
             next.metadata.resource_version =
                 pinned.clone().or(obj.metadata.resource_version.clone());
             let pp = PostParams {
-                dry_run: is_dry_run(request),
+                dry_run: options.dry_run,
                 field_manager: request.field_manager(),
             };
             match backend.replace(ns, name, &pp, next, false).await {
@@ -805,6 +826,48 @@ impl Server {
             }
         }
         Err(last.unwrap_or_else(|| apistore::Error::internal("the scale kept conflicting")))
+    }
+
+    /// kube-apiserver's refusal of a patch under `fieldValidation=Strict` that writes unknown
+    /// or duplicate fields: a 422 naming the patched object and them. When the object cannot
+    /// be read or the patch not applied, the patch goes on to fail with that error, as it
+    /// does upstream.
+    async fn refuse_patch(
+        &self,
+        target: &Target<'_>,
+        name: &str,
+        patch: &PatchBody,
+        problems: &[String],
+    ) -> apistore::Result<()> {
+        let Ok(current) = target
+            .resource
+            .backend
+            .get(target.namespace.as_deref(), name)
+            .await
+        else {
+            return Ok(());
+        };
+        let Ok(mut doc) = serde_json::to_value(&current) else {
+            return Ok(());
+        };
+        let applied = match patch {
+            PatchBody::Plain(Patch::Merge(merge)) => {
+                json_patch::merge(&mut doc, merge);
+                true
+            }
+            PatchBody::Plain(Patch::Json(ops)) => json_patch::patch(&mut doc, ops).is_ok(),
+            PatchBody::Strategic(strategic) => crate::smp::apply(
+                &mut doc,
+                strategic,
+                target.resource.merge_keys.as_deref().unwrap_or(&[]),
+            )
+            .is_ok(),
+            PatchBody::Plain(Patch::Apply(_)) => false,
+        };
+        if applied {
+            return Err(crate::strict::patch_refused(&doc.to_string(), problems));
+        }
+        Ok(())
     }
 
     /// A strategic merge patch: applied to the object as it is now, with the kind's merge keys,
@@ -953,13 +1016,13 @@ impl Server {
             .watch(target.namespace.as_deref(), &wp, &version)
             .await?;
         let form = match response_shape(request)? {
-            Shape::Table(include) => Form::Table {
+            Shape::Table(include) => watch::Form::Table {
                 columns: target.resource.columns.clone(),
                 include,
                 headers: true,
             },
-            Shape::Metadata(api_version) => Form::Metadata(api_version),
-            Shape::Objects => Form::Objects,
+            Shape::Metadata(api_version) => watch::Form::Metadata(api_version),
+            Shape::Objects => watch::Form::Objects,
         };
         let guard = self.metrics.watch_started();
         let mut response = Response::new(BodyExt::boxed(WatchBody::new(
@@ -1046,9 +1109,10 @@ impl Server {
         target: &Target<'_>,
         request: &Req,
         name: Option<&str>,
+        validation: FieldValidation,
     ) -> apistore::Result<DynamicObject> {
         let ar = &target.resource.ar;
-        if request.query.get("fieldValidation").map(String::as_str) == Some("Strict") {
+        if validation == FieldValidation::Strict {
             crate::strict::check(target.resource, &request.body)?;
         }
         let malformed = |e: serde_json::Error| {
@@ -1400,13 +1464,31 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
     }
 }
 
-/// With `fieldValidation=Warn`, the unknown and duplicate fields of the body, which the
-/// answer carries as warnings (kubectl prints them; the write goes ahead).
-fn field_warnings(resource: &ServedResource, request: &Req) -> Vec<String> {
-    if request.query.get("fieldValidation").map(String::as_str) == Some("Warn") {
-        crate::strict::problems(resource, &request.body)
-    } else {
-        Vec::new()
+/// Unless `fieldValidation=Ignore`, the unknown and duplicate fields of the body, which the
+/// answer carries as warnings (kubectl prints them; the write goes ahead). `Strict` refuses
+/// them before this is read.
+fn field_warnings(
+    resource: &ServedResource,
+    request: &Req,
+    validation: FieldValidation,
+) -> Vec<String> {
+    match validation {
+        FieldValidation::Warn => crate::strict::problems(resource, &request.body, Form::Object),
+        FieldValidation::Ignore | FieldValidation::Strict => Vec::new(),
+    }
+}
+
+/// The unknown and duplicate fields a patch writes. A server-side apply is left to the
+/// store, which reads it field by field.
+fn patch_problems(resource: &ServedResource, request: &Req, patch: &PatchBody) -> Vec<String> {
+    match patch {
+        PatchBody::Plain(Patch::Apply(_)) => Vec::new(),
+        PatchBody::Plain(Patch::Json(_)) => {
+            crate::strict::json_patch_problems(resource, &request.body)
+        }
+        PatchBody::Plain(Patch::Merge(_)) | PatchBody::Strategic(_) => {
+            crate::strict::problems(resource, &request.body, Form::Patch)
+        }
     }
 }
 
@@ -1442,11 +1524,6 @@ fn set_pointer(target: &mut Value, pointer: &str, value: Value) {
     }
 }
 
-/// True for `dryRun=All`.
-fn is_dry_run(request: &Req) -> bool {
-    request.query.get("dryRun").map(String::as_str) == Some("All")
-}
-
 /// kube-apiserver's 415 for a patch type the kind does not take: the Content-Types it does.
 fn unsupported(resource: &ServedResource) -> apistore::Error {
     let strategic = if resource.merge_keys.is_some() {
@@ -1459,58 +1536,6 @@ fn unsupported(resource: &ServedResource) -> apistore::Error {
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, {strategic}application/apply-patch+yaml"
         ),
     }
-}
-
-fn delete_params(request: &Req, dry_run: bool) -> apistore::Result<DeleteParams> {
-    let mut dp = DeleteParams {
-        dry_run,
-        ..DeleteParams::default()
-    };
-    if let Some(grace) = request
-        .query
-        .get("gracePeriodSeconds")
-        .filter(|s| !s.is_empty())
-    {
-        dp.grace_period_seconds = Some(grace.parse().map_err(|_| {
-            apistore::Error::bad_request(format!("invalid gracePeriodSeconds: {grace:?}"))
-        })?);
-    }
-    if request.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(dp);
-    }
-    let options: Value = serde_json::from_slice(&request.body).map_err(|e| {
-        apistore::Error::bad_request(format!("the DeleteOptions could not be decoded: {e}"))
-    })?;
-    if options["dryRun"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|v| v == "All"))
-    {
-        dp.dry_run = true;
-    }
-    if let Some(grace) = options["gracePeriodSeconds"].as_i64() {
-        dp.grace_period_seconds = Some(u32::try_from(grace.max(0)).unwrap_or(u32::MAX));
-    }
-    dp.propagation_policy = match options["propagationPolicy"].as_str() {
-        None => None,
-        Some("Orphan") => Some(PropagationPolicy::Orphan),
-        Some("Background") => Some(PropagationPolicy::Background),
-        Some("Foreground") => Some(PropagationPolicy::Foreground),
-        Some(other) => {
-            return Err(apistore::Error::bad_request(format!(
-                "unknown propagationPolicy {other:?}"
-            )))
-        }
-    };
-    let preconditions = &options["preconditions"];
-    if preconditions.is_object() {
-        dp.preconditions = Some(Preconditions {
-            uid: preconditions["uid"].as_str().map(str::to_string),
-            resource_version: preconditions["resourceVersion"]
-                .as_str()
-                .map(str::to_string),
-        });
-    }
-    Ok(dp)
 }
 
 impl<B> tower::Service<Request<B>> for Server

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 mod answers;
 mod core_kinds;
 mod custom_resources;
+mod write_options;
 
 fn server() -> Server {
     Server::new(Store::memory()).expect("server")
@@ -21,6 +22,8 @@ fn server() -> Server {
 struct Answer {
     code: StatusCode,
     content_type: String,
+    /// The `Warning` headers, as sent.
+    warnings: Vec<String>,
     body: Value,
 }
 
@@ -57,6 +60,12 @@ async fn send_accept(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let warnings = response
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_string())
+        .collect();
     let bytes = response
         .into_body()
         .collect()
@@ -68,6 +77,7 @@ async fn send_accept(
     Answer {
         code,
         content_type,
+        warnings,
         body,
     }
 }
@@ -358,12 +368,12 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
                 "Forbidden",
             ),
             (
-                Method::GET,
+                Method::POST,
                 "/api/v1/namespaces/default/configmaps?dryRun=Some",
-                "",
-                Vec::new(),
-                400,
-                "BadRequest",
+                JSON,
+                br#"{"metadata":{"name":"x"}}"#.to_vec(),
+                422,
+                "Invalid",
             ),
             (
                 Method::GET,
@@ -449,7 +459,8 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
         .await;
         assert_eq!(
             strict.body["message"],
-            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dta\", unknown field \"metadata.lables\""
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"metadata.lables\", unknown field \"dta\"",
+            "in the order they are in the body, as Go's decoder meets them"
         );
         let ignored = send(
             &s,
