@@ -255,3 +255,40 @@ fn a_patch_writing_unknown_fields_is_warned_of_by_default_and_refused_under_stri
         assert_eq!(s.store().resource_version(), before, "nothing was written");
     });
 }
+
+#[test]
+fn a_server_side_apply_naming_a_field_its_kind_lacks_cannot_be_typed_and_writes_nothing() {
+    run(async {
+        let s = server();
+        let before = s.store().resource_version();
+        let refused = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/applied?fieldManager=me&fieldValidation=Ignore"),
+            "application/apply-patch+yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  labls: {}\ndata:\n  a: \"1\"\n",
+        )
+        .await;
+        assert_eq!(
+            refused.code,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["message"],
+            "failed to create typed patch object (default/applied; /v1, Kind=ConfigMap): .metadata.labls: field not declared in schema"
+        );
+        assert!(refused.body.get("reason").is_none(), "{}", refused.body);
+        assert_eq!(s.store().resource_version(), before, "nothing was written");
+        let applied = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/applied?fieldManager=me"),
+            "application/apply-patch+yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: \"1\"\n",
+        )
+        .await;
+        assert_eq!(applied.code, StatusCode::CREATED, "{}", applied.body);
+    });
+}
