@@ -1194,16 +1194,18 @@ impl<K: Resource> Api<K> {
                     )?;
                 }
                 Patch::Merge(merge) => json_patch::merge(&mut doc, merge),
-                Patch::Json(ops) => json_patch::patch(&mut doc, ops).map_err(|e| {
-                    self.invalid(
-                        name,
-                        vec![StatusCause::new(
-                            "FieldValueInvalid",
-                            "patch",
-                            format!("Invalid value: the JSON patch could not be applied: {e}"),
-                        )],
-                    )
-                })?,
+                Patch::Json(ops) => {
+                    crate::store::json_patch_ops::apply(&mut doc, ops).map_err(|e| {
+                        self.invalid(
+                            name,
+                            vec![StatusCause::new(
+                                "FieldValueInvalid",
+                                "patch",
+                                format!("Invalid value: the JSON patch could not be applied: {e}"),
+                            )],
+                        )
+                    })?
+                }
             }
             if let (Some(old), Some(manager)) = (&old_doc, pp.field_manager.as_deref()) {
                 managed::record_update(

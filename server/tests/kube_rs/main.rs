@@ -499,3 +499,52 @@ async fn a_recorders_events_are_the_core_events_kubectl_describe_reads() {
         other => panic!("expected a 422, got {other:?}"),
     }
 }
+
+/// kube-runtime's finalizer helper adds its finalizer with a JSON patch whose `test` of
+/// `/metadata/finalizers` is `null` while the field is absent (evanphx/json-patch, which
+/// kube-apiserver uses, lets that pass), and removes it with a `test` and a `remove`.
+#[tokio::test]
+async fn kube_runtimes_finalizer_helper_adds_runs_cleanup_and_removes_its_finalizer() {
+    use kube::runtime::controller::Action;
+    use kube::runtime::finalizer::{finalizer, Event};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const NAME: &str = "example.com/cleanup";
+    let maps: Api<ConfigMap> = Api::default_namespaced(client());
+    let created = maps
+        .create(&PostParams::default(), &config_map("held", "web"))
+        .await
+        .expect("create");
+    let (applied, cleaned) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let run = |obj: ConfigMap| {
+        let (applied, cleaned) = (&applied, &cleaned);
+        let maps = maps.clone();
+        async move {
+            finalizer(&maps, NAME, Arc::new(obj), |event| async move {
+                match event {
+                    Event::Apply(_) => applied.fetch_add(1, Ordering::SeqCst),
+                    Event::Cleanup(_) => cleaned.fetch_add(1, Ordering::SeqCst),
+                };
+                Ok::<_, std::convert::Infallible>(Action::await_change())
+            })
+            .await
+        }
+    };
+    run(created).await.expect("the finalizer is added");
+    let held = maps.get("held").await.expect("get");
+    assert_eq!(held.metadata.finalizers, Some(vec![NAME.to_string()]));
+    run(held).await.expect("apply");
+    assert_eq!(applied.load(Ordering::SeqCst), 1);
+    maps.delete("held", &DeleteParams::default())
+        .await
+        .expect("delete marks it");
+    let marked = maps.get("held").await.expect("kept by its finalizer");
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    run(marked).await.expect("cleanup");
+    assert_eq!(cleaned.load(Ordering::SeqCst), 1);
+    assert!(
+        maps.get_opt("held").await.expect("get").is_none(),
+        "gone once its finalizer is removed"
+    );
+}
