@@ -548,3 +548,106 @@ async fn kube_runtimes_finalizer_helper_adds_runs_cleanup_and_removes_its_finali
         "gone once its finalizer is removed"
     );
 }
+
+/// Every way kube-runtime's watcher starts: paged lists (`page_size`), a list at any
+/// version (`any_semantic`, `resourceVersion=0`) and a streaming list (`streaming_lists`: a
+/// watch with `sendInitialEvents`, ended by the initial-events bookmark); each sees every
+/// object once, then the changes after it.
+#[tokio::test]
+async fn kube_runtimes_watcher_starts_from_paged_any_version_and_streaming_lists() {
+    use kube::runtime::watcher::Event;
+
+    let maps: Api<ConfigMap> = Api::default_namespaced(client());
+    for name in ["a", "b", "c"] {
+        maps.create(&PostParams::default(), &config_map(name, "web"))
+            .await
+            .expect("create");
+    }
+    let configs = [
+        ("paged", watcher::Config::default().page_size(1)),
+        ("any version", watcher::Config::default().any_semantic()),
+        ("streaming", watcher::Config::default().streaming_lists()),
+    ];
+    for (round, (how, config)) in configs.into_iter().enumerate() {
+        let mut events = watcher(maps.clone(), config).boxed();
+        assert!(
+            matches!(next_in_time(&mut events).await, Event::Init),
+            "{how}"
+        );
+        let mut listed = Vec::new();
+        loop {
+            match next_in_time(&mut events).await {
+                Event::InitApply(cm) => listed.push(cm.metadata.name.unwrap_or_default()),
+                Event::InitDone => break,
+                other => panic!("{how}: {other:?} before the initial objects ended"),
+            }
+        }
+        listed.sort();
+        let mut expected: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        expected.extend((0..round).map(|r| format!("later-{r}")));
+        expected.sort();
+        assert_eq!(listed, expected, "{how}");
+        let later = format!("later-{round}");
+        maps.create(&PostParams::default(), &config_map(&later, "web"))
+            .await
+            .expect("create");
+        match next_in_time(&mut events).await {
+            Event::Apply(cm) => assert_eq!(cm.metadata.name.as_deref(), Some(later.as_str())),
+            other => panic!("{how}: expected the new object, got {other:?}"),
+        }
+    }
+}
+
+/// kube-client's entry API (a get, then a create or a replace that names the version read)
+/// and kube-runtime's `await_condition` (a watcher selecting one name) against the server.
+#[tokio::test]
+async fn the_entry_api_and_await_condition_work_against_the_server() {
+    use kube::runtime::wait::await_condition;
+
+    let maps: Api<ConfigMap> = Api::default_namespaced(client());
+    let waiting = tokio::spawn(await_condition(
+        maps.clone(),
+        "entry",
+        |cm: Option<&ConfigMap>| {
+            cm.and_then(|cm| cm.data.as_ref())
+                .is_some_and(|data| data.get("k").map(String::as_str) == Some("changed"))
+        },
+    ));
+    let mut entry = maps
+        .entry("entry")
+        .await
+        .expect("get")
+        .or_insert(|| config_map("entry", "web"));
+    entry.commit(&PostParams::default()).await.expect("create");
+    let kube::api::entry::Entry::Occupied(mut entry) =
+        maps.entry("entry").await.expect("get").and_modify(|cm| {
+            cm.data = Some([("k".to_string(), "changed".to_string())].into());
+        })
+    else {
+        panic!("the entry exists once committed");
+    };
+    entry.commit(&PostParams::default()).await.expect("replace");
+    let seen = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the condition in time")
+        .expect("the task")
+        .expect("the watch")
+        .expect("the object");
+    assert_eq!(seen.metadata.name.as_deref(), Some("entry"));
+    let stale = maps.get("entry").await.expect("get");
+    let mut newer = stale.clone();
+    newer.data = Some([("k".to_string(), "again".to_string())].into());
+    maps.replace("entry", &PostParams::default(), &newer)
+        .await
+        .expect("replace");
+    let mut old = stale;
+    old.data = Some([("k".to_string(), "lost".to_string())].into());
+    let conflict = maps
+        .replace("entry", &PostParams::default(), &old)
+        .await
+        .expect_err("a replace naming an old version");
+    assert!(
+        matches!(&conflict, kube::Error::Api(status) if status.code == 409),
+        "{conflict:?}"
+    );
+}
