@@ -209,12 +209,27 @@ pub(crate) fn validate_object_meta(
             ));
         }
     }
+    if let Some(owners) = &meta.owner_references {
+        causes.extend(owner_reference_causes(owners));
+    }
     if let Some(finalizers) = &meta.finalizers {
         for (i, finalizer) in finalizers.iter().enumerate() {
             causes.extend(causes_for(
                 &format!("metadata.finalizers[{i}]"),
                 finalizer,
                 qualified_name_problems(finalizer),
+            ));
+        }
+        let has = |name: &str| finalizers.iter().any(|f| f == name);
+        if has("orphan") && has("foregroundDeletion") {
+            let listed: Vec<String> = finalizers.iter().map(|f| format!("{f:?}")).collect();
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "metadata.finalizers",
+                format!(
+                    "Invalid value: []string{{{}}}: finalizer orphan and foregroundDeletion cannot be both set",
+                    listed.join(", ")
+                ),
             ));
         }
     }
@@ -225,6 +240,67 @@ pub(crate) fn validate_object_meta(
                 "metadata.generation",
                 format!("Invalid value: {generation}: must be greater than or equal to 0"),
             ));
+        }
+    }
+    causes
+}
+
+/// `ValidateOwnerReferences`: each reference names an apiVersion with a version, a kind, a
+/// name and a uid; a core event owns nothing; at most one reference is the controller.
+fn owner_reference_causes(owners: &[crate::OwnerReference]) -> Vec<StatusCause> {
+    const FIELD: &str = "metadata.ownerReferences";
+    let mut causes = Vec::new();
+    let mut controller: Option<String> = None;
+    for owner in owners {
+        // `schema.ParseGroupVersion`: "v1", "group/v1"; anything else has no version.
+        let (group, version) = match owner.api_version.split('/').collect::<Vec<_>>()[..] {
+            [version] => ("", version),
+            [group, version] => (group, version),
+            _ => ("", ""),
+        };
+        let empty = [
+            (
+                "apiVersion",
+                version.is_empty(),
+                &owner.api_version,
+                "version",
+            ),
+            ("kind", owner.kind.is_empty(), &owner.kind, "kind"),
+            ("name", owner.name.is_empty(), &owner.name, "name"),
+            ("uid", owner.uid.is_empty(), &owner.uid, "uid"),
+        ];
+        for (field, missing, value, what) in empty {
+            if missing {
+                causes.push(StatusCause::invalid(
+                    &format!("{FIELD}.{field}"),
+                    value,
+                    &format!("{what} must not be empty"),
+                ));
+            }
+        }
+        if group.is_empty() && version == "v1" && owner.kind == "Event" {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                FIELD,
+                format!(
+                    "Invalid value: {}: /v1, Kind=Event is disallowed from being an owner",
+                    serde_json::to_string(owner).unwrap_or_default()
+                ),
+            ));
+        }
+        if owner.controller == Some(true) {
+            let current = format!("{}/{}", owner.kind, owner.name);
+            match &controller {
+                Some(first) => causes.push(StatusCause::new(
+                    "FieldValueInvalid",
+                    FIELD,
+                    format!(
+                        "Invalid value: {}: Only one reference can have Controller set to true. Found \"true\" in references for {first} and {current}",
+                        serde_json::to_string(owners).unwrap_or_default()
+                    ),
+                )),
+                None => controller = Some(current),
+            }
         }
     }
     causes

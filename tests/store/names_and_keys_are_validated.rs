@@ -119,3 +119,68 @@ fn cluster_scoped_objects_drop_a_namespace_sent_in_the_body() {
         .unwrap();
     assert_eq!(created.metadata.namespace, None);
 }
+
+#[test]
+fn owner_references_and_finalizers_are_validated_as_apimachinery_validates_them() {
+    let store = apistore::Store::memory();
+    let pods = store.namespaced::<Pod>("ns");
+    let owner = |api_version: &str, kind: &str, name: &str, uid: &str, controller: bool| {
+        apistore::OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: uid.into(),
+            controller: controller.then_some(true),
+            ..Default::default()
+        }
+    };
+    let mut bad = pod("owned");
+    bad.metadata.owner_references = Some(vec![
+        owner("", "", "a", "", true),
+        owner("apps/v1", "ReplicaSet", "b", "u2", true),
+        owner("v1", "Event", "e", "u3", false),
+    ]);
+    let err = pods.create(&PostParams::default(), &bad).unwrap_err();
+    assert!(err.is_invalid(), "{err}");
+    let rendered: Vec<String> = err
+        .causes()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c.field.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        rendered.contains(
+            &"metadata.ownerReferences.apiVersion: Invalid value: \"\": version must not be empty"
+                .to_string()
+        ),
+        "{rendered:#?}"
+    );
+    assert!(rendered.contains(
+        &"metadata.ownerReferences.kind: Invalid value: \"\": kind must not be empty".to_string()
+    ));
+    assert!(rendered.contains(
+        &"metadata.ownerReferences.uid: Invalid value: \"\": uid must not be empty".to_string()
+    ));
+    assert!(rendered.iter().any(|r| r.ends_with(
+        "Only one reference can have Controller set to true. Found \"true\" in references for /a and ReplicaSet/b"
+    )));
+    assert!(rendered
+        .iter()
+        .any(|r| r.ends_with("/v1, Kind=Event is disallowed from being an owner")));
+    let mut both = pod("both");
+    both.metadata.finalizers = Some(vec!["orphan".into(), "foregroundDeletion".into()]);
+    let err = pods.create(&PostParams::default(), &both).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Pod \"both\" is invalid: metadata.finalizers: Invalid value: []string{\"orphan\", \"foregroundDeletion\"}: finalizer orphan and foregroundDeletion cannot be both set"
+    );
+    let mut good = pod("good");
+    good.metadata.owner_references = Some(vec![owner("apps/v1", "ReplicaSet", "b", "u2", true)]);
+    pods.create(&PostParams::default(), &good)
+        .expect("a valid owner");
+}
