@@ -1486,18 +1486,24 @@ fn field_warnings(
 /// kube-apiserver's answer to a server-side apply naming a field its kind lacks, whatever
 /// `fieldValidation` says: the apply configuration cannot be typed, a 500 with no reason
 /// (`failed to create typed patch object (ns/name; group/version, Kind=K): .path: field not
-/// declared in schema`). Found for kinds known by their schema; `None` when every field is known.
+/// declared in schema`). `None` when every field is known, or the kind says nothing of its
+/// fields.
 fn untyped_apply(target: &Target<'_>, name: &str, body: &[u8]) -> Option<Response<Body>> {
     let resource = target.resource;
-    let known = resource.known_fields?;
-    let undeclared: Vec<String> = crate::strict::scan(body, Some(known.root()), Form::Object)
-        .into_iter()
-        .filter_map(|problem| match problem {
-            crate::strict::Problem::Unknown(path) => {
-                Some(format!(".{path}: field not declared in schema"))
-            }
-            crate::strict::Problem::Duplicate(_) => None,
-        })
+    let unknown: Vec<String> = match (resource.known_fields, &resource.unknown_fields) {
+        (Some(known), _) => crate::strict::scan(body, Some(known.root()), Form::Object)
+            .into_iter()
+            .filter_map(|problem| match problem {
+                crate::strict::Problem::Unknown(path) => Some(path),
+                crate::strict::Problem::Duplicate(_) => None,
+            })
+            .collect(),
+        (None, Some(find)) => find(body),
+        (None, None) => return None,
+    };
+    let undeclared: Vec<String> = unknown
+        .iter()
+        .map(|path| format!(".{path}: field not declared in schema"))
         .collect();
     let errors = match undeclared.as_slice() {
         [] => return None,
