@@ -22,6 +22,33 @@ pub(crate) fn non_empty(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
 
+/// `value` quoted as Go's `%q` quotes a string (`strconv.Quote`), as field errors render their
+/// values: `"` and `\` escaped, control characters as `\n`, `\t`, `\x1b` and the like.
+pub(crate) fn go_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `pods` for the core group, `imagestreams.image.openshift.io` otherwise, as
 /// `schema.GroupResource.String()` renders it.
 pub(crate) fn qualified(group: &str, resource: &str) -> String {
@@ -191,7 +218,7 @@ impl StatusCause {
         StatusCause::new(
             "FieldValueInvalid",
             field,
-            format!("Invalid value: \"{value}\": {detail}"),
+            format!("Invalid value: {}: {detail}", go_quoted(value)),
         )
     }
 
@@ -215,7 +242,7 @@ impl StatusCause {
         StatusCause::new(
             "FieldValueDuplicate",
             field,
-            format!("Duplicate value: \"{value}\""),
+            format!("Duplicate value: {}", go_quoted(value)),
         )
     }
 
@@ -226,7 +253,8 @@ impl StatusCause {
             "FieldValueNotSupported",
             field,
             format!(
-                "Unsupported value: \"{value}\": supported values: {}",
+                "Unsupported value: {}: supported values: {}",
+                go_quoted(value),
                 quoted.join(", ")
             ),
         )
@@ -258,5 +286,23 @@ impl StatusCause {
             (Some(field), None) => field.clone(),
             (None, None) => String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_error_values_are_quoted_as_go_quotes_them() {
+        assert_eq!(go_quoted("web"), r#""web""#);
+        assert_eq!(go_quoted("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(go_quoted("x\ny\u{7}\u{1b}é"), r#""x\ny\a\x1bé""#);
+        assert_eq!(
+            StatusCause::invalid("metadata.name", "a\"b", "bad")
+                .message
+                .as_deref(),
+            Some(r#"Invalid value: "a\"b": bad"#)
+        );
     }
 }

@@ -257,11 +257,11 @@ fn field_manager_problems(manager: &str) -> Vec<StatusCause> {
     }
     for (at, c) in manager.char_indices() {
         if !is_printable(c) {
-            causes.push(StatusCause::new(
-                "FieldValueInvalid",
+            causes.push(StatusCause::invalid(
                 "fieldManager",
-                format!(
-                    "Invalid value: {manager:?}: invalid character U+{:04X} (at position {at})",
+                manager,
+                &format!(
+                    "invalid character U+{:04X} (at position {at})",
                     u32::from(c)
                 ),
             ));
@@ -351,7 +351,7 @@ mod tests {
             write_options(&query(&[("fieldManager", "a\u{7}b")]), WriteVerb::Create).unwrap_err();
         assert_eq!(
             rendered(&e),
-            "CreateOptions.meta.k8s.io \"\" is invalid: fieldManager: Invalid value: \"a\\u{7}b\": invalid character U+0007 (at position 1)"
+            "CreateOptions.meta.k8s.io \"\" is invalid: fieldManager: Invalid value: \"a\\ab\": invalid character U+0007 (at position 1)"
         );
     }
 
