@@ -618,8 +618,9 @@ impl Server {
             },
             (&Method::POST, None) => {
                 let options = write_options(&request.query, WriteVerb::Create)?;
-                let warnings = field_warnings(resource, &request, options.field_validation);
+                let mut warnings = field_warnings(resource, &request, options.field_validation);
                 let obj = self.body_object(target, &request, None, options.field_validation)?;
+                warnings.extend(duplicate_owners_warning(&obj));
                 if let Some(ns) = ns {
                     self.check_namespace_accepts(ns).await?;
                 }
@@ -640,9 +641,10 @@ impl Server {
             }
             (&Method::PUT, Some(name)) => {
                 let options = write_options(&request.query, WriteVerb::Update)?;
-                let warnings = field_warnings(resource, &request, options.field_validation);
+                let mut warnings = field_warnings(resource, &request, options.field_validation);
                 let obj =
                     self.body_object(target, &request, Some(name), options.field_validation)?;
+                warnings.extend(duplicate_owners_warning(&obj));
                 let pp = PostParams {
                     dry_run: options.dry_run,
                     field_manager: request.field_manager(),
@@ -1531,6 +1533,25 @@ fn untyped_apply(target: &Target<'_>, name: &str, body: &[u8]) -> Option<Respons
             metadata: Some(apistore::ListMeta::default()),
         },
     ))
+}
+
+/// kube-apiserver's warning for owner references naming one uid more than once (the store
+/// keeps the first of each).
+fn duplicate_owners_warning(obj: &DynamicObject) -> Option<String> {
+    let owners = obj.metadata.owner_references.as_deref().unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    let mut duplicated: Vec<&str> = Vec::new();
+    for owner in owners {
+        if !seen.insert(owner.uid.as_str()) && !duplicated.contains(&owner.uid.as_str()) {
+            duplicated.push(&owner.uid);
+        }
+    }
+    (!duplicated.is_empty()).then(|| {
+        format!(
+            ".metadata.ownerReferences contains duplicate entries; API server dedups owner references in 1.20+, and may reject such requests as early as 1.24; please fix your requests; duplicate UID(s) observed: [{}]",
+            duplicated.join(" ")
+        )
+    })
 }
 
 /// The unknown and duplicate fields a patch writes. A server-side apply is left to the

@@ -20,7 +20,9 @@ use crate::store::context::StrategyContext;
 use crate::store::key::{self, KeySpace};
 use crate::store::kind::Kind;
 use crate::store::managed;
-use crate::store::meta::{meta_now, meta_plus_seconds, omit_empty_collections, ObjectMeta};
+use crate::store::meta::{
+    dedup_owner_references, meta_now, meta_plus_seconds, omit_empty_collections, ObjectMeta,
+};
 use crate::store::params::{
     DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions,
 };
@@ -587,6 +589,7 @@ impl<K: Resource> Api<K> {
             self.kind.hooks.clear_status(&mut obj)?;
         }
         self.kind.hooks.prepare_for_create(&mut obj, &ctx)?;
+        dedup_owner_references(obj.meta_mut());
         omit_empty_collections(obj.meta_mut());
         let name = obj.meta().name_str().to_string();
         let mut causes = validate_object_meta(obj.meta(), self.kind.namespaced, &|n: &str| {
@@ -1310,6 +1313,7 @@ impl<K: Resource> Api<K> {
                 ));
             }
         }
+        dedup_owner_references(next.meta_mut());
         let mut causes;
         match part {
             Part::Main | Part::All => {

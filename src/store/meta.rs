@@ -199,6 +199,15 @@ impl ObjectMetaExt for ObjectMeta {
     }
 }
 
+/// Keeps the first owner reference of each uid, as kube-apiserver dedups them before it
+/// validates a write.
+pub(crate) fn dedup_owner_references(meta: &mut ObjectMeta) {
+    if let Some(owners) = &mut meta.owner_references {
+        let mut seen = std::collections::HashSet::new();
+        owners.retain(|owner| seen.insert(owner.uid.clone()));
+    }
+}
+
 /// Drops the empty collections of `meta` (`labels: {}`, `finalizers: []`, …): kube-apiserver
 /// stores metadata through Go's `omitempty` encoding, so an empty one reads back as absent.
 pub(crate) fn omit_empty_collections(meta: &mut ObjectMeta) {

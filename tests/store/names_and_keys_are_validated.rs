@@ -184,3 +184,44 @@ fn owner_references_and_finalizers_are_validated_as_apimachinery_validates_them(
     pods.create(&PostParams::default(), &good)
         .expect("a valid owner");
 }
+
+#[test]
+fn owner_references_naming_one_uid_twice_keep_the_first_on_create_and_update() {
+    let store = apistore::Store::memory();
+    let pods = store.namespaced::<Pod>("ns");
+    let owner = |name: &str, uid: &str| apistore::OwnerReference {
+        api_version: "apps/v1".into(),
+        kind: "ReplicaSet".into(),
+        name: name.into(),
+        uid: uid.into(),
+        controller: Some(true),
+        ..Default::default()
+    };
+    let mut twice = pod("twice");
+    twice.metadata.owner_references = Some(vec![owner("a", "u1"), owner("a-again", "u1")]);
+    let created = pods
+        .create(&PostParams::default(), &twice)
+        .expect("deduplicated, then valid");
+    let names: Vec<String> = created
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .map(|o| o.name.clone())
+        .collect();
+    assert_eq!(names, ["a"]);
+    let updated = pods
+        .update("twice", |mut p| {
+            p.metadata.owner_references = Some(vec![owner("b", "u2"), owner("b-again", "u2")]);
+            Ok(p)
+        })
+        .expect("deduplicated on update too");
+    let names: Vec<String> = updated
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .map(|o| o.name.clone())
+        .collect();
+    assert_eq!(names, ["b"]);
+}

@@ -292,3 +292,29 @@ fn a_server_side_apply_naming_a_field_its_kind_lacks_cannot_be_typed_and_writes_
         assert_eq!(applied.code, StatusCode::CREATED, "{}", applied.body);
     });
 }
+
+#[test]
+fn owner_references_naming_one_uid_twice_are_deduplicated_with_kube_apiservers_warning() {
+    run(async {
+        let s = server();
+        let owner = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "name": name, "uid": "u-1"});
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &body(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "owned", "ownerReferences": [owner("a"), owner("b")]}})),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(
+            created.body["metadata"]["ownerReferences"],
+            json!([owner("a")])
+        );
+        assert_eq!(
+            created.warnings,
+            ["299 - \".metadata.ownerReferences contains duplicate entries; API server dedups owner references in 1.20+, and may reject such requests as early as 1.24; please fix your requests; duplicate UID(s) observed: [u-1]\""]
+        );
+    });
+}
