@@ -658,8 +658,14 @@ impl Server {
             (&Method::PATCH, Some(name)) => {
                 let apply = crate::media::media_type(&request.content_type)
                     == "application/apply-patch+yaml";
+                // kube-apiserver refuses a patch type first (415), then its options (422), and
+                // reads the body last (400).
+                let patch = match patch_body(resource, &request) {
+                    Err(e) if e.code() == 415 => return Err(e),
+                    parsed => parsed,
+                };
                 let options = write_options(&request.query, WriteVerb::Patch { apply })?;
-                let patch = patch_body(resource, &request)?;
+                let patch = patch?;
                 if apply {
                     if let Some(refusal) = untyped_apply(target, name, &request.body) {
                         return Ok(refusal);

@@ -318,3 +318,24 @@ fn owner_references_naming_one_uid_twice_are_deduplicated_with_kube_apiservers_w
         );
     });
 }
+
+#[test]
+fn a_patch_is_refused_for_its_type_before_its_options_and_for_its_options_before_its_body() {
+    run(async {
+        let s = server();
+        let path = format!("{CONFIG_MAPS}/absent?dryRun=Maybe");
+        let unsupported = send(&s, Method::PATCH, &path, "text/plain", b"{").await;
+        assert_eq!(unsupported.code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let options = send(&s, Method::PATCH, &path, MERGE, b"{").await;
+        assert_eq!(options.code, StatusCode::UNPROCESSABLE_ENTITY);
+        let body = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/absent"),
+            MERGE,
+            b"{",
+        )
+        .await;
+        assert_eq!(body.code, StatusCode::BAD_REQUEST);
+    });
+}
