@@ -120,20 +120,28 @@ fn cluster_scoped_objects_drop_a_namespace_sent_in_the_body() {
     assert_eq!(created.metadata.namespace, None);
 }
 
+/// An owner reference, the controller or not.
+fn owner(
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    uid: &str,
+    controller: bool,
+) -> apistore::OwnerReference {
+    apistore::OwnerReference {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        name: name.into(),
+        uid: uid.into(),
+        controller: controller.then_some(true),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn owner_references_and_finalizers_are_validated_as_apimachinery_validates_them() {
     let store = apistore::Store::memory();
     let pods = store.namespaced::<Pod>("ns");
-    let owner = |api_version: &str, kind: &str, name: &str, uid: &str, controller: bool| {
-        apistore::OwnerReference {
-            api_version: api_version.into(),
-            kind: kind.into(),
-            name: name.into(),
-            uid: uid.into(),
-            controller: controller.then_some(true),
-            ..Default::default()
-        }
-    };
     let mut bad = pod("owned");
     bad.metadata.owner_references = Some(vec![
         owner("", "", "a", "", true),
@@ -189,14 +197,7 @@ fn owner_references_and_finalizers_are_validated_as_apimachinery_validates_them(
 fn owner_references_naming_one_uid_twice_keep_the_first_on_create_and_update() {
     let store = apistore::Store::memory();
     let pods = store.namespaced::<Pod>("ns");
-    let owner = |name: &str, uid: &str| apistore::OwnerReference {
-        api_version: "apps/v1".into(),
-        kind: "ReplicaSet".into(),
-        name: name.into(),
-        uid: uid.into(),
-        controller: Some(true),
-        ..Default::default()
-    };
+    let owner = |name: &str, uid: &str| owner("apps/v1", "ReplicaSet", name, uid, true);
     let mut twice = pod("twice");
     twice.metadata.owner_references = Some(vec![owner("a", "u1"), owner("a-again", "u1")]);
     let created = pods

@@ -15,6 +15,14 @@ fn body(value: Value) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap()
 }
 
+/// Creates the ConfigMap `fields` describe (its `apiVersion` and `kind` added).
+async fn create_config_map(s: &apistore_server::Server, mut fields: Value) {
+    fields["apiVersion"] = json!("v1");
+    fields["kind"] = json!("ConfigMap");
+    let created = send(s, Method::POST, CONFIG_MAPS, JSON, &body(fields)).await;
+    assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+}
+
 #[test]
 fn a_write_naming_no_field_validation_warns_of_each_unknown_or_duplicate_field() {
     run(async {
@@ -65,14 +73,7 @@ fn a_write_naming_no_field_validation_warns_of_each_unknown_or_duplicate_field()
 fn options_kube_apiserver_does_not_take_are_a_422_on_the_verbs_options_and_write_nothing() {
     run(async {
         let s = server();
-        send(
-            &s,
-            Method::POST,
-            CONFIG_MAPS,
-            JSON,
-            &body(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})),
-        )
-        .await;
+        create_config_map(&s, json!({"metadata": {"name": "c"}})).await;
         let before = s.store().resource_version();
         let long = "m".repeat(129);
         let cases: Vec<(Method, String, &str, Vec<u8>, &str)> = vec![
@@ -133,14 +134,7 @@ fn options_kube_apiserver_does_not_take_are_a_422_on_the_verbs_options_and_write
 fn a_delete_reads_its_options_from_the_query_when_it_sends_no_body() {
     run(async {
         let s = server();
-        send(
-            &s,
-            Method::POST,
-            CONFIG_MAPS,
-            JSON,
-            &body(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})),
-        )
-        .await;
+        create_config_map(&s, json!({"metadata": {"name": "c"}})).await;
         let dry = send(
             &s,
             Method::DELETE,
