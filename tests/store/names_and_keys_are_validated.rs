@@ -193,6 +193,12 @@ fn owner_references_and_finalizers_are_validated_as_apimachinery_validates_them(
         .expect("a valid owner");
 }
 
+/// The names of `pod`'s owner references, in order.
+fn owner_names(pod: &Pod) -> Vec<String> {
+    let owners = pod.metadata.owner_references.iter().flatten();
+    owners.map(|o| o.name.clone()).collect()
+}
+
 #[test]
 fn owner_references_naming_one_uid_twice_keep_the_first_on_create_and_update() {
     let store = apistore::Store::memory();
@@ -203,26 +209,12 @@ fn owner_references_naming_one_uid_twice_keep_the_first_on_create_and_update() {
     let created = pods
         .create(&PostParams::default(), &twice)
         .expect("deduplicated, then valid");
-    let names: Vec<String> = created
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .map(|o| o.name.clone())
-        .collect();
-    assert_eq!(names, ["a"]);
+    assert_eq!(owner_names(&created), ["a"]);
     let updated = pods
         .update("twice", |mut p| {
             p.metadata.owner_references = Some(vec![owner("b", "u2"), owner("b-again", "u2")]);
             Ok(p)
         })
         .expect("deduplicated on update too");
-    let names: Vec<String> = updated
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .map(|o| o.name.clone())
-        .collect();
-    assert_eq!(names, ["b"]);
+    assert_eq!(owner_names(&updated), ["b"]);
 }
