@@ -802,7 +802,7 @@ impl Server {
                 (_, "application/json-patch+json") => {
                     let ops: json_patch::Patch = serde_json::from_value(body.clone())
                         .map_err(|e| apistore::Error::bad_request(e.to_string()))?;
-                    json_patch::patch(&mut wanted, &ops)
+                    Patch::apply_json(&mut wanted, &ops)
                         .map_err(|e| apistore::Error::bad_request(e.to_string()))?;
                 }
                 _ => return Err(unsupported(target.resource)),
@@ -868,7 +868,7 @@ impl Server {
                 json_patch::merge(&mut doc, merge);
                 true
             }
-            PatchBody::Plain(Patch::Json(ops)) => json_patch::patch(&mut doc, ops).is_ok(),
+            PatchBody::Plain(Patch::Json(ops)) => Patch::apply_json(&mut doc, ops).is_ok(),
             PatchBody::Strategic(strategic) => crate::smp::apply(
                 &mut doc,
                 strategic,

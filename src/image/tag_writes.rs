@@ -286,7 +286,7 @@ fn apply_patch<T: serde::Serialize + serde::de::DeserializeOwned>(
         .map_err(|e| Error::internal(format!("encoding {kind} {name}: {e}")))?;
     match patch {
         Patch::Merge(merge) => json_patch::merge(&mut document, merge),
-        Patch::Json(ops) => crate::store::json_patch_ops::apply(&mut document, ops)
+        Patch::Json(ops) => Patch::apply_json(&mut document, ops)
             .map_err(|e| Error::bad_request(format!("the JSON patch could not be applied: {e}")))?,
         // A virtual object is computed from its stream and keeps no managedFields, so an apply
         // has no other manager to conflict with and nothing it applied before to remove: it

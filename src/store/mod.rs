@@ -15,7 +15,7 @@ mod codec;
 mod context;
 pub(crate) mod continue_token;
 mod dynamic;
-pub(crate) mod json_patch_ops;
+mod json_patch_ops;
 #[cfg(feature = "k8s-openapi")]
 pub mod k8s;
 mod key;

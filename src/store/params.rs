@@ -239,6 +239,20 @@ impl Patch {
             crate::Error::bad_request(format!("the merge patch could not be encoded: {e}"))
         })
     }
+
+    /// Applies the JSON patch `ops` to `doc` as kube-apiserver applies one (evanphx/json-patch):
+    /// as RFC 6902, except that a `test` of `null` passes on a key its parent object lacks,
+    /// which kube-runtime's finalizer helper relies on. On an error `doc` may be left
+    /// part-patched: patch a copy.
+    ///
+    /// # Errors
+    /// The first operation that does not apply.
+    pub fn apply_json(
+        doc: &mut serde_json::Value,
+        ops: &[json_patch::PatchOperation],
+    ) -> std::result::Result<(), json_patch::PatchError> {
+        crate::store::json_patch_ops::apply(doc, ops)
+    }
 }
 
 /// Parameters of a watch (`kube::api::WatchParams`).
