@@ -713,3 +713,91 @@ fn a_rule_that_does_not_compile_refuses_its_definition() {
         );
     });
 }
+
+/// `fieldValidation`'s default (`Warn`) names only fields a kind lacks: an object read back and
+/// written whole — its server-set metadata, managedFields and status included — draws no
+/// warning, for the core kinds, an image kind, a definition, a custom resource and an event
+/// in both its forms.
+#[test]
+fn objects_read_back_and_written_whole_draw_no_warning() {
+    run(async {
+        let s = server();
+        let definitions = send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        assert!(
+            definitions.warnings.is_empty(),
+            "{:?}",
+            definitions.warnings
+        );
+        let streams = "/apis/image.openshift.io/v1/namespaces/default/imagestreams";
+        let maps = "/api/v1/namespaces/default/configmaps";
+        let writes: [(&str, &str, Vec<u8>); 8] = [
+            (
+                maps,
+                "c",
+                serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "c", "labels": {"a": "b"}, "annotations": {"x": "y"},
+                        "finalizers": ["example.com/f"],
+                        "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap",
+                            "name": "o", "uid": "u", "controller": true}]},
+                    "data": {"k": "v"}, "binaryData": {"b": "AA=="}, "immutable": false}))
+                .unwrap(),
+            ),
+            (
+                streams,
+                "web",
+                serde_json::to_vec(&json!({"apiVersion": "image.openshift.io/v1",
+                    "kind": "ImageStream", "metadata": {"name": "web"},
+                    "spec": {"lookupPolicy": {"local": true}, "tags": [{"name": "latest",
+                        "from": {"kind": "DockerImage", "name": "quay.io/x/web:1"},
+                        "importPolicy": {"scheduled": false},
+                        "referencePolicy": {"type": "Source"}}]}}))
+                .unwrap(),
+            ),
+            (WIDGETS, "w", widget("w", json!({"color": "red"}))),
+            (DEFINITIONS, "widgets.example.com", Vec::new()),
+            (
+                "/api/v1/namespaces/default/events",
+                "e.1",
+                serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "Event",
+                    "metadata": {"name": "e.1"}, "type": "Normal", "count": 2,
+                    "involvedObject": {"apiVersion": "v1", "kind": "ConfigMap", "name": "c",
+                        "namespace": "default", "fieldPath": "data"},
+                    "reason": "Seen", "message": "seen", "source": {"component": "tester"},
+                    "firstTimestamp": "2026-12-06T14:00:00Z", "lastTimestamp": "2026-12-06T14:01:00Z"}))
+                .unwrap(),
+            ),
+            ("/apis/events.k8s.io/v1/namespaces/default/events", "e.1", Vec::new()),
+            ("/api/v1/namespaces", "default", Vec::new()),
+            ("/api/v1/namespaces/default/secrets", "s", serde_json::to_vec(&json!({
+                "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                "type": "Opaque", "data": {"k": "dg=="}, "stringData": {"p": "q"}})).unwrap()),
+        ];
+        for (collection, name, sent) in writes {
+            if !sent.is_empty() {
+                let created = send(&s, Method::POST, collection, JSON, &sent).await;
+                assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+                assert!(
+                    created.warnings.is_empty(),
+                    "{collection}: {:?}",
+                    created.warnings
+                );
+            }
+            let path = format!("{collection}/{name}");
+            let read = send(&s, Method::GET, &path, "", b"").await;
+            let whole = serde_json::to_vec(&read.body).unwrap();
+            let written = send(&s, Method::PUT, &path, JSON, &whole).await;
+            assert_eq!(written.code, StatusCode::OK, "{path}: {}", written.body);
+            assert!(
+                written.warnings.is_empty(),
+                "{path}: {:?}",
+                written.warnings
+            );
+            let status = send(&s, Method::PUT, &format!("{path}/status"), JSON, &whole).await;
+            assert!(
+                status.warnings.is_empty(),
+                "{path}/status: {:?}",
+                status.warnings
+            );
+        }
+    });
+}
