@@ -671,10 +671,17 @@ impl Server {
                         return Ok(refusal);
                     }
                 }
-                let warnings = match options.field_validation {
+                let mut warnings = match options.field_validation {
                     FieldValidation::Ignore => Vec::new(),
                     _ => patch_problems(resource, &request, &patch),
                 };
+                if let (PatchBody::Plain(Patch::Json(ops)), None, false) = (
+                    &patch,
+                    resource.known_fields,
+                    options.field_validation == FieldValidation::Ignore,
+                ) {
+                    warnings.extend(self.unknown_after_json_patch(target, name, ops).await);
+                }
                 if options.field_validation == FieldValidation::Strict && !warnings.is_empty() {
                     self.refuse_patch(target, name, &patch, &warnings).await?;
                 }
@@ -839,6 +846,36 @@ impl Server {
             }
         }
         Err(last.unwrap_or_else(|| apistore::Error::internal("the scale kept conflicting")))
+    }
+
+    /// The unknown fields a JSON patch writes into an object of a kind not known by its schema
+    /// (an image kind, a custom resource): found in the patched object, as kube-apiserver's
+    /// strict decode of it finds them. Nothing when the object cannot be read or patched; the
+    /// patch then fails on its own.
+    async fn unknown_after_json_patch(
+        &self,
+        target: &Target<'_>,
+        name: &str,
+        ops: &json_patch::Patch,
+    ) -> Vec<String> {
+        let resource = target.resource;
+        let Ok(current) = resource
+            .backend
+            .get(target.namespace.as_deref(), name)
+            .await
+        else {
+            return Vec::new();
+        };
+        let Ok(mut doc) = serde_json::to_value(&current) else {
+            return Vec::new();
+        };
+        if Patch::apply_json(&mut doc, ops).is_err() {
+            return Vec::new();
+        }
+        let Ok(patched) = serde_json::to_vec(&doc) else {
+            return Vec::new();
+        };
+        crate::strict::problems(resource, &patched, Form::Object)
     }
 
     /// kube-apiserver's refusal of a patch under `fieldValidation=Strict` that writes unknown

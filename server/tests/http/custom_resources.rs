@@ -801,3 +801,64 @@ fn objects_read_back_and_written_whole_draw_no_warning() {
         }
     });
 }
+
+/// A JSON patch writing a field a custom resource's schema (or an image kind) lacks is
+/// warned of by default and refused under Strict, as kube-apiserver's strict decode of the
+/// patched object finds it.
+#[test]
+fn a_json_patch_writing_an_unknown_field_is_found_in_the_patched_object() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w", json!({"color": "red"})),
+        )
+        .await;
+        let streams = "/apis/image.openshift.io/v1/namespaces/default/imagestreams";
+        send(
+            &s,
+            Method::POST,
+            streams,
+            JSON,
+            br#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"web"}}"#,
+        )
+        .await;
+        let ops = br#"[{"op":"add","path":"/spec/typo","value":1}]"#;
+        for (path, warning) in [
+            (format!("{WIDGETS}/w"), "spec.typo"),
+            (format!("{streams}/web"), "spec.typo"),
+        ] {
+            let patched = send(&s, Method::PATCH, &path, "application/json-patch+json", ops).await;
+            assert_eq!(patched.code, StatusCode::OK, "{path}: {}", patched.body);
+            assert_eq!(
+                patched.warnings,
+                [format!(r#"299 - "unknown field \"{warning}\"""#)],
+                "{path}"
+            );
+            let before = s.store().resource_version();
+            let refused = send(
+                &s,
+                Method::PATCH,
+                &format!("{path}?fieldValidation=Strict"),
+                "application/json-patch+json",
+                ops,
+            )
+            .await;
+            assert_eq!(
+                refused.code,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path}: {}",
+                refused.body
+            );
+            assert_eq!(
+                s.store().resource_version(),
+                before,
+                "{path}: nothing was written"
+            );
+        }
+    });
+}
