@@ -25,6 +25,7 @@ pub fn definitions(store: &Store) -> ServedResource {
         categories: vec!["api-extensions".into()],
         columns: vec![Column::created_at()],
         fields: Some(vec!["spec", "status"]),
+        schema: Some(Arc::new(crate::schemas::custom_resource_definition())),
         merge_keys: Some(crate::smp::MergeKey::object_meta()),
         ..ServedResource::stored(
             store,

@@ -63,6 +63,17 @@ fn object(description: &str, properties: Value) -> Value {
     json!({"type": "object", "description": description, "properties": properties})
 }
 
+/// The fields of `parts` in one object, for field lists longer than one `json!` takes.
+fn fields<const N: usize>(parts: [Value; N]) -> Value {
+    let mut all = Map::new();
+    for part in parts {
+        if let Value::Object(map) = part {
+            all.extend(map);
+        }
+    }
+    Value::Object(all)
+}
+
 /// A top-level kind: `apiVersion`, `kind`, `metadata` and `fields`.
 fn kind(group: &str, version: &str, kind: &str, description: &str, fields: Value) -> Value {
     let mut properties = Map::new();
@@ -800,6 +811,222 @@ fn import_components() -> Vec<(String, Value)> {
     ]
 }
 
+/// apiextensions.k8s.io/v1 CustomResourceDefinition, as `kubectl explain crd` reads it. It is
+/// published, not used to prune: a definition's schemas nest without bound.
+pub fn custom_resource_definition() -> KindSchema {
+    const EXT: &str = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1";
+    let name = |n: &str| format!("{EXT}.{n}");
+    let strings = |description: &str| {
+        json!({"type": "array", "items": {"type": "string", "default": ""},
+            "x-kubernetes-list-type": "atomic", "description": description})
+    };
+    let any = |description: &str| json!({"description": description, "x-kubernetes-preserve-unknown-fields": true});
+    let props = name("JSONSchemaProps");
+    let props_map = |description: &str| {
+        json!({"type": "object", "description": description,
+            "additionalProperties": {"allOf": [{"$ref": format!("#/components/schemas/{props}")}], "default": {}}})
+    };
+    let more = vec![
+        (
+            name("CustomResourceDefinitionSpec"),
+            object(
+                "The kind a definition serves and how.",
+                json!({
+                    "group": string("The API group of the kind (example.com)."),
+                    "names": reference(&name("CustomResourceDefinitionNames"), "The names the kind is served under."),
+                    "scope": string("Cluster or Namespaced."),
+                    "versions": atomic_list(&name("CustomResourceDefinitionVersion"), "The versions served; exactly one is stored."),
+                    "conversion": reference(&name("CustomResourceConversion"), "How objects convert between versions."),
+                    "preserveUnknownFields": boolean("Deprecated; must be false."),
+                }),
+            ),
+        ),
+        (
+            name("CustomResourceDefinitionNames"),
+            object(
+                "The names of a kind.",
+                json!({
+                    "plural": string("The plural name, in the URL path (widgets)."),
+                    "singular": string("The singular name (widget)."),
+                    "shortNames": strings("Short names kubectl accepts (wd)."),
+                    "kind": string("The kind, in CamelCase (Widget)."),
+                    "listKind": string("The kind of a list (WidgetList)."),
+                    "categories": strings("Groups the kind belongs to (all)."),
+                }),
+            ),
+        ),
+        (
+            name("CustomResourceDefinitionVersion"),
+            object(
+                "One version of the kind.",
+                json!({
+                    "name": string("The version name (v1)."),
+                    "served": boolean("Whether the version is served."),
+                    "storage": boolean("Whether objects are stored in this version."),
+                    "deprecated": boolean("Whether the version is deprecated."),
+                    "deprecationWarning": string("The warning sent to clients of a deprecated version."),
+                    "schema": reference(&name("CustomResourceValidation"), "The version's schema."),
+                    "subresources": reference(&name("CustomResourceSubresources"), "The status and scale subresources."),
+                    "additionalPrinterColumns": atomic_list(&name("CustomResourceColumnDefinition"), "Columns of kubectl get."),
+                    "selectableFields": atomic_list(&name("SelectableField"), "Fields field selectors may name."),
+                }),
+            ),
+        ),
+        (
+            name("CustomResourceValidation"),
+            object(
+                "A version's schema.",
+                json!({"openAPIV3Schema": reference(&props, "The OpenAPI v3 schema of the kind.")}),
+            ),
+        ),
+        (
+            name("CustomResourceSubresources"),
+            object(
+                "The subresources of a version.",
+                json!({
+                    "status": any("Present to serve /status; status then changes only through it."),
+                    "scale": reference(&name("CustomResourceSubresourceScale"), "Present to serve /scale."),
+                }),
+            ),
+        ),
+        (
+            name("CustomResourceSubresourceScale"),
+            object(
+                "Where the scale subresource reads and writes replicas.",
+                json!({
+                    "specReplicasPath": string("JSON path of the desired replicas (.spec.replicas)."),
+                    "statusReplicasPath": string("JSON path of the observed replicas (.status.replicas)."),
+                    "labelSelectorPath": string("JSON path of the label selector, as a string."),
+                }),
+            ),
+        ),
+        (
+            name("CustomResourceColumnDefinition"),
+            object(
+                "A column of kubectl get.",
+                json!({
+                    "name": string("The column's header."),
+                    "type": string("integer, number, string, boolean or date."),
+                    "format": string("An optional format of the type."),
+                    "description": string("What the column shows."),
+                    "priority": integer("int32", "0 shows the column always, more only with -o wide."),
+                    "jsonPath": string("JSON path of the value, from the object."),
+                }),
+            ),
+        ),
+        (
+            name("SelectableField"),
+            object(
+                "A field field selectors may name.",
+                json!({"jsonPath": string("JSON path of the field (.spec.color).")}),
+            ),
+        ),
+        (
+            name("CustomResourceConversion"),
+            object(
+                "How objects convert between versions.",
+                json!({
+                    "strategy": string("None (only apiVersion changes) or Webhook."),
+                    "webhook": any("The webhook's client configuration and review versions."),
+                }),
+            ),
+        ),
+        (
+            name("CustomResourceDefinitionStatus"),
+            object(
+                "What the server made of the definition.",
+                json!({
+                    "conditions": atomic_list(&name("CustomResourceDefinitionCondition"), "NamesAccepted, Established and the like."),
+                    "acceptedNames": reference(&name("CustomResourceDefinitionNames"), "The names the kind is served under."),
+                    "storedVersions": strings("Every version objects were ever stored in."),
+                }),
+            ),
+        ),
+        (
+            name("CustomResourceDefinitionCondition"),
+            object(
+                "One condition of a definition.",
+                json!({
+                    "type": string("The condition's type (Established, NamesAccepted)."),
+                    "status": string("True, False or Unknown."),
+                    "lastTransitionTime": time("When the status last changed."),
+                    "reason": string("Why, in CamelCase."),
+                    "message": string("Why, for people."),
+                }),
+            ),
+        ),
+        (
+            props.clone(),
+            object(
+                "A JSON schema (OpenAPI v3) with Kubernetes' extensions.",
+                fields([
+                    json!({
+                        "type": string("object, array, string, integer, number or boolean."),
+                        "format": string("A format of the type (date-time, int64, byte, …)."),
+                        "description": string("What the value means."),
+                        "title": string("A title."),
+                        "properties": props_map("The fields of an object."),
+                        "additionalProperties": any("The schema of every value of a map, or whether other fields are allowed."),
+                        "items": any("The schema of a list's items."),
+                        "required": strings("The fields an object must have."),
+                        "enum": {"type": "array", "items": any("A value."), "description": "The values allowed."},
+                        "default": any("The value defaulted in when absent."),
+                        "example": any("An example value."),
+                        "nullable": boolean("Whether null is allowed."),
+                        "pattern": string("A regular expression strings must match."),
+                        "minimum": {"type": "number", "format": "double", "description": "The least number allowed."},
+                        "maximum": {"type": "number", "format": "double", "description": "The greatest number allowed."},
+                        "exclusiveMinimum": boolean("Whether minimum itself is refused."),
+                        "exclusiveMaximum": boolean("Whether maximum itself is refused."),
+                        "multipleOf": {"type": "number", "format": "double", "description": "Numbers must be multiples of this."},
+                        "minLength": integer("int64", "The shortest string allowed."),
+                        "maxLength": integer("int64", "The longest string allowed."),
+                        "minItems": integer("int64", "The fewest items allowed."),
+                        "maxItems": integer("int64", "The most items allowed."),
+                        "uniqueItems": boolean("Whether items must differ."),
+                        "minProperties": integer("int64", "The fewest fields allowed."),
+                        "maxProperties": integer("int64", "The most fields allowed."),
+                    }),
+                    json!({
+                        "allOf": atomic_list(&props, "Schemas the value must all match."),
+                        "anyOf": atomic_list(&props, "Schemas the value must match one of."),
+                        "oneOf": atomic_list(&props, "Schemas the value must match exactly one of."),
+                        "not": reference(&props, "A schema the value must not match."),
+                        "x-kubernetes-preserve-unknown-fields": boolean("Keep fields the schema does not name."),
+                        "x-kubernetes-embedded-resource": boolean("The value is an object with apiVersion, kind and metadata."),
+                        "x-kubernetes-int-or-string": boolean("An integer or a string."),
+                        "x-kubernetes-list-type": string("atomic, set or map."),
+                        "x-kubernetes-list-map-keys": strings("The keys of a list of type map."),
+                        "x-kubernetes-map-type": string("atomic or granular."),
+                        "x-kubernetes-validations": {"type": "array", "description": "CEL rules the value must pass.",
+                            "items": {"type": "object", "properties": {
+                                "rule": string("The CEL expression (self, oldSelf)."),
+                                "message": string("The message of a failure."),
+                                "messageExpression": string("A CEL expression giving the message."),
+                                "reason": string("FieldValueInvalid, FieldValueForbidden, FieldValueRequired or FieldValueDuplicate."),
+                                "fieldPath": string("The field a failure names."),
+                                "optionalOldSelf": boolean("Run the rule on creates too, with oldSelf optional.")}}},
+                    }),
+                ]),
+            ),
+        ),
+    ];
+    with_meta(
+        name("CustomResourceDefinition"),
+        kind(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "A kind served from its definition, with its schema, versions and names.",
+            json!({
+                "spec": reference(&name("CustomResourceDefinitionSpec"), "The kind and how it is served."),
+                "status": reference(&name("CustomResourceDefinitionStatus"), "What the server made of the definition."),
+            }),
+        ),
+        more,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -834,6 +1061,7 @@ mod tests {
             image_stream_image(),
             image_stream_mapping(),
             image_stream_import(),
+            custom_resource_definition(),
         ] {
             let names: Vec<&str> = schema.components.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(names[0], schema.name);

@@ -1015,6 +1015,15 @@ fn kubectl_defines_a_custom_resource_and_manages_its_objects_as_against_kube_api
         "{crds}"
     );
     assert_eq!(
+        k.ok(&["apply", "-f", &definition]),
+        "customresourcedefinition.apiextensions.k8s.io/widgets.example.com unchanged\n"
+    );
+    let explained = k.ok(&["explain", "crd.spec.versions.schema"]);
+    assert!(
+        explained.contains("openAPIV3Schema\t<JSONSchemaProps>"),
+        "{explained}"
+    );
+    assert_eq!(
         rows(&k.ok(&["api-resources", "--api-group=example.com"])),
         [
             vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"],
