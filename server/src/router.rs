@@ -675,12 +675,12 @@ impl Server {
                     FieldValidation::Ignore => Vec::new(),
                     _ => patch_problems(resource, &request, &patch),
                 };
-                if let (PatchBody::Plain(Patch::Json(ops)), None, false) = (
+                if let (PatchBody::Plain(Patch::Json(_)), None, false) = (
                     &patch,
                     resource.known_fields,
                     options.field_validation == FieldValidation::Ignore,
                 ) {
-                    warnings.extend(self.unknown_after_json_patch(target, name, ops).await);
+                    warnings.extend(self.unknown_after_json_patch(target, name, &patch).await);
                 }
                 if options.field_validation == FieldValidation::Strict && !warnings.is_empty() {
                     self.refuse_patch(target, name, &patch, &warnings).await?;
@@ -848,34 +848,54 @@ impl Server {
         Err(last.unwrap_or_else(|| apistore::Error::internal("the scale kept conflicting")))
     }
 
+    /// The object `name` as JSON with `patch` applied to it, without writing anything; `None`
+    /// when it cannot be read or the patch does not apply (the patch then fails on its own).
+    async fn patched_document(
+        &self,
+        target: &Target<'_>,
+        name: &str,
+        patch: &PatchBody,
+    ) -> Option<Value> {
+        let resource = target.resource;
+        let current = resource
+            .backend
+            .get(target.namespace.as_deref(), name)
+            .await
+            .ok()?;
+        let mut doc = serde_json::to_value(&current).ok()?;
+        let applied = match patch {
+            PatchBody::Plain(Patch::Merge(merge)) => {
+                json_patch::merge(&mut doc, merge);
+                true
+            }
+            PatchBody::Plain(Patch::Json(ops)) => Patch::apply_json(&mut doc, ops).is_ok(),
+            PatchBody::Strategic(strategic) => crate::smp::apply(
+                &mut doc,
+                strategic,
+                resource.merge_keys.as_deref().unwrap_or(&[]),
+            )
+            .is_ok(),
+            PatchBody::Plain(Patch::Apply(_)) => false,
+        };
+        applied.then_some(doc)
+    }
+
     /// The unknown fields a JSON patch writes into an object of a kind not known by its schema
     /// (an image kind, a custom resource): found in the patched object, as kube-apiserver's
-    /// strict decode of it finds them. Nothing when the object cannot be read or patched; the
-    /// patch then fails on its own.
+    /// strict decode of it finds them.
     async fn unknown_after_json_patch(
         &self,
         target: &Target<'_>,
         name: &str,
-        ops: &json_patch::Patch,
+        patch: &PatchBody,
     ) -> Vec<String> {
-        let resource = target.resource;
-        let Ok(current) = resource
-            .backend
-            .get(target.namespace.as_deref(), name)
-            .await
-        else {
-            return Vec::new();
-        };
-        let Ok(mut doc) = serde_json::to_value(&current) else {
-            return Vec::new();
-        };
-        if Patch::apply_json(&mut doc, ops).is_err() {
-            return Vec::new();
+        match self.patched_document(target, name, patch).await {
+            Some(doc) => {
+                let patched = doc.to_string();
+                crate::strict::problems(target.resource, patched.as_bytes(), Form::Object)
+            }
+            None => Vec::new(),
         }
-        let Ok(patched) = serde_json::to_vec(&doc) else {
-            return Vec::new();
-        };
-        crate::strict::problems(resource, &patched, Form::Object)
     }
 
     /// kube-apiserver's refusal of a patch under `fieldValidation=Strict` that writes unknown
@@ -889,35 +909,10 @@ impl Server {
         patch: &PatchBody,
         problems: &[String],
     ) -> apistore::Result<()> {
-        let Ok(current) = target
-            .resource
-            .backend
-            .get(target.namespace.as_deref(), name)
-            .await
-        else {
-            return Ok(());
-        };
-        let Ok(mut doc) = serde_json::to_value(&current) else {
-            return Ok(());
-        };
-        let applied = match patch {
-            PatchBody::Plain(Patch::Merge(merge)) => {
-                json_patch::merge(&mut doc, merge);
-                true
-            }
-            PatchBody::Plain(Patch::Json(ops)) => Patch::apply_json(&mut doc, ops).is_ok(),
-            PatchBody::Strategic(strategic) => crate::smp::apply(
-                &mut doc,
-                strategic,
-                target.resource.merge_keys.as_deref().unwrap_or(&[]),
-            )
-            .is_ok(),
-            PatchBody::Plain(Patch::Apply(_)) => false,
-        };
-        if applied {
-            return Err(crate::strict::patch_refused(&doc.to_string(), problems));
+        match self.patched_document(target, name, patch).await {
+            Some(doc) => Err(crate::strict::patch_refused(&doc.to_string(), problems)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// A strategic merge patch: applied to the object as it is now, with the kind's merge keys,
