@@ -6,11 +6,12 @@
 //! strategy: every version reads and writes the same stored objects, `apiVersion` rewritten.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use apistore::{ApiResource, DynamicObject, DynamicStrategy, StatusCause, Store, StrategyContext};
 use serde_json::{json, Map, Value};
 
+use crate::known_fields::KnownFields;
 use crate::resources::ServedResource;
 use crate::schema::Schema;
 use crate::table::Column;
@@ -18,13 +19,21 @@ use crate::table::Column;
 /// The group of CustomResourceDefinitions.
 pub const GROUP: &str = "apiextensions.k8s.io";
 
+/// The fields of a CustomResourceDefinition, read from its OpenAPI schema.
+static DEFINITION_FIELDS: LazyLock<KnownFields> =
+    LazyLock::new(|| KnownFields::of(&crate::schemas::custom_resource_definition()));
+
+/// The schema component of a JSON schema (`JSONSchemaProps`).
+const SCHEMA_PROPS: &str =
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps";
+
 /// The served kind `customresourcedefinitions`.
 pub fn definitions(store: &Store) -> ServedResource {
     ServedResource {
         short_names: vec!["crd".into(), "crds".into()],
         categories: vec!["api-extensions".into()],
         columns: vec![Column::created_at()],
-        fields: Some(vec!["spec", "status"]),
+        known_fields: Some(&DEFINITION_FIELDS),
         schema: Some(Arc::new(crate::schemas::custom_resource_definition())),
         merge_keys: Some(crate::smp::MergeKey::object_meta()),
         ..ServedResource::stored(
@@ -154,7 +163,6 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
             short_names: strings("/names/shortNames"),
             categories: strings("/names/categories"),
             columns,
-            fields: None,
             schema: Some(Arc::new(crate::schemas::KindSchema {
                 name: component_name(&group, name, &kind),
                 components: vec![(component_name(&group, name, &kind), published)],
@@ -486,12 +494,66 @@ impl DefinitionStrategy {
     }
 }
 
+/// `definition` as decoding it into kube-apiserver's Go type leaves it: every field the type
+/// lacks dropped, at any depth. A JSON schema's `items`, `additionalProperties`,
+/// `additionalItems` and `dependencies` decode with a decoder of their own, which drops such
+/// fields too (and, unlike the rest, without a warning), so they are pruned here one by one.
+fn prune_definition(definition: &mut DynamicObject) {
+    DEFINITION_FIELDS.prune(&mut definition.data);
+    let versions = definition
+        .data
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut);
+    for version in versions.into_iter().flatten() {
+        if let Some(schema) = version.pointer_mut("/schema/openAPIV3Schema") {
+            prune_schema_slots(schema);
+        }
+    }
+}
+
+/// Prunes the schemas held in the slots of `schema` the published type keeps whole, at any
+/// depth below `schema` (itself already pruned).
+fn prune_schema_slots(schema: &mut Value) {
+    let Value::Object(map) = schema else {
+        return;
+    };
+    for (key, child) in map.iter_mut() {
+        match (key.as_str(), child) {
+            ("properties" | "patternProperties" | "definitions", Value::Object(children)) => {
+                children.values_mut().for_each(prune_schema_slots);
+            }
+            ("allOf" | "anyOf" | "oneOf", Value::Array(children)) => {
+                children.iter_mut().for_each(prune_schema_slots);
+            }
+            ("not", child) => prune_schema_slots(child),
+            ("items" | "additionalProperties" | "additionalItems", Value::Array(children)) => {
+                for child in children {
+                    DEFINITION_FIELDS.prune_as(SCHEMA_PROPS, child);
+                    prune_schema_slots(child);
+                }
+            }
+            ("items" | "additionalProperties" | "additionalItems", child @ Value::Object(_)) => {
+                DEFINITION_FIELDS.prune_as(SCHEMA_PROPS, child);
+                prune_schema_slots(child);
+            }
+            ("dependencies", Value::Object(children)) => {
+                for child in children.values_mut().filter(|c| c.is_object()) {
+                    DEFINITION_FIELDS.prune_as(SCHEMA_PROPS, child);
+                    prune_schema_slots(child);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl DynamicStrategy for DefinitionStrategy {
     fn prepare_for_create(
         &self,
         obj: &mut DynamicObject,
         ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        prune_definition(obj);
         let taken = names_taken(obj, ctx);
         DefinitionStrategy::settle(obj, Vec::new(), &taken);
         Ok(())
@@ -503,8 +565,19 @@ impl DynamicStrategy for DefinitionStrategy {
         old: &DynamicObject,
         ctx: &StrategyContext<'_>,
     ) -> apistore::Result<()> {
+        prune_definition(obj);
         let taken = names_taken(obj, ctx);
         DefinitionStrategy::settle(obj, DefinitionStrategy::stored_versions(old), &taken);
+        Ok(())
+    }
+
+    fn prepare_for_status_update(
+        &self,
+        obj: &mut DynamicObject,
+        _old: &DynamicObject,
+        _ctx: &StrategyContext<'_>,
+    ) -> apistore::Result<()> {
+        prune_definition(obj);
         Ok(())
     }
 

@@ -45,7 +45,6 @@ pub fn resources(store: &Store) -> Vec<ServedResource> {
         short_names: Vec::new(),
         categories: Vec::new(),
         columns: Vec::new(),
-        fields: None,
         unknown_fields: None,
         known_fields: None,
         verbs: VERBS.to_vec(),

@@ -53,6 +53,13 @@ impl KnownFields {
         self.prune_node(&self.root, object)
     }
 
+    /// Drops every field of `value` that component `name` of the schema does not declare (for
+    /// values the schema keeps whole, such as a JSON schema's `items`, whose own decoder drops
+    /// such fields without a word); answers whether anything was dropped.
+    pub fn prune_as(&self, name: &str, value: &mut Value) -> bool {
+        self.prune_node(&Node::Component(name.to_string()), value)
+    }
+
     /// The fields of `object` the schema does not declare, as paths (`spec.tags[0].typo`).
     pub fn unknown(&self, object: &Value) -> Vec<String> {
         let mut found = Vec::new();

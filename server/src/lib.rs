@@ -25,6 +25,7 @@ pub mod resources;
 mod reviews;
 mod router;
 mod schema;
+mod schema_checks;
 mod schemas;
 pub mod smp;
 mod strict;

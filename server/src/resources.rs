@@ -27,11 +27,8 @@ pub struct ServedResource {
     pub categories: Vec<String>,
     /// The Table columns after the name.
     pub columns: Vec<Column>,
-    /// The top-level fields of the kind's schema, for `fieldValidation=Strict`; `None` accepts
-    /// any field (a kind without a schema).
-    pub fields: Option<Vec<&'static str>>,
-    /// For a kind compiled into the server: finds unknown fields at any depth (used instead of
-    /// `fields`).
+    /// For a kind compiled into the server or described by a schema: finds unknown fields at any
+    /// depth; `None` (and no `known_fields`) accepts any field.
     pub unknown_fields: Option<crate::strict::UnknownFields>,
     /// For a kind whose schema says every field it has: unknown and duplicate fields are found
     /// in one pass over the body against it (used instead of `unknown_fields`).
@@ -103,7 +100,6 @@ impl ServedResource {
             short_names: Vec::new(),
             categories: Vec::new(),
             columns: vec![Column::age()],
-            fields: None,
             unknown_fields: None,
             known_fields: None,
             verbs: VERBS.to_vec(),

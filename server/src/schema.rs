@@ -639,6 +639,7 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         ));
         return Schema::default();
     };
+    crate::schema_checks::before_children(map, path, problems);
     let flag = |name: &str| map.get(name).and_then(Value::as_bool).unwrap_or(false);
     let count = |name: &str| map.get(name).and_then(Value::as_u64).map(|n| n as usize);
     let mut schema = Schema {
@@ -714,7 +715,7 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
             schema.properties.insert(name.clone(), compiled);
         }
     }
-    if let Some(items) = map.get("items") {
+    if let Some(items) = map.get("items").filter(|items| !items.is_array()) {
         schema.items = Some(Box::new(compile_node(
             items,
             &format!("{path}.items"),
@@ -773,27 +774,16 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
             ),
         ));
     }
-    if !schema.properties.is_empty() && schema.additional.is_some() {
+    if root && schema.nullable {
         problems.push(StatusCause::new(
             "FieldValueForbidden",
-            &format!("{path}.additionalProperties"),
-            "Forbidden: additionalProperties and properties are mutual exclusive".into(),
+            &format!("{path}.nullable"),
+            "Forbidden: nullable cannot be true at the root".into(),
         ));
     }
+    crate::schema_checks::after_children(map, path, problems);
     if let Some(kind) = &schema.kind {
-        if !matches!(
-            kind.as_str(),
-            "object" | "array" | "string" | "integer" | "number" | "boolean"
-        ) {
-            problems.push(StatusCause::new(
-                "FieldValueNotSupported",
-                &format!("{path}.type"),
-                format!(
-                    "Unsupported value: {kind:?}: supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\""
-                ),
-            ));
-        }
-        if kind == "array" && schema.items.is_none() {
+        if kind == "array" && schema.items.is_none() && !map.contains_key("items") {
             problems.push(StatusCause::new(
                 "FieldValueRequired",
                 &format!("{path}.items"),

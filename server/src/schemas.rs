@@ -884,7 +884,7 @@ pub fn custom_resource_definition() -> KindSchema {
             object(
                 "The subresources of a version.",
                 json!({
-                    "status": any("Present to serve /status; status then changes only through it."),
+                    "status": {"type": "object", "properties": {}, "description": "Present (empty) to serve /status; status then changes only through it."},
                     "scale": reference(&name("CustomResourceSubresourceScale"), "Present to serve /scale."),
                 }),
             ),
@@ -927,7 +927,50 @@ pub fn custom_resource_definition() -> KindSchema {
                 "How objects convert between versions.",
                 json!({
                     "strategy": string("None (only apiVersion changes) or Webhook."),
-                    "webhook": any("The webhook's client configuration and review versions."),
+                    "webhook": reference(&name("WebhookConversion"), "The webhook that converts, for the Webhook strategy."),
+                }),
+            ),
+        ),
+        (
+            name("WebhookConversion"),
+            object(
+                "The webhook a definition's objects are converted by.",
+                json!({
+                    "clientConfig": reference(&name("WebhookClientConfig"), "How to reach the webhook."),
+                    "conversionReviewVersions": strings("The ConversionReview versions the webhook takes, preferred first."),
+                }),
+            ),
+        ),
+        (
+            name("WebhookClientConfig"),
+            object(
+                "Where a webhook is: a URL, or a service of the cluster.",
+                json!({
+                    "url": string("The webhook's https URL."),
+                    "service": reference(&name("ServiceReference"), "The service the webhook is behind."),
+                    "caBundle": {"type": "string", "format": "byte", "description": "PEM certificates that sign the webhook's serving certificate."},
+                }),
+            ),
+        ),
+        (
+            name("ServiceReference"),
+            object(
+                "A service of the cluster.",
+                json!({
+                    "namespace": string("The service's namespace."),
+                    "name": string("The service's name."),
+                    "path": string("The URL path requests are sent to."),
+                    "port": integer("int32", "The service's port (443 when absent)."),
+                }),
+            ),
+        ),
+        (
+            name("ExternalDocumentation"),
+            object(
+                "Documentation elsewhere.",
+                json!({
+                    "description": string("What the documentation says."),
+                    "url": string("Where it is."),
                 }),
             ),
         ),
@@ -986,6 +1029,16 @@ pub fn custom_resource_definition() -> KindSchema {
                         "uniqueItems": boolean("Whether items must differ."),
                         "minProperties": integer("int64", "The fewest fields allowed."),
                         "maxProperties": integer("int64", "The most fields allowed."),
+                    }),
+                    json!({
+                        "id": string("The schema's identifier."),
+                        "$schema": string("The JSON schema dialect (refused by definitions)."),
+                        "$ref": string("A reference to another schema (refused by definitions)."),
+                        "patternProperties": props_map("Schemas of fields whose names match a pattern (refused by definitions)."),
+                        "definitions": props_map("Named schemas (refused by definitions)."),
+                        "dependencies": any("Fields other fields need (refused by definitions)."),
+                        "additionalItems": any("The schema of items past those `items` lists (refused by definitions)."),
+                        "externalDocs": reference(&name("ExternalDocumentation"), "Documentation elsewhere."),
                     }),
                     json!({
                         "allOf": atomic_list(&props, "Schemas the value must all match."),

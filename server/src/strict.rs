@@ -14,25 +14,6 @@ use serde_json::Value;
 use crate::known_fields::Shape;
 use crate::resources::ServedResource;
 
-/// The fields of `metadata` (`ObjectMeta`).
-const OBJECT_META_FIELDS: [&str; 15] = [
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
-
 /// Finds the unknown fields of a body, as `spec.tags[0].foo`.
 pub type UnknownFields = std::sync::Arc<dyn Fn(&[u8]) -> Vec<String> + Send + Sync>;
 
@@ -111,10 +92,9 @@ pub fn problems(resource: &ServedResource, body: &[u8], form: Form) -> Vec<Strin
         return reported(scan(body, Some(known.root()), form));
     }
     let mut problems = scan(body, None, form);
-    let unknown = match (&resource.unknown_fields, &resource.fields) {
-        (Some(find), _) => find(body),
-        (None, Some(fields)) => top_level_unknown(fields, body),
-        (None, None) => Vec::new(),
+    let unknown = match &resource.unknown_fields {
+        Some(find) => find(body),
+        None => Vec::new(),
     };
     // A patch's `$` directives are instructions, not fields.
     let directive = |path: &String| path.split('.').any(|segment| segment.starts_with('$'));
@@ -198,27 +178,6 @@ fn reported(problems: Vec<Problem>) -> Vec<String> {
 
 /// How many problems Go's strict decoder keeps.
 const MAX_REPORTED: usize = 100;
-
-/// Unknown fields of a kind known by its top-level fields only (and `metadata`).
-fn top_level_unknown(fields: &[&str], body: &[u8]) -> Vec<String> {
-    let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
-    let mut unknown: Vec<String> = doc
-        .keys()
-        .filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
-        .filter(|k| !fields.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    if let Some(Value::Object(meta)) = doc.get("metadata") {
-        unknown.extend(
-            meta.keys()
-                .filter(|k| !OBJECT_META_FIELDS.contains(&k.as_str()))
-                .map(|k| format!("metadata.{k}")),
-        );
-    }
-    unknown
-}
 
 /// What a body is: a whole object, or a merge patch of one (whose `$` directives and `null`s,
 /// which delete, are not fields of the result).

@@ -322,6 +322,25 @@ fn definitions_kube_apiserver_refuses_are_refused_with_its_causes() {
             refused.body["details"]["causes"][0]["field"],
             "spec.versions[0].schema.openAPIV3Schema.properties[spec].type"
         );
+        let unsupported = json!([{"name": "v1", "served": true, "storage": true,
+            "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {
+                "type": "object", "properties": {"tags": {"type": "array", "uniqueItems": true,
+                    "x-kubernetes-list-type": "set", "items": {"type": "string"}}}}}}}}]);
+        let refused = send(
+            &s,
+            Method::POST,
+            DEFINITIONS,
+            JSON,
+            &definition(unsupported),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refused.body["details"]["causes"],
+            json!([{"reason": "FieldValueForbidden",
+                "field": "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[tags].uniqueItems",
+                "message": "Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic"}])
+        );
         let mut misnamed: Value = serde_json::from_slice(&definition(v1())).unwrap();
         misnamed["metadata"]["name"] = json!("gadgets.example.com");
         let refused = send(
@@ -603,7 +622,7 @@ fn v1_with_rules() -> Value {
                                 {"rule": "self > timestamp('2000-01-01T00:00:00Z')"}]},
                         "ports": {"type": "array", "x-kubernetes-list-type": "map",
                             "x-kubernetes-list-map-keys": ["name"],
-                            "items": {"type": "object", "properties": {
+                            "items": {"type": "object", "required": ["name"], "properties": {
                                 "name": {"type": "string"}, "port": {"type": "integer"}},
                                 "x-kubernetes-validations": [
                                     {"rule": "self.port > 0 && self.port < 65536"},
@@ -860,5 +879,52 @@ fn a_json_patch_writing_an_unknown_field_is_found_in_the_patched_object() {
                 "{path}: nothing was written"
             );
         }
+    });
+}
+
+#[test]
+fn a_definitions_unknown_fields_are_refused_under_strict_and_dropped_at_any_depth_otherwise() {
+    run(async {
+        let s = server();
+        let mut body: Value = serde_json::from_slice(&definition(v1())).unwrap();
+        body["spec"]["typo"] = json!(1);
+        body["spec"]["versions"][0]["servd"] = json!(true);
+        body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["colour"] =
+            json!("red");
+        // A list's item schema decodes on its own: its unknown fields are dropped unnamed.
+        body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            ["properties"]["tags"] = json!({"type": "array",
+                "items": {"type": "string", "maxLen": 3}});
+        let body = serde_json::to_vec(&body).unwrap();
+        let strict = format!("{DEFINITIONS}?fieldValidation=Strict");
+        let refused = send(&s, Method::POST, &strict, JSON, &body).await;
+        assert_eq!(refused.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            refused.body["message"],
+            "CustomResourceDefinition in version \"v1\" cannot be handled as a \
+             CustomResourceDefinition: strict decoding error: unknown field \"spec.typo\", \
+             unknown field \"spec.versions[0].schema.openAPIV3Schema.properties.spec.colour\", \
+             unknown field \"spec.versions[0].servd\""
+        );
+        let created = send(&s, Method::POST, DEFINITIONS, JSON, &body).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        let spec = &created.body["spec"];
+        assert_eq!(spec.get("typo"), None);
+        assert_eq!(spec["versions"][0].get("servd"), None);
+        let widget_spec = &spec["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        assert_eq!(widget_spec.get("colour"), None);
+        assert_eq!(
+            widget_spec["properties"]["tags"]["items"],
+            json!({"type": "string"})
+        );
+        let read = send(
+            &s,
+            Method::GET,
+            &format!("{DEFINITIONS}/widgets.example.com"),
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(read.body["spec"], created.body["spec"]);
     });
 }
