@@ -312,6 +312,22 @@ impl Schema {
         default_properties(&self.properties, object, true);
     }
 
+    /// A node's `default`, as kube-apiserver checks it when the definition is written: with no
+    /// field the schema would prune, and valid against the node itself.
+    fn check_default(&self, path: &str, problems: &mut Vec<StatusCause>) {
+        let Some(default) = &self.default else {
+            return;
+        };
+        let at = format!("{path}.default");
+        let mut pruned = default.clone();
+        let mut dropped = Vec::new();
+        self.prune_value(&mut pruned, &at, &mut dropped);
+        if !dropped.is_empty() {
+            problems.push(invalid(&at, default, "must not have unknown fields".into()));
+        }
+        self.check(default, &at, problems);
+    }
+
     fn check(&self, value: &Value, path: &str, causes: &mut Vec<StatusCause>) {
         if value.is_null() {
             if self.nullable {
@@ -639,7 +655,20 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         ));
         return Schema::default();
     };
+    let problems_before = problems.len();
     crate::schema_checks::before_children(map, path, problems);
+    if root {
+        for meta in ["apiVersion", "kind", "metadata"] {
+            if let Some(child) = map.get("properties").and_then(|p| p.get(meta)) {
+                crate::schema_checks::forbid_defaults(
+                    child,
+                    &format!("{path}.properties[{meta}]"),
+                    &format!("in top-level {meta}"),
+                    problems,
+                );
+            }
+        }
+    }
     let flag = |name: &str| map.get(name).and_then(Value::as_bool).unwrap_or(false);
     let count = |name: &str| map.get(name).and_then(Value::as_u64).map(|n| n as usize);
     let mut schema = Schema {
@@ -791,6 +820,9 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
             ));
         }
     }
+    if problems.len() == problems_before {
+        schema.check_default(path, problems);
+    }
     schema
 }
 
@@ -853,6 +885,47 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// The causes of compiling `schema` as a definition's, as `field: message`.
+    fn compile_causes(schema: Value) -> Vec<String> {
+        match Schema::compile(&schema, "s") {
+            Ok(_) => Vec::new(),
+            Err(causes) => causes
+                .iter()
+                .map(|c| {
+                    let field = c.field.as_deref().unwrap_or_default();
+                    format!("{field}: {}", c.message.as_deref().unwrap_or_default())
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_must_be_valid_and_pruned_and_are_forbidden_in_metadata() {
+        assert_eq!(
+            compile_causes(json!({"type": "object", "properties": {
+                "spec": {"type": "object", "properties": {
+                    "replicas": {"type": "integer", "default": "one"},
+                    "mode": {"type": "string", "enum": ["a", "b"], "default": "c"},
+                    "limits": {"type": "object", "default": {"cpu": 1, "typo": 2},
+                        "properties": {"cpu": {"type": "integer"}}}}}}})),
+            [
+                "s.properties[spec].properties[limits].default: Invalid value: {\"cpu\":1,\"typo\":2}: must not have unknown fields",
+                "s.properties[spec].properties[mode].default: Unsupported value: \"c\": supported values: \"a\", \"b\"",
+                "s.properties[spec].properties[replicas].default: Invalid value: \"string\": s.properties[spec].properties[replicas].default in body must be of type integer: \"string\"",
+            ]
+        );
+        assert_eq!(
+            compile_causes(json!({"type": "object", "properties": {
+                "metadata": {"type": "object", "properties": {
+                    "name": {"type": "string", "default": "x"}}}}})),
+            ["s.properties[metadata].properties[name].default: Forbidden: must not be set in top-level metadata"]
+        );
+        assert!(compile_causes(json!({"type": "object", "properties": {
+            "spec": {"type": "object", "default": {}, "properties": {
+                "replicas": {"type": "integer", "default": 1}}}}}))
+        .is_empty());
     }
 
     #[test]

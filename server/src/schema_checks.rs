@@ -318,6 +318,44 @@ fn set_items_atomic(
     }
 }
 
+/// Every `default` of the schema `value` and the schemas below it, forbidden `reason`
+/// (`in top-level metadata`): the server sets those fields itself.
+pub fn forbid_defaults(value: &Value, path: &str, reason: &str, problems: &mut Vec<StatusCause>) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    if map.get("default").is_some_and(|d| !d.is_null()) {
+        forbidden(
+            problems,
+            &format!("{path}.default"),
+            &format!("must not be set {reason}"),
+        );
+    }
+    for (key, child) in map {
+        match (key.as_str(), child) {
+            ("properties", Value::Object(children)) => {
+                for (name, child) in children {
+                    forbid_defaults(
+                        child,
+                        &format!("{path}.properties[{name}]"),
+                        reason,
+                        problems,
+                    );
+                }
+            }
+            ("allOf" | "anyOf" | "oneOf", Value::Array(children)) => {
+                for (i, child) in children.iter().enumerate() {
+                    forbid_defaults(child, &format!("{path}.{key}[{i}]"), reason, problems);
+                }
+            }
+            ("items" | "additionalProperties" | "not", child) => {
+                forbid_defaults(child, &format!("{path}.{key}"), reason, problems);
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The `type` a node's extension needs: required when absent, invalid when another.
 fn type_must_be(problems: &mut Vec<StatusCause>, path: &str, kind: &str, detail: &str) {
     if kind.is_empty() {
