@@ -299,10 +299,11 @@ impl DefinitionStrategy {
             {
                 names.insert("singular".into(), json!(kind.to_lowercase()));
             }
-            if names
-                .get("listKind")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
+            if !kind.is_empty()
+                && names
+                    .get("listKind")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
             {
                 names.insert("listKind".into(), json!(format!("{kind}List")));
             }
@@ -395,33 +396,28 @@ impl DefinitionStrategy {
             ));
         };
         let (group, plural, kind) = (text("/group"), text("/names/plural"), text("/names/kind"));
+        let name = obj.metadata.name.as_deref().unwrap_or("");
+        if name != format!("{plural}.{group}") {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "metadata.name",
+                format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
+            ));
+        }
+        let group_problems = apistore::validation::dns1123_subdomain_problems(group);
         if group.is_empty() {
             required(&mut causes, "spec.group");
+        } else if !group_problems.is_empty() {
+            causes.push(StatusCause::invalid(
+                "spec.group",
+                group,
+                &group_problems.join(","),
+            ));
         } else if !group.contains('.') {
             causes.push(StatusCause::new(
                 "FieldValueInvalid",
                 "spec.group",
                 format!("Invalid value: {group:?}: should be a domain with at least one dot"),
-            ));
-        }
-        if plural.is_empty() {
-            required(&mut causes, "spec.names.plural");
-        } else if plural != plural.to_lowercase() || plural.contains('.') {
-            causes.push(StatusCause::new(
-                "FieldValueInvalid",
-                "spec.names.plural",
-                format!("Invalid value: {plural:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"),
-            ));
-        }
-        if kind.is_empty() {
-            required(&mut causes, "spec.names.kind");
-        }
-        let name = obj.metadata.name.as_deref().unwrap_or("");
-        if !group.is_empty() && !plural.is_empty() && name != format!("{plural}.{group}") {
-            causes.push(StatusCause::new(
-                "FieldValueInvalid",
-                "metadata.name",
-                format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
             ));
         }
         match text("/scope") {
@@ -440,33 +436,15 @@ impl DefinitionStrategy {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        if versions.is_empty() {
-            causes.push(StatusCause::new(
-                "FieldValueInvalid",
-                "spec.versions",
-                "Invalid value: null: must have exactly one version marked as storage version"
-                    .into(),
-            ));
-        }
-        let storage = versions
-            .iter()
-            .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
-            .count();
-        if !versions.is_empty() && storage != 1 {
-            causes.push(StatusCause::new(
-                "FieldValueInvalid",
-                "spec.versions",
-                format!(
-                    "Invalid value: {}: must have exactly one version marked as storage version",
-                    Value::Array(versions.clone())
-                ),
-            ));
-        }
         let mut seen = BTreeSet::new();
         for (i, version) in versions.iter().enumerate() {
             let name = version.get("name").and_then(Value::as_str).unwrap_or("");
             if name.is_empty() {
-                required(&mut causes, &format!("spec.versions[{i}].name"));
+                causes.extend(apistore::validation::causes_for(
+                    &format!("spec.versions[{i}].name"),
+                    name,
+                    apistore::validation::dns1035_label_problems(name),
+                ));
             } else if !seen.insert(name.to_string()) {
                 causes.push(StatusCause::new(
                     "FieldValueInvalid",
@@ -489,7 +467,46 @@ impl DefinitionStrategy {
                     }
                 }
             }
+            causes.extend(crate::definition_checks::version(version, i));
         }
+        let storage = versions
+            .iter()
+            .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+            .count();
+        if versions.is_empty() {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "spec.versions",
+                "Invalid value: null: must have exactly one version marked as storage version"
+                    .into(),
+            ));
+        } else if storage != 1 {
+            causes.push(StatusCause::new(
+                "FieldValueInvalid",
+                "spec.versions",
+                format!(
+                    "Invalid value: {}: must have exactly one version marked as storage version",
+                    Value::Array(versions.clone())
+                ),
+            ));
+        }
+        if plural.is_empty() {
+            required(&mut causes, "spec.names.plural");
+        }
+        if text("/names/singular").is_empty() {
+            required(&mut causes, "spec.names.singular");
+        }
+        if kind.is_empty() {
+            required(&mut causes, "spec.names.kind");
+        }
+        if text("/names/listKind").is_empty() {
+            required(&mut causes, "spec.names.listKind");
+        }
+        causes.extend(crate::definition_checks::names(
+            spec.get("names").unwrap_or(&Value::Null),
+            "spec.names",
+        ));
+        causes.extend(crate::definition_checks::conversion(spec.get("conversion")));
         causes
     }
 }

@@ -12,6 +12,7 @@ pub mod backend;
 mod cel_rules;
 mod core_kinds;
 mod crd;
+mod definition_checks;
 mod discovery;
 mod errors;
 mod events_v1;

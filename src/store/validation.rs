@@ -20,6 +20,7 @@ const DNS1123_LABEL_MAX: usize = 63;
 const DNS1123_SUBDOMAIN_MAX: usize = 253;
 
 const LABEL_HELP: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const DNS1035_HELP: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 const SUBDOMAIN_HELP: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
 /// The problems with `name` as a path segment (`content.IsPathSegmentName` plus the prefix
@@ -60,6 +61,22 @@ pub fn dns1123_label_problems(text: &str) -> Vec<String> {
     }
     if !is_label_shaped(text) {
         problems.push(LABEL_HELP.to_string());
+    }
+    problems
+}
+
+/// The problems with `text` as an RFC 1035 label (version names, resource and kind names of
+/// custom resources, services); empty when valid.
+pub fn dns1035_label_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if text.len() > DNS1123_LABEL_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_LABEL_MAX} characters"
+        ));
+    }
+    let starts_alphabetic = text.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
+    if !is_label_shaped(text) || !starts_alphabetic {
+        problems.push(DNS1035_HELP.to_string());
     }
     problems
 }
@@ -319,5 +336,15 @@ mod tests {
         assert!(!qualified_name_problems("-a").is_empty());
         assert!(label_value_problems("").is_empty());
         assert!(!label_value_problems("a b").is_empty());
+    }
+
+    #[test]
+    fn dns1035_labels_start_with_a_letter() {
+        assert!(dns1035_label_problems("v1beta1").is_empty());
+        assert!(dns1035_label_problems("my-name").is_empty());
+        for bad in ["1v", "V1", "a-", "", "a.b"] {
+            assert_eq!(dns1035_label_problems(bad), [DNS1035_HELP], "{bad}");
+        }
+        assert_eq!(dns1035_label_problems(&"a".repeat(64)).len(), 1);
     }
 }

@@ -341,6 +341,16 @@ fn definitions_kube_apiserver_refuses_are_refused_with_its_causes() {
                 "field": "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[tags].uniqueItems",
                 "message": "Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic"}])
         );
+        let mut bad_column = v1();
+        bad_column[0]["additionalPrinterColumns"][0]["type"] = json!("text");
+        let refused = send(&s, Method::POST, DEFINITIONS, JSON, &definition(bad_column)).await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refused.body["message"],
+            "CustomResourceDefinition.apiextensions.k8s.io \"widgets.example.com\" is invalid: \
+             spec.versions[0].additionalPrinterColumns[0].type: Invalid value: \"text\": \
+             must be one of boolean,date,integer,number,string"
+        );
         let mut misnamed: Value = serde_json::from_slice(&definition(v1())).unwrap();
         misnamed["metadata"]["name"] = json!("gadgets.example.com");
         let refused = send(
