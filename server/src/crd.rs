@@ -604,8 +604,16 @@ impl DynamicStrategy for DefinitionStrategy {
 
     fn validate_update(&self, obj: &DynamicObject, old: &DynamicObject) -> Vec<StatusCause> {
         let mut causes = DefinitionStrategy::problems(obj);
-        for (field, pointer) in [("spec.scope", "/spec/scope"), ("spec.group", "/spec/group")] {
-            if obj.data.pointer(pointer) != old.data.pointer(pointer) {
+        // The group and plural name the objects' keys; once the kind is served, its scope and
+        // kind are fixed too.
+        let served = established(old);
+        for (field, pointer, always) in [
+            ("spec.scope", "/spec/scope", false),
+            ("spec.names.kind", "/spec/names/kind", false),
+            ("spec.group", "/spec/group", true),
+            ("spec.names.plural", "/spec/names/plural", true),
+        ] {
+            if (always || served) && obj.data.pointer(pointer) != old.data.pointer(pointer) {
                 causes.push(StatusCause::new(
                     "FieldValueInvalid",
                     field,

@@ -938,3 +938,37 @@ fn a_definitions_unknown_fields_are_refused_under_strict_and_dropped_at_any_dept
         assert_eq!(read.body["spec"], created.body["spec"]);
     });
 }
+
+#[test]
+fn a_served_definitions_scope_and_kind_cannot_change() {
+    run(async {
+        let s = server();
+        let created = send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        assert_eq!(created.code, StatusCode::CREATED);
+        let mut changed = created.body.clone();
+        changed["spec"]["names"]["kind"] = json!("Gadget");
+        changed["spec"]["names"]["listKind"] = json!("GadgetList");
+        changed["spec"]["scope"] = json!("Cluster");
+        let url = format!("{DEFINITIONS}/widgets.example.com");
+        let refused = send(
+            &s,
+            Method::PUT,
+            &url,
+            JSON,
+            &serde_json::to_vec(&changed).unwrap(),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<&str> = refused.body["details"]["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["spec.scope", "spec.names.kind"]);
+        assert_eq!(
+            refused.body["details"]["causes"][1]["message"],
+            "Invalid value: \"Gadget\": field is immutable"
+        );
+    });
+}
