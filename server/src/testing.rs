@@ -246,6 +246,6 @@ const WIDGET_DEFINITION: &str = r#"{"apiVersion":"apiextensions.k8s.io/v1","kind
 "properties":{"replicas":{"type":"integer"},"max":{"type":"integer"},"name":{"type":"string"},
 "at":{"type":"string","format":"date-time"},"ratio":{"type":"number"},
 "ports":{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"],
-"items":{"type":"object","x-kubernetes-validations":[{"rule":"self.port > 0 && self.name.matches('^[a-z]+$')"}],
+"items":{"type":"object","required":["name"],"x-kubernetes-validations":[{"rule":"self.port > 0 && self.name.matches('^[a-z]+$')"}],
 "properties":{"name":{"type":"string"},"port":{"type":"integer"}}}}}},
 "status":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}]}}"#;
