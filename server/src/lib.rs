@@ -30,6 +30,7 @@ mod schema_checks;
 mod schemas;
 pub mod smp;
 mod strict;
+mod structural;
 pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;

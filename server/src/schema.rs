@@ -56,6 +56,12 @@ impl Schema {
     pub fn compile(value: &Value, path: &str) -> Result<Schema, Vec<StatusCause>> {
         let mut problems = Vec::new();
         let schema = compile_node(value, path, &mut problems, true);
+        let structural = crate::structural::problems(value, path);
+        // kube-apiserver checks defaults only in a structural schema.
+        if structural.is_empty() {
+            schema.check_defaults(path, &mut problems);
+        }
+        problems.extend(structural);
         if problems.is_empty() {
             Ok(schema)
         } else {
@@ -312,8 +318,23 @@ impl Schema {
         default_properties(&self.properties, object, true);
     }
 
-    /// A node's `default`, as kube-apiserver checks it when the definition is written: with no
-    /// field the schema would prune, and valid against the node itself.
+    /// Every `default` at or below this node (at `path`), as kube-apiserver checks them when
+    /// the definition is written: with no field the schema would prune, and valid against
+    /// their node.
+    fn check_defaults(&self, path: &str, problems: &mut Vec<StatusCause>) {
+        self.check_default(path, problems);
+        for (name, child) in &self.properties {
+            child.check_defaults(&format!("{path}.properties[{name}]"), problems);
+        }
+        if let Some(items) = &self.items {
+            items.check_defaults(&format!("{path}.items"), problems);
+        }
+        if let Some(additional) = &self.additional {
+            additional.check_defaults(&format!("{path}.additionalProperties"), problems);
+        }
+    }
+
+    /// This node's own `default`, checked as [`Schema::check_defaults`] says.
     fn check_default(&self, path: &str, problems: &mut Vec<StatusCause>) {
         let Some(default) = &self.default else {
             return;
@@ -655,7 +676,6 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         ));
         return Schema::default();
     };
-    let problems_before = problems.len();
     crate::schema_checks::before_children(map, path, problems);
     if root {
         for meta in ["apiVersion", "kind", "metadata"] {
@@ -784,25 +804,6 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         || schema.properties.values().any(Schema::has_rules)
         || schema.items.as_ref().is_some_and(|s| s.has_rules)
         || schema.additional.as_ref().is_some_and(|s| s.has_rules);
-    // Structural: every node says its type, unless it is int-or-string or preserves anything.
-    let typed = schema.kind.as_deref().is_some_and(|k| !k.is_empty());
-    if !typed && !schema.int_or_string && !schema.preserve_unknown {
-        problems.push(StatusCause::new(
-            "FieldValueRequired",
-            &format!("{path}.type"),
-            "Required value: must not be empty for specified object fields".into(),
-        ));
-    }
-    if root && typed && schema.kind.as_deref() != Some("object") {
-        problems.push(StatusCause::new(
-            "FieldValueInvalid",
-            &format!("{path}.type"),
-            format!(
-                "Invalid value: {:?}: must be object at the root",
-                schema.kind.as_deref().unwrap_or("")
-            ),
-        ));
-    }
     if root && schema.nullable {
         problems.push(StatusCause::new(
             "FieldValueForbidden",
@@ -811,18 +812,6 @@ fn compile_node(value: &Value, path: &str, problems: &mut Vec<StatusCause>, root
         ));
     }
     crate::schema_checks::after_children(map, path, problems);
-    if let Some(kind) = &schema.kind {
-        if kind == "array" && schema.items.is_none() && !map.contains_key("items") {
-            problems.push(StatusCause::new(
-                "FieldValueRequired",
-                &format!("{path}.items"),
-                "Required value: must be specified".into(),
-            ));
-        }
-    }
-    if problems.len() == problems_before {
-        schema.check_default(path, problems);
-    }
     schema
 }
 
