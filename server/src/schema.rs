@@ -73,6 +73,17 @@ impl Schema {
     /// `metadata`, `apiVersion` and `kind` are the server's and not checked here.
     pub fn validate(&self, object: &Map<String, Value>) -> Vec<StatusCause> {
         let mut causes = Vec::new();
+        // Of metadata, a schema may restrict only the name and generateName.
+        if let (Some(meta), Some(Value::Object(given))) =
+            (self.properties.get("metadata"), object.get("metadata"))
+        {
+            for field in ["name", "generateName"] {
+                if let (Some(schema), Some(value)) = (meta.properties.get(field), given.get(field))
+                {
+                    schema.check(value, &format!("metadata.{field}"), &mut causes);
+                }
+            }
+        }
         for (name, value) in object {
             if matches!(name.as_str(), "metadata" | "apiVersion" | "kind") {
                 continue;
@@ -888,6 +899,24 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_schema_restricts_the_name_of_metadata_and_nothing_else_of_it() {
+        let schema = Schema::compile(
+            &json!({"type": "object", "properties": {"metadata": {"type": "object",
+                "properties": {"name": {"type": "string", "maxLength": 5}}}}}),
+            "s",
+        )
+        .expect("structural");
+        let causes = schema.validate(&object(
+            json!({"metadata": {"name": "too-long", "labels": {"a": "b"}}}),
+        ));
+        let fields: Vec<&str> = causes.iter().filter_map(|c| c.field.as_deref()).collect();
+        assert_eq!(fields, ["metadata.name"]);
+        assert!(schema
+            .validate(&object(json!({"metadata": {"name": "ok"}})))
+            .is_empty());
     }
 
     #[test]
