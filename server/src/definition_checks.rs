@@ -8,6 +8,8 @@ use apistore::validation::dns1035_label_problems;
 use apistore::StatusCause;
 use serde_json::Value;
 
+use crate::structural::is_zero;
+
 /// The types a printer column may have.
 const COLUMN_TYPES: &str = "boolean,date,integer,number,string";
 /// The formats a printer column may have.
@@ -85,6 +87,15 @@ pub fn version(version: &Value, index: usize) -> Vec<StatusCause> {
             ));
         }
     }
+    let status = version
+        .pointer("/subresources/status")
+        .is_some_and(|s| !s.is_null());
+    if let (true, Some(schema)) = (status, version.pointer("/schema/openAPIV3Schema")) {
+        causes.extend(status_root(
+            schema,
+            &format!("{path}.schema.openAPIV3Schema"),
+        ));
+    }
     if let Some(scale) = version.pointer("/subresources/scale") {
         causes.extend(scale_paths(scale, &format!("{path}.subresources")));
     }
@@ -98,6 +109,91 @@ pub fn version(version: &Value, index: usize) -> Vec<StatusCause> {
         ));
     }
     causes
+}
+
+/// The fields of `JSONSchemaProps`, in the Go type's order, each with whether the root schema
+/// of a kind with a status subresource may set it (the status schema is cut out of the root
+/// as `properties[status]`, and these keep their meaning when it is).
+const ROOT_FIELDS: [(&str, bool); 44] = [
+    ("id", false),
+    ("$schema", false),
+    ("$ref", false),
+    ("description", true),
+    ("type", true),
+    ("nullable", false),
+    ("format", true),
+    ("title", true),
+    ("default", false),
+    ("maximum", true),
+    ("exclusiveMaximum", true),
+    ("minimum", true),
+    ("exclusiveMinimum", true),
+    ("maxLength", true),
+    ("minLength", true),
+    ("pattern", true),
+    ("maxItems", true),
+    ("minItems", true),
+    ("uniqueItems", true),
+    ("multipleOf", true),
+    ("enum", false),
+    ("maxProperties", false),
+    ("minProperties", false),
+    ("required", true),
+    ("items", true),
+    ("allOf", false),
+    ("oneOf", false),
+    ("anyOf", false),
+    ("not", false),
+    ("properties", true),
+    ("additionalProperties", false),
+    ("patternProperties", false),
+    ("dependencies", false),
+    ("additionalItems", false),
+    ("definitions", false),
+    ("externalDocs", true),
+    ("example", true),
+    ("x-kubernetes-preserve-unknown-fields", true),
+    ("x-kubernetes-embedded-resource", false),
+    ("x-kubernetes-int-or-string", false),
+    ("x-kubernetes-list-map-keys", false),
+    ("x-kubernetes-list-type", false),
+    ("x-kubernetes-map-type", false),
+    ("x-kubernetes-validations", true),
+];
+
+/// The names upstream lists the allowed root fields by.
+const ROOT_FIELD_NAMES: &str = "[Description Type Format Title Maximum ExclusiveMaximum Minimum ExclusiveMinimum MaxLength MinLength Pattern MaxItems MinItems UniqueItems MultipleOf Required Items Properties ExternalDocs Example XPreserveUnknownFields XValidations]";
+
+/// The root schema (`openAPIV3Schema`, at `path`) of a version with a status subresource:
+/// an object, setting only the fields whose meaning survives cutting `status` out of it. The
+/// first field found wrong is reported, in the Go type's field order, as upstream does.
+pub fn status_root(schema: &Value, path: &str) -> Option<StatusCause> {
+    let root = schema.as_object()?;
+    for (field, allowed) in ROOT_FIELDS {
+        let Some(value) = root.get(field).filter(|v| !is_zero(v)) else {
+            continue;
+        };
+        if field == "type" {
+            if value != "object" {
+                return Some(StatusCause::invalid(
+                    &format!("{path}.type"),
+                    value.as_str().unwrap_or_default(),
+                    "only \"object\" is allowed as the type at the root of the schema if the status subresource is enabled",
+                ));
+            }
+            continue;
+        }
+        if !allowed {
+            return Some(StatusCause::new(
+                "FieldValueInvalid",
+                path,
+                format!(
+                    "Invalid value: {schema}: only {ROOT_FIELD_NAMES} fields are allowed at the root of the schema if the status subresource is enabled"
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// The problems of `spec.conversion`.
@@ -429,6 +525,25 @@ mod tests {
         assert_eq!(
             messages(version(&json!({"name": "V1"}), 1)),
             ["spec.versions[1].name: Invalid value: \"V1\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"]
+        );
+    }
+
+    #[test]
+    fn with_a_status_subresource_the_root_schema_keeps_to_fields_that_survive_cutting_status_out() {
+        let ok = json!({"type": "object", "description": "d", "required": ["spec"],
+            "properties": {"spec": {"type": "object"}},
+            "x-kubernetes-validations": [{"rule": "true"}]});
+        assert!(status_root(&ok, "s").is_none());
+        let with_any_of = json!({"type": "object", "anyOf": [{"required": ["spec"]}]});
+        let cause = status_root(&with_any_of, "s").expect("refused");
+        assert_eq!(cause.field.as_deref(), Some("s"));
+        assert!(cause.message.as_deref().unwrap_or_default().ends_with(
+            "fields are allowed at the root of the schema if the status subresource is enabled"
+        ));
+        let not_object = json!({"type": "array", "items": {"type": "string"}});
+        assert_eq!(
+            messages(status_root(&not_object, "s").into_iter().collect()),
+            ["s.type: Invalid value: \"array\": only \"object\" is allowed as the type at the root of the schema if the status subresource is enabled"]
         );
     }
 

@@ -222,7 +222,7 @@ fn only_names(metadata: &Map<String, Value>) -> bool {
 }
 
 /// A value Go decodes to its type's zero value (so upstream does not see it as set).
-fn is_zero(value: &Value) -> bool {
+pub fn is_zero(value: &Value) -> bool {
     match value {
         Value::Null | Value::Bool(false) => true,
         Value::String(s) => s.is_empty(),
