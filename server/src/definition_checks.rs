@@ -462,13 +462,7 @@ mod tests {
     use super::*;
 
     fn messages(causes: Vec<StatusCause>) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| {
-                let field = c.field.as_deref().unwrap_or_default();
-                format!("{field}: {}", c.message.as_deref().unwrap_or_default())
-            })
-            .collect()
+        causes.iter().map(crate::structural::rendered).collect()
     }
 
     #[test]

@@ -891,13 +891,7 @@ mod tests {
     fn compile_causes(schema: Value) -> Vec<String> {
         match Schema::compile(&schema, "s") {
             Ok(_) => Vec::new(),
-            Err(causes) => causes
-                .iter()
-                .map(|c| {
-                    let field = c.field.as_deref().unwrap_or_default();
-                    format!("{field}: {}", c.message.as_deref().unwrap_or_default())
-                })
-                .collect(),
+            Err(causes) => causes.iter().map(crate::structural::rendered).collect(),
         }
     }
 

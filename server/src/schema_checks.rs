@@ -398,13 +398,7 @@ mod tests {
         let mut problems = Vec::new();
         before_children(&map, "s", &mut problems);
         after_children(&map, "s", &mut problems);
-        problems
-            .iter()
-            .map(|c| {
-                let field = c.field.as_deref().unwrap_or_default();
-                format!("{field}: {}", c.message.as_deref().unwrap_or_default())
-            })
-            .collect()
+        problems.iter().map(crate::structural::rendered).collect()
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub fn problems(schema: &Value, path: &str) -> Vec<StatusCause> {
     causes
 }
 
-fn rendered(cause: &StatusCause) -> String {
+/// A cause as kube-apiserver's field error prints it: `field: message`.
+pub fn rendered(cause: &StatusCause) -> String {
     format!(
         "{}: {}",
         cause.field.as_deref().unwrap_or_default(),
