@@ -599,11 +599,21 @@ impl DynamicStrategy for DefinitionStrategy {
     }
 
     fn validate_create(&self, obj: &DynamicObject) -> Vec<StatusCause> {
-        DefinitionStrategy::problems(obj)
+        let mut causes = DefinitionStrategy::problems(obj);
+        causes.extend(crate::definition_checks::api_approval(obj, None));
+        causes.extend(crate::definition_checks::preserve_unknown_fields(
+            &obj.data, None,
+        ));
+        causes
     }
 
     fn validate_update(&self, obj: &DynamicObject, old: &DynamicObject) -> Vec<StatusCause> {
         let mut causes = DefinitionStrategy::problems(obj);
+        causes.extend(crate::definition_checks::api_approval(obj, Some(old)));
+        causes.extend(crate::definition_checks::preserve_unknown_fields(
+            &obj.data,
+            Some(&old.data),
+        ));
         // The group and plural name the objects' keys; once the kind is served, its scope and
         // kind are fixed too.
         let served = established(old);

@@ -5,7 +5,7 @@
 //! definition's `conversion.webhook.clientConfig` is `conversion.webhookClientConfig` there).
 
 use apistore::validation::dns1035_label_problems;
-use apistore::StatusCause;
+use apistore::{DynamicObject, StatusCause};
 use serde_json::Value;
 
 use crate::structural::is_zero;
@@ -194,6 +194,89 @@ pub fn status_root(schema: &Value, path: &str) -> Option<StatusCause> {
         }
     }
     None
+}
+
+/// The annotation recording that a definition in a Kubernetes-owned group was approved.
+const APPROVAL: &str = "api-approved.kubernetes.io";
+
+/// The approval a definition of a group Kubernetes owns (`k8s.io`, `kubernetes.io` and their
+/// subdomains) needs: a URL, or a reason starting with `unapproved`, in its
+/// `api-approved.kubernetes.io` annotation. An update that leaves the approval as it was is
+/// not judged again.
+pub fn api_approval(definition: &DynamicObject, old: Option<&DynamicObject>) -> Vec<StatusCause> {
+    let group = definition
+        .data
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let protected = ["k8s.io", "kubernetes.io"]
+        .iter()
+        .any(|owned| group == *owned || group.ends_with(&format!(".{owned}")));
+    if !protected {
+        return Vec::new();
+    }
+    let approval = |obj: &DynamicObject| -> Approval {
+        let value = obj
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(APPROVAL))
+            .map(String::as_str)
+            .unwrap_or("");
+        if value.is_empty() {
+            Approval::Missing
+        } else if value.starts_with("unapproved") {
+            Approval::Bypassed
+        } else if value
+            .parse::<http::Uri>()
+            .is_ok_and(|uri| uri.scheme().is_some() && uri.host().is_some_and(|h| !h.is_empty()))
+        {
+            Approval::Approved
+        } else {
+            Approval::Invalid(value.to_string())
+        }
+    };
+    let new = approval(definition);
+    if old.is_some_and(|old| approval(old) == new) {
+        return Vec::new();
+    }
+    let field = format!("metadata.annotations[{APPROVAL}]");
+    match new {
+        Approval::Missing => vec![StatusCause::new(
+            "FieldValueRequired",
+            &field,
+            format!("Required value: protected groups must have approval annotation {APPROVAL:?}, see https://github.com/kubernetes/enhancements/pull/1111"),
+        )],
+        Approval::Invalid(value) => vec![StatusCause::invalid(
+            &field,
+            &value,
+            &format!("protected groups must have approval annotation {APPROVAL:?} with either a URL or a reason starting with \"unapproved\", see https://github.com/kubernetes/enhancements/pull/1111"),
+        )],
+        Approval::Approved | Approval::Bypassed => Vec::new(),
+    }
+}
+
+/// What a definition's approval annotation says.
+#[derive(PartialEq)]
+enum Approval {
+    Missing,
+    Bypassed,
+    Approved,
+    Invalid(String),
+}
+
+/// `spec.preserveUnknownFields`: only `false` in v1 (a definition stored with `true` by an
+/// older version may keep it).
+pub fn preserve_unknown_fields(definition: &Value, old: Option<&Value>) -> Vec<StatusCause> {
+    let set = |d: &Value| d.pointer("/spec/preserveUnknownFields") == Some(&Value::Bool(true));
+    if !set(definition) || old.is_some_and(set) {
+        return Vec::new();
+    }
+    vec![StatusCause::new(
+        "FieldValueInvalid",
+        "spec.preserveUnknownFields",
+        "Invalid value: true: cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead".into(),
+    )]
 }
 
 /// The problems of `spec.conversion`.
@@ -538,6 +621,53 @@ mod tests {
         assert_eq!(
             messages(status_root(&not_object, "s").into_iter().collect()),
             ["s.type: Invalid value: \"array\": only \"object\" is allowed as the type at the root of the schema if the status subresource is enabled"]
+        );
+    }
+
+    fn definition(group: &str, approval: Option<&str>) -> DynamicObject {
+        let mut obj: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("things.{group}")},
+            "spec": {"group": group}}))
+        .expect("a definition");
+        if let Some(approval) = approval {
+            obj.metadata.annotations = Some([(APPROVAL.to_string(), approval.to_string())].into());
+        }
+        obj
+    }
+
+    #[test]
+    fn groups_kubernetes_owns_need_an_approval_annotation() {
+        assert!(api_approval(&definition("example.com", None), None).is_empty());
+        assert_eq!(
+            messages(api_approval(&definition("x.k8s.io", None), None)),
+            ["metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation \"api-approved.kubernetes.io\", see https://github.com/kubernetes/enhancements/pull/1111"]
+        );
+        for fine in [
+            "https://github.com/kubernetes/enhancements/pull/1111",
+            "unapproved, testing",
+        ] {
+            assert!(api_approval(&definition("kubernetes.io", Some(fine)), None).is_empty());
+        }
+        assert_eq!(
+            messages(api_approval(&definition("x.kubernetes.io", Some("yes")), None)),
+            ["metadata.annotations[api-approved.kubernetes.io]: Invalid value: \"yes\": protected groups must have approval annotation \"api-approved.kubernetes.io\" with either a URL or a reason starting with \"unapproved\", see https://github.com/kubernetes/enhancements/pull/1111"]
+        );
+        let old = definition("x.k8s.io", None);
+        assert!(api_approval(&definition("x.k8s.io", None), Some(&old)).is_empty());
+    }
+
+    #[test]
+    fn preserve_unknown_fields_cannot_be_turned_on() {
+        let on = json!({"spec": {"preserveUnknownFields": true}});
+        assert_eq!(
+            messages(preserve_unknown_fields(&on, None)),
+            ["spec.preserveUnknownFields: Invalid value: true: cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead"]
+        );
+        assert!(preserve_unknown_fields(&on, Some(&on)).is_empty());
+        assert!(
+            preserve_unknown_fields(&json!({"spec": {"preserveUnknownFields": false}}), None)
+                .is_empty()
         );
     }
 
