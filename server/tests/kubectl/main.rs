@@ -1005,6 +1005,18 @@ fn kubectl_defines_a_custom_resource_and_manages_its_objects_as_against_kube_api
     let k = Kubectl::of(&running, cache.path());
     let write = |name: &str, text: &str| manifest(files.path(), name, text);
     let definition = write("crd.yaml", WIDGET_DEFINITION);
+    // A definition naming a field its type lacks is refused under kubectl's strict validation.
+    let misspelt = write(
+        "crd-typo.yaml",
+        &WIDGET_DEFINITION.replacen("served: true", "servd: true", 1),
+    );
+    let refused = k.fails(&["apply", "-f", &misspelt]);
+    assert!(
+        refused.contains(
+            "cannot be handled as a CustomResourceDefinition: strict decoding error: unknown field \"spec.versions[0].servd\""
+        ),
+        "{refused}"
+    );
     assert_eq!(
         k.ok(&["apply", "-f", &definition]),
         "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n"
