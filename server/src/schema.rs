@@ -877,13 +877,7 @@ mod tests {
         rules_schema(rule)
             .check_rules(&json!({"spec": spec}), None)
             .iter()
-            .map(|c| {
-                format!(
-                    "{}: {}",
-                    c.field.as_deref().unwrap_or(""),
-                    c.message.as_deref().unwrap_or("")
-                )
-            })
+            .map(crate::structural::rendered)
             .collect()
     }
 
