@@ -6,9 +6,13 @@
 //! list (every list is atomic here). An update with a field manager takes the
 //! fields it changed from everyone; an apply owns exactly the fields it sends, conflicts with
 //! other managers over fields whose values it would change (unless forced), and removes the
-//! fields it owned before and no longer sends when nobody else owns them. Lists are atomic:
-//! `x-kubernetes-list-type: map` and `set` and the built-in kinds' merge keys are not (yet)
-//! honoured, so two appliers of one list conflict over the whole list.
+//! fields it owned before and no longer sends when nobody else owns them. Lists a kind names
+//! (`ListTypes`) are owned item by item, by key or as sets; every other list is atomic.
+//!
+//! kubectl's move from client-side to server-side apply is kube-apiserver's too: an apply by the
+//! manager `kubectl` may take, without `force`, the fields the object's
+//! `kubectl.kubernetes.io/last-applied-configuration` names with their live values, and it
+//! keeps that annotation up to date with what it applies.
 
 use std::collections::BTreeSet;
 
@@ -499,6 +503,11 @@ pub(crate) fn apply(
                 }
             }
         }
+        if !conflicts.is_empty() && !force && write.manager == KUBECTL {
+            if let Some(allowed) = last_applied_fields(live, write.api_version, lists) {
+                conflicts.retain(|(_, path)| !allowed.contains(*path));
+            }
+        }
         if !conflicts.is_empty() && !force {
             return Err(conflict_error(group, plural, name, &conflicts, &list));
         }
@@ -535,7 +544,85 @@ pub(crate) fn apply(
         fields: sent,
     });
     set_entries(&mut merged, &list);
+    if write.manager == KUBECTL {
+        refresh_last_applied(&mut merged, applied);
+    }
     Ok(merged)
+}
+
+/// The field manager kubectl's server-side apply uses unless told another.
+const KUBECTL: &str = "kubectl";
+
+/// The annotation in which client-side `kubectl apply` keeps what it applied last.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// kube-apiserver's limit on the total size of an object's annotations (keys and values).
+const ANNOTATIONS_SIZE_LIMIT: usize = 256 * 1024;
+
+/// The fields `live`'s last-applied annotation names with the values `live` still has: the
+/// fields client-side apply last set and nobody changed since. None when there is no
+/// annotation, or it does not decode as an object of `api_version`.
+fn last_applied_fields(live: &Value, api_version: &str, lists: &ListTypes) -> Option<FieldSet> {
+    let text = live
+        .pointer("/metadata/annotations")?
+        .get(LAST_APPLIED)?
+        .as_str()
+        .filter(|t| !t.is_empty())?;
+    let last: Value = serde_json::from_str(text).ok()?;
+    if last.get("apiVersion").and_then(Value::as_str) != Some(api_version) {
+        return None;
+    }
+    let mut fields = leaves(&last, lists);
+    fields.retain(|path| at(&last, path) == at(live, path));
+    Some(fields)
+}
+
+/// When `merged` keeps a last-applied annotation, it becomes `applied` (without that
+/// annotation) as kube-apiserver encodes it; an annotation that would push the annotations
+/// past their size limit is dropped, as kube-apiserver drops it.
+fn refresh_last_applied(merged: &mut Value, applied: &Value) {
+    let Some(Value::Object(annotations)) = merged.pointer_mut("/metadata/annotations") else {
+        return;
+    };
+    if !annotations
+        .get(LAST_APPLIED)
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty())
+    {
+        return;
+    }
+    let mut applied = applied.clone();
+    if let Some(Value::Object(sent)) = applied.pointer_mut("/metadata/annotations") {
+        sent.remove(LAST_APPLIED);
+    }
+    let text = go_json(&applied);
+    annotations.insert(LAST_APPLIED.into(), Value::String(text));
+    let size: usize = annotations
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+        .sum();
+    if size > ANNOTATIONS_SIZE_LIMIT {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+/// `value` as Go's `json.Encoder` writes a map: keys sorted, `<`, `>`, `&`, U+2028 and U+2029
+/// escaped, a newline at the end (the bytes client-side kubectl writes in the annotation too).
+fn go_json(value: &Value) -> String {
+    let compact = value.to_string();
+    let mut out = String::with_capacity(compact.len() + 1);
+    for c in compact.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out.push('\n');
+    out
 }
 
 /// Merges `applied` into `target`: objects field by field, keyed lists item by item, sets by

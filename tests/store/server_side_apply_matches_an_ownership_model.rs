@@ -166,6 +166,103 @@ fn updates_with_a_manager_take_the_fields_they_change() {
 const FIELDS: [&str; 4] = ["a", "b", "c", "d"];
 const MANAGERS: [&str; 3] = ["m0", "m1", "m2"];
 
+/// A ConfigMap as client-side `kubectl apply` leaves it: its `data` written by
+/// `kubectl-client-side-apply`, the manifest in the last-applied annotation.
+fn client_side_applied(api: &apistore::Api<DynamicObject>, data: Value) -> DynamicObject {
+    let manifest = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "cm", "namespace": "ns"}, "data": data});
+    let mut cm = DynamicObject::new(
+        "cm",
+        &ApiResource::namespaced("", "v1", "ConfigMap", "configmaps"),
+    )
+    .within("ns")
+    .data(json!({ "data": data }));
+    cm.metadata.annotations = Some(
+        [(
+            "kubectl.kubernetes.io/last-applied-configuration".to_string(),
+            format!("{manifest}\n"),
+        )]
+        .into(),
+    );
+    let pp = PostParams {
+        field_manager: Some("kubectl-client-side-apply".into()),
+        ..PostParams::default()
+    };
+    api.create(&pp, &cm).expect("client-side apply")
+}
+
+fn last_applied(obj: &DynamicObject) -> String {
+    obj.metadata.annotations.as_ref().expect("annotations")
+        ["kubectl.kubernetes.io/last-applied-configuration"]
+        .clone()
+}
+
+#[test]
+fn kubectl_server_side_apply_takes_over_what_client_side_apply_last_set() {
+    let store = Store::memory();
+    let api = config_maps(&store);
+    client_side_applied(&api, json!({"a": "1", "b": "2"}));
+    let taken = api
+        .patch(
+            "cm",
+            &PatchParams::apply("kubectl"),
+            &applied(json!({"a": "9", "b": "2", "c": "<&>"})),
+        )
+        .expect("kubectl may take the fields it applied client-side");
+    assert_eq!(taken.data["data"], json!({"a": "9", "b": "2", "c": "<&>"}));
+    assert_eq!(
+        owners(&taken)[&("kubectl".to_string(), "Apply".to_string())],
+        ["a", "b", "c"].map(String::from).into()
+    );
+    assert_eq!(
+        last_applied(&taken),
+        "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"9\",\"b\":\"2\",\"c\":\"\\u003c\\u0026\\u003e\"},\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm\"}}\n",
+        "the annotation follows what kubectl applies, encoded as Go encodes it"
+    );
+}
+
+#[test]
+fn a_field_changed_since_client_side_apply_or_another_manager_still_conflicts() {
+    let store = Store::memory();
+    let api = config_maps(&store);
+    client_side_applied(&api, json!({"a": "1", "b": "2"}));
+    api.patch(
+        "cm",
+        &PatchParams {
+            field_manager: Some("editor".into()),
+            ..PatchParams::default()
+        },
+        &Patch::Merge(json!({"data": {"b": "3"}})),
+    )
+    .expect("an edit after the client-side apply");
+    let conflict = api
+        .patch(
+            "cm",
+            &PatchParams::apply("kubectl"),
+            &applied(json!({"a": "9", "b": "4"})),
+        )
+        .expect_err("b is no longer what kubectl applied");
+    assert_eq!(
+        conflict.status().message.as_deref(),
+        Some("Apply failed with 1 conflict: conflict with \"editor\" using v1: .data.b")
+    );
+    let other = api
+        .patch(
+            "cm",
+            &PatchParams::apply("other"),
+            &applied(json!({"a": "9"})),
+        )
+        .expect_err("only kubectl's own manager takes over client-side apply");
+    assert_eq!(
+        other.status().message.as_deref(),
+        Some(
+            "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1: .data.a"
+        )
+    );
+    let unchanged = api.get("cm").expect("get");
+    assert_eq!(unchanged.data["data"], json!({"a": "1", "b": "3"}));
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     /// A server-side apply of these fields with these values.

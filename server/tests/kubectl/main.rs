@@ -1216,4 +1216,32 @@ fn kubectl_server_side_apply_owns_fields_and_reports_conflicts_as_against_kube_a
         conflict.contains(r#"conflict with "kubectl-create" using v1: .data.a"#),
         "{conflict}"
     );
+    // What client-side `kubectl apply` set, `kubectl apply --server-side` takes over without a
+    // conflict, as kube-apiserver lets it.
+    let client_side = write(
+        "csa.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"1\"\n",
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", &client_side]),
+        "configmap/csa created\n"
+    );
+    let server_side = write(
+        "csa2.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"2\"\n",
+    );
+    assert_eq!(
+        k.ok(&["apply", "--server-side", "-f", &server_side]),
+        "configmap/csa serverside-applied\n"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "cm",
+            "csa",
+            "-o",
+            r#"jsonpath={.data.a} {.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration}"#,
+        ]),
+        "2 {\"apiVersion\":\"v1\",\"data\":{\"a\":\"2\"},\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"csa\",\"namespace\":\"default\"}}\n"
+    );
 }
