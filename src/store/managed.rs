@@ -584,10 +584,10 @@ fn refresh_last_applied(merged: &mut Value, applied: &Value) {
     let Some(Value::Object(annotations)) = merged.pointer_mut("/metadata/annotations") else {
         return;
     };
-    if !annotations
+    if annotations
         .get(LAST_APPLIED)
         .and_then(Value::as_str)
-        .is_some_and(|t| !t.is_empty())
+        .is_none_or(str::is_empty)
     {
         return;
     }
