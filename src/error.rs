@@ -389,6 +389,16 @@ impl Error {
         }
     }
 
+    /// kube-apiserver's 422 for a JSON patch that does not apply to the object (a failed
+    /// `test`, a path that is not there): it says no more than this, with empty `details`;
+    /// [`crate::Patch::apply_json`] tells why.
+    pub fn json_patch_not_applied() -> Error {
+        Error::Invalid {
+            message: "the server rejected our request due to an error in our request".into(),
+            details: Box::default(),
+        }
+    }
+
     /// A 400 BadRequest with the given message.
     pub fn bad_request(message: impl Into<String>) -> Error {
         Error::BadRequest {

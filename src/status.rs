@@ -86,7 +86,16 @@ pub struct Status {
     pub code: Option<i32>,
 }
 
-/// A `Status` as written on the wire: type meta first, then the fields that are set.
+/// The `metadata` of a status that has none: Go writes `metav1.Status.ListMeta` always, as
+/// `{}` when empty, and so does k8s-openapi.
+static NO_LIST_META: ListMeta = ListMeta {
+    continue_: None,
+    resource_version: None,
+    remaining_item_count: None,
+};
+
+/// A `Status` as written on the wire: type meta first, then the fields that are set
+/// (`metadata` always).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StatusWire<'a> {
@@ -94,8 +103,7 @@ struct StatusWire<'a> {
     kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     api_version: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<&'a ListMeta>,
+    metadata: &'a ListMeta,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,7 +122,7 @@ impl Status {
         StatusWire {
             kind: type_meta.then_some("Status"),
             api_version: type_meta.then_some("v1"),
-            metadata: self.metadata.as_ref(),
+            metadata: self.metadata.as_ref().unwrap_or(&NO_LIST_META),
             status: self.status.as_deref(),
             message: self.message.as_deref(),
             reason: self.reason.as_deref(),

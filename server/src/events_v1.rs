@@ -349,18 +349,8 @@ impl Backend for EventsV1 {
                         merge.pointer("/metadata/resourceVersion").is_some()
                     }
                     Patch::Json(ops) => {
-                        json_patch::patch(&mut doc, ops).map_err(|e| {
-                            invalid(
-                                &old,
-                                vec![StatusCause::new(
-                                    "FieldValueInvalid",
-                                    "patch",
-                                    format!(
-                                        "Invalid value: the JSON patch could not be applied: {e}"
-                                    ),
-                                )],
-                            )
-                        })?;
+                        Patch::apply_json(&mut doc, ops)
+                            .map_err(|_| apistore::Error::json_patch_not_applied())?;
                         false
                     }
                     // Sent to the store above; never merged here.

@@ -286,8 +286,9 @@ fn apply_patch<T: serde::Serialize + serde::de::DeserializeOwned>(
         .map_err(|e| Error::internal(format!("encoding {kind} {name}: {e}")))?;
     match patch {
         Patch::Merge(merge) => json_patch::merge(&mut document, merge),
-        Patch::Json(ops) => Patch::apply_json(&mut document, ops)
-            .map_err(|e| Error::bad_request(format!("the JSON patch could not be applied: {e}")))?,
+        Patch::Json(ops) => {
+            Patch::apply_json(&mut document, ops).map_err(|_| Error::json_patch_not_applied())?
+        }
         // A virtual object is computed from its stream and keeps no managedFields, so an apply
         // has no other manager to conflict with and nothing it applied before to remove: it
         // sets what it sends, as the generic apiserver's field manager does for such a kind.

@@ -1197,18 +1197,8 @@ impl<K: Resource> Api<K> {
                     )?;
                 }
                 Patch::Merge(merge) => json_patch::merge(&mut doc, merge),
-                Patch::Json(ops) => {
-                    crate::store::json_patch_ops::apply(&mut doc, ops).map_err(|e| {
-                        self.invalid(
-                            name,
-                            vec![StatusCause::new(
-                                "FieldValueInvalid",
-                                "patch",
-                                format!("Invalid value: the JSON patch could not be applied: {e}"),
-                            )],
-                        )
-                    })?
-                }
+                Patch::Json(ops) => crate::store::json_patch_ops::apply(&mut doc, ops)
+                    .map_err(|_| Error::json_patch_not_applied())?,
             }
             if let (Some(old), Some(manager)) = (&old_doc, pp.field_manager.as_deref()) {
                 managed::record_update(

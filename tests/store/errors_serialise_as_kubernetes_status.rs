@@ -12,7 +12,7 @@ fn a_not_found_error_serialises_as_the_api_server_status() {
     assert_eq!(
         serde_json::to_value(err.status()).unwrap(),
         json!({
-            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": "pods \"foo\" not found", "reason": "NotFound",
             "details": {"name": "foo", "kind": "pods"}, "code": 404
         })

@@ -233,6 +233,26 @@ fn config_maps_are_created_listed_as_lists_and_tables_patched_and_deleted() {
         )
         .await;
         assert_eq!(json_patch.body["data"], json!({"c": "3"}));
+        // A JSON patch that does not apply is kube-apiserver's bare 422, whatever the reason.
+        for ops in [
+            br#"[{"op":"test","path":"/data/c","value":"9"}]"#.as_slice(),
+            br#"[{"op":"remove","path":"/data/absent"}]"#.as_slice(),
+        ] {
+            let refused = send(
+                &s,
+                Method::PATCH,
+                "/api/v1/namespaces/default/configmaps/web",
+                "application/json-patch+json",
+                ops,
+            )
+            .await;
+            assert_eq!(
+                refused.body,
+                json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                    "status": "Failure", "reason": "Invalid", "details": {}, "code": 422,
+                    "message": "the server rejected our request due to an error in our request"})
+            );
+        }
         let deleted = send(
             &s,
             Method::DELETE,
