@@ -1,6 +1,5 @@
 //! Discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`, legacy and
-//! aggregated (`apidiscovery.k8s.io/v2`, with its parameterised Content-Type), and the minimal
-//! `/openapi/v3` that tells kubectl the server validates fields itself.
+//! aggregated (`apidiscovery.k8s.io/v2`, with its parameterised Content-Type).
 
 use serde_json::{json, Value};
 
@@ -28,7 +27,7 @@ pub fn wants_aggregated(accept: &str) -> bool {
     })
 }
 
-fn group_version(group: &str, version: &str) -> String {
+pub(crate) fn group_version(group: &str, version: &str) -> String {
     if group.is_empty() {
         version.to_string()
     } else {
@@ -164,82 +163,4 @@ pub fn aggregated(table: &ResourceTable, core: bool) -> Value {
     }
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
         "metadata": {}, "items": items})
-}
-
-/// `GET /openapi/v3`: one document per served group version.
-pub fn openapi_root(table: &ResourceTable) -> Value {
-    let mut paths = serde_json::Map::new();
-    for (g, v) in table.group_versions() {
-        let path = if g.is_empty() {
-            format!("api/{v}")
-        } else {
-            format!("apis/{g}/{v}")
-        };
-        paths.insert(
-            path.clone(),
-            json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash=apistore")}),
-        );
-    }
-    json!({"paths": paths})
-}
-
-/// `GET /openapi/v3/api/v1` or `/openapi/v3/apis/{g}/{v}`: each kind's PATCH operation with its
-/// group-version-kind and the `fieldValidation` parameter, which is what kubectl looks for to
-/// leave validation to the server.
-pub fn openapi_group_version(table: &ResourceTable, group: &str, version: &str) -> Option<Value> {
-    let mut paths = serde_json::Map::new();
-    let mut schemas = serde_json::Map::new();
-    for r in table.of(group, version) {
-        if let Some(schema) = &r.schema {
-            for (name, component) in &schema.components {
-                schemas.insert(name.clone(), component.clone());
-            }
-        }
-        let prefix = if group.is_empty() {
-            format!("/api/{version}")
-        } else {
-            format!("/apis/{group}/{version}")
-        };
-        let collection = if r.ar.namespaced {
-            format!("{prefix}/namespaces/{{namespace}}/{}", r.ar.plural)
-        } else {
-            format!("{prefix}/{}", r.ar.plural)
-        };
-        let gvk = json!({"group": group, "version": version, "kind": r.ar.kind});
-        let mut operation = json!({"x-kubernetes-group-version-kind": gvk,
-            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]});
-        // The patch types the kind takes; kubectl computes an apply's strategic merge patch
-        // from the schema only when it is among them.
-        let body = match &r.schema {
-            Some(schema) => json!({"$ref": format!("#/components/schemas/{}", schema.name)}),
-            None => json!({"type": "object"}),
-        };
-        let mut content = serde_json::Map::new();
-        let mut types = vec![
-            "application/json-patch+json",
-            "application/merge-patch+json",
-        ];
-        if r.merge_keys.is_some() {
-            types.push("application/strategic-merge-patch+json");
-        }
-        types.push("application/apply-patch+yaml");
-        for media in types {
-            content.insert(media.into(), json!({"schema": body.clone()}));
-        }
-        operation["requestBody"] = json!({"content": content, "required": true});
-        // kubectl looks for a PATCH operation of the kind that takes `fieldValidation`; kinds
-        // that are only created (mappings, imports) get one on their collection path.
-        if r.verbs.contains(&"patch") {
-            paths.insert(
-                format!("{collection}/{{name}}"),
-                json!({"patch": operation}),
-            );
-        } else {
-            paths.insert(collection, json!({"post": operation, "patch": operation}));
-        }
-    }
-    (!paths.is_empty()).then(|| {
-        json!({"openapi": "3.0.0", "info": {"title": "apistore", "version": group_version(group, version)},
-            "paths": paths, "components": {"schemas": schemas}})
-    })
 }

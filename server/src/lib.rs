@@ -21,6 +21,7 @@ mod image_group;
 mod known_fields;
 mod media;
 mod metrics;
+mod openapi;
 mod proto;
 pub mod resources;
 mod reviews;

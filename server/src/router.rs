@@ -24,6 +24,7 @@ use crate::core_kinds::NAME_LABEL;
 use crate::discovery;
 use crate::errors::{self, Body};
 use crate::metrics::{self, Metrics};
+use crate::openapi;
 use crate::resources::{ResourceTable, ServedResource};
 use crate::strict::Form;
 use crate::table::{partial_object_metadata, table, IncludeObject};
@@ -342,6 +343,11 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let if_none_match = parts
+            .headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let yaml = crate::media::wants_yaml(&accept);
         let request = Req {
             method: parts.method.clone(),
@@ -349,6 +355,7 @@ impl Server {
             accept,
             content_type,
             user_agent,
+            if_none_match,
             body,
         };
         // The reviews of `kubectl auth whoami` answer who is asking.
@@ -395,11 +402,9 @@ impl Server {
             ["apis"] => self.discovery_root(&request, false),
             ["api", version] => self.resource_list("", version),
             ["apis", group, version] => self.resource_list(group, version),
-            ["openapi", "v3"] => {
-                errors::json(StatusCode::OK, &discovery::openapi_root(&self.table()))
-            }
-            ["openapi", "v3", "api", version] => self.openapi("", version),
-            ["openapi", "v3", "apis", group, version] => self.openapi(group, version),
+            ["openapi", "v3"] => openapi::root(&self.table(), request.if_none_match.as_deref()),
+            ["openapi", "v3", "api", version] => self.openapi("", version, &request),
+            ["openapi", "v3", "apis", group, version] => self.openapi(group, version, &request),
             ["api", version, rest @ ..] => self.resource_request("", version, rest, request).await,
             ["apis", group, version, rest @ ..] => {
                 self.resource_request(group, version, rest, request).await
@@ -431,11 +436,14 @@ impl Server {
         }
     }
 
-    fn openapi(&self, group: &str, version: &str) -> Response<Body> {
-        match discovery::openapi_group_version(&self.table(), group, version) {
-            Some(doc) => errors::json(StatusCode::OK, &doc),
-            None => errors::no_route(),
-        }
+    fn openapi(&self, group: &str, version: &str, request: &Req) -> Response<Body> {
+        openapi::group_version(
+            &self.table(),
+            group,
+            version,
+            request.query.get("hash").map(String::as_str),
+            request.if_none_match.as_deref(),
+        )
     }
 
     async fn resource_request(
@@ -1227,6 +1235,8 @@ struct Req {
     content_type: String,
     /// The client's `User-Agent`, which names the field manager of a write that names none.
     user_agent: String,
+    /// `If-None-Match`: the entity tags of the copy of an OpenAPI document the client holds.
+    if_none_match: Option<String>,
     body: Bytes,
 }
 

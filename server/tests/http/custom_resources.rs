@@ -4,8 +4,11 @@
 
 use apistore::{Config, Store};
 use apistore_server::Server;
-use http::{Method, StatusCode};
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::Full;
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 use crate::{run, send, send_accept, server, JSON};
 
@@ -969,6 +972,92 @@ fn a_served_definitions_scope_and_kind_cannot_change() {
         assert_eq!(
             refused.body["details"]["causes"][1]["message"],
             "Invalid value: \"Gadget\": field is immutable"
+        );
+    });
+}
+
+/// The status and headers of a GET of `uri`, sending `If-None-Match: if_none_match`.
+async fn headers_of(
+    s: &Server,
+    uri: &str,
+    if_none_match: Option<&str>,
+) -> (StatusCode, http::HeaderMap) {
+    let mut request = Request::builder().method(Method::GET).uri(uri);
+    if let Some(tag) = if_none_match {
+        request = request.header("if-none-match", tag);
+    }
+    let request = request.body(Full::new(Bytes::new())).expect("request");
+    let response = s.clone().oneshot(request).await.expect("infallible");
+    (response.status(), response.headers().clone())
+}
+
+#[test]
+fn openapi_documents_are_cached_by_their_hash_and_a_changed_definition_changes_it() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let url = |root: &Value| {
+            root["paths"]["apis/example.com/v1"]["serverRelativeURL"]
+                .as_str()
+                .expect("the group version is listed")
+                .to_string()
+        };
+        let first = url(&send(&s, Method::GET, "/openapi/v3", "", b"").await.body);
+        let hash = first.split("?hash=").nth(1).expect("a hash").to_string();
+        assert_eq!(hash.len(), 128, "an upper-case hex SHA-512: {hash}");
+        assert!(hash
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+
+        let (code, headers) = headers_of(&s, &first, None).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(headers["cache-control"], "public, immutable");
+        assert_eq!(headers["etag"], format!("\"{hash}\"").as_str());
+        assert!(headers.contains_key("expires"));
+        let (code, _) = headers_of(&s, &first, Some(&format!("\"{hash}\""))).await;
+        assert_eq!(code, StatusCode::NOT_MODIFIED);
+        let (code, headers) = headers_of(&s, "/openapi/v3/apis/example.com/v1", None).await;
+        assert_eq!(code, StatusCode::OK);
+        assert!(
+            !headers.contains_key("cache-control"),
+            "only a URL naming its hash is immutable"
+        );
+
+        // A new description is a new document: the root names a new hash, and the old URL
+        // redirects to it.
+        let mut versions = v1();
+        versions[0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["description"] =
+            json!("What the widget wants.");
+        let current = send(
+            &s,
+            Method::GET,
+            &format!("{DEFINITIONS}/widgets.example.com"),
+            "",
+            b"",
+        )
+        .await;
+        let mut updated: Value = serde_json::from_slice(&definition(versions)).unwrap();
+        updated["metadata"]["resourceVersion"] =
+            current.body["metadata"]["resourceVersion"].clone();
+        let replaced = send(
+            &s,
+            Method::PUT,
+            &format!("{DEFINITIONS}/widgets.example.com"),
+            JSON,
+            &serde_json::to_vec(&updated).unwrap(),
+        )
+        .await;
+        assert_eq!(replaced.code, StatusCode::OK, "{}", replaced.body);
+        let second = url(&send(&s, Method::GET, "/openapi/v3", "", b"").await.body);
+        assert_ne!(second, first);
+        let (code, headers) = headers_of(&s, &first, None).await;
+        assert_eq!(code, StatusCode::MOVED_PERMANENTLY);
+        assert_eq!(headers["location"], second.as_str());
+        let (code, _) = headers_of(&s, &first, Some(&format!("\"{hash}\""))).await;
+        assert_eq!(
+            code,
+            StatusCode::MOVED_PERMANENTLY,
+            "the old tag is not current"
         );
     });
 }

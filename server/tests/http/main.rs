@@ -142,7 +142,7 @@ fn discovery_answers_version_resource_lists_and_aggregated_discovery_with_its_co
         );
         let legacy = send(&s, Method::GET, "/apis", "", b"").await;
         assert_eq!(legacy.body["kind"], "APIGroupList");
-        let openapi = send(&s, Method::GET, "/openapi/v3/api/v1?hash=apistore", "", b"").await;
+        let openapi = send(&s, Method::GET, "/openapi/v3/api/v1", "", b"").await;
         let patch =
             &openapi.body["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
         assert_eq!(
