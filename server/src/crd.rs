@@ -722,6 +722,52 @@ fn name_conflict(names: &Value, taken: &[(String, String)]) -> Option<(String, S
     None
 }
 
+/// The finalizer kube-apiserver gives a definition being deleted until its objects are gone.
+const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+/// `definition` as kube-apiserver answers its first DELETE: marked for deletion, with the
+/// cleanup finalizer and a `Terminating` condition. Here the objects are deleted with the
+/// definition, so this is only the answer; nothing stored carries the marks.
+pub fn marked_for_deletion(definition: &DynamicObject) -> DynamicObject {
+    let mut marked = definition.clone();
+    if marked.metadata.deletion_timestamp.is_none() {
+        // Through JSON: metadata's timestamp type depends on the build's features.
+        marked.metadata.deletion_timestamp =
+            serde_json::from_value(json!(apistore::Time::now())).ok();
+    }
+    let finalizers = marked.metadata.finalizers.get_or_insert_with(Vec::new);
+    if !finalizers.iter().any(|f| f == CLEANUP_FINALIZER) {
+        finalizers.push(CLEANUP_FINALIZER.to_string());
+    }
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let terminating = json!({"type": "Terminating", "status": "True",
+        "lastTransitionTime": now, "reason": "InstanceDeletionPending",
+        "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"});
+    if !marked.data.is_object() {
+        marked.data = json!({});
+    }
+    let status = marked.data.as_object_mut().and_then(|data| {
+        data.entry("status")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+    });
+    if let Some(status) = status {
+        let conditions = status.entry("conditions").or_insert_with(|| json!([]));
+        if let Some(conditions) = conditions.as_array_mut() {
+            match conditions.iter_mut().find(|c| c["type"] == "Terminating") {
+                // SetCRDCondition keeps the transition time of a condition whose status holds.
+                Some(existing) if existing["status"] == "True" => {
+                    existing["reason"] = terminating["reason"].clone();
+                    existing["message"] = terminating["message"].clone();
+                }
+                Some(existing) => *existing = terminating,
+                None => conditions.push(terminating),
+            }
+        }
+    }
+    marked
+}
+
 /// True when `definition`'s `Established` condition is `True`.
 pub fn established(definition: &DynamicObject) -> bool {
     definition

@@ -739,7 +739,15 @@ impl Server {
                 if is_namespace {
                     return self.delete_namespace(name, &dp, &request).await;
                 }
+                let is_definition = resource.ar.group == crate::crd::GROUP
+                    && resource.ar.plural == "customresourcedefinitions";
                 match backend.delete(ns, name, &dp).await? {
+                    // kube-apiserver answers a definition marked Terminating, which its
+                    // finalizer then empties and removes; here that work is done at once.
+                    Answer::Object(out) if is_definition => {
+                        let marked = crate::crd::marked_for_deletion(&out);
+                        Ok(self.object_response(resource, StatusCode::OK, &marked, &request))
+                    }
                     // Still there, waiting on its finalizers: the object, marked.
                     Answer::Object(out) if out.metadata.finalizers.is_some() => {
                         Ok(self.object_response(resource, StatusCode::OK, &out, &request))
@@ -1275,7 +1283,6 @@ fn kube_verb(request: &Req, target: &Target<'_>) -> &'static str {
     }
 }
 
-/// The HTTP code a `Status` answer carries (`fallback` when it carries none).
 /// What kube-apiserver's generic store answers for an object it deleted at once: `Success`,
 /// naming the object by its resource (`"kind": "configmaps"`, as upstream) and uid, which
 /// `kubectl delete --wait` watches for.
@@ -1294,6 +1301,7 @@ fn deleted_status(resource: &ServedResource, obj: &DynamicObject) -> apistore::S
     }
 }
 
+/// The HTTP code a `Status` answer carries (`fallback` when it carries none).
 fn status_code(status: &apistore::Status, fallback: StatusCode) -> StatusCode {
     status
         .code

@@ -240,6 +240,22 @@ fn deleting_a_definition_stops_serving_the_kind_and_deletes_its_objects() {
         )
         .await;
         assert_eq!(w1.code, StatusCode::CREATED);
+        // A dry run answers what a delete would: the definition marked Terminating.
+        let dry = send(
+            &s,
+            Method::DELETE,
+            &format!("{DEFINITIONS}/widgets.example.com?dryRun=All"),
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(dry.code, StatusCode::OK, "{}", dry.body);
+        assert_eq!(dry.body["kind"], "CustomResourceDefinition");
+        assert_eq!(
+            send(&s, Method::GET, WIDGETS, "", b"").await.body["items"][0]["metadata"]["name"],
+            "w1",
+            "a dry run deletes nothing"
+        );
         let deleted = send(
             &s,
             Method::DELETE,
@@ -249,6 +265,40 @@ fn deleting_a_definition_stops_serving_the_kind_and_deletes_its_objects() {
         )
         .await;
         assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+        // kube-apiserver's answer: the definition with its deletion timestamp, the cleanup
+        // finalizer and a Terminating condition.
+        assert_eq!(deleted.body["kind"], "CustomResourceDefinition");
+        assert!(deleted.body["metadata"]["deletionTimestamp"].is_string());
+        assert_eq!(
+            deleted.body["metadata"]["finalizers"],
+            json!(["customresourcecleanup.apiextensions.k8s.io"])
+        );
+        let terminating = deleted.body["status"]["conditions"]
+            .as_array()
+            .expect("conditions")
+            .iter()
+            .find(|c| c["type"] == "Terminating")
+            .expect("a Terminating condition")
+            .clone();
+        assert_eq!(terminating["status"], "True");
+        assert_eq!(terminating["reason"], "InstanceDeletionPending");
+        assert_eq!(
+            terminating["message"],
+            "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"
+        );
+        assert_eq!(
+            send(
+                &s,
+                Method::GET,
+                &format!("{DEFINITIONS}/widgets.example.com"),
+                "",
+                b""
+            )
+            .await
+            .code,
+            StatusCode::NOT_FOUND,
+            "the objects are gone, and the definition with them"
+        );
         assert_eq!(
             send(&s, Method::GET, WIDGETS, "", b"").await.code,
             StatusCode::NOT_FOUND
