@@ -46,11 +46,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// Serves `server` on `listener` until `shutdown` completes: each connection is HTTP/1.1 on its
-/// own task; connections in flight are ended, then the store is flushed.
+/// own task. Then it drains: it accepts no more connections, ends every watch cleanly, lets
+/// each connection finish the request it is serving (for up to a minute) and close, and
+/// flushes the store.
 ///
 /// # Errors
 /// An I/O error accepting connections, or the store's failure to flush.
@@ -114,6 +117,7 @@ async fn serve_with(
 ) -> std::io::Result<()> {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
+    let graceful = GracefulShutdown::new();
     let definitions = tokio::spawn(server.clone().follow_definitions());
     let expiry = tokio::spawn(server.clone().follow_event_ttl());
     loop {
@@ -122,19 +126,33 @@ async fn serve_with(
                 let (stream, _peer): (_, SocketAddr) = accepted?;
                 let server = server.clone();
                 let tls = tls.clone();
+                let watcher = graceful.watcher();
                 connections.spawn(async move {
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                serve_connection(server, stream).await;
+                                serve_connection(server, stream, watcher).await;
                             }
                         }
-                        None => serve_connection(server, stream).await,
+                        None => serve_connection(server, stream, watcher).await,
                     }
                 });
             }
             () = &mut shutdown => break,
         }
+    }
+    // Drain as kube-apiserver does: no new connections; watches end cleanly; each connection
+    // finishes the request it is serving (a write gets its answer) and closes.
+    drop(listener);
+    server.end_watches();
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "apistore-server: connections still busy after {}s; closing them",
+            DRAIN_TIMEOUT.as_secs()
+        );
     }
     definitions.abort();
     expiry.abort();
@@ -146,8 +164,12 @@ async fn serve_with(
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
+/// How long a stopping server waits for the requests in flight (kube-apiserver's default
+/// request timeout).
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Serves one connection until the client goes away (nothing to report then).
-async fn serve_connection<S>(server: Server, stream: S)
+async fn serve_connection<S>(server: Server, stream: S, stopping: Watcher)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -155,7 +177,7 @@ where
         let server = server.clone();
         async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
     });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let _ = stopping.watch(connection).await;
 }

@@ -18,6 +18,8 @@ use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::auth::Tokens;
 use crate::backend::Answer;
 use crate::core_kinds::NAME_LABEL;
@@ -53,6 +55,8 @@ pub struct Server {
     encoded: Arc<crate::watch::EncodedEvents>,
     /// How long an event lives after its last write (`--event-ttl`), and what was seen of them.
     event_expiry: Arc<crate::expiry::EventExpiry>,
+    /// Cancelled when the server stops: every watch then ends cleanly.
+    draining: CancellationToken,
 }
 
 /// The kinds served: the built-in ones, and those of the stored CustomResourceDefinitions.
@@ -96,6 +100,7 @@ impl Server {
             event_expiry: Arc::new(crate::expiry::EventExpiry::new(
                 crate::expiry::DEFAULT_EVENT_TTL,
             )),
+            draining: CancellationToken::new(),
         };
         let namespaces = server.namespace_api();
         for name in SYSTEM_NAMESPACES {
@@ -120,6 +125,13 @@ impl Server {
         let (table, custom) = server.custom_table()?;
         *server.tables.current.write() = (Arc::new(table), custom);
         Ok(server)
+    }
+
+    /// Ends every watch, those open and those asked for later, each with the events already
+    /// taken from the store (`serve` does this when it stops; requests other than watches
+    /// are served as before).
+    pub fn end_watches(&self) {
+        self.draining.cancel();
     }
 
     /// The table served now.
@@ -1091,6 +1103,7 @@ impl Server {
             form,
             self.encoded.clone(),
             guard,
+            self.draining.clone(),
         )));
         response.headers_mut().insert(
             header::CONTENT_TYPE,

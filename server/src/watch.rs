@@ -18,6 +18,8 @@ use bytes::Bytes;
 use http_body::Frame;
 use serde_json::{json, Value};
 
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
 use crate::backend::EventStream;
 use crate::metrics::WatchGuard;
 use crate::table::{table, Column, IncludeObject};
@@ -117,6 +119,8 @@ pub struct WatchBody {
     held: Option<Bytes>,
     /// Counts the watch as served until the body is dropped.
     _served: WatchGuard,
+    /// Resolves when the server stops: the body then ends, after any line it holds.
+    draining: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 impl WatchBody {
@@ -126,8 +130,10 @@ impl WatchBody {
         form: Form,
         encoded: Arc<EncodedEvents>,
         served: WatchGuard,
+        draining: CancellationToken,
     ) -> WatchBody {
         WatchBody {
+            draining: Box::pin(draining.cancelled_owned()),
             events,
             form,
             encoded,
@@ -233,6 +239,12 @@ impl http_body::Body for WatchBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        // The server is stopping: what is held goes out, then the chunked body ends cleanly
+        // and the client watches again elsewhere (as kube-apiserver ends its watches).
+        if self.draining.as_mut().poll(cx).is_ready() {
+            self.spacing = None;
+            return Poll::Ready(self.held.take().map(|line| Ok(Frame::data(line))));
+        }
         if let Some(spacing) = self.spacing.as_mut() {
             if spacing.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
@@ -336,12 +348,17 @@ mod tests {
     }
 
     fn body_of(events: EventStream) -> WatchBody {
+        body_ended_by(events, CancellationToken::new())
+    }
+
+    fn body_ended_by(events: EventStream, draining: CancellationToken) -> WatchBody {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         WatchBody::new(
             events,
             Form::Objects,
             Arc::default(),
             metrics.watch_started(),
+            draining,
         )
     }
 
@@ -428,5 +445,38 @@ mod tests {
         assert_eq!(name_in(&line), "d");
         drop(sender);
         assert_eq!(poll_once(&mut body).await, Poll::Ready(None));
+    }
+
+    /// When the server stops, a watch whose events have not ended sends the event it holds
+    /// back and then ends; one holding nothing ends at once, and a body waiting for events is
+    /// woken to end.
+    #[tokio::test]
+    async fn a_stopping_server_ends_its_watches_after_the_event_they_hold() {
+        let (sender, events) = futures::channel::mpsc::unbounded();
+        let draining = CancellationToken::new();
+        let mut body = body_ended_by(Box::pin(events), draining.clone());
+        sender.unbounded_send(event("a")).expect("send");
+        assert!(poll_once(&mut body).await.is_ready(), "a goes out at once");
+        assert!(poll_once(&mut body).await.is_pending(), "the burst ends");
+        sender.unbounded_send(event("b")).expect("send");
+        assert!(poll_once(&mut body).await.is_pending(), "b is held back");
+        draining.cancel();
+        let Poll::Ready(Some(line)) = poll_once(&mut body).await else {
+            panic!("the held event goes out first");
+        };
+        assert_eq!(name_in(&line), "b");
+        assert_eq!(poll_once(&mut body).await, Poll::Ready(None));
+
+        let (_open, events) = futures::channel::mpsc::unbounded();
+        let draining = CancellationToken::new();
+        let mut waiting = body_ended_by(Box::pin(events), draining.clone());
+        assert!(poll_once(&mut waiting).await.is_pending());
+        let stopper = tokio::spawn(async move { draining.cancel() });
+        assert!(
+            http_body_util::BodyExt::frame(&mut waiting).await.is_none(),
+            "woken, the body ends though its events have not"
+        );
+        stopper.await.expect("stopped");
+        drop(sender);
     }
 }

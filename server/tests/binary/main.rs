@@ -85,6 +85,30 @@ fn the_binary_serves_refuses_a_second_process_and_flushes_on_sigterm() {
     let message = String::from_utf8_lossy(&second.stderr);
     assert!(message.contains("is in use by another store"), "{message}");
 
+    // A watch open when the server is told to stop ends cleanly: its chunked body is
+    // finished, not cut. An idle keep-alive connection does not hold the server up.
+    let mut watch = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        watch,
+        "GET /api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0 HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .expect("watch");
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(idle, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n").expect("readyz");
+    let mut first = [0u8; 512];
+    let n = idle.read(&mut first).expect("readyz answered");
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    let watcher = std::thread::spawn(move || {
+        let mut answer = Vec::new();
+        watch
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        watch.read_to_end(&mut answer).expect("the watch ends");
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    let stopping = Instant::now();
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
@@ -92,6 +116,16 @@ fn the_binary_serves_refuses_a_second_process_and_flushes_on_sigterm() {
     assert!(status.success());
     let exit = server.wait().expect("exit");
     assert!(exit.success(), "{exit:?}");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "it stopped without waiting on the watch or the idle connection"
+    );
+    let watched = watcher.join().expect("the watch reader");
+    assert!(watched.contains(r#""name":"kept""#), "{watched}");
+    assert!(
+        watched.ends_with("\r\n0\r\n\r\n"),
+        "the chunked body is finished: {watched:?}"
+    );
     let store = Store::open(Config::sled(dir.path())).expect("reopen");
     let ar = apistore::ApiResource::namespaced("", "v1", "ConfigMap", "configmaps");
     let kept = store
