@@ -45,13 +45,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// Serves `server` on `listener` until `shutdown` completes: each connection is HTTP/1.1 on its
-/// own task. Then it drains: it accepts no more connections, ends every watch cleanly, lets
+/// own task ([`serve_tls`] also speaks HTTP/2 to a client that offers it). Then it drains: it accepts no more connections, ends every watch cleanly, lets
 /// each connection finish the request it is serving (for up to a minute) and close, and
 /// flushes the store.
 ///
@@ -105,7 +105,7 @@ pub fn tls_config(cert_file: &Path, key_file: &Path) -> Result<Arc<rustls::Serve
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| format!("the certificate and key do not make a TLS configuration: {e}"))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -131,7 +131,12 @@ async fn serve_with(
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                serve_connection(server, stream, watcher).await;
+                                // HTTP/2 when the client chose it (ALPN), as with kube-apiserver.
+                                if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                                    serve_http2(server, stream, watcher).await;
+                                } else {
+                                    serve_connection(server, stream, watcher).await;
+                                }
                             }
                         }
                         None => serve_connection(server, stream, watcher).await,
@@ -179,5 +184,20 @@ where
     });
     let connection =
         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let _ = stopping.watch(connection).await;
+}
+
+/// Serves one HTTP/2 connection (TLS only: a client offers it by ALPN) until the client goes
+/// away; its requests are streams of their own, each served on a task of its own.
+async fn serve_http2<S>(server: Server, stream: S, stopping: Watcher)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let server = server.clone();
+        async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
+    });
+    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service);
     let _ = stopping.watch(connection).await;
 }
