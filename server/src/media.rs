@@ -60,15 +60,85 @@ pub fn json_body(
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| Error::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
-    let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
-        Error::bad_request(format!(
-            "the body of the request could not be decoded as YAML: {}",
-            first_line(&e.to_string())
-        ))
-    })?;
+    // As kube-apiserver's YAML decoder, a key given twice keeps its last value; `Strict`
+    // refuses it and `Warn` warns of it (`repeated_keys`).
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
+    let value: serde_json::Value =
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            Error::bad_request(format!(
+                "the body of the request could not be decoded as YAML: {}",
+                first_line(&e.to_string())
+            ))
+        })?;
     let json = serde_json::to_vec(&value)
         .map_err(|e| Error::bad_request(format!("the YAML body has no JSON form: {e}")))?;
     Ok(Some((yaml_as.to_string(), Bytes::from(json))))
+}
+
+/// The keys a YAML (or JSON) document gives twice in one mapping, each as kube-apiserver's
+/// strict YAML decoder words it: `line 7: key "a" already set in map`. Empty for a document
+/// that does not parse (its parse error is reported elsewhere).
+pub fn repeated_keys(text: &str) -> Vec<String> {
+    use granit_parser::{Event, Parser};
+    /// A collection being read: a mapping's keys so far, and whether its next node is a key.
+    enum Open {
+        Mapping {
+            keys: std::collections::HashSet<String>,
+            key_next: bool,
+        },
+        Sequence,
+    }
+    let mut open: Vec<Open> = Vec::new();
+    let mut repeated = Vec::new();
+    for parsed in Parser::new_from_str(text) {
+        let Ok((event, span)) = parsed else {
+            return Vec::new();
+        };
+        // A node in a mapping is its next key or that key's value, in turn.
+        let is_key = match open.last_mut() {
+            Some(Open::Mapping { key_next, .. }) => match event {
+                Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..) => {
+                    *key_next = !*key_next;
+                    !*key_next
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        match event {
+            Event::Scalar(value, ..) if is_key => {
+                if let Some(Open::Mapping { keys, .. }) = open.last_mut() {
+                    if !keys.insert(value.to_string()) {
+                        repeated.push(format!(
+                            "line {}: key {} already set in map",
+                            span.start.line(),
+                            serde_json::Value::String(value.to_string())
+                        ));
+                    }
+                }
+            }
+            Event::MappingStart(..) => open.push(Open::Mapping {
+                keys: std::collections::HashSet::new(),
+                key_next: true,
+            }),
+            Event::SequenceStart(..) => open.push(Open::Sequence),
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    repeated
+}
+
+/// kube-apiserver's strict YAML error for `repeated` keys (`repeated_keys`).
+pub fn repeated_keys_error(repeated: &[String]) -> String {
+    format!("yaml: unmarshal errors:\n  {}", repeated.join("\n  "))
 }
 
 /// Whether the client prefers YAML: `application/yaml` comes before every other type the
@@ -155,6 +225,39 @@ mod tests {
     }
 
     #[test]
+    fn keys_given_twice_in_one_mapping_are_named_by_line_and_the_last_value_is_kept() {
+        let text = "a: 1\nb:\n  c: 1\n  c: 2\nitems:\n- name: x\n  name: w\n- name: z\na: 3\n";
+        assert_eq!(
+            repeated_keys(text),
+            [
+                r#"line 4: key "c" already set in map"#,
+                r#"line 7: key "name" already set in map"#,
+                r#"line 9: key "a" already set in map"#,
+            ]
+        );
+        let (_, value) = json(Method::PATCH, "application/apply-patch+yaml", text)
+            .expect("read")
+            .expect("converted");
+        assert_eq!(value["a"], 3);
+        assert_eq!(value["b"]["c"], 2);
+        assert_eq!(value["items"][0]["name"], "w");
+    }
+
+    #[test]
+    fn keys_of_different_mappings_and_values_equal_to_keys_are_not_repeated() {
+        assert!(repeated_keys("a: a\nb: {a: 1}\nc: [{a: 1}, {a: 2}]\nd: {a: {a: 1}}\n").is_empty());
+        assert!(repeated_keys("? [x]\n: 1\n? [x]\n: 2\ne: 1\n").is_empty());
+        assert_eq!(
+            repeated_keys(r#"{"data": {"a": "1", "a": "2"}}"#),
+            [r#"line 1: key "a" already set in map"#]
+        );
+        assert!(
+            repeated_keys("a: [unclosed\n").is_empty(),
+            "a parse error is reported elsewhere"
+        );
+    }
+
+    #[test]
     fn a_yaml_create_becomes_json() {
         let (content_type, value) = json(
             Method::POST,
@@ -217,7 +320,7 @@ mod tests {
 
     #[test]
     fn yaml_that_does_not_parse_is_a_bad_request() {
-        for body in ["a: [1, 2", "a: 1\na: 2\n", "\u{0}: x"] {
+        for body in ["a: [1, 2", "\u{0}: x"] {
             let result = json(Method::POST, "application/yaml", body);
             assert!(
                 matches!(result, Err(Error::BadRequest { .. })),

@@ -369,6 +369,7 @@ impl Server {
             user_agent,
             if_none_match,
             body,
+            repeated_keys: Vec::new(),
         };
         // The reviews of `kubectl auth whoami` answer who is asking.
         let response = crate::reviews::REQUESTER
@@ -497,6 +498,18 @@ impl Server {
                         ),
                     })
                 }
+            }
+        }
+        // A key given twice is lost when YAML becomes JSON: note it first, for
+        // `fieldValidation` (an apply is read as YAML even when it is JSON).
+        let media = crate::media::media_type(&request.content_type);
+        let yaml_write = matches!(request.method, Method::POST | Method::PUT)
+            && media == "application/yaml"
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&request.body).is_err();
+        let apply = request.method == Method::PATCH && media == "application/apply-patch+yaml";
+        if yaml_write || apply {
+            if let Ok(text) = std::str::from_utf8(&request.body) {
+                request.repeated_keys = crate::media::repeated_keys(text);
             }
         }
         match crate::media::json_body(&request.method, &request.content_type, &request.body) {
@@ -695,6 +708,20 @@ impl Server {
                     FieldValidation::Ignore => Vec::new(),
                     _ => patch_problems(resource, &request, &patch),
                 };
+                // An apply is decoded as YAML: under Strict a key given twice refuses it, as
+                // kube-apiserver's strict YAML decoder does; under Warn it is a warning.
+                if let (true, Some(repeated)) = (
+                    apply && options.field_validation != FieldValidation::Ignore,
+                    yaml_problems(&request),
+                ) {
+                    let error = format!("error converting YAML to JSON: {repeated}");
+                    if options.field_validation == FieldValidation::Strict {
+                        return Err(apistore::Error::bad_request(format!(
+                            "error strict decoding YAML: {error}"
+                        )));
+                    }
+                    warnings.push(error);
+                }
                 if let (PatchBody::Plain(Patch::Json(_)), None, false) = (
                     &patch,
                     resource.known_fields,
@@ -1187,7 +1214,7 @@ impl Server {
     ) -> apistore::Result<DynamicObject> {
         let ar = &target.resource.ar;
         if validation == FieldValidation::Strict {
-            crate::strict::check(target.resource, &request.body)?;
+            crate::strict::check(target.resource, &request.body, &yaml_problems(request))?;
         }
         let malformed = |e: serde_json::Error| {
             apistore::Error::bad_request(format!(
@@ -1259,6 +1286,9 @@ struct Req {
     /// `If-None-Match`: the entity tags of the copy of an OpenAPI document the client holds.
     if_none_match: Option<String>,
     body: Bytes,
+    /// The keys a YAML body (or an apply's body) gives twice, as `media::repeated_keys` words
+    /// them; the body has their last values.
+    repeated_keys: Vec<String>,
 }
 
 impl Req {
@@ -1549,9 +1579,20 @@ fn field_warnings(
     validation: FieldValidation,
 ) -> Vec<String> {
     match validation {
-        FieldValidation::Warn => crate::strict::problems(resource, &request.body, Form::Object),
+        FieldValidation::Warn => {
+            let mut problems = crate::strict::problems(resource, &request.body, Form::Object);
+            problems.extend(yaml_problems(request));
+            problems
+        }
         FieldValidation::Ignore | FieldValidation::Strict => Vec::new(),
     }
+}
+
+/// The strict decoding error of the keys a YAML body gives twice (none for JSON bodies, whose
+/// repeated fields the JSON scan names).
+fn yaml_problems(request: &Req) -> Option<String> {
+    (!request.repeated_keys.is_empty())
+        .then(|| crate::media::repeated_keys_error(&request.repeated_keys))
 }
 
 /// kube-apiserver's answer to a server-side apply naming a field its kind lacks, whatever
@@ -1640,7 +1681,11 @@ fn patch_problems(resource: &ServedResource, request: &Req, patch: &PatchBody) -
 /// `response` with a `Warning: 299 - "…"` header per warning, as kube-apiserver sends them.
 fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
     for warning in warnings {
-        let quoted = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        // A line break cannot be in a header: it becomes a space, as Go's server writes it.
+        let quoted = warning
+            .replace(['\n', '\r'], " ")
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
         if let Ok(value) = http::HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
             response.headers_mut().append(header::WARNING, value);
         }

@@ -48,12 +48,18 @@ fn render(path: &serde_ignored::Path<'_>) -> String {
     }
 }
 
-/// Refuses `body` (a whole object) when it has unknown or duplicate fields for `resource`.
+/// Refuses `body` (a whole object) when it has unknown or duplicate fields for `resource`, or
+/// the YAML it was read from had `yaml` problems.
 ///
 /// # Errors
 /// BadRequest listing every such field, in kube-apiserver's words.
-pub fn check(resource: &ServedResource, body: &[u8]) -> apistore::Result<()> {
-    let problems = problems(resource, body, Form::Object);
+pub fn check(
+    resource: &ServedResource,
+    body: &[u8],
+    yaml: &Option<String>,
+) -> apistore::Result<()> {
+    let mut problems = problems(resource, body, Form::Object);
+    problems.extend(yaml.iter().cloned());
     if problems.is_empty() {
         return Ok(());
     }

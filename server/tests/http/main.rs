@@ -1024,3 +1024,62 @@ fn the_image_group_serves_its_subresources_virtual_kinds_and_only_their_verbs() 
         );
     });
 }
+
+#[test]
+fn a_yaml_key_given_twice_keeps_its_last_value_unless_strict_refuses_it() {
+    run(async {
+        let server = server();
+        let yaml = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata:\n  a: \"1\"\n  a: \"2\"\n";
+        let maps = "/api/v1/namespaces/default/configmaps";
+        let refused = send(
+            &server,
+            Method::POST,
+            &format!("{maps}?fieldValidation=Strict"),
+            "application/yaml",
+            yaml,
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            refused.body["message"],
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: yaml: unmarshal errors:\n  line 7: key \"a\" already set in map"
+        );
+        let warned = send(&server, Method::POST, maps, "application/yaml", yaml).await;
+        assert_eq!(warned.code, StatusCode::CREATED, "{}", warned.body);
+        assert_eq!(warned.body["data"]["a"], "2");
+        assert_eq!(
+            warned.warnings,
+            [r#"299 - "yaml: unmarshal errors:   line 7: key \"a\" already set in map""#]
+        );
+
+        // An apply is read as YAML, JSON or not: Strict refuses a key given twice in either.
+        let apply = format!("{maps}/twice?fieldManager=m&fieldValidation=Strict");
+        let json = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"twice"},"data":{"a":"3","a":"4"}}"#;
+        for (body, line) in [(yaml.as_slice(), 7), (json.as_slice(), 1)] {
+            let refused = send(
+                &server,
+                Method::PATCH,
+                &apply,
+                "application/apply-patch+yaml",
+                body,
+            )
+            .await;
+            assert_eq!(refused.code, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                refused.body["message"],
+                format!("error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  line {line}: key \"a\" already set in map")
+            );
+        }
+        let ignored = send(
+            &server,
+            Method::PATCH,
+            &format!("{maps}/twice?fieldManager=m&fieldValidation=Ignore"),
+            "application/apply-patch+yaml",
+            json,
+        )
+        .await;
+        assert_eq!(ignored.code, StatusCode::OK, "{}", ignored.body);
+        assert_eq!(ignored.body["data"]["a"], "4");
+        assert!(ignored.warnings.is_empty());
+    });
+}
