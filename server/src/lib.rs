@@ -132,14 +132,11 @@ async fn serve_with(
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
                                 // HTTP/2 when the client chose it (ALPN), as with kube-apiserver.
-                                if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                                    serve_http2(server, stream, watcher).await;
-                                } else {
-                                    serve_connection(server, stream, watcher).await;
-                                }
+                                let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                                serve_connection(server, stream, watcher, http2).await;
                             }
                         }
-                        None => serve_connection(server, stream, watcher).await,
+                        None => serve_connection(server, stream, watcher, false).await,
                     }
                 });
             }
@@ -173,8 +170,10 @@ async fn serve_with(
 /// request timeout).
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Serves one connection until the client goes away (nothing to report then).
-async fn serve_connection<S>(server: Server, stream: S, stopping: Watcher)
+/// Serves one connection until the client goes away (nothing to report then): HTTP/2 when
+/// `http2` (a TLS client chose it by ALPN), its requests each a stream on a task of its own;
+/// else HTTP/1.1.
+async fn serve_connection<S>(server: Server, stream: S, stopping: Watcher, http2: bool)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -182,22 +181,13 @@ where
         let server = server.clone();
         async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
     });
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    let _ = stopping.watch(connection).await;
-}
-
-/// Serves one HTTP/2 connection (TLS only: a client offers it by ALPN) until the client goes
-/// away; its requests are streams of their own, each served on a task of its own.
-async fn serve_http2<S>(server: Server, stream: S, stopping: Watcher)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |request| {
-        let server = server.clone();
-        async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
-    });
-    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(stream), service);
-    let _ = stopping.watch(connection).await;
+    let io = TokioIo::new(stream);
+    if http2 {
+        let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(io, service);
+        let _ = stopping.watch(connection).await;
+    } else {
+        let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        let _ = stopping.watch(connection).await;
+    }
 }

@@ -35,6 +35,7 @@ const CONTENT_TYPES: &[&str] = &[
     "application/apply-patch+yaml",
     "application/vnd.kubernetes.protobuf",
     "text/plain",
+    "application/yaml",
 ];
 
 const ACCEPTS: &[&str] = &[
