@@ -40,6 +40,9 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 pub const SYSTEM_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
+/// The header naming a request's audit ID (`Audit-ID`, as kube-apiserver writes it).
+const AUDIT_ID: header::HeaderName = header::HeaderName::from_static("audit-id");
+
 /// The Kubernetes API over one store.
 #[derive(Clone, Debug)]
 pub struct Server {
@@ -307,6 +310,31 @@ impl Server {
 
     /// Answers one request.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        // kube-apiserver's outermost filters: every answer names its request's audit ID (the
+        // client's, when it sent one) and, unless it says otherwise, is not to be cached.
+        let audit_id = request
+            .headers()
+            .get(AUDIT_ID)
+            .filter(|id| !id.is_empty())
+            .cloned()
+            .unwrap_or_else(|| {
+                header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                    .expect("a UUID is a header value")
+            });
+        let mut response = self.answer(request).await;
+        let headers = response.headers_mut();
+        headers.insert(AUDIT_ID, audit_id);
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(header::HeaderValue::from_static("no-cache, private"));
+        response
+    }
+
+    async fn answer<B>(&self, request: Request<B>) -> Response<Body>
     where
         B: http_body::Body + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,

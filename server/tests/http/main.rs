@@ -1083,3 +1083,35 @@ fn a_yaml_key_given_twice_keeps_its_last_value_unless_strict_refuses_it() {
         assert!(ignored.warnings.is_empty());
     });
 }
+
+#[test]
+fn every_answer_names_its_audit_id_and_is_not_to_be_cached_unless_it_says_otherwise() {
+    run(async {
+        let server = server();
+        let get = |uri: &str, audit_id: Option<&str>| {
+            let mut request = Request::builder().method(Method::GET).uri(uri);
+            if let Some(id) = audit_id {
+                request = request.header("audit-id", id);
+            }
+            let request = request.body(Full::new(Bytes::new())).expect("request");
+            server.clone().oneshot(request)
+        };
+        for uri in ["/api/v1/namespaces", "/api/v1/namespaces/nope", "/nope"] {
+            let response = get(uri, None).await.expect("infallible");
+            let id = response.headers()["audit-id"].to_str().expect("text");
+            assert_eq!(id.len(), 36, "a UUID: {id}");
+            assert_eq!(response.headers()["cache-control"], "no-cache, private");
+        }
+        let first = get("/version", None).await.expect("infallible");
+        let second = get("/version", None).await.expect("infallible");
+        assert_ne!(
+            first.headers()["audit-id"],
+            second.headers()["audit-id"],
+            "one ID per request"
+        );
+        let echoed = get("/version", Some("my-request"))
+            .await
+            .expect("infallible");
+        assert_eq!(echoed.headers()["audit-id"], "my-request");
+    });
+}
