@@ -738,17 +738,19 @@ impl Server {
                 };
                 // An apply is decoded as YAML: under Strict a key given twice refuses it, as
                 // kube-apiserver's strict YAML decoder does; under Warn it is a warning.
+                let mut strict_refusal = None;
                 if let (true, Some(repeated)) = (
                     apply && options.field_validation != FieldValidation::Ignore,
                     yaml_problems(&request),
                 ) {
                     let error = format!("error converting YAML to JSON: {repeated}");
                     if options.field_validation == FieldValidation::Strict {
-                        return Err(apistore::Error::bad_request(format!(
+                        strict_refusal = Some(apistore::Error::bad_request(format!(
                             "error strict decoding YAML: {error}"
                         )));
+                    } else {
+                        warnings.push(error);
                     }
-                    warnings.push(error);
                 }
                 if let (PatchBody::Plain(Patch::Json(_)), None, false) = (
                     &patch,
@@ -770,6 +772,16 @@ impl Server {
                     field_manager,
                     force: is_true(request.query.get("force")),
                 };
+                if let (Some(refusal), PatchBody::Plain(plain)) = (strict_refusal, &patch) {
+                    // kube-apiserver decodes strictly once the apply has found no conflict: a
+                    // conflicting apply is answered its 409 first. Tried without writing.
+                    let trial = PatchParams {
+                        dry_run: true,
+                        ..pp.clone()
+                    };
+                    backend.patch(ns, name, &trial, plain, status).await?;
+                    return Err(refusal);
+                }
                 // An apply of an absent object creates it, and kube-apiserver then answers 201.
                 // The object is looked up first: one created by another client between the
                 // look-up and the apply would be answered 201 too, which only the code tells.

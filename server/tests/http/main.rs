@@ -1081,6 +1081,31 @@ fn a_yaml_key_given_twice_keeps_its_last_value_unless_strict_refuses_it() {
         assert_eq!(ignored.code, StatusCode::OK, "{}", ignored.body);
         assert_eq!(ignored.body["data"]["a"], "4");
         assert!(ignored.warnings.is_empty());
+
+        // The apply's conflicts come first, as kube-apiserver decodes strictly only after them.
+        let other = send(
+            &server,
+            Method::PATCH,
+            &format!("{maps}/twice?fieldManager=other&force=true"),
+            "application/apply-patch+yaml",
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"twice"},"data":{"a":"5"}}"#,
+        )
+        .await;
+        assert_eq!(other.code, StatusCode::OK, "{}", other.body);
+        let conflict = send(
+            &server,
+            Method::PATCH,
+            &apply,
+            "application/apply-patch+yaml",
+            json,
+        )
+        .await;
+        assert_eq!(conflict.code, StatusCode::CONFLICT, "{}", conflict.body);
+        let unchanged = send(&server, Method::GET, &format!("{maps}/twice"), "", b"").await;
+        assert_eq!(
+            unchanged.body["data"]["a"], "5",
+            "a refused apply writes nothing"
+        );
     });
 }
 
