@@ -19,6 +19,9 @@ use crate::table::Column;
 /// The group of CustomResourceDefinitions.
 pub const GROUP: &str = "apiextensions.k8s.io";
 
+/// The fields of `ObjectMeta`, which a custom resource's metadata is decoded into.
+static OBJECT_META_FIELDS: LazyLock<KnownFields> =
+    LazyLock::new(|| KnownFields::of(&crate::schemas::object_meta()));
 /// The fields of a CustomResourceDefinition, read from its OpenAPI schema.
 static DEFINITION_FIELDS: LazyLock<KnownFields> =
     LazyLock::new(|| KnownFields::of(&crate::schemas::custom_resource_definition()));
@@ -163,10 +166,10 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
             short_names: strings("/names/shortNames"),
             categories: strings("/names/categories"),
             columns,
-            schema: Some(Arc::new(crate::schemas::KindSchema {
-                name: component_name(&group, name, &kind),
-                components: vec![(component_name(&group, name, &kind), published)],
-            })),
+            schema: Some(Arc::new(crate::schemas::with_object_meta(
+                component_name(&group, name, &kind),
+                published,
+            ))),
             scale: scale.clone(),
             subresources: scale
                 .iter()
@@ -179,9 +182,21 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
                     writer: None,
                 })
                 .collect(),
+            // As the apiextensions server's decoder: unknown fields of `metadata` (which
+            // `ObjectMeta` drops), then those the version's schema prunes.
             unknown_fields: Some(Arc::new(move |body: &[u8]| {
                 match serde_json::from_slice::<Value>(body) {
-                    Ok(Value::Object(mut map)) => unknown_schema.prune(&mut map),
+                    Ok(Value::Object(mut map)) => {
+                        let mut unknown: Vec<String> = map
+                            .get("metadata")
+                            .map(|meta| OBJECT_META_FIELDS.unknown(meta))
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|path| format!("metadata.{path}"))
+                            .collect();
+                        unknown.extend(unknown_schema.prune(&mut map));
+                        unknown
+                    }
                     _ => Vec::new(),
                 }
             })),
@@ -209,7 +224,8 @@ fn published_schema(schema: Option<&Value>, group: &str, version: &str, kind: &s
                 "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"}));
             properties.insert("kind".into(), json!({"type": "string",
                 "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"}));
-            properties.insert("metadata".into(), json!({"type": "object",
+            properties.insert("metadata".into(), json!({
+                "allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}],
                 "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"}));
         }
         map.insert(

@@ -22,6 +22,7 @@ mod known_fields;
 mod media;
 mod metrics;
 mod openapi;
+mod openapi_v2;
 mod proto;
 pub mod resources;
 mod reviews;

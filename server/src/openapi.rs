@@ -20,7 +20,10 @@ use crate::resources::ResourceTable;
 /// `GET /openapi/v3`.
 pub fn root(table: &ResourceTable, if_none_match: Option<&str>) -> Response<Body> {
     match serde_json::to_vec(&root_document(table)) {
-        Ok(bytes) => answer(bytes, if_none_match, false),
+        Ok(bytes) => {
+            let tag = etag(&bytes);
+            answer(bytes, &tag, if_none_match, false)
+        }
         Err(e) => errors::failure(500, "InternalError", &format!("encoding /openapi/v3: {e}")),
     }
 }
@@ -51,14 +54,18 @@ pub fn group_version(
             }
             response
         }
-        Some(_) => answer(bytes, if_none_match, true),
-        None => answer(bytes, if_none_match, false),
+        Some(_) => answer(bytes, &tag, if_none_match, true),
+        None => answer(bytes, &tag, if_none_match, false),
     }
 }
 
-/// A document's bytes with its entity tag; `immutable` for a URL naming its hash.
-fn answer(bytes: Vec<u8>, if_none_match: Option<&str>, immutable: bool) -> Response<Body> {
-    let tag = etag(&bytes);
+/// A document's bytes with its entity tag `tag`; `immutable` for a URL naming its hash.
+pub(crate) fn answer(
+    bytes: Vec<u8>,
+    tag: &str,
+    if_none_match: Option<&str>,
+    immutable: bool,
+) -> Response<Body> {
     let quoted = format!("\"{tag}\"");
     let unchanged = if_none_match.is_some_and(|tags| {
         tags.split(',')
@@ -91,7 +98,7 @@ fn answer(bytes: Vec<u8>, if_none_match: Option<&str>, immutable: bool) -> Respo
 }
 
 /// The entity tag of a document: the upper-case hex SHA-512 of its bytes.
-fn etag(bytes: &[u8]) -> String {
+pub(crate) fn etag(bytes: &[u8]) -> String {
     Sha512::digest(bytes)
         .iter()
         .map(|b| format!("{b:02X}"))

@@ -443,6 +443,11 @@ impl Server {
             ["apis"] => self.discovery_root(&request, false),
             ["api", version] => self.resource_list("", version),
             ["apis", group, version] => self.resource_list(group, version),
+            ["openapi", "v2"] => crate::openapi_v2::document(
+                &self.table(),
+                &request.accept,
+                request.if_none_match.as_deref(),
+            ),
             ["openapi", "v3"] => openapi::root(&self.table(), request.if_none_match.as_deref()),
             ["openapi", "v3", "api", version] => self.openapi("", version, &request),
             ["openapi", "v3", "apis", group, version] => self.openapi(group, version, &request),

@@ -188,6 +188,20 @@ fn object_reference() -> (String, Value) {
     )
 }
 
+/// `ObjectMeta` on its own: the metadata of an object whose kind is described at run time.
+pub fn object_meta() -> KindSchema {
+    KindSchema {
+        name: format!("{META}.ObjectMeta"),
+        components: meta_components(),
+    }
+}
+
+/// A kind described at run time (a custom resource): its schema `schema` named `name`, with
+/// `ObjectMeta` and what that refers to.
+pub fn with_object_meta(name: String, schema: Value) -> KindSchema {
+    with_meta(name, schema, Vec::new())
+}
+
 fn with_meta(name: String, schema: Value, mut more: Vec<(String, Value)>) -> KindSchema {
     let mut components = vec![(name.clone(), schema)];
     components.append(&mut more);

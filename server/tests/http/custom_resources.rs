@@ -1111,3 +1111,213 @@ fn openapi_documents_are_cached_by_their_hash_and_a_changed_definition_changes_i
         );
     });
 }
+
+#[test]
+fn unknown_metadata_fields_of_a_custom_resource_are_named_before_those_its_schema_prunes() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let mut body: Value =
+            serde_json::from_slice(&widget("w1", json!({"color": "red", "typo": 1}))).unwrap();
+        body["metadata"]["bogus"] = json!(1);
+        body["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap",
+            "name": "c", "uid": "u", "extra": true}]);
+        let body = serde_json::to_vec(&body).unwrap();
+        let before = s.store().resource_version();
+        let strict = send(
+            &s,
+            Method::POST,
+            &format!("{WIDGETS}?fieldValidation=Strict"),
+            JSON,
+            &body,
+        )
+        .await;
+        assert_eq!(strict.code, StatusCode::BAD_REQUEST, "{}", strict.body);
+        assert_eq!(
+            strict.body["message"],
+            "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: \
+             unknown field \"metadata.bogus\", unknown field \"metadata.ownerReferences[0].extra\", \
+             unknown field \"spec.typo\""
+        );
+        assert_eq!(
+            s.store().resource_version(),
+            before,
+            "a refused write leaves no trace"
+        );
+        // Otherwise the fields are dropped, as ObjectMeta's decoder drops them.
+        let created = send(&s, Method::POST, WIDGETS, JSON, &body).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["metadata"].get("bogus"), None);
+        assert_eq!(
+            created.body["metadata"]["ownerReferences"][0].get("extra"),
+            None
+        );
+    });
+}
+
+/// The parts of gnostic's `openapi.v2.Document` the check below reads (kubectl decodes the
+/// same messages).
+mod gnostic {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Document {
+        #[prost(string, tag = "1")]
+        pub swagger: String,
+        #[prost(message, optional, tag = "9")]
+        pub definitions: Option<Named>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Named {
+        #[prost(message, repeated, tag = "1")]
+        pub additional_properties: Vec<NamedSchema>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct NamedSchema {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(message, optional, tag = "2")]
+        pub value: Option<Schema>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Schema {
+        #[prost(string, tag = "1")]
+        pub reference: String,
+        #[prost(message, optional, tag = "22")]
+        pub r#type: Option<TypeItem>,
+        #[prost(message, optional, tag = "25")]
+        pub properties: Option<Named>,
+        #[prost(message, repeated, tag = "31")]
+        pub vendor_extension: Vec<NamedAny>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TypeItem {
+        #[prost(string, repeated, tag = "1")]
+        pub value: Vec<String>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct NamedAny {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(message, optional, tag = "2")]
+        pub value: Option<Any>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Any {
+        #[prost(string, tag = "2")]
+        pub yaml: String,
+    }
+}
+
+#[test]
+fn openapi_v2_describes_every_kind_as_json_and_as_the_protobuf_kubectl_asks_for() {
+    use prost::Message;
+    run(async {
+        let s = server();
+        let mut versions = v1();
+        versions[0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["note"] =
+            json!({"type": "string", "nullable": true});
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(versions)).await;
+
+        let doc = send(&s, Method::GET, "/openapi/v2", "", b"").await;
+        assert_eq!(doc.code, StatusCode::OK);
+        assert_eq!(doc.content_type, "application/json");
+        assert_eq!(doc.body["swagger"], "2.0");
+        let definitions = &doc.body["definitions"];
+        assert_eq!(
+            definitions["io.k8s.api.core.v1.ConfigMap"]["properties"]["metadata"]["$ref"],
+            "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+            "a lone allOf of a reference is the reference"
+        );
+        let widget = &definitions["com.example.v1.Widget"];
+        assert_eq!(
+            widget["x-kubernetes-group-version-kind"][0]["kind"],
+            "Widget"
+        );
+        assert_eq!(
+            widget["properties"]["spec"]["properties"]["note"],
+            json!({}),
+            "Swagger 2.0 has no nullable: the apiextensions server leaves the type out"
+        );
+        let patch = &doc.body["paths"]
+            ["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"];
+        assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Widget");
+        assert!(patch["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "fieldValidation" && p["in"] == "query"));
+
+        // kubectl asks for protobuf; the answer names the dotted media type Go can parse.
+        let request = Request::builder()
+            .uri("/openapi/v2")
+            .header(
+                "accept",
+                "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            )
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = s.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+        );
+        let tag = response.headers()["etag"].to_str().unwrap().to_string();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let decoded = gnostic::Document::decode(bytes).expect("a gnostic openapi.v2 Document");
+        assert_eq!(decoded.swagger, "2.0");
+        let named = decoded
+            .definitions
+            .expect("definitions")
+            .additional_properties;
+        let names: Vec<&str> = named.iter().map(|n| n.name.as_str()).collect();
+        let json_names: Vec<&str> = definitions
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, json_names);
+        let widget = named
+            .iter()
+            .find(|n| n.name == "com.example.v1.Widget")
+            .and_then(|n| n.value.clone())
+            .unwrap();
+        assert_eq!(widget.r#type.unwrap().value, ["object"]);
+        let gvk = widget
+            .vendor_extension
+            .iter()
+            .find(|e| e.name == "x-kubernetes-group-version-kind")
+            .and_then(|e| e.value.clone())
+            .expect("the group-version-kind extension");
+        let gvk: Value = serde_json::from_str(&gvk.yaml).expect("YAML that is JSON");
+        assert_eq!(gvk[0]["kind"], "Widget");
+        let metadata = widget
+            .properties
+            .unwrap()
+            .additional_properties
+            .into_iter()
+            .find(|p| p.name == "metadata")
+            .and_then(|p| p.value)
+            .unwrap();
+        assert_eq!(
+            metadata.reference,
+            "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+        );
+
+        // One entity tag for both forms; a client holding it gets a 304.
+        let (code, headers) = headers_of(&s, "/openapi/v2", Some(&tag)).await;
+        assert_eq!(code, StatusCode::NOT_MODIFIED);
+        assert_eq!(headers["etag"], tag.as_str());
+        let refused = send_accept(&s, Method::GET, "/openapi/v2", "", "text/html", b"").await;
+        assert_eq!(refused.code, StatusCode::NOT_ACCEPTABLE);
+    });
+}

@@ -1245,3 +1245,59 @@ fn kubectl_server_side_apply_owns_fields_and_reports_conflicts_as_against_kube_a
         "2 {\"apiVersion\":\"v1\",\"data\":{\"a\":\"2\"},\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"csa\",\"namespace\":\"default\"}}\n"
     );
 }
+
+/// Two ConfigMaps and an image stream in one `kind: List`, as `kubectl get -o yaml` writes
+/// several objects; `extra` is added to the first item's top level.
+fn list_manifest(extra: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: List\nitems:\n\
+         - apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: l1\n    labels: {{app: x}}\n  data: {{k: v}}\n{extra}\
+         - apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: l2\n  data: {{k: v}}\n\
+         - apiVersion: image.openshift.io/v1\n  kind: ImageStream\n  metadata:\n    name: web\n  spec:\n    tags:\n    - name: latest\n      from: {{kind: DockerImage, name: quay.io/x/web:1}}\n"
+    )
+}
+
+#[test]
+fn kubectl_applies_list_files_checking_each_item_against_openapi_v2_as_against_kube_apiserver() {
+    let Some((running, cache, files)) = start() else {
+        return;
+    };
+    let k = Kubectl::of(&running, cache.path());
+    let list = manifest(files.path(), "list.yaml", &list_manifest(""));
+    assert_eq!(
+        k.ok(&["apply", "-f", &list]),
+        "configmap/l1 created\nconfigmap/l2 created\nimagestream.image.openshift.io/web created\n"
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", &list]),
+        "configmap/l1 unchanged\nconfigmap/l2 unchanged\nimagestream.image.openshift.io/web unchanged\n"
+    );
+    // What `get -o yaml` prints for several objects is a List that goes back in as it is.
+    let saved = manifest(
+        files.path(),
+        "saved.yaml",
+        &k.ok(&["get", "configmaps", "-l", "app=x", "-o", "yaml"]),
+    );
+    assert_eq!(k.ok(&["replace", "-f", &saved]), "configmap/l1 replaced\n");
+
+    // kubectl checks a List's items itself, against /openapi/v2, and sends nothing if one
+    // is wrong; the errors are worded as against kube-apiserver.
+    let wrong = manifest(
+        files.path(),
+        "wrong.yaml",
+        &list_manifest("  extra: 1\n").replace("name: l2\n", "name: l3\n    bogus: 1\n"),
+    );
+    let refused = k.fails(&["apply", "-f", &wrong]);
+    assert!(
+        refused.contains(
+            "error validating data: [ValidationError(ConfigMap): unknown field \"extra\" in io.k8s.api.core.v1.ConfigMap, \
+             ValidationError(ConfigMap.metadata): unknown field \"bogus\" in io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta]"
+        ),
+        "{refused}"
+    );
+    assert!(k.fails(&["get", "configmap", "l3"]).contains("NotFound"));
+    assert_eq!(
+        k.ok(&["apply", "-f", &wrong, "--validate=false"]),
+        "configmap/l1 configured\nconfigmap/l3 created\nimagestream.image.openshift.io/web unchanged\n"
+    );
+}
