@@ -17,6 +17,7 @@ mod discovery;
 mod errors;
 mod events_v1;
 mod expiry;
+mod health;
 mod image_group;
 mod known_fields;
 mod media;

@@ -392,6 +392,7 @@ impl Server {
         let request = Req {
             method: parts.method.clone(),
             query,
+            raw_query: parts.uri.query().unwrap_or("").to_string(),
             accept,
             content_type,
             user_agent,
@@ -428,17 +429,12 @@ impl Server {
                 self.metrics.render(&self.store).into_bytes(),
                 "text/plain; version=0.0.4; charset=utf-8",
             ),
-            // Not ready while the store's etcd watch is down, as kube-apiserver's etcd check.
-            ["readyz"] if self.store.mvcc().etcd_connected() == Some(false) => {
-                errors::bytes_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    b"[-]etcd failed: the store's watch of etcd is not established\nreadyz check failed".to_vec(),
-                    "text/plain; charset=utf-8",
-                )
-            }
-            ["healthz"] | ["readyz"] | ["livez"] => {
-                errors::bytes_response(StatusCode::OK, b"ok".to_vec(), "text/plain; charset=utf-8")
-            }
+            [endpoint @ ("healthz" | "livez" | "readyz"), rest @ ..] => crate::health::answer(
+                endpoint,
+                rest,
+                &self.health_checks(endpoint),
+                &request.raw_query,
+            ),
             ["api"] => self.discovery_root(&request, true),
             ["apis"] => self.discovery_root(&request, false),
             ["api", version] => self.resource_list("", version),
@@ -457,6 +453,30 @@ impl Server {
             }
             _ => errors::no_route(),
         }
+    }
+
+    /// The checks of `/healthz`, `/livez` or `/readyz` (see `health.rs`).
+    fn health_checks(&self, endpoint: &str) -> Vec<crate::health::Check> {
+        use crate::health::Check;
+        let mut checks = vec![
+            Check::ok("ping"),
+            Check::ok("log"),
+            Check {
+                name: "etcd",
+                failure: (self.store.mvcc().etcd_connected() == Some(false))
+                    .then(|| "the store's watch of etcd is not established".to_string()),
+            },
+        ];
+        if endpoint == "readyz" {
+            checks.push(Check {
+                name: "shutdown",
+                failure: self
+                    .draining
+                    .is_cancelled()
+                    .then(|| "process is shutting down".to_string()),
+            });
+        }
+        checks
     }
 
     fn discovery_root(&self, request: &Req, core: bool) -> Response<Body> {
@@ -1324,6 +1344,8 @@ impl<T: Borrow<DynamicObject>> serde::Serialize for Items<'_, T> {
 struct Req {
     method: Method,
     query: HashMap<String, String>,
+    /// The query as sent, for the endpoints that read a parameter given more than once.
+    raw_query: String,
     accept: String,
     content_type: String,
     /// The client's `User-Agent`, which names the field manager of a write that names none.

@@ -158,6 +158,53 @@ fn discovery_answers_version_resource_lists_and_aggregated_discovery_with_its_co
 }
 
 #[test]
+fn health_endpoints_list_their_checks_and_readyz_fails_once_the_drain_starts() {
+    run(async {
+        let s = server();
+        let verbose = send(&s, Method::GET, "/readyz?verbose", "", b"").await;
+        assert_eq!(verbose.code, StatusCode::OK);
+        assert_eq!(
+            verbose.body,
+            "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]shutdown ok\nreadyz check passed\n"
+        );
+        assert_eq!(
+            send(&s, Method::GET, "/livez/ping", "", b"").await.body,
+            "ok"
+        );
+        assert_eq!(
+            send(&s, Method::GET, "/healthz/etcd", "", b"").await.body,
+            "ok"
+        );
+        assert_eq!(
+            send(&s, Method::GET, "/readyz/nothing", "", b"").await.code,
+            StatusCode::NOT_FOUND
+        );
+
+        // SIGTERM's drain: no longer ready (a load balancer stops sending), still alive.
+        s.end_watches();
+        let ready = send(&s, Method::GET, "/readyz", "", b"").await;
+        assert_eq!(ready.code, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            ready.body,
+            "[+]ping ok\n[+]log ok\n[+]etcd ok\n[-]shutdown failed: reason withheld\nreadyz check failed\n"
+        );
+        assert_eq!(
+            send(&s, Method::GET, "/readyz/shutdown", "", b"")
+                .await
+                .body,
+            "internal server error: process is shutting down\n"
+        );
+        assert_eq!(
+            send(&s, Method::GET, "/readyz?exclude=shutdown", "", b"")
+                .await
+                .code,
+            StatusCode::OK
+        );
+        assert_eq!(send(&s, Method::GET, "/livez", "", b"").await.body, "ok");
+    });
+}
+
+#[test]
 fn config_maps_are_created_listed_as_lists_and_tables_patched_and_deleted() {
     run(async {
         let s = server();
