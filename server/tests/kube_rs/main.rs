@@ -651,3 +651,61 @@ async fn the_entry_api_and_await_condition_work_against_the_server() {
         "{conflict:?}"
     );
 }
+
+#[tokio::test]
+async fn kube_discovery_finds_every_group_legacy_and_aggregated_and_its_kinds_are_usable() {
+    use kube::discovery::{self, Discovery, Scope};
+    let client = client();
+    for discovery in [
+        Discovery::new(client.clone())
+            .run()
+            .await
+            .expect("legacy discovery"),
+        Discovery::new(client.clone())
+            .run_aggregated()
+            .await
+            .expect("aggregated discovery"),
+    ] {
+        assert!(discovery.has_group(""));
+        assert!(discovery.has_group("image.openshift.io"));
+        assert!(discovery.has_group("apiextensions.k8s.io"));
+        let (ar, caps) = discovery
+            .resolve_gvk(&kube::core::GroupVersionKind::gvk(
+                "image.openshift.io",
+                "v1",
+                "ImageStream",
+            ))
+            .expect("image streams are found");
+        assert_eq!(ar.plural, "imagestreams");
+        assert_eq!(caps.scope, Scope::Namespaced);
+        assert!(caps.supports_operation(discovery::verbs::WATCH));
+        assert!(
+            caps.subresources
+                .iter()
+                .any(|(sub, _)| sub.plural == "status" && sub.kind == "ImageStream"),
+            "{:?}",
+            caps.subresources
+        );
+        let (ns, caps) = discovery
+            .resolve_gvk(&kube::core::GroupVersionKind::gvk("", "v1", "Namespace"))
+            .expect("namespaces are found");
+        assert_eq!(ns.plural, "namespaces");
+        assert_eq!(caps.scope, Scope::Cluster);
+    }
+    // What a kind resolved by discovery names is served: a stream made through it lists.
+    let (ar, _) = discovery::pinned_kind(
+        &client,
+        &kube::core::GroupVersionKind::gvk("image.openshift.io", "v1", "ImageStream"),
+    )
+    .await
+    .expect("pinned kind");
+    let streams: Api<DynamicObject> = Api::default_namespaced_with(client, &ar);
+    let web = DynamicObject::new("web", &ar).data(serde_json::json!({"spec": {}}));
+    streams
+        .create(&PostParams::default(), &web)
+        .await
+        .expect("create");
+    let listed = streams.list(&ListParams::default()).await.expect("list");
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].metadata.name.as_deref(), Some("web"));
+}
