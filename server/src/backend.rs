@@ -351,13 +351,8 @@ pub fn from_dynamic<K: serde::de::DeserializeOwned>(
     obj: DynamicObject,
 ) -> apistore::Result<K> {
     let value = serde_json::to_value(obj).map_err(|e| apistore::Error::internal(e.to_string()))?;
-    serde_json::from_value(value).map_err(|e| {
-        apistore::Error::bad_request(format!(
-            "{kind} in version \"{version}\" cannot be handled as a {kind}: {e}",
-            kind = ar.kind,
-            version = ar.version
-        ))
-    })
+    K::deserialize(&value)
+        .map_err(|e| crate::go_decode::cannot_handle(&ar.group, &ar.kind, &value, &e))
 }
 
 /// `obj` in JSON form, with `apiVersion` and `kind` set.

@@ -227,7 +227,7 @@ impl ConfigMapStrategy {
     /// The typed decoder's checks, made on the JSON tree without copying it (config maps are
     /// the hot kind): `data` a map of strings, `binaryData` a map of base64, `immutable` a bool.
     fn check_types(obj: &DynamicObject) -> apistore::Result<()> {
-        let refuse = |e: serde_json::Error| decode_error("ConfigMap", &e);
+        let refuse = |e: serde_json::Error| decode_error("ConfigMap", obj, &e);
         string_map(obj.data.get("data")).map_err(refuse)?;
         for value in string_map(obj.data.get("binaryData")).map_err(refuse)? {
             Base64::deserialize(value).map_err(refuse)?;
@@ -578,14 +578,12 @@ fn decode_known<T: DeserializeOwned>(
 }
 
 fn decode<T: DeserializeOwned>(kind: &str, obj: &DynamicObject) -> apistore::Result<T> {
-    T::deserialize(&obj.data).map_err(|e| decode_error(kind, &e))
+    T::deserialize(&obj.data).map_err(|e| decode_error(kind, obj, &e))
 }
 
-/// kube-apiserver's 400 for a body its typed decoder refuses.
-fn decode_error(kind: &str, e: &serde_json::Error) -> apistore::Error {
-    apistore::Error::bad_request(format!(
-        "{kind} in version \"v1\" cannot be handled as a {kind}: {e}"
-    ))
+/// kube-apiserver's 400 for a body of core kind `kind` its typed decoder refuses.
+fn decode_error(kind: &str, obj: &DynamicObject, e: &serde_json::Error) -> apistore::Error {
+    crate::go_decode::cannot_handle("", kind, &obj.data, e)
 }
 
 /// Bytes given as base64, decoded as Go's `encoding/json` decodes a `[]byte`.

@@ -312,11 +312,9 @@ impl Backend for EventsV1 {
                     if !e.is_not_found() {
                         return Err(e);
                     }
-                    let mut whole: DynamicObject = serde_json::from_value(applied.clone())
+                    let mut whole = <DynamicObject as serde::Deserialize>::deserialize(applied)
                         .map_err(|e| {
-                            apistore::Error::bad_request(format!(
-                                "Event in version \"v1\" cannot be handled as a Event: {e}"
-                            ))
+                            crate::go_decode::cannot_handle("events.k8s.io", "Event", applied, &e)
                         })?;
                     whole.metadata.name.get_or_insert_with(|| name.to_string());
                     whole.metadata.namespace = namespace.map(str::to_string);
@@ -358,11 +356,10 @@ impl Backend for EventsV1 {
                         return Err(apistore::Error::internal("an apply reached the merge path"))
                     }
                 };
-                let next: DynamicObject = serde_json::from_value(doc).map_err(|e| {
-                    apistore::Error::bad_request(format!(
-                        "Event in version \"v1\" cannot be handled as a Event: {e}"
-                    ))
-                })?;
+                let next =
+                    <DynamicObject as serde::Deserialize>::deserialize(&doc).map_err(|e| {
+                        crate::go_decode::cannot_handle("events.k8s.io", "Event", &doc, &e)
+                    })?;
                 match self.write(namespace, name, &post, next, &old).await {
                     Err(e) if e.is_conflict() && !pinned => last = Some(e),
                     other => return other,

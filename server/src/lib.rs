@@ -17,6 +17,7 @@ mod discovery;
 mod errors;
 mod events_v1;
 mod expiry;
+mod go_decode;
 mod health;
 mod image_group;
 mod known_fields;

@@ -1281,18 +1281,22 @@ impl Server {
         if validation == FieldValidation::Strict {
             crate::strict::check(target.resource, &request.body, &yaml_problems(request))?;
         }
-        let malformed = |e: serde_json::Error| {
-            apistore::Error::bad_request(format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: {e}"
-            ))
-        };
         // Without Strict a field given twice takes its last value, as kube-apiserver's decoder
         // does; the generic decode is tried only when the direct one refuses.
         let obj: DynamicObject = match serde_json::from_slice(&request.body) {
             Ok(obj) => obj,
             Err(e) => match serde_json::from_slice::<Value>(&request.body) {
-                Ok(value) => serde_json::from_value(value).map_err(|_| malformed(e))?,
-                Err(_) => return Err(malformed(e)),
+                Ok(value @ Value::Object(_)) => {
+                    match <DynamicObject as serde::Deserialize>::deserialize(&value) {
+                        Ok(obj) => obj,
+                        Err(_) => return Err(type_refused(target, &value, &e)),
+                    }
+                }
+                _ => {
+                    return Err(apistore::Error::bad_request(
+                        crate::go_decode::unrecognized(&ar.kind, &request.body, &e),
+                    ))
+                }
             },
         };
         if let Some(types) = &obj.types {
@@ -1318,6 +1322,31 @@ impl Server {
         }
         Ok(obj)
     }
+}
+
+/// kube-apiserver's 400 for a create or replace body whose values its Go type refuses (a
+/// number for a label, a string for `metadata`): named by the kind and version the body gives.
+fn type_refused(target: &Target<'_>, body: &Value, e: &serde_json::Error) -> apistore::Error {
+    let ar = &target.resource.ar;
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let kind = text("kind").unwrap_or(&ar.kind);
+    let version = text("apiVersion")
+        .map(|v| v.rsplit('/').next().unwrap_or(v))
+        .unwrap_or(&ar.version);
+    let why = target
+        .resource
+        .schema
+        .as_deref()
+        .and_then(|schema| crate::go_decode::type_error(schema, body))
+        .unwrap_or_else(|| e.to_string());
+    apistore::Error::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {}: {why}",
+        ar.kind
+    ))
 }
 
 /// A list answer, encoded field by field from borrowed parts.

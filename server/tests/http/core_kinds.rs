@@ -347,7 +347,26 @@ fn a_field_of_the_wrong_type_is_a_bad_request_and_writes_nothing() {
         assert_eq!(number.code, StatusCode::BAD_REQUEST);
         assert_eq!(
             number.body["message"],
-            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: invalid type: integer `1`, expected a string"
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+        );
+        let label = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"l","labels":{"a":true}}}"#,
+        )
+        .await;
+        assert_eq!(label.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            label.body["message"],
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels of type string"
+        );
+        let not_json = send(&s, Method::POST, CONFIG_MAPS, JSON, b"{bad").await;
+        assert_eq!(not_json.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            not_json.body["message"],
+            "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: invalid character 'b' looking for beginning of object key string ({bad)"
         );
         let base64 = send(
             &s,
@@ -365,6 +384,10 @@ fn a_field_of_the_wrong_type_is_a_bad_request_and_writes_nothing() {
         let finalizers = send(&s, Method::POST, "/api/v1/namespaces", JSON,
             br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"f"},"spec":{"finalizers":"x"}}"#).await;
         assert_eq!(finalizers.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            finalizers.body["message"],
+            "Namespace in version \"v1\" cannot be handled as a Namespace: json: cannot unmarshal string into Go struct field NamespaceSpec.spec.finalizers of type []v1.FinalizerName"
+        );
         let created = send(
             &s,
             Method::POST,
