@@ -24,11 +24,14 @@ use crate::schemas::KindSchema;
 /// `schema` describes, or the part of one outside `metadata`) whose JSON type its Go type
 /// refuses; `None` when there is none, or the schema cannot name the Go type.
 pub fn type_error(schema: &KindSchema, body: &Value) -> Option<String> {
+    type_error_of(schema, body).map(|found| found.to_string())
+}
+
+fn type_error_of(schema: &KindSchema, body: &Value) -> Option<TypeError> {
     let walker = Walker { schema };
     let root = serde_json::json!({ "$ref": schema.name });
     let mut path = Vec::new();
-    let found = walker.walk(&root, struct_name(&schema.name), body, &mut path, None)?;
-    Some(found.to_string())
+    walker.walk(&root, struct_name(&schema.name), body, &mut path, None)
 }
 
 /// kube-apiserver's 400 for a body of a compiled-in kind (`group`, `kind`) that its Go type
@@ -40,7 +43,7 @@ pub fn cannot_handle(
     fallback: &dyn std::fmt::Display,
 ) -> apistore::Error {
     let why = crate::schemas::of_built_in(group, kind)
-        .and_then(|schema| type_error(&schema, body))
+        .and_then(|schema| type_error(schema, body))
         .unwrap_or_else(|| fallback.to_string());
     apistore::Error::bad_request(format!(
         "{kind} in version \"v1\" cannot be handled as a {kind}: {why}"
@@ -53,6 +56,107 @@ struct TypeError {
     strukt: String,
     field: String,
     go_type: String,
+    /// The value refused.
+    found: Value,
+    /// What it was to be decoded into.
+    target: Target,
+}
+
+/// What a refused value was to be decoded into, for the unstructured converter's words.
+#[derive(Clone, Copy)]
+enum Target {
+    Scalar(ScalarType),
+    Map,
+    Slice,
+    Struct,
+}
+
+impl TypeError {
+    /// The words of apimachinery's unstructured converter (which a strategic merge patch's
+    /// result goes through instead of the JSON decoder) for this value and type.
+    fn converter_words(&self) -> String {
+        let source = match &self.found {
+            Value::String(_) => "string",
+            Value::Number(n) if n.is_f64() => "float64",
+            Value::Number(_) => "int64",
+            Value::Bool(_) => "bool",
+            Value::Array(_) => "slice",
+            Value::Object(_) => "map",
+            Value::Null => "ptr",
+        };
+        match self.target {
+            Target::Map => format!("cannot restore map from {source}"),
+            Target::Slice | Target::Scalar(ScalarType::Bytes) => {
+                format!("cannot restore slice from {source}")
+            }
+            Target::Struct => format!("cannot restore struct from: {source}"),
+            Target::Scalar(ScalarType::String) if source == "int64" => {
+                format!("cannot convert int64 to {}", self.go_type)
+            }
+            Target::Scalar(ScalarType::Int(kind, _, _)) if source == "float64" => {
+                format!("cannot convert float64 to {}", kind)
+            }
+            Target::Scalar(ScalarType::String | ScalarType::Time) => {
+                "unrecognized type: string".into()
+            }
+            Target::Scalar(ScalarType::Bool) => "unrecognized type: bool".into(),
+            Target::Scalar(ScalarType::Int(kind, _, _)) => format!("unrecognized type: {kind}"),
+            Target::Scalar(ScalarType::Float) => "unrecognized type: float64".into(),
+        }
+    }
+}
+
+/// kube-apiserver's 422 for a patch whose result its Go type refuses: the patch's one cause,
+/// field `patch`, quotes the value (`shown`) and says why.
+fn patch_invalid(shown: &str, why: &str) -> apistore::Error {
+    apistore::Error::invalid(
+        "",
+        "",
+        "",
+        vec![apistore::StatusCause::new(
+            "FieldValueInvalid",
+            "patch",
+            format!("Invalid value: {}: {why}", Value::String(shown.to_string())),
+        )],
+    )
+}
+
+/// The refusal of a merge or JSON patch of a compiled-in kind whose result `patched` has a
+/// value of the wrong type: kube-apiserver decodes the patched JSON and answers 422 with it.
+pub fn merged_patch_refusal(group: &str, kind: &str, patched: &Value) -> Option<apistore::Error> {
+    let schema = crate::schemas::of_built_in(group, kind)?;
+    let found = type_error_of(schema, patched)?;
+    Some(patch_invalid(&patched.to_string(), &found.to_string()))
+}
+
+/// The refusal of a strategic merge patch of a compiled-in kind that writes a value of the
+/// wrong type: kube-apiserver converts the merged map and answers 422 quoting the patch as Go
+/// prints a map, with the converter's words.
+pub fn strategic_patch_refusal(group: &str, kind: &str, patch: &Value) -> Option<apistore::Error> {
+    let schema = crate::schemas::of_built_in(group, kind)?;
+    let found = type_error_of(schema, patch)?;
+    Some(patch_invalid(&go_print(patch), &found.converter_words()))
+}
+
+/// A JSON value as Go's `%+v` prints the `map[string]interface{}` it decodes into.
+fn go_print(value: &Value) -> String {
+    match value {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(go_print).collect();
+            format!("[{}]", items.join(" "))
+        }
+        Value::Object(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", go_print(v)))
+                .collect();
+            format!("map[{}]", fields.join(" "))
+        }
+    }
 }
 
 impl std::fmt::Display for TypeError {
@@ -182,18 +286,26 @@ impl Walker<'_> {
         if value.is_null() {
             return None;
         }
+        let shape = self.shape(node)?;
+        let target = match &shape {
+            GoShape::Scalar(scalar) => Target::Scalar(*scalar),
+            GoShape::Map(_) => Target::Map,
+            GoShape::Slice(_) => Target::Slice,
+            GoShape::Struct(..) | GoShape::Anything => Target::Struct,
+        };
         let refused = |go_type: String, value_kind: String| TypeError {
             value: value_kind,
             strukt: strukt.to_string(),
             field: path.join("."),
             go_type,
+            found: value.clone(),
+            target,
         };
         let go_type = || match (named, self.shape(node)?) {
             (Some(name), GoShape::Scalar(_)) => Some(name.to_string()),
             (Some(name), GoShape::Slice(_)) => Some(format!("[]{name}")),
             _ => self.go_type(node),
         };
-        let shape = self.shape(node)?;
         match (shape, value) {
             (GoShape::Anything, _) => None,
             (GoShape::Struct(name, properties), Value::Object(fields)) => {
@@ -649,6 +761,47 @@ mod tests {
             type_error(&namespace, &json!({"spec": {"finalizers": [1]}})).as_deref(),
             Some("json: cannot unmarshal number into Go struct field NamespaceSpec.spec.finalizers of type v1.FinalizerName")
         );
+    }
+
+    #[test]
+    fn strategic_patches_are_refused_in_the_unstructured_converters_words() {
+        let refusal = |kind: &str, patch: Value| {
+            let e = strategic_patch_refusal("", kind, &patch).expect("refused");
+            let causes = e.status().details.expect("details").causes;
+            causes.expect("causes")[0]
+                .message
+                .clone()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            refusal("ConfigMap", json!({"data": {"a": 1, "b": "x"}})),
+            "Invalid value: \"map[data:map[a:1 b:x]]\": cannot convert int64 to string"
+        );
+        assert_eq!(
+            refusal("ConfigMap", json!({"data": {"a": true}})),
+            "Invalid value: \"map[data:map[a:true]]\": unrecognized type: string"
+        );
+        assert_eq!(
+            refusal("ConfigMap", json!({"data": ["a"]})),
+            "Invalid value: \"map[data:[a]]\": cannot restore map from slice"
+        );
+        assert_eq!(
+            refusal("ConfigMap", json!({"immutable": 1})),
+            "Invalid value: \"map[immutable:1]\": unrecognized type: bool"
+        );
+        assert_eq!(
+            refusal("ConfigMap", json!({"metadata": "x"})),
+            "Invalid value: \"map[metadata:x]\": cannot restore struct from: string"
+        );
+        assert_eq!(
+            refusal("Secret", json!({"type": 5})),
+            "Invalid value: \"map[type:5]\": cannot convert int64 to v1.SecretType"
+        );
+        assert!(
+            strategic_patch_refusal("", "ConfigMap", &json!({"data": {"a": "1", "b": null}}))
+                .is_none()
+        );
+        assert!(strategic_patch_refusal("example.com", "Widget", &json!({"data": 1})).is_none());
     }
 
     #[test]

@@ -787,6 +787,9 @@ impl Server {
                 if options.field_validation == FieldValidation::Strict && !warnings.is_empty() {
                     self.refuse_patch(target, name, &patch, &warnings).await?;
                 }
+                if let Some(refusal) = self.type_refusal(target, name, &patch).await {
+                    return Err(refusal);
+                }
                 // An apply names its manager itself; kube-apiserver does not default it.
                 let field_manager = match &patch {
                     PatchBody::Plain(Patch::Apply(_)) => request.query.get("fieldManager").cloned(),
@@ -1015,6 +1018,34 @@ impl Server {
                 crate::strict::problems(target.resource, patched.as_bytes(), Form::Object)
             }
             None => Vec::new(),
+        }
+    }
+
+    /// kube-apiserver's 422 for a patch of a compiled-in kind whose result has a value of the
+    /// wrong type (`go_decode.rs`). A merge or strategic patch writes such a value only if it
+    /// holds one, so the object is read only then; a JSON patch is applied to find out.
+    async fn type_refusal(
+        &self,
+        target: &Target<'_>,
+        name: &str,
+        patch: &PatchBody,
+    ) -> Option<apistore::Error> {
+        let ar = &target.resource.ar;
+        match patch {
+            PatchBody::Strategic(body) => {
+                crate::go_decode::strategic_patch_refusal(&ar.group, &ar.kind, body)
+            }
+            PatchBody::Plain(Patch::Merge(body)) => {
+                crate::go_decode::merged_patch_refusal(&ar.group, &ar.kind, body)?;
+                let doc = self.patched_document(target, name, patch).await?;
+                crate::go_decode::merged_patch_refusal(&ar.group, &ar.kind, &doc)
+            }
+            PatchBody::Plain(Patch::Json(_)) => {
+                crate::schemas::of_built_in(&ar.group, &ar.kind)?;
+                let doc = self.patched_document(target, name, patch).await?;
+                crate::go_decode::merged_patch_refusal(&ar.group, &ar.kind, &doc)
+            }
+            PatchBody::Plain(_) => None,
         }
     }
 

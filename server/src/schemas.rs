@@ -188,25 +188,47 @@ fn object_reference() -> (String, Value) {
     )
 }
 
-/// The schema of a kind compiled into the server, by group and kind.
-pub fn of_built_in(group: &str, kind: &str) -> Option<KindSchema> {
-    Some(match (group, kind) {
-        ("", "ConfigMap") => config_map(),
-        ("", "Secret") => secret(),
-        ("", "Namespace") => namespace(),
-        ("", "Event") => event(),
-        ("events.k8s.io", "Event") => event_v1(),
-        ("image.openshift.io", "ImageStream") => image_stream(),
-        ("image.openshift.io", "Image") => image(),
-        ("image.openshift.io", "ImageSignature") => image_signature(),
-        ("image.openshift.io", "ImageStreamTag") => image_stream_tag(),
-        ("image.openshift.io", "ImageTag") => image_tag(),
-        ("image.openshift.io", "ImageStreamImage") => image_stream_image(),
-        ("image.openshift.io", "ImageStreamMapping") => image_stream_mapping(),
-        ("image.openshift.io", "ImageStreamImport") => image_stream_import(),
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => custom_resource_definition(),
-        _ => return None,
-    })
+/// The schema of a kind compiled into the server, by group and kind (built once).
+pub fn of_built_in(group: &str, kind: &str) -> Option<&'static KindSchema> {
+    static BUILT_IN: std::sync::LazyLock<Vec<(&str, &str, KindSchema)>> =
+        std::sync::LazyLock::new(|| {
+            vec![
+                ("", "ConfigMap", config_map()),
+                ("", "Secret", secret()),
+                ("", "Namespace", namespace()),
+                ("", "Event", event()),
+                ("events.k8s.io", "Event", event_v1()),
+                ("image.openshift.io", "ImageStream", image_stream()),
+                ("image.openshift.io", "Image", image()),
+                ("image.openshift.io", "ImageSignature", image_signature()),
+                ("image.openshift.io", "ImageStreamTag", image_stream_tag()),
+                ("image.openshift.io", "ImageTag", image_tag()),
+                (
+                    "image.openshift.io",
+                    "ImageStreamImage",
+                    image_stream_image(),
+                ),
+                (
+                    "image.openshift.io",
+                    "ImageStreamMapping",
+                    image_stream_mapping(),
+                ),
+                (
+                    "image.openshift.io",
+                    "ImageStreamImport",
+                    image_stream_import(),
+                ),
+                (
+                    "apiextensions.k8s.io",
+                    "CustomResourceDefinition",
+                    custom_resource_definition(),
+                ),
+            ]
+        });
+    BUILT_IN
+        .iter()
+        .find(|(g, k, _)| *g == group && *k == kind)
+        .map(|(_, _, schema)| schema)
 }
 
 /// `ObjectMeta` on its own: the metadata of an object whose kind is described at run time.
