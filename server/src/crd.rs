@@ -21,7 +21,7 @@ pub const GROUP: &str = "apiextensions.k8s.io";
 
 /// The fields of `ObjectMeta`, which a custom resource's metadata is decoded into.
 static OBJECT_META_FIELDS: LazyLock<KnownFields> =
-    LazyLock::new(|| KnownFields::of(&crate::schemas::object_meta()));
+    LazyLock::new(|| KnownFields::of(crate::schemas::object_meta_only()));
 /// The fields of a CustomResourceDefinition, read from its OpenAPI schema.
 static DEFINITION_FIELDS: LazyLock<KnownFields> =
     LazyLock::new(|| KnownFields::of(&crate::schemas::custom_resource_definition()));

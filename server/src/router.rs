@@ -1368,12 +1368,15 @@ fn type_refused(target: &Target<'_>, body: &Value, e: &serde_json::Error) -> api
     let version = text("apiVersion")
         .map(|v| v.rsplit('/').next().unwrap_or(v))
         .unwrap_or(&ar.version);
-    let why = target
-        .resource
-        .schema
-        .as_deref()
-        .and_then(|schema| crate::go_decode::type_error(schema, body))
-        .unwrap_or_else(|| e.to_string());
+    // A custom resource's body is decoded as unstructured JSON and its `metadata` alone into
+    // ObjectMeta, so the path starts inside `metadata`.
+    let found = match crate::schemas::of_built_in(&ar.group, &ar.kind) {
+        Some(schema) => crate::go_decode::type_error(schema, body),
+        None => body.get("metadata").and_then(|meta| {
+            crate::go_decode::type_error(crate::schemas::object_meta_only(), meta)
+        }),
+    };
+    let why = found.unwrap_or_else(|| e.to_string());
     apistore::Error::bad_request(format!(
         "{kind} in version \"{version}\" cannot be handled as a {}: {why}",
         ar.kind

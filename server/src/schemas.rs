@@ -231,6 +231,12 @@ pub fn of_built_in(group: &str, kind: &str) -> Option<&'static KindSchema> {
         .map(|(_, _, schema)| schema)
 }
 
+/// [`object_meta`], built once.
+pub fn object_meta_only() -> &'static KindSchema {
+    static OBJECT_META: std::sync::LazyLock<KindSchema> = std::sync::LazyLock::new(object_meta);
+    &OBJECT_META
+}
+
 /// `ObjectMeta` on its own: the metadata of an object whose kind is described at run time.
 pub fn object_meta() -> KindSchema {
     KindSchema {

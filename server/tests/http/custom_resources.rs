@@ -1144,6 +1144,23 @@ fn unknown_metadata_fields_of_a_custom_resource_are_named_before_those_its_schem
             before,
             "a refused write leaves no trace"
         );
+        // Metadata of the wrong type: its path is inside `metadata`, which is decoded alone.
+        let mut typed: Value =
+            serde_json::from_slice(&widget("w2", json!({"color": "red"}))).unwrap();
+        typed["metadata"]["labels"] = json!({"a": 1});
+        let refused = send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &serde_json::to_vec(&typed).unwrap(),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            refused.body["message"],
+            "Widget in version \"v1\" cannot be handled as a Widget: json: cannot unmarshal number into Go struct field ObjectMeta.labels of type string"
+        );
         // Otherwise the fields are dropped, as ObjectMeta's decoder drops them.
         let created = send(&s, Method::POST, WIDGETS, JSON, &body).await;
         assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
