@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod backend;
 mod cel_rules;
+mod compression;
 mod core_kinds;
 mod crd;
 mod definition_checks;

@@ -400,12 +400,22 @@ impl Server {
             body,
             repeated_keys: Vec::new(),
         };
+        let gzip = parts
+            .headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(crate::compression::wants_gzip);
         // The reviews of `kubectl auth whoami` answer who is asking.
         let response = crate::reviews::REQUESTER
             .scope(requester, self.route(&segs, request))
             .await;
-        if yaml {
+        let response = if yaml {
             crate::media::as_yaml(response).await
+        } else {
+            response
+        };
+        if gzip {
+            crate::compression::large_answers_gzipped(response).await
         } else {
             response
         }

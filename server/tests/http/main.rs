@@ -1187,3 +1187,69 @@ fn every_answer_names_its_audit_id_and_is_not_to_be_cached_unless_it_says_otherw
         assert_eq!(echoed.headers()["audit-id"], "my-request");
     });
 }
+
+#[test]
+fn answers_over_128_kib_are_gzipped_when_asked_and_watches_never_are() {
+    use std::io::Read;
+    run(async {
+        let s = server();
+        let data = "x".repeat(2048);
+        for i in 0..80 {
+            let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("c{i}")}, "data": {"a": data}});
+            let created = send(
+                &s,
+                Method::POST,
+                "/api/v1/namespaces/default/configmaps",
+                JSON,
+                &serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+            assert_eq!(created.code, StatusCode::CREATED);
+        }
+        let ask = |uri: &str, gzip: bool| {
+            let mut request = Request::builder().uri(uri);
+            if gzip {
+                request = request.header("accept-encoding", "gzip");
+            }
+            s.clone()
+                .oneshot(request.body(Full::new(Bytes::new())).unwrap())
+        };
+        let list = "/api/v1/namespaces/default/configmaps";
+        let plain = ask(list, false).await.unwrap();
+        assert!(!plain.headers().contains_key("content-encoding"));
+        let plain = plain.into_body().collect().await.unwrap().to_bytes();
+        assert!(plain.len() > 128 * 1024);
+
+        let gzipped = ask(list, true).await.unwrap();
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+        assert_eq!(gzipped.headers()["vary"], "Accept-Encoding");
+        let bytes = gzipped.into_body().collect().await.unwrap().to_bytes();
+        assert!(bytes.len() < plain.len() / 10);
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        let listed: Value = serde_json::from_slice(&unzipped).unwrap();
+        assert_eq!(listed["items"].as_array().unwrap().len(), 80);
+
+        // One object is small; a watch is a stream whatever it carries.
+        let one = ask(&format!("{list}/c1"), true).await.unwrap();
+        assert!(!one.headers().contains_key("content-encoding"));
+        let watch = ask(
+            &format!("{list}?watch=true&resourceVersion=0&timeoutSeconds=1"),
+            true,
+        )
+        .await
+        .unwrap();
+        assert!(!watch.headers().contains_key("content-encoding"));
+        let events = watch.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            events
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count(),
+            80
+        );
+    });
+}
