@@ -13,24 +13,47 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-/// The labels of a request count.
+/// The labels of a request count, kube-apiserver's.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    verb: String,
-    group: String,
-    version: String,
-    resource: String,
     code: String,
+    component: &'static str,
+    dry_run: String,
+    group: String,
+    resource: String,
+    scope: &'static str,
+    subresource: String,
+    verb: &'static str,
+    version: String,
 }
 
-/// The labels of a request latency.
+/// The labels of a request latency, kube-apiserver's.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LatencyLabels {
-    verb: String,
+    component: &'static str,
+    dry_run: String,
     group: String,
-    version: String,
     resource: String,
+    scope: &'static str,
+    subresource: String,
+    verb: &'static str,
+    version: String,
 }
+
+/// The labels of a long-running request (a watch), kube-apiserver's.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LongRunningLabels {
+    component: &'static str,
+    group: String,
+    resource: String,
+    scope: &'static str,
+    subresource: String,
+    verb: &'static str,
+    version: String,
+}
+
+/// The `component` label of every request metric, as kube-apiserver's.
+const COMPONENT: &str = "apiserver";
 
 fn latency_histogram() -> Histogram {
     // kube-apiserver's buckets for apiserver_request_duration_seconds, from 5 ms to 60 s.
@@ -42,14 +65,35 @@ fn latency_histogram() -> Histogram {
 
 /// A request, as the metrics name it.
 pub struct Request<'a> {
-    /// `GET`, `LIST`, `WATCH`, `POST`, `PUT`, `PATCH`, `DELETE` or `DELETECOLLECTION`.
-    pub verb: &'a str,
+    /// `GET`, `LIST`, `WATCH`, `POST`, `PUT`, `PATCH`, `APPLY`, `DELETE` or
+    /// `DELETECOLLECTION`.
+    pub verb: &'static str,
     /// The API group.
     pub group: &'a str,
     /// The API version.
     pub version: &'a str,
-    /// The resource (with `/status` for the subresource).
+    /// The resource's plural.
     pub resource: &'a str,
+    /// The subresource (`status`), or empty.
+    pub subresource: &'a str,
+    /// `resource` (one named object), `namespace` or `cluster` (a collection).
+    pub scope: &'static str,
+    /// `All` for a dry run, else empty.
+    pub dry_run: &'a str,
+}
+
+impl Request<'_> {
+    fn long_running(&self) -> LongRunningLabels {
+        LongRunningLabels {
+            component: COMPONENT,
+            group: self.group.into(),
+            resource: self.resource.into(),
+            scope: self.scope,
+            subresource: self.subresource.into(),
+            verb: self.verb,
+            version: self.version.into(),
+        }
+    }
 }
 
 /// Every metric the server exports.
@@ -57,7 +101,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
-    watches: Gauge,
+    watches: Family<LongRunningLabels, Gauge>,
     revision: Gauge,
     transactions: Counter,
     groups: Counter,
@@ -80,7 +124,7 @@ impl Default for Metrics {
         let latency = Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,
         );
-        let watches = Gauge::default();
+        let watches = Family::<LongRunningLabels, Gauge>::default();
         let revision = Gauge::default();
         let transactions = Counter::default();
         let groups = Counter::default();
@@ -88,17 +132,17 @@ impl Default for Metrics {
         let write_seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "apiserver_request",
-            "Requests by verb, group, version, resource and HTTP code",
+            "Requests by verb, dry run, group, version, resource, subresource, scope, component and HTTP code",
             requests.clone(),
         );
         registry.register(
             "apiserver_request_duration_seconds",
-            "Request latency by verb, group, version and resource (watches: until the stream starts)",
+            "Request latency by verb, dry run, group, version, resource, subresource, scope and component (watches: until the stream starts)",
             latency.clone(),
         );
         registry.register(
             "apiserver_longrunning_requests",
-            "Watches being served",
+            "Watches being served, by verb, group, version, resource, subresource, scope and component",
             watches.clone(),
         );
         registry.register(
@@ -146,28 +190,38 @@ impl Metrics {
     pub fn record(&self, request: &Request<'_>, code: u16, elapsed: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
-                verb: request.verb.into(),
-                group: request.group.into(),
-                version: request.version.into(),
-                resource: request.resource.into(),
                 code: code.to_string(),
+                component: COMPONENT,
+                dry_run: request.dry_run.into(),
+                group: request.group.into(),
+                resource: request.resource.into(),
+                scope: request.scope,
+                subresource: request.subresource.into(),
+                verb: request.verb,
+                version: request.version.into(),
             })
             .inc();
         self.latency
             .get_or_create(&LatencyLabels {
-                verb: request.verb.into(),
+                component: COMPONENT,
+                dry_run: request.dry_run.into(),
                 group: request.group.into(),
-                version: request.version.into(),
                 resource: request.resource.into(),
+                scope: request.scope,
+                subresource: request.subresource.into(),
+                verb: request.verb,
+                version: request.version.into(),
             })
             .observe(elapsed.as_secs_f64());
     }
 
     /// A watch being served; dropping the guard ends it.
-    pub fn watch_started(self: &Arc<Self>) -> WatchGuard {
-        self.watches.inc();
+    pub fn watch_started(self: &Arc<Self>, request: &Request<'_>) -> WatchGuard {
+        let labels = request.long_running();
+        self.watches.get_or_create(&labels).inc();
         WatchGuard {
             metrics: Arc::clone(self),
+            labels,
         }
     }
 
@@ -198,10 +252,11 @@ impl Metrics {
 /// Holds a watch in `apiserver_longrunning_requests` until dropped.
 pub struct WatchGuard {
     metrics: Arc<Metrics>,
+    labels: LongRunningLabels,
 }
 
 impl Drop for WatchGuard {
     fn drop(&mut self) {
-        self.metrics.watches.dec();
+        self.metrics.watches.get_or_create(&self.labels).dec();
     }
 }

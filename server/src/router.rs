@@ -585,10 +585,7 @@ impl Server {
         }
         let started = std::time::Instant::now();
         let verb = verb_of(&request, &target);
-        let resource = match &target.subresource {
-            Some(sub) => format!("{}/{sub}", target.resource.ar.plural),
-            None => target.resource.ar.plural.clone(),
-        };
+        let labels = MetricLabels::of(&request, &target);
         let writes = request.method != Method::GET;
         let mut response = match self.serve(&target, request).await {
             Ok(response) => response,
@@ -603,12 +600,7 @@ impl Server {
             }
         }
         self.metrics.record(
-            &metrics::Request {
-                verb,
-                group,
-                version,
-                resource: &resource,
-            },
+            &labels.request(verb, group, version),
             response.status().as_u16(),
             started.elapsed(),
         );
@@ -1230,7 +1222,12 @@ impl Server {
             Shape::Metadata(api_version) => watch::Form::Metadata(api_version),
             Shape::Objects => watch::Form::Objects,
         };
-        let guard = self.metrics.watch_started();
+        let labels = MetricLabels::of(request, target);
+        let guard = self.metrics.watch_started(&labels.request(
+            "WATCH",
+            &target.resource.ar.group,
+            &target.resource.ar.version,
+        ));
         let mut response = Response::new(BodyExt::boxed(WatchBody::new(
             events,
             form,
@@ -1494,13 +1491,62 @@ fn status_code(status: &apistore::Status, fallback: StatusCode) -> StatusCode {
 }
 
 /// kube-apiserver's name of a request's verb in its metrics.
+/// The labels of a resource request's metrics beside its verb, group and version.
+struct MetricLabels {
+    resource: String,
+    subresource: String,
+    scope: &'static str,
+    dry_run: String,
+}
+
+impl MetricLabels {
+    fn of(request: &Req, target: &Target<'_>) -> MetricLabels {
+        let scope = if target.name.is_some() {
+            "resource"
+        } else if target.namespace.is_some() {
+            "namespace"
+        } else {
+            "cluster"
+        };
+        MetricLabels {
+            resource: target.resource.ar.plural.clone(),
+            subresource: target.subresource.clone().unwrap_or_default(),
+            scope,
+            dry_run: request.query.get("dryRun").cloned().unwrap_or_default(),
+        }
+    }
+
+    fn request<'a>(
+        &'a self,
+        verb: &'static str,
+        group: &'a str,
+        version: &'a str,
+    ) -> metrics::Request<'a> {
+        metrics::Request {
+            verb,
+            group,
+            version,
+            resource: &self.resource,
+            subresource: &self.subresource,
+            scope: self.scope,
+            dry_run: &self.dry_run,
+        }
+    }
+}
+
 fn verb_of(request: &Req, target: &Target<'_>) -> &'static str {
     match (&request.method, target.name.is_some()) {
-        (&Method::GET, false) if is_true(request.query.get("watch")) => "WATCH",
+        (&Method::GET, _) if is_true(request.query.get("watch")) => "WATCH",
         (&Method::GET, false) => "LIST",
         (&Method::GET, true) => "GET",
         (&Method::POST, _) => "POST",
         (&Method::PUT, _) => "PUT",
+        (&Method::PATCH, _)
+            if crate::media::media_type(&request.content_type)
+                == "application/apply-patch+yaml" =>
+        {
+            "APPLY"
+        }
         (&Method::PATCH, _) => "PATCH",
         (&Method::DELETE, true) => "DELETE",
         (&Method::DELETE, false) => "DELETECOLLECTION",

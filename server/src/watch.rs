@@ -357,7 +357,15 @@ mod tests {
             events,
             Form::Objects,
             Arc::default(),
-            metrics.watch_started(),
+            metrics.watch_started(&crate::metrics::Request {
+                verb: "WATCH",
+                group: "",
+                version: "v1",
+                resource: "configmaps",
+                subresource: "",
+                scope: "namespace",
+                dry_run: "",
+            }),
             draining,
         )
     }

@@ -786,6 +786,24 @@ fn metrics_count_requests_by_verb_and_resource_and_report_the_store() {
             b"",
         )
         .await;
+        send(
+            &s,
+            Method::PATCH,
+            "/api/v1/namespaces/default/configmaps/m?dryRun=All&fieldManager=t",
+            "application/apply-patch+yaml",
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m"}}"#,
+        )
+        .await;
+        send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/status",
+            "",
+            b"",
+        )
+        .await;
+        send(&s, Method::GET, "/api/v1/namespaces/default", "", b"").await;
+        send(&s, Method::GET, "/api/v1/configmaps", "", b"").await;
         let watch = Request::builder()
             .uri("/api/v1/namespaces/default/configmaps?watch=true")
             .body(Full::new(Bytes::new()))
@@ -794,10 +812,13 @@ fn metrics_count_requests_by_verb_and_resource_and_report_the_store() {
         let text = send(&s, Method::GET, "/metrics", "", b"").await.body;
         let text = text.as_str().expect("text exposition").to_string();
         for line in [
-            r#"apiserver_request_total{verb="POST",group="",version="v1",resource="configmaps",code="201"} 1"#,
-            r#"apiserver_request_total{verb="LIST",group="",version="v1",resource="configmaps",code="200"} 1"#,
-            r#"apiserver_request_total{verb="GET",group="",version="v1",resource="configmaps",code="404"} 1"#,
-            "apiserver_longrunning_requests 1",
+            r#"apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="configmaps",scope="namespace",subresource="",verb="POST",version="v1"} 1"#,
+            r#"apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="namespace",subresource="",verb="LIST",version="v1"} 1"#,
+            r#"apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="cluster",subresource="",verb="LIST",version="v1"} 1"#,
+            r#"apiserver_request_total{code="404",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="GET",version="v1"} 1"#,
+            r#"apiserver_request_total{code="200",component="apiserver",dry_run="All",group="",resource="configmaps",scope="resource",subresource="",verb="APPLY",version="v1"} 1"#,
+            r#"apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="namespaces",scope="resource",subresource="status",verb="GET",version="v1"} 1"#,
+            r#"apiserver_longrunning_requests{component="apiserver",group="",resource="configmaps",scope="namespace",subresource="",verb="WATCH",version="v1"} 1"#,
             &format!("apistore_store_revision {}", s.store().resource_version()),
             "apistore_commit_transactions_total 5",
         ] {
@@ -813,7 +834,7 @@ fn metrics_count_requests_by_verb_and_resource_and_report_the_store() {
             .as_str()
             .unwrap()
             .lines()
-            .any(|l| l == "apiserver_longrunning_requests 0"));
+            .any(|l| l == r#"apiserver_longrunning_requests{component="apiserver",group="",resource="configmaps",scope="namespace",subresource="",verb="WATCH",version="v1"} 0"#));
     });
 }
 
