@@ -837,4 +837,59 @@ mod tests {
         assert!(unrecognized("ConfigMap", long.as_bytes(), &"unused")
             .ends_with("({\"metadata\": {\"name\": \"xxxxxxx ...)"));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>()
+                    .prop_filter("finite", |f| f.is_finite())
+                    .prop_map(Value::from),
+                "[a-z0-9 \\\\\"\\n\\u{e9}]{0,8}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::btree_map("[a-zA-Z]{1,6}", inner, 0..6)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            /// Go's scanner finds nothing wrong in JSON that serde writes, compact or pretty.
+            #[test]
+            fn json_that_serde_writes_has_no_syntax_error(value in json_value()) {
+                prop_assert_eq!(syntax_error(value.to_string().as_bytes()), None);
+                let pretty = serde_json::to_string_pretty(&value).unwrap();
+                prop_assert_eq!(syntax_error(pretty.as_bytes()), None);
+            }
+
+            /// Any bytes are worded without a panic, and bytes serde reads have no syntax error.
+            #[test]
+            fn any_bytes_are_worded_without_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+                let message = unrecognized("ConfigMap", &bytes, &"serde's words");
+                prop_assert!(message.starts_with("the object provided is unrecognized"));
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+                    prop_assert_eq!(syntax_error(&bytes), None);
+                }
+            }
+
+            /// The walk of any body against a kind's schema ends, and names a Go type when it
+            /// finds one.
+            #[test]
+            fn any_body_is_walked_against_a_schema(value in json_value()) {
+                for schema in [crate::schemas::config_map(), crate::schemas::image_stream()] {
+                    if let Some(found) = type_error(&schema, &value) {
+                        prop_assert!(found.starts_with("json: cannot unmarshal "));
+                    }
+                }
+            }
+        }
+    }
 }
