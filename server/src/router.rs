@@ -1317,7 +1317,18 @@ impl Server {
     ) -> apistore::Result<DynamicObject> {
         let ar = &target.resource.ar;
         if validation == FieldValidation::Strict {
-            crate::strict::check(target.resource, &request.body, &yaml_problems(request))?;
+            if let Err(strict) =
+                crate::strict::check(target.resource, &request.body, &yaml_problems(request))
+            {
+                // Go's strict decoder reports unknown fields only when the body decodes: a
+                // value of the wrong type is the error it answers.
+                if let Ok(value @ Value::Object(_)) = serde_json::from_slice(&request.body) {
+                    if let Some(why) = go_type_error(target, &value) {
+                        return Err(type_refused(target, &value, &why));
+                    }
+                }
+                return Err(strict);
+            }
         }
         // Without Strict a field given twice takes its last value, as kube-apiserver's decoder
         // does; the generic decode is tried only when the direct one refuses.
@@ -1327,7 +1338,11 @@ impl Server {
                 Ok(value @ Value::Object(_)) => {
                     match <DynamicObject as serde::Deserialize>::deserialize(&value) {
                         Ok(obj) => obj,
-                        Err(_) => return Err(type_refused(target, &value, &e)),
+                        Err(_) => {
+                            let why =
+                                go_type_error(target, &value).unwrap_or_else(|| e.to_string());
+                            return Err(type_refused(target, &value, &why));
+                        }
                     }
                 }
                 _ => {
@@ -1362,9 +1377,24 @@ impl Server {
     }
 }
 
+/// Go's words for the first value of a create or replace body its type refuses; `None` when
+/// there is none the schema can name.
+fn go_type_error(target: &Target<'_>, body: &Value) -> Option<String> {
+    let ar = &target.resource.ar;
+    match crate::schemas::of_built_in(&ar.group, &ar.kind) {
+        Some(schema) => crate::go_decode::type_error(schema, body),
+        // A custom resource's body is decoded as unstructured JSON and its `metadata` alone
+        // into ObjectMeta, so the path starts inside `metadata`.
+        None => body.get("metadata").and_then(|meta| {
+            crate::go_decode::type_error(crate::schemas::object_meta_only(), meta)
+        }),
+    }
+}
+
 /// kube-apiserver's 400 for a create or replace body whose values its Go type refuses (a
-/// number for a label, a string for `metadata`): named by the kind and version the body gives.
-fn type_refused(target: &Target<'_>, body: &Value, e: &serde_json::Error) -> apistore::Error {
+/// number for a label, a string for `metadata`), `why`: named by the kind and version the body
+/// gives.
+fn type_refused(target: &Target<'_>, body: &Value, why: &str) -> apistore::Error {
     let ar = &target.resource.ar;
     let text = |key: &str| {
         body.get(key)
@@ -1375,15 +1405,6 @@ fn type_refused(target: &Target<'_>, body: &Value, e: &serde_json::Error) -> api
     let version = text("apiVersion")
         .map(|v| v.rsplit('/').next().unwrap_or(v))
         .unwrap_or(&ar.version);
-    // A custom resource's body is decoded as unstructured JSON and its `metadata` alone into
-    // ObjectMeta, so the path starts inside `metadata`.
-    let found = match crate::schemas::of_built_in(&ar.group, &ar.kind) {
-        Some(schema) => crate::go_decode::type_error(schema, body),
-        None => body.get("metadata").and_then(|meta| {
-            crate::go_decode::type_error(crate::schemas::object_meta_only(), meta)
-        }),
-    };
-    let why = found.unwrap_or_else(|| e.to_string());
     apistore::Error::bad_request(format!(
         "{kind} in version \"{version}\" cannot be handled as a {}: {why}",
         ar.kind

@@ -362,6 +362,21 @@ fn a_field_of_the_wrong_type_is_a_bad_request_and_writes_nothing() {
             label.body["message"],
             "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels of type string"
         );
+        // Under Strict a value of the wrong type is still the error, not the unknown field
+        // beside it: Go's strict decoder reports those only for a body that decodes.
+        let both = send(
+            &s,
+            Method::POST,
+            &format!("{CONFIG_MAPS}?fieldValidation=Strict"),
+            JSON,
+            &config_map("n", json!({"data": {"a": 1}, "typo": true})),
+        )
+        .await;
+        assert_eq!(both.code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            both.body["message"],
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+        );
         let not_json = send(&s, Method::POST, CONFIG_MAPS, JSON, b"{bad").await;
         assert_eq!(not_json.code, StatusCode::BAD_REQUEST);
         assert_eq!(
