@@ -370,7 +370,7 @@ fn named_type(strukt: &str, field: &str) -> Option<&'static str> {
 }
 
 /// The name Go's decoder gives a JSON value's kind.
-fn json_kind(value: &Value) -> &'static str {
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -430,7 +430,7 @@ fn summary(body: &[u8]) -> String {
 
 /// Go's `encoding/json` scanner's words for the first syntax error of `body`; `None` when it
 /// has none.
-fn syntax_error(body: &[u8]) -> Option<String> {
+pub fn syntax_error(body: &[u8]) -> Option<String> {
     let mut scanner = Scanner {
         bytes: body,
         at: 0,

@@ -1751,28 +1751,84 @@ enum PatchBody {
     Strategic(Value),
 }
 
-/// The patch a PATCH body carries, by its Content-Type.
+/// JSON patches longer than this are refused (413), as kube-apiserver refuses them.
+const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// The patch a PATCH body carries, by its Content-Type. A body that is not JSON of the patch's
+/// shape is refused in the words of kube-apiserver's Go decoders.
 fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<PatchBody> {
     let media = crate::media::media_type(&request.content_type);
-    let parse = |what: &str| -> apistore::Result<Value> {
-        serde_json::from_slice(&request.body).map_err(|e| {
-            apistore::Error::bad_request(format!("the {what} could not be decoded: {e}"))
-        })
+    // Go's words for a body that does not decode into `go_type`.
+    let go_words = |e: &serde_json::Error, go_type: &str| -> String {
+        if let Some(syntax) = crate::go_decode::syntax_error(&request.body) {
+            return syntax;
+        }
+        match serde_json::from_slice::<Value>(&request.body) {
+            Ok(value) => format!(
+                "json: cannot unmarshal {} into Go value of type {go_type}",
+                crate::go_decode::json_kind(&value)
+            ),
+            Err(_) => e.to_string(),
+        }
     };
+    let object = |e: &serde_json::Error| go_words(e, "map[string]interface {}");
     match media.as_str() {
-        "application/merge-patch+json" => Ok(PatchBody::Plain(Patch::Merge(parse("merge patch")?))),
+        "application/merge-patch+json" => match serde_json::from_slice::<Value>(&request.body) {
+            Ok(merge @ Value::Object(_)) => Ok(PatchBody::Plain(Patch::Merge(merge))),
+            // Unless told to ignore fields, kube-apiserver decodes the patch first (to find
+            // unknown ones); else the merge itself refuses it.
+            outcome => {
+                let ignore =
+                    request.query.get("fieldValidation").map(String::as_str) == Some("Ignore");
+                Err(apistore::Error::bad_request(match outcome {
+                    _ if ignore => "Invalid JSON Patch".to_string(),
+                    Err(e) => format!("error decoding patch: {}", object(&e)),
+                    Ok(other) => format!(
+                        "error decoding patch: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        crate::go_decode::json_kind(&other)
+                    ),
+                }))
+            }
+        },
         "application/json-patch+json" => {
-            let ops = serde_json::from_slice(&request.body).map_err(|e| {
+            let ops: Vec<Value> = serde_json::from_slice(&request.body)
+                .map_err(|e| apistore::Error::bad_request(go_words(&e, "jsonpatch.Patch")))?;
+            if let Some(other) = ops.iter().find(|op| !op.is_object()) {
+                return Err(apistore::Error::bad_request(format!(
+                    "json: cannot unmarshal {} into Go value of type jsonpatch.Operation",
+                    crate::go_decode::json_kind(other)
+                )));
+            }
+            if ops.len() > MAX_JSON_PATCH_OPERATIONS {
+                return Err(apistore::Error::TooLarge {
+                    message: format!(
+                        "Request entity too large: The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                        ops.len()
+                    ),
+                });
+            }
+            let ops = serde_json::from_value(Value::Array(ops)).map_err(|e| {
                 apistore::Error::bad_request(format!("the JSON patch could not be decoded: {e}"))
             })?;
             Ok(PatchBody::Plain(Patch::Json(ops)))
         }
         "application/strategic-merge-patch+json" if resource.merge_keys.is_some() => {
-            Ok(PatchBody::Strategic(parse("strategic merge patch")?))
+            match serde_json::from_slice::<Value>(&request.body) {
+                Ok(patch @ Value::Object(_)) => Ok(PatchBody::Strategic(patch)),
+                Ok(other) => Err(apistore::Error::bad_request(format!(
+                    "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                    crate::go_decode::json_kind(&other)
+                ))),
+                Err(e) => Err(apistore::Error::bad_request(object(&e))),
+            }
         }
         "application/strategic-merge-patch+json" => Err(unsupported(resource)),
         // Block-form YAML was turned into JSON before (`media`).
-        "application/apply-patch+yaml" => Ok(PatchBody::Plain(Patch::Apply(parse("apply patch")?))),
+        "application/apply-patch+yaml" => Ok(PatchBody::Plain(Patch::Apply(
+            serde_json::from_slice(&request.body).map_err(|e| {
+                apistore::Error::bad_request(format!("the apply patch could not be decoded: {e}"))
+            })?,
+        ))),
         _ => Err(unsupported(resource)),
     }
 }

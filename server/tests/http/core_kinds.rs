@@ -955,3 +955,82 @@ fn every_namespace_is_labelled_with_its_name_and_keeps_the_label() {
         assert_eq!(selected.body["items"].as_array().unwrap().len(), 1);
     });
 }
+
+#[test]
+fn patch_bodies_that_do_not_decode_are_refused_in_kube_apiservers_words() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            &config_map("p", json!({})),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED);
+        let path = format!("{CONFIG_MAPS}/p");
+        for (media, body, message) in [
+            (
+                "application/merge-patch+json",
+                "{bad",
+                "error decoding patch: invalid character 'b' looking for beginning of object key string",
+            ),
+            (
+                "application/merge-patch+json",
+                "[1]",
+                "error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}",
+            ),
+            (
+                "application/strategic-merge-patch+json",
+                "{\"a\":",
+                "unexpected end of JSON input",
+            ),
+            (
+                "application/json-patch+json",
+                "{}",
+                "json: cannot unmarshal object into Go value of type jsonpatch.Patch",
+            ),
+            (
+                "application/json-patch+json",
+                "[1]",
+                "json: cannot unmarshal number into Go value of type jsonpatch.Operation",
+            ),
+        ] {
+            let refused = send(&s, Method::PATCH, &path, media, body.as_bytes()).await;
+            assert_eq!(refused.code, StatusCode::BAD_REQUEST, "{media} {body}");
+            assert_eq!(refused.body["message"], message, "{media} {body}");
+        }
+        // Told to ignore fields, kube-apiserver does not decode a merge patch before merging.
+        let ignored = send(
+            &s,
+            Method::PATCH,
+            &format!("{path}?fieldValidation=Ignore"),
+            "application/merge-patch+json",
+            b"{bad",
+        )
+        .await;
+        assert_eq!(ignored.body["message"], "Invalid JSON Patch");
+        let ops: Vec<Value> = (0..10_001)
+            .map(|_| json!({"op": "test", "path": "/data", "value": {}}))
+            .collect();
+        let long = send(
+            &s,
+            Method::PATCH,
+            &path,
+            "application/json-patch+json",
+            &serde_json::to_vec(&ops).unwrap(),
+        )
+        .await;
+        assert_eq!(long.code, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            long.body["message"],
+            "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001"
+        );
+        let after = send(&s, Method::GET, &path, "", b"").await;
+        assert_eq!(
+            after.body["metadata"]["resourceVersion"],
+            created.body["metadata"]["resourceVersion"]
+        );
+    });
+}
