@@ -108,7 +108,7 @@ impl TypeError {
 
 /// kube-apiserver's 422 for a patch whose result its Go type refuses: the patch's one cause,
 /// field `patch`, quotes the value (`shown`) and says why.
-fn patch_invalid(shown: &str, why: &str) -> apistore::Error {
+pub fn patch_invalid(shown: &str, why: &str) -> apistore::Error {
     apistore::Error::invalid(
         "",
         "",

@@ -595,18 +595,6 @@ mod wire {
             title: text(info, "title"),
             version: text(info, "version"),
         });
-        let named = |map: Option<&Value>| -> Vec<NamedSchema> {
-            map.and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(name, s)| NamedSchema {
-                            name: name.clone(),
-                            value: Some(schema(s)),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         let paths = doc
             .get("paths")
             .and_then(Value::as_object)
@@ -624,10 +612,24 @@ mod wire {
             info,
             paths,
             definitions: Some(Definitions {
-                additional_properties: named(doc.get("definitions")),
+                additional_properties: named_schemas(doc.get("definitions")),
             }),
         }
         .encode_to_vec()
+    }
+
+    /// The schemas of a JSON object, by name.
+    fn named_schemas(map: Option<&Value>) -> Vec<NamedSchema> {
+        map.and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(name, s)| NamedSchema {
+                        name: name.clone(),
+                        value: Some(schema(s)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn any(value: &Value) -> Any {
@@ -724,15 +726,9 @@ mod wire {
                 .unwrap_or_default(),
             properties: fields
                 .get("properties")
-                .and_then(Value::as_object)
+                .filter(|p| p.is_object())
                 .map(|p| Properties {
-                    additional_properties: p
-                        .iter()
-                        .map(|(name, s)| NamedSchema {
-                            name: name.clone(),
-                            value: Some(schema(s)),
-                        })
-                        .collect(),
+                    additional_properties: named_schemas(Some(p)),
                 }),
             read_only: flag("readOnly"),
             example: fields.get("example").map(any),

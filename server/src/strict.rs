@@ -74,19 +74,9 @@ pub fn check(
 /// kube-apiserver's refusal of a patch under `Strict`: a 422 whose one cause is the patched
 /// object (`patched`, as JSON) and the problems found.
 pub fn patch_refused(patched: &str, problems: &[String]) -> apistore::Error {
-    apistore::Error::invalid(
-        "",
-        "",
-        "",
-        vec![apistore::StatusCause::new(
-            "FieldValueInvalid",
-            "patch",
-            format!(
-                "Invalid value: {}: strict decoding error: {}",
-                serde_json::Value::String(patched.to_string()),
-                problems.join(", ")
-            ),
-        )],
+    crate::go_decode::patch_invalid(
+        patched,
+        &format!("strict decoding error: {}", problems.join(", ")),
     )
 }
 
