@@ -585,12 +585,6 @@ mod wire {
 
     /// The Swagger document (as [`super::swagger`] builds it) in protobuf.
     pub fn encode(doc: &Value) -> Vec<u8> {
-        let text = |v: &Value, key: &str| {
-            v.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
         let info = doc.get("info").map(|info| Info {
             title: text(info, "title"),
             version: text(info, "version"),
@@ -616,6 +610,29 @@ mod wire {
             }),
         }
         .encode_to_vec()
+    }
+
+    /// The string `key` of `value`, empty when absent.
+    fn text(value: &Value, key: &str) -> String {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The strings of the list `key` of `value`, empty when absent.
+    fn strings(value: &Value, key: &str) -> Vec<String> {
+        value
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The schemas of a JSON object, by name.
@@ -652,28 +669,11 @@ mod wire {
     fn schema(value: &Value) -> Schema {
         let empty = Map::new();
         let fields = value.as_object().unwrap_or(&empty);
-        let text = |key: &str| {
-            fields
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let text = |key: &str| text(value, key);
         let number = |key: &str| fields.get(key).and_then(Value::as_f64).unwrap_or_default();
         let whole = |key: &str| fields.get(key).and_then(Value::as_i64).unwrap_or_default();
         let flag = |key: &str| fields.get(key).and_then(Value::as_bool).unwrap_or_default();
-        let strings = |key: &str| -> Vec<String> {
-            fields
-                .get(key)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let strings = |key: &str| strings(value, key);
         Schema {
             reference: text("$ref"),
             format: text("format"),
@@ -737,13 +737,7 @@ mod wire {
     }
 
     fn parameter(value: &Value) -> ParametersItem {
-        let text = |key: &str| {
-            value
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let text = |key: &str| text(value, key);
         let required = value
             .get("required")
             .and_then(Value::as_bool)
@@ -794,24 +788,9 @@ mod wire {
     }
 
     fn path_item(item: &Value) -> PathItem {
-        let strings = |op: &Value, key: &str| -> Vec<String> {
-            op.get(key)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         PathItem {
             patch: item.get("patch").map(|op| Operation {
-                description: op
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                description: text(op, "description"),
                 produces: strings(op, "produces"),
                 consumes: strings(op, "consumes"),
                 parameters: parameters(op.get("parameters")),
