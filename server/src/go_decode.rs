@@ -34,6 +34,17 @@ fn type_error_of(schema: &KindSchema, body: &Value) -> Option<TypeError> {
     walker.walk(&root, struct_name(&schema.name), body, &mut path, None)
 }
 
+/// Rewrites the nulls of `body` (a whole object of the kind `schema` describes) as Go's decoder
+/// leaves them: a struct field that is null is left unset (dropped here), and a null map value
+/// or list item becomes the zero value of its Go type (`""` for a string or bytes, `0`, `false`,
+/// `{}` for a struct), so `data: {a: null}` in a ConfigMap is stored as `a: ""`, as
+/// kube-apiserver stores it. Values of no known Go type keep their nulls.
+pub fn settle_nulls(schema: &KindSchema, body: &mut Value) {
+    let walker = Walker { schema };
+    let root = serde_json::json!({ "$ref": schema.name });
+    walker.settle(&root, body);
+}
+
 /// kube-apiserver's 400 for a body of a compiled-in kind (`group`, `kind`) that its Go type
 /// refuses: Go's words when the schema finds the value, else `fallback`'s.
 pub fn cannot_handle(
@@ -348,6 +359,49 @@ impl Walker<'_> {
             },
             (_, _) => Some(refused(go_type()?, json_kind(value).into())),
         }
+    }
+}
+
+impl Walker<'_> {
+    /// Settles the nulls under `value`, decoded as `node` (see [`settle_nulls`]).
+    fn settle(&self, node: &Value, value: &mut Value) {
+        match (self.shape(node), value) {
+            (Some(GoShape::Struct(_, properties)), Value::Object(fields)) => {
+                fields.retain(|_, field| !field.is_null());
+                for (key, field) in fields.iter_mut() {
+                    if let Some(field_node) = properties.get("properties").and_then(|p| p.get(key))
+                    {
+                        self.settle(field_node, field);
+                    }
+                }
+            }
+            (Some(GoShape::Map(item)), Value::Object(entries)) => {
+                for entry in entries.values_mut() {
+                    self.settle_element(item, entry);
+                }
+            }
+            (Some(GoShape::Slice(item)), Value::Array(items)) => {
+                for element in items {
+                    self.settle_element(item, element);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A map value or list item: a null is the zero value of its Go type, where it has one.
+    fn settle_element(&self, node: &Value, value: &mut Value) {
+        if !value.is_null() {
+            return self.settle(node, value);
+        }
+        let zero = match self.shape(node) {
+            Some(GoShape::Struct(..)) => Value::Object(Map::new()),
+            Some(GoShape::Scalar(ScalarType::String | ScalarType::Bytes)) => Value::from(""),
+            Some(GoShape::Scalar(ScalarType::Bool)) => Value::from(false),
+            Some(GoShape::Scalar(ScalarType::Int(..) | ScalarType::Float)) => Value::from(0),
+            _ => return,
+        };
+        *value = zero;
     }
 }
 
@@ -887,6 +941,22 @@ mod tests {
                 for schema in [crate::schemas::config_map(), crate::schemas::image_stream()] {
                     if let Some(found) = type_error(&schema, &value) {
                         prop_assert!(found.starts_with("json: cannot unmarshal "));
+                    }
+                }
+            }
+
+            /// Settling the nulls of any body ends, changes nothing in a body without nulls,
+            /// and finds no new type error: a zero value has the Go type's own JSON kind.
+            #[test]
+            fn settling_nulls_changes_only_nulls_and_adds_no_type_error(value in json_value()) {
+                for schema in [crate::schemas::config_map(), crate::schemas::image_stream()] {
+                    let mut settled = value.clone();
+                    settle_nulls(&schema, &mut settled);
+                    if !value.to_string().contains("null") {
+                        prop_assert_eq!(&settled, &value);
+                    }
+                    if type_error(&schema, &value).is_none() {
+                        prop_assert_eq!(type_error(&schema, &settled), None);
                     }
                 }
             }

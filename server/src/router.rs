@@ -753,7 +753,14 @@ impl Server {
                     parsed => parsed,
                 };
                 let options = write_options(&request.query, WriteVerb::Patch { apply })?;
-                let patch = patch?;
+                let patch = match patch {
+                    // A JSON patch that cannot be carried out is refused once the object is found.
+                    Err(e) if e.code() == 422 => {
+                        backend.get(ns, name).await?;
+                        return Err(e);
+                    }
+                    parsed => parsed?,
+                };
                 if apply {
                     if let Some(refusal) = untyped_apply(target, name, &request.body) {
                         return Ok(refusal);
@@ -1332,7 +1339,19 @@ impl Server {
         }
         // Without Strict a field given twice takes its last value, as kube-apiserver's decoder
         // does; the generic decode is tried only when the direct one refuses.
-        let obj: DynamicObject = match serde_json::from_slice(&request.body) {
+        // A compiled-in kind's nulls are read as its Go decoder reads them.
+        let settled = crate::schemas::of_built_in(&ar.group, &ar.kind)
+            .filter(|_| memchr::memmem::find(&request.body, b"null").is_some())
+            .and_then(|schema| {
+                let mut value: Value = serde_json::from_slice(&request.body).ok()?;
+                crate::go_decode::settle_nulls(schema, &mut value);
+                Some(value)
+            });
+        let direct = match &settled {
+            Some(value) => <DynamicObject as serde::Deserialize>::deserialize(value),
+            None => serde_json::from_slice(&request.body),
+        };
+        let obj: DynamicObject = match direct {
             Ok(obj) => obj,
             Err(e) => match serde_json::from_slice::<Value>(&request.body) {
                 Ok(value @ Value::Object(_)) => {
@@ -1751,6 +1770,21 @@ enum PatchBody {
     Strategic(Value),
 }
 
+/// A JSON patch operation that needs a `value` and has none gets `null`, as evanphx/json-patch
+/// reads it.
+fn with_null_value(mut op: Value) -> Value {
+    if let Some(fields) = op.as_object_mut() {
+        let needs_value = matches!(
+            fields.get("op").and_then(Value::as_str),
+            Some("add" | "replace" | "test")
+        );
+        if needs_value && !fields.contains_key("value") {
+            fields.insert("value".into(), Value::Null);
+        }
+    }
+    op
+}
+
 /// JSON patches longer than this are refused (413), as kube-apiserver refuses them.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
@@ -1807,10 +1841,14 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
                     ),
                 });
             }
-            let ops = serde_json::from_value(Value::Array(ops)).map_err(|e| {
-                apistore::Error::bad_request(format!("the JSON patch could not be decoded: {e}"))
-            })?;
-            Ok(PatchBody::Plain(Patch::Json(ops)))
+            // kube-apiserver's JSON patch (evanphx/json-patch) reads a missing `value` as null,
+            // and finds an operation it cannot carry out (no `op`, an unknown one, no `path`)
+            // only when applying it: the bare 422 of any patch that does not apply.
+            let ops = ops.into_iter().map(with_null_value).collect();
+            match serde_json::from_value(Value::Array(ops)) {
+                Ok(ops) => Ok(PatchBody::Plain(Patch::Json(ops))),
+                Err(_) => Err(apistore::Error::json_patch_not_applied()),
+            }
         }
         "application/strategic-merge-patch+json" if resource.merge_keys.is_some() => {
             match serde_json::from_slice::<Value>(&request.body) {

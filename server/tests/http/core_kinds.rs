@@ -333,6 +333,67 @@ fn secrets_of_well_known_types_need_the_keys_their_type_names() {
 }
 
 #[test]
+fn nulls_in_a_body_are_read_as_go_reads_them_into_the_kinds_types() {
+    run(async {
+        let s = server();
+        // A null map value or list item is its Go type's zero value; a null field is unset.
+        let created = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"n","labels":{"a":null},"annotations":null},"data":{"k":null},"binaryData":{"b":null},"immutable":null}"#,
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["metadata"]["labels"], json!({"a": ""}));
+        assert!(created.body["metadata"].get("annotations").is_none());
+        assert_eq!(created.body["data"], json!({"k": ""}));
+        assert_eq!(created.body["binaryData"], json!({"b": ""}));
+        assert!(created.body.get("immutable").is_none());
+        let secret = send(
+            &s,
+            Method::POST,
+            SECRETS,
+            JSON,
+            &secret(
+                "s",
+                json!({"data": {"a": null}, "stringData": {"b": null}, "type": null}),
+            ),
+        )
+        .await;
+        assert_eq!(secret.code, StatusCode::CREATED, "{}", secret.body);
+        assert_eq!(secret.body["data"], json!({"a": "", "b": ""}));
+        assert_eq!(secret.body["type"], "Opaque");
+        let stream = send(
+            &s,
+            Method::POST,
+            "/apis/image.openshift.io/v1/namespaces/default/imagestreams",
+            JSON,
+            br#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"web"},"spec":{"lookupPolicy":{"local":null},"tags":[{"name":"t","from":null}]}}"#,
+        )
+        .await;
+        assert_eq!(stream.code, StatusCode::CREATED, "{}", stream.body);
+        assert_eq!(stream.body["spec"]["lookupPolicy"], json!({"local": false}));
+        assert!(stream.body["spec"]["tags"][0].get("from").is_none());
+        // A null finalizer is an empty name, which validation refuses.
+        let finalizer = send(
+            &s,
+            Method::POST,
+            CONFIG_MAPS,
+            JSON,
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"f","finalizers":[null]}}"#,
+        )
+        .await;
+        assert_eq!(finalizer.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            finalizer.body["details"]["causes"][0]["field"],
+            "metadata.finalizers[0]"
+        );
+    });
+}
+
+#[test]
 fn a_field_of_the_wrong_type_is_a_bad_request_and_writes_nothing() {
     run(async {
         let s = server();
@@ -1011,6 +1072,35 @@ fn patch_bodies_that_do_not_decode_are_refused_in_kube_apiservers_words() {
         )
         .await;
         assert_eq!(ignored.body["message"], "Invalid JSON Patch");
+        // An operation evanphx/json-patch decodes but cannot carry out is found when the patch
+        // is applied: the bare 422 of any patch that does not apply, once the object is found.
+        for ops in [
+            r#"[{"path":"/data/a","value":"1"}]"#,
+            r#"[{"op":"bogus","path":"/data/a"}]"#,
+            r#"[{"op":1,"path":"/data/a"}]"#,
+            r#"[{"op":"add","value":"1"}]"#,
+            r#"[{"op":"copy","path":"/data/a"}]"#,
+        ] {
+            let refused = send(
+                &s,
+                Method::PATCH,
+                &path,
+                "application/json-patch+json",
+                ops.as_bytes(),
+            )
+            .await;
+            assert_eq!(refused.code, StatusCode::UNPROCESSABLE_ENTITY, "{ops}");
+            assert_eq!(refused.body["details"], json!({}), "{ops}");
+            let missing = send(
+                &s,
+                Method::PATCH,
+                &format!("{CONFIG_MAPS}/absent"),
+                "application/json-patch+json",
+                ops.as_bytes(),
+            )
+            .await;
+            assert_eq!(missing.code, StatusCode::NOT_FOUND, "{ops}");
+        }
         let ops: Vec<Value> = (0..10_001)
             .map(|_| json!({"op": "test", "path": "/data", "value": {}}))
             .collect();
