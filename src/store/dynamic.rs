@@ -12,7 +12,7 @@
 //! bytes once into its metadata and a JSON value of the rest, as kube-rs's does.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -120,6 +120,10 @@ pub struct ApiResource {
     strategy: Option<Arc<dyn DynamicStrategy>>,
     /// How the kind's lists merge in a server-side apply.
     list_types: crate::store::managed::ListTypes,
+    /// The verbs' view of the kind, built on first use: a handle made per request
+    /// (`store.namespaced_with(ns, &ar)`) shares it instead of building it again. Every
+    /// builder method empties it; a change of a public field is caught when it is read.
+    built: OnceLock<Arc<Kind<DynamicObject>>>,
 }
 
 impl fmt::Debug for ApiResource {
@@ -178,6 +182,7 @@ impl ApiResource {
             selectable_fields: Vec::new(),
             strategy: None,
             list_types: crate::store::managed::ListTypes::default(),
+            built: OnceLock::new(),
         }
     }
 
@@ -217,6 +222,7 @@ impl ApiResource {
     #[must_use]
     pub fn with_status_subresource(mut self) -> Self {
         self.status_subresource = true;
+        self.built.take();
         self
     }
 
@@ -226,6 +232,7 @@ impl ApiResource {
     #[must_use]
     pub fn with_unconditional_update(mut self) -> Self {
         self.unconditional_update = true;
+        self.built.take();
         self
     }
 
@@ -235,6 +242,7 @@ impl ApiResource {
     #[must_use]
     pub fn without_generation(mut self) -> Self {
         self.untracked_generation = true;
+        self.built.take();
         self
     }
 
@@ -252,6 +260,7 @@ impl ApiResource {
     pub fn with_selectable_field(mut self, field: &str, pointer: &str) -> Self {
         self.selectable_fields
             .push((field.to_string(), pointer.to_string()));
+        self.built.take();
         self
     }
 
@@ -262,6 +271,7 @@ impl ApiResource {
     #[must_use]
     pub fn with_list_map(mut self, pointer: &str, keys: &[&str]) -> Self {
         self.list_types.add_map(pointer, keys);
+        self.built.take();
         self
     }
 
@@ -270,6 +280,7 @@ impl ApiResource {
     #[must_use]
     pub fn with_list_set(mut self, pointer: &str) -> Self {
         self.list_types.add_set(pointer);
+        self.built.take();
         self
     }
 
@@ -277,6 +288,7 @@ impl ApiResource {
     #[must_use]
     pub fn with_strategy(mut self, strategy: Arc<dyn DynamicStrategy>) -> Self {
         self.strategy = Some(strategy);
+        self.built.take();
         self
     }
 
@@ -304,8 +316,25 @@ impl ApiResource {
         }
     }
 
+    /// The kind as the verbs see it, built once while the description stays as it is.
+    pub(crate) fn shared_kind(&self) -> Arc<Kind<DynamicObject>> {
+        let still_describes = |kind: &Kind<DynamicObject>| {
+            kind.group == self.group
+                && kind.kind == self.kind
+                && kind.plural == self.plural
+                && kind.api_version == self.api_version
+                && kind.namespaced == self.namespaced
+        };
+        let kind = self.built.get_or_init(|| Arc::new(self.to_kind()));
+        if still_describes(kind) {
+            Arc::clone(kind)
+        } else {
+            Arc::new(self.to_kind())
+        }
+    }
+
     /// The kind as the verbs see it.
-    pub(crate) fn to_kind(&self) -> Kind<DynamicObject> {
+    fn to_kind(&self) -> Kind<DynamicObject> {
         Kind {
             group: self.group.clone(),
             kind: self.kind.clone(),
@@ -678,16 +707,12 @@ impl crate::store::Store {
     /// A handle on namespace `namespace` of the kind `ar` describes (kube-rs's
     /// `Api::namespaced_with`). For a cluster-scoped kind every call answers BadRequest.
     pub fn namespaced_with(&self, namespace: &str, ar: &ApiResource) -> crate::Api<DynamicObject> {
-        crate::Api::with_kind(
-            self.clone(),
-            Some(namespace.to_string()),
-            Arc::new(ar.to_kind()),
-        )
+        crate::Api::with_kind(self.clone(), Some(namespace.to_string()), ar.shared_kind())
     }
 
     /// A handle on the cluster-scoped kind `ar` describes, or on all namespaces of a
     /// namespaced one (kube-rs's `Api::all_with`).
     pub fn all_with(&self, ar: &ApiResource) -> crate::Api<DynamicObject> {
-        crate::Api::with_kind(self.clone(), None, Arc::new(ar.to_kind()))
+        crate::Api::with_kind(self.clone(), None, ar.shared_kind())
     }
 }

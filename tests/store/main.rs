@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod a_described_kind_changed_after_use_is_used_as_changed;
 mod async_verbs_share_group_commits_without_blocking;
 mod bodies_are_written_byte_for_byte_as_serde_json_writes_them;
 mod bodies_survive_schema_evolution;
