@@ -746,11 +746,7 @@ const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 /// definition, so this is only the answer; nothing stored carries the marks.
 pub fn marked_for_deletion(definition: &DynamicObject) -> DynamicObject {
     let mut marked = definition.clone();
-    if marked.metadata.deletion_timestamp.is_none() {
-        // Through JSON: metadata's timestamp type depends on the build's features.
-        marked.metadata.deletion_timestamp =
-            serde_json::from_value(json!(apistore::Time::now())).ok();
-    }
+    crate::backend::mark_deleting(&mut marked);
     let finalizers = marked.metadata.finalizers.get_or_insert_with(Vec::new);
     if !finalizers.iter().any(|f| f == CLEANUP_FINALIZER) {
         finalizers.push(CLEANUP_FINALIZER.to_string());

@@ -25,8 +25,20 @@ pub fn media_type(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The body of a `method` request sent as `content_type`, as JSON, with the Content-Type the
-/// handlers should then see; `None` when it is to be read as it is.
+/// A body read as JSON from the form it was sent in.
+#[derive(Debug)]
+pub struct JsonBody {
+    /// The Content-Type the handlers should then see.
+    pub content_type: String,
+    /// The body as JSON.
+    pub body: Bytes,
+    /// The keys it gave twice in one mapping ([`repeated_keys`]), which the conversion to JSON
+    /// loses: read for a YAML body and for an apply (decoded as YAML even when it is JSON).
+    pub repeated_keys: Vec<String>,
+}
+
+/// The body of a `method` request sent as `content_type`, as JSON; `None` when it is to be
+/// read as it is.
 ///
 /// # Errors
 /// `UnsupportedMediaType` (415) for a create or update in a format kube-apiserver does not
@@ -35,7 +47,7 @@ pub fn json_body(
     method: &Method,
     content_type: &str,
     body: &Bytes,
-) -> Result<Option<(String, Bytes)>, Error> {
+) -> Result<Option<JsonBody>, Error> {
     if body.is_empty() {
         return Ok(None);
     }
@@ -53,10 +65,19 @@ pub fn json_body(
         (&Method::PATCH, "application/apply-patch+yaml") => "application/apply-patch+yaml",
         _ => return Ok(None),
     };
+    let apply = *method == Method::PATCH;
     // JSON is read by the JSON decoder, which keeps its errors and its handling of repeated
     // fields (the last wins); only what is not JSON is read as YAML.
     if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
-        return Ok(Some((yaml_as.to_string(), body.clone())));
+        let repeated_keys = match std::str::from_utf8(body) {
+            Ok(text) if apply => repeated_keys(text),
+            _ => Vec::new(),
+        };
+        return Ok(Some(JsonBody {
+            content_type: yaml_as.to_string(),
+            body: body.clone(),
+            repeated_keys,
+        }));
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| Error::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
@@ -74,7 +95,11 @@ pub fn json_body(
         })?;
     let json = serde_json::to_vec(&value)
         .map_err(|e| Error::bad_request(format!("the YAML body has no JSON form: {e}")))?;
-    Ok(Some((yaml_as.to_string(), Bytes::from(json))))
+    Ok(Some(JsonBody {
+        content_type: yaml_as.to_string(),
+        body: Bytes::from(json),
+        repeated_keys: repeated_keys(text),
+    }))
 }
 
 /// The keys a YAML (or JSON) document gives twice in one mapping, each as kube-apiserver's
@@ -209,7 +234,12 @@ mod tests {
         body: &str,
     ) -> Result<Option<(String, Value)>, Error> {
         json_body(&method, content_type, &Bytes::from(body.to_string())).map(|converted| {
-            converted.map(|(ct, bytes)| (ct, serde_json::from_slice(&bytes).expect("JSON")))
+            converted.map(|read| {
+                (
+                    read.content_type,
+                    serde_json::from_slice(&read.body).expect("JSON"),
+                )
+            })
         })
     }
 

@@ -563,22 +563,11 @@ impl Server {
                 }
             }
         }
-        // A key given twice is lost when YAML becomes JSON: note it first, for
-        // `fieldValidation` (an apply is read as YAML even when it is JSON).
-        let media = crate::media::media_type(&request.content_type);
-        let yaml_write = matches!(request.method, Method::POST | Method::PUT)
-            && media == "application/yaml"
-            && serde_json::from_slice::<serde::de::IgnoredAny>(&request.body).is_err();
-        let apply = request.method == Method::PATCH && media == "application/apply-patch+yaml";
-        if yaml_write || apply {
-            if let Ok(text) = std::str::from_utf8(&request.body) {
-                request.repeated_keys = crate::media::repeated_keys(text);
-            }
-        }
         match crate::media::json_body(&request.method, &request.content_type, &request.body) {
-            Ok(Some((content_type, body))) => {
-                request.content_type = content_type;
-                request.body = body;
+            Ok(Some(read)) => {
+                request.content_type = read.content_type;
+                request.body = read.body;
+                request.repeated_keys = read.repeated_keys;
             }
             Ok(None) => {}
             Err(e) => return errors::error(&e),
@@ -1186,11 +1175,7 @@ impl Server {
         let mut out = namespaces.delete(name, dp).await?;
         // kube-apiserver answers with the namespace marked Terminating, which its namespace
         // controller then empties and removes; here that work is already done.
-        if out.metadata.deletion_timestamp.is_none() {
-            // Through JSON: metadata's timestamp type depends on the build's features.
-            out.metadata.deletion_timestamp =
-                serde_json::from_value(json!(apistore::Time::now())).ok();
-        }
+        crate::backend::mark_deleting(&mut out);
         if let Value::Object(map) = &mut out.data {
             map.insert("status".into(), json!({"phase": "Terminating"}));
         }
