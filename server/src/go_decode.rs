@@ -45,6 +45,38 @@ pub fn settle_nulls(schema: &KindSchema, body: &mut Value) {
     walker.settle(&root, body);
 }
 
+/// Settles the nulls of the values the `add` and `replace` operations of a JSON patch of an
+/// object of the kind `schema` describes write (see [`settle_nulls`]), each read at its
+/// operation's `path`: the patched object then
+/// holds what Go's decoder would make of it. A null written as a struct field stays null.
+pub fn settle_patch_nulls(schema: &KindSchema, ops: &mut [Value]) {
+    let walker = Walker { schema };
+    let root = serde_json::json!({ "$ref": schema.name });
+    for op in ops {
+        let Some(fields) = op.as_object_mut() else {
+            continue;
+        };
+        // What `test` compares is not written.
+        if !matches!(
+            fields.get("op").and_then(Value::as_str),
+            Some("add" | "replace")
+        ) {
+            continue;
+        }
+        let Some(path) = fields
+            .get("path")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some(value) = fields.get_mut("value") else {
+            continue;
+        };
+        walker.settle_at(&root, &path, value);
+    }
+}
+
 /// kube-apiserver's 400 for a body of a compiled-in kind (`group`, `kind`) that its Go type
 /// refuses: Go's words when the schema finds the value, else `fallback`'s.
 pub fn cannot_handle(
@@ -386,6 +418,36 @@ impl Walker<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Settles `value`, to be written at the JSON pointer `path` below `node`: the node is
+    /// found by walking the pointer's segments through structs, maps and lists.
+    fn settle_at(&self, node: &Value, path: &str, value: &mut Value) {
+        let Some(rest) = path.strip_prefix('/') else {
+            return self.settle(node, value);
+        };
+        let (segment, deeper) = match rest.split_once('/') {
+            Some((segment, deeper)) => (segment, Some(deeper)),
+            None => (rest, None),
+        };
+        let child = match self.shape(node) {
+            Some(GoShape::Struct(_, properties)) => {
+                let key = segment.replace("~1", "/").replace("~0", "~");
+                match properties.get("properties").and_then(|p| p.get(&key)) {
+                    Some(child) => child,
+                    None => return,
+                }
+            }
+            Some(GoShape::Map(item) | GoShape::Slice(item)) => item,
+            _ => return,
+        };
+        match deeper {
+            Some(deeper) => self.settle_at(child, &format!("/{deeper}"), value),
+            None if matches!(self.shape(node), Some(GoShape::Struct(..))) => {
+                self.settle(child, value)
+            }
+            None => self.settle_element(child, value),
         }
     }
 
@@ -736,6 +798,32 @@ fn quote_char(c: u8) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_json_patchs_nulls_are_settled_where_each_operation_writes() {
+        let schema = crate::schemas::config_map();
+        let mut ops = vec![
+            json!({"op": "add", "path": "/metadata/annotations/example.com~1x", "value": null}),
+            json!({"op": "add", "path": "/metadata/finalizers/-", "value": null}),
+            json!({"op": "add", "path": "/immutable", "value": null}),
+            json!({"op": "add", "path": "/metadata/labels", "value": {"a": null}}),
+            json!({"op": "test", "path": "/data/a", "value": null}),
+            json!({"op": "add", "path": "/nowhere/a", "value": null}),
+        ];
+        settle_patch_nulls(&schema, &mut ops);
+        let values: Vec<&Value> = ops.iter().map(|op| &op["value"]).collect();
+        assert_eq!(
+            values,
+            [
+                &json!(""),
+                &json!(""),
+                &Value::Null,
+                &json!({"a": ""}),
+                &Value::Null,
+                &Value::Null
+            ]
+        );
+    }
 
     #[test]
     fn type_errors_name_the_innermost_struct_the_field_path_and_the_go_type() {

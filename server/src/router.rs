@@ -1829,7 +1829,11 @@ fn patch_body(resource: &ServedResource, request: &Req) -> apistore::Result<Patc
             // kube-apiserver's JSON patch (evanphx/json-patch) reads a missing `value` as null,
             // and finds an operation it cannot carry out (no `op`, an unknown one, no `path`)
             // only when applying it: the bare 422 of any patch that does not apply.
-            let ops = ops.into_iter().map(with_null_value).collect();
+            let mut ops: Vec<Value> = ops.into_iter().map(with_null_value).collect();
+            if let Some(schema) = crate::schemas::of_built_in(&resource.ar.group, &resource.ar.kind)
+            {
+                crate::go_decode::settle_patch_nulls(schema, &mut ops);
+            }
             match serde_json::from_value(Value::Array(ops)) {
                 Ok(ops) => Ok(PatchBody::Plain(Patch::Json(ops))),
                 Err(_) => Err(apistore::Error::json_patch_not_applied()),

@@ -376,6 +376,22 @@ fn nulls_in_a_body_are_read_as_go_reads_them_into_the_kinds_types() {
         assert_eq!(stream.code, StatusCode::CREATED, "{}", stream.body);
         assert_eq!(stream.body["spec"]["lookupPolicy"], json!({"local": false}));
         assert!(stream.body["spec"]["tags"][0].get("from").is_none());
+        // So are the nulls a JSON patch writes, each read where its operation puts it.
+        let patched = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/n"),
+            "application/json-patch+json",
+            br#"[{"op":"add","path":"/metadata/labels/b","value":null},{"op":"add","path":"/data","value":{"j":null}},{"op":"replace","path":"/binaryData/b","value":null}]"#,
+        )
+        .await;
+        assert_eq!(patched.code, StatusCode::OK, "{}", patched.body);
+        assert_eq!(
+            patched.body["metadata"]["labels"],
+            json!({"a": "", "b": ""})
+        );
+        assert_eq!(patched.body["data"], json!({"j": ""}));
+        assert_eq!(patched.body["binaryData"], json!({"b": ""}));
         // A null finalizer is an empty name, which validation refuses.
         let finalizer = send(
             &s,
