@@ -263,7 +263,8 @@ impl Schema {
     }
 
     /// Drops the fields the schema does not know (unless it preserves them), as the
-    /// apiextensions apiserver prunes every write; answers the paths dropped.
+    /// apiextensions apiserver prunes every write; answers the paths dropped. Nulls the schema
+    /// neither allows nor defaults are dropped too, unreported.
     pub fn prune(&self, object: &mut Map<String, Value>) -> Vec<String> {
         let mut dropped = Vec::new();
         let names: Vec<String> = object.keys().cloned().collect();
@@ -272,6 +273,9 @@ impl Schema {
                 continue;
             }
             match self.properties.get(&name) {
+                Some(schema) if object.get(&name).is_some_and(|v| schema.drops_null(v)) => {
+                    object.remove(&name);
+                }
                 Some(schema) => {
                     if let Some(value) = object.get_mut(&name) {
                         schema.prune_value(value, &name, &mut dropped);
@@ -536,6 +540,13 @@ impl Schema {
         }
     }
 
+    /// True for a null this schema neither allows nor defaults: the apiextensions decoder
+    /// drops such a field (or map value) before defaulting and validation, so it is neither
+    /// an error nor reported as pruned.
+    fn drops_null(&self, value: &Value) -> bool {
+        value.is_null() && !self.nullable && self.default.is_none()
+    }
+
     fn prune_value(&self, value: &mut Value, path: &str, dropped: &mut Vec<String>) {
         match value {
             Value::Object(map) => {
@@ -546,6 +557,9 @@ impl Schema {
                         && matches!(name.as_str(), "apiVersion" | "kind" | "metadata");
                     let schema = self.properties.get(&name).or(self.additional.as_deref());
                     match schema {
+                        Some(schema) if map.get(&name).is_some_and(|v| schema.drops_null(v)) => {
+                            map.remove(&name);
+                        }
                         Some(schema) => {
                             if let Some(child) = map.get_mut(&name) {
                                 schema.prune_value(child, &format!("{path}.{name}"), dropped);

@@ -11,7 +11,7 @@ use crate::ObjectMetaExt;
 use std::sync::Arc;
 
 use rand::Rng;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result, StatusCause};
 use crate::mvcc::{Decoded, MvccError, Slot, Txn};
@@ -1067,8 +1067,18 @@ impl<K: Resource> Api<K> {
         };
         let mut doc = Value::Object(codec::to_map(&obj)?);
         let old = old.map(codec::to_map).transpose()?.map(Value::Object);
+        // A create is compared with the kind's zero object, whose fields that are structs are
+        // not added by it (kube-apiserver compares with its Go type's `New()`).
+        let zero = match old {
+            Some(_) => None,
+            None => serde_json::from_value::<K>(Value::Object(Map::new()))
+                .ok()
+                .and_then(|zero| codec::to_map(&zero).ok())
+                .map(Value::Object),
+        };
         managed::record_update(
             old.as_ref(),
+            zero.as_ref(),
             &mut doc,
             &self.managed_write(manager, part),
             &self.kind.list_types,
@@ -1203,6 +1213,7 @@ impl<K: Resource> Api<K> {
             if let (Some(old), Some(manager)) = (&old_doc, pp.field_manager.as_deref()) {
                 managed::record_update(
                     Some(old),
+                    None,
                     &mut doc,
                     &self.managed_write(manager, part),
                     &self.kind.list_types,

@@ -2,11 +2,12 @@
 //!
 //! Design notes: an object's fields are owned by field managers, as kube-apiserver records
 //! them: each entry names a manager, an operation (`Apply` or `Update`) and the set of fields it
-//! owns (`fieldsV1`: `{"f:spec":{"f:replicas":{}}}`). Ownership is kept per leaf — a scalar or a
-//! list (every list is atomic here). An update with a field manager takes the
-//! fields it changed from everyone; an apply owns exactly the fields it sends, conflicts with
-//! other managers over fields whose values it would change (unless forced), and removes the
-//! fields it owned before and no longer sends when nobody else owns them. Lists a kind names
+//! owns (`fieldsV1`: `{"f:spec":{"f:replicas":{}}}`). Ownership is kept per leaf — a scalar or
+//! an atomic list — and, for updates, per map, keyed list or set the update added (written `"."`
+//! beside the fields in it). An update with a field manager takes the fields it changed from
+//! everyone; an apply owns exactly the fields it sends, conflicts with other managers over
+//! fields whose values it would change (unless forced), and removes the fields it owned before
+//! and no longer sends when nobody else owns them. Lists a kind names
 //! (`ListTypes`) are owned item by item, by key or as sets; every other list is atomic.
 //!
 //! kubectl's move from client-side to server-side apply is kube-apiserver's too: an apply by the
@@ -96,6 +97,91 @@ const SYSTEM_METADATA: [&str; 10] = [
     "managedFields",
     "selfLink",
 ];
+
+/// The objects, keyed lists and sets `new` holds where `base` has nothing (not even null):
+/// kube-apiserver's field manager records an update as owning each it adds (written `"."`
+/// beside the fields in it: `f:labels: {".": {}, "f:app": {}}`), and an empty object it adds
+/// as a field of its own. `base` is the object before the
+/// update, or the kind's zero object for a create (whose fields that are structs are there
+/// already, as in a Go object made by `New()`). Objects in metadata count from below
+/// `metadata` (`labels`, `finalizers`); a keyed list's items are marked `"."` always.
+pub(crate) fn added_objects(base: Option<&Value>, new: &Value, lists: &ListTypes) -> FieldSet {
+    let mut set = FieldSet::new();
+    let Value::Object(map) = new else {
+        return set;
+    };
+    for (key, value) in map {
+        match key.as_str() {
+            "apiVersion" | "kind" => {}
+            "metadata" => {
+                for (field, inner) in value.as_object().into_iter().flatten() {
+                    if !SYSTEM_METADATA.contains(&field.as_str()) {
+                        let mut fields = vec!["metadata".to_string(), field.clone()];
+                        let path = vec![f("metadata"), f(field)];
+                        collect_added(base, inner, path, &mut fields, lists, &mut set);
+                    }
+                }
+            }
+            _ => collect_added(
+                base,
+                value,
+                vec![f(key)],
+                &mut vec![key.clone()],
+                lists,
+                &mut set,
+            ),
+        }
+    }
+    set
+}
+
+/// [`added_objects`] under `path` (whose field names are `fields`).
+fn collect_added(
+    base: Option<&Value>,
+    value: &Value,
+    path: FieldPath,
+    fields: &mut Vec<String>,
+    lists: &ListTypes,
+    set: &mut FieldSet,
+) {
+    match value {
+        Value::Object(map) => {
+            if base.and_then(|b| at(b, &path)).is_none() {
+                set.insert(path.clone());
+            }
+            for (key, inner) in map {
+                let mut child = path.clone();
+                child.push(f(key));
+                fields.push(key.clone());
+                collect_added(base, inner, child, fields, lists, set);
+                fields.pop();
+            }
+        }
+        Value::Array(items) => {
+            // A keyed list or set added is owned as an object is; an atomic list is a leaf.
+            if lists.of(fields).is_some() && base.and_then(|b| at(b, &path)).is_none() {
+                set.insert(path.clone());
+            }
+            if let Some(ListType::Map(keys)) = lists.of(fields) {
+                for item in items {
+                    let (Some(key), Value::Object(item_fields)) = (item_key(item, keys), item)
+                    else {
+                        continue;
+                    };
+                    for (name, inner) in item_fields {
+                        let mut child = path.clone();
+                        child.push(key.clone());
+                        child.push(f(name));
+                        fields.push(name.clone());
+                        collect_added(base, inner, child, fields, lists, set);
+                        fields.pop();
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
 
 /// The leaf fields of `object` a manager sending it would own.
 pub(crate) fn leaves(object: &Value, lists: &ListTypes) -> FieldSet {
@@ -302,6 +388,15 @@ pub(crate) fn fields_v1(set: &FieldSet) -> Value {
             node = next;
         }
     }
+    // An owned object that also holds owned fields is marked `"."`, as a keyed item is.
+    for path in set {
+        let node = path.iter().try_fold(&mut root, |node, element| {
+            node.get_mut(element).and_then(Value::as_object_mut)
+        });
+        if let Some(node) = node.filter(|n| n.keys().any(|k| k != ".")) {
+            node.entry(".").or_insert_with(|| Value::Object(Map::new()));
+        }
+    }
     Value::Object(root)
 }
 
@@ -312,7 +407,10 @@ pub(crate) fn from_fields_v1(fields: &Value) -> FieldSet {
             return;
         };
         let children: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| *k != ".").collect();
-        if children.is_empty() && !path.is_empty() {
+        // A keyed item's `"."` is written for every item; an object's says it is owned.
+        let owned_object =
+            map.contains_key(".") && path.last().is_some_and(|element| element.starts_with("f:"));
+        if (children.is_empty() || owned_object) && !path.is_empty() {
             set.insert(path.clone());
         }
         for (element, child) in children {
@@ -411,7 +509,10 @@ pub(crate) fn drop_missing(object: &mut Value, lists: &ListTypes) -> bool {
     let mut cut = false;
     for entry in &mut list {
         let before = entry.fields.len();
-        entry.fields.retain(|f| present.contains(f));
+        // An owned object or list (see `added_objects`) stays owned while it is there.
+        entry.fields.retain(|f| {
+            present.contains(f) || at(object, f).is_some_and(|v| v.is_object() || v.is_array())
+        });
         cut |= entry.fields.len() != before;
     }
     if cut {
@@ -428,10 +529,12 @@ pub(crate) struct Write<'a> {
     pub time: String,
 }
 
-/// Records an update by `write.manager` from `old` (None: a create) to `new`: it takes the
-/// fields it changed from every other manager, and removed fields leave every set.
+/// Records an update by `write.manager` from `old` (None: a create, of an object whose kind's
+/// zero object is `zero`) to `new`: it takes the fields it changed and the objects it added
+/// from every other manager, and removed fields leave every set.
 pub(crate) fn record_update(
     old: Option<&Value>,
+    zero: Option<&Value>,
     new: &mut Value,
     write: &Write<'_>,
     lists: &ListTypes,
@@ -440,10 +543,14 @@ pub(crate) fn record_update(
         Some(old) => entries(old),
         None => Vec::new(),
     };
-    let (changed, removed) = match old {
-        Some(old) => changed(old, new, lists),
-        None => (leaves(new, lists), FieldSet::new()),
+    let (mut changed, removed) = match (old, zero) {
+        (Some(old), _) => changed(old, new, lists),
+        // A create owns what differs from the zero object (a field sent with its zero value
+        // changes nothing, as for kube-apiserver's field manager).
+        (None, Some(zero)) => (changed(zero, new, lists).0, FieldSet::new()),
+        (None, None) => (leaves(new, lists), FieldSet::new()),
     };
+    changed.extend(added_objects(old.or(zero), new, lists));
     if changed.is_empty() && removed.is_empty() && old.is_some() {
         set_entries(new, &list);
         return;

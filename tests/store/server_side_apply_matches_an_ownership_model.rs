@@ -19,7 +19,7 @@ fn applied(data: Value) -> Patch {
         "metadata": {"name": "cm"}, "data": data}))
 }
 
-/// `(manager, operation)` → the `data` keys it owns.
+/// `(manager, operation)` → the `data` keys it owns (`"."`, owning `data` itself, is not a key).
 fn owners(obj: &DynamicObject) -> BTreeMap<(String, String), BTreeSet<String>> {
     let mut out = BTreeMap::new();
     for entry in obj.metadata.managed_fields.iter().flatten() {
@@ -28,6 +28,7 @@ fn owners(obj: &DynamicObject) -> BTreeMap<(String, String), BTreeSet<String>> {
             .as_object()
             .map(|m| {
                 m.keys()
+                    .filter(|k| *k != ".")
                     .map(|k| k.trim_start_matches("f:").to_string())
                     .collect()
             })
@@ -575,7 +576,11 @@ fn a_field_the_strategy_drops_is_owned_by_nobody() {
     };
     let created = api.create(&pp, &widget).expect("create");
     let fields = serde_json::to_value(&created.metadata.managed_fields.unwrap()[0]).unwrap();
-    assert_eq!(fields["fieldsV1"], json!({"f:spec": {"f:color": {}}}));
+    // `spec` itself is the creator's: it added it (`"."`, as kube-apiserver records it).
+    assert_eq!(
+        fields["fieldsV1"],
+        json!({"f:spec": {".": {}, "f:color": {}}})
+    );
     // So another manager applying the field it never got is no conflict.
     api.patch(
         "w",
@@ -622,4 +627,93 @@ fn an_apply_to_a_virtual_image_tag_sets_what_it_sends() {
         .patch("app:v1", &PatchParams::default(), &apply)
         .expect_err("no manager");
     assert_eq!(anonymous.status().code, Some(422));
+}
+
+/// `fieldsV1` of the entry of `manager`.
+fn fields_of(obj: &DynamicObject, manager: &str) -> Value {
+    obj.metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .find(|e| e["manager"] == manager)
+        .map(|e| e["fieldsV1"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn an_update_owns_the_maps_and_keyed_lists_it_adds_as_kube_apiserver_records_them() {
+    let store = Store::memory();
+    let api = config_maps(&store);
+    let ar = ApiResource::namespaced("", "v1", "ConfigMap", "configmaps");
+    let mut cm = DynamicObject::new("cm", &ar).data(json!({"data": {"a": "1"}}));
+    cm.metadata.namespace = Some("ns".into());
+    cm.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
+    cm.metadata.finalizers = Some(vec!["example.com/f".into()]);
+    let pp = |manager: &str| PostParams {
+        field_manager: Some(manager.into()),
+        ..PostParams::default()
+    };
+    let created = api.create(&pp("kubectl-create"), &cm).expect("create");
+    // As `kubectl create` shows it against a cluster: each map and set it added is its own.
+    assert_eq!(
+        fields_of(&created, "kubectl-create"),
+        json!({
+            "f:data": {".": {}, "f:a": {}},
+            "f:metadata": {
+                "f:finalizers": {".": {}, "v:\"example.com/f\"": {}},
+                "f:labels": {".": {}, "f:app": {}}
+            }
+        })
+    );
+    // Another manager changing `a` and adding annotations takes `a`; `data` stays the creator's.
+    let mut edited = created.clone();
+    edited.data["data"]["a"] = json!("2");
+    edited.metadata.annotations = Some([("note".to_string(), "x".to_string())].into());
+    let replaced = api.replace("cm", &pp("editor"), &edited).expect("replace");
+    assert_eq!(
+        fields_of(&replaced, "editor"),
+        json!({"f:data": {"f:a": {}}, "f:metadata": {"f:annotations": {".": {}, "f:note": {}}}})
+    );
+    assert_eq!(
+        fields_of(&replaced, "kubectl-create"),
+        json!({
+            "f:data": {},
+            "f:metadata": {
+                "f:finalizers": {".": {}, "v:\"example.com/f\"": {}},
+                "f:labels": {".": {}, "f:app": {}}
+            }
+        })
+    );
+    // Read back from what was stored, the records are the same.
+    assert_eq!(
+        fields_of(&api.get("cm").expect("get"), "kubectl-create"),
+        fields_of(&replaced, "kubectl-create")
+    );
+}
+
+#[test]
+fn a_create_does_not_add_the_structs_its_kinds_zero_object_has() {
+    let store = Store::memory();
+    let streams = apistore::image::ImageApi::new(&store).streams("ns");
+    let stream: apistore::image::ImageStream = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {"lookupPolicy": {"local": true}}
+    }))
+    .unwrap();
+    let created = streams
+        .create(
+            &PostParams {
+                field_manager: Some("kubectl-create".into()),
+                ..PostParams::default()
+            },
+            &stream,
+        )
+        .expect("create");
+    let entry = serde_json::to_value(&created.metadata.managed_fields.unwrap()[0]).unwrap();
+    // `spec` and its `lookupPolicy` are structs every ImageStream has: not added, no `"."`.
+    assert_eq!(
+        entry["fieldsV1"],
+        json!({"f:spec": {"f:lookupPolicy": {"f:local": {}}}})
+    );
 }
