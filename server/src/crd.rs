@@ -851,6 +851,10 @@ fn rule_view(obj: &DynamicObject) -> Value {
 }
 
 impl DynamicStrategy for CustomResourceStrategy {
+    fn decode_defaults(&self, obj: &mut DynamicObject) {
+        self.settle(obj);
+    }
+
     fn prepare_for_create(
         &self,
         obj: &mut DynamicObject,

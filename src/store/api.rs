@@ -1065,6 +1065,8 @@ impl<K: Resource> Api<K> {
         let Some(manager) = manager.filter(|m| !m.is_empty()) else {
             return Ok(obj);
         };
+        let mut obj = obj;
+        self.kind.hooks.decode_defaults(&mut obj);
         let mut doc = Value::Object(codec::to_map(&obj)?);
         let old = old.map(codec::to_map).transpose()?.map(Value::Object);
         // A create is compared with the kind's zero object, whose fields that are structs are

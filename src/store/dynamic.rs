@@ -86,6 +86,12 @@ pub trait DynamicStrategy: Send + Sync + 'static {
     }
     /// Puts the object in canonical form before it is stored.
     fn canonicalize(&self, _obj: &mut DynamicObject) {}
+    /// What kube-apiserver's decoder does to a written body before its field manager records
+    /// the write (a custom resource's pruning and schema defaults): the fields set here are
+    /// owned by the writer, as the fields it sent are. Runs before the prepare hooks, on
+    /// creates and replaces that name a field manager; the prepare hooks should do it too
+    /// (they see every write).
+    fn decode_defaults(&self, _obj: &mut DynamicObject) {}
     /// True when reads change the object ([`DynamicStrategy::decorate`]): every read then
     /// copies it, so a kind without read-time fields leaves this false.
     fn decorates(&self) -> bool {
@@ -627,6 +633,11 @@ impl Hooks<DynamicObject> for DynamicHooks {
         match &self.strategy {
             Some(s) => s.validate_delete(obj, ctx),
             None => Ok(()),
+        }
+    }
+    fn decode_defaults(&self, obj: &mut DynamicObject) {
+        if let Some(s) = &self.strategy {
+            s.decode_defaults(obj);
         }
     }
     fn canonicalize(&self, obj: &mut DynamicObject) {

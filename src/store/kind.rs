@@ -39,6 +39,9 @@ pub(crate) trait Hooks<K>: Send + Sync {
     fn validate_status_update(&self, obj: &K, old: &K) -> Vec<StatusCause>;
     fn validate_delete(&self, obj: &K, ctx: &StrategyContext<'_>) -> Result<(), Error>;
     fn canonicalize(&self, obj: &mut K);
+    /// What kube-apiserver's decoder does to a body before its field manager records the
+    /// write (defaults, pruning): the fields it sets are the writer's.
+    fn decode_defaults(&self, _obj: &mut K) {}
     fn decorate(&self, obj: &mut K, ctx: &StrategyContext<'_>);
     fn spec_changed(&self, new: &K, old: &K) -> bool;
     fn copy_status_from(&self, obj: &mut K, source: &K) -> Result<(), Error>;

@@ -436,6 +436,19 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The manager as kube-apiserver names it in a conflict: `"mgr"`, `with subresource
+    /// "status"` for a subresource's entry, and `using apps/v1` for an update's.
+    fn described(&self) -> String {
+        let mut out = format!("{:?}", self.manager);
+        if let Some(subresource) = self.subresource.as_deref().filter(|s| !s.is_empty()) {
+            out.push_str(&format!(" with subresource {subresource:?}"));
+        }
+        if self.operation == "Update" {
+            out.push_str(&format!(" using {}", self.api_version));
+        }
+        out
+    }
+
     fn from_json(value: &Value) -> Option<Entry> {
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
         Some(Entry {
@@ -596,7 +609,7 @@ pub(crate) fn apply(
     let mut list = live.map(entries).unwrap_or_default();
     let mut merged = live.cloned().unwrap_or_else(|| json!({}));
     if let Some(live) = live {
-        let mut conflicts: Vec<(String, &FieldPath)> = Vec::new();
+        let mut conflicts: Vec<(&Entry, &FieldPath)> = Vec::new();
         for entry in &list {
             if entry.same_slot(write.manager, "Apply", write.subresource) {
                 continue;
@@ -606,7 +619,7 @@ pub(crate) fn apply(
             }
             for path in sent.intersection(&entry.fields) {
                 if at(live, path) != at(applied, path) {
-                    conflicts.push((entry.manager.clone(), path));
+                    conflicts.push((entry, path));
                 }
             }
         }
@@ -616,7 +629,7 @@ pub(crate) fn apply(
             }
         }
         if !conflicts.is_empty() && !force {
-            return Err(conflict_error(group, plural, name, &conflicts, &list));
+            return Err(conflict_error(group, plural, name, &conflicts));
         }
     }
     // The fields this manager applied before and no longer sends go, unless another owns them.
@@ -792,49 +805,52 @@ fn render_path(path: &[String]) -> String {
     out
 }
 
-/// kube-apiserver's 409 for an apply that conflicts: `Apply failed with N conflict(s):
-/// conflict with "mgr" using v1: .spec.replicas`, one cause per field.
+/// kube-apiserver's 409 for an apply that conflicts: `Apply failed with 1 conflict: conflict
+/// with "mgr" using apps/v1: .spec.replicas` (an updater is named with the API version it used,
+/// an applier alone), one cause per field; several conflicts are listed by manager.
 fn conflict_error(
     group: &str,
     plural: &str,
     name: &str,
-    conflicts: &[(String, &FieldPath)],
-    list: &[Entry],
+    conflicts: &[(&Entry, &FieldPath)],
 ) -> Error {
-    let using = |manager: &str| {
-        list.iter()
-            .find(|e| e.manager == manager)
-            .map(|e| e.api_version.rsplit('/').next().unwrap_or("").to_string())
-            .unwrap_or_default()
-    };
     let causes: Vec<StatusCause> = conflicts
         .iter()
-        .map(|(manager, path)| {
+        .map(|(entry, path)| {
             StatusCause::new(
                 "FieldManagerConflict",
                 &render_path(path),
-                format!("conflict with \"{manager}\" using {}", using(manager)),
+                format!("conflict with {}", entry.described()),
             )
         })
         .collect();
-    let lines: Vec<String> = causes
-        .iter()
-        .map(|c| {
+    let message = match conflicts {
+        [(entry, path)] => format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            entry.described(),
+            render_path(path)
+        ),
+        _ => {
+            let mut by_manager: std::collections::BTreeMap<_, Vec<String>> = Default::default();
+            for (entry, path) in conflicts {
+                let id = (
+                    entry.manager.as_str(),
+                    entry.operation.as_str(),
+                    entry.api_version.as_str(),
+                    entry.subresource.as_deref(),
+                );
+                by_manager
+                    .entry(id)
+                    .or_insert_with(|| vec![format!("conflicts with {}:", entry.described())])
+                    .push(format!("- {}", render_path(path)));
+            }
+            let lines: Vec<String> = by_manager.into_values().flatten().collect();
             format!(
-                "{}: {}",
-                c.message.clone().unwrap_or_default(),
-                c.field.clone().unwrap_or_default()
+                "Apply failed with {} conflicts: {}",
+                conflicts.len(),
+                lines.join("\n")
             )
-        })
-        .collect();
-    let message = if lines.len() == 1 {
-        format!("Apply failed with 1 conflict: {}", lines[0])
-    } else {
-        format!(
-            "Apply failed with {} conflicts: {}",
-            lines.len(),
-            lines.join("\n")
-        )
+        }
     };
     Error::apply_conflict(group, plural, name, message, causes)
 }

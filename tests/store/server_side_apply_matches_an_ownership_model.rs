@@ -75,7 +75,7 @@ fn an_apply_creates_owns_what_it_sends_and_conflicts_with_other_owners() {
     assert_eq!(conflict.status().code, Some(409));
     assert_eq!(
         conflict.status().message.as_deref(),
-        Some("Apply failed with 1 conflict: conflict with \"alice\" using v1: .data.a")
+        Some("Apply failed with 1 conflict: conflict with \"alice\": .data.a")
     );
     // The same value is shared, not a conflict.
     let shared = api
@@ -528,7 +528,7 @@ fn keyed_lists_and_sets_are_merged_and_owned_item_by_item() {
         .expect_err("alice's port");
     assert_eq!(
         conflict.status().message.as_deref(),
-        Some("Apply failed with 1 conflict: conflict with \"alice\" using v1: .spec.ports[name=\"http\"].port")
+        Some("Apply failed with 1 conflict: conflict with \"alice\": .spec.ports[name=\"http\"].port")
     );
     // Alice stops sending her item and tag: they go; bob's stay.
     let left = api
@@ -715,5 +715,48 @@ fn a_create_does_not_add_the_structs_its_kinds_zero_object_has() {
     assert_eq!(
         entry["fieldsV1"],
         json!({"f:spec": {"f:lookupPolicy": {"f:local": {}}}})
+    );
+}
+
+#[test]
+fn conflicts_name_an_updater_with_its_api_version_and_group_several_by_manager() {
+    let store = Store::memory();
+    let ar = ApiResource::namespaced("example.com", "v1", "Widget", "widgets");
+    let api = store.namespaced_with("ns", &ar);
+    let widget = DynamicObject::new("w", &ar)
+        .within("ns")
+        .data(json!({"spec": {"a": 1, "b": 2, "c": 3}}));
+    let pp = PostParams {
+        field_manager: Some("creator".into()),
+        ..PostParams::default()
+    };
+    api.create(&pp, &widget).expect("create");
+    let apply = |manager: &str, spec: Value| {
+        api.patch(
+            "w",
+            &PatchParams::apply(manager),
+            &Patch::Apply(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+                "metadata": {"name": "w"}, "spec": spec})),
+        )
+    };
+    let one = apply("applier", json!({"a": 9})).expect_err("creator's a");
+    assert_eq!(
+        one.status().message.as_deref(),
+        Some(
+            "Apply failed with 1 conflict: conflict with \"creator\" using example.com/v1: .spec.a"
+        )
+    );
+    apply("applier", json!({"c": 3})).expect("the same value is shared");
+    let several = apply("other", json!({"a": 8, "b": 8, "c": 8})).expect_err("three fields");
+    assert_eq!(
+        several.status().message.as_deref(),
+        Some(
+            "Apply failed with 4 conflicts: conflicts with \"applier\":\n- .spec.c\nconflicts with \"creator\" using example.com/v1:\n- .spec.a\n- .spec.b\n- .spec.c"
+        )
+    );
+    let causes = several.status().details.unwrap().causes.unwrap();
+    assert_eq!(
+        causes[0].message.as_deref(),
+        Some("conflict with \"creator\" using example.com/v1")
     );
 }

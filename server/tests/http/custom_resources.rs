@@ -1338,3 +1338,55 @@ fn openapi_v2_describes_every_kind_as_json_and_as_the_protobuf_kubectl_asks_for(
         assert_eq!(refused.code, StatusCode::NOT_ACCEPTABLE);
     });
 }
+
+#[test]
+fn a_creator_owns_the_defaults_its_write_got_and_non_nullable_nulls_are_dropped() {
+    run(async {
+        let s = server();
+        let defined = send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        assert_eq!(defined.code, StatusCode::CREATED);
+        // `replicas: null` is neither nullable nor kept: it is dropped, then defaulted.
+        let created = send(
+            &s,
+            Method::POST,
+            &format!("{WIDGETS}?fieldManager=creator"),
+            JSON,
+            &widget("w1", json!({"color": "red", "replicas": null})),
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["spec"], json!({"color": "red", "replicas": 1}));
+        // As kube-apiserver's decoder defaults before its field manager records the create.
+        assert_eq!(
+            created.body["metadata"]["managedFields"][0]["fieldsV1"],
+            json!({"f:spec": {".": {}, "f:color": {}, "f:replicas": {}}})
+        );
+        let applied = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/w1?fieldManager=applier"),
+            "application/apply-patch+yaml",
+            &widget("w1", json!({"color": "red", "replicas": 3})),
+        )
+        .await;
+        assert_eq!(applied.code, StatusCode::CONFLICT);
+        assert_eq!(
+            applied.body["message"],
+            "Apply failed with 1 conflict: conflict with \"creator\" using example.com/v1: .spec.replicas"
+        );
+        let without_default = send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("w2", json!({"color": null})),
+        )
+        .await;
+        assert_eq!(without_default.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            without_default.body["details"]["causes"][0]["field"], "spec.color",
+            "a dropped null is a missing field: {}",
+            without_default.body
+        );
+    });
+}

@@ -1181,9 +1181,8 @@ fn kubectl_server_side_apply_owns_fields_and_reports_conflicts_as_against_kube_a
         &other,
     ]);
     assert!(
-        conflict.contains(
-            r#"error: Apply failed with 1 conflict: conflict with "kubectl" using v1: .data.a"#
-        ),
+        conflict
+            .contains(r#"error: Apply failed with 1 conflict: conflict with "kubectl": .data.a"#),
         "{conflict}"
     );
     assert_eq!(
