@@ -502,11 +502,25 @@ pub(crate) fn set_entries(object: &mut Value, entries: &[Entry]) {
     let Some(Value::Object(meta)) = object.get_mut("metadata") else {
         return;
     };
-    let kept: Vec<Value> = entries
-        .iter()
-        .filter(|e| !e.fields.is_empty())
-        .map(Entry::to_json)
-        .collect();
+    let mut kept: Vec<&Entry> = entries.iter().filter(|e| !e.fields.is_empty()).collect();
+    // In kube-apiserver's order: appliers before updaters, then by time (to the second),
+    // manager, API version and subresource.
+    let order = |e: &Entry| {
+        let seconds = e
+            .time
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or(0, |t| t.timestamp());
+        (
+            e.operation.clone(),
+            seconds,
+            e.manager.clone(),
+            e.api_version.clone(),
+            e.subresource.clone().unwrap_or_default(),
+        )
+    };
+    kept.sort_by_cached_key(|e| order(e));
+    let kept: Vec<Value> = kept.into_iter().map(Entry::to_json).collect();
     if kept.is_empty() {
         meta.remove("managedFields");
     } else {

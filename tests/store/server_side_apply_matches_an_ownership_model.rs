@@ -755,8 +755,59 @@ fn conflicts_name_an_updater_with_its_api_version_and_group_several_by_manager()
         )
     );
     let causes = several.status().details.unwrap().causes.unwrap();
+    let on_a: Vec<_> = causes
+        .iter()
+        .filter(|c| c.field.as_deref() == Some(".spec.a"))
+        .map(|c| c.message.as_deref())
+        .collect();
     assert_eq!(
-        causes[0].message.as_deref(),
-        Some("conflict with \"creator\" using example.com/v1")
+        on_a,
+        [Some("conflict with \"creator\" using example.com/v1")]
+    );
+}
+
+#[test]
+fn managed_fields_list_appliers_first_then_by_time_and_manager() {
+    let store = Store::memory();
+    let api = config_maps(&store);
+    let ar = ApiResource::namespaced("", "v1", "ConfigMap", "configmaps");
+    let mut cm = DynamicObject::new("cm", &ar).data(json!({"data": {"a": "1"}}));
+    cm.metadata.namespace = Some("ns".into());
+    let pp = PostParams {
+        field_manager: Some("zed-creator".into()),
+        ..PostParams::default()
+    };
+    api.create(&pp, &cm).expect("create");
+    api.patch(
+        "cm",
+        &PatchParams::apply("bob"),
+        &applied(json!({"b": "2"})),
+    )
+    .expect("bob");
+    let out = api
+        .patch(
+            "cm",
+            &PatchParams::apply("alice"),
+            &applied(json!({"c": "3"})),
+        )
+        .expect("alice");
+    let order: Vec<(String, String)> = out
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|e| {
+            let e = serde_json::to_value(e).unwrap();
+            (
+                e["operation"].as_str().unwrap().to_string(),
+                e["manager"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // The updater came first and is listed last.
+    assert_eq!(order[2], ("Update".to_string(), "zed-creator".to_string()));
+    assert_eq!(
+        (order[0].0.as_str(), order[1].0.as_str()),
+        ("Apply", "Apply")
     );
 }
