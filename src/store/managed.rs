@@ -101,14 +101,62 @@ const SYSTEM_METADATA: [&str; 10] = [
 /// The objects, keyed lists and sets `new` holds where `base` has nothing (not even null):
 /// kube-apiserver's field manager records an update as owning each it adds (written `"."`
 /// beside the fields in it: `f:labels: {".": {}, "f:app": {}}`), and an empty object it adds
-/// as a field of its own. `base` is the object before the
-/// update, or the kind's zero object for a create (whose fields that are structs are there
-/// already, as in a Go object made by `New()`). Objects in metadata count from below
-/// `metadata` (`labels`, `finalizers`); a keyed list's items are marked `"."` always.
+/// as a field of its own. `base` is the object before the update, or the kind's zero object
+/// for a create (whose fields that are structs are there already, as in a Go object made by
+/// `New()`). Objects in metadata count from below `metadata` (`labels`, `finalizers`); a keyed
+/// list's items are marked `"."` always.
 pub(crate) fn added_objects(base: Option<&Value>, new: &Value, lists: &ListTypes) -> FieldSet {
     let mut set = FieldSet::new();
-    let Value::Object(map) = new else {
-        return set;
+    let absent = |path: &FieldPath| base.and_then(|b| at(b, path)).is_none();
+    walk_fields(new, lists, &mut |path, met| match met {
+        Met::Object | Met::KeyedList { .. } | Met::Set(_) if absent(path) => {
+            set.insert(path.clone());
+        }
+        _ => {}
+    });
+    set
+}
+
+/// The leaf fields of `object` a manager sending it would own: scalars and atomic lists, the
+/// elements of sets, and the fields of keyed lists' items (a keyed list with an item lacking
+/// its keys is owned whole). An empty object holds no field anyone owns.
+pub(crate) fn leaves(object: &Value, lists: &ListTypes) -> FieldSet {
+    let mut set = FieldSet::new();
+    walk_fields(object, lists, &mut |path, met| match met {
+        Met::Leaf | Met::KeyedList { unkeyed: true } => {
+            set.insert(path.clone());
+        }
+        Met::Set(elements) => {
+            for element in elements {
+                let mut child = path.clone();
+                child.push(format!("v:{element}"));
+                set.insert(child);
+            }
+        }
+        _ => {}
+    });
+    set
+}
+
+/// What [`walk_fields`] meets at a path.
+enum Met<'v> {
+    /// An object, whose fields are met next.
+    Object,
+    /// An item of a keyed list, whose fields are met next.
+    Item,
+    /// A keyed list, whose items are met next; `unkeyed` when one of them lacks its keys.
+    KeyedList { unkeyed: bool },
+    /// A set, with its elements.
+    Set(&'v [Value]),
+    /// A scalar or an atomic list.
+    Leaf,
+}
+
+/// Walks the fields of `object` a manager may own (all but `apiVersion`, `kind` and the
+/// server's metadata; metadata from below `metadata`), telling `visit` what is at each path.
+fn walk_fields(object: &Value, lists: &ListTypes, visit: &mut dyn FnMut(&FieldPath, Met<'_>)) {
+    let Value::Object(map) = object else {
+        return;
     };
     for (key, value) in map {
         match key.as_str() {
@@ -118,100 +166,61 @@ pub(crate) fn added_objects(base: Option<&Value>, new: &Value, lists: &ListTypes
                     if !SYSTEM_METADATA.contains(&field.as_str()) {
                         let mut fields = vec!["metadata".to_string(), field.clone()];
                         let path = vec![f("metadata"), f(field)];
-                        collect_added(base, inner, path, &mut fields, lists, &mut set);
+                        walk_value(inner, path, &mut fields, lists, visit);
                     }
                 }
             }
-            _ => collect_added(
-                base,
-                value,
-                vec![f(key)],
-                &mut vec![key.clone()],
-                lists,
-                &mut set,
-            ),
+            _ => walk_value(value, vec![f(key)], &mut vec![key.clone()], lists, visit),
         }
     }
-    set
 }
 
-/// [`added_objects`] under `path` (whose field names are `fields`).
-fn collect_added(
-    base: Option<&Value>,
+/// [`walk_fields`] from `value` at `path` (whose field names are `fields`).
+fn walk_value(
     value: &Value,
     path: FieldPath,
     fields: &mut Vec<String>,
     lists: &ListTypes,
-    set: &mut FieldSet,
+    visit: &mut dyn FnMut(&FieldPath, Met<'_>),
 ) {
     match value {
         Value::Object(map) => {
-            if base.and_then(|b| at(b, &path)).is_none() {
-                set.insert(path.clone());
-            }
+            let in_keyed_list = path.last().is_some_and(|e| e.starts_with("k:"));
+            visit(
+                &path,
+                if in_keyed_list {
+                    Met::Item
+                } else {
+                    Met::Object
+                },
+            );
             for (key, inner) in map {
                 let mut child = path.clone();
                 child.push(f(key));
                 fields.push(key.clone());
-                collect_added(base, inner, child, fields, lists, set);
+                walk_value(inner, child, fields, lists, visit);
                 fields.pop();
             }
         }
-        Value::Array(items) => {
-            // A keyed list or set added is owned as an object is; an atomic list is a leaf.
-            if lists.of(fields).is_some() && base.and_then(|b| at(b, &path)).is_none() {
-                set.insert(path.clone());
-            }
-            if let Some(ListType::Map(keys)) = lists.of(fields) {
-                for item in items {
-                    let (Some(key), Value::Object(item_fields)) = (item_key(item, keys), item)
-                    else {
-                        continue;
-                    };
-                    for (name, inner) in item_fields {
-                        let mut child = path.clone();
-                        child.push(key.clone());
-                        child.push(f(name));
-                        fields.push(name.clone());
-                        collect_added(base, inner, child, fields, lists, set);
-                        fields.pop();
-                    }
+        Value::Array(items) => match lists.of(fields) {
+            Some(ListType::Map(keys)) => {
+                let keyed: Vec<(String, &Value)> = items
+                    .iter()
+                    .filter_map(|item| Some((item_key(item, keys)?, item)))
+                    .collect();
+                let unkeyed = keyed.len() != items.len();
+                visit(&path, Met::KeyedList { unkeyed });
+                for (key, item) in keyed {
+                    let mut child = path.clone();
+                    child.push(key);
+                    walk_value(item, child, fields, lists, visit);
                 }
             }
-        }
-        _ => {}
+            Some(ListType::Set) => visit(&path, Met::Set(items)),
+            None => visit(&path, Met::Leaf),
+        },
+        _ => visit(&path, Met::Leaf),
     }
-}
-
-/// The leaf fields of `object` a manager sending it would own.
-pub(crate) fn leaves(object: &Value, lists: &ListTypes) -> FieldSet {
-    let mut set = FieldSet::new();
-    if let Value::Object(map) = object {
-        for (key, value) in map {
-            if key == "apiVersion" || key == "kind" {
-                continue;
-            }
-            if key == "metadata" {
-                if let Value::Object(meta) = value {
-                    for (field, inner) in meta {
-                        if SYSTEM_METADATA.contains(&field.as_str()) {
-                            continue;
-                        }
-                        collect(
-                            inner,
-                            vec![f("metadata"), f(field)],
-                            &mut vec!["metadata".into(), field.clone()],
-                            lists,
-                            &mut set,
-                        );
-                    }
-                }
-                continue;
-            }
-            collect(value, vec![f(key)], &mut vec![key.clone()], lists, &mut set);
-        }
-    }
-    set
 }
 
 fn f(name: &str) -> String {
@@ -225,57 +234,6 @@ fn item_key(item: &Value, keys: &[String]) -> Option<String> {
         out.insert(key.clone(), item.get(key)?.clone());
     }
     Some(format!("k:{}", Value::Object(out)))
-}
-
-/// Leaves under `path` (whose field names are `fields`): scalars and atomic lists, the items of
-/// sets, and the fields of keyed lists' items. An empty object holds no field anyone owns.
-fn collect(
-    value: &Value,
-    path: FieldPath,
-    fields: &mut Vec<String>,
-    lists: &ListTypes,
-    set: &mut FieldSet,
-) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                let mut child = path.clone();
-                child.push(f(key));
-                fields.push(key.clone());
-                collect(inner, child, fields, lists, set);
-                fields.pop();
-            }
-        }
-        Value::Array(items) => match lists.of(fields) {
-            Some(ListType::Map(keys)) => {
-                for item in items {
-                    match item_key(item, keys) {
-                        Some(key) => {
-                            let mut child = path.clone();
-                            child.push(key);
-                            collect(item, child, fields, lists, set);
-                        }
-                        None => {
-                            set.insert(path.clone());
-                        }
-                    }
-                }
-            }
-            Some(ListType::Set) => {
-                for item in items {
-                    let mut child = path.clone();
-                    child.push(format!("v:{item}"));
-                    set.insert(child);
-                }
-            }
-            None => {
-                set.insert(path);
-            }
-        },
-        _ => {
-            set.insert(path);
-        }
-    }
 }
 
 /// The item of `list` a `k:` or `v:` element names, by index.
