@@ -382,6 +382,16 @@ impl SecretStrategy {
 }
 
 impl DynamicStrategy for SecretStrategy {
+    /// The type's default and `stringData` folded into `data` are kube-apiserver's decoder's
+    /// work, done before its field manager records the write: they are the writer's. A body
+    /// the typed check refuses is left as it is, for the prepare hook to refuse.
+    fn decode_defaults(&self, obj: &mut DynamicObject) {
+        let mut decoded = obj.clone();
+        if SecretStrategy::default_type(&mut decoded).is_ok() {
+            *obj = decoded;
+        }
+    }
+
     fn prepare_for_create(
         &self,
         obj: &mut DynamicObject,

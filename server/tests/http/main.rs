@@ -725,6 +725,20 @@ fn secrets_default_their_type_and_fold_string_data_into_data() {
         assert_eq!(created.body["type"], "Opaque");
         assert_eq!(created.body["data"]["p"], "aHVudGVyMg==");
         assert!(created.body.get("stringData").is_none());
+        // Both are the decoder's work in kube-apiserver, done before its field manager
+        // records the create: the writer owns the type and the key it sent as a string.
+        let owned = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces/default/secrets?fieldManager=creator",
+            JSON,
+            br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"t"},"stringData":{"p":"x"}}"#,
+        )
+        .await;
+        assert_eq!(
+            owned.body["metadata"]["managedFields"][0]["fieldsV1"],
+            json!({"f:data": {".": {}, "f:p": {}}, "f:type": {}})
+        );
     });
 }
 
