@@ -103,16 +103,28 @@ const SYSTEM_METADATA: [&str; 10] = [
 /// beside the fields in it: `f:labels: {".": {}, "f:app": {}}`), and an empty object it adds
 /// as a field of its own. `base` is the object before the update, or the kind's zero object
 /// for a create (whose fields that are structs are there already, as in a Go object made by
-/// `New()`). Objects in metadata count from below `metadata` (`labels`, `finalizers`); a keyed
-/// list's items are marked `"."` always.
+/// `New()`). Objects in metadata count from below `metadata` (`labels`, `finalizers`); so do
+/// the items of keyed lists.
 pub(crate) fn added_objects(base: Option<&Value>, new: &Value, lists: &ListTypes) -> FieldSet {
     let mut set = FieldSet::new();
     let absent = |path: &FieldPath| base.and_then(|b| at(b, path)).is_none();
     walk_fields(new, lists, &mut |path, met| match met {
-        Met::Object | Met::KeyedList { .. } | Met::Set(_) if absent(path) => {
+        Met::Object | Met::Item | Met::KeyedList { .. } | Met::Set(_) if absent(path) => {
             set.insert(path.clone());
         }
         _ => {}
+    });
+    set
+}
+
+/// The keyed-list items of `object`: an applier owns each item it sends as well as its fields
+/// (kube's structured-merge-diff makes every item of an applied object a member of its set).
+pub(crate) fn items(object: &Value, lists: &ListTypes) -> FieldSet {
+    let mut set = FieldSet::new();
+    walk_fields(object, lists, &mut |path, met| {
+        if let Met::Item = met {
+            set.insert(path.clone());
+        }
     });
     set
 }
@@ -340,13 +352,10 @@ pub(crate) fn fields_v1(set: &FieldSet) -> Value {
             let Value::Object(next) = entry else {
                 break;
             };
-            if element.starts_with("k:") {
-                next.entry(".").or_insert_with(|| Value::Object(Map::new()));
-            }
             node = next;
         }
     }
-    // An owned object that also holds owned fields is marked `"."`, as a keyed item is.
+    // An owned object or item that also holds owned fields is marked `"."`.
     for path in set {
         let node = path.iter().try_fold(&mut root, |node, element| {
             node.get_mut(element).and_then(Value::as_object_mut)
@@ -365,10 +374,8 @@ pub(crate) fn from_fields_v1(fields: &Value) -> FieldSet {
             return;
         };
         let children: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| *k != ".").collect();
-        // A keyed item's `"."` is written for every item; an object's says it is owned.
-        let owned_object =
-            map.contains_key(".") && path.last().is_some_and(|element| element.starts_with("f:"));
-        if (children.is_empty() || owned_object) && !path.is_empty() {
+        // `"."` beside fields says the object or item holding them is owned too.
+        if (children.is_empty() || map.contains_key(".")) && !path.is_empty() {
             set.insert(path.clone());
         }
         for (element, child) in children {
@@ -618,9 +625,16 @@ pub(crate) fn apply(
         }
     }
     merge(&mut merged, applied, &mut Vec::new(), lists);
+    let mut sent = sent;
+    sent.extend(items(applied, lists));
     for path in before.difference(&sent) {
+        // An item another manager owns a field of stays, with that field.
         let owned_elsewhere = list.iter().any(|e| {
-            !e.same_slot(write.manager, "Apply", write.subresource) && e.fields.contains(path)
+            !e.same_slot(write.manager, "Apply", write.subresource)
+                && e.fields
+                    .range::<FieldPath, _>(path..)
+                    .next()
+                    .is_some_and(|f| f.starts_with(path))
         });
         if !owned_elsewhere {
             remove(&mut merged, path);

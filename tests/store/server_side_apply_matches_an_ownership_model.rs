@@ -693,6 +693,103 @@ fn an_update_owns_the_maps_and_keyed_lists_it_adds_as_kube_apiserver_records_the
 }
 
 #[test]
+fn an_update_owns_the_items_it_adds_but_only_the_fields_it_changes_of_others() {
+    let store = Store::memory();
+    let ar = ApiResource::namespaced("example.com", "v1", "Service", "services")
+        .with_list_map("/spec/ports", &["name"]);
+    let api = store.namespaced_with("ns", &ar);
+    let pp = |manager: &str| PostParams {
+        field_manager: Some(manager.into()),
+        ..PostParams::default()
+    };
+    let service = DynamicObject::new("s", &ar)
+        .within("ns")
+        .data(json!({"spec": {"ports": [{"name": "http", "port": 80}]}}));
+    let created = api.create(&pp("creator"), &service).expect("create");
+    let http = "k:{\"name\":\"http\"}";
+    let grpc = "k:{\"name\":\"grpc\"}";
+    assert_eq!(
+        fields_of(&created, "creator"),
+        json!({"f:spec": {".": {}, "f:ports": {".": {}, http: {".": {}, "f:name": {}, "f:port": {}}}}})
+    );
+    // The editor changes the existing item's port and adds an item: as kube-apiserver records
+    // it, the added item is the editor's (`"."`), the existing one stays the creator's.
+    let mut edited = created.clone();
+    edited.data["spec"]["ports"] =
+        json!([{"name": "http", "port": 8080}, {"name": "grpc", "port": 9000}]);
+    let replaced = api.replace("s", &pp("editor"), &edited).expect("replace");
+    assert_eq!(
+        fields_of(&replaced, "editor"),
+        json!({"f:spec": {"f:ports": {
+            grpc: {".": {}, "f:name": {}, "f:port": {}},
+            http: {"f:port": {}}
+        }}})
+    );
+    assert_eq!(
+        fields_of(&replaced, "creator"),
+        json!({"f:spec": {".": {}, "f:ports": {".": {}, http: {".": {}, "f:name": {}}}}})
+    );
+    // Read back from what was stored, the records are the same; an item removed leaves them.
+    assert_eq!(
+        fields_of(&api.get("s").expect("get"), "editor"),
+        fields_of(&replaced, "editor")
+    );
+    let mut shrunk = replaced.clone();
+    shrunk.data["spec"]["ports"] = json!([{"name": "http", "port": 8080}]);
+    let shrunk = api.replace("s", &pp("other"), &shrunk).expect("replace");
+    assert_eq!(
+        fields_of(&shrunk, "editor"),
+        json!({"f:spec": {"f:ports": {http: {"f:port": {}}}}})
+    );
+}
+
+#[test]
+fn an_item_an_applier_stops_sending_stays_while_another_manager_owns_a_field_of_it() {
+    let store = Store::memory();
+    let ar = ApiResource::namespaced("example.com", "v1", "Service", "services")
+        .with_list_map("/spec/ports", &["name"]);
+    let api = store.namespaced_with("ns", &ar);
+    let apply = |ports: Value| {
+        Patch::Apply(json!({"apiVersion": "example.com/v1", "kind": "Service",
+            "metadata": {"name": "s"}, "spec": {"ports": ports}}))
+    };
+    let applied = api
+        .patch(
+            "s",
+            &PatchParams::apply("alice"),
+            &apply(json!([{"name": "http", "port": 80}, {"name": "dns", "port": 53}])),
+        )
+        .expect("alice");
+    let http = "k:{\"name\":\"http\"}";
+    let dns = "k:{\"name\":\"dns\"}";
+    assert_eq!(
+        fields_of(&applied, "alice")["f:spec"]["f:ports"][http],
+        json!({".": {}, "f:name": {}, "f:port": {}})
+    );
+    let mut edited = applied.clone();
+    edited.data["spec"]["ports"][0]["port"] = json!(8080);
+    let pp = PostParams {
+        field_manager: Some("editor".into()),
+        ..PostParams::default()
+    };
+    api.replace("s", &pp, &edited).expect("editor");
+    let left = api
+        .patch("s", &PatchParams::apply("alice"), &apply(json!([])))
+        .expect("alice again");
+    // The dns item was alice's alone and goes; http keeps the editor's port and its key.
+    assert_eq!(
+        left.data["spec"]["ports"],
+        json!([{"name": "http", "port": 8080}])
+    );
+    assert_eq!(
+        fields_of(&left, "editor"),
+        json!({"f:spec": {"f:ports": {http: {"f:port": {}}}}})
+    );
+    assert!(fields_of(&left, "alice").get("f:spec").is_none());
+    assert!(fields_of(&left, "alice").to_string().find(dns).is_none());
+}
+
+#[test]
 fn a_create_does_not_add_the_structs_its_kinds_zero_object_has() {
     let store = Store::memory();
     let streams = apistore::image::ImageApi::new(&store).streams("ns");
