@@ -552,14 +552,14 @@ pub(crate) fn record_update(
             .fields
             .retain(|f| !changed.contains(f) && !removed.contains(f));
     }
-    match list
-        .iter_mut()
-        .find(|e| e.same_slot(write.manager, "Update", write.subresource))
-    {
+    // An updater has an entry per API version it writes through (an applier has one).
+    match list.iter_mut().find(|e| {
+        e.same_slot(write.manager, "Update", write.subresource)
+            && e.api_version == write.api_version
+    }) {
         Some(entry) => {
             entry.fields.extend(changed);
             entry.time = Some(write.time.clone());
-            entry.api_version = write.api_version.to_string();
         }
         None => list.push(Entry {
             manager: write.manager.to_string(),

@@ -790,6 +790,58 @@ fn an_item_an_applier_stops_sending_stays_while_another_manager_owns_a_field_of_
 }
 
 #[test]
+fn an_updater_writing_through_two_versions_has_an_entry_for_each() {
+    let store = Store::memory();
+    let v1 = ApiResource::namespaced("example.com", "v1", "Widget", "widgets");
+    let beta = ApiResource::namespaced("example.com", "v1beta1", "Widget", "widgets");
+    let pp = PostParams {
+        field_manager: Some("ctl".into()),
+        ..PostParams::default()
+    };
+    let created = store
+        .namespaced_with("ns", &v1)
+        .create(
+            &pp,
+            &DynamicObject::new("w", &v1).data(json!({"spec": {"a": 1}})),
+        )
+        .expect("create through v1");
+    let mut edited = store.namespaced_with("ns", &beta).get("w").expect("get");
+    edited.data["spec"]["b"] = json!(2);
+    edited.metadata.resource_version = created.metadata.resource_version.clone();
+    let replaced = store
+        .namespaced_with("ns", &beta)
+        .replace("w", &pp, &edited)
+        .expect("replace through v1beta1");
+    let entries: Vec<(String, Value)> = replaced
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .map(|e| {
+            (
+                e["apiVersion"].as_str().unwrap().to_string(),
+                e["fieldsV1"].clone(),
+            )
+        })
+        .collect();
+    // As kube-apiserver keys an updater: by manager, operation, API version and subresource.
+    assert_eq!(
+        entries,
+        vec![
+            (
+                "example.com/v1".to_string(),
+                json!({"f:spec": {".": {}, "f:a": {}}})
+            ),
+            (
+                "example.com/v1beta1".to_string(),
+                json!({"f:spec": {"f:b": {}}})
+            ),
+        ]
+    );
+}
+
+#[test]
 fn a_create_does_not_add_the_structs_its_kinds_zero_object_has() {
     let store = Store::memory();
     let streams = apistore::image::ImageApi::new(&store).streams("ns");
