@@ -178,6 +178,12 @@ impl ResourceTable {
             }],
             columns: vec![Column::text("Status", "/status/phase"), Column::age()],
             known_fields: Some(&NAMESPACE_FIELDS),
+            // kube-apiserver's namespace storage has no collection delete: a namespace goes
+            // one at a time, through its finalizer.
+            verbs: VERBS
+                .into_iter()
+                .filter(|verb| *verb != "deletecollection")
+                .collect(),
             merge_keys: Some(metadata_keys.clone()),
             ..ServedResource::stored(
                 store,

@@ -434,6 +434,15 @@ fn refused_requests_answer_kube_apiservers_status_and_write_nothing() {
                 403,
                 "Forbidden",
             ),
+            // Namespaces have no collection delete (it would take `default` and all in it).
+            (
+                Method::DELETE,
+                "/api/v1/namespaces",
+                "",
+                Vec::new(),
+                405,
+                "MethodNotAllowed",
+            ),
             (
                 Method::POST,
                 "/api/v1/namespaces/default/configmaps?dryRun=Some",
