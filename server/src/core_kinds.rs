@@ -39,10 +39,18 @@ const IMMUTABLE: &str = "field is immutable when `immutable` is set";
 
 /// kube-apiserver's namespace strategy: names are RFC 1123 labels; a new namespace is
 /// `Active` and carries the `kubernetes` finalizer in `spec.finalizers`, which an update of the
-/// namespace cannot change (kube-apiserver changes it only through `namespaces/{name}/finalize`,
-/// which its namespace controller calls; here a deleted namespace goes at once, and the
-/// finalizer waits for no one).
+/// namespace cannot change (it changes only through `namespaces/{name}/finalize`, which the
+/// server's namespace lifecycle calls once the namespace is empty). While `spec.finalizers`
+/// has any, a deleted namespace stays, `Terminating`.
 pub struct NamespaceStrategy;
+
+/// Whether a namespace's own finalizers (`spec.finalizers`) still hold it.
+fn held_by_spec_finalizers(obj: &DynamicObject) -> bool {
+    obj.data
+        .pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
+}
 
 /// The fields of a namespace's body with a type kube-apiserver's decoder checks.
 #[derive(Deserialize)]
@@ -106,6 +114,21 @@ impl DynamicStrategy for NamespaceStrategy {
     fn canonicalize(&self, obj: &mut DynamicObject) {
         label_with_name(obj);
     }
+
+    fn held_on_delete(&self, obj: &DynamicObject) -> bool {
+        held_by_spec_finalizers(obj)
+    }
+
+    fn prepare_for_delete(&self, obj: &mut DynamicObject) {
+        if let Value::Object(map) = &mut obj.data {
+            let status = map.entry("status").or_insert_with(|| json!({}));
+            if let Value::Object(status) = status {
+                status.insert("phase".into(), json!("Terminating"));
+            } else {
+                *status = json!({"phase": "Terminating"});
+            }
+        }
+    }
 }
 
 /// The label kube-apiserver gives every namespace: its own name, set after a generated name
@@ -147,6 +170,10 @@ impl DynamicStrategy for NamespaceFinalizeStrategy {
 
     fn canonicalize(&self, obj: &mut DynamicObject) {
         label_with_name(obj);
+    }
+
+    fn held_on_delete(&self, obj: &DynamicObject) -> bool {
+        held_by_spec_finalizers(obj)
     }
 
     fn validate_update(&self, obj: &DynamicObject, _old: &DynamicObject) -> Vec<StatusCause> {

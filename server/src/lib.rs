@@ -24,6 +24,7 @@ mod image_group;
 mod known_fields;
 mod media;
 mod metrics;
+mod namespace_lifecycle;
 mod openapi;
 mod openapi_v2;
 mod proto;
@@ -124,6 +125,7 @@ async fn serve_with(
     let graceful = GracefulShutdown::new();
     let definitions = tokio::spawn(server.clone().follow_definitions());
     let expiry = tokio::spawn(server.clone().follow_event_ttl());
+    let namespaces = tokio::spawn(server.clone().follow_namespace_deletions());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -162,6 +164,7 @@ async fn serve_with(
     }
     definitions.abort();
     expiry.abort();
+    namespaces.abort();
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     server

@@ -138,7 +138,7 @@ impl Server {
     }
 
     /// The table served now.
-    fn table(&self) -> Arc<ResourceTable> {
+    pub(crate) fn table(&self) -> Arc<ResourceTable> {
         Arc::clone(&self.tables.current.read().0)
     }
 
@@ -299,12 +299,12 @@ impl Server {
         &self.store
     }
 
-    fn namespaces(&self) -> &ServedResource {
+    pub(crate) fn namespaces(&self) -> &ServedResource {
         &self.namespaces
     }
 
     /// The namespaces, for the server's own lifecycle work on them.
-    fn namespace_api(&self) -> Api<DynamicObject> {
+    pub(crate) fn namespace_api(&self) -> Api<DynamicObject> {
         self.store.all_with(&self.namespaces().ar)
     }
 
@@ -576,6 +576,8 @@ impl Server {
         let verb = verb_of(&request, &target);
         let labels = MetricLabels::of(&request, &target);
         let writes = request.method != Method::GET;
+        let changes_existing =
+            matches!(request.method, Method::PUT | Method::PATCH | Method::DELETE);
         let mut response = match self.serve(&target, request).await {
             Ok(response) => response,
             Err(e) => errors::error(&e),
@@ -586,6 +588,23 @@ impl Server {
         if definitions && writes && response.status().is_success() {
             if let Err(e) = self.reload_custom_resources().await {
                 response = errors::error(&e);
+            }
+        }
+        // A write in a namespace being deleted may have let go of the last object it waited
+        // for (a finalizer removed): the namespace controller's work goes on at once.
+        if let (true, true, Some(namespace)) = (
+            changes_existing,
+            response.status().is_success(),
+            target.namespace.as_deref(),
+        ) {
+            let terminating = self
+                .namespace_api()
+                .read(namespace, |ns| ns.metadata.deletion_timestamp.is_some())
+                .unwrap_or(false);
+            if terminating {
+                if let Err(e) = self.settle_namespace(namespace).await {
+                    eprintln!("apistore-server: settling namespace {namespace:?}: {e}");
+                }
             }
         }
         self.metrics.record(
@@ -1140,7 +1159,8 @@ impl Server {
         }
     }
 
-    /// Deletes a namespace and everything in it (the namespace controller's work, done at once).
+    /// Deletes a namespace: its `kubernetes` finalizer holds it, `Terminating`, while what is
+    /// in it is deleted; it goes once nothing is left (see `namespace_lifecycle`).
     async fn delete_namespace(
         &self,
         name: &str,
@@ -1155,29 +1175,10 @@ impl Server {
                 details: Box::default(),
             });
         }
-        let namespaces = self.namespace_api().into_async();
-        // Read first: a missing namespace is NotFound before anything is touched.
-        namespaces.get(name).await?;
+        // kube-apiserver answers with the namespace as marked; its controller empties it after.
+        let out = self.namespace_api().into_async().delete(name, dp).await?;
         if !dp.dry_run {
-            for resource in self.table().namespaced() {
-                if resource.serves("deletecollection", None) {
-                    resource
-                        .backend
-                        .delete_collection(
-                            Some(name),
-                            &DeleteParams::default(),
-                            &ListParams::default(),
-                        )
-                        .await?;
-                }
-            }
-        }
-        let mut out = namespaces.delete(name, dp).await?;
-        // kube-apiserver answers with the namespace marked Terminating, which its namespace
-        // controller then empties and removes; here that work is already done.
-        crate::backend::mark_deleting(&mut out);
-        if let Value::Object(map) = &mut out.data {
-            map.insert("status".into(), json!({"phase": "Terminating"}));
+            self.settle_namespace(name).await?;
         }
         Ok(self.object_response(self.namespaces(), StatusCode::OK, &out, request))
     }

@@ -1363,7 +1363,8 @@ impl<K: Resource> Api<K> {
         let meta = next.meta();
         let finishes_delete = meta.is_deleting()
             && !meta.has_finalizers()
-            && meta.deletion_grace_period_seconds.unwrap_or(0) == 0;
+            && meta.deletion_grace_period_seconds.unwrap_or(0) == 0
+            && !self.kind.hooks.held_on_delete(&next);
         next.meta_mut().resource_version = Some(current.mod_revision.to_string());
         if dry_run {
             return Ok(Attempt::Done(Arc::new(next)));
@@ -1456,24 +1457,25 @@ impl<K: Resource> Api<K> {
             .default_grace_period_seconds
             .map(|default| dp.grace_period_seconds.map_or(default, i64::from).max(0));
         let graceful = grace.is_some_and(|g| g > 0);
+        let held = meta.has_finalizers() || self.kind.hooks.held_on_delete(&current.obj);
         let now = meta_now();
         if meta.is_deleting() {
             // Already pending: only a shorter grace period (or an immediate delete of an
             // object without finalizers) changes anything.
-            let immediate = grace == Some(0) && !meta.has_finalizers();
+            let immediate = grace == Some(0) && !held;
             if !immediate {
                 let shorter = match (grace, &meta.deletion_timestamp) {
                     (Some(g), Some(deadline)) if g > 0 => meta_plus_seconds(&now, g) < *deadline,
                     _ => false,
                 };
-                if !shorter || meta.has_finalizers() {
+                if !shorter || held {
                     return Ok(Attempt::Done(K::clone(&current.obj)));
                 }
                 return self
                     .mark_deleting(mode, current, grace.unwrap_or(0), dp.dry_run)
                     .await;
             }
-        } else if meta.has_finalizers() || graceful {
+        } else if held || graceful {
             return self
                 .mark_deleting(mode, current, grace.unwrap_or(0), dp.dry_run)
                 .await;
@@ -1512,6 +1514,7 @@ impl<K: Resource> Api<K> {
                 }
             }
         }
+        self.kind.hooks.prepare_for_delete(&mut next);
         let bytes = self.kind.encode(&mut next, Some(current.bytes.len()))?;
         if dry_run {
             return Ok(Attempt::Done(next));

@@ -92,6 +92,15 @@ pub trait DynamicStrategy: Send + Sync + 'static {
     /// creates and replaces that name a field manager; the prepare hooks should do it too
     /// (they see every write).
     fn decode_defaults(&self, _obj: &mut DynamicObject) {}
+    /// True when finalizers of the kind's own, outside `metadata.finalizers` (a namespace's
+    /// `spec.finalizers`), hold `obj`: a delete then marks it, as `metadata.finalizers` do,
+    /// and it goes with the update that leaves it held by neither.
+    fn held_on_delete(&self, _obj: &DynamicObject) -> bool {
+        false
+    }
+    /// Changes to an object a delete marks rather than removes (held by finalizers or a grace
+    /// period): a namespace's phase becomes `Terminating`.
+    fn prepare_for_delete(&self, _obj: &mut DynamicObject) {}
     /// True when reads change the object ([`DynamicStrategy::decorate`]): every read then
     /// copies it, so a kind without read-time fields leaves this false.
     fn decorates(&self) -> bool {
@@ -638,6 +647,16 @@ impl Hooks<DynamicObject> for DynamicHooks {
     fn decode_defaults(&self, obj: &mut DynamicObject) {
         if let Some(s) = &self.strategy {
             s.decode_defaults(obj);
+        }
+    }
+    fn held_on_delete(&self, obj: &DynamicObject) -> bool {
+        self.strategy
+            .as_ref()
+            .is_some_and(|s| s.held_on_delete(obj))
+    }
+    fn prepare_for_delete(&self, obj: &mut DynamicObject) {
+        if let Some(s) = &self.strategy {
+            s.prepare_for_delete(obj);
         }
     }
     fn canonicalize(&self, obj: &mut DynamicObject) {

@@ -42,6 +42,12 @@ pub(crate) trait Hooks<K>: Send + Sync {
     /// What kube-apiserver's decoder does to a body before its field manager records the
     /// write (defaults, pruning): the fields it sets are the writer's.
     fn decode_defaults(&self, _obj: &mut K) {}
+    /// Finalizers of the kind's own hold the object on delete (see `DynamicStrategy`).
+    fn held_on_delete(&self, _obj: &K) -> bool {
+        false
+    }
+    /// Changes to an object a delete marks.
+    fn prepare_for_delete(&self, _obj: &mut K) {}
     fn decorate(&self, obj: &mut K, ctx: &StrategyContext<'_>);
     fn spec_changed(&self, new: &K, old: &K) -> bool;
     fn copy_status_from(&self, obj: &mut K, source: &K) -> Result<(), Error>;

@@ -125,3 +125,54 @@ fn deleting_an_object_removes_only_that_object() {
     assert!(pods.get("foobar").is_ok());
     assert!(pod_api(&store, "other").get("foo").is_ok());
 }
+
+/// Holds a deleted object while its `spec.finalizers` has any, as a namespace's do.
+struct SpecFinalizers;
+
+impl apistore::DynamicStrategy for SpecFinalizers {
+    fn held_on_delete(&self, obj: &apistore::DynamicObject) -> bool {
+        obj.data
+            .pointer("/spec/finalizers")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+    }
+
+    fn prepare_for_delete(&self, obj: &mut apistore::DynamicObject) {
+        obj.data["status"] = serde_json::json!({"phase": "Terminating"});
+    }
+}
+
+#[test]
+fn a_kinds_own_finalizers_hold_a_deleted_object_until_an_update_clears_them() {
+    let store = apistore::Store::memory();
+    let ar = apistore::ApiResource::cluster("", "v1", "Namespace", "namespaces")
+        .with_strategy(std::sync::Arc::new(SpecFinalizers));
+    let api = store.all_with(&ar);
+    let held = apistore::DynamicObject::new("team", &ar)
+        .data(serde_json::json!({"spec": {"finalizers": ["kubernetes"]}}));
+    api.create(&PostParams::default(), &held).unwrap();
+    let marked = api.delete("team", &DeleteParams::default()).unwrap();
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    assert_eq!(marked.data["status"]["phase"], "Terminating");
+    // A second delete changes nothing; an update that keeps a finalizer keeps the object.
+    let again = api.delete("team", &DeleteParams::default()).unwrap();
+    assert_eq!(
+        again.metadata.resource_version,
+        marked.metadata.resource_version
+    );
+    let mut kept = api.get("team").unwrap();
+    kept.data["spec"]["finalizers"] = serde_json::json!(["example.com/other"]);
+    let kept = api.replace("team", &PostParams::default(), &kept).unwrap();
+    assert!(api.get("team").is_ok());
+    let mut cleared = kept;
+    cleared.data["spec"]["finalizers"] = serde_json::json!([]);
+    api.replace("team", &PostParams::default(), &cleared)
+        .unwrap();
+    assert!(api.get("team").unwrap_err().is_not_found());
+
+    // Without any, the object goes at once.
+    let free = apistore::DynamicObject::new("free", &ar).data(serde_json::json!({"spec": {}}));
+    api.create(&PostParams::default(), &free).unwrap();
+    api.delete("free", &DeleteParams::default()).unwrap();
+    assert!(api.get("free").unwrap_err().is_not_found());
+}

@@ -1140,3 +1140,187 @@ fn patch_bodies_that_do_not_decode_are_refused_in_kube_apiservers_words() {
         );
     });
 }
+
+#[test]
+fn a_deleted_namespace_stays_terminating_until_the_finalizers_of_its_content_are_gone() {
+    run(async {
+        let s = server();
+        let ns = |path: &str| format!("/api/v1/namespaces/team{path}");
+        let created = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}"#,
+        )
+        .await;
+        assert_eq!(created.code, StatusCode::CREATED);
+        for (name, rest) in [
+            (
+                "held",
+                json!({"metadata": {"name": "held", "finalizers": ["example.com/x"]}}),
+            ),
+            ("plain", json!({})),
+        ] {
+            let made = send(
+                &s,
+                Method::POST,
+                &ns("/configmaps"),
+                JSON,
+                &config_map(name, rest),
+            )
+            .await;
+            assert_eq!(made.code, StatusCode::CREATED, "{}", made.body);
+        }
+
+        let deleted = send(&s, Method::DELETE, &ns(""), JSON, b"").await;
+        assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+        assert_eq!(deleted.body["status"]["phase"], "Terminating");
+        assert!(deleted.body["metadata"]["deletionTimestamp"].is_string());
+
+        // What had no finalizer is gone; what has one is marked, and holds the namespace.
+        let plain = send(&s, Method::GET, &ns("/configmaps/plain"), JSON, b"").await;
+        assert_eq!(plain.code, StatusCode::NOT_FOUND);
+        let held = send(&s, Method::GET, &ns("/configmaps/held"), JSON, b"").await;
+        assert!(held.body["metadata"]["deletionTimestamp"].is_string());
+        let terminating = send(&s, Method::GET, &ns(""), JSON, b"").await;
+        assert_eq!(terminating.code, StatusCode::OK);
+        assert_eq!(terminating.body["status"]["phase"], "Terminating");
+        assert_eq!(
+            terminating.body["spec"]["finalizers"],
+            json!(["kubernetes"])
+        );
+        let conditions: Vec<(String, String, String, String)> = terminating.body["status"]
+            ["conditions"]
+            .as_array()
+            .expect("conditions")
+            .iter()
+            .map(|c| {
+                let text = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (
+                    text("type"),
+                    text("status"),
+                    text("reason"),
+                    text("message"),
+                )
+            })
+            .collect();
+        let condition = |kind: &str, status: &str, reason: &str, message: &str| {
+            (kind.into(), status.into(), reason.into(), message.into())
+        };
+        assert_eq!(
+            conditions,
+            vec![
+                condition(
+                    "NamespaceDeletionDiscoveryFailure",
+                    "False",
+                    "ResourcesDiscovered",
+                    "All resources successfully discovered"
+                ),
+                condition(
+                    "NamespaceDeletionGroupVersionParsingFailure",
+                    "False",
+                    "ParsedGroupVersions",
+                    "All legacy kube types successfully parsed"
+                ),
+                condition(
+                    "NamespaceDeletionContentFailure",
+                    "False",
+                    "ContentDeleted",
+                    "All content successfully deleted, may be waiting on finalization"
+                ),
+                condition(
+                    "NamespaceContentRemaining",
+                    "True",
+                    "SomeResourcesRemain",
+                    "Some resources are remaining: configmaps. has 1 resource instances"
+                ),
+                condition(
+                    "NamespaceFinalizersRemaining",
+                    "True",
+                    "SomeFinalizersRemain",
+                    "Some content in the namespace has finalizers remaining: example.com/x in 1 resource instances"
+                ),
+            ]
+        );
+        let refused = send(
+            &s,
+            Method::POST,
+            &ns("/configmaps"),
+            JSON,
+            &config_map("late", json!({})),
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::FORBIDDEN);
+        assert_eq!(
+            refused.body["message"],
+            "unable to create new content in namespace team because it is being terminated"
+        );
+        let again = send(&s, Method::DELETE, &ns(""), JSON, b"").await;
+        assert_eq!(again.code, StatusCode::OK);
+        assert_eq!(
+            again.body["metadata"]["deletionTimestamp"],
+            deleted.body["metadata"]["deletionTimestamp"]
+        );
+
+        // The finalizer's removal lets the object go, and the namespace with it.
+        let released = send(
+            &s,
+            Method::PATCH,
+            &ns("/configmaps/held"),
+            MERGE,
+            br#"{"metadata":{"finalizers":null}}"#,
+        )
+        .await;
+        assert_eq!(released.code, StatusCode::OK, "{}", released.body);
+        let gone = send(&s, Method::GET, &ns(""), JSON, b"").await;
+        assert_eq!(gone.code, StatusCode::NOT_FOUND, "{}", gone.body);
+        let held = send(&s, Method::GET, &ns("/configmaps/held"), JSON, b"").await;
+        assert_eq!(held.code, StatusCode::NOT_FOUND);
+    });
+}
+
+#[test]
+fn a_namespace_held_by_a_finalizer_of_its_own_stays_terminating_until_it_is_taken_out() {
+    run(async {
+        let s = server();
+        let created = send(
+            &s,
+            Method::POST,
+            "/api/v1/namespaces",
+            JSON,
+            br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"kept"}}"#,
+        )
+        .await;
+        let mut obj = created.body.clone();
+        obj["spec"]["finalizers"] = json!(["kubernetes", "example.com/keep"]);
+        let finalized = send(
+            &s,
+            Method::PUT,
+            "/api/v1/namespaces/kept/finalize",
+            JSON,
+            &body(obj),
+        )
+        .await;
+        assert_eq!(finalized.code, StatusCode::OK, "{}", finalized.body);
+        let deleted = send(&s, Method::DELETE, "/api/v1/namespaces/kept", JSON, b"").await;
+        assert_eq!(deleted.code, StatusCode::OK);
+        // The server takes out its own finalizer at once (the namespace is empty), not another's.
+        let left = send(&s, Method::GET, "/api/v1/namespaces/kept", JSON, b"").await;
+        assert_eq!(left.body["spec"]["finalizers"], json!(["example.com/keep"]));
+        assert_eq!(left.body["status"]["phase"], "Terminating");
+        let mut obj = left.body.clone();
+        obj["spec"]["finalizers"] = json!([]);
+        let finalized = send(
+            &s,
+            Method::PUT,
+            "/api/v1/namespaces/kept/finalize",
+            JSON,
+            &body(obj),
+        )
+        .await;
+        assert_eq!(finalized.code, StatusCode::OK, "{}", finalized.body);
+        let gone = send(&s, Method::GET, "/api/v1/namespaces/kept", JSON, b"").await;
+        assert_eq!(gone.code, StatusCode::NOT_FOUND, "{}", gone.body);
+    });
+}
