@@ -235,6 +235,7 @@ impl ResourceTable {
         });
         let mut events = ApiResource::namespaced("", "v1", "Event", "events")
             .with_unconditional_update()
+            .with_create_on_update()
             .without_generation()
             .with_strategy(Arc::new(EventStrategy));
         for (field, pointer) in [

@@ -745,9 +745,23 @@ impl Server {
                     dry_run: options.dry_run,
                     field_manager: request.field_manager(),
                 };
+                // A kind that creates on update (core Events) admits such a write as a create:
+                // NamespaceLifecycle applies, and the answer is 201.
+                let mut code = StatusCode::OK;
+                if resource.ar.creates_on_update() && !status {
+                    match backend.get(ns, name).await {
+                        Err(e) if e.is_not_found() => {
+                            if let Some(ns) = ns {
+                                self.check_namespace_accepts(ns).await?;
+                            }
+                            code = StatusCode::CREATED;
+                        }
+                        _ => {}
+                    }
+                }
                 let out = backend.replace(ns, name, &pp, obj, status).await?;
                 Ok(with_warnings(
-                    self.object_response(resource, StatusCode::OK, &out, &request),
+                    self.object_response(resource, code, &out, &request),
                     &warnings,
                 ))
             }

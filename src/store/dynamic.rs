@@ -129,6 +129,7 @@ pub struct ApiResource {
     pub namespaced: bool,
     status_subresource: bool,
     unconditional_update: bool,
+    create_on_update: bool,
     untracked_generation: bool,
     /// Field-selector names with the JSON pointer of their value.
     selectable_fields: Vec<(String, String)>,
@@ -150,6 +151,7 @@ impl fmt::Debug for ApiResource {
             .field("namespaced", &self.namespaced)
             .field("status_subresource", &self.status_subresource)
             .field("unconditional_update", &self.unconditional_update)
+            .field("create_on_update", &self.create_on_update)
             .field("tracks_generation", &!self.untracked_generation)
             .field("selectable_fields", &self.selectable_fields)
             .field("strategy", &self.strategy.is_some())
@@ -168,6 +170,7 @@ impl PartialEq for ApiResource {
             && self.namespaced == other.namespaced
             && self.status_subresource == other.status_subresource
             && self.unconditional_update == other.unconditional_update
+            && self.create_on_update == other.create_on_update
             && self.untracked_generation == other.untracked_generation
             && self.selectable_fields == other.selectable_fields
             && match (&self.strategy, &other.strategy) {
@@ -193,6 +196,7 @@ impl ApiResource {
             namespaced,
             status_subresource: false,
             unconditional_update: false,
+            create_on_update: false,
             untracked_generation: false,
             selectable_fields: Vec::new(),
             strategy: None,
@@ -223,6 +227,7 @@ impl ApiResource {
         let mut ar = ApiResource::new(K::GROUP, K::VERSION, K::KIND, K::PLURAL, K::NAMESPACED);
         ar.status_subresource = K::HAS_STATUS_SUBRESOURCE;
         ar.unconditional_update = K::allows_unconditional_update();
+        ar.create_on_update = K::ALLOW_CREATE_ON_UPDATE;
         ar.untracked_generation = !K::tracks_generation();
         for field in K::SELECTABLE_FIELDS {
             let pointer = format!("/{}", field.replace('.', "/"));
@@ -249,6 +254,21 @@ impl ApiResource {
         self.unconditional_update = true;
         self.built.take();
         self
+    }
+
+    /// Lets a replace of a missing object create it, as kube-apiserver's strategies for core
+    /// Events (and Services, Endpoints) do. Without it (the default, as for a custom
+    /// resource) such a replace is 404 NotFound.
+    #[must_use]
+    pub fn with_create_on_update(mut self) -> Self {
+        self.create_on_update = true;
+        self.built.take();
+        self
+    }
+
+    /// Whether a replace of a missing object creates it ([`ApiResource::with_create_on_update`]).
+    pub fn creates_on_update(&self) -> bool {
+        self.create_on_update
     }
 
     /// Leaves `metadata.generation` unset, as kube-apiserver's ConfigMap, Secret and Namespace
@@ -359,7 +379,7 @@ impl ApiResource {
             status_subresource: self.status_subresource,
             allow_unconditional_update: self.unconditional_update,
             tracks_generation: !self.untracked_generation,
-            allow_create_on_update: false,
+            allow_create_on_update: self.create_on_update,
             decorates: self.strategy.as_ref().is_some_and(|s| s.decorates()),
             default_grace_period_seconds: None,
             selectable_fields: self

@@ -137,3 +137,28 @@ fn a_body_name_different_from_the_request_is_a_bad_request() {
         .unwrap_err();
     assert!(err.is_bad_request());
 }
+
+#[test]
+fn a_kind_that_creates_on_update_creates_a_missing_object_on_replace() {
+    let store = apistore::Store::memory();
+    let events =
+        apistore::ApiResource::namespaced("", "v1", "Event", "events").with_create_on_update();
+    assert!(events.creates_on_update());
+    let api = store.namespaced_with("ns", &events);
+    let event = apistore::DynamicObject::new("e", &events)
+        .within("ns")
+        .data(serde_json::json!({"reason": "Seen"}));
+    let created = api
+        .replace("e", &apistore::PostParams::default(), &event)
+        .expect("created by a replace");
+    assert!(created.metadata.uid.is_some());
+    assert_eq!(api.get("e").unwrap().data["reason"], "Seen");
+    // Without it, as for a custom resource, the replace is NotFound.
+    let widgets = apistore::ApiResource::namespaced("example.com", "v1", "Widget", "widgets");
+    let widget = apistore::DynamicObject::new("w", &widgets).within("ns");
+    let refused = store
+        .namespaced_with("ns", &widgets)
+        .replace("w", &apistore::PostParams::default(), &widget)
+        .expect_err("no create on update");
+    assert!(refused.is_not_found());
+}

@@ -1324,3 +1324,43 @@ fn a_namespace_held_by_a_finalizer_of_its_own_stays_terminating_until_it_is_take
         assert_eq!(gone.code, StatusCode::NOT_FOUND, "{}", gone.body);
     });
 }
+
+#[test]
+fn a_replace_of_a_missing_core_event_creates_it_in_a_namespace_that_accepts_it() {
+    run(async {
+        let s = server();
+        let event = |namespace: &str| {
+            body(
+                json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e.1"},
+                "involvedObject": {"kind": "ConfigMap", "name": "x", "namespace": namespace},
+                "reason": "Seen", "message": "seen", "type": "Normal"}),
+            )
+        };
+        let path = "/api/v1/namespaces/default/events/e.1";
+        let created = send(&s, Method::PUT, path, JSON, &event("default")).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["reason"], "Seen");
+        let replaced = send(&s, Method::PUT, path, JSON, &event("default")).await;
+        assert_eq!(replaced.code, StatusCode::OK, "{}", replaced.body);
+        let missing = send(
+            &s,
+            Method::PUT,
+            "/api/v1/namespaces/nope/events/e.1",
+            JSON,
+            &event("nope"),
+        )
+        .await;
+        assert_eq!(missing.code, StatusCode::NOT_FOUND);
+        assert_eq!(missing.body["message"], "namespaces \"nope\" not found");
+        // A ConfigMap's strategy does not create on update.
+        let cm = send(
+            &s,
+            Method::PUT,
+            &format!("{CONFIG_MAPS}/none"),
+            JSON,
+            &config_map("none", json!({})),
+        )
+        .await;
+        assert_eq!(cm.code, StatusCode::NOT_FOUND);
+    });
+}
