@@ -154,17 +154,6 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// Sets `obj`'s deletion timestamp to now unless it has one: the mark of the answer
-/// kube-apiserver gives to the first DELETE of an object whose controllers finish the deletion
-/// later (a namespace, a custom resource definition), which here are done at once.
-pub fn mark_deleting(obj: &mut DynamicObject) {
-    if obj.metadata.deletion_timestamp.is_none() {
-        // Through JSON: metadata's timestamp type depends on the build's features.
-        obj.metadata.deletion_timestamp =
-            serde_json::from_value(serde_json::json!(apistore::Time::now())).ok();
-    }
-}
-
 /// kube-apiserver's 405 for a verb a resource does not serve.
 pub fn not_allowed(verb: &str) -> apistore::Error {
     apistore::Error::MethodNotAllowed {

@@ -581,6 +581,25 @@ fn prune_schema_slots(schema: &mut Value) {
 }
 
 impl DynamicStrategy for DefinitionStrategy {
+    /// kube-apiserver's definition storage answers the first delete by putting on the
+    /// cleanup finalizer: the definition stays, `Terminating`, until its objects are gone.
+    fn held_on_delete(&self, obj: &DynamicObject) -> bool {
+        obj.metadata.deletion_timestamp.is_none()
+    }
+
+    fn prepare_for_delete(&self, obj: &mut DynamicObject) {
+        let finalizers = obj.metadata.finalizers.get_or_insert_with(Vec::new);
+        if !finalizers.iter().any(|f| f == CLEANUP_FINALIZER) {
+            finalizers.push(CLEANUP_FINALIZER.to_string());
+        }
+        set_terminating(
+            obj,
+            true,
+            "InstanceDeletionPending",
+            "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+        );
+    }
+
     fn prepare_for_create(
         &self,
         obj: &mut DynamicObject,
@@ -739,36 +758,33 @@ fn name_conflict(names: &Value, taken: &[(String, String)]) -> Option<(String, S
 }
 
 /// The finalizer kube-apiserver gives a definition being deleted until its objects are gone.
-const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 
-/// `definition` as kube-apiserver answers its first DELETE: marked for deletion, with the
-/// cleanup finalizer and a `Terminating` condition. Here the objects are deleted with the
-/// definition, so this is only the answer; nothing stored carries the marks.
-pub fn marked_for_deletion(definition: &DynamicObject) -> DynamicObject {
-    let mut marked = definition.clone();
-    crate::backend::mark_deleting(&mut marked);
-    let finalizers = marked.metadata.finalizers.get_or_insert_with(Vec::new);
-    if !finalizers.iter().any(|f| f == CLEANUP_FINALIZER) {
-        finalizers.push(CLEANUP_FINALIZER.to_string());
-    }
+/// Sets `definition`'s `Terminating` condition (its transition time moves only when its status
+/// does, as SetCRDCondition keeps it).
+pub fn set_terminating(definition: &mut DynamicObject, status: bool, reason: &str, message: &str) {
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let terminating = json!({"type": "Terminating", "status": "True",
-        "lastTransitionTime": now, "reason": "InstanceDeletionPending",
-        "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"});
-    if !marked.data.is_object() {
-        marked.data = json!({});
+    let status = if status { "True" } else { "False" };
+    let terminating = json!({"type": "Terminating", "status": status,
+        "lastTransitionTime": now, "reason": reason, "message": message});
+    if !definition.data.is_object() {
+        definition.data = json!({});
     }
-    let status = marked.data.as_object_mut().and_then(|data| {
-        data.entry("status")
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
+    let status_map = definition.data.as_object_mut().and_then(|data| {
+        let entry = data.entry("status").or_insert_with(|| json!({}));
+        if !entry.is_object() {
+            *entry = json!({});
+        }
+        entry.as_object_mut()
     });
-    if let Some(status) = status {
-        let conditions = status.entry("conditions").or_insert_with(|| json!([]));
+    if let Some(status_map) = status_map {
+        let conditions = status_map.entry("conditions").or_insert_with(|| json!([]));
+        if !conditions.is_array() {
+            *conditions = json!([]);
+        }
         if let Some(conditions) = conditions.as_array_mut() {
             match conditions.iter_mut().find(|c| c["type"] == "Terminating") {
-                // SetCRDCondition keeps the transition time of a condition whose status holds.
-                Some(existing) if existing["status"] == "True" => {
+                Some(existing) if existing["status"] == status => {
                     existing["reason"] = terminating["reason"].clone();
                     existing["message"] = terminating["message"].clone();
                 }
@@ -777,7 +793,17 @@ pub fn marked_for_deletion(definition: &DynamicObject) -> DynamicObject {
             }
         }
     }
-    marked
+}
+
+/// Whether `definition` is being deleted and waits on its cleanup finalizer.
+pub fn awaits_cleanup(definition: &DynamicObject) -> bool {
+    definition.metadata.deletion_timestamp.is_some()
+        && definition
+            .metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == CLEANUP_FINALIZER)
 }
 
 /// True when `definition`'s `Established` condition is `True`.

@@ -13,6 +13,7 @@ mod cel_rules;
 mod compression;
 mod core_kinds;
 mod crd;
+mod crd_cleanup;
 mod definition_checks;
 mod discovery;
 mod errors;
@@ -125,7 +126,7 @@ async fn serve_with(
     let graceful = GracefulShutdown::new();
     let definitions = tokio::spawn(server.clone().follow_definitions());
     let expiry = tokio::spawn(server.clone().follow_event_ttl());
-    let namespaces = tokio::spawn(server.clone().follow_namespace_deletions());
+    let deletions = tokio::spawn(server.clone().follow_deletions());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -164,7 +165,7 @@ async fn serve_with(
     }
     definitions.abort();
     expiry.abort();
-    namespaces.abort();
+    deletions.abort();
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     server

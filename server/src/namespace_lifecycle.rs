@@ -14,10 +14,6 @@ use crate::router::Server;
 /// The finalizer kube-apiserver gives every namespace, which the namespace controller owns.
 const KUBERNETES_FINALIZER: &str = "kubernetes";
 
-/// How often namespaces being deleted are looked at again when no request in them did it (an
-/// object's finalizer removed through the store, or through another server on the same etcd).
-pub(crate) const RESYNC_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// How many times a write to the namespace is tried against a namespace changing under it.
 const ATTEMPTS: usize = 5;
 
@@ -74,15 +70,6 @@ impl Server {
                     let _ = self.settle_namespace(name).await;
                 }
             }
-        }
-    }
-
-    /// Looks at the namespaces being deleted every [`RESYNC_PERIOD`], for as long as the
-    /// server runs.
-    pub(crate) async fn follow_namespace_deletions(self) {
-        loop {
-            self.settle_namespaces().await;
-            tokio::time::sleep(RESYNC_PERIOD).await;
         }
     }
 

@@ -177,7 +177,7 @@ impl Server {
     /// Serves the kinds of the stored CustomResourceDefinitions (after a definition is
     /// written), and deletes the objects of custom kinds no definition serves any more, as
     /// kube-apiserver's finalizer does when a definition is deleted.
-    async fn reload_custom_resources(&self) -> apistore::Result<()> {
+    pub(crate) async fn reload_custom_resources(&self) -> apistore::Result<()> {
         let _one_at_a_time = self.tables.reloading.lock().await;
         let (table, custom) = self.custom_table()?;
         let gone: Vec<ApiResource> = {
@@ -294,6 +294,17 @@ impl Server {
         }
     }
 
+    /// Finishes, every few seconds, the deletions kube's controllers finish: of namespaces and
+    /// definitions whose content went without a request to this server (through the store,
+    /// or another server on the same etcd cluster).
+    pub(crate) async fn follow_deletions(self) {
+        loop {
+            self.settle_definitions().await;
+            self.settle_namespaces().await;
+            tokio::time::sleep(DELETION_RESYNC_PERIOD).await;
+        }
+    }
+
     /// The store served.
     pub fn store(&self) -> &Store {
         &self.store
@@ -301,6 +312,26 @@ impl Server {
 
     pub(crate) fn namespaces(&self) -> &ServedResource {
         &self.namespaces
+    }
+
+    /// The stored CustomResourceDefinitions, for the server's own lifecycle work on them.
+    pub(crate) fn definition_api(&self) -> Api<DynamicObject> {
+        let definitions = self
+            .tables
+            .built_in
+            .find(crate::crd::GROUP, "v1", "customresourcedefinitions")
+            .expect("the built-in table serves customresourcedefinitions");
+        self.store.all_with(&definitions.ar)
+    }
+
+    /// Whether `ar` is a kind a definition serves.
+    pub(crate) fn is_custom(&self, ar: &ApiResource) -> bool {
+        self.tables
+            .current
+            .read()
+            .1
+            .iter()
+            .any(|custom| custom.group == ar.group && custom.plural == ar.plural)
     }
 
     /// The namespaces, for the server's own lifecycle work on them.
@@ -590,6 +621,24 @@ impl Server {
                 response = errors::error(&e);
             }
         }
+        // A write to an object of a definition being deleted may have let go of the last
+        // object it waited for (a finalizer removed): its cleanup goes on at once.
+        let ar = &target.resource.ar;
+        if changes_existing
+            && response.status().is_success()
+            && self.is_custom(ar)
+            && self.definition_terminating(&ar.group, &ar.plural)
+        {
+            if let Err(e) = self
+                .settle_definition(&format!("{}.{}", ar.plural, ar.group))
+                .await
+            {
+                eprintln!(
+                    "apistore-server: settling the definition of {}: {e}",
+                    ar.plural
+                );
+            }
+        }
         // A write in a namespace being deleted may have let go of the last object it waited
         // for (a finalizer removed): the namespace controller's work goes on at once.
         if let (true, true, Some(namespace)) = (
@@ -615,6 +664,9 @@ impl Server {
         response
     }
 }
+
+/// How often [`Server::follow_deletions`] looks at what is being deleted.
+const DELETION_RESYNC_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a resource path names in `table`; `None` when nothing is served there.
 fn target<'t>(
@@ -717,6 +769,20 @@ impl Server {
                 let mut warnings = field_warnings(resource, &request, options.field_validation);
                 let obj = self.body_object(target, &request, None, options.field_validation)?;
                 warnings.extend(duplicate_owners_warning(&obj));
+                if self.is_custom(&resource.ar)
+                    && self.definition_terminating(&resource.ar.group, &resource.ar.plural)
+                {
+                    return Err(apistore::Error::MethodNotAllowed {
+                        message:
+                            "create not allowed while custom resource definition is terminating"
+                                .into(),
+                        details: Box::new(apistore::StatusDetails {
+                            group: Some(resource.ar.group.clone()),
+                            kind: Some(resource.ar.plural.clone()),
+                            ..apistore::StatusDetails::default()
+                        }),
+                    });
+                }
                 if let Some(ns) = ns {
                     self.check_namespace_accepts(ns).await?;
                 }
@@ -880,11 +946,13 @@ impl Server {
                 let is_definition = resource.ar.group == crate::crd::GROUP
                     && resource.ar.plural == "customresourcedefinitions";
                 match backend.delete(ns, name, &dp).await? {
-                    // kube-apiserver answers a definition marked Terminating, which its
-                    // finalizer then empties and removes; here that work is done at once.
+                    // A definition is marked Terminating by its first delete; its objects are
+                    // deleted next, and it goes once they are (see `crd_cleanup`).
                     Answer::Object(out) if is_definition => {
-                        let marked = crate::crd::marked_for_deletion(&out);
-                        Ok(self.object_response(resource, StatusCode::OK, &marked, &request))
+                        if !dp.dry_run {
+                            self.settle_definition(name).await?;
+                        }
+                        Ok(self.object_response(resource, StatusCode::OK, &out, &request))
                     }
                     // Still there, waiting on its finalizers: the object, marked.
                     Answer::Object(out) if out.metadata.finalizers.is_some() => {

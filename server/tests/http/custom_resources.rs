@@ -317,6 +317,111 @@ fn deleting_a_definition_stops_serving_the_kind_and_deletes_its_objects() {
 }
 
 #[test]
+fn a_deleted_definition_waits_for_its_objects_finalizers_and_refuses_creates_meanwhile() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let held = serde_json::to_vec(&json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "held", "finalizers": ["example.com/keep"]},
+            "spec": {"color": "red"}}))
+        .unwrap();
+        assert_eq!(
+            send(&s, Method::POST, WIDGETS, JSON, &held).await.code,
+            StatusCode::CREATED
+        );
+        send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("free", json!({"color": "blue"})),
+        )
+        .await;
+        let definition_path = format!("{DEFINITIONS}/widgets.example.com");
+        let deleted = send(&s, Method::DELETE, &definition_path, "", b"").await;
+        assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+
+        // The object without a finalizer is gone; the held one is marked and keeps the
+        // definition, Terminating, and its kind served.
+        let list = send(&s, Method::GET, WIDGETS, "", b"").await;
+        let names: Vec<&str> = list.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["metadata"]["name"].as_str())
+            .collect();
+        assert_eq!(names, ["held"]);
+        assert!(list.body["items"][0]["metadata"]["deletionTimestamp"].is_string());
+        let marked = send(&s, Method::GET, &definition_path, "", b"").await;
+        assert_eq!(marked.code, StatusCode::OK);
+        let terminating = marked.body["status"]["conditions"]
+            .as_array()
+            .expect("conditions")
+            .iter()
+            .find(|c| c["type"] == "Terminating")
+            .expect("a Terminating condition")
+            .clone();
+        assert_eq!(
+            (
+                &terminating["status"],
+                &terminating["reason"],
+                &terminating["message"]
+            ),
+            (
+                &json!("True"),
+                &json!("InstanceDeletionInProgress"),
+                &json!("CustomResource deletion is in progress")
+            )
+        );
+        let refused = send(
+            &s,
+            Method::POST,
+            WIDGETS,
+            JSON,
+            &widget("late", json!({"color": "red"})),
+        )
+        .await;
+        assert_eq!(
+            refused.code,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["message"],
+            "create not allowed while custom resource definition is terminating"
+        );
+        assert_eq!(
+            refused.body["details"],
+            json!({"group": "example.com", "kind": "widgets"})
+        );
+
+        // The finalizer's removal lets the object go, and the definition and its kind with it.
+        let released = send(
+            &s,
+            Method::PATCH,
+            &format!("{WIDGETS}/held"),
+            "application/merge-patch+json",
+            br#"{"metadata":{"finalizers":null}}"#,
+        )
+        .await;
+        assert_eq!(released.code, StatusCode::OK, "{}", released.body);
+        assert_eq!(
+            send(&s, Method::GET, &definition_path, "", b"").await.code,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            send(&s, Method::GET, WIDGETS, "", b"").await.code,
+            StatusCode::NOT_FOUND
+        );
+        // Defined again, the kind starts empty: nothing of the old objects is left.
+        send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
+        let list = send(&s, Method::GET, WIDGETS, "", b"").await;
+        assert_eq!(list.body["items"], json!([]));
+    });
+}
+
+#[test]
 fn every_served_version_reads_the_same_objects_under_its_own_api_version() {
     run(async {
         let s = server();
