@@ -96,7 +96,7 @@ pub use store::{
     PropagationPolicy, Resource, Store, StrategyContext, SubmittedCreate, Time, TypeMeta,
     VersionMatch, Watch, WatchEvent, WatchParams, WatchReceiver, WatchStream,
     DEFAULT_LIST_PIN_LEASE, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_OBJECT_CACHE_ENTRIES,
-    INITIAL_EVENTS_END,
+    FOREGROUND_FINALIZER, INITIAL_EVENTS_END, ORPHAN_FINALIZER,
 };
 
 /// The README's code blocks, compiled as doc tests so they cannot rot.

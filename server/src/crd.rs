@@ -112,7 +112,8 @@ pub fn served_kinds(store: &Store, definition: &DynamicObject) -> Vec<ServedReso
             ApiResource::namespaced(&group, name, &kind, &plural)
         } else {
             ApiResource::cluster(&group, name, &kind, &plural)
-        };
+        }
+        .with_garbage_collection();
         if version.pointer("/subresources/status").is_some() {
             ar = ar.with_status_subresource();
         }

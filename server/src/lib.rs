@@ -19,6 +19,7 @@ mod discovery;
 mod errors;
 mod events_v1;
 mod expiry;
+mod garbage_collector;
 mod go_decode;
 mod health;
 mod image_group;
@@ -127,6 +128,7 @@ async fn serve_with(
     let definitions = tokio::spawn(server.clone().follow_definitions());
     let expiry = tokio::spawn(server.clone().follow_event_ttl());
     let deletions = tokio::spawn(server.clone().follow_deletions());
+    let garbage = tokio::spawn(server.clone().follow_garbage());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -166,6 +168,7 @@ async fn serve_with(
     definitions.abort();
     expiry.abort();
     deletions.abort();
+    garbage.abort();
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     server

@@ -209,6 +209,7 @@ impl ResourceTable {
                 store,
                 ApiResource::namespaced("", "v1", "ConfigMap", "configmaps")
                     .with_unconditional_update()
+                    .with_garbage_collection()
                     .without_generation()
                     .with_strategy(Arc::new(ConfigMapStrategy)),
                 "configmap",
@@ -227,6 +228,7 @@ impl ResourceTable {
                 store,
                 ApiResource::namespaced("", "v1", "Secret", "secrets")
                     .with_unconditional_update()
+                    .with_garbage_collection()
                     .without_generation()
                     .with_selectable_field("type", "/type")
                     .with_strategy(Arc::new(SecretStrategy)),
@@ -235,6 +237,7 @@ impl ResourceTable {
         });
         let mut events = ApiResource::namespaced("", "v1", "Event", "events")
             .with_unconditional_update()
+            .with_garbage_collection()
             .with_create_on_update()
             .without_generation()
             .with_strategy(Arc::new(EventStrategy));
@@ -325,6 +328,11 @@ impl ResourceTable {
             }
         }
         out
+    }
+
+    /// Every kind served.
+    pub fn all(&self) -> impl Iterator<Item = &ServedResource> {
+        self.resources.iter()
     }
 
     /// The namespaced kinds (for a namespace's cascading delete).

@@ -24,7 +24,8 @@ use crate::store::meta::{
     dedup_owner_references, meta_now, meta_plus_seconds, omit_empty_collections, ObjectMeta,
 };
 use crate::store::params::{
-    DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions,
+    DeleteParams, GetParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy,
+    FOREGROUND_FINALIZER, ORPHAN_FINALIZER,
 };
 use crate::store::strategy::Resource;
 use crate::store::validation::validate_object_meta;
@@ -1457,7 +1458,15 @@ impl<K: Resource> Api<K> {
             .default_grace_period_seconds
             .map(|default| dp.grace_period_seconds.map_or(default, i64::from).max(0));
         let graceful = grace.is_some_and(|g| g > 0);
-        let held = meta.has_finalizers() || self.kind.hooks.held_on_delete(&current.obj);
+        let collector_finalizer = match dp.propagation_policy {
+            _ if !self.kind.garbage_collected => None,
+            Some(PropagationPolicy::Orphan) => Some(ORPHAN_FINALIZER),
+            Some(PropagationPolicy::Foreground) => Some(FOREGROUND_FINALIZER),
+            _ => None,
+        };
+        let held = meta.has_finalizers()
+            || self.kind.hooks.held_on_delete(&current.obj)
+            || collector_finalizer.is_some();
         let now = meta_now();
         if meta.is_deleting() {
             // Already pending: only a shorter grace period (or an immediate delete of an
@@ -1472,12 +1481,18 @@ impl<K: Resource> Api<K> {
                     return Ok(Attempt::Done(K::clone(&current.obj)));
                 }
                 return self
-                    .mark_deleting(mode, current, grace.unwrap_or(0), dp.dry_run)
+                    .mark_deleting(mode, current, grace.unwrap_or(0), dp.dry_run, None)
                     .await;
             }
         } else if held || graceful {
             return self
-                .mark_deleting(mode, current, grace.unwrap_or(0), dp.dry_run)
+                .mark_deleting(
+                    mode,
+                    current,
+                    grace.unwrap_or(0),
+                    dp.dry_run,
+                    collector_finalizer,
+                )
                 .await;
         }
         if dp.dry_run {
@@ -1502,10 +1517,17 @@ impl<K: Resource> Api<K> {
         current: &Stored<K>,
         grace: i64,
         dry_run: bool,
+        collector_finalizer: Option<&str>,
     ) -> Result<Attempt<K>> {
         let mut next = K::clone(&current.obj);
         {
             let meta = next.meta_mut();
+            if let Some(finalizer) = collector_finalizer {
+                let finalizers = meta.finalizers.get_or_insert_with(Vec::new);
+                if !finalizers.iter().any(|f| f == finalizer) {
+                    finalizers.push(finalizer.to_string());
+                }
+            }
             meta.deletion_timestamp = Some(meta_plus_seconds(&meta_now(), grace));
             meta.deletion_grace_period_seconds = Some(grace);
             if let Some(generation) = meta.generation.filter(|g| *g > 0) {

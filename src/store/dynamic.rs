@@ -130,6 +130,7 @@ pub struct ApiResource {
     status_subresource: bool,
     unconditional_update: bool,
     create_on_update: bool,
+    garbage_collected: bool,
     untracked_generation: bool,
     /// Field-selector names with the JSON pointer of their value.
     selectable_fields: Vec<(String, String)>,
@@ -152,6 +153,7 @@ impl fmt::Debug for ApiResource {
             .field("status_subresource", &self.status_subresource)
             .field("unconditional_update", &self.unconditional_update)
             .field("create_on_update", &self.create_on_update)
+            .field("garbage_collected", &self.garbage_collected)
             .field("tracks_generation", &!self.untracked_generation)
             .field("selectable_fields", &self.selectable_fields)
             .field("strategy", &self.strategy.is_some())
@@ -171,6 +173,7 @@ impl PartialEq for ApiResource {
             && self.status_subresource == other.status_subresource
             && self.unconditional_update == other.unconditional_update
             && self.create_on_update == other.create_on_update
+            && self.garbage_collected == other.garbage_collected
             && self.untracked_generation == other.untracked_generation
             && self.selectable_fields == other.selectable_fields
             && match (&self.strategy, &other.strategy) {
@@ -197,6 +200,7 @@ impl ApiResource {
             status_subresource: false,
             unconditional_update: false,
             create_on_update: false,
+            garbage_collected: false,
             untracked_generation: false,
             selectable_fields: Vec::new(),
             strategy: None,
@@ -269,6 +273,24 @@ impl ApiResource {
     /// Whether a replace of a missing object creates it ([`ApiResource::with_create_on_update`]).
     pub fn creates_on_update(&self) -> bool {
         self.create_on_update
+    }
+
+    /// Marks an object deleted with the `Orphan` or `Foreground` propagation policy with the
+    /// finalizer kube's garbage collector acts on (`orphan`, `foregroundDeletion`), as
+    /// kube-apiserver does for kinds the collector serves; the object stays until that
+    /// finalizer is taken out. Without it (the default: the store has no collector) the
+    /// policy is accepted and ignored.
+    #[must_use]
+    pub fn with_garbage_collection(mut self) -> Self {
+        self.garbage_collected = true;
+        self.built.take();
+        self
+    }
+
+    /// Whether deletes mark objects for a garbage collector
+    /// ([`ApiResource::with_garbage_collection`]).
+    pub fn garbage_collected(&self) -> bool {
+        self.garbage_collected
     }
 
     /// Leaves `metadata.generation` unset, as kube-apiserver's ConfigMap, Secret and Namespace
@@ -382,6 +404,7 @@ impl ApiResource {
             allow_create_on_update: self.create_on_update,
             decorates: self.strategy.as_ref().is_some_and(|s| s.decorates()),
             default_grace_period_seconds: None,
+            garbage_collected: self.garbage_collected,
             selectable_fields: self
                 .selectable_fields
                 .iter()

@@ -144,6 +144,9 @@ pub(crate) struct Kind<K> {
     /// True when objects must go through [`Hooks::decorate`] on their way out.
     pub decorates: bool,
     pub default_grace_period_seconds: Option<i64>,
+    /// True when a delete's `Orphan` or `Foreground` propagation policy leaves the object
+    /// marked with the finalizer a garbage collector acts on (`orphan`, `foregroundDeletion`).
+    pub garbage_collected: bool,
     /// Field-selector fields beyond `metadata.name` and `metadata.namespace`.
     pub selectable_fields: Vec<String>,
     /// How lists merge in a server-side apply (metadata's lists included).
@@ -169,6 +172,7 @@ impl<K: Resource> Kind<K> {
             allow_create_on_update: K::ALLOW_CREATE_ON_UPDATE,
             decorates: K::DECORATES,
             default_grace_period_seconds: K::DEFAULT_GRACE_PERIOD_SECONDS,
+            garbage_collected: false,
             hooks: Box::new(Typed(PhantomData)),
         }
     }

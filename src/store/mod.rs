@@ -46,7 +46,7 @@ pub use dynamic::{ApiResource, DynamicObject, DynamicStrategy};
 pub use meta::{ListMeta, ObjectList, ObjectMeta, ObjectMetaExt, OwnerReference, Time, TypeMeta};
 pub use params::{
     DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Preconditions,
-    PropagationPolicy, VersionMatch, WatchParams,
+    PropagationPolicy, VersionMatch, WatchParams, FOREGROUND_FINALIZER, ORPHAN_FINALIZER,
 };
 pub use strategy::Resource;
 pub use watch::{Bookmark, BookmarkMeta, Watch, WatchEvent, WatchReceiver, INITIAL_EVENTS_END};

@@ -132,8 +132,19 @@ pub struct Preconditions {
     pub resource_version: Option<String>,
 }
 
-/// How dependents are handled on delete; recorded for compatibility, there is no garbage
-/// collector in the store.
+/// The finalizer a delete with the `Orphan` policy leaves on an object whose kind is garbage
+/// collected ([`ApiResource::with_garbage_collection`](crate::ApiResource::with_garbage_collection)):
+/// the collector takes the object's dependents' references to it out, then the finalizer.
+pub const ORPHAN_FINALIZER: &str = "orphan";
+
+/// The finalizer a delete with the `Foreground` policy leaves on an object whose kind is
+/// garbage collected: the collector deletes its dependents, then takes the finalizer out.
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+
+/// How dependents are handled on delete. The store has no garbage collector: for a kind
+/// described with [`ApiResource::with_garbage_collection`](crate::ApiResource::with_garbage_collection)
+/// `Orphan` and `Foreground` leave their finalizer for one (`apistore-server` has one), and
+/// otherwise the policy is accepted and ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PropagationPolicy {
     /// Leave dependents.
@@ -151,7 +162,7 @@ pub struct DeleteParams {
     pub dry_run: bool,
     /// Grace period; `Some(0)` deletes at once. Only kinds with graceful deletion use it.
     pub grace_period_seconds: Option<u32>,
-    /// Dependents policy (accepted, not acted on).
+    /// Dependents policy (see [`PropagationPolicy`]).
     pub propagation_policy: Option<PropagationPolicy>,
     /// uid / resourceVersion the object must have.
     pub preconditions: Option<Preconditions>,

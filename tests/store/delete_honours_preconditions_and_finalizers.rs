@@ -176,3 +176,63 @@ fn a_kinds_own_finalizers_hold_a_deleted_object_until_an_update_clears_them() {
     api.delete("free", &DeleteParams::default()).unwrap();
     assert!(api.get("free").unwrap_err().is_not_found());
 }
+
+#[test]
+fn orphan_and_foreground_deletes_leave_the_collectors_finalizer_on_a_collected_kind_only() {
+    use apistore::{ApiResource, DynamicObject, PropagationPolicy};
+    let store = apistore::Store::memory();
+    let collected =
+        ApiResource::namespaced("", "v1", "ConfigMap", "configmaps").with_garbage_collection();
+    assert!(collected.garbage_collected());
+    let api = store.namespaced_with("ns", &collected);
+    let delete = |policy| DeleteParams {
+        propagation_policy: Some(policy),
+        ..DeleteParams::default()
+    };
+    for (name, policy, finalizer) in [
+        ("o", PropagationPolicy::Orphan, apistore::ORPHAN_FINALIZER),
+        (
+            "f",
+            PropagationPolicy::Foreground,
+            apistore::FOREGROUND_FINALIZER,
+        ),
+    ] {
+        api.create(
+            &PostParams::default(),
+            &DynamicObject::new(name, &collected).within("ns"),
+        )
+        .unwrap();
+        let marked = api.delete(name, &delete(policy)).unwrap();
+        assert_eq!(
+            marked.metadata.finalizers,
+            Some(vec![finalizer.to_string()])
+        );
+        assert!(marked.metadata.deletion_timestamp.is_some());
+        assert!(
+            api.get(name).is_ok(),
+            "held until the collector takes its finalizer out"
+        );
+    }
+    api.create(
+        &PostParams::default(),
+        &DynamicObject::new("b", &collected).within("ns"),
+    )
+    .unwrap();
+    api.delete("b", &delete(PropagationPolicy::Background))
+        .unwrap();
+    assert!(api.get("b").unwrap_err().is_not_found());
+
+    // A kind without a collector accepts the policy and ignores it.
+    let plain = ApiResource::namespaced("example.com", "v1", "Widget", "widgets");
+    let widgets = store.namespaced_with("ns", &plain);
+    widgets
+        .create(
+            &PostParams::default(),
+            &DynamicObject::new("w", &plain).within("ns"),
+        )
+        .unwrap();
+    widgets
+        .delete("w", &delete(PropagationPolicy::Foreground))
+        .unwrap();
+    assert!(widgets.get("w").unwrap_err().is_not_found());
+}

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 mod answers;
 mod core_kinds;
 mod custom_resources;
+mod garbage_collection;
 mod write_options;
 
 fn server() -> Server {

@@ -1,0 +1,190 @@
+//! The garbage collector over the stored kinds, as kube-controller-manager's acts: dependents
+//! whose owners are all gone are deleted, `Orphan` leaves them without the reference,
+//! `Foreground` deletes them before their owner, and an owner of a kind the server does not
+//! store keeps its dependent.
+
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::{run, send, server, Answer, JSON};
+
+const CONFIG_MAPS: &str = "/api/v1/namespaces/default/configmaps";
+
+async fn config_map(s: &apistore_server::Server, name: &str, owners: Value) -> Answer {
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "ownerReferences": owners}});
+    let made = send(
+        s,
+        Method::POST,
+        CONFIG_MAPS,
+        JSON,
+        &serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    assert_eq!(made.code, StatusCode::CREATED, "{}", made.body);
+    made
+}
+
+fn owned_by(owner: &Answer, block: bool) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "name": owner.body["metadata"]["name"],
+        "uid": owner.body["metadata"]["uid"], "blockOwnerDeletion": block})
+}
+
+async fn exists(s: &apistore_server::Server, name: &str) -> bool {
+    send(s, Method::GET, &format!("{CONFIG_MAPS}/{name}"), "", b"")
+        .await
+        .code
+        == StatusCode::OK
+}
+
+/// Passes of the collector until `done`, at most five.
+async fn collect_until(s: &apistore_server::Server, done: impl AsyncFn() -> bool) {
+    for _ in 0..5 {
+        s.collect_garbage().await;
+        if done().await {
+            return;
+        }
+    }
+    panic!("the collector did not get there in five passes");
+}
+
+#[test]
+fn dependents_of_an_owner_gone_are_deleted_unless_an_owner_cannot_be_checked() {
+    run(async {
+        let s = server();
+        let owner = config_map(&s, "owner", json!(null)).await;
+        config_map(&s, "dependent", json!([owned_by(&owner, false)])).await;
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+            "uid": "0b7c3bd2-6c7e-4b43-9d8e-5a1f5f0c2d11"});
+        config_map(&s, "of-a-deployment", json!([deployment])).await;
+        config_map(&s, "shared", json!([owned_by(&owner, false), deployment])).await;
+        let survivor = config_map(&s, "survivor", json!(null)).await;
+        config_map(
+            &s,
+            "two-owners",
+            json!([owned_by(&owner, false), owned_by(&survivor, false)]),
+        )
+        .await;
+        s.collect_garbage().await;
+        assert!(exists(&s, "dependent").await, "its owner is there");
+
+        let deleted = send(&s, Method::DELETE, &format!("{CONFIG_MAPS}/owner"), "", b"").await;
+        assert_eq!(deleted.code, StatusCode::OK);
+        collect_until(&s, async || !exists(&s, "dependent").await).await;
+        // An owner the server does not store cannot be checked: kube's collector waits too.
+        assert!(exists(&s, "of-a-deployment").await);
+        assert!(exists(&s, "shared").await);
+        // A dependent with an owner left keeps it and loses the reference to the one gone.
+        let two = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/two-owners"),
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(
+            two.body["metadata"]["ownerReferences"],
+            json!([owned_by(&survivor, false)])
+        );
+    });
+}
+
+#[test]
+fn an_orphaning_delete_leaves_the_dependents_without_their_reference() {
+    run(async {
+        let s = server();
+        let owner = config_map(&s, "owner", json!(null)).await;
+        config_map(&s, "dependent", json!([owned_by(&owner, true)])).await;
+        let deleted = send(
+            &s,
+            Method::DELETE,
+            &format!("{CONFIG_MAPS}/owner?propagationPolicy=Orphan"),
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+        assert_eq!(deleted.body["metadata"]["finalizers"], json!(["orphan"]));
+        assert!(deleted.body["metadata"]["deletionTimestamp"].is_string());
+        collect_until(&s, async || !exists(&s, "owner").await).await;
+        let dependent = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/dependent"),
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(dependent.code, StatusCode::OK);
+        assert!(
+            dependent.body["metadata"].get("ownerReferences").is_none(),
+            "{}",
+            dependent.body
+        );
+    });
+}
+
+#[test]
+fn a_foreground_delete_keeps_the_owner_until_its_blocking_dependents_are_gone() {
+    run(async {
+        let s = server();
+        let owner = config_map(&s, "owner", json!(null)).await;
+        let blocking = config_map(&s, "blocking", json!([owned_by(&owner, true)])).await;
+        config_map(&s, "grandchild", json!([owned_by(&blocking, true)])).await;
+        // A finalizer of another controller holds the grandchild: all above it wait.
+        let held = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/grandchild"),
+            "application/merge-patch+json",
+            br#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
+        )
+        .await;
+        assert_eq!(held.code, StatusCode::OK);
+        let deleted = send(
+            &s,
+            Method::DELETE,
+            &format!("{CONFIG_MAPS}/owner"),
+            JSON,
+            br#"{"propagationPolicy":"Foreground"}"#,
+        )
+        .await;
+        assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+        assert_eq!(
+            deleted.body["metadata"]["finalizers"],
+            json!(["foregroundDeletion"])
+        );
+        for _ in 0..4 {
+            s.collect_garbage().await;
+        }
+        assert!(exists(&s, "owner").await, "waits for its dependents");
+        let child = send(&s, Method::GET, &format!("{CONFIG_MAPS}/blocking"), "", b"").await;
+        assert_eq!(
+            child.body["metadata"]["finalizers"],
+            json!(["foregroundDeletion"])
+        );
+        let grandchild = send(
+            &s,
+            Method::GET,
+            &format!("{CONFIG_MAPS}/grandchild"),
+            "",
+            b"",
+        )
+        .await;
+        assert!(grandchild.body["metadata"]["deletionTimestamp"].is_string());
+
+        let released = send(
+            &s,
+            Method::PATCH,
+            &format!("{CONFIG_MAPS}/grandchild"),
+            "application/merge-patch+json",
+            br#"{"metadata":{"finalizers":null}}"#,
+        )
+        .await;
+        assert_eq!(released.code, StatusCode::OK);
+        collect_until(&s, async || !exists(&s, "owner").await).await;
+        assert!(!exists(&s, "blocking").await);
+        assert!(!exists(&s, "grandchild").await);
+    });
+}
