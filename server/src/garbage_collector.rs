@@ -161,6 +161,25 @@ impl Server {
         }
     }
 
+    /// Runs collector passes for `deleted`, which waits for the collector, until it is gone or
+    /// [`PASSES_FOR_A_DELETE`] have run (what another finalizer holds up is left to
+    /// [`Server::follow_garbage`]).
+    pub(crate) async fn collect_for(
+        &self,
+        backend: &dyn crate::backend::Backend,
+        namespace: Option<&str>,
+        deleted: &DynamicObject,
+    ) {
+        let name = deleted.metadata.name.as_deref().unwrap_or_default();
+        for _ in 0..PASSES_FOR_A_DELETE {
+            self.collect_garbage().await;
+            match backend.get(namespace, name).await {
+                Ok(now) if now.metadata.uid == deleted.metadata.uid => {}
+                _ => return,
+            }
+        }
+    }
+
     /// Deletes a dependent whose owners are all gone (or all waiting on their dependents), or
     /// takes out its references to owners gone while others stay.
     async fn attend_dependent(
@@ -315,6 +334,21 @@ impl Server {
             .map(drop)
     }
 }
+
+/// Whether a deleted object waits for the collector (its `orphan` or `foregroundDeletion`
+/// finalizer).
+pub(crate) fn awaits_collector(object: &DynamicObject) -> bool {
+    object.metadata.deletion_timestamp.is_some()
+        && object
+            .metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == ORPHAN_FINALIZER || f == FOREGROUND_FINALIZER)
+}
+
+/// How many passes a delete that waits for the collector runs before it answers.
+const PASSES_FOR_A_DELETE: usize = 8;
 
 /// The objects with a reference to the owner `uid`.
 fn dependents_of<'a>(uid: &'a str, items: &'a [Item]) -> impl Iterator<Item = &'a Item> + 'a {

@@ -954,8 +954,14 @@ impl Server {
                         }
                         Ok(self.object_response(resource, StatusCode::OK, &out, &request))
                     }
-                    // Still there, waiting on its finalizers: the object, marked.
+                    // Still there, waiting on its finalizers: the object, marked. Left for the
+                    // garbage collector, it is collected now, while the client waits, as far
+                    // as nothing else holds it up (a server used in-process has no collector
+                    // running by itself).
                     Answer::Object(out) if out.metadata.finalizers.is_some() => {
+                        if !dp.dry_run && crate::garbage_collector::awaits_collector(&out) {
+                            self.collect_for(backend.as_ref(), ns, &out).await;
+                        }
                         Ok(self.object_response(resource, StatusCode::OK, &out, &request))
                     }
                     Answer::Object(out) => Ok(errors::json(
@@ -972,6 +978,16 @@ impl Server {
                 let list = backend
                     .delete_collection(ns, &dp, &list_params(&request.query)?)
                     .await?;
+                // As for one object: what waits for the collector is collected now.
+                if !dp.dry_run {
+                    if let Some(waiting) = list
+                        .items
+                        .iter()
+                        .find(|o| crate::garbage_collector::awaits_collector(o))
+                    {
+                        self.collect_for(backend.as_ref(), ns, waiting).await;
+                    }
+                }
                 Ok(self.list_response(resource, list, &request))
             }
             (method, _) => Ok(errors::method_not_allowed(method)),

@@ -188,3 +188,49 @@ fn a_foreground_delete_keeps_the_owner_until_its_blocking_dependents_are_gone() 
         assert!(!exists(&s, "grandchild").await);
     });
 }
+
+#[test]
+fn a_foreground_or_orphaning_delete_is_carried_out_before_it_is_answered() {
+    run(async {
+        let s = server();
+        for (policy, dependent_left) in [("Foreground", false), ("Orphan", true)] {
+            let owner = config_map(&s, "owner", json!(null)).await;
+            config_map(&s, "dependent", json!([owned_by(&owner, true)])).await;
+            let deleted = send(
+                &s,
+                Method::DELETE,
+                &format!("{CONFIG_MAPS}/owner?propagationPolicy={policy}"),
+                "",
+                b"",
+            )
+            .await;
+            assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+            // No collector runs by itself in-process: the delete did the passes it needed.
+            assert!(!exists(&s, "owner").await, "{policy}");
+            assert_eq!(exists(&s, "dependent").await, dependent_left, "{policy}");
+            if dependent_left {
+                send(
+                    &s,
+                    Method::DELETE,
+                    &format!("{CONFIG_MAPS}/dependent"),
+                    "",
+                    b"",
+                )
+                .await;
+            }
+        }
+        // And for a collection delete.
+        config_map(&s, "a", json!(null)).await;
+        config_map(&s, "b", json!(null)).await;
+        let deleted = send(
+            &s,
+            Method::DELETE,
+            &format!("{CONFIG_MAPS}?propagationPolicy=Foreground"),
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(deleted.code, StatusCode::OK, "{}", deleted.body);
+        assert!(!exists(&s, "a").await && !exists(&s, "b").await);
+    });
+}
