@@ -709,3 +709,52 @@ async fn kube_discovery_finds_every_group_legacy_and_aggregated_and_its_kinds_ar
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].metadata.name.as_deref(), Some("web"));
 }
+
+/// Whether `name` is gone within five seconds.
+async fn gone_in_time(api: &Api<ConfigMap>, name: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        if api.get_opt(name).await.expect("get").is_none() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[test]
+fn objects_owned_through_kube_owner_references_go_with_their_owner_over_tcp() {
+    use kube::Resource;
+    let running = common::Running::start(Store::memory());
+    let url = format!("http://{}", running.addr).parse().expect("url");
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let client = kube::Client::try_from(kube::Config::new(url)).expect("client");
+            let maps: Api<ConfigMap> = Api::default_namespaced(client);
+            for (owner, dp) in [
+                ("background", DeleteParams::background()),
+                ("foreground", DeleteParams::foreground()),
+            ] {
+                let created = maps
+                    .create(&PostParams::default(), &config_map(owner, "gc"))
+                    .await
+                    .expect("owner");
+                let mut owned = config_map(&format!("{owner}-owned"), "gc");
+                owned.metadata.owner_references =
+                    Some(vec![created.controller_owner_ref(&()).expect("owner ref")]);
+                maps.create(&PostParams::default(), &owned)
+                    .await
+                    .expect("owned");
+                maps.delete(owner, &dp).await.expect("delete");
+                assert!(gone_in_time(&maps, owner).await, "{owner}");
+                assert!(
+                    gone_in_time(&maps, &format!("{owner}-owned")).await,
+                    "the owned object of the {owner} delete"
+                );
+            }
+        });
+}
