@@ -5,11 +5,13 @@
 //! `foregroundDeletion`) has its dependents deleted first, and goes once none that blocks it
 //! (`blockOwnerDeletion`) is left.
 //!
-//! Each pass looks at every stored object; passes run while the store's revision moves. An
+//! Each pass looks at every stored object; a pass runs half a second after a request that may
+//! have left garbage, and every 15 s while the store changes otherwise. An
 //! owner reference to a kind the server does not serve cannot be checked, and keeps its
 //! dependent as kube's collector keeps it.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use apistore::{
@@ -21,8 +23,12 @@ use serde_json::json;
 use crate::resources::{ResourceTable, ServedResource};
 use crate::router::Server;
 
-/// How often the collector looks at whether anything was written since its last pass.
-pub(crate) const PERIOD: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often the collector looks at whether a request may have left garbage.
+const PERIOD: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How often it passes anyway when the store changed (through the store itself, another
+/// server on the same etcd, or the server's own lifecycle work).
+const RESYNC: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A stored object the collector may act on, with the kind it was listed as.
 struct Item {
@@ -65,10 +71,14 @@ impl Server {
     /// `tower::Service`) spawns it to have its dependents collected.
     pub async fn follow_garbage(self) {
         let mut seen = 0;
+        let mut last = tokio::time::Instant::now();
         loop {
             let revision = self.store().resource_version();
-            if revision != seen {
+            let due = self.garbage_due.swap(false, Ordering::Relaxed)
+                || (revision != seen && last.elapsed() >= RESYNC);
+            if due {
                 seen = revision;
+                last = tokio::time::Instant::now();
                 self.collect_garbage().await;
             }
             tokio::time::sleep(PERIOD).await;

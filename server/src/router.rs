@@ -60,6 +60,9 @@ pub struct Server {
     event_expiry: Arc<crate::expiry::EventExpiry>,
     /// Cancelled when the server stops: every watch then ends cleanly.
     draining: CancellationToken,
+    /// Set by every write that may have left garbage (a delete; a body naming owner references
+    /// or finalizers): the collector's next pass is due.
+    pub(crate) garbage_due: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The kinds served: the built-in ones, and those of the stored CustomResourceDefinitions.
@@ -104,6 +107,7 @@ impl Server {
                 crate::expiry::DEFAULT_EVENT_TTL,
             )),
             draining: CancellationToken::new(),
+            garbage_due: Arc::default(),
         };
         let namespaces = server.namespace_api();
         for name in SYSTEM_NAMESPACES {
@@ -609,6 +613,10 @@ impl Server {
         let writes = request.method != Method::GET;
         let changes_existing =
             matches!(request.method, Method::PUT | Method::PATCH | Method::DELETE);
+        let may_leave_garbage = writes
+            && (request.method == Method::DELETE
+                || memchr::memmem::find(&request.body, b"ownerReferences").is_some()
+                || memchr::memmem::find(&request.body, b"finalizers").is_some());
         let mut response = match self.serve(&target, request).await {
             Ok(response) => response,
             Err(e) => errors::error(&e),
@@ -620,6 +628,10 @@ impl Server {
             if let Err(e) = self.reload_custom_resources().await {
                 response = errors::error(&e);
             }
+        }
+        if may_leave_garbage && response.status().is_success() {
+            self.garbage_due
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         // A write to an object of a definition being deleted may have let go of the last
         // object it waited for (a finalizer removed): its cleanup goes on at once.
