@@ -286,7 +286,22 @@ impl Backend for EventsV1 {
         _status: bool,
     ) -> BoxFuture<'a, apistore::Result<DynamicObject>> {
         Box::pin(async move {
-            let old = to_v1(&self.core.get(namespace, name).await?);
+            let old = match self.core.get(namespace, name).await {
+                Ok(old) => to_v1(&old),
+                // Events create on update, in either form: checked as a create in this one.
+                Err(e) if e.is_not_found() => {
+                    let causes = create_causes(&obj);
+                    if !causes.is_empty() {
+                        return Err(invalid(&obj, causes));
+                    }
+                    let created = self
+                        .core
+                        .replace(namespace, name, pp, to_core(obj), false)
+                        .await?;
+                    return Ok(to_v1(&created));
+                }
+                Err(e) => return Err(e),
+            };
             self.write(namespace, name, pp, obj, &old).await
         })
     }

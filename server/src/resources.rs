@@ -270,7 +270,8 @@ impl ResourceTable {
             ..ServedResource::stored(store, events.clone(), "event")
         });
         // The same events in the events.k8s.io/v1 form (kube-rs's Recorder writes this one).
-        let events_v1 = ApiResource::namespaced(crate::events_v1::GROUP, "v1", "Event", "events");
+        let events_v1 = ApiResource::namespaced(crate::events_v1::GROUP, "v1", "Event", "events")
+            .with_create_on_update();
         table.add(ServedResource {
             short_names: vec!["ev".into()],
             schema: Some(Arc::new(crate::schemas::event_v1())),

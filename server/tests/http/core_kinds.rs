@@ -1352,6 +1352,27 @@ fn a_replace_of_a_missing_core_event_creates_it_in_a_namespace_that_accepts_it()
         .await;
         assert_eq!(missing.code, StatusCode::NOT_FOUND);
         assert_eq!(missing.body["message"], "namespaces \"nope\" not found");
+        // The same in the events.k8s.io/v1 form.
+        let newer = body(json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "e.2"}, "eventTime": "2026-01-01T00:00:00.000000Z",
+            "regarding": {"kind": "ConfigMap", "name": "x", "namespace": "default"},
+            "reason": "Seen", "note": "seen", "type": "Normal", "action": "Look",
+            "reportingController": "example.com/c", "reportingInstance": "c-1"}));
+        let path_v1 = "/apis/events.k8s.io/v1/namespaces/default/events/e.2";
+        let created = send(&s, Method::PUT, path_v1, JSON, &newer).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["note"], "seen");
+        let core = send(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/events/e.2",
+            JSON,
+            b"",
+        )
+        .await;
+        assert_eq!(core.body["message"], "seen");
+        let replaced = send(&s, Method::PUT, path_v1, JSON, &newer).await;
+        assert_eq!(replaced.code, StatusCode::OK, "{}", replaced.body);
         // A ConfigMap's strategy does not create on update.
         let cm = send(
             &s,
