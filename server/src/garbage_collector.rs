@@ -42,15 +42,19 @@ impl Item {
     }
 
     fn deleting_with(&self, finalizer: &str) -> bool {
-        self.object.metadata.deletion_timestamp.is_some()
-            && self
-                .object
-                .metadata
-                .finalizers
-                .iter()
-                .flatten()
-                .any(|f| f == finalizer)
+        is_deleting_with(&self.object, finalizer)
     }
+}
+
+/// Whether `object` is being deleted and waits on `finalizer`.
+fn is_deleting_with(object: &DynamicObject, finalizer: &str) -> bool {
+    object.metadata.deletion_timestamp.is_some()
+        && object
+            .metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == finalizer)
 }
 
 /// What an owner reference names, as far as the collector can tell.
@@ -204,7 +208,29 @@ impl Server {
         }
         let refs = meta.owner_references.as_deref().unwrap_or(&[]);
         let namespace = meta.namespace.as_deref();
-        let owners: Vec<Owner> = refs.iter().map(|r| lookup.owner(r, namespace)).collect();
+        let mut owners: Vec<Owner> = Vec::with_capacity(refs.len());
+        for reference in refs {
+            owners.push(match lookup.owner(reference, namespace) {
+                // The pass's lists are not one snapshot (and one may have failed): an owner
+                // missing from them is looked for again before anything is done.
+                (Owner::Absent, Some(kind)) => {
+                    let scope = if kind.ar.namespaced { namespace } else { None };
+                    match kind.backend.get(scope, &reference.name).await {
+                        Ok(owner) if owner.metadata.uid.as_deref() == Some(&reference.uid) => {
+                            if is_deleting_with(&owner, FOREGROUND_FINALIZER) {
+                                Owner::Waiting
+                            } else {
+                                Owner::Solid
+                            }
+                        }
+                        Ok(_) => Owner::Absent,
+                        Err(e) if e.is_not_found() => Owner::Absent,
+                        Err(e) => return Err(e),
+                    }
+                }
+                (owner, _) => owner,
+            });
+        }
         if owners.iter().any(|o| matches!(o, Owner::Unknown)) {
             return Ok(());
         }
@@ -348,13 +374,7 @@ impl Server {
 /// Whether a deleted object waits for the collector (its `orphan` or `foregroundDeletion`
 /// finalizer).
 pub(crate) fn awaits_collector(object: &DynamicObject) -> bool {
-    object.metadata.deletion_timestamp.is_some()
-        && object
-            .metadata
-            .finalizers
-            .iter()
-            .flatten()
-            .any(|f| f == ORPHAN_FINALIZER || f == FOREGROUND_FINALIZER)
+    is_deleting_with(object, ORPHAN_FINALIZER) || is_deleting_with(object, FOREGROUND_FINALIZER)
 }
 
 /// How many passes a delete that waits for the collector runs before it answers.
@@ -380,8 +400,13 @@ struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    /// What `reference`, held by a dependent in `namespace`, names.
-    fn owner(&self, reference: &OwnerReference, namespace: Option<&str>) -> Owner {
+    /// What `reference`, held by a dependent in `namespace`, names in the pass's lists, with
+    /// the stored kind it names.
+    fn owner(
+        &self,
+        reference: &OwnerReference,
+        namespace: Option<&str>,
+    ) -> (Owner, Option<&ServedResource>) {
         let group = reference
             .api_version
             .rsplit_once('/')
@@ -391,7 +416,7 @@ impl Lookup<'_> {
         let Some(kind) = self.table.all().find(|r| {
             r.ar.group == group && r.ar.kind == reference.kind && r.serves("deletecollection", None)
         }) else {
-            return Owner::Unknown;
+            return (Owner::Unknown, None);
         };
         let found = self
             .by_uid
@@ -404,10 +429,11 @@ impl Lookup<'_> {
                 meta.name.as_deref() == Some(reference.name.as_str())
                     && (!kind.ar.namespaced || owner_namespace == namespace)
             });
-        match found {
+        let owner = match found {
             None => Owner::Absent,
             Some(owner) if owner.deleting_with(FOREGROUND_FINALIZER) => Owner::Waiting,
             Some(_) => Owner::Solid,
-        }
+        };
+        (owner, Some(kind))
     }
 }
