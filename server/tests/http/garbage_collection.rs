@@ -234,3 +234,109 @@ fn a_foreground_or_orphaning_delete_is_carried_out_before_it_is_answered() {
         assert!(!exists(&s, "a").await && !exists(&s, "b").await);
     });
 }
+
+/// A delete of the `target`-th object (of those made) with a propagation policy.
+#[derive(Clone, Debug)]
+struct Delete {
+    target: usize,
+    policy: &'static str,
+}
+
+fn graph_and_deletes() -> impl proptest::strategy::Strategy<Value = (Vec<Vec<usize>>, Vec<Delete>)>
+{
+    use proptest::prelude::*;
+    // Object `i` is owned by a subset of the objects before it: no cycles.
+    let owners = (1..7usize).prop_flat_map(|n| {
+        (0..n)
+            .map(|i| proptest::sample::subsequence((0..i).collect::<Vec<_>>(), 0..=i.min(3)))
+            .collect::<Vec<_>>()
+    });
+    owners.prop_flat_map(|owners| {
+        let n = owners.len();
+        let delete = (
+            0..n,
+            prop_oneof![Just("Background"), Just("Foreground"), Just("Orphan")],
+        )
+            .prop_map(|(target, policy)| Delete { target, policy });
+        (Just(owners), proptest::collection::vec(delete, 1..5))
+    })
+}
+
+/// What kube's collector leaves once it has settled: the objects alive with, for each, the
+/// owners it still names.
+fn settle_model(alive: &mut Vec<Option<Vec<usize>>>, delete: &Delete) {
+    if alive[delete.target].is_none() {
+        return;
+    }
+    alive[delete.target] = None;
+    if delete.policy == "Orphan" {
+        for refs in alive.iter_mut().flatten() {
+            refs.retain(|&o| o != delete.target);
+        }
+    }
+    // Dependents whose owners are all gone go (in the background or the foreground alike, once
+    // settled); the others lose the references to owners gone.
+    loop {
+        let gone: Vec<usize> = (0..alive.len())
+            .filter(|&i| {
+                alive[i].as_ref().is_some_and(|refs| {
+                    !refs.is_empty() && refs.iter().all(|&o| alive[o].is_none())
+                })
+            })
+            .collect();
+        if gone.is_empty() {
+            break;
+        }
+        for i in gone {
+            alive[i] = None;
+        }
+    }
+    let dead: Vec<usize> = (0..alive.len()).filter(|&i| alive[i].is_none()).collect();
+    for refs in alive.iter_mut().flatten() {
+        refs.retain(|o| !dead.contains(o));
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+    #[test]
+    fn random_owner_graphs_and_deletes_settle_as_kubes_collector_leaves_them(
+        (owners, deletes) in graph_and_deletes()
+    ) {
+        run(async {
+            let s = server();
+            let mut made: Vec<Answer> = Vec::new();
+            for (i, of) in owners.iter().enumerate() {
+                let refs: Vec<Value> = of.iter().map(|&o| owned_by(&made[o], true)).collect();
+                let refs = if refs.is_empty() { json!(null) } else { json!(refs) };
+                made.push(config_map(&s, &format!("o{i}"), refs).await);
+            }
+            let mut model: Vec<Option<Vec<usize>>> = owners.iter().cloned().map(Some).collect();
+            for delete in &deletes {
+                let path = format!("{CONFIG_MAPS}/o{}?propagationPolicy={}", delete.target, delete.policy);
+                send(&s, Method::DELETE, &path, "", b"").await;
+                for _ in 0..10 {
+                    s.collect_garbage().await;
+                }
+                settle_model(&mut model, delete);
+                for (i, expected) in model.iter().enumerate() {
+                    let got = send(&s, Method::GET, &format!("{CONFIG_MAPS}/o{i}"), "", b"").await;
+                    match expected {
+                        None => assert_eq!(got.code, StatusCode::NOT_FOUND, "o{i} after {deletes:?}"),
+                        Some(refs) => {
+                            assert_eq!(got.code, StatusCode::OK, "o{i} after {deletes:?}");
+                            let names: Vec<String> = got.body["metadata"]["ownerReferences"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+                                .collect();
+                            let want: Vec<String> = refs.iter().map(|o| format!("o{o}")).collect();
+                            assert_eq!(names, want, "o{i} after {deletes:?}");
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
