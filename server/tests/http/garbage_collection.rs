@@ -264,7 +264,7 @@ fn graph_and_deletes() -> impl proptest::strategy::Strategy<Value = (Vec<Vec<usi
 
 /// What kube's collector leaves once it has settled: the objects alive with, for each, the
 /// owners it still names.
-fn settle_model(alive: &mut Vec<Option<Vec<usize>>>, delete: &Delete) {
+fn settle_model(alive: &mut [Option<Vec<usize>>], delete: &Delete) {
     if alive[delete.target].is_none() {
         return;
     }
