@@ -629,44 +629,9 @@ impl Server {
                 response = errors::error(&e);
             }
         }
-        if may_leave_garbage && response.status().is_success() {
-            self.garbage_due
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        // A write to an object of a definition being deleted may have let go of the last
-        // object it waited for (a finalizer removed): its cleanup goes on at once.
-        let ar = &target.resource.ar;
-        if changes_existing
-            && response.status().is_success()
-            && self.is_custom(ar)
-            && self.definition_terminating(&ar.group, &ar.plural)
-        {
-            if let Err(e) = self
-                .settle_definition(&format!("{}.{}", ar.plural, ar.group))
-                .await
-            {
-                eprintln!(
-                    "apistore-server: settling the definition of {}: {e}",
-                    ar.plural
-                );
-            }
-        }
-        // A write in a namespace being deleted may have let go of the last object it waited
-        // for (a finalizer removed): the namespace controller's work goes on at once.
-        if let (true, true, Some(namespace)) = (
-            changes_existing,
-            response.status().is_success(),
-            target.namespace.as_deref(),
-        ) {
-            let terminating = self
-                .namespace_api()
-                .read(namespace, |ns| ns.metadata.deletion_timestamp.is_some())
-                .unwrap_or(false);
-            if terminating {
-                if let Err(e) = self.settle_namespace(namespace).await {
-                    eprintln!("apistore-server: settling namespace {namespace:?}: {e}");
-                }
-            }
+        if response.status().is_success() {
+            self.after_write(&target, changes_existing, may_leave_garbage)
+                .await;
         }
         self.metrics.record(
             &labels.request(verb, group, version),
@@ -722,6 +687,42 @@ fn target<'t>(
 }
 
 impl Server {
+    /// The controllers' work a successful write may call for: a garbage collector pass becomes
+    /// due, and a namespace or a definition being deleted may have let go of the last object it
+    /// waited for (a finalizer removed), so its cleanup goes on at once.
+    async fn after_write(
+        &self,
+        target: &Target<'_>,
+        changes_existing: bool,
+        may_leave_garbage: bool,
+    ) {
+        if may_leave_garbage {
+            self.garbage_due
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if !changes_existing {
+            return;
+        }
+        let ar = &target.resource.ar;
+        if self.is_custom(ar) && self.definition_terminating(&ar.group, &ar.plural) {
+            let definition = format!("{}.{}", ar.plural, ar.group);
+            if let Err(e) = self.settle_definition(&definition).await {
+                eprintln!("apistore-server: settling definition {definition:?}: {e}");
+            }
+        }
+        if let Some(namespace) = target.namespace.as_deref() {
+            let terminating = self
+                .namespace_api()
+                .read(namespace, |ns| ns.metadata.deletion_timestamp.is_some())
+                .unwrap_or(false);
+            if terminating {
+                if let Err(e) = self.settle_namespace(namespace).await {
+                    eprintln!("apistore-server: settling namespace {namespace:?}: {e}");
+                }
+            }
+        }
+    }
+
     async fn serve(&self, target: &Target<'_>, request: Req) -> apistore::Result<Response<Body>> {
         let resource = target.resource;
         let kube_verb = kube_verb(&request, target);
