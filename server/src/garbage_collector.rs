@@ -248,15 +248,7 @@ impl Server {
             if kept.len() == refs.len() {
                 return Ok(());
             }
-            let patch = Patch::Merge(json!({"metadata": {
-                "ownerReferences": kept,
-                "resourceVersion": meta.resource_version,
-            }}));
-            resource
-                .backend
-                .patch(namespace, name, &PatchParams::default(), &patch, false)
-                .await?;
-            return Ok(());
+            return write_metadata_list(resource, &item.object, "ownerReferences", &kept).await;
         }
         if meta.deletion_timestamp.is_some() {
             return Ok(());
@@ -298,20 +290,13 @@ impl Server {
                 .flatten()
                 .filter(|r| r.uid != item.uid())
                 .collect();
-            let patch = Patch::Merge(json!({"metadata": {
-                "ownerReferences": if kept.is_empty() { json!(null) } else { json!(kept) },
-                "resourceVersion": meta.resource_version,
-            }}));
-            resources[dependent.resource]
-                .backend
-                .patch(
-                    meta.namespace.as_deref(),
-                    meta.name.as_deref().unwrap_or_default(),
-                    &PatchParams::default(),
-                    &patch,
-                    false,
-                )
-                .await?;
+            write_metadata_list(
+                resources[dependent.resource],
+                &dependent.object,
+                "ownerReferences",
+                &kept,
+            )
+            .await?;
         }
         self.remove_finalizer(owner, item, ORPHAN_FINALIZER).await
     }
@@ -346,29 +331,48 @@ impl Server {
         item: &Item,
         finalizer: &str,
     ) -> apistore::Result<()> {
-        let meta = &item.object.metadata;
-        let kept: Vec<&String> = meta
+        let kept: Vec<&String> = item
+            .object
+            .metadata
             .finalizers
             .iter()
             .flatten()
             .filter(|f| *f != finalizer)
             .collect();
-        let patch = Patch::Merge(json!({"metadata": {
-            "finalizers": if kept.is_empty() { json!(null) } else { json!(kept) },
-            "resourceVersion": meta.resource_version,
-        }}));
-        resource
-            .backend
-            .patch(
-                meta.namespace.as_deref(),
-                meta.name.as_deref().unwrap_or_default(),
-                &PatchParams::default(),
-                &patch,
-                false,
-            )
-            .await
-            .map(drop)
+        write_metadata_list(resource, &item.object, "finalizers", &kept).await
     }
+}
+
+/// Writes `object`'s metadata list `field` (`ownerReferences`, `finalizers`) as `kept`, an
+/// empty one as absent, guarded by the object's resourceVersion: a client's write in between
+/// wins, and the next pass looks again.
+async fn write_metadata_list<T: serde::Serialize>(
+    resource: &ServedResource,
+    object: &DynamicObject,
+    field: &str,
+    kept: &[T],
+) -> apistore::Result<()> {
+    let meta = &object.metadata;
+    let list = if kept.is_empty() {
+        json!(null)
+    } else {
+        json!(kept)
+    };
+    let patch = Patch::Merge(json!({"metadata": {
+        field: list,
+        "resourceVersion": meta.resource_version,
+    }}));
+    resource
+        .backend
+        .patch(
+            meta.namespace.as_deref(),
+            meta.name.as_deref().unwrap_or_default(),
+            &PatchParams::default(),
+            &patch,
+            false,
+        )
+        .await
+        .map(drop)
 }
 
 /// Whether a deleted object waits for the collector (its `orphan` or `foregroundDeletion`
