@@ -5,12 +5,14 @@
 //! ```text
 //! cargo run --release --features etcd --example etcd_side_by_side -- \
 //!     --endpoint http://127.0.0.1:2379 [--puts 20000] [--inflight 64] [--keys 100000] \
-//!     [--limit 500] [--watchers 1000] [--events 2000]
+//!     [--limit 500] [--watchers 1000] [--events 2000] [--rounds 3]
 //! ```
 //!
 //! - `puts`: 1 KiB creates with `--inflight` in flight: raw etcd puts, the same with one
-//!   watcher of their prefix attached, then store commits (an etcd `Txn` with an absence
-//!   compare each, answered once the store's index, fed by its watch, holds it).
+//!   watcher of their prefix attached, kube-apiserver's create `Txn`, and store commits (an
+//!   etcd `Txn` with an absence compare each, answered once the store's index, fed by its
+//!   watch, holds it); `--rounds` rounds, the order turned by one each round, then each
+//!   side's median.
 //! - `gets`: the same keys read with `--inflight` in flight: raw etcd (linearizable) gets, then
 //!   store gets from the index with `resourceVersion="0"`, and fresh store gets (one etcd check
 //!   each).
@@ -38,6 +40,7 @@ struct Args {
     limit: usize,
     watchers: usize,
     events: usize,
+    rounds: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         limit: 500,
         watchers: 1000,
         events: 2000,
+        rounds: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
             "--limit" => args.limit = number()?,
             "--watchers" => args.watchers = number()?,
             "--events" => args.events = number()?,
+            "--rounds" => args.rounds = number()?.max(1),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -118,73 +123,91 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let run = format!("/bench-{}", std::process::id());
     let value = vec![b'x'; VALUE_BYTES];
 
-    // puts
+    // puts: the four ways of writing, `--rounds` times, each round in an order turned by
+    // one, so that no side always writes into the emptier or the fuller etcd.
     let raw = format!("{run}/raw-puts");
-    let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
-        let (kv, raw, value) = (client.kv_client(), raw.clone(), value.clone());
-        move |i| {
-            let (mut kv, key, value) = (kv.clone(), key(&raw, i), value.clone());
-            async move {
-                kv.put(key, value, None).await.expect("etcd put");
-            }
-        }
-    }));
-    report("puts", "etcd", args.puts, elapsed, "puts");
-    // The same puts with one watcher of their prefix attached, as the store's index watches
-    // its key space: etcd's cost of feeding a cache, without the store.
     let watched_puts = format!("{run}/raw-watched");
+    let creates = format!("{run}/raw-creates");
+    // Puts with one watcher of their prefix attached, as the store's index watches its key
+    // space: etcd's cost of feeding a cache, without the store.
     let mut feed = runtime.block_on(client.watch_client().watch(
         format!("{watched_puts}/"),
         Some(WatchOptions::new().with_prefix()),
     ))?;
     runtime.spawn(async move { while let Ok(Some(_)) = feed.message().await {} });
-    let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
-        let (kv, prefix, value) = (client.kv_client(), watched_puts.clone(), value.clone());
-        move |i| {
-            let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
-            async move {
-                kv.put(key, value, None).await.expect("etcd put");
-            }
-        }
-    }));
-    report("puts", "etcd-watched", args.puts, elapsed, "puts");
-    // The request kube-apiserver sends for a create: a `Txn` that puts when the key is absent
-    // and reads it otherwise — what the store sends too.
-    let creates = format!("{run}/raw-creates");
-    let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
-        let (kv, prefix, value) = (client.kv_client(), creates.clone(), value.clone());
-        move |i| {
-            let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
-            async move {
-                let txn = etcd_client::Txn::new()
-                    .when([etcd_client::Compare::mod_revision(
-                        key.clone(),
-                        etcd_client::CompareOp::Equal,
-                        0,
-                    )])
-                    .and_then([etcd_client::TxnOp::put(key.clone(), value, None)])
-                    .or_else([etcd_client::TxnOp::get(key, None)]);
-                assert!(kv.txn(txn).await.expect("etcd txn").succeeded());
-            }
-        }
-    }));
-    report("puts", "etcd-create-txn", args.puts, elapsed, "puts");
     let store =
         Mvcc::open_etcd(EtcdOptions::new([args.endpoint.clone()]).under(format!("{run}/store")))?;
-    let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
-        let (store, value) = (store.clone(), value.clone());
-        move |i| {
-            let (store, key, value) = (store.clone(), key("", i), value.clone());
-            async move {
-                store
-                    .submit(Txn::new().when_absent(key.clone()).put(key, value))
-                    .expect("submit")
-                    .await
-                    .expect("store put");
-            }
+    let sides = ["etcd", "etcd-watched", "etcd-create-txn", "store"];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); sides.len()];
+    for round in 0..args.rounds {
+        for turn in 0..sides.len() {
+            let side = (turn + round) % sides.len();
+            let elapsed = match sides[side] {
+                "etcd" | "etcd-watched" => {
+                    let under = if side == 0 { &raw } else { &watched_puts };
+                    let prefix = format!("{under}/r{round}");
+                    runtime.block_on(concurrently(args.puts, args.inflight, {
+                        let (kv, value) = (client.kv_client(), value.clone());
+                        move |i| {
+                            let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
+                            async move {
+                                kv.put(key, value, None).await.expect("etcd put");
+                            }
+                        }
+                    }))
+                }
+                // The request kube-apiserver sends for a create: a `Txn` that puts when the
+                // key is absent and reads it otherwise — what the store sends too.
+                "etcd-create-txn" => {
+                    let prefix = format!("{creates}/r{round}");
+                    runtime.block_on(concurrently(args.puts, args.inflight, {
+                        let (kv, value) = (client.kv_client(), value.clone());
+                        move |i| {
+                            let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
+                            async move {
+                                let txn = etcd_client::Txn::new()
+                                    .when([etcd_client::Compare::mod_revision(
+                                        key.clone(),
+                                        etcd_client::CompareOp::Equal,
+                                        0,
+                                    )])
+                                    .and_then([etcd_client::TxnOp::put(key.clone(), value, None)])
+                                    .or_else([etcd_client::TxnOp::get(key, None)]);
+                                assert!(kv.txn(txn).await.expect("etcd txn").succeeded());
+                            }
+                        }
+                    }))
+                }
+                _ => {
+                    let prefix = format!("/r{round}");
+                    runtime.block_on(concurrently(args.puts, args.inflight, {
+                        let (store, value) = (store.clone(), value.clone());
+                        move |i| {
+                            let (store, key, value) =
+                                (store.clone(), key(&prefix, i), value.clone());
+                            async move {
+                                store
+                                    .submit(Txn::new().when_absent(key.clone()).put(key, value))
+                                    .expect("submit")
+                                    .await
+                                    .expect("store put");
+                            }
+                        }
+                    }))
+                }
+            };
+            rates[side].push(args.puts as f64 / elapsed.as_secs_f64());
+            report("puts", sides[side], args.puts, elapsed, "puts");
         }
-    }));
-    report("puts", "store", args.puts, elapsed, "puts");
+    }
+    for (side, mut rates) in sides.iter().zip(rates) {
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "{{\"workload\":\"puts\",\"side\":\"{side}\",\"median\":{:.0},\"unit\":\"puts/s\"}}",
+            rates[rates.len() / 2]
+        );
+    }
+    let raw = format!("{raw}/r0");
 
     // gets
     let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
@@ -205,7 +228,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let store = &store;
             scope.spawn(move || {
                 for i in (r..args.puts).step_by(readers) {
-                    let got = store.get(key("", i).as_bytes(), 0).expect("store get");
+                    let got = store.get(key("/r0", i).as_bytes(), 0).expect("store get");
                     assert!(got.is_some());
                 }
             });
@@ -219,7 +242,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let store = store.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
-                    let k = key("", i).into_bytes();
+                    let k = key("/r0", i).into_bytes();
                     let mut end = k.clone();
                     end.push(0);
                     store
@@ -422,3 +445,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     Ok(())
 }
+
+/// The allocator both sides run with, as the server binary and the benches (see
+/// docs/design/allocator.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -641,13 +641,13 @@ enum Outcome {
 /// (the member died with it in flight) is looked up: done, it is answered as committed; not
 /// done, it is sent again; anything else fails, naming etcd.
 async fn send_write(
-    kv: &etcd::KvClient,
+    kv: &mut etcd::KvClient,
     request: &Request,
     timeout: Duration,
 ) -> Result<Sent, MvccError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let attempt = tokio::time::timeout_at(deadline, kv.clone().txn(request.txn.clone())).await;
+        let attempt = tokio::time::timeout_at(deadline, kv.txn(request.txn.clone())).await;
         let e = match attempt {
             Ok(Ok(response)) if response.succeeded() => return Ok(Sent::Answered(response)),
             Ok(Ok(_)) => {
@@ -831,20 +831,23 @@ impl Remote {
         current: super::publish::Reader,
         index: std::sync::Weak<super::Inner>,
     ) -> impl Future<Output = Result<TxnResult, MvccError>> + Send + 'static {
-        let kv = self.client.kv_client();
+        // One client handle per write: cloning tonic's client costs as much as a small
+        // request's encoding.
+        let mut kv = self.client.kv_client();
         let timeout = self.timeout;
         let applied = self.applied.clone();
         async move {
-            let send = |request: Request| {
-                let kv = kv.clone();
-                async move {
-                    let sent = send_write(&kv, &request, timeout).await?;
-                    Ok::<_, MvccError>((sent, request.compared, request.writes))
-                }
-            };
+            async fn send(
+                kv: &mut etcd::KvClient,
+                request: Request,
+                timeout: Duration,
+            ) -> Result<(Sent, Vec<(Vec<u8>, u64, bool)>, bool), MvccError> {
+                let sent = send_write(kv, &request, timeout).await?;
+                Ok((sent, request.compared, request.writes))
+            }
             let (sent, compared, writes) = match elided {
                 Some(elided) => {
-                    let answer = send(elided).await?;
+                    let answer = send(&mut kv, elided, timeout).await?;
                     let done = match &answer.0 {
                         Sent::Committed(_) | Sent::Answered(_) => true,
                         Sent::Refused(read) => failed_compare(read, &answer.1).is_some_and(|f| f.3),
@@ -853,10 +856,10 @@ impl Remote {
                         answer
                     } else {
                         // A write assumed to change nothing would change something now.
-                        send(plain).await?
+                        send(&mut kv, plain, timeout).await?
                     }
                 }
-                None => send(plain).await?,
+                None => send(&mut kv, plain, timeout).await?,
             };
             let response = match sent {
                 Sent::Answered(response) => response,
