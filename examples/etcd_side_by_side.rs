@@ -5,14 +5,14 @@
 //! ```text
 //! cargo run --release --features etcd --example etcd_side_by_side -- \
 //!     --endpoint http://127.0.0.1:2379 [--puts 20000] [--inflight 64] [--keys 100000] \
-//!     [--limit 500] [--watchers 1000] [--events 2000] [--rounds 3]
+//!     [--limit 500] [--watchers 1000] [--events 2000] [--rounds 10]
 //! ```
 //!
 //! - `puts`: 1 KiB creates with `--inflight` in flight: raw etcd puts, the same with one
 //!   watcher of their prefix attached, kube-apiserver's create `Txn`, and store commits (an
 //!   etcd `Txn` with an absence compare each, answered once the store's index, fed by its
-//!   watch, holds it); `--rounds` rounds, the order turned by one each round, then each
-//!   side's median.
+//!   watch, holds it), `--puts` of each in `--rounds` slices taken in turn (the order turned
+//!   by one each round), so that every side meets etcd in every state.
 //! - `gets`: the same keys read with `--inflight` in flight: raw etcd (linearizable) gets, then
 //!   store gets from the index with `resourceVersion="0"`, and fresh store gets (one etcd check
 //!   each).
@@ -52,7 +52,7 @@ fn parse_args() -> Result<Args, String> {
         limit: 500,
         watchers: 1000,
         events: 2000,
-        rounds: 3,
+        rounds: 10,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -83,6 +83,11 @@ fn report(workload: &str, side: &str, count: usize, elapsed: Duration, unit: &st
 
 fn key(prefix: &str, i: usize) -> String {
     format!("{prefix}/k{i:08}")
+}
+
+/// The key of the `i`th put of a workload written in slices of `slice` under `prefix`.
+fn sliced_key(prefix: &str, slice: usize, i: usize) -> String {
+    key(&format!("{prefix}/r{}", i / slice), i % slice)
 }
 
 /// Runs `n` jobs, `inflight` at a time, on the runtime.
@@ -123,8 +128,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let run = format!("/bench-{}", std::process::id());
     let value = vec![b'x'; VALUE_BYTES];
 
-    // puts: the four ways of writing, `--rounds` times, each round in an order turned by
-    // one, so that no side always writes into the emptier or the fuller etcd.
+    // puts: the four ways of writing, `--puts` each, in `--rounds` slices taken in turn, the
+    // order turned by one each round, so that every side meets etcd's state (its size, its
+    // backend's batching, the machine's other load) as often as every other.
     let raw = format!("{run}/raw-puts");
     let watched_puts = format!("{run}/raw-watched");
     let creates = format!("{run}/raw-creates");
@@ -138,15 +144,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store =
         Mvcc::open_etcd(EtcdOptions::new([args.endpoint.clone()]).under(format!("{run}/store")))?;
     let sides = ["etcd", "etcd-watched", "etcd-create-txn", "store"];
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); sides.len()];
+    let slice = args.puts.div_ceil(args.rounds);
+    let mut spent = vec![Duration::ZERO; sides.len()];
+    let mut written = vec![0usize; sides.len()];
     for round in 0..args.rounds {
+        let count = slice.min(args.puts.saturating_sub(round * slice));
         for turn in 0..sides.len() {
             let side = (turn + round) % sides.len();
             let elapsed = match sides[side] {
                 "etcd" | "etcd-watched" => {
                     let under = if side == 0 { &raw } else { &watched_puts };
                     let prefix = format!("{under}/r{round}");
-                    runtime.block_on(concurrently(args.puts, args.inflight, {
+                    runtime.block_on(concurrently(count, args.inflight, {
                         let (kv, value) = (client.kv_client(), value.clone());
                         move |i| {
                             let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
@@ -160,7 +169,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // key is absent and reads it otherwise — what the store sends too.
                 "etcd-create-txn" => {
                     let prefix = format!("{creates}/r{round}");
-                    runtime.block_on(concurrently(args.puts, args.inflight, {
+                    runtime.block_on(concurrently(count, args.inflight, {
                         let (kv, value) = (client.kv_client(), value.clone());
                         move |i| {
                             let (mut kv, key, value) = (kv.clone(), key(&prefix, i), value.clone());
@@ -180,7 +189,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 _ => {
                     let prefix = format!("/r{round}");
-                    runtime.block_on(concurrently(args.puts, args.inflight, {
+                    runtime.block_on(concurrently(count, args.inflight, {
                         let (store, value) = (store.clone(), value.clone());
                         move |i| {
                             let (store, key, value) =
@@ -196,24 +205,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }))
                 }
             };
-            rates[side].push(args.puts as f64 / elapsed.as_secs_f64());
-            report("puts", sides[side], args.puts, elapsed, "puts");
+            spent[side] += elapsed;
+            written[side] += count;
         }
     }
-    for (side, mut rates) in sides.iter().zip(rates) {
-        rates.sort_by(f64::total_cmp);
-        println!(
-            "{{\"workload\":\"puts\",\"side\":\"{side}\",\"median\":{:.0},\"unit\":\"puts/s\"}}",
-            rates[rates.len() / 2]
-        );
+    for (side, name) in sides.iter().enumerate() {
+        report("puts", name, written[side], spent[side], "puts");
     }
-    let raw = format!("{raw}/r0");
 
     // gets
     let elapsed = runtime.block_on(concurrently(args.puts, args.inflight, {
         let (kv, raw) = (client.kv_client(), raw.clone());
         move |i| {
-            let (mut kv, key) = (kv.clone(), key(&raw, i));
+            let (mut kv, key) = (kv.clone(), sliced_key(&raw, slice, i));
             async move {
                 let got = kv.get(key, None).await.expect("etcd get");
                 assert_eq!(got.kvs().len(), 1);
@@ -228,7 +232,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let store = &store;
             scope.spawn(move || {
                 for i in (r..args.puts).step_by(readers) {
-                    let got = store.get(key("/r0", i).as_bytes(), 0).expect("store get");
+                    let got = store
+                        .get(sliced_key("", slice, i).as_bytes(), 0)
+                        .expect("store get");
                     assert!(got.is_some());
                 }
             });
@@ -242,7 +248,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let store = store.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
-                    let k = key("/r0", i).into_bytes();
+                    let k = sliced_key("", slice, i).into_bytes();
                     let mut end = k.clone();
                     end.push(0);
                     store

@@ -7,15 +7,18 @@
 //!   revision, 0 = absent), so the revision etcd gives it is its resourceVersion, and every
 //!   store opened on the cluster sees the same revisions.
 //! * **The index follows etcd.** At open the index is filled by one consistent read of the
-//!   key space (paged, every page at the first page's revision); a watch from the next revision,
-//!   with previous values and progress notifications, then feeds it (`follow.rs`). Reads,
-//!   lists and watches are served from the index, so they cost what they cost locally.
+//!   key space (paged, every page at the first page's revision); a watch from the next revision
+//!   then feeds it (`follow.rs`). Reads, lists and watches are served from the index, so they
+//!   cost what they cost locally.
 //! * **Read your writes.** A write is answered once the index has applied its revision. A
 //!   failed compare is answered once the index holds the version that made it fail, so a
 //!   caller that reads again and retries sees what etcd saw.
-//! * **Fresh reads.** [`Mvcc::sync_range`] asks etcd which keys of a range changed after the
-//!   index's revision, and how many the range holds, and waits until the index shows none
-//!   changed and as many keys. It does not use watch progress requests: before 3.4.25 and
+//! * **Fresh reads.** [`Mvcc::sync_range`] first reads etcd's revision (a count of one key,
+//!   answered from etcd's in-memory index): when it is the index's, nothing was written since
+//!   and the index is fresh. Otherwise it asks etcd which keys of the range changed after the
+//!   index's revision, and how many the range holds (etcd reads the range's values for that),
+//!   and waits until the index shows none changed and as many keys. It does not use watch
+//!   progress requests: before 3.4.25 and
 //!   3.5.8, etcd answers one with its current revision even while events before it are still
 //!   on their way (etcd issue 15220), and a cache that trusted it would skip them.
 //! * **History window.** The index holds history from the revision it was opened at; older
