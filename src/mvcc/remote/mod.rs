@@ -18,9 +18,9 @@
 //!   and the index is fresh. Otherwise it asks etcd which keys of the range changed after the
 //!   index's revision, and how many the range holds (etcd reads the range's values for that),
 //!   and waits until the index shows none changed and as many keys. It does not use watch
-//!   progress requests: before 3.4.25 and
-//!   3.5.8, etcd answers one with its current revision even while events before it are still
-//!   on their way (etcd issue 15220), and a cache that trusted it would skip them.
+//!   progress requests: before 3.4.25 and 3.5.8, etcd answers one with its current revision
+//!   even while events before it are still on their way (etcd issue 15220), and a cache that
+//!   trusted it would skip them.
 //! * **History window.** The index holds history from the revision it was opened at; older
 //!   reads answer `Compacted` (410 Expired), as kube-apiserver's cache does for revisions
 //!   older than its window.
