@@ -13,11 +13,12 @@
 //! * **Read your writes.** A write is answered once the index has applied its revision. A
 //!   failed compare is answered once the index holds the version that made it fail, so a
 //!   caller that reads again and retries sees what etcd saw.
-//! * **Fresh reads.** [`Mvcc::sync_range`] first reads etcd's revision (a count of one key,
-//!   answered from etcd's in-memory index): when it is the index's, nothing was written since
-//!   and the index is fresh. Otherwise it asks etcd which keys of the range changed after the
-//!   index's revision, and how many the range holds (etcd reads the range's values for that),
-//!   and waits until the index shows none changed and as many keys. It does not use watch
+//! * **Fresh reads.** [`Mvcc::sync_range`] of more than one key first reads etcd's revision (a
+//!   count of one key, answered from etcd's in-memory index): when it is the index's, nothing
+//!   was written since and the index is fresh. Otherwise (and at once for one key) it asks
+//!   etcd which keys of the range changed after the index's revision, and how many the range
+//!   holds (etcd reads the range's values for that), and waits until the index shows none
+//!   changed and as many keys. It does not use watch
 //!   progress requests: before 3.4.25 and 3.5.8, etcd answers one with its current revision
 //!   even while events before it are still on their way (etcd issue 15220), and a cache that
 //!   trusted it would skip them.
@@ -460,11 +461,15 @@ impl Mvcc {
         // When etcd's revision is the index's, nothing at all was written after it: fresh,
         // for the cost of a count read of one key (what kube-apiserver asks for its revision).
         // Only a cluster that moved on needs the range compared, which makes etcd read it.
+        // A one-key range (a get) is compared at once: etcd reads one value for that, and a
+        // probe first would cost a second round trip whenever the cluster moved on.
         let at = self.current_revision();
-        // (0: etcd's answer had no header, so it tells nothing.)
-        let now = remote.run(remote.revision_now())?;
-        if now != 0 && now <= at {
-            return Ok(at);
+        if !is_one_key(range) {
+            // (0: etcd's answer had no header, so it tells nothing.)
+            let now = remote.run(remote.revision_now())?;
+            if now != 0 && now <= at {
+                return Ok(at);
+            }
         }
         loop {
             let at = self.current_revision();
@@ -1120,6 +1125,16 @@ fn failed_compare(
         }
     }
     None
+}
+
+/// Whether `range` holds one key at most: `[k, k + "\0")`.
+fn is_one_key(range: &KeyRange) -> bool {
+    match (&range.start, &range.end) {
+        (Bound::Included(start), Bound::Excluded(end)) => {
+            end.len() == start.len() + 1 && end.starts_with(start) && end.last() == Some(&0)
+        }
+        _ => false,
+    }
 }
 
 fn header_revision(header: Option<&etcd::ResponseHeader>) -> u64 {
