@@ -5,11 +5,36 @@ use serde_json::{json, Value};
 
 use crate::resources::{ResourceTable, ServedResource, STATUS_VERBS};
 
-/// The Kubernetes version served: kubectl's dispatcher runs the kubectl of this minor.
-pub fn version() -> Value {
-    json!({"major": "1", "minor": "32", "gitVersion": "v1.32.0-apistore",
-        "gitCommit": "", "gitTreeState": "clean", "buildDate": "1970-01-01T00:00:00Z",
-        "goVersion": "", "compiler": "rustc", "platform": "linux/amd64"})
+/// The Kubernetes version served (kubectl's dispatcher runs the kubectl of this minor), with
+/// the fields of kube's `version.Info` in its order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    major: &'static str,
+    minor: &'static str,
+    /// The version string, `v1.32.0-apistore`.
+    pub git_version: &'static str,
+    git_commit: &'static str,
+    git_tree_state: &'static str,
+    build_date: &'static str,
+    go_version: &'static str,
+    compiler: &'static str,
+    platform: &'static str,
+}
+
+/// What `/version` answers.
+pub fn version() -> VersionInfo {
+    VersionInfo {
+        major: "1",
+        minor: "32",
+        git_version: "v1.32.0-apistore",
+        git_commit: "",
+        git_tree_state: "clean",
+        build_date: "1970-01-01T00:00:00Z",
+        go_version: "",
+        compiler: "rustc",
+        platform: "linux/amd64",
+    }
 }
 
 /// The Content-Type of an aggregated discovery answer.

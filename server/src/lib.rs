@@ -23,6 +23,7 @@ mod garbage_collector;
 mod go_decode;
 mod health;
 mod image_group;
+mod json_framing;
 mod known_fields;
 mod media;
 mod metrics;

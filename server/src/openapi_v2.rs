@@ -177,7 +177,7 @@ fn swagger(table: &ResourceTable) -> Value {
         }
     }
     json!({"swagger": "2.0",
-        "info": {"title": "Kubernetes", "version": crate::discovery::version()["gitVersion"].clone()},
+        "info": {"title": "Kubernetes", "version": crate::discovery::version().git_version},
         "paths": paths, "definitions": definitions})
 }
 

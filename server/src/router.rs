@@ -369,12 +369,52 @@ impl Server {
         response
     }
 
+    /// The answer, laid out as kube-apiserver lays out JSON and gzipped when large and asked.
     async fn answer<B>(&self, request: Request<B>) -> Response<Body>
     where
         B: http_body::Body + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let (parts, body) = request.into_parts();
+        let query = parse_query(parts.uri.query().unwrap_or(""));
+        let layout = {
+            let segments = segments(parts.uri.path()).unwrap_or_default();
+            let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+            let user_agent = parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            crate::json_framing::layout_for(
+                &segs,
+                query.get("pretty").map(String::as_str),
+                user_agent,
+            )
+        };
+        let gzip = parts
+            .headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(crate::compression::wants_gzip);
+        let response = self.answer_unframed(parts, body, query).await;
+        let response = crate::json_framing::laid_out(response, layout).await;
+        if gzip {
+            crate::compression::large_answers_gzipped(response).await
+        } else {
+            response
+        }
+    }
+
+    async fn answer_unframed<B>(
+        &self,
+        parts: http::request::Parts,
+        body: B,
+        query: HashMap<String, String>,
+    ) -> Response<Body>
+    where
+        B: http_body::Body + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let mut requester = None;
         if let Some(tokens) = &self.tokens {
             let public = matches!(
@@ -394,7 +434,6 @@ impl Server {
             Ok(body) => body,
             Err(response) => return *response,
         };
-        let query = parse_query(parts.uri.query().unwrap_or(""));
         let accept = parts
             .headers
             .get(header::ACCEPT)
@@ -435,22 +474,12 @@ impl Server {
             body,
             repeated_keys: Vec::new(),
         };
-        let gzip = parts
-            .headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(crate::compression::wants_gzip);
         // The reviews of `kubectl auth whoami` answer who is asking.
         let response = crate::reviews::REQUESTER
             .scope(requester, self.route(&segs, request))
             .await;
-        let response = if yaml {
+        if yaml {
             crate::media::as_yaml(response).await
-        } else {
-            response
-        };
-        if gzip {
-            crate::compression::large_answers_gzipped(response).await
         } else {
             response
         }
