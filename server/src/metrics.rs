@@ -132,17 +132,18 @@ impl Default for Metrics {
         let write_seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "apiserver_request",
-            "Requests by verb, dry run, group, version, resource, subresource, scope, component and HTTP code",
+            // kube-apiserver's own help texts (component-base prefixes the stability level).
+            "[STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code",
             requests.clone(),
         );
         registry.register(
             "apiserver_request_duration_seconds",
-            "Request latency by verb, dry run, group, version, resource, subresource, scope and component (watches: until the stream starts)",
+            "[STABLE] Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component",
             latency.clone(),
         );
         registry.register(
             "apiserver_longrunning_requests",
-            "Watches being served, by verb, group, version, resource, subresource, scope and component",
+            "[STABLE] Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component. Not all requests are tracked this way",
             watches.clone(),
         );
         registry.register(
@@ -225,7 +226,18 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, with the store's figures as of now.
+    /// The exposition text, with the store's figures as of now: OpenMetrics when `openmetrics`,
+    /// else the Prometheus text format (0.0.4) kube-apiserver answers by default.
+    pub fn exposition(&self, store: &Store, openmetrics: bool) -> String {
+        let text = self.render(store);
+        if openmetrics {
+            text
+        } else {
+            prometheus_text(&text)
+        }
+    }
+
+    /// The OpenMetrics exposition text, with the store's figures as of now.
     pub fn render(&self, store: &Store) -> String {
         self.revision
             .set(i64::try_from(store.resource_version()).unwrap_or(i64::MAX));
@@ -247,6 +259,40 @@ impl Metrics {
         }
         text
     }
+}
+
+/// `openmetrics` (what the registry encodes) in the Prometheus text format 0.0.4: a counter's
+/// `HELP` and `TYPE` name its samples (`x_total`, where OpenMetrics names the family `x`), and
+/// OpenMetrics' `# UNIT` and `# EOF` lines go.
+pub fn prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 64);
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let family = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let name = rest.split(' ').next()?;
+            (counters.contains(name) && !name.ends_with("_total"))
+                .then(|| (*prefix, name, &rest[name.len()..]))
+        });
+        match family {
+            Some((prefix, name, tail)) => {
+                out.push_str(prefix);
+                out.push_str(name);
+                out.push_str("_total");
+                out.push_str(tail);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Holds a watch in `apiserver_longrunning_requests` until dropped.

@@ -498,11 +498,21 @@ impl Server {
         }
         match segs {
             ["version"] => errors::json(StatusCode::OK, &discovery::version()),
-            ["metrics"] => errors::bytes_response(
-                StatusCode::OK,
-                self.metrics.render(&self.store).into_bytes(),
-                "text/plain; version=0.0.4; charset=utf-8",
-            ),
+            ["metrics"] => {
+                // Prometheus asks for OpenMetrics; anything else gets the classic text format.
+                let openmetrics = request.accept.contains("application/openmetrics-text");
+                errors::bytes_response(
+                    StatusCode::OK,
+                    self.metrics
+                        .exposition(&self.store, openmetrics)
+                        .into_bytes(),
+                    if openmetrics {
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                    } else {
+                        "text/plain; version=0.0.4; charset=utf-8"
+                    },
+                )
+            }
             [endpoint @ ("healthz" | "livez" | "readyz"), rest @ ..] => crate::health::answer(
                 endpoint,
                 rest,

@@ -852,6 +852,43 @@ fn metrics_count_requests_by_verb_and_resource_and_report_the_store() {
             );
         }
         assert!(text.contains("apiserver_request_duration_seconds_bucket{"));
+        // The classic text format: a counter's HELP and TYPE name its `_total` samples, and
+        // OpenMetrics' end marker is not there.
+        for line in [
+            "# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
+            "# TYPE apiserver_request_total counter",
+            "# TYPE apistore_commit_transactions_total counter",
+            "# TYPE apiserver_request_duration_seconds histogram",
+            "# TYPE apiserver_longrunning_requests gauge",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no line {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("# EOF"));
+        // Prometheus asks for OpenMetrics and gets it.
+        let scraped = s
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri("/metrics")
+                    .header(
+                        "accept",
+                        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+                    )
+                    .body(Full::new(Bytes::new()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            scraped.headers()["content-type"],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+        let openmetrics = scraped.into_body().collect().await.unwrap().to_bytes();
+        let openmetrics = String::from_utf8(openmetrics.to_vec()).unwrap();
+        assert!(openmetrics
+            .lines()
+            .any(|l| l == "# TYPE apiserver_request counter"));
+        assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
         drop(open_watch);
         let text = send(&s, Method::GET, "/metrics", "", b"").await.body;
         assert!(text
