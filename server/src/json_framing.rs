@@ -62,14 +62,16 @@ pub async fn laid_out(response: Response<Body>, layout: Layout) -> Response<Body
             return errors::failure(500, "InternalError", &format!("reading the answer: {e}"))
         }
     };
-    let out = match layout {
-        Layout::Indented => indented(&bytes),
-        _ => {
-            let mut out = Vec::with_capacity(bytes.len() + 1);
-            out.extend_from_slice(&bytes);
-            out.push(b'\n');
-            out
-        }
+    let out: Bytes = match layout {
+        Layout::Indented => indented(&bytes).into(),
+        // The encoder's buffer is usually this body's alone and has room for one more byte.
+        _ => match bytes.try_into_mut() {
+            Ok(mut unique) => {
+                unique.extend_from_slice(b"\n");
+                unique.freeze()
+            }
+            Err(shared) => [shared.as_ref(), b"\n"].concat().into(),
+        },
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, errors::full(out))

@@ -377,9 +377,9 @@ impl Server {
     {
         let (parts, body) = request.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or(""));
+        let path_segments = segments(parts.uri.path());
         let layout = {
-            let segments = segments(parts.uri.path()).unwrap_or_default();
-            let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+            let segs: Vec<&str> = path_segments.iter().flatten().map(String::as_str).collect();
             let user_agent = parts
                 .headers
                 .get(header::USER_AGENT)
@@ -396,7 +396,9 @@ impl Server {
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .is_some_and(crate::compression::wants_gzip);
-        let response = self.answer_unframed(parts, body, query).await;
+        let response = self
+            .answer_unframed(parts, body, query, path_segments)
+            .await;
         let response = crate::json_framing::laid_out(response, layout).await;
         if gzip {
             crate::compression::large_answers_gzipped(response).await
@@ -410,6 +412,7 @@ impl Server {
         parts: http::request::Parts,
         body: B,
         query: HashMap<String, String>,
+        segments: Option<Vec<String>>,
     ) -> Response<Body>
     where
         B: http_body::Body + Send,
@@ -446,8 +449,7 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let path = parts.uri.path();
-        let Some(segments) = segments(path) else {
+        let Some(segments) = segments else {
             return errors::no_route();
         };
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
