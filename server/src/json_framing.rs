@@ -78,16 +78,12 @@ pub async fn laid_out(response: Response<Body>, layout: Layout) -> Response<Body
 }
 
 /// Whether `response` is a JSON document whose size is known (not a watch stream).
-fn is_whole_json(response: &Response<Body>) -> bool {
+pub fn is_whole_json(response: &Response<Body>) -> bool {
     let json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
+        .is_some_and(|v| crate::media::media_type(v) == "application/json");
     json && response.body().size_hint().exact().is_some()
 }
 

@@ -188,16 +188,7 @@ pub fn wants_yaml(accept: &str) -> bool {
 /// `response` with its JSON body written as YAML. Streams (watches) and answers that are not
 /// JSON go out as they are: kube-apiserver streams watches only as JSON or protobuf.
 pub async fn as_yaml(response: Response<Body>) -> Response<Body> {
-    let json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| media_type(v) == "application/json");
-    if !json
-        || http_body::Body::size_hint(response.body())
-            .exact()
-            .is_none()
-    {
+    if !crate::json_framing::is_whole_json(&response) {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -204,13 +204,19 @@ fn partial_object_metadata_is_answered_when_the_accept_header_asks_for_it() {
     });
 }
 
-/// The bytes of a GET of `uri` with `user_agent`, and their Content-Type.
-async fn raw_get(s: &apistore_server::Server, uri: &str, user_agent: &str) -> (String, String) {
+/// The bytes of a GET of `uri` with `headers`, and their Content-Type.
+async fn raw_get(
+    s: &apistore_server::Server,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (String, String) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let request = http::Request::builder()
-        .uri(uri)
-        .header("user-agent", user_agent)
+    let mut request = http::Request::builder().uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
         .body(http_body_util::Full::new(bytes::Bytes::new()))
         .unwrap();
     let answer = s.clone().oneshot(request).await.unwrap();
@@ -220,6 +226,11 @@ async fn raw_get(s: &apistore_server::Server, uri: &str, user_agent: &str) -> (S
         .to_owned();
     let bytes = answer.into_body().collect().await.unwrap().to_bytes();
     (String::from_utf8(bytes.to_vec()).unwrap(), content_type)
+}
+
+/// A GET of `uri` by a client whose User-Agent is `user_agent`.
+async fn get_as(s: &apistore_server::Server, uri: &str, user_agent: &str) -> String {
+    raw_get(s, uri, &[("user-agent", user_agent)]).await.0
 }
 
 #[test]
@@ -237,7 +248,7 @@ fn json_answers_end_with_a_newline_and_are_indented_for_pretty_or_curl_as_kube_a
             "/api/v1",
             "/api/v1/namespaces/default/configmaps/missing",
         ] {
-            let (text, _) = raw_get(&s, uri, "kubectl/v1.32.0 (linux/amd64)").await;
+            let text = get_as(&s, uri, "kubectl/v1.32.0 (linux/amd64)").await;
             assert!(text.ends_with("}\n"), "{uri}: {text:?}");
             assert!(
                 !text.trim_end().contains('\n'),
@@ -245,18 +256,18 @@ fn json_answers_end_with_a_newline_and_are_indented_for_pretty_or_curl_as_kube_a
             );
         }
         // json.MarshalIndent when asked, by the query or by a person's tool; no newline.
-        let (pretty, _) = raw_get(&s, &format!("{one}?pretty=true"), "kubectl/v1.32.0").await;
+        let pretty = get_as(&s, &format!("{one}?pretty=true"), "kubectl/v1.32.0").await;
         assert!(pretty.starts_with("{\n  \""), "{pretty}");
         assert!(
             pretty.contains("\n  \"metadata\": {\n    \"name\": \"laid-out\","),
             "{pretty}"
         );
         assert!(pretty.ends_with("\n}"), "{pretty:?}");
-        let (curl, _) = raw_get(&s, &one, "curl/8.5.0").await;
+        let curl = get_as(&s, &one, "curl/8.5.0").await;
         assert_eq!(curl, pretty);
-        let (not_pretty, _) = raw_get(&s, &format!("{one}?pretty=false"), "curl/8.5.0").await;
+        let not_pretty = get_as(&s, &format!("{one}?pretty=false"), "curl/8.5.0").await;
         assert!(not_pretty.ends_with("}\n") && !not_pretty.trim_end().contains('\n'));
-        let (missing, _) = raw_get(&s, &format!("{CONFIG_MAPS}/missing"), "curl/8.5.0").await;
+        let missing = get_as(&s, &format!("{CONFIG_MAPS}/missing"), "curl/8.5.0").await;
         assert!(
             missing.starts_with("{\n  \"kind\": \"Status\","),
             "{missing}"
@@ -264,29 +275,19 @@ fn json_answers_end_with_a_newline_and_are_indented_for_pretty_or_curl_as_kube_a
         let value: Value = serde_json::from_str(&missing).unwrap();
         assert_eq!(value["code"], 404);
         // /version is always indented (its handler writes raw JSON with MarshalIndent).
-        let (version, _) = raw_get(&s, "/version?pretty=false", "kubectl/v1.32.0").await;
+        let version = get_as(&s, "/version?pretty=false", "kubectl/v1.32.0").await;
         assert!(
             version.starts_with("{\n  \"major\": \"1\",\n  \"minor\": \"32\","),
             "{version}"
         );
         assert!(version.ends_with("\n}"));
         // A Table is the same serializer's.
-        let (table, content_type) = {
-            use http_body_util::BodyExt;
-            use tower::ServiceExt;
-            let request = http::Request::builder()
-                .uri(CONFIG_MAPS)
-                .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-                .body(http_body_util::Full::new(bytes::Bytes::new()))
-                .unwrap();
-            let answer = s.clone().oneshot(request).await.unwrap();
-            let content_type = answer.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .to_owned();
-            let bytes = answer.into_body().collect().await.unwrap().to_bytes();
-            (String::from_utf8(bytes.to_vec()).unwrap(), content_type)
-        };
+        let (table, content_type) = raw_get(
+            &s,
+            CONFIG_MAPS,
+            &[("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")],
+        )
+        .await;
         assert_eq!(content_type, "application/json");
         assert_eq!(
             serde_json::from_str::<Value>(&table).unwrap()["kind"],
@@ -294,7 +295,7 @@ fn json_answers_end_with_a_newline_and_are_indented_for_pretty_or_curl_as_kube_a
         );
         assert!(table.ends_with("}\n"), "{table:?}");
         // A watch is framed per event, and stays so.
-        let (events, _) = raw_get(
+        let events = get_as(
             &s,
             &format!("{CONFIG_MAPS}?watch=true&resourceVersion=0&timeoutSeconds=1&pretty=true"),
             "curl/8.5.0",
