@@ -52,6 +52,12 @@ fn wants_pretty(pretty: Option<&str>, user_agent: &str) -> bool {
 
 /// `response` laid out as `layout` says, when it is a whole JSON body.
 pub async fn laid_out(response: Response<Body>, layout: Layout) -> Response<Body> {
+    // A 406 is written raw, with `MarshalIndent`, whatever was asked (kube's `WriteRawJSON`).
+    let layout = if response.status() == http::StatusCode::NOT_ACCEPTABLE {
+        Layout::Indented
+    } else {
+        layout
+    };
     if layout == Layout::Untouched || !is_whole_json(&response) {
         return response;
     }

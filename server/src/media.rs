@@ -11,9 +11,9 @@ use http_body_util::BodyExt;
 
 use crate::Body;
 
-/// What a create or update accepts, as kube-apiserver's 415 lists it.
-const WRITE_FORMATS: &str =
-    "application/json, application/yaml, application/vnd.kubernetes.protobuf";
+/// What a create or update accepts, as kube-apiserver's 415 lists it, and what it writes, as
+/// its 406 lists it.
+const FORMATS: &str = "application/json, application/yaml, application/vnd.kubernetes.protobuf";
 
 /// The media type of a Content-Type header: its parameters and case dropped.
 pub fn media_type(content_type: &str) -> String {
@@ -58,7 +58,7 @@ pub fn json_body(
         (&Method::POST | &Method::PUT, _) => {
             return Err(Error::UnsupportedMediaType {
                 message: format!(
-                    "the body of the request was in an unknown format - accepted media types include: {WRITE_FORMATS}"
+                    "the body of the request was in an unknown format - accepted media types include: {FORMATS}"
                 ),
             })
         }
@@ -183,6 +183,46 @@ pub fn wants_yaml(accept: &str) -> bool {
             )
         })
         .is_some_and(|media| media == "application/yaml")
+}
+
+/// Whether an answer can be written in a type `accept` (the request's Accept header) names:
+/// JSON, YAML, protobuf or a wildcard, with any parameters; no header at all means JSON.
+pub fn acceptable(accept: &str) -> bool {
+    accept.trim().is_empty()
+        || accept.split(',').map(media_type).any(|media| {
+            matches!(
+                media.as_str(),
+                "application/json"
+                    | "application/yaml"
+                    | "application/vnd.kubernetes.protobuf"
+                    | "application/*"
+                    | "*/*"
+            )
+        })
+}
+
+/// kube-apiserver's answer when no type the client accepts can be written: a 406 `Status`
+/// written raw (without `kind` and `apiVersion`; `json_framing` indents it, as Go's
+/// `MarshalIndent` in `WriteRawJSON`), before anything is read or written.
+pub fn not_acceptable() -> Response<Body> {
+    #[derive(serde::Serialize)]
+    struct RawStatus {
+        metadata: apistore::ListMeta,
+        status: &'static str,
+        message: String,
+        reason: &'static str,
+        code: u16,
+    }
+    crate::errors::json(
+        http::StatusCode::NOT_ACCEPTABLE,
+        &RawStatus {
+            metadata: apistore::ListMeta::default(),
+            status: "Failure",
+            message: format!("only the following media types are accepted: {FORMATS}"),
+            reason: "NotAcceptable",
+            code: 406,
+        },
+    )
 }
 
 /// `response` with its JSON body written as YAML. Streams (watches) and answers that are not

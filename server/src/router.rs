@@ -498,6 +498,11 @@ impl Server {
         if document && request.method != Method::GET {
             return errors::method_not_allowed(&request.method);
         }
+        // kube-apiserver's handlers negotiate the answer's type before anything else.
+        if matches!(segs, ["api", ..] | ["apis", ..]) && !crate::media::acceptable(&request.accept)
+        {
+            return crate::media::not_acceptable();
+        }
         match segs {
             ["version"] => errors::json(StatusCode::OK, &discovery::version()),
             ["metrics"] => {

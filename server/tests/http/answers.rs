@@ -307,3 +307,60 @@ fn json_answers_end_with_a_newline_and_are_indented_for_pretty_or_curl_as_kube_a
         assert!(lines[0].starts_with("{\"type\":\"ADDED\""), "{events:?}");
     });
 }
+
+#[test]
+fn a_request_accepting_no_type_the_server_writes_is_not_acceptable_and_writes_nothing() {
+    run(async {
+        let s = server();
+        let refused = [
+            (Method::GET, CONFIG_MAPS),
+            (Method::GET, "/api"),
+            (Method::GET, "/apis/image.openshift.io/v1"),
+        ];
+        for (method, uri) in refused {
+            let (text, content_type) = raw_get(&s, uri, &[("accept", "application/xml")]).await;
+            assert_eq!(content_type, "application/json", "{method} {uri}");
+            // kube-apiserver's WriteRawJSON: the bare Status, indented, whatever was asked.
+            assert_eq!(
+                text,
+                "{\n  \"metadata\": {},\n  \"status\": \"Failure\",\n  \"message\": \"only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf\",\n  \"reason\": \"NotAcceptable\",\n  \"code\": 406\n}",
+                "{method} {uri}"
+            );
+        }
+        let before = s.store().resource_version();
+        let created = {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let request = http::Request::builder()
+                .method(Method::POST)
+                .uri(CONFIG_MAPS)
+                .header("content-type", JSON)
+                .header("accept", "text/html")
+                .body(http_body_util::Full::new(bytes::Bytes::from(config_map(
+                    "never",
+                ))))
+                .unwrap();
+            let answer = s.clone().oneshot(request).await.unwrap();
+            let code = answer.status();
+            let _ = answer.into_body().collect().await.unwrap();
+            code
+        };
+        assert_eq!(created, StatusCode::NOT_ACCEPTABLE);
+        assert_eq!(s.store().resource_version(), before);
+        // A wildcard, or any type the server writes, among others will do.
+        for accept in [
+            "application/xml, */*",
+            "text/html,application/json;q=0.9",
+            "",
+        ] {
+            let (text, _) = raw_get(&s, CONFIG_MAPS, &[("accept", accept)]).await;
+            assert!(
+                text.starts_with("{\"kind\":\"ConfigMapList\""),
+                "{accept}: {text}"
+            );
+        }
+        // Endpoints that are not the API's answer as they do.
+        let (version, _) = raw_get(&s, "/version", &[("accept", "application/xml")]).await;
+        assert!(version.contains("\"minor\": \"32\""));
+    });
+}
