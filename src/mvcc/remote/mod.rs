@@ -18,10 +18,9 @@
 //!   was written since and the index is fresh. Otherwise (and at once for one key) it asks
 //!   etcd which keys of the range changed after the index's revision, and how many the range
 //!   holds (etcd reads the range's values for that), and waits until the index shows none
-//!   changed and as many keys. It does not use watch
-//!   progress requests: before 3.4.25 and 3.5.8, etcd answers one with its current revision
-//!   even while events before it are still on their way (etcd issue 15220), and a cache that
-//!   trusted it would skip them.
+//!   changed and as many keys. It does not use watch progress requests: before 3.4.25 and
+//!   3.5.8, etcd answers one with its current revision even while events before it are still
+//!   on their way (etcd issue 15220), and a cache that trusted it would skip them.
 //! * **History window.** The index holds history from the revision it was opened at; older
 //!   reads answer `Compacted` (410 Expired), as kube-apiserver's cache does for revisions
 //!   older than its window.
@@ -460,12 +459,12 @@ impl Mvcc {
         let deadline = std::time::Instant::now() + FRESHNESS_WAIT;
         // When etcd's revision is the index's, nothing at all was written after it: fresh,
         // for the cost of a count read of one key (what kube-apiserver asks for its revision).
-        // Only a cluster that moved on needs the range compared, which makes etcd read it.
-        // A one-key range (a get) is compared at once: etcd reads one value for that, and a
-        // probe first would cost a second round trip whenever the cluster moved on.
+        // Only a cluster that moved on needs the range compared, which makes etcd read the
+        // range's values. A get's one key is compared at once: that costs etcd one value, and
+        // a probe first would be a second round trip whenever the cluster moved on. (A
+        // revision of 0 means etcd's answer had no header, which tells nothing.)
         let at = self.current_revision();
         if !is_one_key(range) {
-            // (0: etcd's answer had no header, so it tells nothing.)
             let now = remote.run(remote.revision_now())?;
             if now != 0 && now <= at {
                 return Ok(at);
