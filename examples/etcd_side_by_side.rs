@@ -85,6 +85,38 @@ fn key(prefix: &str, i: usize) -> String {
     format!("{prefix}/k{i:08}")
 }
 
+/// The ways of writing E1 compares.
+#[derive(Clone, Copy)]
+enum Writer {
+    /// Raw etcd puts.
+    Puts,
+    /// Raw etcd puts into a prefix one watcher follows.
+    WatchedPuts,
+    /// kube-apiserver's create `Txn`.
+    CreateTxn,
+    /// Store commits.
+    Store,
+}
+
+impl Writer {
+    const ALL: [Writer; 4] = [
+        Writer::Puts,
+        Writer::WatchedPuts,
+        Writer::CreateTxn,
+        Writer::Store,
+    ];
+
+    /// The side's name in the report.
+    fn name(self) -> &'static str {
+        match self {
+            Writer::Puts => "etcd",
+            Writer::WatchedPuts => "etcd-watched",
+            Writer::CreateTxn => "etcd-create-txn",
+            Writer::Store => "store",
+        }
+    }
+}
+
 /// The key of the `i`th put of a workload written in slices of `slice` under `prefix`.
 fn sliced_key(prefix: &str, slice: usize, i: usize) -> String {
     key(&format!("{prefix}/r{}", i / slice), i % slice)
@@ -143,17 +175,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.spawn(async move { while let Ok(Some(_)) = feed.message().await {} });
     let store =
         Mvcc::open_etcd(EtcdOptions::new([args.endpoint.clone()]).under(format!("{run}/store")))?;
-    let sides = ["etcd", "etcd-watched", "etcd-create-txn", "store"];
     let slice = args.puts.div_ceil(args.rounds);
-    let mut spent = vec![Duration::ZERO; sides.len()];
-    let mut written = vec![0usize; sides.len()];
+    let mut spent = [Duration::ZERO; Writer::ALL.len()];
+    let mut written = [0usize; Writer::ALL.len()];
     for round in 0..args.rounds {
         let count = slice.min(args.puts.saturating_sub(round * slice));
-        for turn in 0..sides.len() {
-            let side = (turn + round) % sides.len();
-            let elapsed = match sides[side] {
-                "etcd" | "etcd-watched" => {
-                    let under = if side == 0 { &raw } else { &watched_puts };
+        for turn in 0..Writer::ALL.len() {
+            let side = (turn + round) % Writer::ALL.len();
+            let elapsed = match Writer::ALL[side] {
+                writer @ (Writer::Puts | Writer::WatchedPuts) => {
+                    let under = if matches!(writer, Writer::Puts) {
+                        &raw
+                    } else {
+                        &watched_puts
+                    };
                     let prefix = format!("{under}/r{round}");
                     runtime.block_on(concurrently(count, args.inflight, {
                         let (kv, value) = (client.kv_client(), value.clone());
@@ -167,7 +202,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 // The request kube-apiserver sends for a create: a `Txn` that puts when the
                 // key is absent and reads it otherwise — what the store sends too.
-                "etcd-create-txn" => {
+                Writer::CreateTxn => {
                     let prefix = format!("{creates}/r{round}");
                     runtime.block_on(concurrently(count, args.inflight, {
                         let (kv, value) = (client.kv_client(), value.clone());
@@ -187,7 +222,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                     }))
                 }
-                _ => {
+                Writer::Store => {
                     let prefix = format!("/r{round}");
                     runtime.block_on(concurrently(count, args.inflight, {
                         let (store, value) = (store.clone(), value.clone());
@@ -209,8 +244,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             written[side] += count;
         }
     }
-    for (side, name) in sides.iter().enumerate() {
-        report("puts", name, written[side], spent[side], "puts");
+    for (side, writer) in Writer::ALL.iter().enumerate() {
+        report("puts", writer.name(), written[side], spent[side], "puts");
     }
 
     // gets
