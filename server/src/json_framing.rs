@@ -68,6 +68,10 @@ pub async fn laid_out(response: Response<Body>, layout: Layout) -> Response<Body
             return errors::failure(500, "InternalError", &format!("reading the answer: {e}"))
         }
     };
+    if bytes.is_empty() {
+        // Nothing was written (a HEAD, a 304): there is no document to lay out.
+        return Response::from_parts(parts, errors::full(bytes));
+    }
     let out: Bytes = match layout {
         Layout::Indented => indented(&bytes).into(),
         // The encoder's buffer is usually this body's alone and has room for one more byte.
