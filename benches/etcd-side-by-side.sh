@@ -32,14 +32,9 @@ work=$(mktemp -d "$PWD/target/side-by-side.XXXXXX")
 client_port=${ETCD_CLIENT_PORT:-23790}
 peer_port=${ETCD_PEER_PORT:-23800}
 endpoint="http://127.0.0.1:$client_port"
-etcd --name side-by-side --data-dir "$work/etcd" \
-  --listen-client-urls "$endpoint" --advertise-client-urls "$endpoint" \
-  --listen-peer-urls "http://127.0.0.1:$peer_port" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-  --initial-cluster "side-by-side=http://127.0.0.1:$peer_port" \
-  --quota-backend-bytes $((8 * 1024 * 1024 * 1024)) \
-  >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
+# shellcheck source=benches/etcd-member.sh
+. benches/etcd-member.sh
+start_etcd_member side-by-side "$work/etcd" "$client_port" "$peer_port"
 stop() {
   kill "$etcd_pid" 2>/dev/null || true
   wait "$etcd_pid" 2>/dev/null || true

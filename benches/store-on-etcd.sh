@@ -35,17 +35,13 @@ stop() {
   etcd_pid=
 }
 trap 'stop; rm -rf "$work"' EXIT
+# shellcheck source=benches/etcd-member.sh
+. benches/etcd-member.sh
 for run in $(seq "$runs"); do
   # A fresh etcd for every run, so that no run writes into another's leftovers.
-  rm -rf "$work/etcd"
-  "${etcd_cpu[@]}" "$etcd" --name store-on-etcd --data-dir "$work/etcd" \
-    --listen-client-urls "$endpoint" --advertise-client-urls "$endpoint" \
-    --listen-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-cluster "store-on-etcd=http://127.0.0.1:$peer_port" \
-    --quota-backend-bytes $((8 * 1024 * 1024 * 1024)) \
-    >"$work/etcd.log" 2>&1 &
-  etcd_pid=$!
+  rm -rf "$work/etcd" "$work/etcd.log"
+  ETCD=$etcd start_etcd_member store-on-etcd "$work/etcd" "$client_port" "$peer_port" \
+    "${etcd_cpu[@]}"
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$client_port") 2>/dev/null && break
     sleep 0.1
