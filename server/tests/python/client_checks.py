@@ -179,4 +179,38 @@ try:
 except NotFoundError:
     pass
 print("custom resources")
+
+# /metrics read by Prometheus' own Python parsers: the classic text format by default, and
+# OpenMetrics (whose parser is strict about the format) when the Accept header asks for it.
+import urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families)
+
+
+def scrape(accept=None):
+    request = urllib.request.Request(host + "/metrics")
+    if accept:
+        request.add_header("Accept", accept)
+    with urllib.request.urlopen(request) as answer:
+        return answer.headers["Content-Type"], answer.read().decode()
+
+
+content_type, text = scrape()
+assert content_type.startswith("text/plain; version=0.0.4"), content_type
+families = {f.name: f for f in text_string_to_metric_families(text)}
+requests = families["apiserver_request"]
+assert requests.type == "counter", requests.type
+creates = [s for s in requests.samples if s.name == "apiserver_request_total"
+           and s.labels["verb"] == "POST" and s.labels["resource"] == "configmaps"
+           and s.labels["code"] == "201"]
+assert creates and creates[0].value >= 5, creates
+assert families["apiserver_request_duration_seconds"].type == "histogram"
+assert families["apistore_commit_transactions"].type == "counter"
+content_type, text = scrape("application/openmetrics-text; version=1.0.0")
+assert content_type.startswith("application/openmetrics-text"), content_type
+strict = {f.name: f for f in openmetrics_families(text)}
+assert strict["apiserver_request"].type == "counter"
+assert strict["apistore_store_revision"].type == "gauge"
+print("metrics", len(families), "families")
 print("ok")

@@ -1,7 +1,9 @@
 //! The Python `kubernetes` client (37.0.2, installed by `.ci/run`) against the server on a
 //! loopback socket: DynamicClient discovery, CRUD, pagination, selectors, all three patch
 //! types, a stale replace, watches (with bookmarks, and from a compacted revision: 410), a
-//! deletecollection, and the typed `CoreV1Api`. The checks are in `client_checks.py`.
+//! deletecollection, the typed `CoreV1Api`, and `/metrics` read by Prometheus' own Python
+//! parsers (`prometheus-client`, also installed by `.ci/run`). The checks are in
+//! `client_checks.py`.
 //! Without the client installed the test says so and passes, except under CI (`CI=true`).
 
 #[path = "../common/mod.rs"]
