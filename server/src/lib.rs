@@ -28,6 +28,7 @@ mod known_fields;
 mod media;
 mod metrics;
 mod namespace_lifecycle;
+mod negotiate;
 mod openapi;
 mod openapi_v2;
 mod proto;

@@ -385,11 +385,26 @@ impl Server {
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            crate::json_framing::layout_for(
+            let layout = crate::json_framing::layout_for(
                 &segs,
                 query.get("pretty").map(String::as_str),
                 user_agent,
-            )
+            );
+            // `pretty=1` in the negotiated Accept clause indents too (kube's
+            // `mediaType.Pretty || isPrettyPrint(req)`).
+            let accept = parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            let pretty_clause = is_resource_path(&segs)
+                && accept
+                    .and_then(crate::negotiate::negotiate)
+                    .is_some_and(|form| form.pretty);
+            if pretty_clause {
+                crate::json_framing::Layout::Indented
+            } else {
+                layout
+            }
         };
         let gzip = parts
             .headers
@@ -464,12 +479,25 @@ impl Server {
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let yaml = crate::media::wants_yaml(&accept);
+        // A resource's answer is negotiated as kube-apiserver negotiates it; discovery and
+        // the other documents only tell YAML from the rest.
+        let resource_path = is_resource_path(&segs);
+        let form = if resource_path {
+            crate::negotiate::negotiate(&accept)
+        } else {
+            None
+        };
+        let yaml = if resource_path {
+            form.is_some_and(|form| form.format == crate::negotiate::Format::Yaml)
+        } else {
+            crate::media::wants_yaml(&accept)
+        };
         let request = Req {
             method: parts.method.clone(),
             query,
             raw_query: parts.uri.query().unwrap_or("").to_string(),
             accept,
+            form,
             content_type,
             user_agent,
             if_none_match,
@@ -499,8 +527,12 @@ impl Server {
             return errors::method_not_allowed(&request.method);
         }
         // kube-apiserver's handlers negotiate the answer's type before anything else.
-        if matches!(segs, ["api", ..] | ["apis", ..]) && !crate::media::acceptable(&request.accept)
-        {
+        let negotiated = if is_resource_path(segs) {
+            request.form.is_some()
+        } else {
+            !matches!(segs, ["api", ..] | ["apis", ..]) || crate::media::acceptable(&request.accept)
+        };
+        if !negotiated {
             return crate::media::not_acceptable();
         }
         match segs {
@@ -1398,6 +1430,9 @@ impl Server {
         list: ObjectList<T>,
         request: &Req,
     ) -> Response<Body> {
+        if let Some(refused) = metadata_of_the_wrong_number(request, resource, true) {
+            return refused;
+        }
         match response_shape(request) {
             Ok(Shape::Table(include)) => errors::json(
                 StatusCode::OK,
@@ -1438,6 +1473,9 @@ impl Server {
         obj: &DynamicObject,
         request: &Req,
     ) -> Response<Body> {
+        if let Some(refused) = metadata_of_the_wrong_number(request, resource, false) {
+            return refused;
+        }
         match response_shape(request) {
             Ok(Shape::Table(include)) => errors::json(
                 code,
@@ -1596,6 +1634,9 @@ impl<T: Borrow<DynamicObject>> serde::Serialize for Items<'_, T> {
 /// A request as the handlers see it.
 struct Req {
     method: Method,
+    /// A resource request's negotiated answer form (`None` otherwise, or when nothing the
+    /// client accepts can be written).
+    form: Option<crate::negotiate::Negotiated>,
     query: HashMap<String, String>,
     /// The query as sent, for the endpoints that read a parameter given more than once.
     raw_query: String,
@@ -1874,19 +1915,11 @@ enum Shape {
     Metadata(&'static str),
 }
 
-/// The shape the first type of the Accept header asks for.
+/// The shape the negotiated Accept clause asks for (`Req::form`).
 fn response_shape(request: &Req) -> apistore::Result<Shape> {
-    let first = request.accept.split(',').next().unwrap_or_default();
-    let param = |name: &str| {
-        first
-            .split(';')
-            .skip(1)
-            .filter_map(|p| p.trim().split_once('='))
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.trim())
-    };
-    match param("as") {
-        Some("Table") => {
+    use crate::negotiate::Conversion;
+    match request.form.and_then(|form| form.conversion) {
+        Some((Conversion::Table, _)) => {
             IncludeObject::parse(request.query.get("includeObject").map(String::as_str))
                 .map(Shape::Table)
                 .ok_or_else(|| {
@@ -1895,14 +1928,59 @@ fn response_shape(request: &Req) -> apistore::Result<Shape> {
                     )
                 })
         }
-        Some("PartialObjectMetadata" | "PartialObjectMetadataList") => {
-            Ok(Shape::Metadata(match param("v") {
-                Some("v1beta1") => "meta.k8s.io/v1beta1",
-                _ => "meta.k8s.io/v1",
-            }))
+        Some((Conversion::Metadata | Conversion::MetadataList, api_version)) => {
+            Ok(Shape::Metadata(api_version))
         }
-        _ => Ok(Shape::Objects),
+        None => Ok(Shape::Objects),
     }
+}
+
+/// kube-apiserver's 406 for metadata asked for in the wrong number: `PartialObjectMetadata`
+/// of a list, or `PartialObjectMetadataList` of one object. The request has been served by
+/// then (kube-apiserver converts the answer last), so a write asked for this way is made.
+fn metadata_of_the_wrong_number(
+    request: &Req,
+    resource: &ServedResource,
+    list: bool,
+) -> Option<Response<Body>> {
+    use crate::negotiate::Conversion;
+    let asked = request.form.and_then(|form| form.conversion)?.0;
+    let (name, of) = match (asked, list) {
+        (Conversion::Metadata, true) => ("PartialObjectMetadata", "is a list"),
+        (Conversion::MetadataList, false) => ("PartialObjectMetadataList", "is not a list"),
+        _ => return None,
+    };
+    Some(errors::failure(
+        406,
+        "NotAcceptable",
+        &format!(
+            "you requested {name}, but the requested object {of} ({})",
+            go_type_name(resource, list)
+        ),
+    ))
+}
+
+/// The Go type kube-apiserver holds an object (or list) of `resource` in when it answers, as
+/// `%T` prints it: the internal type of a built-in kind, the unstructured one of a custom kind.
+fn go_type_name(resource: &ServedResource, list: bool) -> String {
+    let list_suffix = if list { "List" } else { "" };
+    let group = resource.ar.group.as_str();
+    let built_in =
+        !group.contains('.') || group.ends_with(".k8s.io") || group.ends_with(".openshift.io");
+    if !built_in {
+        return format!("*unstructured.Unstructured{list_suffix}");
+    }
+    let package = match group {
+        "" => "core",
+        group => group.split('.').next().unwrap_or(group),
+    };
+    format!("*{package}.{}{list_suffix}", resource.ar.kind)
+}
+
+/// Whether `segs` name a resource (or its objects or subresources) rather than a discovery
+/// document: `/api/{version}/…` and `/apis/{group}/{version}/…`.
+fn is_resource_path(segs: &[&str]) -> bool {
+    matches!(segs, ["api", _, _, ..] | ["apis", _, _, _, ..])
 }
 
 /// What a PATCH body asks for.

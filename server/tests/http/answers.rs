@@ -364,3 +364,94 @@ fn a_request_accepting_no_type_the_server_writes_is_not_acceptable_and_writes_no
         assert!(version.contains("\"minor\": \"32\""));
     });
 }
+
+#[test]
+fn the_accept_header_is_negotiated_clause_by_clause_as_kube_apiserver_negotiates_it() {
+    run(async {
+        let s = server();
+        send(&s, Method::POST, CONFIG_MAPS, JSON, &config_map("n")).await;
+        let one = format!("{CONFIG_MAPS}/n");
+        let kind_of = |text: &str| -> String {
+            let value: Value = serde_json::from_str(text).unwrap();
+            value["kind"].as_str().unwrap_or_default().to_string()
+        };
+        // A conversion the server does not make skips its clause for the next one.
+        for (accept, kind) in [
+            (
+                "application/json;as=Table;v=v2;g=meta.k8s.io, application/json",
+                "ConfigMap",
+            ),
+            ("application/json;as=Table, application/json", "ConfigMap"),
+            (
+                "application/json;as=Widget;g=meta.k8s.io;v=v1, */*",
+                "ConfigMap",
+            ),
+            ("application/json;as=Table;v=v1beta1;g=meta.k8s.io", "Table"),
+            (
+                "application/json;q=0.5, application/json;as=Table;v=v1;g=meta.k8s.io",
+                "Table",
+            ),
+        ] {
+            let (text, _) = raw_get(&s, &one, &[("accept", accept)]).await;
+            assert_eq!(kind_of(&text), kind, "{accept}: {text}");
+        }
+        // No clause left: the raw 406 Status, as for a type the server does not write.
+        for accept in [
+            "application/json;as=Table",
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2",
+            "application/yaml;stream=watch",
+        ] {
+            let (text, _) = raw_get(&s, &one, &[("accept", accept)]).await;
+            assert!(
+                text.starts_with("{\n  \"metadata\": {},\n  \"status\": \"Failure\",\n  \"message\": \"only the following media types are accepted"),
+                "{accept}: {text}"
+            );
+        }
+        // Metadata of the wrong number: the object is read, then refused as kube-apiserver
+        // refuses to convert it.
+        let (text, _) = raw_get(
+            &s,
+            CONFIG_MAPS,
+            &[(
+                "accept",
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+            )],
+        )
+        .await;
+        let refused: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(refused["code"], 406);
+        assert_eq!(refused["reason"], "NotAcceptable");
+        assert_eq!(
+            refused["message"],
+            "you requested PartialObjectMetadata, but the requested object is a list (*core.ConfigMapList)"
+        );
+        let (text, _) = raw_get(
+            &s,
+            &one,
+            &[(
+                "accept",
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+            )],
+        )
+        .await;
+        let refused: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            refused["message"],
+            "you requested PartialObjectMetadataList, but the requested object is not a list (*core.ConfigMap)"
+        );
+        // YAML when its clause wins; `pretty=1` in the chosen clause indents.
+        let (text, content_type) = raw_get(
+            &s,
+            &one,
+            &[("accept", "application/json;q=0.9, application/yaml")],
+        )
+        .await;
+        assert!(
+            content_type.starts_with("application/yaml"),
+            "{content_type}"
+        );
+        assert!(text.starts_with("apiVersion: v1\n"), "{text}");
+        let (text, _) = raw_get(&s, &one, &[("accept", "application/json;pretty=1")]).await;
+        assert!(text.starts_with("{\n  \""), "{text}");
+    });
+}
