@@ -685,6 +685,18 @@ impl Server {
             Ok(None) => {}
             Err(e) => return errors::error(&e),
         }
+        // Metadata asked for in the wrong number is refused before anything is read or written
+        // (kube-apiserver finds it when it converts the answer, after a write is made).
+        let answers_a_list = match kube_verb(&request, &target) {
+            "list" | "deletecollection" => Some(true),
+            "watch" => None,
+            _ => Some(false),
+        };
+        if let Some(refused) = answers_a_list
+            .and_then(|list| metadata_of_the_wrong_number(&request, target.resource, list))
+        {
+            return refused;
+        }
         let started = std::time::Instant::now();
         let verb = verb_of(&request, &target);
         let labels = MetricLabels::of(&request, &target);
@@ -1430,9 +1442,6 @@ impl Server {
         list: ObjectList<T>,
         request: &Req,
     ) -> Response<Body> {
-        if let Some(refused) = metadata_of_the_wrong_number(request, resource, true) {
-            return refused;
-        }
         match response_shape(request) {
             Ok(Shape::Table(include)) => errors::json(
                 StatusCode::OK,
@@ -1473,9 +1482,6 @@ impl Server {
         obj: &DynamicObject,
         request: &Req,
     ) -> Response<Body> {
-        if let Some(refused) = metadata_of_the_wrong_number(request, resource, false) {
-            return refused;
-        }
         match response_shape(request) {
             Ok(Shape::Table(include)) => errors::json(
                 code,
@@ -1936,8 +1942,7 @@ fn response_shape(request: &Req) -> apistore::Result<Shape> {
 }
 
 /// kube-apiserver's 406 for metadata asked for in the wrong number: `PartialObjectMetadata`
-/// of a list, or `PartialObjectMetadataList` of one object. The request has been served by
-/// then (kube-apiserver converts the answer last), so a write asked for this way is made.
+/// of a list, or `PartialObjectMetadataList` of one object.
 fn metadata_of_the_wrong_number(
     request: &Req,
     resource: &ServedResource,

@@ -439,6 +439,26 @@ fn the_accept_header_is_negotiated_clause_by_clause_as_kube_apiserver_negotiates
             refused["message"],
             "you requested PartialObjectMetadataList, but the requested object is not a list (*core.ConfigMap)"
         );
+        // Refused before anything is written: a collection delete, a create.
+        let before = s.store().resource_version();
+        for (method, uri, accept, body) in [
+            (
+                Method::DELETE,
+                CONFIG_MAPS,
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+                Vec::new(),
+            ),
+            (
+                Method::POST,
+                CONFIG_MAPS,
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+                config_map("never"),
+            ),
+        ] {
+            let answer = crate::send_accept(&s, method.clone(), uri, JSON, accept, &body).await;
+            assert_eq!(answer.code, StatusCode::NOT_ACCEPTABLE, "{method} {accept}");
+        }
+        assert_eq!(s.store().resource_version(), before);
         // YAML when its clause wins; `pretty=1` in the chosen clause indents.
         let (text, content_type) = raw_get(
             &s,
