@@ -197,7 +197,7 @@ fn encode_line(kind: &str, object: &impl serde::Serialize) -> Bytes {
         kind: &'a str,
         object: &'a T,
     }
-    let mut line = serde_json::to_vec(&Event { kind, object })
+    let mut line = sonic_rs::to_vec(&Event { kind, object })
         .unwrap_or_else(|_| br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"encoding a watch event failed","reason":"InternalError","code":500}}"#.to_vec());
     line.push(b'\n');
     Bytes::from(line)
