@@ -7,8 +7,9 @@
 #   benches/etcd-side-by-side.sh            # ROUNDS=3 pairs of runs per workload
 #   ROUNDS=5 benches/etcd-side-by-side.sh
 #
-# etcd listens on 127.0.0.1 only, keeps its data next to the store's (same disk), and is
-# stopped and deleted when the script ends.
+# Each run starts on empty storage on both sides: a fresh store directory, and a fresh etcd
+# member (listening on 127.0.0.1 only, its data next to the store's, on the same disk), stopped
+# and deleted after the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,23 +35,30 @@ peer_port=${ETCD_PEER_PORT:-23800}
 endpoint="http://127.0.0.1:$client_port"
 # shellcheck source=benches/etcd-member.sh
 . benches/etcd-member.sh
-start_etcd_member side-by-side "$work/etcd" "$client_port" "$peer_port"
-stop() {
-  kill "$etcd_pid" 2>/dev/null || true
-  wait "$etcd_pid" 2>/dev/null || true
-  rm -rf "$work"
+etcd_pid=
+stop_member() {
+  [ -n "$etcd_pid" ] && { kill "$etcd_pid" 2>/dev/null || true; wait "$etcd_pid" 2>/dev/null || true; }
+  etcd_pid=
+  rm -rf "$work/etcd" "$work/etcd.log"
 }
-trap stop EXIT
-for _ in $(seq 100); do
-  if "$etcd_loadgen" --endpoint "$endpoint" put-seq --n 1 >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
+trap 'stop_member; rm -rf "$work"' EXIT
+# A fresh member, answering (one put) before the workload starts.
+fresh_member() {
+  stop_member
+  start_etcd_member side-by-side "$work/etcd" "$client_port" "$peer_port"
+  for _ in $(seq 100); do
+    if "$etcd_loadgen" --endpoint "$endpoint" put-seq --n 1 >/dev/null 2>&1; then return; fi
+    sleep 0.1
+  done
+}
 
 results="$work/results.jsonl"
 run() { # side workload args...
   local side=$1 workload=$2; shift 2
   if [ "$side" = etcd ]; then
+    fresh_member
     "$etcd_loadgen" --endpoint "$endpoint" "$workload" "$@"
+    stop_member
   else
     local dir="$work/store-$RANDOM$RANDOM"
     "$loadgen" "$workload" --dir "$dir" "$@"

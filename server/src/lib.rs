@@ -127,6 +127,7 @@ async fn serve_with(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
     let graceful = GracefulShutdown::new();
+    let warm_up = tokio::spawn(server.clone().warm_up());
     let definitions = tokio::spawn(server.clone().follow_definitions());
     let expiry = tokio::spawn(server.clone().follow_event_ttl());
     let deletions = tokio::spawn(server.clone().follow_deletions());
@@ -167,6 +168,7 @@ async fn serve_with(
             DRAIN_TIMEOUT.as_secs()
         );
     }
+    warm_up.abort();
     definitions.abort();
     expiry.abort();
     deletions.abort();

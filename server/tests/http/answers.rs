@@ -475,3 +475,45 @@ fn the_accept_header_is_negotiated_clause_by_clause_as_kube_apiserver_negotiates
         assert!(text.starts_with("{\n  \""), "{text}");
     });
 }
+
+#[test]
+fn warming_up_reads_every_page_of_every_stored_kind_and_writes_nothing() {
+    run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let config = apistore::Config::sled(dir.path().join("data"));
+        {
+            let s = apistore_server::Server::new(apistore::Store::open(config.clone()).unwrap())
+                .unwrap();
+            // More than one warm-up page (500) of one kind, and objects of two more.
+            for i in 0..1_203 {
+                let created = send(
+                    &s,
+                    Method::POST,
+                    CONFIG_MAPS,
+                    JSON,
+                    &config_map(&format!("c{i}")),
+                )
+                .await;
+                assert_eq!(created.code, StatusCode::CREATED);
+            }
+            send(
+                &s,
+                Method::POST,
+                "/api/v1/namespaces",
+                JSON,
+                br#"{"metadata":{"name":"other"}}"#,
+            )
+            .await;
+            s.store().flush().unwrap();
+        }
+        // Reopened: nothing is decoded until it is read.
+        let s = apistore_server::Server::new(apistore::Store::open(config).unwrap()).unwrap();
+        let before = s.store().resource_version();
+        tokio::time::timeout(std::time::Duration::from_secs(60), s.clone().warm_up())
+            .await
+            .expect("the warm-up ends");
+        assert_eq!(s.store().resource_version(), before);
+        let listed = send(&s, Method::GET, CONFIG_MAPS, JSON, b"").await;
+        assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1_203));
+    });
+}
