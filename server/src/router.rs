@@ -1415,6 +1415,19 @@ impl Server {
     }
 
     async fn watch(&self, target: &Target<'_>, request: &Req) -> apistore::Result<Response<Body>> {
+        // YAML has no stream form: kube-apiserver refuses a watch negotiated to it (it does
+        // not go on to the next clause), in a Status written in YAML.
+        if request
+            .form
+            .is_some_and(|form| form.format == crate::negotiate::Format::Yaml)
+        {
+            return Ok(errors::failure(
+                406,
+                "NotAcceptable",
+                "only the following media types are accepted: application/json;stream=watch, \
+                 application/vnd.kubernetes.protobuf;stream=watch",
+            ));
+        }
         let q = &request.query;
         let mut wp = WatchParams {
             label_selector: q.get("labelSelector").filter(|s| !s.is_empty()).cloned(),

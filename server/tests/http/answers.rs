@@ -473,6 +473,24 @@ fn the_accept_header_is_negotiated_clause_by_clause_as_kube_apiserver_negotiates
         assert!(text.starts_with("apiVersion: v1\n"), "{text}");
         let (text, _) = raw_get(&s, &one, &[("accept", "application/json;pretty=1")]).await;
         assert!(text.starts_with("{\n  \""), "{text}");
+        // A watch has no YAML form: refused, in YAML, not answered in the next clause's type.
+        let (text, content_type) = raw_get(
+            &s,
+            &format!("{CONFIG_MAPS}?watch=true"),
+            &[("accept", "application/yaml, application/json")],
+        )
+        .await;
+        assert!(
+            content_type.starts_with("application/yaml"),
+            "{content_type}"
+        );
+        assert!(text.contains("code: 406"), "{text}");
+        assert!(
+            text.contains(
+                "application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch"
+            ),
+            "{text}"
+        );
     });
 }
 
