@@ -405,8 +405,16 @@ impl Server {
         let (parts, body) = request.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or(""));
         let path_segments = segments(parts.uri.path());
+        let segs: Vec<&str> = path_segments.iter().flatten().map(String::as_str).collect();
+        // A resource's answer is negotiated as kube-apiserver negotiates it, once; discovery
+        // and the other documents only tell YAML from the rest.
+        let form = if is_resource_path(&segs) {
+            let accept = parts.headers.get(header::ACCEPT);
+            crate::negotiate::negotiate(accept.and_then(|v| v.to_str().ok()).unwrap_or(""))
+        } else {
+            None
+        };
         let layout = {
-            let segs: Vec<&str> = path_segments.iter().flatten().map(String::as_str).collect();
             let user_agent = parts
                 .headers
                 .get(header::USER_AGENT)
@@ -419,15 +427,7 @@ impl Server {
             );
             // `pretty=1` in the negotiated Accept clause indents too (kube's
             // `mediaType.Pretty || isPrettyPrint(req)`).
-            let accept = parts
-                .headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok());
-            let pretty_clause = is_resource_path(&segs)
-                && accept
-                    .and_then(crate::negotiate::negotiate)
-                    .is_some_and(|form| form.pretty);
-            if pretty_clause {
+            if form.is_some_and(|form| form.pretty) {
                 crate::json_framing::Layout::Indented
             } else {
                 layout
@@ -439,7 +439,7 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .is_some_and(crate::compression::wants_gzip);
         let response = self
-            .answer_unframed(parts, body, query, path_segments)
+            .answer_unframed(parts, body, query, path_segments, form)
             .await;
         let response = crate::json_framing::laid_out(response, layout).await;
         if gzip {
@@ -455,6 +455,7 @@ impl Server {
         body: B,
         query: HashMap<String, String>,
         segments: Option<Vec<String>>,
+        form: Option<crate::negotiate::Negotiated>,
     ) -> Response<Body>
     where
         B: http_body::Body + Send,
@@ -506,15 +507,7 @@ impl Server {
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        // A resource's answer is negotiated as kube-apiserver negotiates it; discovery and
-        // the other documents only tell YAML from the rest.
-        let resource_path = is_resource_path(&segs);
-        let form = if resource_path {
-            crate::negotiate::negotiate(&accept)
-        } else {
-            None
-        };
-        let yaml = if resource_path {
+        let yaml = if is_resource_path(&segs) {
             form.is_some_and(|form| form.format == crate::negotiate::Format::Yaml)
         } else {
             crate::media::wants_yaml(&accept)
