@@ -712,8 +712,11 @@ impl Server {
             "watch" => None,
             _ => Some(false),
         };
+        let custom = self.tables.current.read().1.iter().any(|ar| {
+            ar.group == target.resource.ar.group && ar.plural == target.resource.ar.plural
+        });
         if let Some(refused) = answers_a_list
-            .and_then(|list| metadata_of_the_wrong_number(&request, target.resource, list))
+            .and_then(|list| metadata_of_the_wrong_number(&request, target.resource, custom, list))
         {
             return refused;
         }
@@ -1978,10 +1981,12 @@ fn response_shape(request: &Req) -> apistore::Result<Shape> {
 }
 
 /// kube-apiserver's 406 for metadata asked for in the wrong number: `PartialObjectMetadata`
-/// of a list, or `PartialObjectMetadataList` of one object.
+/// of a list, or `PartialObjectMetadataList` of one object (`custom`: a kind a
+/// CustomResourceDefinition serves).
 fn metadata_of_the_wrong_number(
     request: &Req,
     resource: &ServedResource,
+    custom: bool,
     list: bool,
 ) -> Option<Response<Body>> {
     use crate::negotiate::Conversion;
@@ -1996,22 +2001,19 @@ fn metadata_of_the_wrong_number(
         "NotAcceptable",
         &format!(
             "you requested {name}, but the requested object {of} ({})",
-            go_type_name(resource, list)
+            go_type_name(resource, custom, list)
         ),
     ))
 }
 
 /// The Go type kube-apiserver holds an object (or list) of `resource` in when it answers, as
 /// `%T` prints it: the internal type of a built-in kind, the unstructured one of a custom kind.
-fn go_type_name(resource: &ServedResource, list: bool) -> String {
+fn go_type_name(resource: &ServedResource, custom: bool, list: bool) -> String {
     let list_suffix = if list { "List" } else { "" };
-    let group = resource.ar.group.as_str();
-    let built_in =
-        !group.contains('.') || group.ends_with(".k8s.io") || group.ends_with(".openshift.io");
-    if !built_in {
+    if custom {
         return format!("*unstructured.Unstructured{list_suffix}");
     }
-    let package = match group {
+    let package = match resource.ar.group.as_str() {
         "" => "core",
         group => group.split('.').next().unwrap_or(group),
     };

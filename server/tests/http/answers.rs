@@ -495,7 +495,7 @@ fn the_accept_header_is_negotiated_clause_by_clause_as_kube_apiserver_negotiates
 }
 
 #[test]
-fn warming_up_reads_every_page_of_every_stored_kind_and_writes_nothing() {
+fn warming_up_ends_over_several_pages_of_a_reopened_store_and_writes_nothing() {
     run(async {
         let dir = tempfile::tempdir().unwrap();
         let config = apistore::Config::sled(dir.path().join("data"));

@@ -1495,3 +1495,33 @@ fn a_creator_owns_the_defaults_its_write_got_and_non_nullable_nulls_are_dropped(
         );
     });
 }
+
+#[test]
+fn metadata_of_a_custom_kind_in_the_wrong_number_names_the_unstructured_list() {
+    run(async {
+        let s = server();
+        let defined = send(
+            &s,
+            Method::POST,
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            JSON,
+            &definition(v1()),
+        )
+        .await;
+        assert_eq!(defined.code, StatusCode::CREATED);
+        let refused = crate::send_accept(
+            &s,
+            Method::GET,
+            WIDGETS,
+            JSON,
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+            b"",
+        )
+        .await;
+        assert_eq!(refused.code, StatusCode::NOT_ACCEPTABLE);
+        assert_eq!(
+            refused.body["message"],
+            "you requested PartialObjectMetadata, but the requested object is a list (*unstructured.UnstructuredList)"
+        );
+    });
+}
