@@ -18,7 +18,8 @@
 //!   type with a stream form (not YAML), `sv` the meta version `v1`; `pretty=1` asks for an
 //!   indented answer. Other parameters are ignored.
 //! * **protobuf** is negotiated as kube-apiserver negotiates it, and answered in JSON: this
-//!   server writes no protobuf (the README's semantics table).
+//!   server writes no protobuf (the README's semantics table). A custom resource's objects have
+//!   no protobuf form upstream, so for them a protobuf clause counts only with a conversion.
 
 /// The type an answer is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +132,18 @@ const TYPES: [(&str, &str, Format); 3] = [
 /// The form kube-apiserver would answer a resource request with `accept` (its Accept header)
 /// in; `None` when it would answer 406 Not Acceptable. No header at all is JSON.
 pub fn negotiate(accept: &str) -> Option<Negotiated> {
+    negotiate_for(accept, true)
+}
+
+/// [`negotiate`] for a kind a CustomResourceDefinition serves: its objects have no protobuf
+/// form, so a protobuf clause without a conversion is skipped (kube-apiserver's
+/// `StandardSerializers` of a custom resource's request scope), while its metadata may still
+/// be asked for in protobuf.
+pub fn negotiate_custom(accept: &str) -> Option<Negotiated> {
+    negotiate_for(accept, false)
+}
+
+fn negotiate_for(accept: &str, plain_protobuf: bool) -> Option<Negotiated> {
     if accept.is_empty() {
         return Some(Negotiated {
             format: Format::Json,
@@ -145,7 +158,11 @@ pub fn negotiate(accept: &str) -> Option<Negotiated> {
                 (clause.kind == *kind && (clause.subtype == *subtype || clause.subtype == "*"))
                     || (clause.kind == "*" && clause.subtype == "*")
             })
-            .find_map(|(_, _, format)| allowed(clause, *format))
+            .find_map(|(_, _, format)| {
+                allowed(clause, *format).filter(|form| {
+                    plain_protobuf || form.format != Format::Protobuf || form.conversion.is_some()
+                })
+            })
     })
 }
 
@@ -218,6 +235,34 @@ mod tests {
         ] {
             assert_eq!(negotiate(accept), json(None), "{accept}");
         }
+    }
+
+    #[test]
+    fn a_custom_kinds_objects_are_not_offered_in_protobuf_but_its_metadata_is() {
+        let protobuf = "application/vnd.kubernetes.protobuf";
+        assert_eq!(negotiate_custom(protobuf), None);
+        assert_eq!(
+            negotiate_custom(&format!("{protobuf}, application/json;q=0.5")),
+            json(None)
+        );
+        assert_eq!(
+            negotiate_custom("*/*").map(|form| form.format),
+            Some(Format::Json)
+        );
+        let metadata = format!("{protobuf};as=PartialObjectMetadataList;g=meta.k8s.io;v=v1");
+        assert_eq!(
+            negotiate_custom(&metadata),
+            Some(Negotiated {
+                format: Format::Protobuf,
+                conversion: Some((Conversion::MetadataList, "meta.k8s.io/v1")),
+                pretty: false,
+            })
+        );
+        assert_eq!(
+            negotiate(protobuf).map(|form| form.format),
+            Some(Format::Protobuf),
+            "a built-in kind's objects have a protobuf form"
+        );
     }
 
     #[test]

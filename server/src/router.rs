@@ -715,6 +715,18 @@ impl Server {
         let custom = self.tables.current.read().1.iter().any(|ar| {
             ar.group == target.resource.ar.group && ar.plural == target.resource.ar.plural
         });
+        if custom
+            && request.form.is_some_and(|form| {
+                form.format == crate::negotiate::Format::Protobuf && form.conversion.is_none()
+            })
+        {
+            // A custom resource has no protobuf form: the clause that won for a built-in kind
+            // is skipped, and another may win.
+            request.form = crate::negotiate::negotiate_custom(&request.accept);
+            if request.form.is_none() {
+                return crate::media::not_acceptable();
+            }
+        }
         if let Some(refused) = answers_a_list
             .and_then(|list| metadata_of_the_wrong_number(&request, target.resource, custom, list))
         {

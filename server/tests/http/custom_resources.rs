@@ -1525,3 +1525,59 @@ fn metadata_of_a_custom_kind_in_the_wrong_number_names_the_unstructured_list() {
         );
     });
 }
+
+#[test]
+fn a_custom_resource_asked_for_only_in_protobuf_is_not_acceptable_and_nothing_is_written() {
+    run(async {
+        let s = server();
+        let defined = send(
+            &s,
+            Method::POST,
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            JSON,
+            &definition(v1()),
+        )
+        .await;
+        assert_eq!(defined.code, StatusCode::CREATED);
+        let protobuf = "application/vnd.kubernetes.protobuf";
+        let body = br#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w1"},"spec":{"color":"red"}}"#;
+        let refused = crate::send_accept(&s, Method::POST, WIDGETS, JSON, protobuf, body).await;
+        assert_eq!(refused.code, StatusCode::NOT_ACCEPTABLE, "{}", refused.body);
+        assert_eq!(refused.body["status"], "Failure");
+        let listed = crate::send_accept(&s, Method::GET, WIDGETS, JSON, JSON, b"").await;
+        assert_eq!(listed.code, StatusCode::OK);
+        assert_eq!(
+            listed.body["items"],
+            serde_json::json!([]),
+            "a refused create writes nothing"
+        );
+        // The next clause wins, as for any kind.
+        let fallback = format!("{protobuf}, application/json;q=0.9");
+        let created = crate::send_accept(&s, Method::POST, WIDGETS, JSON, &fallback, body).await;
+        assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["kind"], "Widget");
+        // Its metadata may be asked for in protobuf (answered in JSON, as every protobuf is).
+        let metadata = crate::send_accept(
+            &s,
+            Method::GET,
+            WIDGETS,
+            JSON,
+            &format!("{protobuf};as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
+            b"",
+        )
+        .await;
+        assert_eq!(metadata.code, StatusCode::OK, "{}", metadata.body);
+        assert_eq!(metadata.body["kind"], "PartialObjectMetadataList");
+        // A built-in kind's objects have a protobuf form.
+        let maps = crate::send_accept(
+            &s,
+            Method::GET,
+            "/api/v1/namespaces/default/configmaps",
+            JSON,
+            protobuf,
+            b"",
+        )
+        .await;
+        assert_eq!(maps.code, StatusCode::OK, "{}", maps.body);
+    });
+}
