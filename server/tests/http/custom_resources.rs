@@ -1500,14 +1500,7 @@ fn a_creator_owns_the_defaults_its_write_got_and_non_nullable_nulls_are_dropped(
 fn metadata_of_a_custom_kind_in_the_wrong_number_names_the_unstructured_list() {
     run(async {
         let s = server();
-        let defined = send(
-            &s,
-            Method::POST,
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            JSON,
-            &definition(v1()),
-        )
-        .await;
+        let defined = send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
         assert_eq!(defined.code, StatusCode::CREATED);
         let refused = crate::send_accept(
             &s,
@@ -1530,18 +1523,11 @@ fn metadata_of_a_custom_kind_in_the_wrong_number_names_the_unstructured_list() {
 fn a_custom_resource_asked_for_only_in_protobuf_is_not_acceptable_and_nothing_is_written() {
     run(async {
         let s = server();
-        let defined = send(
-            &s,
-            Method::POST,
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            JSON,
-            &definition(v1()),
-        )
-        .await;
+        let defined = send(&s, Method::POST, DEFINITIONS, JSON, &definition(v1())).await;
         assert_eq!(defined.code, StatusCode::CREATED);
         let protobuf = "application/vnd.kubernetes.protobuf";
-        let body = br#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w1"},"spec":{"color":"red"}}"#;
-        let refused = crate::send_accept(&s, Method::POST, WIDGETS, JSON, protobuf, body).await;
+        let body = widget("w1", json!({"color": "red"}));
+        let refused = crate::send_accept(&s, Method::POST, WIDGETS, JSON, protobuf, &body).await;
         assert_eq!(refused.code, StatusCode::NOT_ACCEPTABLE, "{}", refused.body);
         assert_eq!(refused.body["status"], "Failure");
         let listed = crate::send_accept(&s, Method::GET, WIDGETS, JSON, JSON, b"").await;
@@ -1553,7 +1539,7 @@ fn a_custom_resource_asked_for_only_in_protobuf_is_not_acceptable_and_nothing_is
         );
         // The next clause wins, as for any kind.
         let fallback = format!("{protobuf}, application/json;q=0.9");
-        let created = crate::send_accept(&s, Method::POST, WIDGETS, JSON, &fallback, body).await;
+        let created = crate::send_accept(&s, Method::POST, WIDGETS, JSON, &fallback, &body).await;
         assert_eq!(created.code, StatusCode::CREATED, "{}", created.body);
         assert_eq!(created.body["kind"], "Widget");
         // Its metadata may be asked for in protobuf (answered in JSON, as every protobuf is).
