@@ -37,19 +37,9 @@ pub fn version() -> VersionInfo {
     }
 }
 
-/// The Content-Type of an aggregated discovery answer.
-pub const AGGREGATED_CONTENT_TYPE: &str =
-    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
-
-/// True when `accept` asks for aggregated discovery (v2).
-pub fn wants_aggregated(accept: &str) -> bool {
-    accept.split(',').any(|part| {
-        let part = part.replace(' ', "");
-        part.contains("g=apidiscovery.k8s.io")
-            && part.contains("v=v2")
-            && !part.contains("v=v2beta1")
-            && part.contains("as=APIGroupDiscoveryList")
-    })
+/// The Content-Type of an aggregated discovery answer of `apidiscovery.k8s.io/{version}`.
+pub fn aggregated_content_type(version: &str) -> String {
+    format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
 }
 
 pub(crate) fn group_version(group: &str, version: &str) -> String {
@@ -138,8 +128,9 @@ pub fn group_list(table: &ResourceTable) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-/// `GET /api` or `/apis` with the aggregated Accept: the core group (`core`) or the named ones.
-pub fn aggregated(table: &ResourceTable, core: bool) -> Value {
+/// `GET /api` or `/apis` with the aggregated Accept: the core group (`core`) or the named ones,
+/// as `apidiscovery.k8s.io/{version}`.
+pub fn aggregated(table: &ResourceTable, core: bool, version: &str) -> Value {
     let mut items: Vec<Value> = Vec::new();
     for (g, v) in table.group_versions() {
         if g.is_empty() != core {
@@ -186,6 +177,7 @@ pub fn aggregated(table: &ResourceTable, core: bool) -> Value {
             None => items.push(json!({"metadata": {"name": g}, "versions": [version]})),
         }
     }
-    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+    // v2beta1 has v2's fields; only the version differs.
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": format!("apidiscovery.k8s.io/{version}"),
         "metadata": {}, "items": items})
 }

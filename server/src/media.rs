@@ -185,22 +185,6 @@ pub fn wants_yaml(accept: &str) -> bool {
         .is_some_and(|media| media == "application/yaml")
 }
 
-/// Whether an answer can be written in a type `accept` (the request's Accept header) names:
-/// JSON, YAML, protobuf or a wildcard, with any parameters; no header at all means JSON.
-pub fn acceptable(accept: &str) -> bool {
-    accept.trim().is_empty()
-        || accept.split(',').map(media_type).any(|media| {
-            matches!(
-                media.as_str(),
-                "application/json"
-                    | "application/yaml"
-                    | "application/vnd.kubernetes.protobuf"
-                    | "application/*"
-                    | "*/*"
-            )
-        })
-}
-
 /// kube-apiserver's answer when no type the client accepts can be written: a 406 `Status`
 /// written raw (without `kind` and `apiVersion`; `json_framing` indents it, as Go's
 /// `MarshalIndent` in `WriteRawJSON`), before anything is read or written.

@@ -166,12 +166,80 @@ fn negotiate_for(accept: &str, plain_protobuf: bool) -> Option<Negotiated> {
     })
 }
 
+/// A discovery document's answer, as negotiated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiscoveryForm {
+    /// The type it is written in.
+    pub format: Format,
+    /// The version of `apidiscovery.k8s.io` whose aggregated document (`APIGroupDiscoveryList`)
+    /// is asked for (`v2`, or `v2beta1`, which kube-apiserver 1.32 still serves); `None` for
+    /// the legacy document.
+    pub aggregated: Option<&'static str>,
+    /// `pretty=1` was among the chosen type's parameters.
+    pub pretty: bool,
+}
+
+/// The form kube-apiserver answers a discovery request with `accept` in; `None` is a 406.
+/// At `/api` and `/apis` (`root`) its aggregated discovery handler goes first: it takes the
+/// first clause its restrictions allow and serves the aggregated document when that clause
+/// converts to it, else hands over to the legacy handler, which takes the first clause
+/// asking for no conversion. Either refuses a server version (`sv`).
+pub fn negotiate_discovery(accept: &str, root: bool) -> Option<DiscoveryForm> {
+    if accept.is_empty() {
+        return Some(DiscoveryForm {
+            format: Format::Json,
+            aggregated: None,
+            pretty: false,
+        });
+    }
+    clauses(accept).iter().find_map(|clause| {
+        TYPES
+            .iter()
+            .filter(|(kind, subtype, _)| {
+                (clause.kind == *kind && (clause.subtype == *subtype || clause.subtype == "*"))
+                    || (clause.kind == "*" && clause.subtype == "*")
+            })
+            .find_map(|(_, _, format)| {
+                if !streams_as_asked(clause, *format)
+                    || clause.param("sv").is_some_and(|v| !v.is_empty())
+                {
+                    return None;
+                }
+                let asked = ["as", "g", "v"].iter().any(|p| clause.param(p).is_some());
+                let aggregated = match (clause.param("g"), clause.param("v"), clause.param("as")) {
+                    _ if !asked => None,
+                    (Some("apidiscovery.k8s.io"), Some("v2"), Some("APIGroupDiscoveryList")) => {
+                        Some("v2")
+                    }
+                    (
+                        Some("apidiscovery.k8s.io"),
+                        Some("v2beta1"),
+                        Some("APIGroupDiscoveryList"),
+                    ) => Some("v2beta1"),
+                    _ => return None,
+                };
+                (aggregated.is_none() || root).then_some(DiscoveryForm {
+                    format: *format,
+                    aggregated,
+                    pretty: clause.param("pretty") == Some("1"),
+                })
+            })
+    })
+}
+
+/// Whether `clause`'s `stream` parameter, if any, names a stream `format` has: only JSON and
+/// protobuf have one, and only `watch` is one.
+fn streams_as_asked(clause: &Clause<'_>, format: Format) -> bool {
+    match clause.param("stream").filter(|s| !s.is_empty()) {
+        Some(stream) => stream == "watch" && format != Format::Yaml,
+        None => true,
+    }
+}
+
 /// The form `clause` asks for in `format`, when the endpoint allows its parameters.
 fn allowed(clause: &Clause<'_>, format: Format) -> Option<Negotiated> {
-    if let Some(stream) = clause.param("stream").filter(|s| !s.is_empty()) {
-        if stream != "watch" || format == Format::Yaml {
-            return None;
-        }
+    if !streams_as_asked(clause, format) {
+        return None;
     }
     if clause
         .param("sv")
@@ -263,6 +331,49 @@ mod tests {
             Some(Format::Protobuf),
             "a built-in kind's objects have a protobuf form"
         );
+    }
+
+    #[test]
+    fn discovery_is_aggregated_when_the_first_clause_it_allows_asks_for_it() {
+        let aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+        let form = |accept: &str, root: bool| {
+            negotiate_discovery(accept, root).map(|form| (form.format, form.aggregated))
+        };
+        // kubectl's header: v2 first, then v2beta1, then the legacy document.
+        let kubectl = format!("{aggregated},application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json");
+        assert_eq!(form(&kubectl, true), Some((Format::Json, Some("v2"))));
+        assert_eq!(form(&kubectl, false), Some((Format::Json, None)));
+        assert_eq!(
+            form(&format!("application/json,{aggregated}"), true),
+            Some((Format::Json, None))
+        );
+        assert_eq!(
+            form(&format!("application/json;q=0.5,{aggregated}"), true),
+            Some((Format::Json, Some("v2")))
+        );
+        assert_eq!(
+            form(
+                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+                true
+            ),
+            Some((Format::Json, Some("v2beta1")))
+        );
+        assert_eq!(form("application/yaml", true), Some((Format::Yaml, None)));
+        assert_eq!(form("", true), Some((Format::Json, None)));
+        assert_eq!(
+            form(aggregated, false),
+            None,
+            "a group version has no aggregated form"
+        );
+        for refused in [
+            "application/json;as=Table;g=meta.k8s.io;v=v1",
+            "application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList",
+            "application/json;sv=v1",
+            "application/yaml;stream=watch",
+            "text/html",
+        ] {
+            assert_eq!(form(refused, true), None, "{refused}");
+        }
     }
 
     #[test]

@@ -406,13 +406,30 @@ impl Server {
         let query = parse_query(parts.uri.query().unwrap_or(""));
         let path_segments = segments(parts.uri.path());
         let segs: Vec<&str> = path_segments.iter().flatten().map(String::as_str).collect();
-        // A resource's answer is negotiated as kube-apiserver negotiates it, once; discovery
-        // and the other documents only tell YAML from the rest.
-        let form = if is_resource_path(&segs) {
-            let accept = parts.headers.get(header::ACCEPT);
-            crate::negotiate::negotiate(accept.and_then(|v| v.to_str().ok()).unwrap_or(""))
+        // A resource's or discovery document's answer is negotiated as kube-apiserver
+        // negotiates it, once; the other documents only tell YAML from the rest.
+        let accept = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let (form, aggregated) = if is_resource_path(&segs) {
+            (crate::negotiate::negotiate(accept), None)
+        } else if is_discovery_path(&segs) {
+            let root = matches!(segs.as_slice(), ["api"] | ["apis"]);
+            match crate::negotiate::negotiate_discovery(accept, root) {
+                Some(chosen) => (
+                    Some(crate::negotiate::Negotiated {
+                        format: chosen.format,
+                        conversion: None,
+                        pretty: chosen.pretty,
+                    }),
+                    chosen.aggregated,
+                ),
+                None => (None, None),
+            }
         } else {
-            None
+            (None, None)
         };
         let layout = {
             let user_agent = parts
@@ -439,7 +456,7 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .is_some_and(crate::compression::wants_gzip);
         let response = self
-            .answer_unframed(parts, body, query, path_segments, form)
+            .answer_unframed(parts, body, query, path_segments, form, aggregated)
             .await;
         let response = crate::json_framing::laid_out(response, layout).await;
         if gzip {
@@ -456,6 +473,7 @@ impl Server {
         query: HashMap<String, String>,
         segments: Option<Vec<String>>,
         form: Option<crate::negotiate::Negotiated>,
+        aggregated: Option<&'static str>,
     ) -> Response<Body>
     where
         B: http_body::Body + Send,
@@ -507,7 +525,7 @@ impl Server {
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let yaml = if is_resource_path(&segs) {
+        let yaml = if is_resource_path(&segs) || is_discovery_path(&segs) {
             form.is_some_and(|form| form.format == crate::negotiate::Format::Yaml)
         } else {
             crate::media::wants_yaml(&accept)
@@ -518,6 +536,7 @@ impl Server {
             raw_query: parts.uri.query().unwrap_or("").to_string(),
             accept,
             form,
+            aggregated,
             content_type,
             user_agent,
             if_none_match,
@@ -547,10 +566,10 @@ impl Server {
             return errors::method_not_allowed(&request.method);
         }
         // kube-apiserver's handlers negotiate the answer's type before anything else.
-        let negotiated = if is_resource_path(segs) {
+        let negotiated = if is_resource_path(segs) || is_discovery_path(segs) {
             request.form.is_some()
         } else {
-            !matches!(segs, ["api", ..] | ["apis", ..]) || crate::media::acceptable(&request.accept)
+            true
         };
         if !negotiated {
             return crate::media::not_acceptable();
@@ -623,11 +642,11 @@ impl Server {
     }
 
     fn discovery_root(&self, request: &Req, core: bool) -> Response<Body> {
-        if discovery::wants_aggregated(&request.accept) {
+        if let Some(version) = request.aggregated {
             return errors::json_as(
                 StatusCode::OK,
-                &discovery::aggregated(&self.table(), core),
-                discovery::AGGREGATED_CONTENT_TYPE,
+                &discovery::aggregated(&self.table(), core, version),
+                &discovery::aggregated_content_type(version),
             );
         }
         let body = if core {
@@ -1691,9 +1710,12 @@ impl<T: Borrow<DynamicObject>> serde::Serialize for Items<'_, T> {
 /// A request as the handlers see it.
 struct Req {
     method: Method,
-    /// A resource request's negotiated answer form (`None` otherwise, or when nothing the
-    /// client accepts can be written).
+    /// A resource or discovery request's negotiated answer form (`None` otherwise, or when
+    /// nothing the client accepts can be written).
     form: Option<crate::negotiate::Negotiated>,
+    /// The `apidiscovery.k8s.io` version of the aggregated discovery document negotiated at
+    /// `/api` or `/apis`; `None` for the legacy one.
+    aggregated: Option<&'static str>,
     query: HashMap<String, String>,
     /// The query as sent, for the endpoints that read a parameter given more than once.
     raw_query: String,
@@ -2036,6 +2058,14 @@ fn go_type_name(resource: &ServedResource, custom: bool, list: bool) -> String {
 /// document: `/api/{version}/…` and `/apis/{group}/{version}/…`.
 fn is_resource_path(segs: &[&str]) -> bool {
     matches!(segs, ["api", _, _, ..] | ["apis", _, _, _, ..])
+}
+
+/// `/api`, `/apis`, a group or a group version: the discovery documents.
+fn is_discovery_path(segs: &[&str]) -> bool {
+    matches!(
+        segs,
+        ["api"] | ["apis"] | ["api", _] | ["apis", _] | ["apis", _, _]
+    )
 }
 
 /// What a PATCH body asks for.

@@ -159,6 +159,57 @@ fn discovery_answers_version_resource_lists_and_aggregated_discovery_with_its_co
 }
 
 #[test]
+fn discovery_is_aggregated_only_when_the_first_clause_kube_apiserver_allows_asks_for_it() {
+    run(async {
+        let s = server();
+        let v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+        let v2beta1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
+        let ask = |accept: String| {
+            let s = &s;
+            async move { send_accept(s, Method::GET, "/apis", "", &accept, b"").await }
+        };
+        let legacy_first = ask(format!("application/json,{v2}")).await;
+        assert_eq!(
+            legacy_first.body["kind"], "APIGroupList",
+            "{}",
+            legacy_first.body
+        );
+        let by_quality = ask(format!("application/json;q=0.9,{v2}")).await;
+        assert_eq!(by_quality.body["kind"], "APIGroupDiscoveryList");
+        assert_eq!(by_quality.content_type, v2);
+        let beta = ask(format!("{v2beta1},application/json")).await;
+        assert_eq!(beta.content_type, v2beta1);
+        assert_eq!(beta.body["apiVersion"], "apidiscovery.k8s.io/v2beta1");
+        assert_eq!(
+            beta.body["items"].as_array().map(Vec::len),
+            by_quality.body["items"].as_array().map(Vec::len)
+        );
+        // A conversion discovery does not make skips its clause; none left is a 406.
+        let skipped =
+            ask("application/json;as=Table;g=meta.k8s.io;v=v1,application/yaml".into()).await;
+        assert_eq!(skipped.code, StatusCode::OK);
+        assert!(
+            skipped.content_type.starts_with("application/yaml"),
+            "{}",
+            skipped.content_type
+        );
+        let refused = ask("application/json;as=Table;g=meta.k8s.io;v=v1".into()).await;
+        assert_eq!(refused.code, StatusCode::NOT_ACCEPTABLE);
+        // A group version has only the legacy document.
+        let group_version = send_accept(
+            &s,
+            Method::GET,
+            "/apis/image.openshift.io/v1",
+            "",
+            &format!("{v2},application/json"),
+            b"",
+        )
+        .await;
+        assert_eq!(group_version.body["kind"], "APIResourceList");
+    });
+}
+
+#[test]
 fn health_endpoints_list_their_checks_and_readyz_fails_once_the_drain_starts() {
     run(async {
         let s = server();
