@@ -473,6 +473,20 @@ fn the_accept_header_is_negotiated_clause_by_clause_as_kube_apiserver_negotiates
         assert!(text.starts_with("apiVersion: v1\n"), "{text}");
         let (text, _) = raw_get(&s, &one, &[("accept", "application/json;pretty=1")]).await;
         assert!(text.starts_with("{\n  \""), "{text}");
+        // A watch asking for the metadata list streams each object's metadata (upstream ends
+        // the stream at the first event it cannot convert; the README says so).
+        let (text, _) = raw_get(
+            &s,
+            &format!("{CONFIG_MAPS}?watch=true&resourceVersion=0&timeoutSeconds=1"),
+            &[(
+                "accept",
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+            )],
+        )
+        .await;
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["type"], "ADDED", "{text}");
+        assert_eq!(first["object"]["kind"], "PartialObjectMetadata", "{text}");
         // A watch has no YAML form: refused, in YAML, not answered in the next clause's type.
         let (text, content_type) = raw_get(
             &s,
