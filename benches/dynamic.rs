@@ -131,6 +131,31 @@ fn settings_kinds(c: &mut Criterion) {
     group.bench_function("dynamic_list_500", |b| {
         b.iter(|| dynamic.list(&page).expect("list"))
     });
+    // The same reads without copies: `read` lends the kept object, `list_shared` shares it.
+    let mut i = 0usize;
+    group.bench_function("typed_read", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            typed
+                .read(&format!("s-{i:06}"), |obj| obj.metadata.uid.is_some())
+                .expect("read")
+        })
+    });
+    let mut i = 0usize;
+    group.bench_function("dynamic_read", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            dynamic
+                .read(&format!("s-{i:06}"), |obj| obj.metadata.uid.is_some())
+                .expect("read")
+        })
+    });
+    group.bench_function("typed_list_shared_500", |b| {
+        b.iter(|| typed.list_shared(&page).expect("list"))
+    });
+    group.bench_function("dynamic_list_shared_500", |b| {
+        b.iter(|| dynamic.list_shared(&page).expect("list"))
+    });
     group.finish();
 }
 
@@ -199,6 +224,31 @@ fn kinds(c: &mut Criterion) {
     });
     group.bench_function("dynamic_list_500", |b| {
         b.iter(|| dynamic.list(&page).expect("list"))
+    });
+    // The same reads without copies: `read` lends the kept object, `list_shared` shares it.
+    let mut i = 0usize;
+    group.bench_function("typed_read", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            typed
+                .read(&format!("s-{i:06}"), |obj| obj.metadata.uid.is_some())
+                .expect("read")
+        })
+    });
+    let mut i = 0usize;
+    group.bench_function("dynamic_read", |b| {
+        b.iter(|| {
+            i = (i + 7919) % PRELOAD;
+            dynamic
+                .read(&format!("s-{i:06}"), |obj| obj.metadata.uid.is_some())
+                .expect("read")
+        })
+    });
+    group.bench_function("typed_list_shared_500", |b| {
+        b.iter(|| typed.list_shared(&page).expect("list"))
+    });
+    group.bench_function("dynamic_list_shared_500", |b| {
+        b.iter(|| dynamic.list_shared(&page).expect("list"))
     });
     group.finish();
 }
