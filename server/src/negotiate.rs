@@ -443,12 +443,62 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn any_header_is_negotiated_without_panicking(
+        fn any_header_is_negotiated_without_panicking_and_each_scope_only_narrows_it(
             shaped in "[a-z/*;=,. 0-9A-Z]{0,60}",
             anything in proptest::prelude::any::<String>(),
+            clauses in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "application/json", "application/yaml",
+                        "application/vnd.kubernetes.protobuf", "application/*", "*/*", "text/html",
+                    ]),
+                    proptest::collection::vec(
+                        proptest::sample::select(vec![
+                            "as=Table", "as=PartialObjectMetadata", "as=PartialObjectMetadataList",
+                            "as=APIGroupDiscoveryList", "g=meta.k8s.io", "g=apidiscovery.k8s.io",
+                            "v=v1", "v=v1beta1", "v=v2", "v=v2beta1", "q=0.5", "q=0",
+                            "stream=watch", "sv=v1", "pretty=1",
+                            "as=Table;g=meta.k8s.io;v=v1",
+                            "as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+                            "as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1",
+                            "g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                            "g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+                        ]),
+                        0..4,
+                    ),
+                ),
+                0..4,
+            ),
         ) {
-            let _ = negotiate(&shaped);
-            let _ = negotiate(&anything);
+            // Clauses of the types and parameters that count, as clients write them.
+            let known = clauses
+                .iter()
+                .map(|(media, params)| {
+                    std::iter::once(*media).chain(params.iter().copied()).collect::<Vec<_>>().join(";")
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            for header in [&shaped, &anything, &known] {
+                let any_kind = negotiate(header);
+                let custom = negotiate_custom(header);
+                // A custom resource's scope only takes its objects' protobuf away.
+                let plain_protobuf = any_kind
+                    .is_some_and(|f| f.format == Format::Protobuf && f.conversion.is_none());
+                if !plain_protobuf {
+                    proptest::prop_assert_eq!(custom, any_kind);
+                }
+                if custom.is_some() {
+                    proptest::prop_assert!(any_kind.is_some());
+                }
+                // A group version has no aggregated document; a root answering the legacy
+                // one answers what a group version would.
+                let version = negotiate_discovery(header, false);
+                proptest::prop_assert!(version.is_none_or(|f| f.aggregated.is_none()));
+                let root = negotiate_discovery(header, true);
+                if root.is_some_and(|f| f.aggregated.is_none()) {
+                    proptest::prop_assert_eq!(root, version);
+                }
+            }
         }
     }
 }
