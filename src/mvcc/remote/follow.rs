@@ -181,10 +181,15 @@ impl Follower {
             Ok(stream) => stream,
             Err(_) => return Ended::Broken,
         };
+        // One timer for the whole watch: a sleep made for every message cost a timer
+        // registration per event delivered.
+        let mut alive_check = tokio::time::interval(ALIVE_CHECK);
+        alive_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        alive_check.reset();
         loop {
             let message = tokio::select! {
                 message = stream.message() => message,
-                () = tokio::time::sleep(ALIVE_CHECK) => {
+                _ = alive_check.tick() => {
                     if self.store.strong_count() == 0 {
                         return Ended::StoreGone;
                     }
