@@ -151,6 +151,16 @@ fn negotiate_for(accept: &str, plain_protobuf: bool) -> Option<Negotiated> {
             pretty: false,
         });
     }
+    first_allowed(accept, |clause, format| {
+        allowed(clause, format).filter(|form| {
+            plain_protobuf || form.format != Format::Protobuf || form.conversion.is_some()
+        })
+    })
+}
+
+/// What `allowed` makes of the first clause of `accept`, in goautoneg's order, that it allows
+/// as one of the types the clause names (tried in kube-apiserver's order).
+fn first_allowed<T>(accept: &str, allowed: impl Fn(&Clause<'_>, Format) -> Option<T>) -> Option<T> {
     clauses(accept).iter().find_map(|clause| {
         TYPES
             .iter()
@@ -158,11 +168,7 @@ fn negotiate_for(accept: &str, plain_protobuf: bool) -> Option<Negotiated> {
                 (clause.kind == *kind && (clause.subtype == *subtype || clause.subtype == "*"))
                     || (clause.kind == "*" && clause.subtype == "*")
             })
-            .find_map(|(_, _, format)| {
-                allowed(clause, *format).filter(|form| {
-                    plain_protobuf || form.format != Format::Protobuf || form.conversion.is_some()
-                })
-            })
+            .find_map(|(_, _, format)| allowed(clause, *format))
     })
 }
 
@@ -192,38 +198,24 @@ pub fn negotiate_discovery(accept: &str, root: bool) -> Option<DiscoveryForm> {
             pretty: false,
         });
     }
-    clauses(accept).iter().find_map(|clause| {
-        TYPES
-            .iter()
-            .filter(|(kind, subtype, _)| {
-                (clause.kind == *kind && (clause.subtype == *subtype || clause.subtype == "*"))
-                    || (clause.kind == "*" && clause.subtype == "*")
-            })
-            .find_map(|(_, _, format)| {
-                if !streams_as_asked(clause, *format)
-                    || clause.param("sv").is_some_and(|v| !v.is_empty())
-                {
-                    return None;
-                }
-                let asked = ["as", "g", "v"].iter().any(|p| clause.param(p).is_some());
-                let aggregated = match (clause.param("g"), clause.param("v"), clause.param("as")) {
-                    _ if !asked => None,
-                    (Some("apidiscovery.k8s.io"), Some("v2"), Some("APIGroupDiscoveryList")) => {
-                        Some("v2")
-                    }
-                    (
-                        Some("apidiscovery.k8s.io"),
-                        Some("v2beta1"),
-                        Some("APIGroupDiscoveryList"),
-                    ) => Some("v2beta1"),
-                    _ => return None,
-                };
-                (aggregated.is_none() || root).then_some(DiscoveryForm {
-                    format: *format,
-                    aggregated,
-                    pretty: clause.param("pretty") == Some("1"),
-                })
-            })
+    first_allowed(accept, |clause, format| {
+        if !streams_as_asked(clause, format) || clause.param("sv").is_some_and(|v| !v.is_empty()) {
+            return None;
+        }
+        let asked = ["as", "g", "v"].iter().any(|p| clause.param(p).is_some());
+        let aggregated = match (clause.param("g"), clause.param("v"), clause.param("as")) {
+            _ if !asked => None,
+            (Some("apidiscovery.k8s.io"), Some("v2"), Some("APIGroupDiscoveryList")) => Some("v2"),
+            (Some("apidiscovery.k8s.io"), Some("v2beta1"), Some("APIGroupDiscoveryList")) => {
+                Some("v2beta1")
+            }
+            _ => return None,
+        };
+        (aggregated.is_none() || root).then_some(DiscoveryForm {
+            format,
+            aggregated,
+            pretty: clause.param("pretty") == Some("1"),
+        })
     })
 }
 
