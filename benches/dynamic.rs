@@ -66,118 +66,39 @@ fn settings(name: &str) -> Settings {
 
 /// Create, get and a list page of `Settings` through both handles.
 fn settings_kinds(c: &mut Criterion) {
-    // One store per handle, each loaded and read through its own handle only, as a server
-    // serving a kind one way would: each keeps its own decoded objects beside the versions.
-    let (typed_store, dynamic_store) = (Store::memory(), Store::memory());
-    let typed = typed_store.namespaced::<Settings>("bench");
-    let dynamic = dynamic_store.namespaced_with("bench", &ApiResource::erase::<Settings>());
-    for i in 0..PRELOAD {
-        let obj = settings(&format!("s-{i:06}"));
-        typed.create(&PostParams::default(), &obj).expect("preload");
-        let as_dynamic: DynamicObject =
-            serde_json::from_value(serde_json::to_value(&obj).expect("json")).expect("dynamic");
-        dynamic
-            .create(&PostParams::default(), &as_dynamic)
-            .expect("preload");
-    }
-    let mut template = settings("template");
-    let mut dynamic_template: DynamicObject =
-        serde_json::from_value(serde_json::to_value(&template).expect("json")).expect("dynamic");
-    let mut group = c.benchmark_group("kinds_configmap_shaped");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
-    let mut n = 0usize;
-    group.bench_function("typed_create", |b| {
-        b.iter(|| {
-            n += 1;
-            // Renamed in place: the input's copy is the caller's cost, not the verb's.
-            template.metadata.name = Some(format!("t-{n:09}"));
-            typed
-                .create(&PostParams::default(), &template)
-                .expect("create")
-        })
-    });
-    let mut n = 0usize;
-    group.bench_function("dynamic_create", |b| {
-        b.iter(|| {
-            n += 1;
-            // Renamed in place: the input's copy is the caller's cost, not the verb's.
-            dynamic_template.metadata.name = Some(format!("d-{n:09}"));
-            dynamic
-                .create(&PostParams::default(), &dynamic_template)
-                .expect("create")
-        })
-    });
-    let mut i = 0usize;
-    group.bench_function("typed_get", |b| {
-        b.iter(|| {
-            i = (i + 7919) % PRELOAD;
-            typed.get(&format!("s-{i:06}")).expect("get")
-        })
-    });
-    let mut i = 0usize;
-    group.bench_function("dynamic_get", |b| {
-        b.iter(|| {
-            i = (i + 7919) % PRELOAD;
-            dynamic.get(&format!("s-{i:06}")).expect("get")
-        })
-    });
-    let page = ListParams::default().limit(500);
-    group.bench_function("typed_list_500", |b| {
-        b.iter(|| typed.list(&page).expect("list"))
-    });
-    group.bench_function("dynamic_list_500", |b| {
-        b.iter(|| dynamic.list(&page).expect("list"))
-    });
-    // The same reads without copies: `read` lends the kept object, `list_shared` shares it.
-    let mut i = 0usize;
-    group.bench_function("typed_read", |b| {
-        b.iter(|| {
-            i = (i + 7919) % PRELOAD;
-            typed
-                .read(&format!("s-{i:06}"), |obj| obj.metadata.uid.is_some())
-                .expect("read")
-        })
-    });
-    let mut i = 0usize;
-    group.bench_function("dynamic_read", |b| {
-        b.iter(|| {
-            i = (i + 7919) % PRELOAD;
-            dynamic
-                .read(&format!("s-{i:06}"), |obj| obj.metadata.uid.is_some())
-                .expect("read")
-        })
-    });
-    group.bench_function("typed_list_shared_500", |b| {
-        b.iter(|| typed.list_shared(&page).expect("list"))
-    });
-    group.bench_function("dynamic_list_shared_500", |b| {
-        b.iter(|| dynamic.list_shared(&page).expect("list"))
-    });
-    group.finish();
+    typed_against_dynamic(c, "kinds_configmap_shaped", settings);
 }
 
+/// The same for the 1 KiB ImageStream-shaped `Stream`.
 fn kinds(c: &mut Criterion) {
+    typed_against_dynamic(c, "kinds", |name| stream(name, &[]));
+}
+
+/// Create, get, a list page, and the same reads without copies, of objects `make` makes,
+/// through the typed handle of `K` and through a dynamic one on the same resource, as the
+/// benchmark group `name`.
+fn typed_against_dynamic<K>(c: &mut Criterion, name: &str, make: impl Fn(&str) -> K)
+where
+    K: Resource + Clone + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
     // One store per handle, each loaded and read through its own handle only, as a server
     // serving a kind one way would: each keeps its own decoded objects beside the versions.
     let (typed_store, dynamic_store) = (Store::memory(), Store::memory());
-    let typed = typed_store.namespaced::<Stream>("bench");
-    let dynamic = dynamic_store.namespaced_with("bench", &ApiResource::erase::<Stream>());
+    let typed = typed_store.namespaced::<K>("bench");
+    let dynamic = dynamic_store.namespaced_with("bench", &ApiResource::erase::<K>());
+    let as_dynamic = |obj: &K| -> DynamicObject {
+        serde_json::from_value(serde_json::to_value(obj).expect("json")).expect("dynamic")
+    };
     for i in 0..PRELOAD {
-        let obj = stream(&format!("s-{i:06}"), &[]);
+        let obj = make(&format!("s-{i:06}"));
         typed.create(&PostParams::default(), &obj).expect("preload");
-        let as_dynamic: DynamicObject =
-            serde_json::from_value(serde_json::to_value(&obj).expect("json")).expect("dynamic");
         dynamic
-            .create(&PostParams::default(), &as_dynamic)
+            .create(&PostParams::default(), &as_dynamic(&obj))
             .expect("preload");
     }
-    let mut template = stream("template", &[]);
-    let mut dynamic_template: DynamicObject =
-        serde_json::from_value(serde_json::to_value(&template).expect("json")).expect("dynamic");
-    let mut group = c.benchmark_group("kinds");
+    let mut template = make("template");
+    let mut dynamic_template = as_dynamic(&template);
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(3))
@@ -187,7 +108,7 @@ fn kinds(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             // Renamed in place: the input's copy is the caller's cost, not the verb's.
-            template.metadata.name = Some(format!("t-{n:09}"));
+            template.meta_mut().name = Some(format!("t-{n:09}"));
             typed
                 .create(&PostParams::default(), &template)
                 .expect("create")
@@ -197,7 +118,6 @@ fn kinds(c: &mut Criterion) {
     group.bench_function("dynamic_create", |b| {
         b.iter(|| {
             n += 1;
-            // Renamed in place: the input's copy is the caller's cost, not the verb's.
             dynamic_template.metadata.name = Some(format!("d-{n:09}"));
             dynamic
                 .create(&PostParams::default(), &dynamic_template)
@@ -231,7 +151,7 @@ fn kinds(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7919) % PRELOAD;
             typed
-                .read(&format!("s-{i:06}"), |obj| obj.metadata.uid.is_some())
+                .read(&format!("s-{i:06}"), |obj| obj.meta().uid.is_some())
                 .expect("read")
         })
     });
