@@ -144,13 +144,6 @@ pub fn negotiate_custom(accept: &str) -> Option<Negotiated> {
 }
 
 fn negotiate_for(accept: &str, plain_protobuf: bool) -> Option<Negotiated> {
-    if accept.is_empty() {
-        return Some(Negotiated {
-            format: Format::Json,
-            conversion: None,
-            pretty: false,
-        });
-    }
     first_allowed(accept, |clause, format| {
         allowed(clause, format).filter(|form| {
             plain_protobuf || form.format != Format::Protobuf || form.conversion.is_some()
@@ -159,8 +152,10 @@ fn negotiate_for(accept: &str, plain_protobuf: bool) -> Option<Negotiated> {
 }
 
 /// What `allowed` makes of the first clause of `accept`, in goautoneg's order, that it allows
-/// as one of the types the clause names (tried in kube-apiserver's order).
+/// as one of the types the clause names (tried in kube-apiserver's order). No header at all
+/// takes the first type, JSON, as a wildcard does.
 fn first_allowed<T>(accept: &str, allowed: impl Fn(&Clause<'_>, Format) -> Option<T>) -> Option<T> {
+    let accept = if accept.is_empty() { "*/*" } else { accept };
     clauses(accept).iter().find_map(|clause| {
         TYPES
             .iter()
@@ -191,13 +186,6 @@ pub struct DiscoveryForm {
 /// converts to it, else hands over to the legacy handler, which takes the first clause
 /// asking for no conversion. Either refuses a server version (`sv`).
 pub fn negotiate_discovery(accept: &str, root: bool) -> Option<DiscoveryForm> {
-    if accept.is_empty() {
-        return Some(DiscoveryForm {
-            format: Format::Json,
-            aggregated: None,
-            pretty: false,
-        });
-    }
     first_allowed(accept, |clause, format| {
         if !streams_as_asked(clause, format) || clause.param("sv").is_some_and(|v| !v.is_empty()) {
             return None;
