@@ -1,7 +1,8 @@
 //! A kind described at run time against the typed kind of the same objects: create, get and a
 //! 500-object list page, through the typed `Api` and through `Api<DynamicObject>` on the same
 //! resource (`ApiResource::erase`), in one run, for two shapes: a 1 KiB ImageStream-sized
-//! object (nested tag records) and a ConfigMap-shaped one (ten string entries). Then the
+//! object (nested tag records) and a ConfigMap-shaped one (ten string entries), with the copy
+//! of one kept object alone as the floor of an owned read. Then the
 //! async create of 64 tasks on a two-thread runtime against 64 blocking threads, on the
 //! durable default.
 
@@ -164,6 +165,11 @@ where
                 .expect("read")
         })
     });
+    // The copy alone, with no store around it: the floor of an owned get of each shape.
+    let typed_kept = typed.get("s-000000").expect("get");
+    let dynamic_kept = dynamic.get("s-000000").expect("get");
+    group.bench_function("typed_copy", |b| b.iter(|| typed_kept.clone()));
+    group.bench_function("dynamic_copy", |b| b.iter(|| dynamic_kept.clone()));
     group.bench_function("typed_list_shared_500", |b| {
         b.iter(|| typed.list_shared(&page).expect("list"))
     });
