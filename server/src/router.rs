@@ -1079,6 +1079,10 @@ impl Server {
                     _ => None,
                 };
                 let applies = matches!(patch, PatchBody::Plain(Patch::Apply(_)));
+                // An apply that creates is admitted as a create: NamespaceLifecycle applies.
+                if let (true, None, Some(ns)) = (applies, &before, ns) {
+                    self.check_namespace_accepts(ns).await?;
+                }
                 let out = match patch {
                     PatchBody::Plain(patch) => backend.patch(ns, name, &pp, &patch, status).await?,
                     PatchBody::Strategic(doc) => {

@@ -1256,6 +1256,28 @@ fn a_deleted_namespace_stays_terminating_until_the_finalizers_of_its_content_are
             refused.body["message"],
             "unable to create new content in namespace team because it is being terminated"
         );
+        // An apply that would create is admitted as a create, and refused as one; an apply to
+        // what is already there is an update, which a terminating namespace still takes.
+        let apply = "application/apply-patch+yaml";
+        let applied = send(
+            &s,
+            Method::PATCH,
+            &ns("/configmaps/late?fieldManager=m"),
+            apply,
+            &config_map("late", json!({})),
+        )
+        .await;
+        assert_eq!(applied.code, StatusCode::FORBIDDEN, "{}", applied.body);
+        assert_eq!(applied.body["message"], refused.body["message"]);
+        let updated = send(
+            &s,
+            Method::PATCH,
+            &ns("/configmaps/held?fieldManager=m"),
+            apply,
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","labels":{"seen":"yes"}}}"#,
+        )
+        .await;
+        assert_eq!(updated.code, StatusCode::OK, "{}", updated.body);
         let again = send(&s, Method::DELETE, &ns(""), JSON, b"").await;
         assert_eq!(again.code, StatusCode::OK);
         assert_eq!(

@@ -771,6 +771,46 @@ fn deleting_a_namespace_deletes_what_is_in_it_and_refuses_new_content() {
 }
 
 #[test]
+fn an_apply_that_would_create_in_a_namespace_that_does_not_exist_is_refused_and_writes_nothing() {
+    run(async {
+        let s = server();
+        let apply = "application/apply-patch+yaml";
+        let stream = br#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStream","metadata":{"name":"app"}}"#;
+        for (path, body) in [
+            (
+                "/api/v1/namespaces/nope/configmaps/a?fieldManager=m",
+                config_map("a"),
+            ),
+            (
+                "/api/v1/namespaces/nope/configmaps/a?fieldManager=m&dryRun=All",
+                config_map("a"),
+            ),
+            (
+                "/apis/image.openshift.io/v1/namespaces/nope/imagestreams/app?fieldManager=m",
+                stream.to_vec(),
+            ),
+        ] {
+            let refused = send(&s, Method::PATCH, path, apply, &body).await;
+            assert_eq!(
+                refused.code,
+                StatusCode::NOT_FOUND,
+                "{path}: {}",
+                refused.body
+            );
+            assert_eq!(refused.body["message"], "namespaces \"nope\" not found");
+            assert_eq!(refused.body["details"]["kind"], "namespaces");
+        }
+        for path in [
+            "/api/v1/configmaps",
+            "/apis/image.openshift.io/v1/imagestreams",
+        ] {
+            let left = send(&s, Method::GET, path, "", b"").await;
+            assert_eq!(left.body["items"], json!([]), "{path}");
+        }
+    });
+}
+
+#[test]
 fn secrets_default_their_type_and_fold_string_data_into_data() {
     run(async {
         let s = server();
