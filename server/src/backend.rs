@@ -36,9 +36,48 @@ pub enum Answer {
     Status(Box<Status>),
 }
 
+/// What a `PUT` of an object will do, found before it is made: kube-apiserver's update handler
+/// knows it from what it read, and admits the write and picks its answer's code by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutEffect {
+    /// Changes an object that is there (200).
+    Updates,
+    /// Makes a new stored object, admitted as a create: its namespace must exist and not be
+    /// terminating (201).
+    Creates,
+    /// Makes a new object of a virtual kind (a spec tag of an image stream), and the stored
+    /// object behind it when `new_stream`; admitted as the update of that object, so only a
+    /// missing namespace refuses it (201).
+    Adds {
+        /// The image stream does not exist yet and is made with the tag.
+        new_stream: bool,
+    },
+}
+
 /// The verbs of one kind. A method a kind does not serve keeps the default, a 405; the router
 /// also checks the kind's verbs before calling, so the defaults are a second line.
 pub trait Backend: Send + Sync {
+    /// What a `PUT` (not of a status) or an apply of `name` will do. By default, when
+    /// `creates_missing` (a kind described [`ApiResource::with_create_on_update`], or an
+    /// apply) it creates what is missing, and otherwise it updates. Errors other than NotFound
+    /// are left for the write itself to report.
+    fn put_effect<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        creates_missing: bool,
+    ) -> BoxFuture<'a, apistore::Result<PutEffect>> {
+        Box::pin(async move {
+            if !creates_missing {
+                return Ok(PutEffect::Updates);
+            }
+            Ok(match self.get(namespace, name).await {
+                Err(e) if e.is_not_found() => PutEffect::Creates,
+                _ => PutEffect::Updates,
+            })
+        })
+    }
+
     /// `GET` of one object.
     fn get<'a>(
         &'a self,

@@ -17,7 +17,7 @@ use apistore::{
 use serde_json::{json, Value};
 
 use crate::backend::{
-    blocking, from_dynamic, to_dynamic, Answer, Backend, BoxFuture, SharedList, Typed,
+    blocking, from_dynamic, to_dynamic, Answer, Backend, BoxFuture, PutEffect, SharedList, Typed,
 };
 use crate::resources::{ServedResource, Subresource, VERBS};
 use crate::smp::MergeKey;
@@ -441,6 +441,36 @@ impl Virtual {
 }
 
 impl Backend for Virtual {
+    /// A `PUT` or apply of `stream:tag` adds a spec tag when the stream lacks it, making the
+    /// stream too when it is missing, and otherwise updates (openshift-apiserver answers 201 for a new
+    /// spec tag, and admits the write as the update of a stream it makes up when missing).
+    fn put_effect<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        _creates_missing: bool,
+    ) -> BoxFuture<'a, apistore::Result<PutEffect>> {
+        let name = name.to_string();
+        self.run(namespace, move |store, ns, ar| {
+            let tags = matches!(ar.plural.as_str(), "imagestreamtags" | "imagetags");
+            // A name that is not `stream:tag` is the PUT's own error to report.
+            let Some((stream, tag)) = name
+                .split_once(':')
+                .filter(|(_, t)| tags && !t.contains(':'))
+            else {
+                return Ok(PutEffect::Updates);
+            };
+            let has_tag = store
+                .namespaced::<ImageStream>(&ns)
+                .read(stream, |s| s.spec.tags.iter().any(|t| t.name == tag));
+            Ok(match has_tag {
+                Err(e) if e.is_not_found() => PutEffect::Adds { new_stream: true },
+                Ok(false) => PutEffect::Adds { new_stream: false },
+                _ => PutEffect::Updates,
+            })
+        })
+    }
+
     fn get<'a>(
         &'a self,
         namespace: Option<&'a str>,

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Tokens;
-use crate::backend::Answer;
+use crate::backend::{Answer, PutEffect};
 use crate::core_kinds::NAME_LABEL;
 use crate::discovery;
 use crate::errors::{self, Body};
@@ -971,20 +971,16 @@ impl Server {
                     dry_run: options.dry_run,
                     field_manager: request.field_manager(),
                 };
-                // A kind that creates on update (core Events) admits such a write as a create:
-                // NamespaceLifecycle applies, and the answer is 201.
-                let mut code = StatusCode::OK;
-                if resource.ar.creates_on_update() && !status {
-                    match backend.get(ns, name).await {
-                        Err(e) if e.is_not_found() => {
-                            if let Some(ns) = ns {
-                                self.check_namespace_accepts(ns).await?;
-                            }
-                            code = StatusCode::CREATED;
-                        }
-                        _ => {}
-                    }
-                }
+                // A PUT that creates (a core Event, a tag of an image stream) is admitted by
+                // what it makes, and answered 201.
+                let effect = if status {
+                    PutEffect::Updates
+                } else {
+                    let creates = resource.ar.creates_on_update();
+                    backend.put_effect(ns, name, creates).await?
+                };
+                self.admit_put(effect, ns).await?;
+                let code = put_code(effect);
                 let out = backend.replace(ns, name, &pp, obj, status).await?;
                 Ok(with_warnings(
                     self.object_response(resource, code, &out, &request),
@@ -1067,34 +1063,23 @@ impl Server {
                     backend.patch(ns, name, &trial, plain, status).await?;
                     return Err(refusal);
                 }
-                // An apply of an absent object creates it, and kube-apiserver then answers 201.
-                // The object is looked up first: one created by another client between the
-                // look-up and the apply would be answered 201 too, which only the code tells.
-                let before = match &patch {
-                    PatchBody::Plain(Patch::Apply(_)) => match backend.get(ns, name).await {
-                        Ok(obj) => Some(obj.metadata.uid),
-                        Err(e) if e.is_not_found() => None,
-                        Err(e) => return Err(e),
-                    },
-                    _ => None,
-                };
+                // An apply of what is absent creates it: it is admitted and answered as a PUT
+                // that creates is. The look-up comes first, so a write by another client between
+                // it and the apply does not change the code.
                 let applies = matches!(patch, PatchBody::Plain(Patch::Apply(_)));
-                // An apply that creates is admitted as a create: NamespaceLifecycle applies.
-                if let (true, None, Some(ns)) = (applies, &before, ns) {
-                    self.check_namespace_accepts(ns).await?;
-                }
+                let effect = if applies && !status {
+                    backend.put_effect(ns, name, true).await?
+                } else {
+                    PutEffect::Updates
+                };
+                self.admit_put(effect, ns).await?;
                 let out = match patch {
                     PatchBody::Plain(patch) => backend.patch(ns, name, &pp, &patch, status).await?,
                     PatchBody::Strategic(doc) => {
                         self.strategic_patch(target, name, &pp, doc, status).await?
                     }
                 };
-                let created = applies && before.as_ref() != Some(&out.metadata.uid);
-                let code = if created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
+                let code = put_code(effect);
                 Ok(with_warnings(
                     self.object_response(resource, code, &out, &request),
                     &warnings,
@@ -1418,6 +1403,29 @@ impl Server {
                 })
             }
             Ok(false) => Ok(()),
+        }
+    }
+
+    /// NamespaceLifecycle admission of a PUT or apply by what it will do: a create needs a
+    /// namespace that exists and is not terminating; a tag that makes its image stream is the
+    /// update of a stream made up on the spot, which only a missing namespace refuses.
+    async fn admit_put(&self, effect: PutEffect, namespace: Option<&str>) -> apistore::Result<()> {
+        match (effect, namespace) {
+            (PutEffect::Creates, Some(ns)) => self.check_namespace_accepts(ns).await,
+            (PutEffect::Adds { new_stream: true }, Some(ns)) => {
+                self.check_namespace_exists(ns).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// NamespaceLifecycle admission of a write other than a create: the namespace must exist.
+    async fn check_namespace_exists(&self, namespace: &str) -> apistore::Result<()> {
+        match self.namespace_api().read(namespace, |_| ()) {
+            Err(e) if e.is_not_found() => {
+                Err(apistore::Error::not_found("", "namespaces", namespace))
+            }
+            other => other,
         }
     }
 
@@ -1863,6 +1871,14 @@ fn verb_of(request: &Req, target: &Target<'_>) -> &'static str {
 
 fn is_namespace_subresource(segment: &str) -> bool {
     matches!(segment, "status" | "finalize")
+}
+
+/// The code of a PUT or apply: 201 when it made something.
+fn put_code(effect: PutEffect) -> StatusCode {
+    match effect {
+        PutEffect::Updates => StatusCode::OK,
+        PutEffect::Creates | PutEffect::Adds { .. } => StatusCode::CREATED,
+    }
 }
 
 fn is_true(value: Option<&String>) -> bool {

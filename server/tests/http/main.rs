@@ -811,6 +811,119 @@ fn an_apply_that_would_create_in_a_namespace_that_does_not_exist_is_refused_and_
 }
 
 #[test]
+fn a_put_of_a_new_spec_tag_answers_201_and_needs_the_namespace_of_the_stream_it_may_make() {
+    run(async {
+        let s = server();
+        let istag = |ns: &str, name: &str| {
+            json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStreamTag",
+                "metadata": {"name": name, "namespace": ns},
+                "tag": {"from": {"kind": "DockerImage", "name": "quay.io/a/b:1"}}})
+            .to_string()
+            .into_bytes()
+        };
+        let itag = |ns: &str, name: &str| {
+            json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageTag",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"name": name.split(':').nth(1),
+                    "from": {"kind": "DockerImage", "name": "quay.io/a/b:2"}}})
+            .to_string()
+            .into_bytes()
+        };
+        let group = "/apis/image.openshift.io/v1/namespaces";
+        for (path, body) in [
+            (
+                format!("{group}/nope/imagestreamtags/app:v1"),
+                istag("nope", "app:v1"),
+            ),
+            (
+                format!("{group}/nope/imagetags/app:v1"),
+                itag("nope", "app:v1"),
+            ),
+        ] {
+            let refused = send(&s, Method::PUT, &path, JSON, &body).await;
+            assert_eq!(
+                refused.code,
+                StatusCode::NOT_FOUND,
+                "{path}: {}",
+                refused.body
+            );
+            assert_eq!(refused.body["message"], "namespaces \"nope\" not found");
+        }
+        let none = send(
+            &s,
+            Method::GET,
+            "/apis/image.openshift.io/v1/imagestreams",
+            "",
+            b"",
+        )
+        .await;
+        assert_eq!(none.body["items"], json!([]));
+
+        // The stream is made with its first tag; each new spec tag is a 201, a changed one 200.
+        for (path, body, code) in [
+            (
+                "imagestreamtags/app:v1",
+                istag("default", "app:v1"),
+                StatusCode::CREATED,
+            ),
+            (
+                "imagestreamtags/app:v2",
+                istag("default", "app:v2"),
+                StatusCode::CREATED,
+            ),
+            (
+                "imagestreamtags/app:v2",
+                istag("default", "app:v2"),
+                StatusCode::OK,
+            ),
+            (
+                "imagetags/app:v3",
+                itag("default", "app:v3"),
+                StatusCode::CREATED,
+            ),
+            (
+                "imagetags/app:v3",
+                itag("default", "app:v3"),
+                StatusCode::OK,
+            ),
+        ] {
+            let path = format!("{group}/default/{path}");
+            let put = send(&s, Method::PUT, &path, JSON, &body).await;
+            assert_eq!(put.code, code, "{path}: {}", put.body);
+        }
+        // An apply is answered the same way, though a tag with no image yet reads as NotFound.
+        for (tag, code) in [("v1", StatusCode::OK), ("v4", StatusCode::CREATED)] {
+            let path = format!("{group}/default/imagestreamtags/app:{tag}?fieldManager=m");
+            let name = format!("app:{tag}");
+            let applied = send(
+                &s,
+                Method::PATCH,
+                &path,
+                "application/apply-patch+yaml",
+                &istag("default", &name),
+            )
+            .await;
+            assert_eq!(applied.code, code, "{path}: {}", applied.body);
+        }
+        let stream = send(
+            &s,
+            Method::GET,
+            &format!("{group}/default/imagestreams/app"),
+            "",
+            b"",
+        )
+        .await;
+        let tags: Vec<&str> = stream.body["spec"]["tags"]
+            .as_array()
+            .expect("spec tags")
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert_eq!(tags, ["v1", "v2", "v3", "v4"]);
+    });
+}
+
+#[test]
 fn secrets_default_their_type_and_fold_string_data_into_data() {
     run(async {
         let s = server();
