@@ -36,8 +36,8 @@ pub enum Answer {
     Status(Box<Status>),
 }
 
-/// What a `PUT` of an object will do, found before it is made: kube-apiserver's update handler
-/// knows it from what it read, and admits the write and picks its answer's code by it.
+/// What a `PUT` or apply of an object will do, found before it is made: kube-apiserver's
+/// handlers know it from what they read, and admit the write and pick its code by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PutEffect {
     /// Changes an object that is there (200).

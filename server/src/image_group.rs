@@ -442,8 +442,8 @@ impl Virtual {
 
 impl Backend for Virtual {
     /// A `PUT` or apply of `stream:tag` adds a spec tag when the stream lacks it, making the
-    /// stream too when it is missing, and otherwise updates (openshift-apiserver answers 201 for a new
-    /// spec tag, and admits the write as the update of a stream it makes up when missing).
+    /// stream too when it is missing, and otherwise updates. openshift-apiserver answers 201
+    /// for a new spec tag, and admits the write as the update of a stream it makes up.
     fn put_effect<'a>(
         &'a self,
         namespace: Option<&'a str>,
